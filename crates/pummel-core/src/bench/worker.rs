@@ -1,0 +1,327 @@
+//! A bench worker: one OS thread, one single-threaded runtime, many lanes.
+//!
+//! A lane is one request at a time, in a loop: for HTTP/1.1 a lane owns a
+//! connection; for HTTP/2 several lanes share one. Everything a worker's lanes
+//! share (recorder, budget, pacer) lives on the worker's own thread behind
+//! `Rc`/`Cell`/`RefCell`: no locks, no atomics on the hot path.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::pacer::Pacer;
+use super::BenchPlan;
+use crate::error_kind::ErrorKind;
+use crate::http::h2::{self, H2Sender};
+use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
+use crate::metrics::{KeyId, Recorder, WorkerMessage, INTERVAL};
+
+/// An open-model request counts as late when it starts this long after its
+/// scheduled moment (its latency still counts from the schedule).
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// The only metric key of a bench.
+const KEY: KeyId = KeyId(0);
+
+/// Everything a worker needs, built by the coordinator.
+pub struct WorkerSetup {
+    pub index: usize,
+    /// This worker's share of the plan.
+    pub plan: BenchPlan,
+    pub connector: Connector,
+    pub start: Instant,
+    pub deadline: Option<Instant>,
+    pub sink: Sender<WorkerMessage>,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// State shared by the lanes of one worker.
+struct Shared {
+    recorder: RefCell<Recorder>,
+    connector: Connector,
+    request: RequestSpec,
+    h1_request: Bytes,
+    timeout: Duration,
+    /// Closed model: requests left to start (`u64::MAX` when unbounded).
+    budget: Cell<u64>,
+    pacer: Option<Pacer>,
+    in_flight: Cell<u64>,
+}
+
+impl Shared {
+    /// The next request to send: its scheduled start (open model), or `None`
+    /// when the plan has no more. `Some(None)` is a closed-model request.
+    async fn next(&self) -> Option<Option<Instant>> {
+        match &self.pacer {
+            Some(pacer) => pacer.take().await.map(|(_, at)| Some(at)),
+            None => {
+                let left = self.budget.get();
+                if left == 0 {
+                    return None;
+                }
+                self.budget.set(left - 1);
+                Some(None)
+            }
+        }
+    }
+
+    fn record(&self, scheduled: Option<Instant>, sent: Instant, outcome: Outcome) {
+        let end = Instant::now();
+        let mut recorder = self.recorder.borrow_mut();
+        let stats = recorder.stats(KEY, end);
+        let bytes_sent = self.h1_request.len() as u64;
+        match outcome {
+            Outcome::Response { status, bytes_received } => {
+                let from = scheduled.unwrap_or(sent);
+                let uncorrected = scheduled.map(|_| end - sent);
+                stats.record_response(end - from, uncorrected, status, bytes_received, bytes_sent);
+            }
+            Outcome::Failed { kind, bytes_received, sent_request } => {
+                stats.record_error(kind, bytes_received, if sent_request { bytes_sent } else { 0 });
+            }
+        }
+        if scheduled.is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER) {
+            stats.late += 1;
+        }
+    }
+}
+
+/// How one request ended.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    Response { status: u16, bytes_received: u64 },
+    Failed { kind: ErrorKind, bytes_received: u64, sent_request: bool },
+}
+
+impl Outcome {
+    fn connect_failed(kind: ErrorKind) -> Outcome {
+        Outcome::Failed { kind, bytes_received: 0, sent_request: false }
+    }
+
+    fn is_connect_failure(&self) -> bool {
+        matches!(self, Outcome::Failed { sent_request: false, .. })
+    }
+}
+
+/// Runs a worker to the end of its share; returns when it stopped.
+pub fn run(setup: WorkerSetup) -> Instant {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime can be built");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, drive(setup))
+}
+
+async fn drive(setup: WorkerSetup) -> Instant {
+    let WorkerSetup { index, plan, connector, start, deadline, sink, mut stop } = setup;
+    let open_model = plan.rate.is_some();
+    let pacer = plan
+        .rate
+        .map(|rate| Pacer::new(start, rate, plan.requests));
+    let shared = Rc::new(Shared {
+        recorder: RefCell::new(Recorder::new(index, start, 1, open_model, sink)),
+        connector,
+        h1_request: plan.request.encode_h1(),
+        request: plan.request.clone(),
+        timeout: plan.timeout,
+        budget: Cell::new(if open_model { 0 } else { plan.requests.unwrap_or(u64::MAX) }),
+        pacer,
+        in_flight: Cell::new(0),
+    });
+
+    let mut lanes = JoinSet::new();
+    if plan.http2 {
+        for conn in 0..plan.connections {
+            let group = Rc::new(H2Group::default());
+            for _ in 0..plan.h2_streams {
+                lanes.spawn_local(h2_lane(shared.clone(), group.clone(), index + conn as usize));
+            }
+        }
+    } else {
+        for conn in 0..plan.connections {
+            lanes.spawn_local(h1_lane(shared.clone(), index + conn as usize));
+        }
+    }
+    let ticker = tokio::task::spawn_local(tick(shared.clone(), start));
+    let pacer_task = shared.pacer.is_some().then(|| {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move {
+            if let Some(pacer) = &shared.pacer {
+                pacer.run(deadline).await;
+            }
+        })
+    });
+
+    let deadline_reached = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = async { while lanes.join_next().await.is_some() {} } => {}
+        _ = stop.wait_for(|stopped| *stopped) => {}
+        _ = deadline_reached => {}
+    }
+    let end = Instant::now();
+    lanes.abort_all();
+    ticker.abort();
+    if let Some(task) = pacer_task {
+        task.abort();
+    }
+
+    let mut recorder = shared.recorder.borrow_mut();
+    let stats = recorder.stats(KEY, end);
+    stats.aborted += shared.in_flight.get();
+    if let Some(pacer) = &shared.pacer {
+        stats.dropped += pacer.dropped(end);
+    }
+    recorder.finish();
+    end
+}
+
+/// Rolls the recorder's interval over just after each second boundary, so
+/// the collector hears of quiet seconds on time.
+async fn tick(shared: Rc<Shared>, start: Instant) {
+    loop {
+        let now = Instant::now();
+        let next = crate::metrics::recorder::interval_index(start, now) + 1;
+        let at = start + INTERVAL * next + Duration::from_millis(2);
+        tokio::time::sleep_until(at.into()).await;
+        shared.recorder.borrow_mut().tick(Instant::now());
+    }
+}
+
+/// Backoff after consecutive connect failures in the closed model, so a dead
+/// target is counted at a sane pace rather than in a busy loop.
+fn connect_backoff(failures: u32) -> Duration {
+    Duration::from_millis((1u64 << failures.min(7)).min(100))
+}
+
+async fn h1_lane(shared: Rc<Shared>, lane: usize) {
+    let mut conn: Option<H1Connection> = None;
+    let mut connects = lane;
+    let mut connect_failures = 0u32;
+    while let Some(scheduled) = shared.next().await {
+        let sent = Instant::now();
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        let outcome = tokio::time::timeout(
+            shared.timeout,
+            h1_exchange(&shared, &mut conn, &mut connects),
+        )
+        .await;
+        shared.in_flight.set(shared.in_flight.get() - 1);
+        let outcome = outcome.unwrap_or_else(|_| {
+            // The connection is mid-exchange: it cannot be reused.
+            conn = None;
+            Outcome::Failed { kind: ErrorKind::Timeout, bytes_received: 0, sent_request: true }
+        });
+        shared.record(scheduled, sent, outcome);
+        if outcome.is_connect_failure() {
+            connect_failures += 1;
+            if scheduled.is_none() {
+                tokio::time::sleep(connect_backoff(connect_failures)).await;
+            }
+        } else {
+            connect_failures = 0;
+        }
+    }
+}
+
+async fn h1_exchange(shared: &Shared, conn: &mut Option<H1Connection>, connects: &mut usize) -> Outcome {
+    // One retry, for a keep-alive connection the server closed while idle.
+    for _ in 0..2 {
+        let c = match conn {
+            Some(c) => c,
+            None => match shared.connector.connect(*connects).await {
+                Ok(stream) => {
+                    *connects += 1;
+                    conn.insert(H1Connection::new(stream))
+                }
+                Err(kind) => return Outcome::connect_failed(kind),
+            },
+        };
+        match c.exchange(&shared.h1_request, shared.request.is_head(), &mut Discard).await {
+            Ok(response) => {
+                if !c.is_reusable() {
+                    *conn = None;
+                }
+                return Outcome::Response { status: response.status, bytes_received: response.bytes_received };
+            }
+            Err(H1Error::Stale) => *conn = None,
+            Err(H1Error::Failed { kind, bytes_received }) => {
+                *conn = None;
+                return Outcome::Failed { kind, bytes_received, sent_request: true };
+            }
+        }
+    }
+    Outcome::Failed { kind: ErrorKind::Closed, bytes_received: 0, sent_request: true }
+}
+
+/// One HTTP/2 connection shared by several lanes.
+#[derive(Default)]
+struct H2Group {
+    sender: RefCell<Option<H2Sender>>,
+    /// Held while (re)connecting, so lanes that find the connection gone
+    /// open one new connection between them, not one each.
+    connecting: tokio::sync::Mutex<()>,
+    connects: Cell<usize>,
+}
+
+impl H2Group {
+    async fn sender(&self, shared: &Shared, lane: usize) -> Result<H2Sender, ErrorKind> {
+        if let Some(s) = self.live_sender() {
+            return Ok(s);
+        }
+        let _guard = self.connecting.lock().await;
+        if let Some(s) = self.live_sender() {
+            return Ok(s);
+        }
+        let attempt = lane + self.connects.get();
+        self.connects.set(self.connects.get() + 1);
+        let stream = shared.connector.connect(attempt).await?;
+        let sender = h2::handshake(stream).await?;
+        *self.sender.borrow_mut() = Some(sender.clone());
+        Ok(sender)
+    }
+
+    fn live_sender(&self) -> Option<H2Sender> {
+        self.sender.borrow().as_ref().filter(|s| !s.is_closed()).cloned()
+    }
+}
+
+async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
+    let mut connect_failures = 0u32;
+    while let Some(scheduled) = shared.next().await {
+        let sent = Instant::now();
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        let outcome = tokio::time::timeout(shared.timeout, async {
+            let mut sender = match group.sender(&shared, lane).await {
+                Ok(s) => s,
+                Err(kind) => return Outcome::connect_failed(kind),
+            };
+            match h2::exchange(&mut sender, shared.request.to_h2(), |_| {}).await {
+                Ok(r) => Outcome::Response { status: r.status, bytes_received: r.bytes_received },
+                Err(kind) => Outcome::Failed { kind, bytes_received: 0, sent_request: true },
+            }
+        })
+        .await
+        .unwrap_or(Outcome::Failed { kind: ErrorKind::Timeout, bytes_received: 0, sent_request: true });
+        shared.in_flight.set(shared.in_flight.get() - 1);
+        shared.record(scheduled, sent, outcome);
+        if outcome.is_connect_failure() {
+            connect_failures += 1;
+            if scheduled.is_none() {
+                tokio::time::sleep(connect_backoff(connect_failures)).await;
+            }
+        } else {
+            connect_failures = 0;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The named kinds of request failure.
+//!
+//! A failing target is never a reason to stop a run: every failure is counted
+//! under one of these kinds and the run goes on. The kinds are a closed set so
+//! the hot path can count them in a fixed array (no map, no allocation), and so
+//! the JSON result has stable keys that reports and comparisons can rely on.
+
+use std::io;
+
+/// Why a request did not produce a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The target actively refused the TCP connection (nothing listening).
+    ConnectRefused,
+    /// The TCP connection was not established within the timeout.
+    ConnectTimeout,
+    /// Any other failure while connecting (unreachable network, no route, …).
+    ConnectError,
+    /// The connection was reset by the peer (RST) while a request was in flight.
+    Reset,
+    /// The peer closed the connection before the response was complete.
+    Closed,
+    /// The response did not complete within the request timeout.
+    Timeout,
+    /// The TLS handshake or a TLS record failed (bad certificate, protocol error).
+    Tls,
+    /// The response was not valid HTTP (bad status line, bad headers, bad chunking).
+    MalformedResponse,
+    /// An HTTP/2 protocol-level failure (GOAWAY, stream reset, flow-control error).
+    Http2,
+    /// Any other I/O failure.
+    Io,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order used for fixed-size counters.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::ConnectError,
+        ErrorKind::Reset,
+        ErrorKind::Closed,
+        ErrorKind::Timeout,
+        ErrorKind::Tls,
+        ErrorKind::MalformedResponse,
+        ErrorKind::Http2,
+        ErrorKind::Io,
+    ];
+
+    /// Number of kinds; the size of a counter array.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The stable key used in JSON results and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::ConnectError => "connect_error",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::MalformedResponse => "malformed_response",
+            ErrorKind::Http2 => "http2",
+            ErrorKind::Io => "io",
+        }
+    }
+
+    /// Parses a key produced by [`ErrorKind::as_str`].
+    pub fn from_key(key: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == key)
+    }
+
+    /// A short human description, for summaries.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connection refused",
+            ErrorKind::ConnectTimeout => "connect timed out",
+            ErrorKind::ConnectError => "connect failed",
+            ErrorKind::Reset => "connection reset by peer",
+            ErrorKind::Closed => "connection closed before the response completed",
+            ErrorKind::Timeout => "request timed out",
+            ErrorKind::Tls => "TLS failure",
+            ErrorKind::MalformedResponse => "malformed response",
+            ErrorKind::Http2 => "HTTP/2 protocol error",
+            ErrorKind::Io => "I/O error",
+        }
+    }
+
+    /// The index of this kind in a counter array.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Classifies an I/O error that happened on an established connection.
+    pub fn from_io(err: &io::Error) -> ErrorKind {
+        match err.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
+            io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
+            io::ErrorKind::TimedOut => ErrorKind::Timeout,
+            io::ErrorKind::InvalidData => {
+                // rustls reports its failures as InvalidData wrapping a rustls::Error.
+                if err
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+                {
+                    ErrorKind::Tls
+                } else {
+                    ErrorKind::MalformedResponse
+                }
+            }
+            _ => ErrorKind::Io,
+        }
+    }
+
+    /// Classifies an I/O error that happened while establishing a connection.
+    pub fn from_connect_io(err: &io::Error) -> ErrorKind {
+        match err.kind() {
+            io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
+            io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+            _ => ErrorKind::ConnectError,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_indexes_are_dense() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), i);
+            assert_eq!(ErrorKind::from_key(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_key("nope"), None);
+    }
+
+    #[test]
+    fn io_errors_are_classified() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(ErrorKind::from_connect_io(&refused), ErrorKind::ConnectRefused);
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(ErrorKind::from_io(&reset), ErrorKind::Reset);
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert_eq!(ErrorKind::from_io(&eof), ErrorKind::Closed);
+        let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+        assert_eq!(ErrorKind::from_io(&tls), ErrorKind::Tls);
+    }
+}

@@ -1,0 +1,169 @@
+//! A request to send, in the forms the HTTP/1.1 and HTTP/2 clients need.
+
+pub use bytes::Bytes;
+pub use http::header::{HeaderName, HeaderValue};
+pub use http::Method;
+use http_body_util::Full;
+
+use super::target::TargetUrl;
+
+/// The `User-Agent` pummel sends unless told otherwise.
+pub const USER_AGENT: &str = concat!("pummel/", env!("CARGO_PKG_VERSION"));
+
+/// A fully specified request.
+#[derive(Clone, Debug)]
+pub struct RequestSpec {
+    pub method: Method,
+    pub url: TargetUrl,
+    /// Headers in the order given; a `Host` here replaces the URL's.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+/// A header given as `Name: value` that is not valid.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid header {given:?}: {reason}")]
+pub struct HeaderError {
+    pub given: String,
+    pub reason: &'static str,
+}
+
+/// Parses `Name: value` (as `-H` takes it).
+pub fn parse_header(given: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
+    let err = |reason| HeaderError { given: given.to_string(), reason };
+    let (name, value) = given.split_once(':').ok_or_else(|| err("expected 'Name: value'"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| err("invalid header name"))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| err("invalid header value"))?;
+    Ok((name, value))
+}
+
+impl RequestSpec {
+    fn has_header(&self, name: &HeaderName) -> bool {
+        self.headers.iter().any(|(n, _)| n == name)
+    }
+
+    /// Whether a `Content-Length` must be sent: always with a body, and for
+    /// methods whose semantics expect one even when it is empty.
+    fn sends_content_length(&self) -> bool {
+        !self.body.is_empty()
+            || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
+    }
+
+    /// The complete HTTP/1.1 request, encoded once and sent as is.
+    pub fn encode_h1(&self) -> Bytes {
+        let mut out = Vec::with_capacity(256 + self.body.len());
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.url.path_and_query.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        if !self.has_header(&http::header::HOST) {
+            push_header(&mut out, "host", self.url.authority.as_bytes());
+        }
+        if !self.has_header(&http::header::USER_AGENT) {
+            push_header(&mut out, "user-agent", USER_AGENT.as_bytes());
+        }
+        if !self.has_header(&http::header::ACCEPT) {
+            push_header(&mut out, "accept", b"*/*");
+        }
+        for (name, value) in &self.headers {
+            if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+                continue;
+            }
+            push_header(&mut out, name.as_str(), value.as_bytes());
+        }
+        if self.sends_content_length() {
+            push_header(&mut out, "content-length", self.body.len().to_string().as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        Bytes::from(out)
+    }
+
+    /// The request for hyper's HTTP/2 client (absolute URI: hyper derives
+    /// the `:scheme` and `:authority` pseudo-headers from it).
+    pub fn to_h2(&self) -> http::Request<Full<Bytes>> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.url.absolute())
+            .version(http::Version::HTTP_2);
+        if !self.has_header(&http::header::USER_AGENT) {
+            builder = builder.header(http::header::USER_AGENT, USER_AGENT);
+        }
+        for (name, value) in &self.headers {
+            // Connection-specific headers are forbidden in HTTP/2; Host is
+            // carried by :authority.
+            if matches!(name.as_str(), "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "host" | "proxy-connection") {
+                continue;
+            }
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Full::new(self.body.clone()))
+            .expect("method, URI and headers were validated when parsed")
+    }
+
+    /// A HEAD request's response has no body, whatever its headers say.
+    pub fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(method: Method, headers: &[&str], body: &str) -> RequestSpec {
+        RequestSpec {
+            method,
+            url: TargetUrl::parse("http://127.0.0.1:8080/p?q=1").unwrap(),
+            headers: headers.iter().map(|h| parse_header(h).unwrap()).collect(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn encodes_a_get_with_defaults() {
+        let wire = spec(Method::GET, &[], "").encode_h1();
+        assert_eq!(
+            std::str::from_utf8(&wire).unwrap(),
+            format!("GET /p?q=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nuser-agent: {USER_AGENT}\r\naccept: */*\r\n\r\n")
+        );
+    }
+
+    #[test]
+    fn user_headers_replace_defaults_and_bodies_get_a_length() {
+        let wire = spec(Method::POST, &["Host: example", "X-A: 1", "Content-Length: 99"], "abc").encode_h1();
+        let text = std::str::from_utf8(&wire).unwrap();
+        assert!(text.starts_with("POST /p?q=1 HTTP/1.1\r\nuser-agent"));
+        assert!(text.contains("host: example\r\n"));
+        assert!(text.contains("x-a: 1\r\n"));
+        assert!(text.ends_with("content-length: 3\r\n\r\nabc"));
+        assert!(!text.contains("99"));
+        let wire = spec(Method::PUT, &[], "").encode_h1();
+        assert!(std::str::from_utf8(&wire).unwrap().contains("content-length: 0\r\n"));
+    }
+
+    #[test]
+    fn header_parsing_errors() {
+        assert!(parse_header("NoColon").is_err());
+        assert!(parse_header("Bad Name: x").is_err());
+        assert!(parse_header("X: bad\nvalue").is_err());
+        let (n, v) = parse_header("X-Token:  abc ").unwrap();
+        assert_eq!((n.as_str(), v.to_str().unwrap()), ("x-token", "abc"));
+    }
+
+    #[test]
+    fn h2_request_drops_connection_headers() {
+        let req = spec(Method::GET, &["Connection: close", "X-B: 2"], "").to_h2();
+        assert_eq!(req.uri().to_string(), "http://127.0.0.1:8080/p?q=1");
+        assert!(req.headers().get("connection").is_none());
+        assert_eq!(req.headers().get("x-b").unwrap(), "2");
+    }
+}

@@ -1,0 +1,156 @@
+//! Where requests go: a parsed, validated target URL.
+
+use std::net::SocketAddr;
+
+/// The URL scheme of a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Https)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// A target URL, split into the parts a client needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetUrl {
+    pub scheme: Scheme,
+    /// Host name or IP literal, without brackets.
+    pub host: String,
+    pub port: u16,
+    /// Path and query, always starting with `/`.
+    pub path_and_query: String,
+    /// The `Host` header value: host, with the port when it is not the default.
+    pub authority: String,
+}
+
+/// Why a URL cannot be a target.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UrlError {
+    #[error("invalid URL {url:?}: {reason}")]
+    Invalid { url: String, reason: String },
+    #[error("unsupported scheme {scheme:?} in {url:?} (expected http or https)")]
+    Scheme { url: String, scheme: String },
+    #[error("URL {url:?} has no host")]
+    NoHost { url: String },
+}
+
+impl TargetUrl {
+    pub fn parse(url: &str) -> Result<TargetUrl, UrlError> {
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| UrlError::Invalid {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let scheme = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("http") => Scheme::Http,
+            Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
+            Some(s) => {
+                return Err(UrlError::Scheme {
+                    url: url.to_string(),
+                    scheme: s.to_string(),
+                })
+            }
+            None => {
+                return Err(UrlError::Invalid {
+                    url: url.to_string(),
+                    reason: "expected an absolute URL such as http://127.0.0.1:8080/".into(),
+                })
+            }
+        };
+        let authority = uri.authority().ok_or_else(|| UrlError::NoHost { url: url.to_string() })?;
+        if authority.as_str().contains('@') {
+            return Err(UrlError::Invalid {
+                url: url.to_string(),
+                reason: "credentials in the URL are not supported; use a header".into(),
+            });
+        }
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        if host.is_empty() {
+            return Err(UrlError::NoHost { url: url.to_string() });
+        }
+        let default_port = if scheme.is_tls() { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let authority = match authority.port_u16() {
+            Some(p) if p != default_port => authority.as_str().to_string(),
+            _ => authority.host().to_string(),
+        };
+        let path_and_query = uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|pq| !pq.is_empty())
+            .unwrap_or("/");
+        let path_and_query = if path_and_query.starts_with('/') {
+            path_and_query.to_string()
+        } else {
+            format!("/{path_and_query}")
+        };
+        Ok(TargetUrl {
+            scheme,
+            host,
+            port,
+            path_and_query,
+            authority,
+        })
+    }
+
+    /// The URL in absolute form (what HTTP/2 sends as :scheme/:authority/:path).
+    pub fn absolute(&self) -> String {
+        format!("{}://{}{}", self.scheme.as_str(), self.authority, self.path_and_query)
+    }
+
+    /// Resolves the host to socket addresses. An unknown host is an error
+    /// the user must fix, so it is reported before any load starts.
+    pub async fn resolve(&self) -> std::io::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> =
+            tokio::net::lookup_host((self.host.as_str(), self.port)).await?.collect();
+        if addrs.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} resolved to no address", self.host),
+            ));
+        }
+        Ok(addrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_forms() {
+        let t = TargetUrl::parse("http://127.0.0.1:8080/a/b?c=1").unwrap();
+        assert_eq!(t.scheme, Scheme::Http);
+        assert_eq!(t.host, "127.0.0.1");
+        assert_eq!(t.port, 8080);
+        assert_eq!(t.path_and_query, "/a/b?c=1");
+        assert_eq!(t.authority, "127.0.0.1:8080");
+
+        let t = TargetUrl::parse("https://localhost").unwrap();
+        assert_eq!((t.port, t.path_and_query.as_str(), t.authority.as_str()), (443, "/", "localhost"));
+
+        let t = TargetUrl::parse("http://[::1]:80/x").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("::1", 80, "[::1]"));
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_a_target() {
+        assert!(matches!(TargetUrl::parse("ftp://x/"), Err(UrlError::Scheme { .. })));
+        assert!(matches!(TargetUrl::parse("localhost:80"), Err(UrlError::Scheme { .. }) | Err(UrlError::Invalid { .. })));
+        assert!(matches!(TargetUrl::parse("/just/a/path"), Err(UrlError::Invalid { .. })));
+        assert!(matches!(TargetUrl::parse("http://"), Err(_)));
+        assert!(matches!(TargetUrl::parse("http://u:p@host/"), Err(UrlError::Invalid { .. })));
+        assert!(TargetUrl::parse("not a url").is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! Connections: TCP, optionally wrapped in TLS, behind one stream type.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use super::target::TargetUrl;
+use crate::error_kind::ErrorKind;
+
+/// A connection to the target: plain TCP or TLS over TCP.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Whether the TLS handshake agreed on HTTP/2 through ALPN.
+    pub fn negotiated_h2(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(tls) => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
+        }
+    }
+}
+
+/// Opens connections to one target; cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    addrs: Arc<[SocketAddr]>,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    connect_timeout: Duration,
+}
+
+impl Connector {
+    /// `addrs` are the target's resolved addresses; `tls` is set for https.
+    pub fn new(
+        target: &TargetUrl,
+        addrs: Vec<SocketAddr>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        connect_timeout: Duration,
+    ) -> Result<Connector, String> {
+        let tls = match tls {
+            None => None,
+            Some(config) => {
+                let name = ServerName::try_from(target.host.clone())
+                    .map_err(|e| format!("{:?} is not a valid TLS server name: {e}", target.host))?;
+                Some((TlsConnector::from(config), name))
+            }
+        };
+        Ok(Connector {
+            addrs: addrs.into(),
+            tls,
+            connect_timeout,
+        })
+    }
+
+    /// Connects (TCP, then TLS if configured) within the connect timeout.
+    /// `attempt` picks which resolved address to use, so connections spread
+    /// over all of a host's addresses.
+    pub async fn connect(&self, attempt: usize) -> Result<Stream, ErrorKind> {
+        let addr = self.addrs[attempt % self.addrs.len()];
+        let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+            Err(_) => return Err(ErrorKind::ConnectTimeout),
+            Ok(Err(e)) => return Err(ErrorKind::from_connect_io(&e)),
+            Ok(Ok(tcp)) => tcp,
+        };
+        // Requests are small and latency matters: never wait for Nagle.
+        let _ = tcp.set_nodelay(true);
+        let Some((connector, name)) = &self.tls else {
+            return Ok(Stream::Plain(tcp));
+        };
+        match tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp)).await {
+            Err(_) => Err(ErrorKind::ConnectTimeout),
+            Ok(Err(e)) => Err(match e.kind() {
+                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorKind::Tls,
+                _ => {
+                    let kind = ErrorKind::from_io(&e);
+                    if kind == ErrorKind::MalformedResponse || kind == ErrorKind::Io {
+                        ErrorKind::Tls
+                    } else {
+                        kind
+                    }
+                }
+            }),
+            Ok(Ok(tls)) => Ok(Stream::Tls(Box::new(tls))),
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The collector: merges the workers' interval snapshots into a run's figures.
+//!
+//! It owns all aggregated state and is fed by messages only (the workers never
+//! share memory with it). An interval is *closed* once every worker has
+//! reported it or has finished; closing merges the workers' snapshots into one,
+//! appends a point to the timeline, adds it into the run totals, and drops the
+//! interval's histograms — so memory stays flat however long the run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::recorder::WorkerMessage;
+use super::snapshot::{IntervalSnapshot, MetricKeys};
+use super::stats::Stats;
+
+/// One second of the run, all metric keys together.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimelinePoint {
+    /// Start of the interval, in seconds since the run started.
+    pub t: u32,
+    /// Length of the interval in seconds (1, except for the last one).
+    pub duration_s: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub late: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl TimelinePoint {
+    fn from_interval(index: u32, stats: &Stats) -> TimelinePoint {
+        TimelinePoint {
+            t: index,
+            duration_s: 1.0,
+            requests: stats.requests(),
+            errors: stats.errors.total(),
+            rps: stats.requests() as f64,
+            p50_ms: stats.latency.quantile_ms(0.50),
+            p90_ms: stats.latency.quantile_ms(0.90),
+            p99_ms: stats.latency.quantile_ms(0.99),
+            max_ms: stats.latency.max_ms(),
+            bytes_received: stats.bytes_received,
+            bytes_sent: stats.bytes_sent,
+            late: stats.late,
+            dropped: stats.dropped,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct WorkerState {
+    /// The next interval index this worker will report.
+    next_index: u32,
+    finished: bool,
+}
+
+pub struct Collector {
+    keys: MetricKeys,
+    open_model: bool,
+    workers: Vec<WorkerState>,
+    /// Intervals some workers have reported and others not yet.
+    pending: BTreeMap<u32, IntervalSnapshot>,
+    /// Every interval below this index is closed.
+    next_to_close: u32,
+    totals: Vec<Stats>,
+    timeline: Vec<TimelinePoint>,
+}
+
+/// What a finished run measured: totals per key and the timeline.
+#[derive(Clone, Debug)]
+pub struct RunMetrics {
+    pub keys: MetricKeys,
+    /// Whole-run figures per metric key, indexed by `KeyId`.
+    pub totals: Vec<Stats>,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+impl RunMetrics {
+    /// The whole run, all keys merged.
+    pub fn combined(&self) -> Stats {
+        let mut all = Stats::default();
+        for s in &self.totals {
+            all.merge(s);
+        }
+        all
+    }
+}
+
+impl Collector {
+    pub fn new(keys: MetricKeys, workers: usize, open_model: bool) -> Collector {
+        let totals = (0..keys.len()).map(|_| Stats::new(open_model)).collect();
+        Collector {
+            keys,
+            open_model,
+            workers: vec![WorkerState::default(); workers],
+            pending: BTreeMap::new(),
+            next_to_close: 0,
+            totals,
+            timeline: Vec::new(),
+        }
+    }
+
+    /// Takes one message from a worker; returns the number of intervals it closed.
+    pub fn accept(&mut self, message: WorkerMessage) -> usize {
+        match message {
+            WorkerMessage::Interval { worker, snapshot } => {
+                let state = &mut self.workers[worker];
+                state.next_index = state.next_index.max(snapshot.index + 1);
+                match self.pending.get_mut(&snapshot.index) {
+                    Some(merged) => merged.merge(&snapshot),
+                    None => {
+                        self.pending.insert(snapshot.index, snapshot);
+                    }
+                }
+            }
+            WorkerMessage::Finished { worker } => self.workers[worker].finished = true,
+        }
+        self.close_ready()
+    }
+
+    pub fn all_finished(&self) -> bool {
+        self.workers.iter().all(|w| w.finished)
+    }
+
+    /// Closes every interval that no worker will add to any more.
+    fn close_ready(&mut self) -> usize {
+        let mut closed = 0;
+        while let Some((&index, _)) = self.pending.first_key_value() {
+            let complete = self
+                .workers
+                .iter()
+                .all(|w| w.finished || w.next_index > index);
+            if !complete {
+                break;
+            }
+            let snapshot = self.pending.pop_first().expect("checked above").1;
+            self.close(snapshot);
+            closed += 1;
+        }
+        closed
+    }
+
+    fn close(&mut self, snapshot: IntervalSnapshot) {
+        // Intervals nobody reported (a worker can only skip none, but a
+        // restarted or late collector could see gaps) still get a point, so the
+        // timeline has one entry per second.
+        while self.next_to_close < snapshot.index {
+            let empty = Stats::new(self.open_model);
+            self.timeline
+                .push(TimelinePoint::from_interval(self.next_to_close, &empty));
+            self.next_to_close += 1;
+        }
+        let combined = snapshot.combined();
+        self.timeline
+            .push(TimelinePoint::from_interval(snapshot.index, &combined));
+        for (total, s) in self.totals.iter_mut().zip(&snapshot.stats) {
+            total.merge(s);
+        }
+        self.next_to_close = snapshot.index + 1;
+    }
+
+    /// The closed part of the timeline, for live progress.
+    pub fn timeline(&self) -> &[TimelinePoint] {
+        &self.timeline
+    }
+
+    /// Totals of the closed intervals, all keys merged, for live progress.
+    pub fn combined_totals(&self) -> Stats {
+        let mut all = Stats::default();
+        for s in &self.totals {
+            all.merge(s);
+        }
+        all
+    }
+
+    /// Closes everything still pending and returns the run's figures.
+    /// `elapsed` is the run's length, which fixes the last interval's width.
+    pub fn finish(mut self, elapsed: Duration) -> RunMetrics {
+        for w in &mut self.workers {
+            w.finished = true;
+        }
+        self.close_ready();
+        let secs = elapsed.as_secs_f64();
+        for point in &mut self.timeline {
+            let width = (secs - f64::from(point.t)).clamp(0.0, 1.0);
+            if width < 1.0 {
+                point.duration_s = width;
+                point.rps = if width > 0.0 { point.requests as f64 / width } else { 0.0 };
+            }
+        }
+        RunMetrics {
+            keys: self.keys,
+            totals: self.totals,
+            timeline: self.timeline,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::snapshot::KeyId;
+
+    fn snapshot(index: u32, responses: u64, latency_ms: u64) -> IntervalSnapshot {
+        let mut s = IntervalSnapshot::empty(index, 1, false);
+        for _ in 0..responses {
+            s.stats[KeyId(0).index()].record_response(
+                Duration::from_millis(latency_ms),
+                None,
+                200,
+                1,
+                1,
+            );
+        }
+        s
+    }
+
+    fn interval(worker: usize, index: u32, responses: u64, latency_ms: u64) -> WorkerMessage {
+        WorkerMessage::Interval { worker, snapshot: snapshot(index, responses, latency_ms) }
+    }
+
+    #[test]
+    fn an_interval_closes_only_when_every_worker_reported_it() {
+        let mut c = Collector::new(MetricKeys::new(vec!["all".into()]), 2, false);
+        assert_eq!(c.accept(interval(0, 0, 10, 1)), 0);
+        assert_eq!(c.accept(interval(0, 1, 10, 1)), 0);
+        assert_eq!(c.accept(interval(1, 0, 30, 100)), 1);
+        assert_eq!(c.timeline().len(), 1);
+        assert_eq!(c.timeline()[0].requests, 40);
+        // Worker 1 finishes without reporting interval 1: it closes.
+        assert_eq!(c.accept(WorkerMessage::Finished { worker: 1 }), 1);
+        assert!(!c.all_finished());
+        let metrics = c.finish(Duration::from_millis(1500));
+        assert_eq!(metrics.timeline.len(), 2);
+        assert_eq!(metrics.timeline[1].duration_s, 0.5);
+        assert_eq!(metrics.timeline[1].rps, 20.0);
+        let total = metrics.combined();
+        assert_eq!(total.responses, 50);
+        // Exact merge: 30 of 50 samples at 100 ms puts the median at 100 ms.
+        assert!((total.latency.quantile_ms(0.5) - 100.0).abs() < 0.1);
+    }
+}

@@ -1,0 +1,234 @@
+//! Latency histograms: HDR histograms with microsecond resolution.
+//!
+//! Every latency pummel measures goes into one of these, never into a list of
+//! samples, so memory stays flat however many requests a run makes, and two
+//! histograms (two threads, two seconds, two agents) merge exactly: the
+//! percentiles of a merge are the percentiles of all the samples, never an
+//! average of percentiles.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Three significant figures: a recorded value is exact to 0.1%, which keeps a
+/// 10 ms latency exact to 10 µs, and a histogram small (tens of KB).
+const SIGNIFICANT_FIGURES: u8 = 3;
+
+/// The initial highest trackable value (60 s, in µs). Histograms resize
+/// themselves if a longer latency arrives, so this is only a starting size.
+const INITIAL_MAX_US: u64 = 60_000_000;
+
+/// A histogram of latencies in microseconds.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    inner: Histogram<u64>,
+}
+
+/// The figures a summary shows of a latency histogram, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub min: f64,
+    pub mean: f64,
+    pub stdev: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// A histogram that could not be decoded from its serialised form.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid histogram encoding: {0}")]
+pub struct HistogramDecodeError(String);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatencyHistogram {
+    pub fn new() -> Self {
+        let mut inner = Histogram::new_with_bounds(1, INITIAL_MAX_US, SIGNIFICANT_FIGURES)
+            .expect("constant histogram bounds are valid");
+        inner.auto(true);
+        LatencyHistogram { inner }
+    }
+
+    /// Records one latency. Sub-microsecond latencies count as 1 µs, so that
+    /// every recorded sample is visible in the count.
+    #[inline]
+    pub fn record(&mut self, latency: Duration) {
+        self.record_us(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    }
+
+    /// Records one latency given in microseconds.
+    #[inline]
+    pub fn record_us(&mut self, us: u64) {
+        // With auto-resize, `record` grows the histogram for a value beyond
+        // its range (`saturating_record` would clamp instead). It can fail only
+        // past the largest representable range; clamping keeps that counted.
+        let us = us.max(1);
+        if self.inner.record(us).is_err() {
+            self.inner.saturating_record(us);
+        }
+    }
+
+    /// Adds every sample of `other` into this histogram.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        // Cannot fail: `self` auto-resizes to hold any value of `other`.
+        let _ = self.inner.add(&other.inner);
+    }
+
+    pub fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// The value at quantile `q` (0.0..=1.0), in milliseconds; 0 when empty.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        us_to_ms(self.inner.value_at_quantile(q))
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        us_to_ms(self.inner.max())
+    }
+
+    /// The summary figures, in milliseconds. All zero for an empty histogram.
+    pub fn summary(&self) -> LatencySummary {
+        if self.is_empty() {
+            return LatencySummary::default();
+        }
+        let h = &self.inner;
+        LatencySummary {
+            min: us_to_ms(h.min()),
+            mean: h.mean() / 1000.0,
+            stdev: h.stdev() / 1000.0,
+            p50: us_to_ms(h.value_at_quantile(0.50)),
+            p90: us_to_ms(h.value_at_quantile(0.90)),
+            p95: us_to_ms(h.value_at_quantile(0.95)),
+            p99: us_to_ms(h.value_at_quantile(0.99)),
+            p999: us_to_ms(h.value_at_quantile(0.999)),
+            max: us_to_ms(h.max()),
+        }
+    }
+
+    /// `(latency_ms, count)` for each distinct recorded bucket, in ascending
+    /// order: the latency distribution a report draws.
+    pub fn distribution(&self) -> Vec<(f64, u64)> {
+        self.inner
+            .iter_recorded()
+            .map(|v| (us_to_ms(v.value_iterated_to()), v.count_since_last_iteration()))
+            .collect()
+    }
+
+    /// The standard HdrHistogram V2 compressed encoding, in base64: compact,
+    /// and readable by every HdrHistogram implementation.
+    pub fn to_base64(&self) -> String {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.inner, &mut bytes)
+            .expect("serialising into a Vec cannot fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Decodes what [`LatencyHistogram::to_base64`] produced.
+    pub fn from_base64(encoded: &str) -> Result<LatencyHistogram, HistogramDecodeError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| HistogramDecodeError(e.to_string()))?;
+        let mut inner: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| HistogramDecodeError(format!("{e:?}")))?;
+        inner.auto(true);
+        Ok(LatencyHistogram { inner })
+    }
+}
+
+fn us_to_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_exact_to_three_figures() {
+        let mut h = LatencyHistogram::new();
+        for ms in 1..=1000u64 {
+            h.record(Duration::from_millis(ms));
+        }
+        let s = h.summary();
+        assert!((s.p50 - 500.0).abs() <= 0.5, "p50 {}", s.p50);
+        assert!((s.p99 - 990.0).abs() <= 1.0, "p99 {}", s.p99);
+        assert!((s.min - 1.0).abs() < 0.01);
+        assert!((s.max - 1000.0).abs() <= 1.0);
+        assert!((s.mean - 500.5).abs() <= 0.5);
+    }
+
+    #[test]
+    fn merging_equals_recording_everything_in_one() {
+        let mut a = LatencyHistogram::new();
+        let mut b = LatencyHistogram::new();
+        let mut all = LatencyHistogram::new();
+        for i in 0..5000u64 {
+            let us = (i * 7919) % 250_000 + 1;
+            if i % 3 == 0 { a.record_us(us) } else { b.record_us(us) }
+            all.record_us(us);
+        }
+        a.merge(&b);
+        assert_eq!(a.len(), all.len());
+        assert_eq!(a.summary(), all.summary());
+    }
+
+    #[test]
+    fn grows_beyond_the_initial_range() {
+        let mut h = LatencyHistogram::new();
+        h.record(Duration::from_secs(3600));
+        h.record_us(0);
+        assert_eq!(h.len(), 2);
+        assert!((h.max_ms() - 3_600_000.0).abs() < 3_600.0);
+        assert!((h.summary().min - 0.001).abs() < 1e-9);
+        let mut small = LatencyHistogram::new();
+        small.merge(&h);
+        assert_eq!(small.len(), 2);
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        let mut h = LatencyHistogram::new();
+        for us in [5, 50, 500, 5000, 50_000] {
+            h.record_us(us);
+        }
+        let back = LatencyHistogram::from_base64(&h.to_base64()).unwrap();
+        assert_eq!(back.summary(), h.summary());
+        assert!(LatencyHistogram::from_base64("not base64!").is_err());
+        assert!(LatencyHistogram::from_base64("aGVsbG8=").is_err());
+    }
+
+    #[test]
+    fn empty_histogram_summarises_to_zero() {
+        let h = LatencyHistogram::new();
+        assert_eq!(h.summary(), LatencySummary::default());
+        assert_eq!(h.quantile_ms(0.99), 0.0);
+    }
+}

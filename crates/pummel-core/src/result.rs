@@ -1,0 +1,178 @@
+//! The result of a run: the versioned JSON schema that `--json`/`--out`
+//! write and that reports, comparisons and the server read back.
+//!
+//! Schema policy: additions keep the version; a change that breaks a reader
+//! (a key removed, renamed, or changing its unit) bumps [`SCHEMA_VERSION`].
+//! The schema is documented key by key in `docs/result-schema.md`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{LatencySummary, Stats, TimelinePoint};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A run's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema: u32,
+    pub pummel_version: String,
+    /// What produced it: `"bench"` (later `"run"` for scenarios).
+    pub kind: String,
+    /// Wall-clock start, RFC 3339 (UTC).
+    pub started_at: String,
+    /// What was run, as given (URL, method, connections, rate, …).
+    pub config: serde_json::Value,
+    /// Requests that finished: `responses` plus the sum of `errors`.
+    pub requests: u64,
+    /// Requests that received a complete response, whatever its status.
+    pub responses: u64,
+    pub duration_s: f64,
+    /// `requests / duration_s`.
+    pub rps: f64,
+    /// Latency of responses. In open-model runs, from the scheduled start.
+    pub latency_ms: LatencySummary,
+    /// Responses per status code.
+    pub status: BTreeMap<String, u64>,
+    /// Failed requests per error kind (see `ErrorKind::as_str`).
+    pub errors: BTreeMap<String, u64>,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+    /// Requests in flight when the run ended (deadline or interrupt).
+    pub aborted: u64,
+    /// One point per second of the run.
+    pub timeline: Vec<TimelinePoint>,
+    /// Open-model (`--rate`) runs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_model: Option<OpenModelResult>,
+    /// The latency histogram (µs), HdrHistogram V2 compressed, base64: the
+    /// exact distribution, so any percentile can be recomputed later.
+    pub histogram: String,
+    /// True when the run was interrupted: the figures cover part of the plan.
+    pub partial: bool,
+}
+
+/// Figures only an open-model run has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenModelResult {
+    /// Target rate, requests per second.
+    pub rate: f64,
+    /// Latency counted from the moment each request actually went out: what
+    /// tools without coordinated-omission correction report.
+    pub uncorrected_latency_ms: LatencySummary,
+    /// Requests that started more than 1 ms after their scheduled moment.
+    pub late: u64,
+    /// Scheduled requests that never started before the run ended.
+    pub dropped: u64,
+    pub uncorrected_histogram: String,
+}
+
+impl RunResult {
+    /// Builds a result from whole-run figures.
+    pub fn new(
+        kind: &str,
+        config: serde_json::Value,
+        totals: &Stats,
+        timeline: Vec<TimelinePoint>,
+        elapsed: Duration,
+        started_at: SystemTime,
+        rate: Option<f64>,
+        partial: bool,
+    ) -> RunResult {
+        let duration_s = elapsed.as_secs_f64();
+        let requests = totals.requests();
+        RunResult {
+            schema: SCHEMA_VERSION,
+            pummel_version: env!("CARGO_PKG_VERSION").to_string(),
+            kind: kind.to_string(),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            config,
+            requests,
+            responses: totals.responses,
+            duration_s,
+            rps: if duration_s > 0.0 { requests as f64 / duration_s } else { 0.0 },
+            latency_ms: totals.latency.summary(),
+            status: totals
+                .status
+                .sorted()
+                .into_iter()
+                .map(|(code, n)| (code.to_string(), n))
+                .collect(),
+            errors: totals
+                .errors
+                .nonzero()
+                .map(|(kind, n)| (kind.as_str().to_string(), n))
+                .collect(),
+            bytes_received: totals.bytes_received,
+            bytes_sent: totals.bytes_sent,
+            aborted: totals.aborted,
+            timeline,
+            open_model: rate.map(|rate| {
+                let uncorrected = totals.uncorrected.clone().unwrap_or_default();
+                OpenModelResult {
+                    rate,
+                    uncorrected_latency_ms: uncorrected.summary(),
+                    late: totals.late,
+                    dropped: totals.dropped,
+                    uncorrected_histogram: uncorrected.to_base64(),
+                }
+            }),
+            histogram: totals.latency.to_base64(),
+            partial,
+        }
+    }
+
+    /// Total failed requests.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::LatencyHistogram;
+    use crate::ErrorKind;
+
+    #[test]
+    fn json_has_the_documented_keys_and_round_trips() {
+        let mut stats = Stats::new(true);
+        stats.record_response(Duration::from_millis(3), Some(Duration::from_millis(1)), 200, 100, 50);
+        stats.record_error(ErrorKind::ConnectRefused, 0, 0);
+        stats.late = 1;
+        let result = RunResult::new(
+            "bench",
+            serde_json::json!({"url": "http://127.0.0.1/"}),
+            &stats,
+            vec![],
+            Duration::from_secs(2),
+            SystemTime::UNIX_EPOCH,
+            Some(200.0),
+            false,
+        );
+        let json = serde_json::to_value(&result).unwrap();
+        for key in [
+            "schema", "requests", "duration_s", "rps", "latency_ms", "status", "errors",
+            "bytes_received", "bytes_sent", "timeline", "open_model", "partial", "histogram",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        for key in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+            assert!(json["latency_ms"].get(key).is_some(), "missing latency_ms.{key}");
+            assert!(json["open_model"]["uncorrected_latency_ms"].get(key).is_some());
+        }
+        assert_eq!(json["schema"], 1);
+        assert_eq!(json["requests"], 2);
+        assert_eq!(json["rps"], 1.0);
+        assert_eq!(json["status"]["200"], 1);
+        assert_eq!(json["errors"]["connect_refused"], 1);
+        assert_eq!(json["open_model"]["late"], 1);
+        assert_eq!(json["started_at"], "1970-01-01T00:00:00Z");
+        let back: RunResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back, result);
+        let h = LatencyHistogram::from_base64(&back.histogram).unwrap();
+        assert_eq!(h.len(), 1);
+    }
+}

@@ -1,0 +1,196 @@
+//! Command-line interface definitions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pummel",
+    version,
+    about = "Load testing for HTTP services: fast, and truthful about latency",
+    long_about = None,
+    after_help = "Exit codes: 0 success · 1 run-time failure · 2 usage or configuration error · 130 interrupted"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Benchmark one URL: as fast as possible, or at a fixed rate (-q)
+    Bench(BenchArgs),
+    /// Serve the built-in target (HTTP test server) until Ctrl-C
+    Target(TargetArgs),
+    /// Start the built-in target and run a short bench against it
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The URL to load (http:// or https://)
+    pub url: String,
+
+    /// Connections to keep open (the concurrency)
+    #[arg(short = 'c', long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connections: u64,
+
+    /// Stop after this many requests
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+
+    /// Stop after this long: 500ms, 10s, 2m, 1h (default 10s unless -n is given)
+    #[arg(short = 'z', long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Open model: send this many requests per second, whatever the responses;
+    /// latency counts from each request's scheduled start
+    #[arg(short = 'q', long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Worker threads (default: one per core)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+
+    /// HTTP method
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+
+    /// A request header, 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Request body
+    #[arg(short = 'd', long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+
+    /// Request body, read from a file
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+
+    /// Give up on a request (and a connect) after this long
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Use HTTP/2 (ALPN over https; h2c with prior knowledge over http)
+    #[arg(long)]
+    pub http2: bool,
+
+    /// HTTP/2: concurrent streams per connection
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000), requires = "http2")]
+    pub h2_streams: u64,
+
+    /// Accept any TLS certificate (self-signed test servers)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Print the result as JSON on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the JSON result to this file
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Port to listen on; 0 picks a free one (the address is printed)
+    #[arg(short = 'p', long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to bind
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+
+    /// Server threads (default: one per core)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+
+    /// Pause the whole server this long after the first request (with --stall-for)
+    #[arg(long, value_parser = parse_duration, requires = "stall_for")]
+    pub stall_after: Option<Duration>,
+
+    /// How long the scheduled pause lasts
+    #[arg(long, value_parser = parse_duration, requires = "stall_after")]
+    pub stall_for: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long the demo bench runs
+    #[arg(short = 'z', long, default_value = "5s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Connections
+    #[arg(short = 'c', long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connections: u64,
+
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses a humane duration: `500ms`, `10s`, `2m`, `1h`, `1m30s`; a bare
+/// number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| format!("invalid duration {s:?}"))
+    } else {
+        humantime::parse_duration(s)
+            .map_err(|e| format!("invalid duration {s:?} ({e}); use e.g. 500ms, 10s, 2m, 1h"))
+    }?;
+    if parsed.is_zero() {
+        return Err(format!("duration {s:?} must be more than zero"));
+    }
+    Ok(parsed)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1e8 => Ok(r),
+        _ => Err(format!("invalid rate {s:?}: expected requests per second, more than 0")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn humane_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("200"), Ok(200.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-3").is_err());
+        assert!(parse_rate("NaN").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,53 @@
+//! `pummel demo`: a real bench against the built-in target, nothing to install.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use pummel_core::bench::BenchPlan;
+use pummel_core::http::request::{Bytes, Method};
+use pummel_core::http::{RequestSpec, TargetUrl};
+use pummel_target::{Target, TargetConfig};
+
+use crate::cli::DemoArgs;
+use crate::exit::Failure;
+
+pub fn run(args: DemoArgs) -> Result<i32, Failure> {
+    // The target gets its own runtime (one thread: the bench takes the rest).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the demo target: {e}")))?;
+    let target = runtime
+        .block_on(Target::start(TargetConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            threads: Some(1),
+            stall: None,
+        }))
+        .map_err(|e| Failure::runtime(format!("cannot start the demo target: {e}")))?;
+    let url = format!("http://{}/", target.local_addr());
+    if !args.json {
+        println!("pummel demo: built-in target on {url}, benchmarking it for {:?}\n", args.duration);
+    }
+    let plan = BenchPlan {
+        request: RequestSpec {
+            method: Method::GET,
+            url: TargetUrl::parse(&url).expect("the target's own URL is valid"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        },
+        connections: args.connections,
+        h2_streams: 1,
+        requests: None,
+        duration: Some(args.duration),
+        rate: None,
+        threads: super::bench::default_threads().saturating_sub(1).max(1),
+        timeout: Duration::from_secs(10),
+        http2: false,
+        insecure: false,
+    };
+    let stop = super::stop_on_interrupt();
+    let code = super::bench::execute(&plan, &stop, args.json, None);
+    runtime.block_on(target.shutdown());
+    code
+}

@@ -1,0 +1,33 @@
+//! One module per subcommand.
+
+mod bench;
+mod demo;
+mod target;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Failure;
+
+/// Runs the chosen command; returns the exit code.
+pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    match cli.command {
+        Command::Bench(args) => bench::run(args),
+        Command::Target(args) => target::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Installs the Ctrl-C handler: the first interrupt asks the run to stop and
+/// write what it measured; a second one exits at once.
+pub(crate) fn stop_on_interrupt() -> pummel_core::bench::StopSignal {
+    let stop = pummel_core::bench::StopSignal::new();
+    let handler_stop = stop.clone();
+    // Failing to install (a handler already exists) only loses the graceful
+    // path; the default Ctrl-C behaviour remains.
+    let _ = ctrlc::set_handler(move || {
+        if handler_stop.is_stopped() {
+            std::process::exit(crate::exit::INTERRUPTED);
+        }
+        handler_stop.stop();
+    });
+    stop
+}

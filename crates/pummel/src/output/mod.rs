@@ -1,0 +1,5 @@
+//! What the user sees: the live progress line and the text summary.
+
+pub mod format;
+pub mod progress;
+pub mod summary;

@@ -1,0 +1,53 @@
+//! The live progress line, redrawn once a second on a terminal.
+
+use std::io::Write;
+use std::time::Duration;
+
+use pummel_core::bench::Progress;
+
+use super::format;
+
+pub struct ProgressLine {
+    enabled: bool,
+    planned: Option<Duration>,
+    drawn: bool,
+}
+
+impl ProgressLine {
+    /// `enabled` is false when output is not a terminal: then nothing is drawn.
+    pub fn new(enabled: bool, planned: Option<Duration>) -> ProgressLine {
+        ProgressLine { enabled, planned, drawn: false }
+    }
+
+    pub fn update(&mut self, p: &Progress<'_>) {
+        if !self.enabled {
+            return;
+        }
+        let elapsed = match self.planned {
+            Some(total) => format!("{:>4.0}s/{:.0}s", p.elapsed.as_secs_f64(), total.as_secs_f64()),
+            None => format!("{:>4.0}s", p.elapsed.as_secs_f64()),
+        };
+        let line = format!(
+            "[{elapsed}] {} requests  {} req/s  {} errors  p50 {}  p99 {}",
+            format::thousands(p.totals.requests()),
+            format::rate(p.last.rps),
+            format::thousands(p.totals.errors.total()),
+            format::latency(p.totals.latency.quantile_ms(0.50)),
+            format::latency(p.totals.latency.quantile_ms(0.99)),
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// Erases the line before the summary is printed.
+    pub fn clear(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.drawn = false;
+        }
+    }
+}

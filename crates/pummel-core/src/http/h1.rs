@@ -11,14 +11,20 @@
 //! connection closing, bodiless responses (HEAD, 1xx, 204, 304), interim
 //! `100 Continue` responses, `Connection: close`, and HTTP/1.0 peers.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{ready, Poll};
+
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use super::chunked::ChunkedDecoder;
 use super::transport::Stream;
 use crate::error_kind::ErrorKind;
 
-/// Initial read buffer; grows (up to [`MAX_HEAD`]) only for huge headers.
-const INITIAL_BUFFER: usize = 16 * 1024;
+/// Read buffer size; a buffer grows (up to [`MAX_HEAD`]) only for huge headers.
+const BUFFER_SIZE: usize = 16 * 1024;
+/// Buffers kept for reuse per thread.
+const POOLED_BUFFERS: usize = 256;
 /// Largest response head accepted.
 const MAX_HEAD: usize = 1024 * 1024;
 /// Headers parsed per response; more is a malformed (or hostile) response.
@@ -68,7 +74,18 @@ enum Framing {
     UntilClose,
 }
 
+thread_local! {
+    /// Read buffers not in use by any connection of this thread.
+    static BUFFER_POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
 /// One HTTP/1.1 connection, used for one request at a time.
+///
+/// A connection holds a read buffer only while bytes are arriving: it takes
+/// one from a per-thread pool when the socket becomes readable and gives it
+/// back once a response is complete. Ten thousand connections waiting for
+/// their responses (or idle between a virtual user's think times) then cost
+/// a few hundred bytes each, not a buffer each.
 pub struct H1Connection {
     stream: Stream,
     buf: Vec<u8>,
@@ -83,7 +100,7 @@ impl H1Connection {
     pub fn new(stream: Stream) -> H1Connection {
         H1Connection {
             stream,
-            buf: vec![0; INITIAL_BUFFER],
+            buf: Vec::new(),
             pos: 0,
             filled: 0,
             reusable: true,
@@ -208,8 +225,7 @@ impl H1Connection {
             }
         }
         if self.pos == self.filled {
-            self.pos = 0;
-            self.filled = 0;
+            self.release_buffer();
         }
         Ok(Response {
             status,
@@ -230,7 +246,7 @@ impl H1Connection {
         if self.pos == self.filled {
             self.pos = 0;
             self.filled = 0;
-        } else if self.filled == self.buf.len() {
+        } else if !self.buf.is_empty() && self.filled == self.buf.len() {
             if self.pos > 0 {
                 self.buf.copy_within(self.pos..self.filled, 0);
                 self.filled -= self.pos;
@@ -244,9 +260,39 @@ impl H1Connection {
                 ));
             }
         }
-        let n = self.stream.read(&mut self.buf[self.filled..]).await?;
+        let n = std::future::poll_fn(|cx| {
+            // Wait for readability before taking a buffer, so a connection
+            // waiting for its response holds none.
+            if let Stream::Plain(tcp) = &self.stream {
+                ready!(tcp.poll_read_ready(cx))?;
+            }
+            if self.buf.is_empty() {
+                self.buf = BUFFER_POOL
+                    .with(|pool| pool.borrow_mut().pop())
+                    .unwrap_or_else(|| vec![0; BUFFER_SIZE]);
+            }
+            let mut read_buf = ReadBuf::new(&mut self.buf[self.filled..]);
+            ready!(Pin::new(&mut self.stream).poll_read(cx, &mut read_buf))?;
+            Poll::Ready(Ok::<_, std::io::Error>(read_buf.filled().len()))
+        })
+        .await?;
         self.filled += n;
         Ok(n)
+    }
+
+    /// Returns the (empty) read buffer to the thread's pool.
+    fn release_buffer(&mut self) {
+        self.pos = 0;
+        self.filled = 0;
+        let buf = std::mem::take(&mut self.buf);
+        if buf.len() == BUFFER_SIZE {
+            BUFFER_POOL.with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.len() < POOLED_BUFFERS {
+                    pool.push(buf);
+                }
+            });
+        }
     }
 
     /// Parses a response head from the buffer. `Ok(None)` means more bytes
@@ -331,6 +377,12 @@ impl H1Connection {
             self.reusable = false;
         }
         Ok(Some((status, framing)))
+    }
+}
+
+impl Drop for H1Connection {
+    fn drop(&mut self) {
+        self.release_buffer();
     }
 }
 

@@ -2,6 +2,7 @@
 //! metrics. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod bench;
+pub mod coordinator;
 pub mod error_kind;
 pub mod http;
 pub mod metrics;

@@ -8,16 +8,17 @@
 mod pacer;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use pacer::wait_until;
 pub use worker::LATE_AFTER;
 
 use crate::http::tls::{self, Alpn};
 use crate::http::{Connector, RequestSpec};
-use crate::metrics::{Collector, MetricKeys, RunMetrics, Stats, TimelinePoint};
+pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
+use crate::coordinator::{self, Worker, WorkerContext};
+use crate::metrics::MetricLayout;
 use crate::segment::Segment;
 
 /// What to run.
@@ -57,24 +58,6 @@ impl BenchPlan {
     }
 }
 
-/// Asks a running bench to stop early (Ctrl-C); cheap to clone.
-#[derive(Clone, Debug, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
-
-impl StopSignal {
-    pub fn new() -> StopSignal {
-        StopSignal::default()
-    }
-
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
 /// A bench that could not start: the user must fix something.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -86,33 +69,12 @@ pub enum BenchError {
     Thread(std::io::Error),
 }
 
-/// Live figures, handed to the progress callback after each second.
-#[derive(Debug)]
-pub struct Progress<'a> {
-    pub elapsed: Duration,
-    /// All closed seconds so far.
-    pub totals: &'a Stats,
-    /// The last closed second.
-    pub last: &'a TimelinePoint,
-}
-
-/// What a bench measured.
-#[derive(Debug)]
-pub struct BenchOutcome {
-    pub metrics: RunMetrics,
-    /// From the start to the moment the last worker stopped.
-    pub elapsed: Duration,
-    pub started_at: SystemTime,
-    /// Stopped early by the user: the figures cover only part of the plan.
-    pub partial: bool,
-}
-
 /// Runs a bench to the end (or until `stop`), calling `on_progress` once a
 /// second with the figures so far.
 pub fn run(
     plan: &BenchPlan,
     stop: &StopSignal,
-    mut on_progress: impl FnMut(Progress<'_>),
+    on_progress: impl FnMut(Progress<'_>),
 ) -> Result<BenchOutcome, BenchError> {
     let addrs = resolve(plan)?;
     let tls_config = plan
@@ -125,65 +87,23 @@ pub fn run(
     let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout).map_err(BenchError::Tls)?;
 
     let workers = plan.worker_count();
-    let (sink, inbox) = mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let started_at = SystemTime::now();
-    let start = Instant::now();
-    let deadline = plan.duration.map(|d| start + d);
-
-    let mut handles = Vec::new();
-    for segment in Segment::all(workers as u32) {
-        let setup = worker::WorkerSetup {
-            index: segment.index as usize,
-            plan: plan.segment(segment),
-            connector: connector.clone(),
-            start,
-            deadline,
-            sink: sink.clone(),
-            stop: stop_rx.clone(),
-        };
-        let handle = std::thread::Builder::new()
-            .name(format!("pummel-worker-{}", segment.index))
-            .spawn(move || worker::run(setup))
-            .map_err(BenchError::Thread)?;
-        handles.push(handle);
-    }
-    drop(sink);
-
-    let mut collector = Collector::new(MetricKeys::new(vec!["bench".into()]), workers as usize, plan.rate.is_some());
-    let mut partial = false;
-    while !collector.all_finished() {
-        if stop.is_stopped() && !partial {
-            partial = true;
-            let _ = stop_tx.send(true);
-        }
-        match inbox.recv_timeout(Duration::from_millis(50)) {
-            Ok(message) => {
-                if collector.accept(message) > 0 && !collector.all_finished() {
-                    if let Some(last) = collector.timeline().last() {
-                        let totals = collector.combined_totals();
-                        on_progress(Progress { elapsed: start.elapsed(), totals: &totals, last });
-                    }
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            // Every worker is gone; a worker that died without finishing
-            // loses only its unsent current second.
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let end = handles
-        .into_iter()
-        .filter_map(|h| h.join().ok())
-        .max()
-        .unwrap_or_else(Instant::now);
-    let elapsed = end.saturating_duration_since(start);
-    Ok(BenchOutcome {
-        metrics: collector.finish(elapsed),
-        elapsed,
-        started_at,
-        partial,
-    })
+    let layout = Arc::new(MetricLayout::new(vec!["bench".into()], plan.rate.is_some()));
+    let deadline_after = plan.duration;
+    let workers: Vec<Worker> = Segment::all(workers as u32)
+        .map(|segment| {
+            let plan = plan.segment(segment);
+            let connector = connector.clone();
+            Box::new(move |ctx: WorkerContext| {
+                worker::run(worker::WorkerSetup {
+                    plan,
+                    connector,
+                    deadline: deadline_after.map(|d| ctx.start + d),
+                    ctx,
+                })
+            }) as Worker
+        })
+        .collect();
+    coordinator::run(workers, layout, None, stop, on_progress).map_err(|e| BenchError::Thread(e.0))
 }
 
 fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {

@@ -7,11 +7,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::pacer::Pacer;
@@ -19,7 +17,8 @@ use super::BenchPlan;
 use crate::error_kind::ErrorKind;
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
-use crate::metrics::{KeyId, Recorder, WorkerMessage, INTERVAL};
+use crate::coordinator::WorkerContext;
+use crate::metrics::{KeyId, Recorder, INTERVAL};
 
 /// An open-model request counts as late when it starts this long after its
 /// scheduled moment (its latency still counts from the schedule).
@@ -28,16 +27,13 @@ pub const LATE_AFTER: Duration = Duration::from_millis(1);
 /// The only metric key of a bench.
 const KEY: KeyId = KeyId(0);
 
-/// Everything a worker needs, built by the coordinator.
+/// Everything a worker needs.
 pub struct WorkerSetup {
-    pub index: usize,
     /// This worker's share of the plan.
     pub plan: BenchPlan,
     pub connector: Connector,
-    pub start: Instant,
     pub deadline: Option<Instant>,
-    pub sink: Sender<WorkerMessage>,
-    pub stop: watch::Receiver<bool>,
+    pub ctx: WorkerContext,
 }
 
 /// State shared by the lanes of one worker.
@@ -119,13 +115,14 @@ pub fn run(setup: WorkerSetup) -> Instant {
 }
 
 async fn drive(setup: WorkerSetup) -> Instant {
-    let WorkerSetup { index, plan, connector, start, deadline, sink, mut stop } = setup;
+    let WorkerSetup { plan, connector, deadline, ctx } = setup;
+    let WorkerContext { index, start, sink, mut stop, layout } = ctx;
     let open_model = plan.rate.is_some();
     let pacer = plan
         .rate
         .map(|rate| Pacer::new(start, rate, plan.requests));
     let shared = Rc::new(Shared {
-        recorder: RefCell::new(Recorder::new(index, start, 1, open_model, sink)),
+        recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
         connector,
         h1_request: plan.request.encode_h1(),
         request: plan.request.clone(),

@@ -5,6 +5,7 @@ pub mod chunked;
 pub mod h1;
 pub mod h2;
 pub mod request;
+pub mod session;
 pub mod target;
 pub mod tls;
 pub mod transport;

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 /// The URL scheme of a target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Http,
     Https,

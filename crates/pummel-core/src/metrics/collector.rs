@@ -7,10 +7,11 @@
 //! interval's histograms — so memory stays flat however long the run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::recorder::WorkerMessage;
-use super::snapshot::{IntervalSnapshot, MetricKeys};
+use super::snapshot::{IntervalSnapshot, MetricLayout};
 use super::stats::Stats;
 
 /// One second of the run, all metric keys together.
@@ -33,6 +34,9 @@ pub struct TimelinePoint {
     pub late: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
+    /// Levels at the end of the second (`vus`, `sockets`, …); absent in a bench.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gauges: BTreeMap<String, u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -55,6 +59,7 @@ impl TimelinePoint {
             bytes_sent: stats.bytes_sent,
             late: stats.late,
             dropped: stats.dropped,
+            gauges: BTreeMap::new(),
         }
     }
 }
@@ -66,24 +71,45 @@ struct WorkerState {
     finished: bool,
 }
 
+/// Assigns an interval to a phase of the run (a cycle of a cycles run), or
+/// to none (a cycle's start-up delay).
+pub type PhaseOf = Box<dyn Fn(u32) -> Option<usize> + Send>;
+
 pub struct Collector {
-    keys: MetricKeys,
-    open_model: bool,
+    layout: Arc<MetricLayout>,
     workers: Vec<WorkerState>,
     /// Intervals some workers have reported and others not yet.
     pending: BTreeMap<u32, IntervalSnapshot>,
     /// Every interval below this index is closed.
     next_to_close: u32,
     totals: Vec<Stats>,
+    counters: Vec<u64>,
+    phases: Option<(PhaseOf, Vec<PhaseTotals>)>,
     timeline: Vec<TimelinePoint>,
 }
 
-/// What a finished run measured: totals per key and the timeline.
+/// Figures of one phase of a run (a cycle): every interval assigned to it.
+#[derive(Clone, Debug, Default)]
+pub struct PhaseTotals {
+    /// Per metric key, indexed by `KeyId`.
+    pub stats: Vec<Stats>,
+    pub counters: Vec<u64>,
+    /// Seconds covered.
+    pub intervals: u32,
+    /// Highest gauge levels seen, indexed by `GaugeId`.
+    pub gauges_max: Vec<u64>,
+}
+
+/// What a finished run measured: totals per key, counters, the timeline.
 #[derive(Clone, Debug)]
 pub struct RunMetrics {
-    pub keys: MetricKeys,
+    pub layout: Arc<MetricLayout>,
     /// Whole-run figures per metric key, indexed by `KeyId`.
     pub totals: Vec<Stats>,
+    /// Whole-run counts, indexed by `CounterId`.
+    pub counters: Vec<u64>,
+    /// Per phase, when the run has phases.
+    pub phases: Vec<PhaseTotals>,
     pub timeline: Vec<TimelinePoint>,
 }
 
@@ -99,17 +125,31 @@ impl RunMetrics {
 }
 
 impl Collector {
-    pub fn new(keys: MetricKeys, workers: usize, open_model: bool) -> Collector {
-        let totals = (0..keys.len()).map(|_| Stats::new(open_model)).collect();
+    pub fn new(layout: Arc<MetricLayout>, workers: usize) -> Collector {
+        let totals = (0..layout.len()).map(|_| Stats::new(layout.open_model)).collect();
         Collector {
-            keys,
-            open_model,
+            counters: vec![0; layout.counters().len()],
+            phases: None,
+            layout,
             workers: vec![WorkerState::default(); workers],
             pending: BTreeMap::new(),
             next_to_close: 0,
             totals,
             timeline: Vec::new(),
         }
+    }
+
+    /// Keeps totals per phase too: `phase_of` assigns each interval to one of
+    /// `count` phases (or to none).
+    pub fn with_phases(mut self, count: usize, phase_of: PhaseOf) -> Collector {
+        let empty = PhaseTotals {
+            stats: (0..self.layout.len()).map(|_| Stats::new(self.layout.open_model)).collect(),
+            counters: vec![0; self.layout.counters().len()],
+            intervals: 0,
+            gauges_max: vec![0; self.layout.gauges().len()],
+        };
+        self.phases = Some((phase_of, vec![empty; count]));
+        self
     }
 
     /// Takes one message from a worker; returns the number of intervals it closed.
@@ -157,16 +197,34 @@ impl Collector {
         // restarted or late collector could see gaps) still get a point, so the
         // timeline has one entry per second.
         while self.next_to_close < snapshot.index {
-            let empty = Stats::new(self.open_model);
-            self.timeline
-                .push(TimelinePoint::from_interval(self.next_to_close, &empty));
-            self.next_to_close += 1;
+            let empty = IntervalSnapshot::empty(self.next_to_close, &self.layout);
+            self.close(empty);
         }
         let combined = snapshot.combined();
-        self.timeline
-            .push(TimelinePoint::from_interval(snapshot.index, &combined));
+        let mut point = TimelinePoint::from_interval(snapshot.index, &combined);
+        for (name, level) in self.layout.gauges().iter().zip(&snapshot.gauges) {
+            point.gauges.insert(name.clone(), *level);
+        }
+        self.timeline.push(point);
         for (total, s) in self.totals.iter_mut().zip(&snapshot.stats) {
             total.merge(s);
+        }
+        for (total, n) in self.counters.iter_mut().zip(&snapshot.counters) {
+            *total += n;
+        }
+        if let Some((phase_of, phases)) = &mut self.phases {
+            if let Some(phase) = phase_of(snapshot.index).and_then(|p| phases.get_mut(p)) {
+                for (total, s) in phase.stats.iter_mut().zip(&snapshot.stats) {
+                    total.merge(s);
+                }
+                for (total, n) in phase.counters.iter_mut().zip(&snapshot.counters) {
+                    *total += n;
+                }
+                for (max, level) in phase.gauges_max.iter_mut().zip(&snapshot.gauges) {
+                    *max = (*max).max(*level);
+                }
+                phase.intervals += 1;
+            }
         }
         self.next_to_close = snapshot.index + 1;
     }
@@ -201,8 +259,10 @@ impl Collector {
             }
         }
         RunMetrics {
-            keys: self.keys,
+            layout: self.layout,
             totals: self.totals,
+            counters: self.counters,
+            phases: self.phases.map(|(_, p)| p).unwrap_or_default(),
             timeline: self.timeline,
         }
     }
@@ -213,8 +273,12 @@ mod tests {
     use super::*;
     use crate::metrics::snapshot::KeyId;
 
+    fn layout() -> Arc<MetricLayout> {
+        Arc::new(MetricLayout::new(vec!["all".into()], false))
+    }
+
     fn snapshot(index: u32, responses: u64, latency_ms: u64) -> IntervalSnapshot {
-        let mut s = IntervalSnapshot::empty(index, 1, false);
+        let mut s = IntervalSnapshot::empty(index, &layout());
         for _ in 0..responses {
             s.stats[KeyId(0).index()].record_response(
                 Duration::from_millis(latency_ms),
@@ -233,7 +297,8 @@ mod tests {
 
     #[test]
     fn an_interval_closes_only_when_every_worker_reported_it() {
-        let mut c = Collector::new(MetricKeys::new(vec!["all".into()]), 2, false);
+        let mut c = Collector::new(layout(), 2)
+            .with_phases(2, Box::new(|i| Some(i as usize)));
         assert_eq!(c.accept(interval(0, 0, 10, 1)), 0);
         assert_eq!(c.accept(interval(0, 1, 10, 1)), 0);
         assert_eq!(c.accept(interval(1, 0, 30, 100)), 1);
@@ -250,5 +315,8 @@ mod tests {
         assert_eq!(total.responses, 50);
         // Exact merge: 30 of 50 samples at 100 ms puts the median at 100 ms.
         assert!((total.latency.quantile_ms(0.5) - 100.0).abs() < 0.1);
+        assert_eq!(metrics.phases[0].stats[0].responses, 40);
+        assert_eq!(metrics.phases[1].stats[0].responses, 10);
+        assert_eq!(metrics.phases[1].intervals, 1);
     }
 }

@@ -7,8 +7,8 @@ pub mod recorder;
 pub mod snapshot;
 pub mod stats;
 
-pub use collector::{Collector, RunMetrics, TimelinePoint};
+pub use collector::{Collector, PhaseOf, PhaseTotals, RunMetrics, TimelinePoint};
 pub use histogram::{LatencyHistogram, LatencySummary};
 pub use recorder::{Recorder, WorkerMessage};
-pub use snapshot::{IntervalSnapshot, KeyId, MetricKeys, INTERVAL};
+pub use snapshot::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL};
 pub use stats::{ErrorCounts, Stats, StatusCounts};

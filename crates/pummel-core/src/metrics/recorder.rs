@@ -8,7 +8,9 @@
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::snapshot::{IntervalSnapshot, KeyId, INTERVAL};
+use std::sync::Arc;
+
+use super::snapshot::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL};
 use super::stats::Stats;
 
 /// What a worker tells the collector.
@@ -24,8 +26,7 @@ pub enum WorkerMessage {
 pub struct Recorder {
     worker: usize,
     start: Instant,
-    keys: usize,
-    open_model: bool,
+    layout: Arc<MetricLayout>,
     current: IntervalSnapshot,
     interval_end: Instant,
     sink: Sender<WorkerMessage>,
@@ -35,16 +36,14 @@ impl Recorder {
     pub fn new(
         worker: usize,
         start: Instant,
-        keys: usize,
-        open_model: bool,
+        layout: Arc<MetricLayout>,
         sink: Sender<WorkerMessage>,
     ) -> Recorder {
         Recorder {
             worker,
             start,
-            keys,
-            open_model,
-            current: IntervalSnapshot::empty(0, keys, open_model),
+            current: IntervalSnapshot::empty(0, &layout),
+            layout,
             interval_end: start + INTERVAL,
             sink,
         }
@@ -61,6 +60,23 @@ impl Recorder {
         &mut self.current.stats[key.index()]
     }
 
+    /// Adds to a counter of the interval that contains `now`.
+    #[inline]
+    pub fn count(&mut self, id: CounterId, n: u64, now: Instant) {
+        if now >= self.interval_end {
+            self.roll_to(now);
+        }
+        self.current.counters[id.0 as usize] += n;
+    }
+
+    /// Sets a gauge's level; it carries over into later intervals until set again.
+    pub fn set_gauge(&mut self, id: GaugeId, value: u64, now: Instant) {
+        if now >= self.interval_end {
+            self.roll_to(now);
+        }
+        self.current.gauges[id.0 as usize] = value;
+    }
+
     /// Rolls the interval over if `now` has passed its end. A worker calls
     /// this on a timer, so quiet intervals are still reported on time.
     pub fn tick(&mut self, now: Instant) {
@@ -72,7 +88,7 @@ impl Recorder {
     /// Sends the current (partial) interval and says this worker is done.
     /// Call once; the recorder must not record afterwards.
     pub fn finish(&mut self) {
-        let last = std::mem::replace(&mut self.current, IntervalSnapshot::empty(0, 0, false));
+        let last = std::mem::replace(&mut self.current, IntervalSnapshot::empty(0, &self.layout));
         self.send(last);
         // The collector may be gone if the run is being torn down; nothing to do then.
         let _ = self.sink.send(WorkerMessage::Finished { worker: self.worker });
@@ -82,7 +98,8 @@ impl Recorder {
     fn roll_to(&mut self, now: Instant) {
         let target = interval_index(self.start, now);
         while self.current.index < target {
-            let next = IntervalSnapshot::empty(self.current.index + 1, self.keys, self.open_model);
+            let mut next = IntervalSnapshot::empty(self.current.index + 1, &self.layout);
+            next.gauges.clone_from(&self.current.gauges);
             let done = std::mem::replace(&mut self.current, next);
             self.send(done);
         }
@@ -112,8 +129,13 @@ mod tests {
     fn samples_land_in_the_interval_they_completed_in() {
         let (tx, rx) = mpsc::channel();
         let start = Instant::now();
-        let mut rec = Recorder::new(3, start, 2, false, tx);
+        let layout = MetricLayout::new(vec!["a".into(), "b".into()], false)
+            .with_counters(vec!["c".into()])
+            .with_gauges(vec!["g".into()]);
+        let mut rec = Recorder::new(3, start, Arc::new(layout), tx);
         rec.stats(KeyId(1), start + Duration::from_millis(10)).responses += 1;
+        rec.set_gauge(GaugeId(0), 7, start + Duration::from_millis(20));
+        rec.count(CounterId(0), 2, start + Duration::from_millis(1500));
         rec.stats(KeyId(0), start + Duration::from_millis(2500)).responses += 1;
         rec.tick(start + Duration::from_millis(3100));
         rec.finish();
@@ -125,6 +147,8 @@ mod tests {
                     assert_eq!(*worker, 3);
                     indexes.push(snapshot.index);
                     let per_key: Vec<u64> = snapshot.stats.iter().map(|s| s.responses).collect();
+                    assert_eq!(snapshot.gauges, vec![7], "gauges carry over");
+                    assert_eq!(snapshot.counters, vec![u64::from(snapshot.index == 1) * 2]);
                     match snapshot.index {
                         0 => assert_eq!(per_key, vec![0, 1]),
                         2 => assert_eq!(per_key, vec![1, 0]),

@@ -22,32 +22,73 @@ impl KeyId {
     }
 }
 
-/// The names of a plan's metric keys, indexed by [`KeyId`].
+/// Identifies a counter (a check's passes, an iteration count, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CounterId(pub u32);
+
+/// Identifies a gauge: a level sampled at the end of each interval (active
+/// virtual users, open sockets). Workers' gauges add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GaugeId(pub u32);
+
+/// What a plan measures: the names of its stats keys, counters and gauges,
+/// indexed by their ids. Fixed before the run starts, so the hot path indexes
+/// vectors instead of hashing names, and every worker's snapshots line up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetricKeys {
-    names: Vec<String>,
+pub struct MetricLayout {
+    stats: Vec<String>,
+    counters: Vec<String>,
+    gauges: Vec<String>,
+    /// Open-model runs also keep the uncorrected latency.
+    pub open_model: bool,
 }
 
-impl MetricKeys {
-    pub fn new(names: Vec<String>) -> MetricKeys {
-        assert!(!names.is_empty(), "a plan has at least one metric key");
-        MetricKeys { names }
+impl MetricLayout {
+    pub fn new(stats: Vec<String>, open_model: bool) -> MetricLayout {
+        assert!(!stats.is_empty(), "a plan has at least one metric key");
+        MetricLayout { stats, counters: Vec::new(), gauges: Vec::new(), open_model }
+    }
+
+    pub fn with_counters(mut self, counters: Vec<String>) -> MetricLayout {
+        self.counters = counters;
+        self
+    }
+
+    pub fn with_gauges(mut self, gauges: Vec<String>) -> MetricLayout {
+        self.gauges = gauges;
+        self
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.stats.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.stats.is_empty()
     }
 
     pub fn name(&self, key: KeyId) -> &str {
-        &self.names[key.index()]
+        &self.stats[key.index()]
+    }
+
+    pub fn counter_name(&self, id: CounterId) -> &str {
+        &self.counters[id.0 as usize]
+    }
+
+    pub fn gauge_name(&self, id: GaugeId) -> &str {
+        &self.gauges[id.0 as usize]
+    }
+
+    pub fn counters(&self) -> &[String] {
+        &self.counters
+    }
+
+    pub fn gauges(&self) -> &[String] {
+        &self.gauges
     }
 
     pub fn ids(&self) -> impl Iterator<Item = KeyId> {
-        (0..self.names.len() as u32).map(KeyId)
+        (0..self.stats.len() as u32).map(KeyId)
     }
 }
 
@@ -59,13 +100,19 @@ pub struct IntervalSnapshot {
     pub index: u32,
     /// One entry per metric key, indexed by [`KeyId`].
     pub stats: Vec<Stats>,
+    /// Counts during the interval, indexed by [`CounterId`].
+    pub counters: Vec<u64>,
+    /// Levels at the end of the interval, indexed by [`GaugeId`].
+    pub gauges: Vec<u64>,
 }
 
 impl IntervalSnapshot {
-    pub fn empty(index: u32, keys: usize, open_model: bool) -> IntervalSnapshot {
+    pub fn empty(index: u32, layout: &MetricLayout) -> IntervalSnapshot {
         IntervalSnapshot {
             index,
-            stats: (0..keys).map(|_| Stats::new(open_model)).collect(),
+            stats: (0..layout.stats.len()).map(|_| Stats::new(layout.open_model)).collect(),
+            counters: vec![0; layout.counters.len()],
+            gauges: vec![0; layout.gauges.len()],
         }
     }
 
@@ -74,6 +121,12 @@ impl IntervalSnapshot {
         debug_assert_eq!(self.index, other.index);
         for (a, b) in self.stats.iter_mut().zip(&other.stats) {
             a.merge(b);
+        }
+        for (a, b) in self.counters.iter_mut().zip(&other.counters) {
+            *a += b;
+        }
+        for (a, b) in self.gauges.iter_mut().zip(&other.gauges) {
+            *a += b;
         }
     }
 

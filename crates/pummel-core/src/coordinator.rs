@@ -1,0 +1,150 @@
+//! The coordinator of a local run: starts one worker thread per segment,
+//! owns the collector, relays the stop signal, reports progress.
+//!
+//! It is the only place where the workers' measurements meet, and they meet
+//! by message: each worker sends its interval snapshots over a channel, the
+//! coordinator's loop merges them (the dispatcher shape: one owner of all
+//! aggregated state, everything else talks to it).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::metrics::{Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage};
+
+/// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
+/// cheap to clone, safe to set from a signal handler thread.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn new() -> StopSignal {
+        StopSignal::default()
+    }
+
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What a worker is handed when it starts.
+pub struct WorkerContext {
+    pub index: usize,
+    /// The run's start: intervals and schedules count from here.
+    pub start: Instant,
+    pub sink: mpsc::Sender<WorkerMessage>,
+    /// Turns true when the run must stop.
+    pub stop: watch::Receiver<bool>,
+    pub layout: Arc<MetricLayout>,
+}
+
+/// A worker: runs on its own thread, returns the moment it stopped.
+pub type Worker = Box<dyn FnOnce(WorkerContext) -> Instant + Send>;
+
+/// Live figures, handed to the progress callback after each second.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    pub elapsed: Duration,
+    /// All closed seconds so far, all keys merged.
+    pub totals: &'a Stats,
+    /// The last closed second.
+    pub last: &'a TimelinePoint,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Outcome {
+    pub metrics: RunMetrics,
+    /// From the start to the moment the last worker stopped.
+    pub elapsed: Duration,
+    pub started_at: SystemTime,
+    /// Stopped early: the figures cover only part of the plan.
+    pub partial: bool,
+}
+
+/// A run could not start its workers.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start worker thread: {0}")]
+pub struct SpawnError(#[from] pub std::io::Error);
+
+/// Runs `workers` to the end or until `stop`, calling `on_progress` once a
+/// second. `phases` optionally splits the run's totals into phases.
+pub fn run(
+    workers: Vec<Worker>,
+    layout: Arc<MetricLayout>,
+    phases: Option<(usize, PhaseOf)>,
+    stop: &StopSignal,
+    mut on_progress: impl FnMut(Progress<'_>),
+) -> Result<Outcome, SpawnError> {
+    let count = workers.len();
+    let (sink, inbox) = mpsc::channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+
+    let mut handles = Vec::with_capacity(count);
+    for (index, worker) in workers.into_iter().enumerate() {
+        let context = WorkerContext {
+            index,
+            start,
+            sink: sink.clone(),
+            stop: stop_rx.clone(),
+            layout: layout.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("pummel-worker-{index}"))
+            .spawn(move || worker(context));
+        match handle {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                let _ = stop_tx.send(true);
+                return Err(SpawnError(e));
+            }
+        }
+    }
+    drop(sink);
+
+    let mut collector = Collector::new(layout, count);
+    if let Some((n, phase_of)) = phases {
+        collector = collector.with_phases(n, phase_of);
+    }
+    let mut partial = false;
+    while !collector.all_finished() {
+        if stop.is_stopped() && !partial {
+            partial = true;
+            let _ = stop_tx.send(true);
+        }
+        match inbox.recv_timeout(Duration::from_millis(50)) {
+            Ok(message) => {
+                if collector.accept(message) > 0 && !collector.all_finished() {
+                    if let Some(last) = collector.timeline().last() {
+                        let totals = collector.combined_totals();
+                        on_progress(Progress { elapsed: start.elapsed(), totals: &totals, last });
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Every worker is gone; one that died without finishing loses
+            // only its unsent current second.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let end = handles
+        .into_iter()
+        .filter_map(|h| h.join().ok())
+        .max()
+        .unwrap_or_else(Instant::now);
+    let elapsed = end.saturating_duration_since(start);
+    Ok(Outcome {
+        metrics: collector.finish(elapsed),
+        elapsed,
+        started_at,
+        partial,
+    })
+}

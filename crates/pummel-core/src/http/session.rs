@@ -1,0 +1,539 @@
+//! A browser-like HTTP client for one virtual user.
+//!
+//! The bench sends one pre-encoded request over and over; a scenario's
+//! virtual user sends many different requests, keeps a connection per origin
+//! alive between them, follows redirects, sends and stores cookies, and
+//! decodes gzip bodies so checks and captures see what a browser would. The
+//! wire work is still the lean HTTP/1.1 connection of `h1`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+
+use super::h1::{H1Connection, H1Error, ResponseSink};
+use super::target::{Scheme, TargetUrl};
+use super::tls::{self, Alpn};
+use super::transport::Connector;
+use crate::error_kind::ErrorKind;
+
+/// How many redirects a request follows before the last one is returned as is.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
+/// Stores and supplies cookies for a session (a virtual user's jar).
+pub trait CookieStore {
+    /// The `Cookie` header value to send to `url`, if any.
+    fn cookie_header(&self, url: &TargetUrl) -> Option<String>;
+    /// Takes the `Set-Cookie` values of a response from `url`.
+    fn store(&mut self, url: &TargetUrl, set_cookie: &[&str]);
+}
+
+/// A session without cookies.
+#[derive(Debug, Default)]
+pub struct NoCookies;
+
+impl CookieStore for NoCookies {
+    fn cookie_header(&self, _url: &TargetUrl) -> Option<String> {
+        None
+    }
+    fn store(&mut self, _url: &TargetUrl, _set_cookie: &[&str]) {}
+}
+
+/// A request a session sends.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: TargetUrl,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+/// A complete response, as a check or capture sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, decoded from gzip or deflate when it was sent encoded.
+    pub body: Vec<u8>,
+    /// The URL that produced this response (after redirects).
+    pub url: Option<TargetUrl>,
+    pub redirects: u32,
+    /// Bytes read off the wire for this response and any redirects before it.
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+}
+
+impl Response {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn reset(&mut self) {
+        self.status = 0;
+        self.headers.clear();
+        self.body.clear();
+        self.url = None;
+        self.redirects = 0;
+        self.bytes_received = 0;
+        self.bytes_sent = 0;
+    }
+}
+
+/// Keeps what a response sink is given.
+struct Collect<'a>(&'a mut Response);
+
+impl ResponseSink for Collect<'_> {
+    fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
+        self.0.status = status;
+        self.0.headers.clear();
+        for h in headers {
+            self.0.headers.push((
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            ));
+        }
+    }
+    fn body(&mut self, chunk: &[u8]) {
+        self.0.body.extend_from_slice(chunk);
+    }
+}
+
+/// Options that apply to every request of a session.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    pub insecure: bool,
+    pub connect_timeout: Duration,
+    /// Ask for and decode gzip/deflate bodies, as a browser does.
+    pub decompress: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            insecure: false,
+            connect_timeout: Duration::from_secs(10),
+            decompress: true,
+        }
+    }
+}
+
+/// Connectors per origin, shared by the sessions of one worker thread so a
+/// host is resolved once per thread rather than once per virtual user.
+pub struct Connectors {
+    options: SessionOptions,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    by_origin: std::cell::RefCell<HashMap<(Scheme, String, u16), Connector>>,
+    /// Pre-resolved addresses (the plan's target, resolved before the run).
+    known: HashMap<(String, u16), Vec<SocketAddr>>,
+}
+
+impl Connectors {
+    pub fn new(options: SessionOptions, known: HashMap<(String, u16), Vec<SocketAddr>>) -> Rc<Connectors> {
+        Rc::new(Connectors {
+            options,
+            tls: None,
+            by_origin: Default::default(),
+            known,
+        })
+    }
+
+    async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
+        let key = (url.scheme, url.host.clone(), url.port);
+        if let Some(c) = self.by_origin.borrow().get(&key) {
+            return Ok(c.clone());
+        }
+        let addrs = match self.known.get(&(url.host.clone(), url.port)) {
+            Some(addrs) => addrs.clone(),
+            // A host the plan did not name (an absolute URL, a redirect):
+            // resolved now; failure to resolve is a failed connect.
+            None => url.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
+        };
+        let tls = url.scheme.is_tls().then(|| {
+            self.tls
+                .clone()
+                .unwrap_or_else(|| tls::client_config(self.options.insecure, Alpn::Http1))
+        });
+        let connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
+            .map_err(|_| ErrorKind::Tls)?;
+        self.by_origin.borrow_mut().insert(key, connector.clone());
+        Ok(connector)
+    }
+}
+
+/// One virtual user's HTTP client: a keep-alive connection per origin.
+pub struct Session {
+    connectors: Rc<Connectors>,
+    connections: Vec<((Scheme, String, u16), H1Connection)>,
+    encoded: Vec<u8>,
+    connects: usize,
+}
+
+impl Session {
+    pub fn new(connectors: Rc<Connectors>) -> Session {
+        Session {
+            connectors,
+            connections: Vec::new(),
+            encoded: Vec::new(),
+            connects: 0,
+        }
+    }
+
+    /// Drops every open connection (a virtual user that stops).
+    pub fn close(&mut self) {
+        self.connections.clear();
+    }
+
+    /// Open connections.
+    pub fn open_connections(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Sends `request`, following up to `max_redirects` redirects, storing and
+    /// sending cookies through `cookies`. The response is written into
+    /// `response` (its buffers are reused).
+    pub async fn send(
+        &mut self,
+        request: &Request,
+        max_redirects: u32,
+        cookies: &mut dyn CookieStore,
+        response: &mut Response,
+    ) -> Result<(), ErrorKind> {
+        response.reset();
+        let mut method = request.method.clone();
+        let mut url = request.url.clone();
+        let mut body = request.body.clone();
+        let mut received = 0;
+        let mut sent = 0;
+        let mut redirects = 0;
+        loop {
+            let result = self
+                .exchange(&method, &url, &request.headers, &body, cookies, response)
+                .await;
+            received += response.bytes_received;
+            sent += response.bytes_sent;
+            response.bytes_received = received;
+            response.bytes_sent = sent;
+            result?;
+            let set_cookies: Vec<&str> = response
+                .headers
+                .iter()
+                .filter(|(n, _)| n == "set-cookie")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if !set_cookies.is_empty() {
+                cookies.store(&url, &set_cookies);
+            }
+            let status = response.status;
+            let location = match response.header("location") {
+                Some(loc) if is_redirect(status) && redirects < max_redirects => loc.to_string(),
+                _ => break,
+            };
+            let Some(next) = resolve_location(&url, &location) else {
+                break;
+            };
+            redirects += 1;
+            // 307 and 308 repeat the request as it was; the others turn it into
+            // a GET without a body (what browsers do for 301/302 after POST).
+            if !matches!(status, 307 | 308) {
+                if method != Method::HEAD {
+                    method = Method::GET;
+                }
+                body = Bytes::new();
+            }
+            url = next;
+        }
+        response.redirects = redirects;
+        response.url = Some(url);
+        if self.connectors.options.decompress {
+            decode_body(response)?;
+        }
+        Ok(())
+    }
+
+    async fn exchange(
+        &mut self,
+        method: &Method,
+        url: &TargetUrl,
+        headers: &[(HeaderName, HeaderValue)],
+        body: &Bytes,
+        cookies: &mut dyn CookieStore,
+        response: &mut Response,
+    ) -> Result<(), ErrorKind> {
+        let cookie = cookies.cookie_header(url);
+        encode(
+            &mut self.encoded,
+            method,
+            url,
+            headers,
+            body,
+            cookie.as_deref(),
+            self.connectors.options.decompress,
+        );
+        let key = (url.scheme, url.host.clone(), url.port);
+        response.bytes_sent = self.encoded.len() as u64;
+        // One retry, for a keep-alive connection the server closed while idle.
+        for _ in 0..2 {
+            let index = match self.connections.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    let connector = self.connectors.get(url).await?;
+                    let stream = connector.connect(self.connects).await?;
+                    self.connects += 1;
+                    self.connections.push((key.clone(), H1Connection::new(stream)));
+                    self.connections.len() - 1
+                }
+            };
+            let conn = &mut self.connections[index].1;
+            let result = conn
+                .exchange(&self.encoded, *method == Method::HEAD, &mut Collect(response))
+                .await;
+            let reusable = conn.is_reusable();
+            if result.is_err() || !reusable {
+                self.connections.swap_remove(index);
+            }
+            match result {
+                Ok(r) => {
+                    response.bytes_received = r.bytes_received;
+                    return Ok(());
+                }
+                Err(H1Error::Stale) => continue,
+                Err(H1Error::Failed { kind, bytes_received }) => {
+                    response.bytes_received = bytes_received;
+                    return Err(kind);
+                }
+            }
+        }
+        Err(ErrorKind::Closed)
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Resolves a `Location` header against the URL that sent it.
+pub fn resolve_location(base: &TargetUrl, location: &str) -> Option<TargetUrl> {
+    let location = location.trim();
+    if location.contains("://") {
+        return TargetUrl::parse(location).ok();
+    }
+    if let Some(rest) = location.strip_prefix("//") {
+        return TargetUrl::parse(&format!("{}://{rest}", base.scheme.as_str())).ok();
+    }
+    let path_and_query = if location.starts_with('/') {
+        location.to_string()
+    } else if location.starts_with('?') {
+        let path = base.path_and_query.split('?').next().unwrap_or("/");
+        format!("{path}{location}")
+    } else {
+        let path = base.path_and_query.split('?').next().unwrap_or("/");
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{dir}{location}")
+    };
+    Some(TargetUrl {
+        path_and_query: normalize_dots(&path_and_query),
+        ..base.clone()
+    })
+}
+
+/// Removes `.` and `..` segments from a path (RFC 3986 §5.2.4).
+fn normalize_dots(path_and_query: &str) -> String {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *seg {
+            "." => {
+                if last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                out.pop();
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let mut result = String::from("/");
+    result.push_str(&out.join("/"));
+    if let Some(q) = query {
+        result.push('?');
+        result.push_str(q);
+    }
+    result
+}
+
+fn encode(
+    out: &mut Vec<u8>,
+    method: &Method,
+    url: &TargetUrl,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &Bytes,
+    cookie: Option<&str>,
+    decompress: bool,
+) {
+    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
+    let push = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    };
+    out.clear();
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(url.path_and_query.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !has(&http::header::HOST) {
+        push(out, "host", url.authority.as_bytes());
+    }
+    if !has(&http::header::USER_AGENT) {
+        push(out, "user-agent", super::request::USER_AGENT.as_bytes());
+    }
+    if !has(&http::header::ACCEPT) {
+        push(out, "accept", b"*/*");
+    }
+    if decompress && !has(&http::header::ACCEPT_ENCODING) {
+        push(out, "accept-encoding", b"gzip, deflate");
+    }
+    for (name, value) in headers {
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            continue;
+        }
+        if name == http::header::COOKIE && cookie.is_some() {
+            continue;
+        }
+        push(out, name.as_str(), value.as_bytes());
+    }
+    if let Some(jar) = cookie {
+        match headers.iter().find(|(n, _)| n == http::header::COOKIE) {
+            Some((_, own)) => {
+                let mut merged = own.as_bytes().to_vec();
+                merged.extend_from_slice(b"; ");
+                merged.extend_from_slice(jar.as_bytes());
+                push(out, "cookie", &merged);
+            }
+            None => push(out, "cookie", jar.as_bytes()),
+        }
+    }
+    if !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        push(out, "content-length", body.len().to_string().as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// Decodes a gzip or deflate body in place; identity bodies are left alone.
+fn decode_body(response: &mut Response) -> Result<(), ErrorKind> {
+    let encoding = match response.header("content-encoding") {
+        Some(e) => e.trim().to_ascii_lowercase(),
+        None => return Ok(()),
+    };
+    if response.body.is_empty() {
+        return Ok(());
+    }
+    let mut decoded = Vec::with_capacity(response.body.len() * 4);
+    let result = match encoding.as_str() {
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(response.body.as_slice()).read_to_end(&mut decoded),
+        "deflate" => {
+            // "deflate" is zlib-wrapped by the standard, raw by some servers.
+            match flate2::read::ZlibDecoder::new(response.body.as_slice()).read_to_end(&mut decoded) {
+                Ok(n) => Ok(n),
+                Err(_) => {
+                    decoded.clear();
+                    flate2::read::DeflateDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
+                }
+            }
+        }
+        _ => return Ok(()),
+    };
+    result.map_err(|_| ErrorKind::MalformedResponse)?;
+    response.body = decoded;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> TargetUrl {
+        TargetUrl::parse(s).unwrap()
+    }
+
+    #[test]
+    fn locations_resolve_like_a_browser() {
+        let base = url("http://h:8080/a/b/c?x=1");
+        assert_eq!(resolve_location(&base, "/z").unwrap().path_and_query, "/z");
+        assert_eq!(resolve_location(&base, "d").unwrap().path_and_query, "/a/b/d");
+        assert_eq!(resolve_location(&base, "../d?q").unwrap().path_and_query, "/a/d?q");
+        assert_eq!(resolve_location(&base, "?y=2").unwrap().path_and_query, "/a/b/c?y=2");
+        assert_eq!(resolve_location(&base, "./").unwrap().path_and_query, "/a/b/");
+        let abs = resolve_location(&base, "https://other/p").unwrap();
+        assert_eq!((abs.scheme, abs.host.as_str(), abs.path_and_query.as_str()), (Scheme::Https, "other", "/p"));
+        let proto_rel = resolve_location(&base, "//else:9/q").unwrap();
+        assert_eq!((proto_rel.host.as_str(), proto_rel.port), ("else", 9));
+        assert_eq!(resolve_location(&base, "/../../x").unwrap().path_and_query, "/x");
+    }
+
+    #[test]
+    fn encodes_cookies_and_accept_encoding() {
+        let mut out = Vec::new();
+        let headers = vec![(HeaderName::from_static("cookie"), HeaderValue::from_static("a=1"))];
+        encode(&mut out, &Method::POST, &url("http://h/p"), &headers, &Bytes::from_static(b"xy"), Some("s=2"), true);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("POST /p HTTP/1.1\r\nhost: h\r\n"), "{text}");
+        assert!(text.contains("accept-encoding: gzip, deflate\r\n"));
+        assert!(text.contains("cookie: a=1; s=2\r\n"));
+        assert_eq!(text.matches("cookie:").count(), 1);
+        assert!(text.ends_with("content-length: 2\r\n\r\nxy"));
+    }
+
+    #[test]
+    fn gzip_and_deflate_bodies_are_decoded() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"{\"ok\":true}").unwrap();
+        let mut r = Response {
+            headers: vec![("content-encoding".into(), "gzip".into())],
+            body: gz.finish().unwrap(),
+            ..Response::default()
+        };
+        decode_body(&mut r).unwrap();
+        assert_eq!(r.body, b"{\"ok\":true}");
+
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"zz").unwrap();
+        let mut r = Response {
+            headers: vec![("content-encoding".into(), "deflate".into())],
+            body: z.finish().unwrap(),
+            ..Response::default()
+        };
+        decode_body(&mut r).unwrap();
+        assert_eq!(r.body, b"zz");
+
+        let mut bad = Response {
+            headers: vec![("content-encoding".into(), "gzip".into())],
+            body: b"not gzip".to_vec(),
+            ..Response::default()
+        };
+        assert_eq!(decode_body(&mut bad), Err(ErrorKind::MalformedResponse));
+    }
+}

@@ -1,0 +1,19 @@
+//! End-to-end tests of the `pummel` binary: the real executable against a real `pummel target`
+//! process on 127.0.0.1, as a user or a script drives them.
+//!
+//! One test binary (as ripgrep does), one module per area:
+//!
+//! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
+//! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
+//! - `failures`: failing targets are counted errors and the run goes on;
+//! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
+//! - `target`: `pummel target` itself;
+//! - `util`: running the binary and the target, reading results.
+
+mod util;
+
+mod bench;
+mod cli;
+mod failures;
+mod target;
+mod timing;

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::metrics::{Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage};
+use crate::metrics::{
+    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage,
+};
 
 /// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
 /// cheap to clone, safe to set from a signal handler thread.
@@ -55,6 +57,9 @@ pub struct Progress<'a> {
     pub totals: &'a Stats,
     /// The last closed second.
     pub last: &'a TimelinePoint,
+    /// All closed seconds so far, per metric key.
+    pub per_key: &'a [Stats],
+    pub counters: &'a [u64],
 }
 
 /// What a run measured.
@@ -125,7 +130,13 @@ pub fn run(
                 if collector.accept(message) > 0 && !collector.all_finished() {
                     if let Some(last) = collector.timeline().last() {
                         let totals = collector.combined_totals();
-                        on_progress(Progress { elapsed: start.elapsed(), totals: &totals, last });
+                        on_progress(Progress {
+                            elapsed: start.elapsed(),
+                            totals: &totals,
+                            last,
+                            per_key: collector.totals(),
+                            counters: collector.counters(),
+                        });
                     }
                 }
             }

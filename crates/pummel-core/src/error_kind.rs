@@ -28,13 +28,21 @@ pub enum ErrorKind {
     MalformedResponse,
     /// An HTTP/2 protocol-level failure (GOAWAY, stream reset, flow-control error).
     Http2,
+    /// The server did not accept the WebSocket upgrade (an HTTP status other
+    /// than 101, or a bad handshake response).
+    WsHandshake,
+    /// The peer broke the WebSocket protocol (garbage frames, bad UTF-8,
+    /// a message over the size limit).
+    WsProtocol,
+    /// The peer closed the WebSocket while a message or reply was expected.
+    WsClosed,
     /// Any other I/O failure.
     Io,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -44,6 +52,9 @@ impl ErrorKind {
         ErrorKind::Tls,
         ErrorKind::MalformedResponse,
         ErrorKind::Http2,
+        ErrorKind::WsHandshake,
+        ErrorKind::WsProtocol,
+        ErrorKind::WsClosed,
         ErrorKind::Io,
     ];
 
@@ -62,6 +73,9 @@ impl ErrorKind {
             ErrorKind::Tls => "tls",
             ErrorKind::MalformedResponse => "malformed_response",
             ErrorKind::Http2 => "http2",
+            ErrorKind::WsHandshake => "ws_handshake",
+            ErrorKind::WsProtocol => "ws_protocol",
+            ErrorKind::WsClosed => "ws_closed",
             ErrorKind::Io => "io",
         }
     }
@@ -83,6 +97,9 @@ impl ErrorKind {
             ErrorKind::Tls => "TLS failure",
             ErrorKind::MalformedResponse => "malformed response",
             ErrorKind::Http2 => "HTTP/2 protocol error",
+            ErrorKind::WsHandshake => "WebSocket upgrade refused",
+            ErrorKind::WsProtocol => "WebSocket protocol violation",
+            ErrorKind::WsClosed => "WebSocket closed by the peer",
             ErrorKind::Io => "I/O error",
         }
     }
@@ -147,7 +164,10 @@ mod tests {
     #[test]
     fn io_errors_are_classified() {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(ErrorKind::from_connect_io(&refused), ErrorKind::ConnectRefused);
+        assert_eq!(
+            ErrorKind::from_connect_io(&refused),
+            ErrorKind::ConnectRefused
+        );
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert_eq!(ErrorKind::from_io(&reset), ErrorKind::Reset);
         let eof = io::Error::from(io::ErrorKind::UnexpectedEof);

@@ -1,6 +1,7 @@
-//! The pacer of an open-model (fixed arrival rate) run.
+//! The pacer of an open-model (arrival rate) run.
 //!
-//! Request `k` is *scheduled* at `start + k / rate`, whatever the target is
+//! Request (or iteration) `k` is *scheduled* at a moment fixed by the load
+//! model — `start + k / rate` for a constant rate — whatever the target is
 //! doing. The pacer releases slots at their scheduled moments; lanes (idle
 //! connections) take them. When every lane is busy — the target is slow or
 //! stalled — released slots wait, and the latency of each counts from its
@@ -22,11 +23,53 @@ use tokio::sync::Notify;
 /// rest, so requests go out on time to within microseconds.
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
+/// When slots are due, as offsets from the run's start.
+pub trait Schedule {
+    /// When slot `k` is scheduled, or `None` when the schedule ends before it.
+    fn at(&self, k: u64) -> Option<Duration>;
+    /// How many slots are scheduled before `t` (and within the schedule).
+    fn due(&self, t: Duration) -> u64;
+}
+
+/// A constant rate, optionally bounded in slots and in time.
+#[derive(Clone, Copy, Debug)]
+pub struct ConstantRate {
+    period: Duration,
+    limit: Option<u64>,
+    end: Option<Duration>,
+}
+
+impl ConstantRate {
+    /// `rate` in slots per second; must be positive and finite.
+    pub fn new(rate: f64, limit: Option<u64>, end: Option<Duration>) -> ConstantRate {
+        assert!(rate > 0.0 && rate.is_finite(), "rate must be positive");
+        ConstantRate {
+            period: Duration::from_secs_f64(1.0 / rate),
+            limit,
+            end,
+        }
+    }
+}
+
+impl Schedule for ConstantRate {
+    fn at(&self, k: u64) -> Option<Duration> {
+        if self.limit.is_some_and(|limit| k >= limit) {
+            return None;
+        }
+        let at = self.period.mul_f64(k as f64);
+        self.end.is_none_or(|end| at < end).then_some(at)
+    }
+
+    fn due(&self, t: Duration) -> u64 {
+        let t = self.end.map_or(t, |end| t.min(end));
+        let due = (t.as_secs_f64() / self.period.as_secs_f64()).ceil() as u64;
+        self.limit.map_or(due, |limit| due.min(limit))
+    }
+}
+
 pub struct Pacer {
     start: Instant,
-    period: Duration,
-    /// Number of slots in the plan (the segment's share of `-n`), if bounded.
-    limit: Option<u64>,
+    schedule: Box<dyn Schedule>,
     released: Cell<u64>,
     taken: Cell<u64>,
     closed: Cell<bool>,
@@ -34,13 +77,10 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// `rate` is in slots per second; must be positive.
-    pub fn new(start: Instant, rate: f64, limit: Option<u64>) -> Pacer {
-        assert!(rate > 0.0 && rate.is_finite(), "rate must be positive");
+    pub fn new(start: Instant, schedule: Box<dyn Schedule>) -> Pacer {
         Pacer {
             start,
-            period: Duration::from_secs_f64(1.0 / rate),
-            limit,
+            schedule,
             released: Cell::new(0),
             taken: Cell::new(0),
             closed: Cell::new(false),
@@ -48,39 +88,41 @@ impl Pacer {
         }
     }
 
-    /// When slot `k` is scheduled to start.
-    pub fn scheduled(&self, k: u64) -> Instant {
-        self.start + self.period.mul_f64(k as f64)
+    /// When slot `k` is scheduled to start (for a slot the schedule has, the
+    /// run's start plus its offset).
+    fn scheduled(&self, k: u64) -> Instant {
+        self.start + self.schedule.at(k).unwrap_or_default()
     }
 
-    /// Slots that are due at `now` (scheduled before it), within the limit.
+    /// Slots that are due at `now` (scheduled before it).
     fn due(&self, now: Instant) -> u64 {
-        let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
-        let due = (elapsed / self.period.as_secs_f64()).ceil() as u64;
-        self.limit.map_or(due, |limit| due.min(limit))
+        self.schedule.due(now.saturating_duration_since(self.start))
     }
 
-    /// Releases slots at their scheduled moments until the limit or the
-    /// deadline. Run as one task per worker.
-    pub async fn run(&self, deadline: Option<Instant>) {
+    /// Releases slots at their scheduled moments until the schedule ends.
+    /// Run as one task per worker.
+    pub async fn run(&self) {
+        self.run_with(|_| {}).await;
+    }
+
+    /// As [`Pacer::run`], calling `on_release` with the backlog (released
+    /// slots not yet taken) after each release: an open-model run starts
+    /// another virtual user when the backlog shows none is free.
+    pub async fn run_with(&self, mut on_release: impl FnMut(u64)) {
         loop {
             let next = self.released.get();
-            if self.limit.is_some_and(|limit| next >= limit) {
+            let Some(offset) = self.schedule.at(next) else {
                 break;
-            }
-            let at = self.scheduled(next);
-            if deadline.is_some_and(|d| at >= d) {
-                break;
-            }
-            wait_until(at).await;
+            };
+            wait_until(self.start + offset).await;
             // Release everything that is due by now in one go: after a pause
             // of the thread, several slots may be due at once.
             let due = self.due(Instant::now()).max(next + 1);
-            let due = deadline.map_or(due, |d| due.min(self.due(d)).max(next + 1));
             for _ in next..due {
                 self.notify.notify_one();
             }
             self.released.set(due);
+            on_release(due - self.taken.get());
         }
         self.closed.set(true);
         self.notify.notify_waiters();
@@ -100,6 +142,11 @@ impl Pacer {
             }
             self.notify.notified().await;
         }
+    }
+
+    /// Whether the schedule has ended and every released slot was taken.
+    pub fn is_exhausted(&self) -> bool {
+        self.closed.get() && self.taken.get() >= self.released.get()
     }
 
     /// Slots that were due by `end` but never taken: the requests the run
@@ -132,14 +179,20 @@ mod tests {
 
     #[test]
     fn releases_on_schedule_and_counts_what_was_not_taken() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let local = tokio::task::LocalSet::new();
         local.block_on(&rt, async {
             let start = Instant::now();
-            let pacer = Rc::new(Pacer::new(start, 1000.0, Some(50)));
+            let pacer = Rc::new(Pacer::new(
+                start,
+                Box::new(ConstantRate::new(1000.0, Some(50), None)),
+            ));
             let runner = {
                 let pacer = pacer.clone();
-                tokio::task::spawn_local(async move { pacer.run(None).await })
+                tokio::task::spawn_local(async move { pacer.run().await })
             };
             let mut late = Duration::ZERO;
             for expected in 0..20u64 {
@@ -165,11 +218,16 @@ mod tests {
     }
 
     #[test]
-    fn due_counts_slots_scheduled_before_a_moment() {
-        let start = Instant::now();
-        let pacer = Pacer::new(start, 200.0, None);
-        assert_eq!(pacer.due(start), 0);
-        assert_eq!(pacer.due(start + Duration::from_micros(1)), 1);
-        assert_eq!(pacer.due(start + Duration::from_secs(10)), 2000);
+    fn constant_rate_schedule() {
+        let s = ConstantRate::new(200.0, None, Some(Duration::from_secs(10)));
+        assert_eq!(s.due(Duration::ZERO), 0);
+        assert_eq!(s.due(Duration::from_micros(1)), 1);
+        assert_eq!(s.due(Duration::from_secs(10)), 2000);
+        assert_eq!(s.due(Duration::from_secs(11)), 2000);
+        assert_eq!(s.at(1999), Some(Duration::from_millis(9995)));
+        assert_eq!(s.at(2000), None);
+        let bounded = ConstantRate::new(200.0, Some(3), None);
+        assert_eq!(bounded.at(3), None);
+        assert_eq!(bounded.due(Duration::from_secs(1)), 3);
     }
 }

@@ -52,6 +52,129 @@ pub struct RunResult {
     pub histogram: String,
     /// True when the run was interrupted: the figures cover part of the plan.
     pub partial: bool,
+
+    // Scenario runs (`kind: "run"`) only; absent from a bench.
+    /// Per request step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepResult>,
+    /// Per scenario.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<ScenarioResult>,
+    /// All checks together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<ChecksTotal>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdResult>,
+    /// Cycles runs: figures per concurrency level, measured in each cycle's
+    /// steady window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycles: Vec<CycleResult>,
+    /// `"pass"` or `"fail"` when the plan has thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// WebSocket runs: connections and messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocketResult>,
+    /// A few examples of failed checks and aborted iterations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+/// What a WebSocket run did with its sockets.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebSocketResult {
+    /// Connection attempts: `connected` plus the sum of `connect_errors`.
+    pub connects: u64,
+    pub connected: u64,
+    /// Time to connect and complete the upgrade.
+    pub connect_ms: LatencySummary,
+    /// Failed connections per error kind (`ws_handshake`, `connect_refused`, …).
+    pub connect_errors: BTreeMap<String, u64>,
+    /// Sockets open when the run ended.
+    pub open_at_end: u64,
+    /// Most sockets open at once (sampled each second).
+    pub open_max: u64,
+    pub messages_sent: u64,
+    pub messages_received: u64,
+}
+
+/// One request step's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub name: String,
+    /// `None` for the global setup and teardown.
+    pub scenario: Option<String>,
+    pub requests: u64,
+    pub responses: u64,
+    pub rps: f64,
+    pub latency_ms: LatencySummary,
+    pub status: BTreeMap<String, u64>,
+    pub errors: BTreeMap<String, u64>,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+    pub histogram: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub label: String,
+    pub passed: u64,
+    pub failed: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChecksTotal {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+/// One scenario's iterations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    /// Completed iterations (including aborted ones).
+    pub iterations: u64,
+    /// Iterations cut short: a request failed or a capture found nothing.
+    pub aborted: u64,
+    /// Iteration duration; open model: from the scheduled start.
+    pub iteration_ms: LatencySummary,
+    #[serde(default)]
+    pub late: u64,
+    #[serde(default)]
+    pub dropped: u64,
+}
+
+/// A threshold and whether it held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// The condition as written, e.g. `p95 < 300ms`.
+    pub condition: String,
+    /// `run`, `scenario NAME` or `step NAME`.
+    pub scope: String,
+    /// The value the condition was judged on (ms, a fraction, or a number);
+    /// absent when the scope saw nothing to measure.
+    pub observed: Option<f64>,
+    pub passed: bool,
+    /// It failed during the run and stopped it.
+    #[serde(default)]
+    pub aborted_run: bool,
+}
+
+/// One cycle of a cycles run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CycleResult {
+    pub index: usize,
+    /// Concurrency (VUs) of the cycle.
+    pub level: u32,
+    /// Length of the steady window measured.
+    pub duration_s: f64,
+    pub requests: u64,
+    pub rps: f64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub latency_ms: LatencySummary,
 }
 
 /// Figures only an open-model run has.
@@ -69,18 +192,35 @@ pub struct OpenModelResult {
     pub uncorrected_histogram: String,
 }
 
+/// What a result is built from.
+#[derive(Debug)]
+pub struct RunFacts<'a> {
+    /// `"bench"` or `"run"`.
+    pub kind: &'a str,
+    pub config: serde_json::Value,
+    /// Whole-run figures, the keys that aggregate merged.
+    pub totals: &'a Stats,
+    pub timeline: Vec<TimelinePoint>,
+    pub elapsed: Duration,
+    pub started_at: SystemTime,
+    /// Open-model runs: the target rate.
+    pub rate: Option<f64>,
+    pub partial: bool,
+}
+
 impl RunResult {
     /// Builds a result from whole-run figures.
-    pub fn new(
-        kind: &str,
-        config: serde_json::Value,
-        totals: &Stats,
-        timeline: Vec<TimelinePoint>,
-        elapsed: Duration,
-        started_at: SystemTime,
-        rate: Option<f64>,
-        partial: bool,
-    ) -> RunResult {
+    pub fn new(facts: RunFacts<'_>) -> RunResult {
+        let RunFacts {
+            kind,
+            config,
+            totals,
+            timeline,
+            elapsed,
+            started_at,
+            rate,
+            partial,
+        } = facts;
         let duration_s = elapsed.as_secs_f64();
         let requests = totals.requests();
         RunResult {
@@ -92,19 +232,14 @@ impl RunResult {
             requests,
             responses: totals.responses,
             duration_s,
-            rps: if duration_s > 0.0 { requests as f64 / duration_s } else { 0.0 },
+            rps: if duration_s > 0.0 {
+                requests as f64 / duration_s
+            } else {
+                0.0
+            },
             latency_ms: totals.latency.summary(),
-            status: totals
-                .status
-                .sorted()
-                .into_iter()
-                .map(|(code, n)| (code.to_string(), n))
-                .collect(),
-            errors: totals
-                .errors
-                .nonzero()
-                .map(|(kind, n)| (kind.as_str().to_string(), n))
-                .collect(),
+            status: status_map(totals),
+            errors: error_map(totals),
             bytes_received: totals.bytes_received,
             bytes_sent: totals.bytes_sent,
             aborted: totals.aborted,
@@ -121,13 +256,40 @@ impl RunResult {
             }),
             histogram: totals.latency.to_base64(),
             partial,
+            steps: Vec::new(),
+            scenarios: Vec::new(),
+            checks: None,
+            thresholds: Vec::new(),
+            cycles: Vec::new(),
+            verdict: None,
+            websocket: None,
+            failures: Vec::new(),
         }
     }
 
-    /// Total failed requests.
+    /// Total failed requests (transport errors; not HTTP error statuses).
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
+}
+
+/// Responses per status code, as the JSON has them.
+pub fn status_map(stats: &Stats) -> BTreeMap<String, u64> {
+    stats
+        .status
+        .sorted()
+        .into_iter()
+        .map(|(code, n)| (code.to_string(), n))
+        .collect()
+}
+
+/// Failed requests per error kind, as the JSON has them.
+pub fn error_map(stats: &Stats) -> BTreeMap<String, u64> {
+    stats
+        .errors
+        .nonzero()
+        .map(|(kind, n)| (kind.as_str().to_string(), n))
+        .collect()
 }
 
 #[cfg(test)]
@@ -139,29 +301,51 @@ mod tests {
     #[test]
     fn json_has_the_documented_keys_and_round_trips() {
         let mut stats = Stats::new(true);
-        stats.record_response(Duration::from_millis(3), Some(Duration::from_millis(1)), 200, 100, 50);
+        stats.record_response(
+            Duration::from_millis(3),
+            Some(Duration::from_millis(1)),
+            200,
+            100,
+            50,
+        );
         stats.record_error(ErrorKind::ConnectRefused, 0, 0);
         stats.late = 1;
-        let result = RunResult::new(
-            "bench",
-            serde_json::json!({"url": "http://127.0.0.1/"}),
-            &stats,
-            vec![],
-            Duration::from_secs(2),
-            SystemTime::UNIX_EPOCH,
-            Some(200.0),
-            false,
-        );
+        let result = RunResult::new(RunFacts {
+            kind: "bench",
+            config: serde_json::json!({"url": "http://127.0.0.1/"}),
+            totals: &stats,
+            timeline: vec![],
+            elapsed: Duration::from_secs(2),
+            started_at: SystemTime::UNIX_EPOCH,
+            rate: Some(200.0),
+            partial: false,
+        });
         let json = serde_json::to_value(&result).unwrap();
         for key in [
-            "schema", "requests", "duration_s", "rps", "latency_ms", "status", "errors",
-            "bytes_received", "bytes_sent", "timeline", "open_model", "partial", "histogram",
+            "schema",
+            "requests",
+            "duration_s",
+            "rps",
+            "latency_ms",
+            "status",
+            "errors",
+            "bytes_received",
+            "bytes_sent",
+            "timeline",
+            "open_model",
+            "partial",
+            "histogram",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
         for key in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
-            assert!(json["latency_ms"].get(key).is_some(), "missing latency_ms.{key}");
-            assert!(json["open_model"]["uncorrected_latency_ms"].get(key).is_some());
+            assert!(
+                json["latency_ms"].get(key).is_some(),
+                "missing latency_ms.{key}"
+            );
+            assert!(json["open_model"]["uncorrected_latency_ms"]
+                .get(key)
+                .is_some());
         }
         assert_eq!(json["schema"], 1);
         assert_eq!(json["requests"], 2);

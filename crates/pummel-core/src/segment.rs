@@ -18,7 +18,10 @@ impl Segment {
     pub const WHOLE: Segment = Segment { index: 0, count: 1 };
 
     pub fn new(index: u32, count: u32) -> Segment {
-        assert!(count > 0 && index < count, "segment {index}/{count} is out of range");
+        assert!(
+            count > 0 && index < count,
+            "segment {index}/{count} is out of range"
+        );
         Segment { index, count }
     }
 

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Load testing for HTTP services: fast, and truthful about latency",
     long_about = None,
-    after_help = "Exit codes: 0 success · 1 run-time failure · 2 usage or configuration error · 130 interrupted"
+    after_help = "Exit codes: 0 success · 1 run-time failure · 2 usage or configuration error · 99 thresholds failed · 130 interrupted"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,11 +26,82 @@ pub enum Command {
     Target(TargetArgs),
     /// Start the built-in target and run a short bench against it
     Demo(DemoArgs),
+    /// Run a scenario file: user journeys under a load model, with thresholds
+    Run(RunArgs),
+    /// Check a scenario file without sending anything
+    Validate(ValidateArgs),
+    /// Write a commented example scenario file
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (YAML)
+    pub file: PathBuf,
+
+    /// Override the load model: this many virtual users (closed model)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub vus: Option<u32>,
+
+    /// Override the run's duration: 500ms, 10s, 2m, 1h
+    #[arg(short = 'z', long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Override the load model: iterations started per second (open model)
+    #[arg(short = 'q', long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Override the load model: stop after this many iterations in all
+    #[arg(short = 'i', long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+
+    /// Set a variable for {{ env.NAME }}: NAME=VALUE (repeatable; beats the process environment)
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
+    pub env: Vec<(String, String)>,
+
+    /// Worker threads (default: one per core)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+
+    /// Accept any TLS certificate (self-signed test servers)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Print the result as JSON on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the JSON result to this file
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files to check
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Set a variable for {{ env.NAME }}: NAME=VALUE (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the example
+    #[arg(default_value = "pummel.yaml")]
+    pub file: PathBuf,
+
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The URL to load (http:// or https://)
+    /// The URL to load: http:// or https://; ws:// or wss:// for a WebSocket
+    /// bench (each connection sends the -d message and waits for the reply)
     pub url: String,
 
     /// Connections to keep open (the concurrency)
@@ -153,10 +224,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
+fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(format!("invalid --env {s:?}: expected NAME=VALUE")),
+    }
+}
+
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= 1e8 => Ok(r),
-        _ => Err(format!("invalid rate {s:?}: expected requests per second, more than 0")),
+        _ => Err(format!(
+            "invalid rate {s:?}: expected requests per second, more than 0"
+        )),
     }
 }
 

@@ -6,6 +6,8 @@ pub const SUCCESS: i32 = 0;
 pub const RUNTIME_FAILURE: i32 = 1;
 /// Bad flags, a bad URL, an unknown host, an invalid scenario file.
 pub const USAGE: i32 = 2;
+/// A scenario run finished and one of its thresholds failed.
+pub const THRESHOLDS_FAILED: i32 = 99;
 /// The run was interrupted (Ctrl-C); what was measured was still written.
 pub const INTERRUPTED: i32 = 130;
 
@@ -18,10 +20,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: USAGE, message: message.into() }
+        Failure {
+            code: USAGE,
+            message: message.into(),
+        }
     }
 
     pub fn runtime(message: impl Into<String>) -> Failure {
-        Failure { code: RUNTIME_FAILURE, message: message.into() }
+        Failure {
+            code: RUNTIME_FAILURE,
+            message: message.into(),
+        }
     }
 }

@@ -11,6 +11,10 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    // Every connection is a file descriptor; the default soft limit (often
+    // 1024) would cap a bench far below what the machine allows. Raising it
+    // to the hard limit is what a user would do with `ulimit -n` anyway.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(failure) => {

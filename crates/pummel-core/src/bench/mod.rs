@@ -5,21 +5,20 @@
 //! starts the workers, and owns the collector: it is the only place the
 //! workers' measurements meet, by message.
 
-mod pacer;
 mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use pacer::wait_until;
 pub use worker::LATE_AFTER;
 
+use crate::coordinator::{self, Worker, WorkerContext};
+pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::{Connector, RequestSpec};
-pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
-use crate::coordinator::{self, Worker, WorkerContext};
-use crate::metrics::MetricLayout;
+use crate::metrics::{GaugeId, KeyId, MetricLayout};
 use crate::segment::Segment;
+use crate::ws::WsUrl;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -39,7 +38,15 @@ pub struct BenchPlan {
     pub timeout: Duration,
     pub http2: bool,
     pub insecure: bool,
+    /// WebSocket bench: each connection is a socket sending `request.body`
+    /// as a message and waiting for the reply (an echo).
+    pub websocket: Option<WsUrl>,
 }
+
+/// The metric keys of a WebSocket bench.
+pub const WS_ROUNDTRIP: KeyId = KeyId(0);
+pub const WS_CONNECT: KeyId = KeyId(1);
+pub const WS_SOCKETS: GaugeId = GaugeId(0);
 
 impl BenchPlan {
     /// The share of this plan that `segment` runs.
@@ -62,7 +69,10 @@ impl BenchPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error("cannot resolve host {host:?}: {source}")]
-    Resolve { host: String, source: std::io::Error },
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Tls(String),
     #[error("cannot start worker thread: {0}")]
@@ -77,17 +87,29 @@ pub fn run(
     on_progress: impl FnMut(Progress<'_>),
 ) -> Result<BenchOutcome, BenchError> {
     let addrs = resolve(plan)?;
-    let tls_config = plan
-        .request
-        .url
-        .scheme
-        .is_tls()
-        .then(|| tls::client_config(plan.insecure, if plan.http2 { Alpn::Http2 } else { Alpn::Http1 }));
+    let tls_config = plan.request.url.scheme.is_tls().then(|| {
+        tls::client_config(
+            plan.insecure,
+            if plan.http2 { Alpn::Http2 } else { Alpn::Http1 },
+        )
+    });
     let connect_timeout = plan.timeout;
-    let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout).map_err(BenchError::Tls)?;
+    let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)
+        .map_err(BenchError::Tls)?;
 
     let workers = plan.worker_count();
-    let layout = Arc::new(MetricLayout::new(vec!["bench".into()], plan.rate.is_some()));
+    let layout = if plan.websocket.is_some() {
+        // Round trips are the "requests"; connects are kept apart.
+        MetricLayout::new(
+            vec!["roundtrip".into(), "connect".into()],
+            plan.rate.is_some(),
+        )
+        .with_gauges(vec!["sockets".into()])
+        .without_aggregate(WS_CONNECT)
+    } else {
+        MetricLayout::new(vec!["bench".into()], plan.rate.is_some())
+    };
+    let layout = Arc::new(layout);
     let deadline_after = plan.duration;
     let workers: Vec<Worker> = Segment::all(workers as u32)
         .map(|segment| {
@@ -114,5 +136,8 @@ fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {
         .map_err(BenchError::Thread)?;
     runtime
         .block_on(url.resolve())
-        .map_err(|source| BenchError::Resolve { host: url.host.clone(), source })
+        .map_err(|source| BenchError::Resolve {
+            host: url.host.clone(),
+            source,
+        })
 }

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
-use super::pacer::Pacer;
 use super::BenchPlan;
+use crate::coordinator::WorkerContext;
 use crate::error_kind::ErrorKind;
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
-use crate::coordinator::WorkerContext;
 use crate::metrics::{KeyId, Recorder, INTERVAL};
+use crate::pacer::{ConstantRate, Pacer};
 
 /// An open-model request counts as late when it starts this long after its
 /// scheduled moment (its latency still counts from the schedule).
@@ -47,6 +47,8 @@ struct Shared {
     budget: Cell<u64>,
     pacer: Option<Pacer>,
     in_flight: Cell<u64>,
+    /// WebSocket bench: sockets open now.
+    sockets: Cell<u64>,
 }
 
 impl Shared {
@@ -72,13 +74,24 @@ impl Shared {
         let stats = recorder.stats(KEY, end);
         let bytes_sent = self.h1_request.len() as u64;
         match outcome {
-            Outcome::Response { status, bytes_received } => {
+            Outcome::Response {
+                status,
+                bytes_received,
+            } => {
                 let from = scheduled.unwrap_or(sent);
                 let uncorrected = scheduled.map(|_| end - sent);
                 stats.record_response(end - from, uncorrected, status, bytes_received, bytes_sent);
             }
-            Outcome::Failed { kind, bytes_received, sent_request } => {
-                stats.record_error(kind, bytes_received, if sent_request { bytes_sent } else { 0 });
+            Outcome::Failed {
+                kind,
+                bytes_received,
+                sent_request,
+            } => {
+                stats.record_error(
+                    kind,
+                    bytes_received,
+                    if sent_request { bytes_sent } else { 0 },
+                );
             }
         }
         if scheduled.is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER) {
@@ -90,17 +103,34 @@ impl Shared {
 /// How one request ended.
 #[derive(Clone, Copy, Debug)]
 enum Outcome {
-    Response { status: u16, bytes_received: u64 },
-    Failed { kind: ErrorKind, bytes_received: u64, sent_request: bool },
+    Response {
+        status: u16,
+        bytes_received: u64,
+    },
+    Failed {
+        kind: ErrorKind,
+        bytes_received: u64,
+        sent_request: bool,
+    },
 }
 
 impl Outcome {
     fn connect_failed(kind: ErrorKind) -> Outcome {
-        Outcome::Failed { kind, bytes_received: 0, sent_request: false }
+        Outcome::Failed {
+            kind,
+            bytes_received: 0,
+            sent_request: false,
+        }
     }
 
     fn is_connect_failure(&self) -> bool {
-        matches!(self, Outcome::Failed { sent_request: false, .. })
+        matches!(
+            self,
+            Outcome::Failed {
+                sent_request: false,
+                ..
+            }
+        )
     }
 }
 
@@ -115,29 +145,54 @@ pub fn run(setup: WorkerSetup) -> Instant {
 }
 
 async fn drive(setup: WorkerSetup) -> Instant {
-    let WorkerSetup { plan, connector, deadline, ctx } = setup;
-    let WorkerContext { index, start, sink, mut stop, layout } = ctx;
+    let WorkerSetup {
+        plan,
+        connector,
+        deadline,
+        ctx,
+    } = setup;
+    let WorkerContext {
+        index,
+        start,
+        sink,
+        mut stop,
+        layout,
+    } = ctx;
     let open_model = plan.rate.is_some();
-    let pacer = plan
-        .rate
-        .map(|rate| Pacer::new(start, rate, plan.requests));
+    let pacer = plan.rate.map(|rate| {
+        let schedule = ConstantRate::new(rate, plan.requests, deadline.map(|d| d - start));
+        Pacer::new(start, Box::new(schedule))
+    });
     let shared = Rc::new(Shared {
         recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
         connector,
         h1_request: plan.request.encode_h1(),
         request: plan.request.clone(),
         timeout: plan.timeout,
-        budget: Cell::new(if open_model { 0 } else { plan.requests.unwrap_or(u64::MAX) }),
+        budget: Cell::new(if open_model {
+            0
+        } else {
+            plan.requests.unwrap_or(u64::MAX)
+        }),
         pacer,
         in_flight: Cell::new(0),
+        sockets: Cell::new(0),
     });
 
     let mut lanes = JoinSet::new();
-    if plan.http2 {
+    if let Some(url) = &plan.websocket {
+        for conn in 0..plan.connections {
+            lanes.spawn_local(ws_lane(shared.clone(), url.clone(), index + conn as usize));
+        }
+    } else if plan.http2 {
         for conn in 0..plan.connections {
             let group = Rc::new(H2Group::default());
             for _ in 0..plan.h2_streams {
-                lanes.spawn_local(h2_lane(shared.clone(), group.clone(), index + conn as usize));
+                lanes.spawn_local(h2_lane(
+                    shared.clone(),
+                    group.clone(),
+                    index + conn as usize,
+                ));
             }
         }
     } else {
@@ -150,7 +205,7 @@ async fn drive(setup: WorkerSetup) -> Instant {
         let shared = shared.clone();
         tokio::task::spawn_local(async move {
             if let Some(pacer) = &shared.pacer {
-                pacer.run(deadline).await;
+                pacer.run().await;
             }
         })
     });
@@ -217,7 +272,11 @@ async fn h1_lane(shared: Rc<Shared>, lane: usize) {
         let outcome = outcome.unwrap_or_else(|_| {
             // The connection is mid-exchange: it cannot be reused.
             conn = None;
-            Outcome::Failed { kind: ErrorKind::Timeout, bytes_received: 0, sent_request: true }
+            Outcome::Failed {
+                kind: ErrorKind::Timeout,
+                bytes_received: 0,
+                sent_request: true,
+            }
         });
         shared.record(scheduled, sent, outcome);
         if outcome.is_connect_failure() {
@@ -231,7 +290,11 @@ async fn h1_lane(shared: Rc<Shared>, lane: usize) {
     }
 }
 
-async fn h1_exchange(shared: &Shared, conn: &mut Option<H1Connection>, connects: &mut usize) -> Outcome {
+async fn h1_exchange(
+    shared: &Shared,
+    conn: &mut Option<H1Connection>,
+    connects: &mut usize,
+) -> Outcome {
     // One retry, for a keep-alive connection the server closed while idle.
     for _ in 0..2 {
         let c = match conn {
@@ -244,21 +307,38 @@ async fn h1_exchange(shared: &Shared, conn: &mut Option<H1Connection>, connects:
                 Err(kind) => return Outcome::connect_failed(kind),
             },
         };
-        match c.exchange(&shared.h1_request, shared.request.is_head(), &mut Discard).await {
+        match c
+            .exchange(&shared.h1_request, shared.request.is_head(), &mut Discard)
+            .await
+        {
             Ok(response) => {
                 if !c.is_reusable() {
                     *conn = None;
                 }
-                return Outcome::Response { status: response.status, bytes_received: response.bytes_received };
+                return Outcome::Response {
+                    status: response.status,
+                    bytes_received: response.bytes_received,
+                };
             }
             Err(H1Error::Stale) => *conn = None,
-            Err(H1Error::Failed { kind, bytes_received }) => {
+            Err(H1Error::Failed {
+                kind,
+                bytes_received,
+            }) => {
                 *conn = None;
-                return Outcome::Failed { kind, bytes_received, sent_request: true };
+                return Outcome::Failed {
+                    kind,
+                    bytes_received,
+                    sent_request: true,
+                };
             }
         }
     }
-    Outcome::Failed { kind: ErrorKind::Closed, bytes_received: 0, sent_request: true }
+    Outcome::Failed {
+        kind: ErrorKind::Closed,
+        bytes_received: 0,
+        sent_request: true,
+    }
 }
 
 /// One HTTP/2 connection shared by several lanes.
@@ -289,7 +369,11 @@ impl H2Group {
     }
 
     fn live_sender(&self) -> Option<H2Sender> {
-        self.sender.borrow().as_ref().filter(|s| !s.is_closed()).cloned()
+        self.sender
+            .borrow()
+            .as_ref()
+            .filter(|s| !s.is_closed())
+            .cloned()
     }
 }
 
@@ -304,12 +388,23 @@ async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
                 Err(kind) => return Outcome::connect_failed(kind),
             };
             match h2::exchange(&mut sender, shared.request.to_h2(), |_| {}).await {
-                Ok(r) => Outcome::Response { status: r.status, bytes_received: r.bytes_received },
-                Err(kind) => Outcome::Failed { kind, bytes_received: 0, sent_request: true },
+                Ok(r) => Outcome::Response {
+                    status: r.status,
+                    bytes_received: r.bytes_received,
+                },
+                Err(kind) => Outcome::Failed {
+                    kind,
+                    bytes_received: 0,
+                    sent_request: true,
+                },
             }
         })
         .await
-        .unwrap_or(Outcome::Failed { kind: ErrorKind::Timeout, bytes_received: 0, sent_request: true });
+        .unwrap_or(Outcome::Failed {
+            kind: ErrorKind::Timeout,
+            bytes_received: 0,
+            sent_request: true,
+        });
         shared.in_flight.set(shared.in_flight.get() - 1);
         shared.record(scheduled, sent, outcome);
         if outcome.is_connect_failure() {
@@ -320,5 +415,113 @@ async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
         } else {
             connect_failures = 0;
         }
+    }
+}
+
+impl Shared {
+    fn set_sockets(&self, delta: i64) {
+        let open = (self.sockets.get() as i64 + delta).max(0) as u64;
+        self.sockets.set(open);
+        self.recorder
+            .borrow_mut()
+            .set_gauge(super::WS_SOCKETS, open, Instant::now());
+    }
+}
+
+/// A WebSocket lane: one socket, connected before the first message, then
+/// message → reply round trips. A failed socket is replaced.
+async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
+    use tokio_tungstenite::tungstenite::Message;
+    // Text when the message is UTF-8 (what echo servers and browsers mostly
+    // exchange), binary otherwise.
+    let payload = match std::str::from_utf8(&shared.request.body) {
+        Ok(text) => Message::Text(text.into()),
+        Err(_) => Message::Binary(shared.request.body.clone()),
+    };
+    let headers = shared.request.headers.clone();
+    let mut socket = None;
+    let mut attempts = lane;
+    let mut connect_failures = 0u32;
+    loop {
+        if socket.is_none() {
+            let started = Instant::now();
+            attempts += 1;
+            let connected = tokio::time::timeout(
+                shared.timeout,
+                crate::ws::connect(&shared.connector, &url, &headers, &[], attempts),
+            )
+            .await
+            .unwrap_or(Err(ErrorKind::ConnectTimeout));
+            let end = Instant::now();
+            match connected {
+                Ok((ws, handshake)) => {
+                    shared
+                        .recorder
+                        .borrow_mut()
+                        .stats(super::WS_CONNECT, end)
+                        .record_response(end - started, None, 101, handshake.bytes_received, 0);
+                    socket = Some(ws);
+                    shared.set_sockets(1);
+                    connect_failures = 0;
+                }
+                Err(kind) => {
+                    shared
+                        .recorder
+                        .borrow_mut()
+                        .stats(super::WS_CONNECT, end)
+                        .record_error(kind, 0, 0);
+                    connect_failures += 1;
+                    // A failed connect uses up a message of the plan, so a
+                    // dead server cannot keep a bounded run going for ever.
+                    let Some(scheduled) = shared.next().await else {
+                        break;
+                    };
+                    shared.record(scheduled, end, Outcome::connect_failed(kind));
+                    tokio::time::sleep(connect_backoff(connect_failures)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(scheduled) = shared.next().await else {
+            break;
+        };
+        let Some(ws) = socket.as_mut() else { continue };
+        let sent = Instant::now();
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        let outcome = tokio::time::timeout(shared.timeout, async {
+            crate::ws::send(ws, payload.clone()).await?;
+            crate::ws::next_data(ws).await
+        })
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout));
+        shared.in_flight.set(shared.in_flight.get() - 1);
+        let end = Instant::now();
+        let mut recorder = shared.recorder.borrow_mut();
+        let stats = recorder.stats(KEY, end);
+        let bytes_sent = shared.request.body.len() as u64;
+        match outcome {
+            Ok(reply) => {
+                let from = scheduled.unwrap_or(sent);
+                stats.record_message(
+                    end - from,
+                    scheduled.map(|_| end - sent),
+                    crate::ws::payload_len(&reply),
+                    bytes_sent,
+                );
+            }
+            Err(kind) => {
+                stats.record_error(kind, 0, bytes_sent);
+                drop(recorder);
+                socket = None;
+                shared.set_sockets(-1);
+                continue;
+            }
+        }
+        if scheduled.is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER) {
+            stats.late += 1;
+        }
+    }
+    if socket.take().is_some() {
+        shared.set_sockets(-1);
     }
 }

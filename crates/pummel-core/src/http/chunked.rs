@@ -51,10 +51,16 @@ impl ChunkedDecoder {
             match self.state {
                 State::Done => return Ok(i),
                 State::Size => {
-                    let Some(line) = take_line(&data[i..])? else { return Ok(i) };
+                    let Some(line) = take_line(&data[i..])? else {
+                        return Ok(i);
+                    };
                     i += line.consumed;
                     let size = parse_chunk_size(line.text)?;
-                    self.state = if size == 0 { State::Trailer } else { State::Data(size) };
+                    self.state = if size == 0 {
+                        State::Trailer
+                    } else {
+                        State::Data(size)
+                    };
                 }
                 State::Data(remaining) => {
                     let available = (data.len() - i) as u64;
@@ -65,10 +71,16 @@ impl ChunkedDecoder {
                     on_body(&data[i..i + take]);
                     i += take;
                     let left = remaining - take as u64;
-                    self.state = if left == 0 { State::DataEnd } else { State::Data(left) };
+                    self.state = if left == 0 {
+                        State::DataEnd
+                    } else {
+                        State::Data(left)
+                    };
                 }
                 State::DataEnd => {
-                    let Some(line) = take_line(&data[i..])? else { return Ok(i) };
+                    let Some(line) = take_line(&data[i..])? else {
+                        return Ok(i);
+                    };
                     if !line.text.is_empty() {
                         return Err(ChunkedError("chunk data longer than its declared size"));
                     }
@@ -76,7 +88,9 @@ impl ChunkedDecoder {
                     self.state = State::Size;
                 }
                 State::Trailer => {
-                    let Some(line) = take_line(&data[i..])? else { return Ok(i) };
+                    let Some(line) = take_line(&data[i..])? else {
+                        return Ok(i);
+                    };
                     i += line.consumed;
                     if line.text.is_empty() {
                         self.state = State::Done;
@@ -98,7 +112,10 @@ fn take_line(data: &[u8]) -> Result<Option<Line<'_>>, ChunkedError> {
         Some(nl) => {
             let text = &data[..nl];
             let text = text.strip_suffix(b"\r").unwrap_or(text);
-            Ok(Some(Line { text, consumed: nl + 1 }))
+            Ok(Some(Line {
+                text,
+                consumed: nl + 1,
+            }))
         }
         None if data.len() > MAX_LINE => Err(ChunkedError("chunk line too long")),
         None => Ok(None),
@@ -156,11 +173,18 @@ mod tests {
     #[test]
     fn decodes_whole_and_split_bodies() {
         let wire: &[u8] = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: y\r\n\r\n";
-        assert_eq!(decode_all(&[wire]).unwrap(), (b"hello, world".to_vec(), true));
+        assert_eq!(
+            decode_all(&[wire]).unwrap(),
+            (b"hello, world".to_vec(), true)
+        );
         // Every split point gives the same result.
         for cut in 0..wire.len() {
             let (a, b) = wire.split_at(cut);
-            assert_eq!(decode_all(&[a, b]).unwrap(), (b"hello, world".to_vec(), true), "cut {cut}");
+            assert_eq!(
+                decode_all(&[a, b]).unwrap(),
+                (b"hello, world".to_vec(), true),
+                "cut {cut}"
+            );
         }
         // Byte by byte.
         let bytes: Vec<&[u8]> = wire.chunks(1).collect();
@@ -169,12 +193,18 @@ mod tests {
 
     #[test]
     fn accepts_bare_lf_and_uppercase_hex() {
-        assert_eq!(decode_all(&[b"A\nabcdefghij\n0\n\n"]).unwrap(), (b"abcdefghij".to_vec(), true));
+        assert_eq!(
+            decode_all(&[b"A\nabcdefghij\n0\n\n"]).unwrap(),
+            (b"abcdefghij".to_vec(), true)
+        );
     }
 
     #[test]
     fn incomplete_body_is_not_done() {
-        assert_eq!(decode_all(&[b"5\r\nhel"]).unwrap(), (b"hel".to_vec(), false));
+        assert_eq!(
+            decode_all(&[b"5\r\nhel"]).unwrap(),
+            (b"hel".to_vec(), false)
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ pub enum H1Error {
     /// request never reached the server; send it again on a new connection.
     Stale,
     /// The request failed; counted under `kind`.
-    Failed { kind: ErrorKind, bytes_received: u64 },
+    Failed {
+        kind: ErrorKind,
+        bytes_received: u64,
+    },
 }
 
 /// How the body of a response is delimited.
@@ -125,16 +128,21 @@ impl H1Connection {
         let reused = self.exchanges > 0;
         self.exchanges += 1;
         let mut received = 0u64;
-        let failed = |kind, received| H1Error::Failed { kind, bytes_received: received };
+        let failed = |kind, received| H1Error::Failed {
+            kind,
+            bytes_received: received,
+        };
 
         if let Err(e) = self.write_request(request).await {
             self.reusable = false;
             let kind = ErrorKind::from_io(&e);
-            return Err(if reused && matches!(kind, ErrorKind::Reset | ErrorKind::Closed) {
-                H1Error::Stale
-            } else {
-                failed(kind, 0)
-            });
+            return Err(
+                if reused && matches!(kind, ErrorKind::Reset | ErrorKind::Closed) {
+                    H1Error::Stale
+                } else {
+                    failed(kind, 0)
+                },
+            );
         }
 
         // Response head; interim 1xx responses (100 Continue, 103 Early
@@ -423,7 +431,12 @@ mod tests {
             self.status = status;
             self.headers = headers
                 .iter()
-                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
                 .collect();
         }
         fn body(&mut self, chunk: &[u8]) {
@@ -468,8 +481,13 @@ mod tests {
     async fn keep_alive_with_length_and_chunked_bodies() {
         let addr = canned_server(vec![
             vec![b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"],
-            vec![b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc", b"\r\n2\r\nde\r\n0\r\n\r\n"],
-            vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"],
+            vec![
+                b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc",
+                b"\r\n2\r\nde\r\n0\r\n\r\n",
+            ],
+            vec![
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            ],
         ])
         .await;
         let mut conn = connect(addr).await;
@@ -484,15 +502,25 @@ mod tests {
         let mut sink = Keep::default();
         let r = conn.exchange(GET, false, &mut sink).await.unwrap();
         assert_eq!(r.status, 404);
-        assert!(sink.headers.iter().any(|(k, v)| k == "content-length" && v == "0"));
+        assert!(sink
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-length" && v == "0"));
         assert!(conn.is_reusable());
         // The server closed after three: the fourth finds a stale connection.
-        assert_eq!(conn.exchange(GET, false, &mut Discard).await, Err(H1Error::Stale));
+        assert_eq!(
+            conn.exchange(GET, false, &mut Discard).await,
+            Err(H1Error::Stale)
+        );
     }
 
     #[tokio::test]
     async fn body_until_close_and_connection_close() {
-        let addr = canned_server(vec![vec![b"HTTP/1.0 200 OK\r\n\r\nall of it", b" and more"]]).await;
+        let addr = canned_server(vec![vec![
+            b"HTTP/1.0 200 OK\r\n\r\nall of it",
+            b" and more",
+        ]])
+        .await;
         let mut conn = connect(addr).await;
         let mut sink = Keep::default();
         // The canned server closes only when we send again or drop; use a
@@ -505,9 +533,18 @@ mod tests {
         assert_eq!(sink.body, b"all of it and more");
         assert!(!conn.is_reusable());
 
-        let addr = canned_server(vec![vec![b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"]]).await;
+        let addr = canned_server(vec![vec![
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+        ]])
+        .await;
         let mut conn = connect(addr).await;
-        assert_eq!(conn.exchange(GET, false, &mut Discard).await.unwrap().status, 200);
+        assert_eq!(
+            conn.exchange(GET, false, &mut Discard)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
         assert!(!conn.is_reusable());
     }
 
@@ -520,9 +557,24 @@ mod tests {
         ])
         .await;
         let mut conn = connect(addr).await;
-        assert_eq!(conn.exchange(GET, true, &mut Discard).await.unwrap().status, 200);
-        assert_eq!(conn.exchange(GET, false, &mut Discard).await.unwrap().status, 204);
-        assert_eq!(conn.exchange(GET, false, &mut Discard).await.unwrap().status, 304);
+        assert_eq!(
+            conn.exchange(GET, true, &mut Discard).await.unwrap().status,
+            200
+        );
+        assert_eq!(
+            conn.exchange(GET, false, &mut Discard)
+                .await
+                .unwrap()
+                .status,
+            204
+        );
+        assert_eq!(
+            conn.exchange(GET, false, &mut Discard)
+                .await
+                .unwrap()
+                .status,
+            304
+        );
         assert!(conn.is_reusable());
     }
 
@@ -530,16 +582,30 @@ mod tests {
     async fn malformed_and_truncated_responses_are_named() {
         for (wire, expected) in [
             (&b"garbage\r\n\r\n"[..], ErrorKind::MalformedResponse),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", ErrorKind::MalformedResponse),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", ErrorKind::MalformedResponse),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", ErrorKind::MalformedResponse),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", ErrorKind::Closed),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                ErrorKind::MalformedResponse,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                ErrorKind::MalformedResponse,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+                ErrorKind::MalformedResponse,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                ErrorKind::Closed,
+            ),
             (b"HTTP/1.1 200 O", ErrorKind::Closed),
         ] {
             let addr = canned_server(vec![vec![wire]]).await;
             let mut conn = connect(addr).await;
             match conn.exchange(GET, false, &mut Discard).await {
-                Err(H1Error::Failed { kind, .. }) => assert_eq!(kind, expected, "{:?}", String::from_utf8_lossy(wire)),
+                Err(H1Error::Failed { kind, .. }) => {
+                    assert_eq!(kind, expected, "{:?}", String::from_utf8_lossy(wire))
+                }
                 other => panic!("{other:?} for {:?}", String::from_utf8_lossy(wire)),
             }
             assert!(!conn.is_reusable());
@@ -551,7 +617,9 @@ mod tests {
         let addr = canned_server(vec![]).await;
         let mut conn = connect(addr).await;
         match conn.exchange(GET, false, &mut Discard).await {
-            Err(H1Error::Failed { kind, .. }) => assert!(matches!(kind, ErrorKind::Closed | ErrorKind::Reset)),
+            Err(H1Error::Failed { kind, .. }) => {
+                assert!(matches!(kind, ErrorKind::Closed | ErrorKind::Reset))
+            }
             other => panic!("{other:?}"),
         }
     }

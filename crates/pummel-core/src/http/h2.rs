@@ -50,7 +50,10 @@ pub async fn exchange(
     mut on_body: impl FnMut(&[u8]),
 ) -> Result<H2Response, ErrorKind> {
     sender.ready().await.map_err(|e| classify(&e))?;
-    let response = sender.send_request(request).await.map_err(|e| classify(&e))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| classify(&e))?;
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut received = 0u64;

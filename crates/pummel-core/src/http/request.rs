@@ -30,9 +30,15 @@ pub struct HeaderError {
 
 /// Parses `Name: value` (as `-H` takes it).
 pub fn parse_header(given: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
-    let err = |reason| HeaderError { given: given.to_string(), reason };
-    let (name, value) = given.split_once(':').ok_or_else(|| err("expected 'Name: value'"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| err("invalid header name"))?;
+    let err = |reason| HeaderError {
+        given: given.to_string(),
+        reason,
+    };
+    let (name, value) = given
+        .split_once(':')
+        .ok_or_else(|| err("expected 'Name: value'"))?;
+    let name =
+        HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| err("invalid header name"))?;
     let value = HeaderValue::from_str(value.trim()).map_err(|_| err("invalid header value"))?;
     Ok((name, value))
 }
@@ -45,8 +51,7 @@ impl RequestSpec {
     /// Whether a `Content-Length` must be sent: always with a body, and for
     /// methods whose semantics expect one even when it is empty.
     fn sends_content_length(&self) -> bool {
-        !self.body.is_empty()
-            || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
+        !self.body.is_empty() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
     }
 
     /// The complete HTTP/1.1 request, encoded once and sent as is.
@@ -72,7 +77,11 @@ impl RequestSpec {
             push_header(&mut out, name.as_str(), value.as_bytes());
         }
         if self.sends_content_length() {
-            push_header(&mut out, "content-length", self.body.len().to_string().as_bytes());
+            push_header(
+                &mut out,
+                "content-length",
+                self.body.len().to_string().as_bytes(),
+            );
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
@@ -92,7 +101,15 @@ impl RequestSpec {
         for (name, value) in &self.headers {
             // Connection-specific headers are forbidden in HTTP/2; Host is
             // carried by :authority.
-            if matches!(name.as_str(), "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "host" | "proxy-connection") {
+            if matches!(
+                name.as_str(),
+                "connection"
+                    | "keep-alive"
+                    | "transfer-encoding"
+                    | "upgrade"
+                    | "host"
+                    | "proxy-connection"
+            ) {
                 continue;
             }
             builder = builder.header(name, value);
@@ -139,7 +156,12 @@ mod tests {
 
     #[test]
     fn user_headers_replace_defaults_and_bodies_get_a_length() {
-        let wire = spec(Method::POST, &["Host: example", "X-A: 1", "Content-Length: 99"], "abc").encode_h1();
+        let wire = spec(
+            Method::POST,
+            &["Host: example", "X-A: 1", "Content-Length: 99"],
+            "abc",
+        )
+        .encode_h1();
         let text = std::str::from_utf8(&wire).unwrap();
         assert!(text.starts_with("POST /p?q=1 HTTP/1.1\r\nuser-agent"));
         assert!(text.contains("host: example\r\n"));
@@ -147,7 +169,9 @@ mod tests {
         assert!(text.ends_with("content-length: 3\r\n\r\nabc"));
         assert!(!text.contains("99"));
         let wire = spec(Method::PUT, &[], "").encode_h1();
-        assert!(std::str::from_utf8(&wire).unwrap().contains("content-length: 0\r\n"));
+        assert!(std::str::from_utf8(&wire)
+            .unwrap()
+            .contains("content-length: 0\r\n"));
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 /// Stores and supplies cookies for a session (a virtual user's jar).
 pub trait CookieStore {
-    /// The `Cookie` header value to send to `url`, if any.
-    fn cookie_header(&self, url: &TargetUrl) -> Option<String>;
+    /// The `Cookie` header value to send to `url`, if any. (Mutable: a jar
+    /// forgets expired cookies as it looks.)
+    fn cookie_header(&mut self, url: &TargetUrl) -> Option<String>;
     /// Takes the `Set-Cookie` values of a response from `url`.
     fn store(&mut self, url: &TargetUrl, set_cookie: &[&str]);
 }
@@ -39,7 +40,7 @@ pub trait CookieStore {
 pub struct NoCookies;
 
 impl CookieStore for NoCookies {
-    fn cookie_header(&self, _url: &TargetUrl) -> Option<String> {
+    fn cookie_header(&mut self, _url: &TargetUrl) -> Option<String> {
         None
     }
     fn store(&mut self, _url: &TargetUrl, _set_cookie: &[&str]) {}
@@ -139,7 +140,10 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    pub fn new(options: SessionOptions, known: HashMap<(String, u16), Vec<SocketAddr>>) -> Rc<Connectors> {
+    pub fn new(
+        options: SessionOptions,
+        known: HashMap<(String, u16), Vec<SocketAddr>>,
+    ) -> Rc<Connectors> {
         Rc::new(Connectors {
             options,
             tls: None,
@@ -284,31 +288,39 @@ impl Session {
         response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
-            let index = match self.connections.iter().position(|(k, _)| *k == key) {
-                Some(i) => i,
+            // The connection is taken out of the pool for the exchange and put
+            // back only when it completes and may be reused: if the caller
+            // drops this future (a timeout), the half-used connection goes
+            // with it instead of being reused mid-response.
+            let mut conn = match self.connections.iter().position(|(k, _)| *k == key) {
+                Some(i) => self.connections.swap_remove(i).1,
                 None => {
                     let connector = self.connectors.get(url).await?;
                     let stream = connector.connect(self.connects).await?;
                     self.connects += 1;
-                    self.connections.push((key.clone(), H1Connection::new(stream)));
-                    self.connections.len() - 1
+                    H1Connection::new(stream)
                 }
             };
-            let conn = &mut self.connections[index].1;
             let result = conn
-                .exchange(&self.encoded, *method == Method::HEAD, &mut Collect(response))
+                .exchange(
+                    &self.encoded,
+                    *method == Method::HEAD,
+                    &mut Collect(response),
+                )
                 .await;
-            let reusable = conn.is_reusable();
-            if result.is_err() || !reusable {
-                self.connections.swap_remove(index);
-            }
             match result {
                 Ok(r) => {
+                    if conn.is_reusable() {
+                        self.connections.push((key, conn));
+                    }
                     response.bytes_received = r.bytes_received;
                     return Ok(());
                 }
                 Err(H1Error::Stale) => continue,
-                Err(H1Error::Failed { kind, bytes_received }) => {
+                Err(H1Error::Failed {
+                    kind,
+                    bytes_received,
+                }) => {
                     response.bytes_received = bytes_received;
                     return Err(kind);
                 }
@@ -452,14 +464,18 @@ fn decode_body(response: &mut Response) -> Result<(), ErrorKind> {
     }
     let mut decoded = Vec::with_capacity(response.body.len() * 4);
     let result = match encoding.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(response.body.as_slice()).read_to_end(&mut decoded),
+        "gzip" | "x-gzip" => {
+            flate2::read::MultiGzDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
+        }
         "deflate" => {
             // "deflate" is zlib-wrapped by the standard, raw by some servers.
-            match flate2::read::ZlibDecoder::new(response.body.as_slice()).read_to_end(&mut decoded) {
+            match flate2::read::ZlibDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
+            {
                 Ok(n) => Ok(n),
                 Err(_) => {
                     decoded.clear();
-                    flate2::read::DeflateDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
+                    flate2::read::DeflateDecoder::new(response.body.as_slice())
+                        .read_to_end(&mut decoded)
                 }
             }
         }
@@ -482,24 +498,56 @@ mod tests {
     fn locations_resolve_like_a_browser() {
         let base = url("http://h:8080/a/b/c?x=1");
         assert_eq!(resolve_location(&base, "/z").unwrap().path_and_query, "/z");
-        assert_eq!(resolve_location(&base, "d").unwrap().path_and_query, "/a/b/d");
-        assert_eq!(resolve_location(&base, "../d?q").unwrap().path_and_query, "/a/d?q");
-        assert_eq!(resolve_location(&base, "?y=2").unwrap().path_and_query, "/a/b/c?y=2");
-        assert_eq!(resolve_location(&base, "./").unwrap().path_and_query, "/a/b/");
+        assert_eq!(
+            resolve_location(&base, "d").unwrap().path_and_query,
+            "/a/b/d"
+        );
+        assert_eq!(
+            resolve_location(&base, "../d?q").unwrap().path_and_query,
+            "/a/d?q"
+        );
+        assert_eq!(
+            resolve_location(&base, "?y=2").unwrap().path_and_query,
+            "/a/b/c?y=2"
+        );
+        assert_eq!(
+            resolve_location(&base, "./").unwrap().path_and_query,
+            "/a/b/"
+        );
         let abs = resolve_location(&base, "https://other/p").unwrap();
-        assert_eq!((abs.scheme, abs.host.as_str(), abs.path_and_query.as_str()), (Scheme::Https, "other", "/p"));
+        assert_eq!(
+            (abs.scheme, abs.host.as_str(), abs.path_and_query.as_str()),
+            (Scheme::Https, "other", "/p")
+        );
         let proto_rel = resolve_location(&base, "//else:9/q").unwrap();
         assert_eq!((proto_rel.host.as_str(), proto_rel.port), ("else", 9));
-        assert_eq!(resolve_location(&base, "/../../x").unwrap().path_and_query, "/x");
+        assert_eq!(
+            resolve_location(&base, "/../../x").unwrap().path_and_query,
+            "/x"
+        );
     }
 
     #[test]
     fn encodes_cookies_and_accept_encoding() {
         let mut out = Vec::new();
-        let headers = vec![(HeaderName::from_static("cookie"), HeaderValue::from_static("a=1"))];
-        encode(&mut out, &Method::POST, &url("http://h/p"), &headers, &Bytes::from_static(b"xy"), Some("s=2"), true);
+        let headers = vec![(
+            HeaderName::from_static("cookie"),
+            HeaderValue::from_static("a=1"),
+        )];
+        encode(
+            &mut out,
+            &Method::POST,
+            &url("http://h/p"),
+            &headers,
+            &Bytes::from_static(b"xy"),
+            Some("s=2"),
+            true,
+        );
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("POST /p HTTP/1.1\r\nhost: h\r\n"), "{text}");
+        assert!(
+            text.starts_with("POST /p HTTP/1.1\r\nhost: h\r\n"),
+            "{text}"
+        );
         assert!(text.contains("accept-encoding: gzip, deflate\r\n"));
         assert!(text.contains("cookie: a=1; s=2\r\n"));
         assert_eq!(text.matches("cookie:").count(), 1);

@@ -48,10 +48,12 @@ pub enum UrlError {
 
 impl TargetUrl {
     pub fn parse(url: &str) -> Result<TargetUrl, UrlError> {
-        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| UrlError::Invalid {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| UrlError::Invalid {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
         let scheme = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("http") => Scheme::Http,
             Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
@@ -68,16 +70,24 @@ impl TargetUrl {
                 })
             }
         };
-        let authority = uri.authority().ok_or_else(|| UrlError::NoHost { url: url.to_string() })?;
+        let authority = uri.authority().ok_or_else(|| UrlError::NoHost {
+            url: url.to_string(),
+        })?;
         if authority.as_str().contains('@') {
             return Err(UrlError::Invalid {
                 url: url.to_string(),
                 reason: "credentials in the URL are not supported; use a header".into(),
             });
         }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         if host.is_empty() {
-            return Err(UrlError::NoHost { url: url.to_string() });
+            return Err(UrlError::NoHost {
+                url: url.to_string(),
+            });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
@@ -106,14 +116,20 @@ impl TargetUrl {
 
     /// The URL in absolute form (what HTTP/2 sends as :scheme/:authority/:path).
     pub fn absolute(&self) -> String {
-        format!("{}://{}{}", self.scheme.as_str(), self.authority, self.path_and_query)
+        format!(
+            "{}://{}{}",
+            self.scheme.as_str(),
+            self.authority,
+            self.path_and_query
+        )
     }
 
     /// Resolves the host to socket addresses. An unknown host is an error
     /// the user must fix, so it is reported before any load starts.
     pub async fn resolve(&self) -> std::io::Result<Vec<SocketAddr>> {
-        let addrs: Vec<SocketAddr> =
-            tokio::net::lookup_host((self.host.as_str(), self.port)).await?.collect();
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .collect();
         if addrs.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -138,19 +154,37 @@ mod tests {
         assert_eq!(t.authority, "127.0.0.1:8080");
 
         let t = TargetUrl::parse("https://localhost").unwrap();
-        assert_eq!((t.port, t.path_and_query.as_str(), t.authority.as_str()), (443, "/", "localhost"));
+        assert_eq!(
+            (t.port, t.path_and_query.as_str(), t.authority.as_str()),
+            (443, "/", "localhost")
+        );
 
         let t = TargetUrl::parse("http://[::1]:80/x").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("::1", 80, "[::1]"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.authority.as_str()),
+            ("::1", 80, "[::1]")
+        );
     }
 
     #[test]
     fn rejects_what_cannot_be_a_target() {
-        assert!(matches!(TargetUrl::parse("ftp://x/"), Err(UrlError::Scheme { .. })));
-        assert!(matches!(TargetUrl::parse("localhost:80"), Err(UrlError::Scheme { .. }) | Err(UrlError::Invalid { .. })));
-        assert!(matches!(TargetUrl::parse("/just/a/path"), Err(UrlError::Invalid { .. })));
-        assert!(matches!(TargetUrl::parse("http://"), Err(_)));
-        assert!(matches!(TargetUrl::parse("http://u:p@host/"), Err(UrlError::Invalid { .. })));
+        assert!(matches!(
+            TargetUrl::parse("ftp://x/"),
+            Err(UrlError::Scheme { .. })
+        ));
+        assert!(matches!(
+            TargetUrl::parse("localhost:80"),
+            Err(UrlError::Scheme { .. }) | Err(UrlError::Invalid { .. })
+        ));
+        assert!(matches!(
+            TargetUrl::parse("/just/a/path"),
+            Err(UrlError::Invalid { .. })
+        ));
+        assert!(TargetUrl::parse("http://").is_err());
+        assert!(matches!(
+            TargetUrl::parse("http://u:p@host/"),
+            Err(UrlError::Invalid { .. })
+        ));
         assert!(TargetUrl::parse("not a url").is_err());
     }
 }

@@ -27,7 +27,9 @@ pub fn client_config(insecure: bool, alpn: Alpn) -> Arc<ClientConfig> {
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
             .with_no_client_auth()
     } else {
-        builder.with_root_certificates(root_store()).with_no_client_auth()
+        builder
+            .with_root_certificates(root_store())
+            .with_no_client_auth()
     };
     config.alpn_protocols = match alpn {
         Alpn::Http1 => vec![b"http/1.1".to_vec()],

@@ -51,8 +51,9 @@ impl Connector {
         let tls = match tls {
             None => None,
             Some(config) => {
-                let name = ServerName::try_from(target.host.clone())
-                    .map_err(|e| format!("{:?} is not a valid TLS server name: {e}", target.host))?;
+                let name = ServerName::try_from(target.host.clone()).map_err(|e| {
+                    format!("{:?} is not a valid TLS server name: {e}", target.host)
+                })?;
                 Some((TlsConnector::from(config), name))
             }
         };
@@ -78,7 +79,8 @@ impl Connector {
         let Some((connector, name)) = &self.tls else {
             return Ok(Stream::Plain(tcp));
         };
-        match tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp)).await {
+        match tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp)).await
+        {
             Err(_) => Err(ErrorKind::ConnectTimeout),
             Ok(Err(e)) => Err(match e.kind() {
                 io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorKind::Tls,
@@ -110,7 +112,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

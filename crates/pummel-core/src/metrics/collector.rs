@@ -114,19 +114,17 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    /// The whole run, all keys merged.
+    /// The whole run, aggregating keys merged.
     pub fn combined(&self) -> Stats {
-        let mut all = Stats::default();
-        for s in &self.totals {
-            all.merge(s);
-        }
-        all
+        self.layout.combine(&self.totals)
     }
 }
 
 impl Collector {
     pub fn new(layout: Arc<MetricLayout>, workers: usize) -> Collector {
-        let totals = (0..layout.len()).map(|_| Stats::new(layout.open_model)).collect();
+        let totals = (0..layout.len())
+            .map(|_| Stats::new(layout.open_model))
+            .collect();
         Collector {
             counters: vec![0; layout.counters().len()],
             phases: None,
@@ -143,7 +141,9 @@ impl Collector {
     /// `count` phases (or to none).
     pub fn with_phases(mut self, count: usize, phase_of: PhaseOf) -> Collector {
         let empty = PhaseTotals {
-            stats: (0..self.layout.len()).map(|_| Stats::new(self.layout.open_model)).collect(),
+            stats: (0..self.layout.len())
+                .map(|_| Stats::new(self.layout.open_model))
+                .collect(),
             counters: vec![0; self.layout.counters().len()],
             intervals: 0,
             gauges_max: vec![0; self.layout.gauges().len()],
@@ -200,7 +200,7 @@ impl Collector {
             let empty = IntervalSnapshot::empty(self.next_to_close, &self.layout);
             self.close(empty);
         }
-        let combined = snapshot.combined();
+        let combined = self.layout.combine(&snapshot.stats);
         let mut point = TimelinePoint::from_interval(snapshot.index, &combined);
         for (name, level) in self.layout.gauges().iter().zip(&snapshot.gauges) {
             point.gauges.insert(name.clone(), *level);
@@ -234,13 +234,19 @@ impl Collector {
         &self.timeline
     }
 
-    /// Totals of the closed intervals, all keys merged, for live progress.
+    /// Totals of the closed intervals, aggregating keys merged, for live progress.
     pub fn combined_totals(&self) -> Stats {
-        let mut all = Stats::default();
-        for s in &self.totals {
-            all.merge(s);
-        }
-        all
+        self.layout.combine(&self.totals)
+    }
+
+    /// Totals of the closed intervals per key.
+    pub fn totals(&self) -> &[Stats] {
+        &self.totals
+    }
+
+    /// Counts of the closed intervals.
+    pub fn counters(&self) -> &[u64] {
+        &self.counters
     }
 
     /// Closes everything still pending and returns the run's figures.
@@ -255,7 +261,11 @@ impl Collector {
             let width = (secs - f64::from(point.t)).clamp(0.0, 1.0);
             if width < 1.0 {
                 point.duration_s = width;
-                point.rps = if width > 0.0 { point.requests as f64 / width } else { 0.0 };
+                point.rps = if width > 0.0 {
+                    point.requests as f64 / width
+                } else {
+                    0.0
+                };
             }
         }
         RunMetrics {
@@ -292,13 +302,15 @@ mod tests {
     }
 
     fn interval(worker: usize, index: u32, responses: u64, latency_ms: u64) -> WorkerMessage {
-        WorkerMessage::Interval { worker, snapshot: snapshot(index, responses, latency_ms) }
+        WorkerMessage::Interval {
+            worker,
+            snapshot: snapshot(index, responses, latency_ms),
+        }
     }
 
     #[test]
     fn an_interval_closes_only_when_every_worker_reported_it() {
-        let mut c = Collector::new(layout(), 2)
-            .with_phases(2, Box::new(|i| Some(i as usize)));
+        let mut c = Collector::new(layout(), 2).with_phases(2, Box::new(|i| Some(i as usize)));
         assert_eq!(c.accept(interval(0, 0, 10, 1)), 0);
         assert_eq!(c.accept(interval(0, 1, 10, 1)), 0);
         assert_eq!(c.accept(interval(1, 0, 30, 100)), 1);

@@ -136,7 +136,12 @@ impl LatencyHistogram {
     pub fn distribution(&self) -> Vec<(f64, u64)> {
         self.inner
             .iter_recorded()
-            .map(|v| (us_to_ms(v.value_iterated_to()), v.count_since_last_iteration()))
+            .map(|v| {
+                (
+                    us_to_ms(v.value_iterated_to()),
+                    v.count_since_last_iteration(),
+                )
+            })
             .collect()
     }
 
@@ -192,7 +197,11 @@ mod tests {
         let mut all = LatencyHistogram::new();
         for i in 0..5000u64 {
             let us = (i * 7919) % 250_000 + 1;
-            if i % 3 == 0 { a.record_us(us) } else { b.record_us(us) }
+            if i % 3 == 0 {
+                a.record_us(us)
+            } else {
+                b.record_us(us)
+            }
             all.record_us(us);
         }
         a.merge(&b);

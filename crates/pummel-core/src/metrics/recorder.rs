@@ -18,7 +18,10 @@ use super::stats::Stats;
 pub enum WorkerMessage {
     /// The snapshot of a finished interval. A worker sends every interval
     /// index exactly once, in increasing order, empty ones included.
-    Interval { worker: usize, snapshot: IntervalSnapshot },
+    Interval {
+        worker: usize,
+        snapshot: IntervalSnapshot,
+    },
     /// The worker has stopped; it sends nothing more.
     Finished { worker: usize },
 }
@@ -91,7 +94,9 @@ impl Recorder {
         let last = std::mem::replace(&mut self.current, IntervalSnapshot::empty(0, &self.layout));
         self.send(last);
         // The collector may be gone if the run is being torn down; nothing to do then.
-        let _ = self.sink.send(WorkerMessage::Finished { worker: self.worker });
+        let _ = self.sink.send(WorkerMessage::Finished {
+            worker: self.worker,
+        });
     }
 
     #[cold]
@@ -133,10 +138,12 @@ mod tests {
             .with_counters(vec!["c".into()])
             .with_gauges(vec!["g".into()]);
         let mut rec = Recorder::new(3, start, Arc::new(layout), tx);
-        rec.stats(KeyId(1), start + Duration::from_millis(10)).responses += 1;
+        rec.stats(KeyId(1), start + Duration::from_millis(10))
+            .responses += 1;
         rec.set_gauge(GaugeId(0), 7, start + Duration::from_millis(20));
         rec.count(CounterId(0), 2, start + Duration::from_millis(1500));
-        rec.stats(KeyId(0), start + Duration::from_millis(2500)).responses += 1;
+        rec.stats(KeyId(0), start + Duration::from_millis(2500))
+            .responses += 1;
         rec.tick(start + Duration::from_millis(3100));
         rec.finish();
         let msgs: Vec<_> = rx.try_iter().collect();
@@ -159,6 +166,9 @@ mod tests {
             }
         }
         assert_eq!(indexes, vec![0, 1, 2, 3]);
-        assert!(matches!(msgs.last(), Some(WorkerMessage::Finished { worker: 3 })));
+        assert!(matches!(
+            msgs.last(),
+            Some(WorkerMessage::Finished { worker: 3 })
+        ));
     }
 }

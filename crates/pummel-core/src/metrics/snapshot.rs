@@ -39,6 +39,9 @@ pub struct MetricLayout {
     stats: Vec<String>,
     counters: Vec<String>,
     gauges: Vec<String>,
+    /// Whether each stats key counts in the run's combined figures and
+    /// timeline (request steps do; iteration durations do not).
+    aggregate: Vec<bool>,
     /// Open-model runs also keep the uncorrected latency.
     pub open_model: bool,
 }
@@ -46,7 +49,36 @@ pub struct MetricLayout {
 impl MetricLayout {
     pub fn new(stats: Vec<String>, open_model: bool) -> MetricLayout {
         assert!(!stats.is_empty(), "a plan has at least one metric key");
-        MetricLayout { stats, counters: Vec::new(), gauges: Vec::new(), open_model }
+        let aggregate = vec![true; stats.len()];
+        MetricLayout {
+            stats,
+            counters: Vec::new(),
+            gauges: Vec::new(),
+            aggregate,
+            open_model,
+        }
+    }
+
+    /// Leaves `key` out of the combined figures and the timeline.
+    pub fn without_aggregate(mut self, key: KeyId) -> MetricLayout {
+        self.aggregate[key.index()] = false;
+        self
+    }
+
+    /// Whether `key` counts in the combined figures.
+    pub fn aggregates(&self, key: KeyId) -> bool {
+        self.aggregate[key.index()]
+    }
+
+    /// `stats` (indexed by key) merged over the keys that aggregate.
+    pub fn combine<'a>(&self, stats: impl IntoIterator<Item = &'a Stats>) -> Stats {
+        let mut all = Stats::default();
+        for (s, include) in stats.into_iter().zip(&self.aggregate) {
+            if *include {
+                all.merge(s);
+            }
+        }
+        all
     }
 
     pub fn with_counters(mut self, counters: Vec<String>) -> MetricLayout {
@@ -110,7 +142,9 @@ impl IntervalSnapshot {
     pub fn empty(index: u32, layout: &MetricLayout) -> IntervalSnapshot {
         IntervalSnapshot {
             index,
-            stats: (0..layout.stats.len()).map(|_| Stats::new(layout.open_model)).collect(),
+            stats: (0..layout.stats.len())
+                .map(|_| Stats::new(layout.open_model))
+                .collect(),
             counters: vec![0; layout.counters.len()],
             gauges: vec![0; layout.gauges.len()],
         }
@@ -128,14 +162,5 @@ impl IntervalSnapshot {
         for (a, b) in self.gauges.iter_mut().zip(&other.gauges) {
             *a += b;
         }
-    }
-
-    /// All keys merged into one.
-    pub fn combined(&self) -> Stats {
-        let mut all = Stats::default();
-        for s in &self.stats {
-            all.merge(s);
-        }
-        all
     }
 }

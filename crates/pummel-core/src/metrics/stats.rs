@@ -42,7 +42,10 @@ impl StatusCounts {
     }
 
     pub fn get(&self, code: u16) -> u64 {
-        self.counts.iter().find(|(c, _)| *c == code).map_or(0, |(_, n)| *n)
+        self.counts
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
@@ -139,6 +142,25 @@ impl Stats {
         self.bytes_sent += bytes_sent;
     }
 
+    /// Records a completed exchange that has no HTTP status (a WebSocket
+    /// round trip): counted as a response, without a status code.
+    #[inline]
+    pub fn record_message(
+        &mut self,
+        latency: Duration,
+        uncorrected: Option<Duration>,
+        bytes_received: u64,
+        bytes_sent: u64,
+    ) {
+        self.latency.record(latency);
+        if let (Some(h), Some(u)) = (self.uncorrected.as_mut(), uncorrected) {
+            h.record(u);
+        }
+        self.responses += 1;
+        self.bytes_received += bytes_received;
+        self.bytes_sent += bytes_sent;
+    }
+
     #[inline]
     pub fn record_error(&mut self, kind: ErrorKind, bytes_received: u64, bytes_sent: u64) {
         self.errors.add(kind, 1);
@@ -172,11 +194,29 @@ mod tests {
     #[test]
     fn merge_adds_every_figure() {
         let mut a = Stats::new(true);
-        a.record_response(Duration::from_millis(2), Some(Duration::from_millis(1)), 200, 10, 5);
+        a.record_response(
+            Duration::from_millis(2),
+            Some(Duration::from_millis(1)),
+            200,
+            10,
+            5,
+        );
         a.record_error(ErrorKind::Reset, 0, 5);
         let mut b = Stats::new(true);
-        b.record_response(Duration::from_millis(4), Some(Duration::from_millis(3)), 404, 7, 5);
-        b.record_response(Duration::from_millis(6), Some(Duration::from_millis(6)), 200, 7, 5);
+        b.record_response(
+            Duration::from_millis(4),
+            Some(Duration::from_millis(3)),
+            404,
+            7,
+            5,
+        );
+        b.record_response(
+            Duration::from_millis(6),
+            Some(Duration::from_millis(6)),
+            200,
+            7,
+            5,
+        );
         b.late = 2;
         b.dropped = 1;
         b.aborted = 3;

@@ -5,11 +5,15 @@ use std::io::{IsTerminal, Write};
 use pummel_core::bench::{self, BenchOutcome, BenchPlan};
 use pummel_core::http::request::{Bytes, Method};
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
-use pummel_core::result::RunResult;
+use pummel_core::result::{error_map, RunFacts, RunResult, WebSocketResult};
+use pummel_core::ws::WsUrl;
 
 use crate::cli::BenchArgs;
 use crate::exit::{self, Failure};
 use crate::output::{progress::ProgressLine, summary};
+
+/// The message a WebSocket bench sends when `-d` gives none.
+const DEFAULT_WS_MESSAGE: &str = "pummel says hello";
 
 /// How long a bench runs when neither `-n` nor `-z` is given.
 const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(10);
@@ -30,7 +34,8 @@ pub(crate) fn execute(
 ) -> Result<i32, Failure> {
     let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let mut progress = ProgressLine::new(live, plan.duration);
-    let outcome = bench::run(plan, stop, |p| progress.update(&p)).map_err(|e| Failure::usage(e.to_string()))?;
+    let outcome = bench::run(plan, stop, |p| progress.update(&p))
+        .map_err(|e| Failure::usage(e.to_string()))?;
     progress.clear();
     let result = result_of(plan, &outcome);
 
@@ -50,12 +55,17 @@ pub(crate) fn execute(
         std::fs::write(path, text + "\n")
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
-    Ok(if outcome.partial { exit::INTERRUPTED } else { exit::SUCCESS })
+    Ok(if outcome.partial {
+        exit::INTERRUPTED
+    } else {
+        exit::SUCCESS
+    })
 }
 
 fn result_of(plan: &BenchPlan, outcome: &BenchOutcome) -> RunResult {
     let config = serde_json::json!({
-        "url": plan.request.url.absolute(),
+        "url": plan.websocket.as_ref().map_or_else(|| plan.request.url.absolute(), |ws| ws.url.clone()),
+        "websocket": plan.websocket.is_some(),
         "method": plan.request.method.as_str(),
         "connections": plan.connections,
         "threads": plan.threads,
@@ -70,33 +80,80 @@ fn result_of(plan: &BenchPlan, outcome: &BenchOutcome) -> RunResult {
             .collect::<Vec<_>>(),
         "body_bytes": plan.request.body.len(),
     });
-    RunResult::new(
-        "bench",
+    let mut result = RunResult::new(RunFacts {
+        kind: "bench",
         config,
-        &outcome.metrics.combined(),
-        outcome.metrics.timeline.clone(),
-        outcome.elapsed,
-        outcome.started_at,
-        plan.rate,
-        outcome.partial,
-    )
+        totals: &outcome.metrics.combined(),
+        timeline: outcome.metrics.timeline.clone(),
+        elapsed: outcome.elapsed,
+        started_at: outcome.started_at,
+        rate: plan.rate,
+        partial: outcome.partial,
+    });
+    if plan.websocket.is_some() {
+        result.websocket = Some(websocket_result(&outcome.metrics));
+    }
+    result
+}
+
+/// The socket figures of a WebSocket bench.
+fn websocket_result(metrics: &pummel_core::metrics::RunMetrics) -> WebSocketResult {
+    let connect = &metrics.totals[bench::WS_CONNECT.index()];
+    let roundtrip = &metrics.totals[bench::WS_ROUNDTRIP.index()];
+    let sockets =
+        |p: &pummel_core::metrics::TimelinePoint| p.gauges.get("sockets").copied().unwrap_or(0);
+    WebSocketResult {
+        connects: connect.requests(),
+        connected: connect.responses,
+        connect_ms: connect.latency.summary(),
+        connect_errors: error_map(connect),
+        open_at_end: metrics.timeline.last().map_or(0, sockets),
+        open_max: metrics.timeline.iter().map(sockets).max().unwrap_or(0),
+        messages_sent: roundtrip.responses + roundtrip.errors.total() + roundtrip.aborted,
+        messages_received: roundtrip.responses,
+    }
 }
 
 fn plan_from_args(args: &BenchArgs) -> Result<BenchPlan, Failure> {
-    let url = TargetUrl::parse(&args.url).map_err(|e| Failure::usage(e.to_string()))?;
+    let is_ws = {
+        let lower = args.url.trim_start().to_ascii_lowercase();
+        lower.starts_with("ws://") || lower.starts_with("wss://")
+    };
+    let websocket = if is_ws {
+        if args.http2 {
+            return Err(Failure::usage(
+                "--http2 does not apply to a WebSocket bench",
+            ));
+        }
+        Some(WsUrl::parse(args.url.trim()).map_err(|e| Failure::usage(e.to_string()))?)
+    } else {
+        None
+    };
+    let url = match &websocket {
+        Some(ws) => ws.target.clone(),
+        None => TargetUrl::parse(&args.url).map_err(|e| Failure::usage(e.to_string()))?,
+    };
     let method = http_method(&args.method)?;
     let headers = args
         .headers
         .iter()
         .map(|h| parse_header(h).map_err(|e| Failure::usage(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    let body = read_body(args.body.as_deref(), args.body_file.as_deref())?;
+    let mut body = read_body(args.body.as_deref(), args.body_file.as_deref())?;
+    if websocket.is_some() && body.is_empty() {
+        body = Bytes::from_static(DEFAULT_WS_MESSAGE.as_bytes());
+    }
     let duration = match (args.duration, args.requests) {
         (None, None) => Some(DEFAULT_DURATION),
         (d, _) => d,
     };
     Ok(BenchPlan {
-        request: RequestSpec { method, url, headers, body },
+        request: RequestSpec {
+            method,
+            url,
+            headers,
+            body,
+        },
         connections: args.connections,
         h2_streams: args.h2_streams,
         requests: args.requests,
@@ -106,6 +163,7 @@ fn plan_from_args(args: &BenchArgs) -> Result<BenchPlan, Failure> {
         timeout: args.timeout,
         http2: args.http2,
         insecure: args.insecure,
+        websocket,
     })
 }
 
@@ -122,9 +180,9 @@ fn http_method(given: &str) -> Result<Method, Failure> {
 fn read_body(inline: Option<&str>, file: Option<&std::path::Path>) -> Result<Bytes, Failure> {
     match (inline, file) {
         (Some(text), _) => Ok(Bytes::from(text.to_string())),
-        (None, Some(path)) => std::fs::read(path)
-            .map(Bytes::from)
-            .map_err(|e| Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))),
+        (None, Some(path)) => std::fs::read(path).map(Bytes::from).map_err(|e| {
+            Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))
+        }),
         (None, None) => Ok(Bytes::new()),
     }
 }

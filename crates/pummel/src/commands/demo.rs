@@ -27,7 +27,10 @@ pub fn run(args: DemoArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the demo target: {e}")))?;
     let url = format!("http://{}/", target.local_addr());
     if !args.json {
-        println!("pummel demo: built-in target on {url}, benchmarking it for {:?}\n", args.duration);
+        println!(
+            "pummel demo: built-in target on {url}, benchmarking it for {:?}\n",
+            args.duration
+        );
     }
     let plan = BenchPlan {
         request: RequestSpec {
@@ -45,6 +48,7 @@ pub fn run(args: DemoArgs) -> Result<i32, Failure> {
         timeout: Duration::from_secs(10),
         http2: false,
         insecure: false,
+        websocket: None,
     };
     let stop = super::stop_on_interrupt();
     let code = super::bench::execute(&plan, &stop, args.json, None);

@@ -2,7 +2,10 @@
 
 mod bench;
 mod demo;
+mod init;
+mod run;
 mod target;
+mod validate;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
@@ -13,6 +16,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Bench(args) => bench::run(args),
         Command::Target(args) => target::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Init(args) => init::run(args),
     }
 }
 

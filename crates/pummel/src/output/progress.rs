@@ -16,7 +16,11 @@ pub struct ProgressLine {
 impl ProgressLine {
     /// `enabled` is false when output is not a terminal: then nothing is drawn.
     pub fn new(enabled: bool, planned: Option<Duration>) -> ProgressLine {
-        ProgressLine { enabled, planned, drawn: false }
+        ProgressLine {
+            enabled,
+            planned,
+            drawn: false,
+        }
     }
 
     pub fn update(&mut self, p: &Progress<'_>) {
@@ -24,7 +28,11 @@ impl ProgressLine {
             return;
         }
         let elapsed = match self.planned {
-            Some(total) => format!("{:>4.0}s/{:.0}s", p.elapsed.as_secs_f64(), total.as_secs_f64()),
+            Some(total) => format!(
+                "{:>4.0}s/{:.0}s",
+                p.elapsed.as_secs_f64(),
+                total.as_secs_f64()
+            ),
             None => format!("{:>4.0}s", p.elapsed.as_secs_f64()),
         };
         let line = format!(

@@ -1,0 +1,225 @@
+//! A plan compiled for execution: every step knows its metric key and its
+//! checks know their counters, so running a step indexes vectors and never
+//! looks a name up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout};
+use crate::scenario::check::Check;
+use crate::scenario::duration::Think;
+use crate::scenario::model::{Plan, Step, StepKind};
+use crate::scenario::request::RequestStep;
+
+/// The gauge of active virtual users.
+pub const VUS_GAUGE: GaugeId = GaugeId(0);
+
+/// A step, ready to run.
+#[derive(Debug)]
+pub enum Op {
+    Request(Box<RequestOp>),
+    Think(Think),
+    Group(Vec<Op>),
+}
+
+#[derive(Debug)]
+pub struct RequestOp {
+    pub step: RequestStep,
+    pub key: KeyId,
+    /// For each of `step.checks`: its pass and fail counters.
+    pub check_counters: Vec<(CounterId, CounterId)>,
+    /// Pause after the request (the step's, its scenario's, or the defaults').
+    pub think: Option<Think>,
+}
+
+/// A scenario, ready to run.
+#[derive(Debug)]
+pub struct ScenarioOps {
+    pub name: String,
+    pub setup: Vec<Op>,
+    pub steps: Vec<Op>,
+    pub teardown: Vec<Op>,
+    pub pacing: Option<std::time::Duration>,
+    /// Iteration duration histogram (recorded as a "response" per iteration).
+    pub iteration_key: KeyId,
+    /// Iterations that stopped early (a request failed, a capture found nothing).
+    pub aborted_counter: CounterId,
+}
+
+/// What a metric key stands for, for results and thresholds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A request step; `scenario` is `None` for the global setup/teardown.
+    Step {
+        scenario: Option<String>,
+        name: String,
+    },
+    /// The iterations of a scenario.
+    Iteration { scenario: String },
+}
+
+/// A check's counters, for results.
+#[derive(Clone, Debug)]
+pub struct CheckInfo {
+    pub key: KeyId,
+    pub label: String,
+    pub pass: CounterId,
+    pub fail: CounterId,
+}
+
+#[derive(Debug)]
+pub struct Program {
+    pub plan: Arc<Plan>,
+    pub setup: Vec<Op>,
+    pub teardown: Vec<Op>,
+    pub scenarios: Vec<ScenarioOps>,
+    pub layout: Arc<MetricLayout>,
+    pub keys: Vec<KeyKind>,
+    pub checks: Vec<CheckInfo>,
+}
+
+struct Builder<'p> {
+    plan: &'p Plan,
+    keys: Vec<KeyKind>,
+    key_names: Vec<String>,
+    by_name: HashMap<String, KeyId>,
+    counters: Vec<String>,
+    checks: Vec<CheckInfo>,
+    check_by_name: HashMap<(KeyId, String), (CounterId, CounterId)>,
+}
+
+impl Builder<'_> {
+    fn key(&mut self, name: String, kind: KeyKind) -> KeyId {
+        if let Some(id) = self.by_name.get(&name) {
+            return *id;
+        }
+        let id = KeyId(self.keys.len() as u32);
+        self.keys.push(kind);
+        self.key_names.push(name.clone());
+        self.by_name.insert(name, id);
+        id
+    }
+
+    fn counter(&mut self, name: String) -> CounterId {
+        let id = CounterId(self.counters.len() as u32);
+        self.counters.push(name);
+        id
+    }
+
+    fn ops(
+        &mut self,
+        scenario: Option<&crate::scenario::model::Scenario>,
+        steps: &[Step],
+    ) -> Vec<Op> {
+        steps
+            .iter()
+            .map(|step| match &step.kind {
+                StepKind::Request(request) => {
+                    let scope = scenario.map_or("(setup)", |s| s.name.as_str());
+                    let key = self.key(
+                        format!("{scope}/{}", step.name),
+                        KeyKind::Step {
+                            scenario: scenario.map(|s| s.name.clone()),
+                            name: step.name.clone(),
+                        },
+                    );
+                    let check_counters =
+                        request.checks.iter().map(|c| self.check(key, c)).collect();
+                    Op::Request(Box::new(RequestOp {
+                        step: (**request).clone(),
+                        key,
+                        check_counters,
+                        think: self.plan.think_after(scenario, request),
+                    }))
+                }
+                StepKind::Think(think) => Op::Think(*think),
+                StepKind::Group(group) => Op::Group(self.ops(scenario, &group.steps)),
+                #[allow(unreachable_patterns)]
+                _ => Op::Group(Vec::new()),
+            })
+            .collect()
+    }
+
+    fn check(&mut self, key: KeyId, check: &Check) -> (CounterId, CounterId) {
+        if let Some(ids) = self.check_by_name.get(&(key, check.label.clone())) {
+            return *ids;
+        }
+        let base = format!("{}:{}", self.key_names[key.index()], check.label);
+        let pass = self.counter(format!("{base}:pass"));
+        let fail = self.counter(format!("{base}:fail"));
+        self.checks.push(CheckInfo {
+            key,
+            label: check.label.clone(),
+            pass,
+            fail,
+        });
+        self.check_by_name
+            .insert((key, check.label.clone()), (pass, fail));
+        (pass, fail)
+    }
+}
+
+impl Program {
+    pub fn compile(plan: Arc<Plan>) -> Program {
+        let mut b = Builder {
+            plan: &plan,
+            keys: Vec::new(),
+            key_names: Vec::new(),
+            by_name: HashMap::new(),
+            counters: Vec::new(),
+            checks: Vec::new(),
+            check_by_name: HashMap::new(),
+        };
+        let setup = b.ops(None, &plan.setup);
+        let mut scenarios = Vec::new();
+        for s in &plan.scenarios {
+            let iteration_key = b.key(
+                format!("{}/(iteration)", s.name),
+                KeyKind::Iteration {
+                    scenario: s.name.clone(),
+                },
+            );
+            let aborted_counter = b.counter(format!("{}:aborted", s.name));
+            scenarios.push(ScenarioOps {
+                name: s.name.clone(),
+                setup: b.ops(Some(s), &s.setup),
+                steps: b.ops(Some(s), &s.steps),
+                teardown: b.ops(Some(s), &s.teardown),
+                pacing: s.pacing,
+                iteration_key,
+                aborted_counter,
+            });
+        }
+        let teardown = b.ops(None, &plan.teardown);
+        let layout = MetricLayout::new(
+            if b.key_names.is_empty() {
+                vec!["(none)".into()]
+            } else {
+                b.key_names.clone()
+            },
+            plan.load.is_open(),
+        )
+        .with_counters(b.counters.clone())
+        .with_gauges(vec!["vus".into()]);
+        // Iteration durations are not requests: they stay out of the run's
+        // combined figures and timeline.
+        let layout = scenarios
+            .iter()
+            .fold(layout, |l, s| l.without_aggregate(s.iteration_key));
+        let (keys, checks) = (b.keys, b.checks);
+        Program {
+            plan,
+            setup,
+            teardown,
+            scenarios,
+            layout: Arc::new(layout),
+            keys,
+            checks,
+        }
+    }
+
+    /// Keys of request steps (not iterations).
+    pub fn is_request_key(&self, key: KeyId) -> bool {
+        matches!(self.keys.get(key.index()), Some(KeyKind::Step { .. }))
+    }
+}

@@ -1,0 +1,183 @@
+//! Captures: values taken from a response into a VU's variables.
+//!
+//! A capture that finds nothing leaves the variable as it was and is counted
+//! as a failure (like a failed check) unless it is marked `optional`; a
+//! later template using the variable then fails to render if it never had a
+//! value.
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::diagnostic::Span;
+use super::response::{json_text, Response};
+use super::template::VarId;
+
+/// One capture of a request step.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    /// The variable it sets.
+    pub name: String,
+    pub var: VarId,
+    pub span: Span,
+    pub source: CaptureSource,
+    /// When true, finding nothing is not a failure.
+    pub optional: bool,
+}
+
+/// Where a capture takes its value from.
+#[derive(Clone, Debug)]
+pub enum CaptureSource {
+    /// The first node the path selects; strings as they are, other values
+    /// as JSON text.
+    JsonPath { path: JsonPath, source: String },
+    /// The first match of the regex in the body: group `group` (1 by
+    /// default when the regex has a group, else the whole match).
+    Regex { regex: Regex, group: usize },
+    /// The first response header of that name (lower-cased).
+    Header(String),
+    /// The value of the cookie of that name set by this response (the last
+    /// `Set-Cookie` for it wins).
+    Cookie(String),
+}
+
+impl CaptureSource {
+    /// Appends the captured text to `out` (cleared by the caller, so a VU can
+    /// reuse its variable's buffer). Returns false when nothing was found.
+    pub fn extract_into(&self, response: &Response<'_>, out: &mut String) -> bool {
+        match self {
+            CaptureSource::JsonPath { path, .. } => {
+                let Some(node) = response.json().and_then(|j| path.query(j).first()) else {
+                    return false;
+                };
+                out.push_str(&json_text(node));
+                true
+            }
+            CaptureSource::Regex { regex, group } => {
+                let text = response.text();
+                let Some(m) = regex.captures(&text).and_then(|c| c.get(*group)) else {
+                    return false;
+                };
+                out.push_str(m.as_str());
+                true
+            }
+            CaptureSource::Header(name) => match response.header(name) {
+                Some(v) => {
+                    out.push_str(v);
+                    true
+                }
+                None => false,
+            },
+            CaptureSource::Cookie(name) => {
+                let found = response
+                    .headers_named("set-cookie")
+                    .filter_map(|h| {
+                        let pair = h.split(';').next()?;
+                        let (n, v) = pair.split_once('=')?;
+                        (n.trim() == name).then(|| v.trim())
+                    })
+                    .last();
+                match found {
+                    Some(v) => {
+                        out.push_str(v.trim_matches('"'));
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// The captured text, or `None`.
+    pub fn extract(&self, response: &Response<'_>) -> Option<String> {
+        let mut out = String::new();
+        self.extract_into(response, &mut out).then_some(out)
+    }
+
+    /// The captured value as JSON: the node itself for a JSONPath capture,
+    /// a JSON string for the others.
+    pub fn extract_json(&self, response: &Response<'_>) -> Option<Value> {
+        match self {
+            CaptureSource::JsonPath { path, .. } => {
+                response.json().and_then(|j| path.query(j).first().cloned())
+            }
+            other => other.extract(response).map(Value::String),
+        }
+    }
+
+    /// A short description, e.g. `jsonpath $.id`.
+    pub fn describe(&self) -> String {
+        match self {
+            CaptureSource::JsonPath { source, .. } => format!("jsonpath {source}"),
+            CaptureSource::Regex { regex, .. } => format!("regex /{}/", regex.as_str()),
+            CaptureSource::Header(h) => format!("header {h}"),
+            CaptureSource::Cookie(c) => format!("cookie {c}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn response<'a>(headers: &'a [(String, String)], body: &'a str) -> Response<'a> {
+        Response::new(200, headers, body.as_bytes(), Duration::ZERO)
+    }
+
+    #[test]
+    fn captures_from_each_source() {
+        let headers = vec![
+            ("ETag".to_string(), "\"v1\"".to_string()),
+            (
+                "Set-Cookie".to_string(),
+                "session=abc; Path=/; HttpOnly".to_string(),
+            ),
+            ("Set-Cookie".to_string(), "theme=dark".to_string()),
+            ("Set-Cookie".to_string(), "session=\"def\"".to_string()),
+        ];
+        let body = r#"{"items": [{"id": 17, "name": "chess"}], "meta": {"n": 1}}"#;
+        let r = response(&headers, body);
+        let jp = |p: &str| CaptureSource::JsonPath {
+            path: JsonPath::parse(p).unwrap(),
+            source: p.into(),
+        };
+        assert_eq!(jp("$.items[0].id").extract(&r).as_deref(), Some("17"));
+        assert_eq!(jp("$.items[0].name").extract(&r).as_deref(), Some("chess"));
+        assert_eq!(jp("$.meta").extract(&r).as_deref(), Some(r#"{"n":1}"#));
+        assert_eq!(
+            jp("$.meta").extract_json(&r),
+            Some(serde_json::json!({"n": 1}))
+        );
+        assert_eq!(jp("$.nope").extract(&r), None);
+        let re = |p: &str, group| CaptureSource::Regex {
+            regex: Regex::new(p).unwrap(),
+            group,
+        };
+        assert_eq!(
+            re(r#""name": "(\w+)""#, 1).extract(&r).as_deref(),
+            Some("chess")
+        );
+        assert_eq!(re(r#"\d+"#, 0).extract(&r).as_deref(), Some("17"));
+        assert_eq!(re("zzz", 0).extract(&r), None);
+        assert_eq!(
+            CaptureSource::Header("etag".into()).extract(&r).as_deref(),
+            Some("\"v1\"")
+        );
+        assert_eq!(CaptureSource::Header("x".into()).extract(&r), None);
+        assert_eq!(
+            CaptureSource::Cookie("session".into())
+                .extract(&r)
+                .as_deref(),
+            Some("def")
+        );
+        assert_eq!(
+            CaptureSource::Cookie("theme".into()).extract_json(&r),
+            Some(serde_json::json!("dark"))
+        );
+        assert_eq!(CaptureSource::Cookie("none".into()).extract(&r), None);
+        let html = response(&[], "<html>");
+        assert_eq!(jp("$.a").extract(&html), None);
+        assert_eq!(jp("$.a").describe(), "jsonpath $.a");
+    }
+}

@@ -1,0 +1,499 @@
+//! Data feeders: rows from a CSV or JSON file that virtual users draw from.
+//!
+//! Three modes:
+//! - `sequential`: rows in file order, wrapping around at the end;
+//! - `random`: a row chosen uniformly at random for each draw;
+//! - `unique`: each virtual user gets a row of its own and keeps it for its
+//!   whole life (user accounts, say). More VUs than rows is an error — the
+//!   feeder "runs dry" — rather than two VUs silently sharing an account.
+//!
+//! A distributed run gives each segment its own share of the rows
+//! ([`Feeder::rows_for`]), so unique rows stay unique across agents. The
+//! rows themselves are shared (`Arc`), never copied, between segments.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::segment::Segment;
+
+/// How rows are handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedMode {
+    Sequential,
+    Random,
+    Unique,
+}
+
+impl FeedMode {
+    pub const NAMES: [&'static str; 3] = ["sequential", "random", "unique"];
+
+    pub fn parse(s: &str) -> Option<FeedMode> {
+        match s {
+            "sequential" => Some(FeedMode::Sequential),
+            "random" => Some(FeedMode::Random),
+            "unique" => Some(FeedMode::Unique),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedMode::Sequential => "sequential",
+            FeedMode::Random => "random",
+            FeedMode::Unique => "unique",
+        }
+    }
+}
+
+/// The file formats a feeder reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataFormat {
+    /// Comma-separated, with a header row naming the columns.
+    Csv,
+    /// An array of objects; the columns are their keys.
+    Json,
+}
+
+impl DataFormat {
+    /// The format a file name implies (`.csv`, `.json`).
+    pub fn from_path(path: &Path) -> Option<DataFormat> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(DataFormat::Csv),
+            "json" => Some(DataFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Why rows could not be loaded or drawn.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FeederError {
+    #[error("{message}")]
+    Load { message: String },
+    #[error(
+        "data feeder `{feeder}` (mode: unique) ran dry: virtual user {vu} needs a row of its own, \
+         but there are only {rows} rows for this run; add rows or run fewer virtual users"
+    )]
+    RanDry {
+        feeder: String,
+        rows: usize,
+        vu: usize,
+    },
+    #[error("data feeder `{feeder}` has no rows")]
+    Empty { feeder: String },
+}
+
+/// The loaded rows of one data feeder (or of a segment's share of them).
+pub struct Feeder {
+    pub name: String,
+    pub mode: FeedMode,
+    columns: Arc<[String]>,
+    rows: Arc<[Box<[String]>]>,
+    /// This segment's rows: `rows[start..end]`.
+    start: usize,
+    end: usize,
+    cursor: AtomicUsize,
+}
+
+impl fmt::Debug for Feeder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feeder")
+            .field("name", &self.name)
+            .field("mode", &self.mode)
+            .field("columns", &self.columns)
+            .field("rows", &(self.start..self.end))
+            .finish()
+    }
+}
+
+impl Clone for Feeder {
+    /// A copy sharing the rows, with its own sequential cursor.
+    fn clone(&self) -> Feeder {
+        Feeder {
+            name: self.name.clone(),
+            mode: self.mode,
+            columns: self.columns.clone(),
+            rows: self.rows.clone(),
+            start: self.start,
+            end: self.end,
+            cursor: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Feeder {
+    /// Builds a feeder from columns and rows (each row as long as `columns`).
+    pub fn new(
+        name: &str,
+        mode: FeedMode,
+        columns: Vec<String>,
+        rows: Vec<Box<[String]>>,
+    ) -> Feeder {
+        let end = rows.len();
+        Feeder {
+            name: name.to_string(),
+            mode,
+            columns: columns.into(),
+            rows: rows.into(),
+            start: 0,
+            end,
+            cursor: AtomicUsize::new(0),
+        }
+    }
+
+    /// Loads a CSV or JSON file; `format` defaults to what the extension says.
+    pub fn load(
+        name: &str,
+        path: &Path,
+        mode: FeedMode,
+        format: Option<DataFormat>,
+    ) -> Result<Feeder, FeederError> {
+        let format = format
+            .or_else(|| DataFormat::from_path(path))
+            .ok_or_else(|| FeederError::Load {
+                message: format!(
+                    "cannot tell the format of {}: name it .csv or .json, or set `format`",
+                    path.display()
+                ),
+            })?;
+        let bytes = std::fs::read(path).map_err(|e| FeederError::Load {
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let shown = path.display().to_string();
+        match format {
+            DataFormat::Csv => Feeder::from_csv(name, mode, &bytes, &shown),
+            DataFormat::Json => Feeder::from_json(name, mode, &bytes, &shown),
+        }
+    }
+
+    /// Parses CSV with a header row. `file` names the source in errors.
+    pub fn from_csv(
+        name: &str,
+        mode: FeedMode,
+        bytes: &[u8],
+        file: &str,
+    ) -> Result<Feeder, FeederError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let err = |message: String| FeederError::Load {
+            message: format!("{file}: {message}"),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::Headers)
+            .from_reader(bytes);
+        let columns: Vec<String> = reader
+            .headers()
+            .map_err(|e| err(csv_message(&e)))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        check_columns(&columns).map_err(err)?;
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| err(csv_message(&e)))?;
+            rows.push(record.iter().map(str::to_string).collect::<Box<[String]>>());
+        }
+        if rows.is_empty() {
+            return Err(err("no rows after the header".into()));
+        }
+        Ok(Feeder::new(name, mode, columns, rows))
+    }
+
+    /// Parses a JSON array of objects. Every object must have every column
+    /// (the keys seen across all rows); values that are not strings are
+    /// kept as JSON text (`42`, `true`, `{"a":1}`), `null` as "".
+    pub fn from_json(
+        name: &str,
+        mode: FeedMode,
+        bytes: &[u8],
+        file: &str,
+    ) -> Result<Feeder, FeederError> {
+        let err = |message: String| FeederError::Load {
+            message: format!("{file}: {message}"),
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            err(format!(
+                "invalid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let serde_json::Value::Array(items) = value else {
+            return Err(err("expected an array of objects".into()));
+        };
+        let mut columns: Vec<String> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let serde_json::Value::Object(map) = item else {
+                return Err(err(format!("item {} is not an object", i + 1)));
+            };
+            for key in map.keys() {
+                if !columns.contains(key) {
+                    columns.push(key.clone());
+                }
+            }
+        }
+        check_columns(&columns).map_err(err)?;
+        let mut rows = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let row = columns
+                .iter()
+                .map(|c| match item.get(c) {
+                    Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                    Some(serde_json::Value::Null) => Ok(String::new()),
+                    Some(other) => Ok(other.to_string()),
+                    None => Err(err(format!("item {} has no `{c}`", i + 1))),
+                })
+                .collect::<Result<Box<[String]>, _>>()?;
+            rows.push(row);
+        }
+        if rows.is_empty() {
+            return Err(err("the array is empty".into()));
+        }
+        Ok(Feeder::new(name, mode, columns, rows))
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The index of a column, for binding `feeder.column` in templates.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// Rows available to this (segment's) feeder.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `index` of this feeder's rows.
+    pub fn row(&self, index: usize) -> Option<&[String]> {
+        (index < self.len()).then(|| &*self.rows[self.start + index])
+    }
+
+    /// This feeder's share of rows for `segment`: contiguous blocks whose
+    /// sizes differ by at most one ([`Segment::share`]). A sequential or
+    /// random feeder with too few rows to split keeps them all (sharing
+    /// rows is harmless there); a unique one gets its exact share.
+    pub fn rows_for(&self, segment: Segment) -> Feeder {
+        let total = self.len() as u64;
+        let before: u64 = (0..segment.index)
+            .map(|i| {
+                Segment {
+                    index: i,
+                    count: segment.count,
+                }
+                .share(total)
+            })
+            .sum();
+        let mine = segment.share(total);
+        let (start, end) = if mine == 0 && self.mode != FeedMode::Unique {
+            (self.start, self.end)
+        } else {
+            (
+                self.start + before as usize,
+                self.start + (before + mine) as usize,
+            )
+        };
+        Feeder {
+            start,
+            end,
+            cursor: AtomicUsize::new(0),
+            ..self.clone()
+        }
+    }
+
+    /// The row for a draw, by mode. `vu_index` is the VU's 0-based index
+    /// within this segment (used by `unique`).
+    pub fn draw(&self, vu_index: usize) -> Result<&[String], FeederError> {
+        if self.is_empty() && self.mode != FeedMode::Unique {
+            return Err(FeederError::Empty {
+                feeder: self.name.clone(),
+            });
+        }
+        match self.mode {
+            FeedMode::Sequential => Ok(self.next_sequential()),
+            FeedMode::Random => Ok(&self.rows[self.start + fastrand::usize(..self.len())]),
+            FeedMode::Unique => self.for_vu(vu_index),
+        }
+    }
+
+    /// The next row in order, wrapping around. Shared by every VU using
+    /// this feeder value; give each worker thread its own (via
+    /// [`Feeder::rows_for`] or `clone`) to avoid contention.
+    fn next_sequential(&self) -> &[String] {
+        let i = self.cursor.fetch_add(1, Ordering::Relaxed) % self.len();
+        &self.rows[self.start + i]
+    }
+
+    /// The row of VU `vu_index` in unique mode.
+    pub fn for_vu(&self, vu_index: usize) -> Result<&[String], FeederError> {
+        self.row(vu_index).ok_or_else(|| FeederError::RanDry {
+            feeder: self.name.clone(),
+            rows: self.len(),
+            vu: vu_index + 1,
+        })
+    }
+}
+
+fn check_columns(columns: &[String]) -> Result<(), String> {
+    if columns.is_empty() {
+        return Err("no columns".into());
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(format!("column {} has no name", i + 1));
+        }
+        if columns[..i].contains(c) {
+            return Err(format!("column `{c}` appears twice"));
+        }
+    }
+    Ok(())
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match (e.kind(), e.position()) {
+        (
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            },
+            Some(p),
+        ) => {
+            format!(
+                "line {}: {len} fields, expected {expected_len} like the header",
+                p.line()
+            )
+        }
+        (_, Some(p)) => format!("line {}: {e}", p.line()),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "username, password\nann,a1\nbob,b2\ncat,c3\ndan,d4\neve,e5\n";
+
+    fn csv_feeder(mode: FeedMode) -> Feeder {
+        Feeder::from_csv("users", mode, CSV.as_bytes(), "users.csv").unwrap()
+    }
+
+    #[test]
+    fn loads_csv_with_columns() {
+        let f = csv_feeder(FeedMode::Sequential);
+        assert_eq!(f.columns(), ["username", "password"]);
+        assert_eq!(f.column("password"), Some(1));
+        assert_eq!(f.len(), 5);
+        assert_eq!(f.row(1).unwrap(), ["bob", "b2"]);
+        let quoted = Feeder::from_csv(
+            "q",
+            FeedMode::Random,
+            b"\xEF\xBB\xBFa,b\n\"x,y\",\"say \"\"hi\"\"\"\n",
+            "q.csv",
+        )
+        .unwrap();
+        assert_eq!(quoted.row(0).unwrap(), ["x,y", "say \"hi\""]);
+    }
+
+    #[test]
+    fn csv_errors_name_file_and_line() {
+        let e = Feeder::from_csv("u", FeedMode::Sequential, b"a,b\n1,2\n3\n", "u.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "u.csv: line 3: 1 fields, expected 2 like the header"
+        );
+        let e = Feeder::from_csv("u", FeedMode::Sequential, b"a,b\n", "u.csv").unwrap_err();
+        assert!(e.to_string().contains("no rows"));
+        let e = Feeder::from_csv("u", FeedMode::Sequential, b"a,a\n1,2\n", "u.csv").unwrap_err();
+        assert!(e.to_string().contains("twice"));
+        let e = Feeder::from_csv("u", FeedMode::Sequential, b"", "u.csv").unwrap_err();
+        assert!(e.to_string().contains("u.csv"), "{e}");
+    }
+
+    #[test]
+    fn loads_json_objects() {
+        let f = Feeder::from_json(
+            "apps",
+            FeedMode::Random,
+            br#"[{"name": "chess", "price": 3}, {"name": "go", "price": null, "tags": ["a"]}]"#,
+            "a.json",
+        );
+        let e = f.unwrap_err();
+        assert_eq!(e.to_string(), "a.json: item 1 has no `tags`");
+        let f = Feeder::from_json(
+            "apps",
+            FeedMode::Random,
+            br#"[{"name": "chess", "price": 3}, {"price": null, "name": "go"}]"#,
+            "a.json",
+        )
+        .unwrap();
+        assert_eq!(f.columns(), ["name", "price"]);
+        assert_eq!(f.row(0).unwrap(), ["chess", "3"]);
+        assert_eq!(f.row(1).unwrap(), ["go", ""]);
+        for (bad, says) in [
+            (&b"{}"[..], "array of objects"),
+            (b"[1]", "not an object"),
+            (b"[", "invalid JSON at line 1"),
+            (b"[]", "no columns"),
+        ] {
+            let e = Feeder::from_json("x", FeedMode::Random, bad, "x.json")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn modes() {
+        let f = csv_feeder(FeedMode::Sequential);
+        let names: Vec<&str> = (0..7).map(|_| f.draw(0).unwrap()[0].as_str()).collect();
+        assert_eq!(names, ["ann", "bob", "cat", "dan", "eve", "ann", "bob"]);
+        let f = csv_feeder(FeedMode::Random);
+        for _ in 0..20 {
+            assert!(f.draw(0).unwrap()[0].len() == 3);
+        }
+        let f = csv_feeder(FeedMode::Unique);
+        assert_eq!(f.draw(4).unwrap()[0], "eve");
+        assert_eq!(f.draw(0).unwrap()[0], "ann");
+        let e = f.draw(5).unwrap_err();
+        assert_eq!(
+            e,
+            FeederError::RanDry {
+                feeder: "users".into(),
+                rows: 5,
+                vu: 6
+            }
+        );
+        assert!(e
+            .to_string()
+            .contains("ran dry: virtual user 6 needs a row of its own, but there are only 5 rows"));
+    }
+
+    #[test]
+    fn segments_split_rows() {
+        let f = csv_feeder(FeedMode::Unique);
+        let parts: Vec<Vec<String>> = Segment::all(2)
+            .map(|s| {
+                let p = f.rows_for(s);
+                (0..p.len()).map(|i| p.row(i).unwrap()[0].clone()).collect()
+            })
+            .collect();
+        assert_eq!(parts, vec![vec!["ann", "bob", "cat"], vec!["dan", "eve"]]);
+        // Nested splits (a worker's share of an agent's share) stay disjoint.
+        let second = f.rows_for(Segment::new(1, 2)).rows_for(Segment::new(1, 2));
+        assert_eq!(second.row(0).unwrap()[0], "eve");
+        assert!(second.draw(1).is_err());
+        // Too few rows: unique gets nothing, sequential keeps all.
+        let tiny = Feeder::from_csv("t", FeedMode::Unique, b"a\n1\n", "t").unwrap();
+        assert!(tiny.rows_for(Segment::new(1, 2)).is_empty());
+        let tiny = Feeder::from_csv("t", FeedMode::Sequential, b"a\n1\n", "t").unwrap();
+        assert_eq!(tiny.rows_for(Segment::new(1, 2)).draw(0).unwrap(), ["1"]);
+    }
+}

@@ -1,0 +1,706 @@
+//! Load models: how many virtual users run, or how fast iterations start,
+//! over the course of a run.
+//!
+//! Closed models fix the number of VUs (each loops: an iteration, then the
+//! next), so the load the target sees slows when it slows. Open models fix
+//! the arrival rate of iterations whatever the target does, which is what
+//! real traffic looks like and what keeps latency measurements honest.
+//! Funkload-style cycles run a series of closed plateaus of rising
+//! concurrency, one measurement window per level, for a capacity curve.
+//!
+//! This module only describes the schedule: target VUs or rate at time `t`,
+//! arrival times, cycle windows, a segment's share. Running it is the
+//! engine's job.
+
+use std::time::Duration;
+
+use crate::segment::Segment;
+
+/// A segment of a ramp: move linearly to `target` over `duration`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    pub duration: Duration,
+    /// VUs (a whole number) for a VU ramp; iterations per second for a rate ramp.
+    pub target: f64,
+}
+
+/// Funkload-style cycles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cycles {
+    /// The concurrency of each cycle, in order.
+    pub levels: Vec<u32>,
+    /// How long each level is held once all its VUs have started.
+    pub cycle_duration: Duration,
+    /// Pause between starting two VUs of a cycle.
+    pub startup_delay: Duration,
+    /// Pause with no VU running between cycles.
+    pub pause: Duration,
+}
+
+/// The time window of one cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CycleWindow {
+    pub index: usize,
+    pub level: u32,
+    /// The first VU starts.
+    pub start: Duration,
+    /// The last VU has started: the measurement window begins.
+    pub steady: Duration,
+    /// The cycle's VUs stop: the measurement window ends.
+    pub end: Duration,
+}
+
+/// The VU pool an open model may use unless told otherwise.
+pub const DEFAULT_MAX_VUS: u32 = 1000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadModel {
+    /// `vus` VUs looping until `duration` has passed or `iterations`
+    /// (shared by all VUs) have completed, whichever comes first; at least
+    /// one of the two is set.
+    Vus {
+        vus: u32,
+        duration: Option<Duration>,
+        iterations: Option<u64>,
+    },
+    /// VUs ramped linearly from `start` through each stage's target.
+    RampingVus {
+        start: u32,
+        stages: Vec<Stage>,
+    },
+    /// Iterations started at `rate` per second for `duration`, using up
+    /// to `max_vus` VUs at once.
+    Rate {
+        rate: f64,
+        duration: Duration,
+        max_vus: u32,
+    },
+    /// An arrival rate ramped linearly from `start` through each stage's target.
+    RampingRate {
+        start: f64,
+        stages: Vec<Stage>,
+        max_vus: u32,
+    },
+    Cycles(Cycles),
+}
+
+/// Command-line overrides (`--vus --duration --rate --iterations`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Overrides {
+    pub vus: Option<u32>,
+    pub duration: Option<Duration>,
+    pub rate: Option<f64>,
+    pub iterations: Option<u64>,
+}
+
+impl LoadModel {
+    /// Whether iterations arrive at a rate (open) rather than loop (closed).
+    pub fn is_open(&self) -> bool {
+        matches!(self, LoadModel::Rate { .. } | LoadModel::RampingRate { .. })
+    }
+
+    /// The planned length of the run; `None` when it ends by iteration count.
+    pub fn duration(&self) -> Option<Duration> {
+        match self {
+            LoadModel::Vus { duration, .. } => *duration,
+            LoadModel::Rate { duration, .. } => Some(*duration),
+            LoadModel::RampingVus { stages, .. } | LoadModel::RampingRate { stages, .. } => {
+                Some(stages.iter().map(|s| s.duration).sum())
+            }
+            LoadModel::Cycles(c) => Some(c.windows().last().map_or(Duration::ZERO, |w| w.end)),
+        }
+    }
+
+    /// The most VUs the model runs at once.
+    pub fn max_vus(&self) -> u32 {
+        match self {
+            LoadModel::Vus { vus, .. } => *vus,
+            LoadModel::RampingVus { start, stages } => stages
+                .iter()
+                .map(|s| s.target.round() as u32)
+                .fold(*start, u32::max),
+            LoadModel::Rate { max_vus, .. } | LoadModel::RampingRate { max_vus, .. } => *max_vus,
+            LoadModel::Cycles(c) => c.levels.iter().copied().max().unwrap_or(0),
+        }
+    }
+
+    /// Target VUs at time `t` of a closed model (`None` for open models).
+    /// Ramps are linear between stage targets, rounded to whole VUs.
+    pub fn vus_at(&self, t: Duration) -> Option<u32> {
+        match self {
+            LoadModel::Vus { vus, .. } => Some(*vus),
+            LoadModel::RampingVus { start, stages } => {
+                Some(ramp_at(f64::from(*start), stages, t).round() as u32)
+            }
+            LoadModel::Cycles(c) => Some(c.vus_at(t)),
+            LoadModel::Rate { .. } | LoadModel::RampingRate { .. } => None,
+        }
+    }
+
+    /// Target arrival rate (iterations per second) at time `t` of an open
+    /// model (`None` for closed models); 0 once the run is over.
+    pub fn rate_at(&self, t: Duration) -> Option<f64> {
+        match self {
+            LoadModel::Rate { rate, duration, .. } => Some(if t < *duration { *rate } else { 0.0 }),
+            LoadModel::RampingRate { start, stages, .. } => {
+                let total: Duration = stages.iter().map(|s| s.duration).sum();
+                Some(if t < total {
+                    ramp_at(*start, stages, t)
+                } else {
+                    0.0
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Iterations that should have started by time `t` in an open model:
+    /// the integral of the rate.
+    pub fn arrivals_by(&self, t: Duration) -> Option<f64> {
+        let (start, stages) = self.rate_pieces()?;
+        let mut total = 0.0;
+        let mut from = start;
+        let mut elapsed = Duration::ZERO;
+        for s in &stages {
+            let d = s.duration.as_secs_f64();
+            if t <= elapsed {
+                break;
+            }
+            let within = (t - elapsed).as_secs_f64().min(d);
+            let end_rate = if d > 0.0 {
+                from + (s.target - from) * within / d
+            } else {
+                s.target
+            };
+            total += (from + end_rate) / 2.0 * within;
+            elapsed += s.duration;
+            from = s.target;
+        }
+        Some(total)
+    }
+
+    /// When iteration `n` (0-based) of an open model should start: the
+    /// moment [`LoadModel::arrivals_by`] reaches `n`. `None` when the run
+    /// ends before, or for closed models. A constant rate of 10/s for 1 s
+    /// starts iterations 0 to 9 at 0, 0.1, … 0.9 s.
+    pub fn arrival_time(&self, n: u64) -> Option<Duration> {
+        let (start, stages) = self.rate_pieces()?;
+        let mut remaining = n as f64;
+        let mut elapsed = 0.0f64;
+        let mut from = start;
+        for s in &stages {
+            let d = s.duration.as_secs_f64();
+            let area = (from + s.target) / 2.0 * d;
+            if remaining < area - 1e-9 {
+                // Solve from·τ + k·τ²/2 = remaining, with k the slope.
+                let k = if d > 0.0 { (s.target - from) / d } else { 0.0 };
+                let tau = if k.abs() < 1e-12 {
+                    remaining / from
+                } else {
+                    (-from + (from * from + 2.0 * k * remaining).max(0.0).sqrt()) / k
+                };
+                return Duration::try_from_secs_f64((elapsed + tau.clamp(0.0, d)).max(0.0)).ok();
+            }
+            remaining -= area;
+            elapsed += d;
+            from = s.target;
+        }
+        None
+    }
+
+    /// The rate as a start value and linear stages (a constant rate is one stage).
+    fn rate_pieces(&self) -> Option<(f64, Vec<Stage>)> {
+        match self {
+            LoadModel::Rate { rate, duration, .. } => Some((
+                *rate,
+                vec![Stage {
+                    duration: *duration,
+                    target: *rate,
+                }],
+            )),
+            LoadModel::RampingRate { start, stages, .. } => Some((*start, stages.clone())),
+            _ => None,
+        }
+    }
+
+    /// The cycle windows of a cycles model (empty for the others).
+    pub fn cycle_windows(&self) -> Vec<CycleWindow> {
+        match self {
+            LoadModel::Cycles(c) => c.windows(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// This segment's share of the load: of the VUs, the rate, the
+    /// iterations. Shares of whole numbers add up exactly over all segments.
+    pub fn segment(&self, s: Segment) -> LoadModel {
+        let vus = |n: u32| s.share(u64::from(n)) as u32;
+        let pool = |n: u32| vus(n).max(1);
+        let stage_vus = |st: &Stage| Stage {
+            duration: st.duration,
+            target: s.share(st.target.round().max(0.0) as u64) as f64,
+        };
+        let stage_rate = |st: &Stage| Stage {
+            duration: st.duration,
+            target: s.share_rate(st.target),
+        };
+        match self {
+            LoadModel::Vus {
+                vus: n,
+                duration,
+                iterations,
+            } => LoadModel::Vus {
+                vus: vus(*n),
+                duration: *duration,
+                iterations: iterations.map(|i| s.share(i)),
+            },
+            LoadModel::RampingVus { start, stages } => LoadModel::RampingVus {
+                start: vus(*start),
+                stages: stages.iter().map(stage_vus).collect(),
+            },
+            LoadModel::Rate {
+                rate,
+                duration,
+                max_vus,
+            } => LoadModel::Rate {
+                rate: s.share_rate(*rate),
+                duration: *duration,
+                max_vus: pool(*max_vus),
+            },
+            LoadModel::RampingRate {
+                start,
+                stages,
+                max_vus,
+            } => LoadModel::RampingRate {
+                start: s.share_rate(*start),
+                stages: stages.iter().map(stage_rate).collect(),
+                max_vus: pool(*max_vus),
+            },
+            LoadModel::Cycles(c) => LoadModel::Cycles(Cycles {
+                levels: c.levels.iter().map(|&l| vus(l)).collect(),
+                ..c.clone()
+            }),
+        }
+    }
+
+    /// Applies command-line overrides, as k6 does: `--rate` makes the run
+    /// a constant-rate open model, `--vus` (without `--rate`) a constant-VU
+    /// closed one, each keeping the file's duration unless `--duration`
+    /// replaces it; `--duration` and `--iterations` alone adjust a
+    /// constant model's end. Fails when the result would be incomplete.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), String> {
+        if o.vus == Some(0) {
+            return Err("--vus must be at least 1".into());
+        }
+        if o.iterations == Some(0) {
+            return Err("--iterations must be at least 1".into());
+        }
+        if let Some(rate) = o.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err("--rate must be more than 0".into());
+            }
+            let duration = o
+                .duration
+                .or_else(|| self.duration())
+                .ok_or("--rate needs --duration: this load model has none")?;
+            let max_vus = o.vus.unwrap_or(match self {
+                LoadModel::Rate { max_vus, .. } | LoadModel::RampingRate { max_vus, .. } => {
+                    *max_vus
+                }
+                _ => DEFAULT_MAX_VUS,
+            });
+            *self = LoadModel::Rate {
+                rate,
+                duration,
+                max_vus,
+            };
+            return Ok(());
+        }
+        if o.vus.is_none() && o.iterations.is_none() && o.duration.is_none() {
+            return Ok(());
+        }
+        let vus = match (o.vus, &*self) {
+            (Some(v), _) => v,
+            (None, LoadModel::Vus { vus, .. }) => *vus,
+            (None, m) if o.iterations.is_some() => {
+                if m.is_open() {
+                    1
+                } else {
+                    m.max_vus().max(1)
+                }
+            }
+            (None, _) => {
+                return Err("--duration alone cannot change a staged, rate or cycles load model; add --vus or --rate".into());
+            }
+        };
+        let (old_duration, old_iterations) = match &*self {
+            LoadModel::Vus {
+                duration,
+                iterations,
+                ..
+            } => (*duration, *iterations),
+            other => (other.duration(), None),
+        };
+        let (duration, iterations) = match (o.duration, o.iterations) {
+            (None, None) => (old_duration, old_iterations),
+            (Some(d), None) => (Some(d), old_iterations),
+            (d, Some(i)) => (d, Some(i)),
+        };
+        if duration.is_none() && iterations.is_none() {
+            return Err(
+                "--vus needs --duration or --iterations: this load model has neither".into(),
+            );
+        }
+        *self = LoadModel::Vus {
+            vus,
+            duration,
+            iterations,
+        };
+        Ok(())
+    }
+}
+
+impl Cycles {
+    /// The windows of every cycle, in order.
+    pub fn windows(&self) -> Vec<CycleWindow> {
+        // Saturating: absurd inputs give absurd times, never a panic.
+        let mut start = Duration::ZERO;
+        let mut out = Vec::with_capacity(self.levels.len());
+        for (index, &level) in self.levels.iter().enumerate() {
+            let steady =
+                start.saturating_add(self.startup_delay.saturating_mul(level.saturating_sub(1)));
+            let end = steady.saturating_add(self.cycle_duration);
+            out.push(CycleWindow {
+                index,
+                level,
+                start,
+                steady,
+                end,
+            });
+            start = end.saturating_add(self.pause);
+        }
+        out
+    }
+
+    /// VUs running at `t`: rising by one every `startup_delay` from the
+    /// cycle's start, the level until its end, none during pauses.
+    pub fn vus_at(&self, t: Duration) -> u32 {
+        for w in self.windows() {
+            if t < w.start {
+                return 0;
+            }
+            if t < w.end {
+                if t >= w.steady || self.startup_delay.is_zero() {
+                    return w.level;
+                }
+                let started =
+                    ((t - w.start).as_secs_f64() / self.startup_delay.as_secs_f64()) as u32 + 1;
+                return started.min(w.level);
+            }
+        }
+        0
+    }
+}
+
+/// The value of a linear ramp at `t`; the last target after the end.
+fn ramp_at(start: f64, stages: &[Stage], t: Duration) -> f64 {
+    let mut from = start;
+    let mut elapsed = Duration::ZERO;
+    for s in stages {
+        if t < elapsed + s.duration {
+            let f = (t - elapsed).as_secs_f64() / s.duration.as_secs_f64();
+            return from + (s.target - from) * f;
+        }
+        elapsed += s.duration;
+        from = s.target;
+    }
+    from
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    fn stage(d: f64, target: f64) -> Stage {
+        Stage {
+            duration: secs(d),
+            target,
+        }
+    }
+
+    #[test]
+    fn ramping_vus_interpolate_linearly() {
+        let m = LoadModel::RampingVus {
+            start: 0,
+            stages: vec![
+                stage(10.0, 20.0),
+                stage(10.0, 20.0),
+                stage(0.0, 5.0),
+                stage(5.0, 0.0),
+            ],
+        };
+        assert_eq!(m.vus_at(secs(0.0)), Some(0));
+        assert_eq!(m.vus_at(secs(5.0)), Some(10));
+        assert_eq!(m.vus_at(secs(10.0)), Some(20));
+        assert_eq!(m.vus_at(secs(15.0)), Some(20));
+        assert_eq!(m.vus_at(secs(20.0)), Some(5)); // a zero-length stage jumps
+        assert_eq!(m.vus_at(secs(22.5)), Some(3)); // 2.5 rounds up
+        assert_eq!(m.vus_at(secs(99.0)), Some(0));
+        assert_eq!(m.duration(), Some(secs(25.0)));
+        assert_eq!(m.max_vus(), 20);
+        assert!(!m.is_open() && m.rate_at(secs(1.0)).is_none());
+    }
+
+    #[test]
+    fn constant_rate_arrivals() {
+        let m = LoadModel::Rate {
+            rate: 10.0,
+            duration: secs(1.0),
+            max_vus: 5,
+        };
+        assert!(m.is_open());
+        let times: Vec<Duration> = (0..).map_while(|n| m.arrival_time(n)).collect();
+        assert_eq!(times.len(), 10);
+        assert!((times[3].as_secs_f64() - 0.3).abs() < 1e-9);
+        assert_eq!(m.rate_at(secs(0.5)), Some(10.0));
+        assert_eq!(m.rate_at(secs(1.0)), Some(0.0));
+        assert!((m.arrivals_by(secs(0.55)).unwrap() - 5.5).abs() < 1e-9);
+        assert_eq!(m.vus_at(secs(0.0)), None);
+    }
+
+    #[test]
+    fn ramping_rate_arrivals_follow_the_integral() {
+        // 0 → 10/s over 10 s (50 arrivals), then 10/s for 5 s (50 more).
+        let m = LoadModel::RampingRate {
+            start: 0.0,
+            stages: vec![stage(10.0, 10.0), stage(5.0, 10.0)],
+            max_vus: 100,
+        };
+        assert!((m.arrivals_by(secs(10.0)).unwrap() - 50.0).abs() < 1e-9);
+        assert!((m.arrivals_by(secs(15.0)).unwrap() - 100.0).abs() < 1e-9);
+        assert!((m.arrivals_by(secs(99.0)).unwrap() - 100.0).abs() < 1e-9);
+        assert_eq!(m.rate_at(secs(5.0)), Some(5.0));
+        // The 8th arrival: τ²/2 = 8 → τ = 4 s.
+        assert!((m.arrival_time(8).unwrap().as_secs_f64() - 4.0).abs() < 1e-6);
+        assert!((m.arrival_time(75).unwrap().as_secs_f64() - 12.5).abs() < 1e-6);
+        assert_eq!(m.arrival_time(100), None);
+        let all: Vec<Duration> = (0..).map_while(|n| m.arrival_time(n)).collect();
+        assert_eq!(all.len(), 100);
+        assert!(all.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn cycles_schedule() {
+        let c = Cycles {
+            levels: vec![2, 4],
+            cycle_duration: secs(10.0),
+            startup_delay: secs(0.5),
+            pause: secs(2.0),
+        };
+        let w = c.windows();
+        assert_eq!(
+            w[0],
+            CycleWindow {
+                index: 0,
+                level: 2,
+                start: secs(0.0),
+                steady: secs(0.5),
+                end: secs(10.5)
+            }
+        );
+        assert_eq!(
+            w[1],
+            CycleWindow {
+                index: 1,
+                level: 4,
+                start: secs(12.5),
+                steady: secs(14.0),
+                end: secs(24.0)
+            }
+        );
+        assert_eq!(c.vus_at(secs(0.1)), 1);
+        assert_eq!(c.vus_at(secs(0.6)), 2);
+        assert_eq!(c.vus_at(secs(11.0)), 0);
+        assert_eq!(c.vus_at(secs(13.1)), 2);
+        assert_eq!(c.vus_at(secs(20.0)), 4);
+        assert_eq!(c.vus_at(secs(30.0)), 0);
+        let m = LoadModel::Cycles(c);
+        assert_eq!(m.duration(), Some(secs(24.0)));
+        assert_eq!(m.max_vus(), 4);
+        assert_eq!(m.cycle_windows().len(), 2);
+    }
+
+    #[test]
+    fn segments_share_the_load_exactly() {
+        let m = LoadModel::Vus {
+            vus: 10,
+            duration: None,
+            iterations: Some(101),
+        };
+        let parts: Vec<LoadModel> = Segment::all(3).map(|s| m.segment(s)).collect();
+        let (vus, its): (u32, u64) = parts.iter().fold((0, 0), |(v, i), p| match p {
+            LoadModel::Vus {
+                vus, iterations, ..
+            } => (v + vus, i + iterations.unwrap()),
+            _ => unreachable!(),
+        });
+        assert_eq!((vus, its), (10, 101));
+        let r = LoadModel::RampingRate {
+            start: 3.0,
+            stages: vec![stage(1.0, 9.0)],
+            max_vus: 2,
+        };
+        let LoadModel::RampingRate {
+            start,
+            stages,
+            max_vus,
+        } = r.segment(Segment::new(2, 3))
+        else {
+            panic!()
+        };
+        assert_eq!((start, stages[0].target, max_vus), (1.0, 3.0, 1));
+        let c = LoadModel::Cycles(Cycles {
+            levels: vec![5, 10],
+            cycle_duration: secs(1.0),
+            startup_delay: Duration::ZERO,
+            pause: Duration::ZERO,
+        });
+        let LoadModel::Cycles(c0) = c.segment(Segment::new(0, 2)) else {
+            panic!()
+        };
+        assert_eq!(c0.levels, vec![3, 5]);
+        let s = LoadModel::RampingVus {
+            start: 1,
+            stages: vec![stage(1.0, 7.0)],
+        };
+        let total: f64 = Segment::all(4)
+            .map(|seg| match s.segment(seg) {
+                LoadModel::RampingVus { stages, .. } => stages[0].target,
+                _ => unreachable!(),
+            })
+            .sum();
+        assert_eq!(total, 7.0);
+    }
+
+    #[test]
+    fn command_line_overrides() {
+        let file = LoadModel::Vus {
+            vus: 20,
+            duration: Some(secs(30.0)),
+            iterations: None,
+        };
+        let mut m = file.clone();
+        m.apply(&Overrides {
+            vus: Some(5),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            LoadModel::Vus {
+                vus: 5,
+                duration: Some(secs(30.0)),
+                iterations: None
+            }
+        );
+        let mut m = file.clone();
+        m.apply(&Overrides {
+            iterations: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            LoadModel::Vus {
+                vus: 20,
+                duration: None,
+                iterations: Some(100)
+            }
+        );
+        let mut m = file.clone();
+        m.apply(&Overrides {
+            rate: Some(50.0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            LoadModel::Rate {
+                rate: 50.0,
+                duration: secs(30.0),
+                max_vus: DEFAULT_MAX_VUS
+            }
+        );
+        let mut m = LoadModel::RampingVus {
+            start: 0,
+            stages: vec![stage(10.0, 8.0)],
+        };
+        m.apply(&Overrides {
+            vus: Some(3),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            LoadModel::Vus {
+                vus: 3,
+                duration: Some(secs(10.0)),
+                iterations: None
+            }
+        );
+        let mut m = LoadModel::RampingVus {
+            start: 0,
+            stages: vec![stage(10.0, 8.0)],
+        };
+        assert!(m
+            .apply(&Overrides {
+                duration: Some(secs(5.0)),
+                ..Default::default()
+            })
+            .is_err());
+        let mut m = LoadModel::Vus {
+            vus: 2,
+            duration: None,
+            iterations: Some(10),
+        };
+        assert!(m
+            .apply(&Overrides {
+                rate: Some(5.0),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .contains("--duration"));
+        m.apply(&Overrides {
+            duration: Some(secs(3.0)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            LoadModel::Vus {
+                vus: 2,
+                duration: Some(secs(3.0)),
+                iterations: Some(10)
+            }
+        );
+        assert!(m
+            .apply(&Overrides {
+                vus: Some(0),
+                ..Default::default()
+            })
+            .is_err());
+        assert!(m
+            .apply(&Overrides {
+                rate: Some(f64::NAN),
+                ..Default::default()
+            })
+            .is_err());
+        let before = m.clone();
+        m.apply(&Overrides::default()).unwrap();
+        assert_eq!(m, before);
+    }
+}

@@ -1,0 +1,208 @@
+//! Scenario files: YAML user journeys, loaded into a validated [`Plan`].
+//!
+//! The path from text to plan:
+//!
+//! 1. `yaml` parses the text (serde-saphyr) into a tree of located nodes;
+//!    a YAML syntax error stops here.
+//! 2. `parse` decodes the tree into the model ([`model`], [`request`],
+//!    [`check`], [`capture`], [`load_model`], [`threshold`]), compiling
+//!    templates, JSONPaths and regexes and reading data files, and records
+//!    every problem it meets rather than stopping at the first.
+//! 3. `validate` binds the names in templates and checks what needs the
+//!    whole file: names defined before use, environment variables set,
+//!    threshold scopes, unique feeder sizes.
+//!
+//! The caller gets either a plan the engine can run without further checks,
+//! or [`Diagnostics`]: every error, each with `file:line:column`, the line
+//! and a caret. The file format is documented key by key in
+//! `docs/scenarios.md`.
+//!
+//! At run time the engine uses the rest: [`template`] rendering through a
+//! [`Context`], [`check`] and [`capture`] over a [`Response`], a per-VU
+//! [`CookieJar`], [`Feeder`] rows, [`WeightedPick`] for scenario choice and
+//! [`LoadModel`] for the schedule.
+
+pub mod capture;
+pub mod check;
+pub mod cookie;
+pub mod diagnostic;
+pub mod duration;
+pub mod feeder;
+pub mod load_model;
+pub mod model;
+mod parse;
+pub mod pick;
+pub mod request;
+pub mod response;
+pub mod template;
+pub mod threshold;
+mod validate;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use capture::{Capture, CaptureSource};
+pub use check::{Check, CheckKind, JsonTest, Outcome, StatusSet, TextTest};
+pub use cookie::{Cookie, CookieJar};
+pub use diagnostic::{Diagnostic, Diagnostics, Span};
+pub use duration::{format_duration, parse_duration, Think};
+pub use feeder::{DataFormat, FeedMode, Feeder, FeederError};
+pub use load_model::{CycleWindow, Cycles, LoadModel, Overrides, Stage};
+pub use model::{Defaults, Group, Plan, Scenario, Step, StepKind, Variable};
+pub use pick::WeightedPick;
+pub use request::{Auth, AuthSetting, Body, Header, JsonBody, RequestStep};
+pub use response::Response;
+pub use template::{Binding, Context, EmptyContext, RenderError, Template, VarId};
+pub use threshold::{Condition, Metric, Scope, Threshold};
+
+/// Largest scenario file accepted; anything bigger is not hand-written.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// What loading needs besides the file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The environment `{{ env.NAME }}` reads: usually the process
+    /// environment with the command line's `--env NAME=VALUE` pairs on top.
+    pub env: HashMap<String, String>,
+    /// Where relative data and body file paths start; by default the
+    /// scenario file's directory (the current directory for `load_str`).
+    pub base_dir: Option<PathBuf>,
+}
+
+impl LoadOptions {
+    /// The process environment, no base directory override. Variables
+    /// whose name or value is not Unicode are left out (`std::env::vars`
+    /// would panic on them).
+    pub fn from_process_env() -> LoadOptions {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        LoadOptions {
+            env,
+            base_dir: None,
+        }
+    }
+
+    /// Adds (or replaces) an environment variable, as `--env K=V` does.
+    pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> LoadOptions {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Loads a scenario file with the process environment.
+pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
+    load_with(path, &LoadOptions::from_process_env())
+}
+
+/// Loads a scenario file.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, Diagnostics> {
+    let name = path.display().to_string();
+    let too_big = std::fs::metadata(path)
+        .map(|m| m.len() > MAX_FILE_BYTES)
+        .unwrap_or(false);
+    if too_big {
+        return Err(Diagnostics::whole_file(
+            &name,
+            format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostics::whole_file(&name, format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostics::whole_file(
+            &name,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    let base = options
+        .base_dir
+        .clone()
+        .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
+    load_text(&name, &text, &base, &options.env)
+}
+
+/// Loads scenario text with the process environment; `name` is what
+/// messages call the file.
+pub fn load_str(name: &str, text: &str) -> Result<Plan, Diagnostics> {
+    load_str_with(name, text, &LoadOptions::from_process_env())
+}
+
+/// Loads scenario text; relative paths start at `options.base_dir` or the
+/// current directory.
+pub fn load_str_with(name: &str, text: &str, options: &LoadOptions) -> Result<Plan, Diagnostics> {
+    let base = options.base_dir.clone().unwrap_or_default();
+    load_text(name, text, &base, &options.env)
+}
+
+/// Stack for the loading thread: parsing recurses once per nesting level
+/// (bounded by the YAML depth budget), and a debug build's frames are
+/// large. Only the pages touched are ever committed.
+const LOADER_STACK: usize = 64 << 20;
+
+/// Loads on a thread of its own, so a deeply nested file cannot overflow
+/// the caller's stack, whatever thread that is.
+fn load_text(
+    name: &str,
+    text: &str,
+    base_dir: &Path,
+    env: &HashMap<String, String>,
+) -> Result<Plan, Diagnostics> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("scenario-loader".into())
+            .stack_size(LOADER_STACK)
+            .spawn_scoped(scope, || load_here(name, text, base_dir, env));
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(Diagnostics::whole_file(
+                    name,
+                    "internal error while loading (this is a bug in pummel)",
+                ))
+            }),
+            // No thread to be had: load here, within the caller's stack.
+            Err(_) => load_here(name, text, base_dir, env),
+        }
+    })
+}
+
+fn load_here(
+    name: &str,
+    text: &str,
+    base_dir: &Path,
+    env: &HashMap<String, String>,
+) -> Result<Plan, Diagnostics> {
+    let text_for_spans = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let root = match yaml::parse(text_for_spans) {
+        Ok(root) => root,
+        Err((span, message)) => {
+            let mut problems = diagnostic::Problems::default();
+            problems.push(span, message);
+            return Err(problems.into_diagnostics(name, text_for_spans));
+        }
+    };
+    let mut decoder = parse::Decoder::new(text_for_spans, base_dir);
+    let decoded = decoder.decode_plan(&root, name);
+    let mut problems = std::mem::take(&mut decoder.problems);
+    let Some((mut plan, info)) = decoded else {
+        return Err(problems.into_diagnostics(name, text_for_spans));
+    };
+    validate::validate(&mut plan, &info, env, &mut problems);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems.into_diagnostics(name, text_for_spans))
+    }
+}
+
+/// The commented example `pummel init` writes.
+pub fn init_template() -> &'static str {
+    include_str!("init.yaml")
+}

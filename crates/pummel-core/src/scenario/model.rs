@@ -1,0 +1,258 @@
+//! The typed scenario model: what a scenario file means, compiled and
+//! validated, ready for the engine.
+//!
+//! A [`Plan`] comes only from [`super::load`] (or its variants), which
+//! guarantees: every template parsed and every name in it bound, every
+//! JSONPath and regex compiled, every duration and condition parsed, data
+//! files read, load model complete. The engine can therefore run it without
+//! re-checking anything.
+//!
+//! Spans are kept where a run-time message should point into the file
+//! (steps, checks, captures, thresholds).
+
+use std::time::Duration;
+
+use crate::http::target::UrlError;
+use crate::http::TargetUrl;
+
+use super::diagnostic::Span;
+use super::duration::Think;
+use super::feeder::Feeder;
+use super::load_model::LoadModel;
+use super::pick::WeightedPick;
+use super::request::{Auth, AuthSetting, Header, RequestStep};
+use super::template::{Template, VarId};
+use super::threshold::Threshold;
+
+/// The request timeout when neither the step nor the defaults set one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A loaded scenario file.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The file as named to the loader, for messages.
+    pub file: String,
+    /// `name:`, for reports.
+    pub name: Option<String>,
+    /// Relative URLs (`/api/...`) are appended to this.
+    pub target: Option<TargetUrl>,
+    pub defaults: Defaults,
+    /// Per-VU variables, evaluated in order when a VU starts.
+    pub variables: Vec<Variable>,
+    /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
+    pub feeders: Vec<Feeder>,
+    pub load: LoadModel,
+    pub thresholds: Vec<Threshold>,
+    /// Run once before the load starts, as VU 0; captures are shared,
+    /// read-only, with every VU.
+    pub setup: Vec<Step>,
+    /// Run once after the load ends, as VU 0.
+    pub teardown: Vec<Step>,
+    pub scenarios: Vec<Scenario>,
+    /// The name of each variable slot: variables first, then captures. A
+    /// VU's state is one value per slot; [`VarId`] indexes this.
+    pub vars: Vec<String>,
+}
+
+/// Settings every request step inherits.
+#[derive(Clone, Debug)]
+pub struct Defaults {
+    pub headers: Vec<Header>,
+    pub timeout: Option<Duration>,
+    /// Pause after each request step that sets no `think` of its own.
+    pub think: Option<Think>,
+    pub auth: Option<Auth>,
+    /// Whether each VU keeps a cookie jar (default true).
+    pub cookies: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Defaults {
+        Defaults {
+            headers: Vec::new(),
+            timeout: None,
+            think: None,
+            auth: None,
+            cookies: true,
+        }
+    }
+}
+
+/// A per-VU variable.
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub var: VarId,
+    /// May use `env.X`, `vu`, functions and variables declared before it.
+    pub value: Template,
+    pub span: Span,
+}
+
+/// A named, weighted user journey.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    /// Relative frequency: each VU iteration picks a scenario with
+    /// probability weight / total weight. At least 1.
+    pub weight: u32,
+    /// Run once per VU, before its first iteration of this scenario (log
+    /// in, say); captures are kept for the VU's life.
+    pub setup: Vec<Step>,
+    /// One iteration.
+    pub steps: Vec<Step>,
+    /// Run once per VU when it stops, if it ran this scenario.
+    pub teardown: Vec<Step>,
+    /// Minimum time from the start of one iteration of this scenario to the
+    /// start of the VU's next iteration; the VU waits out the difference.
+    pub pacing: Option<Duration>,
+    /// Pause after each request step, overriding `defaults.think`.
+    pub think: Option<Think>,
+    pub span: Span,
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The name statistics are kept under: `name:`, or `METHOD url` (the
+    /// URL as written, templates unrendered, so the key set stays small).
+    pub name: String,
+    pub span: Span,
+    pub kind: StepKind,
+}
+
+/// What a step does. More kinds (WebSocket, script) will join.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum StepKind {
+    Request(Box<RequestStep>),
+    /// A pause.
+    Think(Think),
+    /// Steps grouped under a name (their statistics can be rolled up).
+    Group(Group),
+}
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The slot of a variable or capture.
+    pub fn var(&self, name: &str) -> Option<VarId> {
+        self.vars
+            .iter()
+            .position(|v| v == name)
+            .map(|i| VarId(i as u32))
+    }
+
+    /// The feeder index of a data feeder.
+    pub fn feeder(&self, name: &str) -> Option<usize> {
+        self.feeders.iter().position(|f| f.name == name)
+    }
+
+    /// The weighted choice of scenarios, in `scenarios` order.
+    pub fn scenario_pick(&self) -> WeightedPick {
+        WeightedPick::new(self.scenarios.iter().map(|s| s.weight))
+    }
+
+    /// The URL a rendered step URL stands for: absolute as it is, or
+    /// relative (`/path`) appended to the target's URL.
+    pub fn resolve_url(&self, rendered: &str) -> Result<TargetUrl, UrlError> {
+        let lower = rendered.get(..8).unwrap_or(rendered).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return TargetUrl::parse(rendered);
+        }
+        let invalid = |reason: &str| UrlError::Invalid {
+            url: rendered.to_string(),
+            reason: reason.to_string(),
+        };
+        let Some(target) = &self.target else {
+            return Err(invalid(
+                "a relative URL needs `target` in the scenario file",
+            ));
+        };
+        if !rendered.starts_with('/') {
+            return Err(invalid(
+                "expected a path starting with / or an absolute http(s):// URL",
+            ));
+        }
+        let base = target
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let path_and_query = format!("{base}{rendered}");
+        http::uri::PathAndQuery::try_from(path_and_query.as_str())
+            .map_err(|e| invalid(&e.to_string()))?;
+        Ok(TargetUrl {
+            path_and_query,
+            ..target.clone()
+        })
+    }
+
+    /// The headers a request sends, defaults first, a step's header
+    /// replacing a default of the same name.
+    pub fn headers_for<'a>(
+        &'a self,
+        step: &'a RequestStep,
+    ) -> impl Iterator<Item = &'a Header> + 'a {
+        let defaults = self
+            .defaults
+            .headers
+            .iter()
+            .filter(|d| !step.headers.iter().any(|h| h.name == d.name));
+        defaults.chain(step.headers.iter())
+    }
+
+    /// The credentials a request sends, if any.
+    pub fn auth_for<'a>(&'a self, step: &'a RequestStep) -> Option<&'a Auth> {
+        match &step.auth {
+            AuthSetting::Inherit => self.defaults.auth.as_ref(),
+            AuthSetting::None => None,
+            AuthSetting::Use(a) => Some(a),
+        }
+    }
+
+    pub fn timeout_for(&self, step: &RequestStep) -> Duration {
+        step.timeout
+            .or(self.defaults.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The pause after a request step: the step's, else its scenario's,
+    /// else the defaults'. `scenario` is `None` for the global setup and
+    /// teardown.
+    pub fn think_after(&self, scenario: Option<&Scenario>, step: &RequestStep) -> Option<Think> {
+        step.think
+            .or_else(|| scenario.and_then(|s| s.think))
+            .or(self.defaults.think)
+    }
+
+    /// Every step of the plan, groups flattened, with the scenario it is in
+    /// (`None` for the global setup and teardown).
+    pub fn all_steps(&self) -> Vec<(Option<&Scenario>, &Step)> {
+        fn walk<'a>(
+            scenario: Option<&'a Scenario>,
+            steps: &'a [Step],
+            out: &mut Vec<(Option<&'a Scenario>, &'a Step)>,
+        ) {
+            for step in steps {
+                out.push((scenario, step));
+                if let StepKind::Group(g) = &step.kind {
+                    walk(scenario, &g.steps, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(None, &self.setup, &mut out);
+        for s in &self.scenarios {
+            walk(Some(s), &s.setup, &mut out);
+            walk(Some(s), &s.steps, &mut out);
+            walk(Some(s), &s.teardown, &mut out);
+        }
+        walk(None, &self.teardown, &mut out);
+        out
+    }
+}

@@ -1,0 +1,105 @@
+//! The view of a response that checks and captures read.
+//!
+//! It borrows everything from the engine (which owns and reuses the
+//! buffers), and parses the body as JSON at most once however many JSONPath
+//! checks and captures a step has, and only if one of them asks.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A complete response, as checks and captures see it.
+#[derive(Debug)]
+pub struct Response<'a> {
+    pub status: u16,
+    /// Header names and values in the order received. Names are compared
+    /// case-insensitively; values that were not UTF-8 may be given lossily.
+    pub headers: &'a [(String, String)],
+    /// The decoded body (chunked framing removed).
+    pub body: &'a [u8],
+    /// Response complete − request start.
+    pub elapsed: Duration,
+    json: OnceCell<Option<Value>>,
+}
+
+impl<'a> Response<'a> {
+    pub fn new(
+        status: u16,
+        headers: &'a [(String, String)],
+        body: &'a [u8],
+        elapsed: Duration,
+    ) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body,
+            elapsed,
+            json: OnceCell::new(),
+        }
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers_named(name).next()
+    }
+
+    /// Every header named `name` (case-insensitive), in order.
+    pub fn headers_named<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
+    where
+        'a: 'n,
+    {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON; `None` when it is not JSON. Parsed once.
+    pub fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.body)
+    }
+}
+
+/// A JSON value as text: strings without quotes, anything else as JSON.
+pub(crate) fn json_text(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_case_insensitive_and_json_is_lazy() {
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("set-cookie".to_string(), "a=1".to_string()),
+            ("Set-Cookie".to_string(), "b=2".to_string()),
+        ];
+        let r = Response::new(200, &headers, br#"{"id": 7}"#, Duration::from_millis(5));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(
+            r.headers_named("SET-COOKIE").collect::<Vec<_>>(),
+            ["a=1", "b=2"]
+        );
+        assert_eq!(r.header("x"), None);
+        assert_eq!(r.json().unwrap()["id"], 7);
+        let r = Response::new(200, &[], b"not json \xff", Duration::ZERO);
+        assert!(r.json().is_none());
+        assert_eq!(r.text(), "not json \u{FFFD}");
+        assert_eq!(json_text(&serde_json::json!("s")), "s");
+        assert_eq!(json_text(&serde_json::json!([1, "a"])), "[1,\"a\"]");
+    }
+}

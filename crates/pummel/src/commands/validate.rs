@@ -1,0 +1,44 @@
+//! `pummel validate FILE…`: every problem of a scenario file, no network.
+
+use pummel_core::scenario::{self, LoadOptions};
+
+use crate::cli::ValidateArgs;
+use crate::exit::{self, Failure};
+
+pub fn run(args: ValidateArgs) -> Result<i32, Failure> {
+    let options = load_options(&args.env);
+    let mut failed = false;
+    for file in &args.files {
+        match scenario::load_with(file, &options) {
+            Ok(plan) => println!(
+                "{}: ok ({} scenario{}, {} step{})",
+                file.display(),
+                plan.scenarios.len(),
+                if plan.scenarios.len() == 1 { "" } else { "s" },
+                plan.all_steps().len(),
+                if plan.all_steps().len() == 1 { "" } else { "s" },
+            ),
+            Err(diagnostics) => {
+                failed = true;
+                eprintln!("{diagnostics}");
+            }
+        }
+    }
+    if failed {
+        Err(Failure {
+            code: exit::USAGE,
+            message: "the scenario file has errors (see above)".into(),
+        })
+    } else {
+        Ok(exit::SUCCESS)
+    }
+}
+
+/// The environment templates see: the process's, with `--env` on top.
+pub(crate) fn load_options(pairs: &[(String, String)]) -> LoadOptions {
+    pairs
+        .iter()
+        .fold(LoadOptions::from_process_env(), |o, (k, v)| {
+            o.with_env(k.clone(), v.clone())
+        })
+}

@@ -25,16 +25,64 @@
 //! | `/basic-auth/{user}/{pass}` | 200 if HTTP Basic credentials match, else 401 |
 //! | `/gzip` | a gzip-encoded JSON body (`Content-Encoding: gzip`) |
 //! | `/stall/{ms}` | pauses the whole server for `ms` milliseconds (see [`StallPlan`]) |
+//! | `/api/...` | a stateful demo API, an app marketplace in memory (below) |
+//! | `/ws/{echo,broadcast,feed,close,garbage,silent}` | WebSocket endpoints (below) |
 //!
 //! Anything else is 404; malformed numbers and out-of-range values are 400, never a panic.
+//!
+//! # The demo marketplace (`/api`)
+//!
+//! So that scenario examples (register, log in, submit, search, review) run offline. JSON in and
+//! out, errors as `{"error": "..."}`. Sessions from `POST /api/login` (HTTP Basic) are accepted as
+//! the `session` cookie or `Authorization: Bearer <token>`.
+//!
+//! | method and path | success | errors |
+//! |---|---|---|
+//! | `POST /api/register` `{"username","password"}` | 201 `{"id","username"}` | 400, 409 |
+//! | `POST /api/login` (Basic auth, or a JSON `{"username","password"}` body) | 200 `{"token"}` + `Set-Cookie: session=<token>; Path=/; HttpOnly` | 401 |
+//! | `POST /api/logout` | 204 | 401 |
+//! | `GET /api/me` | 200 `{"id","username"}` | 401 |
+//! | `POST /api/apps` `{"name","category","description"}` | 201 `{"id","name","category","description","owner","created_at","rating","reviews"}` | 400, 401 |
+//! | `GET /api/apps?q=&category=&limit=&offset=` | 200 `{"total","items"}` (limit 20 by default, at most 100) | 400 |
+//! | `GET /api/apps/{id}` | 200 the app | 400, 404 |
+//! | `DELETE /api/apps/{id}` | 204 (owner only) | 401, 403, 404 |
+//! | `POST /api/apps/{id}/reviews` `{"rating":1..5,"text"}` | 201 `{"id","app_id","author","rating","text","created_at"}` | 400, 401, 404 |
+//! | `GET /api/apps/{id}/reviews?limit=&offset=` | 200 `{"total","items"}` | 400, 404 |
+//! | `GET /api/stats` | 200 `{"users","apps","reviews","sessions"}` | |
+//!
+//! Also: 405 with `Allow` for a wrong method, 413 for a body over 1 MiB, 507 once the store holds a
+//! million objects or 256 MiB of text. Every server starts with user `demo` (password `demo`), five
+//! apps in `games`, `tools` and `music`, and three reviews. Passwords are hashed, but only with a
+//! salted SipHash: this is a demo, not a place for real credentials. The store sits behind one
+//! `RwLock` that only `/api` requests (and feed events) take.
+//!
+//! # WebSocket endpoints (`/ws`)
+//!
+//! | path | behaviour |
+//! |---|---|
+//! | `/ws/echo` | every text and binary message comes back; pings answered; close honoured |
+//! | `/ws/broadcast` | every message from any subscriber goes to every subscriber, the sender included |
+//! | `/ws/feed` | each new app and review: `{"type":"app","app":{...}}`, `{"type":"review","review":{...}}` |
+//! | `/ws/close` | accepts, then closes at once with 1011 "going away for a test" |
+//! | `/ws/garbage` | accepts, then writes bytes that are not WebSocket frames and closes |
+//! | `/ws/silent` | accepts and never sends anything |
+//!
+//! The first subprotocol a client offers is selected. A request that is not a handshake gets 426
+//! (HTTP/2 included: it cannot upgrade). Subscribers that fall behind on `/ws/broadcast` or
+//! `/ws/feed` skip messages ([`Target::websocket_messages_skipped`]) rather than being
+//! disconnected. An idle socket costs about 8 KiB (measured with 9,000 open), so 10,000 fit in
+//! well under 100 MiB; [`Target::open_websockets`] counts them. Shutdown closes them with 1001.
 //!
 //! # Code map
 //!
 //! - `server`: binding, the accept loop, per-connection tasks, graceful shutdown.
 //! - `routes`: request dispatch (a `match` on path segments), the stall gate and `HEAD` handling.
-//! - `endpoints/*`: one module per endpoint family.
-//! - `shared`, `stall`, `counter`: the state all connections see, kept lock-free.
-//! - `body`, `response`, `params`, `rng`: small building blocks for the endpoints.
+//! - `endpoints/*`: one module per endpoint family; `endpoints/marketplace/` (the `/api` demo: state,
+//!   handlers, request parsing, errors, credentials, feed, seed) and `endpoints/websocket/`
+//!   (handshake, sessions, hub) are families of modules.
+//! - `shared`, `stall`, `counter`: the state all connections see; what the plain endpoints use is
+//!   lock-free, and the marketplace's lock is only taken by `/api` requests.
+//! - `body`, `response`, `params`, `rng`, `timestamp`: small building blocks for the endpoints.
 
 mod body;
 mod config;
@@ -47,6 +95,7 @@ mod routes;
 mod server;
 mod shared;
 mod stall;
+mod timestamp;
 
 pub use config::{StallPlan, TargetConfig};
 pub use server::{serve_blocking, Target};

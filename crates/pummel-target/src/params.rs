@@ -35,6 +35,44 @@ pub(crate) fn query_value<'q>(query: Option<&'q str>, name: &str) -> Option<&'q 
     })
 }
 
+/// A query-string component decoded as `application/x-www-form-urlencoded` does it: `+` is a
+/// space, `%XX` a byte, and the bytes must be UTF-8. The error is a message for a 400 response.
+pub(crate) fn decode_component(what: &str, text: &str) -> Result<String, String> {
+    let invalid = || {
+        format!(
+            "{what} is not a valid URL-encoded value: {:?}",
+            shorten(text)
+        )
+    };
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let (hex, after) = tail.split_at_checked(2).ok_or_else(invalid)?;
+                let high = hex_value(hex[0]).ok_or_else(invalid)?;
+                let low = hex_value(hex[1]).ok_or_else(invalid)?;
+                bytes.push(high << 4 | low);
+                rest = after;
+                continue;
+            }
+            _ => bytes.push(byte),
+        }
+        rest = tail;
+    }
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// A boolean query flag: absent, `0` or `false` is false; present bare, `1` or `true` is true.
 pub(crate) fn flag(query: Option<&str>, name: &str) -> Result<bool, String> {
     match query_value(query, name) {
@@ -92,6 +130,17 @@ mod tests {
         assert_eq!(flag(Some("chunked=false"), "chunked"), Ok(false));
         assert_eq!(flag(None, "chunked"), Ok(false));
         assert!(flag(Some("chunked=yes"), "chunked").is_err());
+    }
+
+    #[test]
+    fn decodes_components() {
+        assert_eq!(decode_component("q", "a+b%20c").as_deref(), Ok("a b c"));
+        assert_eq!(decode_component("q", "%C3%A9t%c3%a9").as_deref(), Ok("été"));
+        assert_eq!(decode_component("q", "").as_deref(), Ok(""));
+        assert_eq!(decode_component("q", "100%25").as_deref(), Ok("100%"));
+        for bad in ["%", "%4", "%zz", "%ff", "a%C3"] {
+            assert!(decode_component("q", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

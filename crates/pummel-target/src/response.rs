@@ -29,9 +29,9 @@ pub(crate) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     with_body(status, TEXT_PLAIN, Body::from_static(body.as_bytes()))
 }
 
-/// A JSON response from a value. Serialising a `serde_json::Value` cannot fail (its map keys are
-/// strings), so the error branch only exists to avoid a panic path.
-pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+/// A JSON response from a value. Serialising a `serde_json::Value` or a plain derived struct cannot
+/// fail (their map keys are strings), so the error branch only exists to avoid a panic path.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(mut bytes) => {
             bytes.push(b'\n');

@@ -2,7 +2,8 @@
 //! stall gate and `HEAD` handling.
 //!
 //! No router framework: a match on at most four segments is as fast as routing gets, allocates
-//! nothing, and reads as a table of the server's endpoints.
+//! nothing, and reads as a table of the server's endpoints. `/api` has its own table (in
+//! `endpoints::marketplace`), reached only by requests whose first segment is `api`.
 
 use std::sync::Arc;
 
@@ -11,7 +12,10 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::{Body as _, Incoming};
 
 use crate::body::Body;
-use crate::endpoints::{auth, basic, bytes, cookies, delay, echo, gzip, headers, redirect, stall};
+use crate::endpoints::{
+    auth, basic, bytes, cookies, delay, echo, gzip, headers, marketplace, redirect, stall,
+    websocket,
+};
 use crate::response;
 use crate::shared::Shared;
 
@@ -19,7 +23,7 @@ use crate::shared::Shared;
 pub(crate) async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
     shared.on_request();
     let is_head = request.method() == Method::HEAD;
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query();
 
@@ -45,6 +49,15 @@ pub(crate) async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> 
             auth::basic_auth(user, pass, &parts.headers)
         }
         (Some("gzip"), None, _, _) => gzip::gzip(),
+        // Boxed: inline, the marketplace's (larger) future would grow every request's future,
+        // plain endpoints included; boxed, only `/api` requests pay for it.
+        (Some("api"), _, _, _) => {
+            Box::pin(marketplace::route(&shared.marketplace, &parts, body)).await
+        }
+        (Some("ws"), Some(name), None, _) => match websocket::Endpoint::from_name(name) {
+            Some(endpoint) => websocket::route(shared, endpoint, &mut parts),
+            None => response::not_found(),
+        },
         // The stall request is the one request the stall does not hold: skip the gate.
         (Some("stall"), Some(ms), None, _) => return finish(stall::stall(shared, ms), is_head),
         _ => response::not_found(),

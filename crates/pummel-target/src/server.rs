@@ -4,7 +4,9 @@
 //! connection to stop; the accept loop stops accepting and closes the listener, each connection
 //! finishes the requests it has in flight (HTTP/1.1 stops keep-alive, HTTP/2 sends GOAWAY), and the
 //! loop waits for the connection tasks to end — at most [`SHUTDOWN_GRACE`], after which the rest
-//! are aborted so shutdown is always bounded.
+//! are aborted so shutdown is always bounded. Upgraded WebSockets have left their hyper connection;
+//! they are told separately, close with 1001 (each within a second), and are waited for within the
+//! same grace.
 
 use std::convert::Infallible;
 use std::io;
@@ -74,6 +76,20 @@ impl Target {
     /// in progress is included). Cheap, but meant for tests and reports, not for a hot loop.
     pub fn requests_served(&self) -> u64 {
         self.shared.requests_served()
+    }
+
+    /// WebSockets currently open (accepted and not yet closed), all `/ws/` endpoints together. A
+    /// socket counts from the moment its 101 response is produced, so it is included as soon as the
+    /// client's handshake completes; it stops counting when the server side has finished with it.
+    /// One relaxed atomic load.
+    pub fn open_websockets(&self) -> u64 {
+        self.shared.websockets.open_sockets()
+    }
+
+    /// Messages skipped by `/ws/broadcast` and `/ws/feed` subscribers that read too slowly and
+    /// fell behind (they stay connected and carry on with newer messages).
+    pub fn websocket_messages_skipped(&self) -> u64 {
+        self.shared.websockets.skipped_messages()
     }
 
     /// Graceful stop: stops accepting (the port is closed when this returns), lets in-flight
@@ -156,8 +172,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         }
     }
     drop(listener);
+    // WebSockets left their hyper connections on upgrade, so they are told separately.
+    shared.websockets.close_all();
 
-    let drain = async { while connections.join_next().await.is_some() {} };
+    let drain = async {
+        while connections.join_next().await.is_some() {}
+        shared.websockets.wait_all_closed().await;
+    };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         connections.shutdown().await;
     }

@@ -49,7 +49,15 @@ struct Shared {
     in_flight: Cell<u64>,
     /// WebSocket bench: sockets open now.
     sockets: Cell<u64>,
+    /// WebSocket bench: handshakes allowed at once (see [`HANDSHAKES_AT_ONCE`]).
+    handshakes: tokio::sync::Semaphore,
 }
+
+/// WebSocket handshakes a worker runs at once. A handshake holds about 8 KB
+/// of buffers; ten thousand sockets all shaking hands at the start would
+/// spike memory by 80 MB (which the allocator then keeps), for no gain: the
+/// server accepts connections one at a time anyway.
+const HANDSHAKES_AT_ONCE: usize = 64;
 
 impl Shared {
     /// The next request to send: its scheduled start (open model), or `None`
@@ -177,6 +185,7 @@ async fn drive(setup: WorkerSetup) -> Instant {
         pacer,
         in_flight: Cell::new(0),
         sockets: Cell::new(0),
+        handshakes: tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE),
     });
 
     let mut lanes = JoinSet::new();
@@ -444,15 +453,19 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
     let mut connect_failures = 0u32;
     loop {
         if socket.is_none() {
+            let Ok(permit) = shared.handshakes.acquire().await else { break };
             let started = Instant::now();
             attempts += 1;
+            // Boxed: the handshake's state is large and needed once; inline,
+            // it would stay in every lane's future for the whole run.
             let connected = tokio::time::timeout(
                 shared.timeout,
-                crate::ws::connect(&shared.connector, &url, &headers, &[], attempts),
+                Box::pin(crate::ws::connect(&shared.connector, &url, &headers, &[], attempts)),
             )
             .await
             .unwrap_or(Err(ErrorKind::ConnectTimeout));
             let end = Instant::now();
+            drop(permit);
             match connected {
                 Ok((ws, handshake)) => {
                     shared

@@ -27,11 +27,16 @@ pub type WsStream = WebSocketStream<Stream>;
 /// to grow without bound.
 const MAX_MESSAGE: usize = 16 << 20;
 
+/// Initial read buffer per socket. Load-test messages are small and sockets
+/// many: ten thousand idle sockets with tungstenite's default (128 KiB)
+/// would need over a gigabyte. A larger message grows the buffer as needed.
+const READ_BUFFER: usize = 1024;
+
 /// Per-socket buffer settings: small reads and writes, as load-test messages
 /// are small and sockets are many.
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_MESSAGE * 2)
         .max_message_size(Some(MAX_MESSAGE))

@@ -40,7 +40,7 @@ pub(crate) fn basic_auth(user: &str, pass: &str, headers: &HeaderMap) -> Respons
 }
 
 /// The decoded `user:pass` bytes of a `Basic` credential (scheme case-insensitive, RFC 9110 §11.1).
-fn decode_basic(value: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_basic(value: &[u8]) -> Option<Vec<u8>> {
     let (scheme, rest) = value.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case(b"basic ") {
         return None;

@@ -1,8 +1,9 @@
 //! The endpoints, one module per family. Each takes the already-split pieces of the request it
 //! needs (path segments, query, headers, body) and returns a response; dispatch is in `routes`.
 //!
-//! New families (WebSocket `/ws/...`, the demo marketplace under `/api/...`) get a module here and a
-//! line in the router.
+//! `marketplace` (the stateful demo API under `/api`) and `websocket` (`/ws/...`) are families of
+//! several modules each; they are the only endpoints that touch state beyond the lock-free
+//! counters, and the plain endpoints never touch theirs.
 
 pub(crate) mod auth;
 pub(crate) mod basic;
@@ -12,5 +13,7 @@ pub(crate) mod delay;
 pub(crate) mod echo;
 pub(crate) mod gzip;
 pub(crate) mod headers;
+pub(crate) mod marketplace;
 pub(crate) mod redirect;
 pub(crate) mod stall;
+pub(crate) mod websocket;

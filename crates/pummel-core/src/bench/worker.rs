@@ -453,14 +453,22 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
     let mut connect_failures = 0u32;
     loop {
         if socket.is_none() {
-            let Ok(permit) = shared.handshakes.acquire().await else { break };
+            let Ok(permit) = shared.handshakes.acquire().await else {
+                break;
+            };
             let started = Instant::now();
             attempts += 1;
             // Boxed: the handshake's state is large and needed once; inline,
             // it would stay in every lane's future for the whole run.
             let connected = tokio::time::timeout(
                 shared.timeout,
-                Box::pin(crate::ws::connect(&shared.connector, &url, &headers, &[], attempts)),
+                Box::pin(crate::ws::connect(
+                    &shared.connector,
+                    &url,
+                    &headers,
+                    &[],
+                    attempts,
+                )),
             )
             .await
             .unwrap_or(Err(ErrorKind::ConnectTimeout));

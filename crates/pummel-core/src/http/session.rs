@@ -152,7 +152,8 @@ impl Connectors {
         })
     }
 
-    async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
+    /// The connector for `url`'s origin, resolving the host the first time.
+    pub async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
         let key = (url.scheme, url.host.clone(), url.port);
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());

@@ -9,6 +9,7 @@
 pub mod program;
 pub mod verdict;
 pub mod vu;
+mod vu_ws;
 pub mod worker;
 
 use std::collections::HashMap;

@@ -10,9 +10,17 @@ use crate::scenario::check::Check;
 use crate::scenario::duration::Think;
 use crate::scenario::model::{Plan, Step, StepKind};
 use crate::scenario::request::RequestStep;
+use crate::scenario::websocket::{WsAction, WsStep};
 
 /// The gauge of active virtual users.
 pub const VUS_GAUGE: GaugeId = GaugeId(0);
+/// The gauge of open WebSockets.
+pub const SOCKETS_GAUGE: GaugeId = GaugeId(1);
+
+/// Counters every program has (WebSocket traffic), before the checks'.
+pub const WS_MESSAGES_SENT: CounterId = CounterId(0);
+pub const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
+const FIXED_COUNTERS: [&str; 2] = ["ws:messages_sent", "ws:messages_received"];
 
 /// A step, ready to run.
 #[derive(Debug)]
@@ -20,6 +28,17 @@ pub enum Op {
     Request(Box<RequestOp>),
     Think(Think),
     Group(Vec<Op>),
+    WebSocket(Box<WsOp>),
+}
+
+/// A WebSocket step, ready to run.
+#[derive(Debug)]
+pub struct WsOp {
+    pub step: WsStep,
+    /// Where the step's latency (connect, expect, receive, ping) and errors go.
+    pub key: KeyId,
+    /// `ws_expect`: for each check, its pass and fail counters.
+    pub check_counters: Vec<(CounterId, CounterId)>,
 }
 
 #[derive(Debug)]
@@ -86,6 +105,9 @@ struct Builder<'p> {
     counters: Vec<String>,
     checks: Vec<CheckInfo>,
     check_by_name: HashMap<(KeyId, String), (CounterId, CounterId)>,
+    /// Keys of steps that measure no latency (ws_send, ws_hold, ws_close):
+    /// their errors count, but they stay out of the combined latency.
+    unmeasured: Vec<KeyId>,
 }
 
 impl Builder<'_> {
@@ -134,6 +156,30 @@ impl Builder<'_> {
                 }
                 StepKind::Think(think) => Op::Think(*think),
                 StepKind::Group(group) => Op::Group(self.ops(scenario, &group.steps)),
+                StepKind::WebSocket(ws) => {
+                    let scope = scenario.map_or("(setup)", |s| s.name.as_str());
+                    let key = self.key(
+                        format!("{scope}/{}", step.name),
+                        KeyKind::Step {
+                            scenario: scenario.map(|s| s.name.clone()),
+                            name: step.name.clone(),
+                        },
+                    );
+                    if !ws.action.is_measured() {
+                        self.unmeasured.push(key);
+                    }
+                    let check_counters = match &ws.action {
+                        WsAction::Expect { checks, .. } => {
+                            checks.iter().map(|c| self.check(key, c)).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Op::WebSocket(Box::new(WsOp {
+                        step: (**ws).clone(),
+                        key,
+                        check_counters,
+                    }))
+                }
                 #[allow(unreachable_patterns)]
                 _ => Op::Group(Vec::new()),
             })
@@ -166,9 +212,10 @@ impl Program {
             keys: Vec::new(),
             key_names: Vec::new(),
             by_name: HashMap::new(),
-            counters: Vec::new(),
+            counters: FIXED_COUNTERS.iter().map(|c| c.to_string()).collect(),
             checks: Vec::new(),
             check_by_name: HashMap::new(),
+            unmeasured: Vec::new(),
         };
         let setup = b.ops(None, &plan.setup);
         let mut scenarios = Vec::new();
@@ -200,12 +247,16 @@ impl Program {
             plan.load.is_open(),
         )
         .with_counters(b.counters.clone())
-        .with_gauges(vec!["vus".into()]);
+        .with_gauges(vec!["vus".into(), "sockets".into()]);
         // Iteration durations are not requests: they stay out of the run's
         // combined figures and timeline.
         let layout = scenarios
             .iter()
             .fold(layout, |l, s| l.without_aggregate(s.iteration_key));
+        let layout = b
+            .unmeasured
+            .iter()
+            .fold(layout, |l, k| l.without_aggregate(*k));
         let (keys, checks) = (b.keys, b.checks);
         Program {
             plan,

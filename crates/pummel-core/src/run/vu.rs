@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use super::program::{Op, RequestOp};
+use super::vu_ws::Socket;
 use super::worker::WorkerShared;
 use crate::error_kind::ErrorKind;
 use crate::http::session::{
@@ -38,6 +39,8 @@ pub struct Vu {
     rows: Vec<Option<Box<[String]>>>,
     jar: Option<CookieJar>,
     session: Session,
+    /// Open WebSockets by name.
+    pub(super) sockets: Vec<(String, Socket)>,
     response: Response,
     url: String,
     scratch: String,
@@ -95,6 +98,7 @@ impl Vu {
             rows: vec![None; plan.feeders.len()],
             jar: plan.defaults.cookies.then(CookieJar::new),
             session: Session::new(shared.connectors.clone()),
+            sockets: Vec::new(),
             response: Response::default(),
             url: String::new(),
             scratch: String::new(),
@@ -115,6 +119,17 @@ impl Vu {
         Ok(())
     }
 
+    /// Sets a variable (a capture), reusing its buffer.
+    pub(super) fn set_var(&mut self, index: usize, value: &str) {
+        set_slot(&mut self.vars[index], value);
+    }
+
+    /// The `Cookie` header the VU's jar has for `url`.
+    pub(super) fn cookie_header_for(&mut self, url: &TargetUrl) -> Option<String> {
+        let jar = self.jar.as_mut()?;
+        Jar(jar).cookie_header(url)
+    }
+
     /// Draws this iteration's feeder rows.
     pub fn draw_rows(&mut self, shared: &WorkerShared) -> Result<(), String> {
         for (i, feeder) in shared.feeders.iter().enumerate() {
@@ -129,8 +144,12 @@ impl Vu {
         self.vars
     }
 
-    pub fn close(&mut self) {
+    /// Drops the VU's connections and sockets (a VU that stops).
+    pub fn close(&mut self, shared: &WorkerShared) {
         self.session.close();
+        for _ in self.sockets.drain(..) {
+            shared.socket_closed();
+        }
     }
 
     /// Runs steps in order. `first_scheduled` is the open-model scheduled
@@ -177,6 +196,7 @@ impl Vu {
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }
+                Op::WebSocket(ws) => Box::pin(self.websocket(shared, ws)).await?,
             }
         }
         Ok(())
@@ -259,14 +279,7 @@ impl Vu {
         for capture in &op.step.captures {
             scratch.clear();
             if capture.source.extract_into(&view, &mut scratch) {
-                let slot = &mut self.vars[capture.var.index()];
-                match slot {
-                    Some(existing) => {
-                        existing.clear();
-                        existing.push_str(&scratch);
-                    }
-                    None => *slot = Some(scratch.clone()),
-                }
+                set_slot(&mut self.vars[capture.var.index()], &scratch);
             } else if !capture.optional && missing.is_none() {
                 missing = Some(format!(
                     "capture `{}` ({}) found nothing",
@@ -342,6 +355,17 @@ impl Vu {
             headers,
             body,
         })
+    }
+}
+
+/// Sets a variable slot, reusing its buffer.
+fn set_slot(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(existing) => {
+            existing.clear();
+            existing.push_str(value);
+        }
+        None => *slot = Some(value.to_string()),
     }
 }
 

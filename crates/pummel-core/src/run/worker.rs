@@ -56,6 +56,8 @@ pub struct WorkerShared {
     /// Closed model with `iterations`: left to start.
     budget: Cell<u64>,
     idle: Cell<u64>,
+    /// WebSockets open on this worker.
+    sockets: Cell<u64>,
     pub failures: RefCell<Vec<String>>,
     /// A failure that must end the run (a unique feeder ran dry).
     pub fatal: RefCell<Option<String>>,
@@ -94,6 +96,7 @@ impl WorkerShared {
             active: Cell::new(0),
             budget: Cell::new(budget),
             idle: Cell::new(0),
+            sockets: Cell::new(0),
             failures: RefCell::new(Vec::new()),
             fatal: RefCell::new(None),
             workers: plan.workers,
@@ -114,6 +117,24 @@ impl WorkerShared {
 
     fn vu_id(&self, index: usize) -> u64 {
         index as u64 * u64::from(self.workers) + u64::from(self.worker_index) + 1
+    }
+
+    pub fn socket_opened(&self) {
+        self.sockets.set(self.sockets.get() + 1);
+        self.recorder.borrow_mut().set_gauge(
+            super::program::SOCKETS_GAUGE,
+            self.sockets.get(),
+            Instant::now(),
+        );
+    }
+
+    pub fn socket_closed(&self) {
+        self.sockets.set(self.sockets.get().saturating_sub(1));
+        self.recorder.borrow_mut().set_gauge(
+            super::program::SOCKETS_GAUGE,
+            self.sockets.get(),
+            Instant::now(),
+        );
     }
 
     fn set_active(&self, delta: i64) {
@@ -423,7 +444,7 @@ async fn teardown(shared: &Rc<WorkerShared>, vu: &mut Vu) {
             let _ = vu.run_teardown(shared, &scenario.teardown).await;
         }
     }
-    vu.close();
+    vu.close(shared);
 }
 
 /// Rolls the recorder's interval over just after each second boundary.
@@ -473,7 +494,7 @@ pub fn run_once(
         vu.init_variables(&shared)?;
         vu.draw_rows(&shared)?;
         let outcome = vu.run_teardown(&shared, ops).await;
-        vu.close();
+        vu.close(&shared);
         shared.recorder.borrow_mut().finish();
         match outcome {
             Err(Abort::Iteration(message)) => Err(message),

@@ -37,6 +37,7 @@ pub mod response;
 pub mod template;
 pub mod threshold;
 mod validate;
+pub mod websocket;
 mod yaml;
 
 #[cfg(test)]

@@ -129,6 +129,8 @@ pub enum StepKind {
     Think(Think),
     /// Steps grouped under a name (their statistics can be rolled up).
     Group(Group),
+    /// A WebSocket action on one of the VU's sockets.
+    WebSocket(Box<super::websocket::WsStep>),
 }
 
 #[derive(Clone, Debug)]

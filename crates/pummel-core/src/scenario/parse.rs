@@ -30,6 +30,7 @@ use super::model::{Defaults, Group, Plan, Scenario, Step, StepKind, Variable};
 use super::request::{Auth, AuthSetting, Body, Header, JsonBody, RequestStep};
 use super::template::{Template, VarId};
 use super::threshold::{Condition, Scope, Threshold};
+use super::websocket::{WsAction, WsMessage, WsStep, DEFAULT_SOCKET, DEFAULT_WAIT, WS_KEYS};
 use super::yaml::{Kind, Node};
 use crate::http::TargetUrl;
 
@@ -1139,17 +1140,35 @@ impl<'a> Decoder<'a> {
             node,
             "a step",
             &[
-                "name", "request", "check", "capture", "think", "group", "steps",
+                "name",
+                "request",
+                "check",
+                "capture",
+                "think",
+                "group",
+                "steps",
+                "socket",
+                "ws_connect",
+                "ws_send",
+                "ws_expect",
+                "ws_receive",
+                "ws_hold",
+                "ws_ping",
+                "ws_close",
             ],
         )?;
         let kinds: Vec<&str> = ["request", "group"]
             .into_iter()
+            .chain(WS_KEYS)
             .filter(|k| f.has(k))
             .collect();
         if kinds.len() > 1 {
             self.err(
-                f.key_span("group"),
-                "a step is a `request` or a `group`, not both",
+                f.key_span(kinds[1]),
+                format!(
+                    "a step does one thing: `{}` or `{}`, not both",
+                    kinds[0], kinds[1]
+                ),
             );
             return None;
         }
@@ -1190,6 +1209,29 @@ impl<'a> Decoder<'a> {
                 kind: StepKind::Request(Box::new(request)),
             });
         }
+        if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
+            only(self, keyword, &["name", "socket", keyword, "capture"]);
+            if keyword != "ws_expect" && f.has("capture") {
+                self.err(
+                    f.key_span("capture"),
+                    "only `ws_expect` captures from a message",
+                );
+            }
+            let socket = match f.get("socket") {
+                Some(n) => self.string(n, "`socket`").unwrap_or_default(),
+                None => DEFAULT_SOCKET.to_string(),
+            };
+            let action = self.decode_ws_action(keyword, f.get(keyword)?, f.get("capture"))?;
+            let name = match f.get("name") {
+                Some(n) => self.string(n, "`name`").unwrap_or_default(),
+                None => format!("{keyword} {socket}"),
+            };
+            return Some(Step {
+                name,
+                span: node.span,
+                kind: StepKind::WebSocket(Box::new(WsStep { socket, action })),
+            });
+        }
         if let Some(g) = f.get("group") {
             only(self, "group", &["group", "steps"]);
             let name = self.string(g, "`group`").unwrap_or_default();
@@ -1224,8 +1266,192 @@ impl<'a> Decoder<'a> {
                 kind: StepKind::Think(think),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think` or `group`");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
         None
+    }
+
+    /// A WebSocket step's action, from the value of its keyword.
+    fn decode_ws_action(
+        &mut self,
+        keyword: &str,
+        node: &Node,
+        capture: Option<&Node>,
+    ) -> Option<WsAction> {
+        let wait = |d: &mut Self, f: &Fields<'_>| -> Duration {
+            f.get("timeout")
+                .and_then(|n| d.positive_duration(n, "`timeout`"))
+                .unwrap_or(DEFAULT_WAIT)
+        };
+        match keyword {
+            "ws_connect" => {
+                // `ws_connect: /ws/feed` or a mapping with url, headers, protocols, timeout.
+                if let Kind::Str(_) = node.kind {
+                    let url = self.template(node, "`ws_connect`")?;
+                    return Some(WsAction::Connect {
+                        url,
+                        headers: Vec::new(),
+                        protocols: Vec::new(),
+                        timeout: None,
+                    });
+                }
+                let f = self.fields(
+                    node,
+                    "`ws_connect`",
+                    &["url", "headers", "protocols", "timeout"],
+                )?;
+                let Some(url_node) = f.get("url") else {
+                    self.missing(&f, f.span, "`ws_connect` needs `url`");
+                    return None;
+                };
+                let url = self.template(url_node, "`url`")?;
+                let headers = f
+                    .get("headers")
+                    .map(|n| self.decode_headers(n))
+                    .unwrap_or_default();
+                let protocols = match f.get("protocols") {
+                    None => Vec::new(),
+                    Some(n) => match &n.kind {
+                        Kind::Seq(items) => items
+                            .iter()
+                            .filter_map(|i| self.string(i, "a subprotocol"))
+                            .collect(),
+                        _ => self.string(n, "`protocols`").into_iter().collect(),
+                    },
+                };
+                let timeout = f
+                    .get("timeout")
+                    .and_then(|n| self.positive_duration(n, "`timeout`"));
+                Some(WsAction::Connect {
+                    url,
+                    headers,
+                    protocols,
+                    timeout,
+                })
+            }
+            "ws_send" => {
+                // `ws_send: "text {{ x }}"` or `{ text: … }` or `{ json: … }`.
+                if let Kind::Str(_) = node.kind {
+                    return Some(WsAction::Send(WsMessage::Text(
+                        self.template(node, "`ws_send`")?,
+                    )));
+                }
+                let f = self.fields(node, "`ws_send`", &["text", "json"])?;
+                match (f.get("text"), f.get("json")) {
+                    (Some(t), None) => {
+                        Some(WsAction::Send(WsMessage::Text(self.template(t, "`text`")?)))
+                    }
+                    (None, Some(j)) => {
+                        Some(WsAction::Send(WsMessage::Json(self.decode_json_body(j)?)))
+                    }
+                    (Some(_), Some(_)) => {
+                        self.err(
+                            f.key_span("json"),
+                            "`ws_send` takes `text` or `json`, not both",
+                        );
+                        None
+                    }
+                    (None, None) => {
+                        self.missing(&f, f.span, "`ws_send` needs `text` or `json`");
+                        None
+                    }
+                }
+            }
+            "ws_expect" => {
+                let f = self.fields(node, "`ws_expect`", &["body", "jsonpath", "timeout"])?;
+                // The message tests are the body and JSONPath checks of a response.
+                let tests: Vec<(Node, Node)> = match &node.kind {
+                    Kind::Map(entries) => entries
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != Some("timeout"))
+                        .cloned()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let checks = if tests.is_empty() {
+                    Vec::new()
+                } else {
+                    self.decode_checks(&Node {
+                        kind: Kind::Map(tests),
+                        ..node.clone()
+                    })
+                };
+                let timeout = wait(self, &f);
+                let captures = capture.map(|n| self.decode_captures(n)).unwrap_or_default();
+                Some(WsAction::Expect {
+                    checks,
+                    captures,
+                    timeout,
+                })
+            }
+            "ws_receive" => {
+                if let Kind::Int(_) = node.kind {
+                    let count = self.int(node, "`ws_receive`", 1, 1_000_000)? as u32;
+                    return Some(WsAction::Receive {
+                        count,
+                        timeout: DEFAULT_WAIT,
+                    });
+                }
+                let f = self.fields(node, "`ws_receive`", &["count", "timeout"])?;
+                let count = match f.get("count") {
+                    Some(n) => self.int(n, "`count`", 1, 1_000_000)? as u32,
+                    None => 1,
+                };
+                Some(WsAction::Receive {
+                    count,
+                    timeout: wait(self, &f),
+                })
+            }
+            "ws_hold" => Some(WsAction::Hold(self.positive_duration(node, "`ws_hold`")?)),
+            "ws_ping" => {
+                if let Kind::Map(_) = node.kind {
+                    let f = self.fields(node, "`ws_ping`", &["timeout"])?;
+                    return Some(WsAction::Ping {
+                        timeout: wait(self, &f),
+                    });
+                }
+                // `ws_ping: {}`-less forms: `ws_ping: true` or a timeout.
+                match &node.kind {
+                    Kind::Bool(true) | Kind::Null => Some(WsAction::Ping {
+                        timeout: DEFAULT_WAIT,
+                    }),
+                    _ => Some(WsAction::Ping {
+                        timeout: self.positive_duration(node, "`ws_ping`")?,
+                    }),
+                }
+            }
+            "ws_close" => {
+                match &node.kind {
+                    Kind::Bool(true) | Kind::Null => {
+                        return Some(WsAction::Close {
+                            code: 1000,
+                            reason: String::new(),
+                        })
+                    }
+                    Kind::Int(_) => {
+                        let code = self.int(node, "`ws_close`", 1000, 4999)? as u16;
+                        return Some(WsAction::Close {
+                            code,
+                            reason: String::new(),
+                        });
+                    }
+                    _ => {}
+                }
+                let f = self.fields(node, "`ws_close`", &["code", "reason"])?;
+                let code = match f.get("code") {
+                    Some(n) => self.int(n, "`code`", 1000, 4999)? as u16,
+                    None => 1000,
+                };
+                let reason = f
+                    .get("reason")
+                    .and_then(|n| self.string(n, "`reason`"))
+                    .unwrap_or_default();
+                if reason.len() > 123 {
+                    self.err(f.key_span("reason"), "a close reason is at most 123 bytes");
+                }
+                Some(WsAction::Close { code, reason })
+            }
+            _ => None,
+        }
     }
 
     fn decode_request(&mut self, node: &Node) -> RequestStep {

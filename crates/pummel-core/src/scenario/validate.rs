@@ -197,6 +197,30 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.assign_capture_slots(&mut g.steps, flow, names),
+                StepKind::WebSocket(ws) => {
+                    if let crate::scenario::websocket::WsAction::Expect { captures, .. } =
+                        &mut ws.action
+                    {
+                        for c in captures {
+                            self.captures
+                                .entry(c.name.clone())
+                                .or_default()
+                                .push((c.span, flow));
+                            let id = match self.slots.get(&c.name) {
+                                Some((id, _)) => *id,
+                                None => {
+                                    let id = VarId(names.len() as u32);
+                                    names.push(c.name.clone());
+                                    self.slots
+                                        .insert(c.name.clone(), (id, Origin::Capture(c.span)));
+                                    self.check_feeder_clash(&c.name, c.span);
+                                    id
+                                }
+                            };
+                            c.var = id;
+                        }
+                    }
+                }
                 StepKind::Think(_) => {}
             }
         }
@@ -225,6 +249,17 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.check_steps(&mut g.steps, scope, defaults),
+                StepKind::WebSocket(ws) => {
+                    ws.action
+                        .templates_mut(&mut |t| self.check_template(t, scope, None));
+                    if let crate::scenario::websocket::WsAction::Expect { captures, .. } =
+                        &ws.action
+                    {
+                        for c in captures {
+                            scope.vars.insert(c.name.clone());
+                        }
+                    }
+                }
                 StepKind::Think(_) => {}
             }
         }

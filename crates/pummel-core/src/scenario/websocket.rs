@@ -1,0 +1,125 @@
+//! WebSocket steps: open a socket, send, wait for a message that matches,
+//! receive, hold the socket open while listening, ping, close.
+//!
+//! A virtual user keeps its sockets by name across steps (`socket:`, default
+//! `default`), so it can subscribe to a feed, make HTTP requests, then wait
+//! for the notification those requests caused.
+
+use std::time::Duration;
+
+use super::capture::Capture;
+use super::check::Check;
+use super::request::{Header, JsonBody};
+use super::template::Template;
+
+/// The socket a step uses when it names none.
+pub const DEFAULT_SOCKET: &str = "default";
+
+/// How long `ws_expect`, `ws_receive` and `ws_ping` wait when the step sets
+/// no `timeout`.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+/// A WebSocket step.
+#[derive(Clone, Debug)]
+pub struct WsStep {
+    /// The VU's name for the socket.
+    pub socket: String,
+    pub action: WsAction,
+}
+
+/// A message to send.
+#[derive(Clone, Debug)]
+pub enum WsMessage {
+    Text(Template),
+    /// A JSON document written as YAML, sent as a text message.
+    Json(JsonBody),
+}
+
+#[derive(Clone, Debug)]
+pub enum WsAction {
+    /// Open the socket: `ws://` or `wss://` URL, or a path on the target
+    /// (`/ws/feed`, upgraded from the target's http/https).
+    Connect {
+        url: Template,
+        headers: Vec<Header>,
+        protocols: Vec<String>,
+        timeout: Option<Duration>,
+    },
+    Send(WsMessage),
+    /// Wait for a message that passes every check (others are skipped),
+    /// then capture from it. The latency is from the socket's last send.
+    Expect {
+        checks: Vec<Check>,
+        captures: Vec<Capture>,
+        timeout: Duration,
+    },
+    /// Receive `count` messages, whatever they are.
+    Receive {
+        count: u32,
+        timeout: Duration,
+    },
+    /// Keep the socket open for `duration`, receiving what arrives.
+    Hold(Duration),
+    /// Ping and wait for the pong.
+    Ping {
+        timeout: Duration,
+    },
+    Close {
+        code: u16,
+        reason: String,
+    },
+}
+
+impl WsAction {
+    /// The step's kind as written, for names and messages.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            WsAction::Connect { .. } => "ws_connect",
+            WsAction::Send(_) => "ws_send",
+            WsAction::Expect { .. } => "ws_expect",
+            WsAction::Receive { .. } => "ws_receive",
+            WsAction::Hold(_) => "ws_hold",
+            WsAction::Ping { .. } => "ws_ping",
+            WsAction::Close { .. } => "ws_close",
+        }
+    }
+
+    /// Whether the step measures a latency (and so has a metric key).
+    pub fn is_measured(&self) -> bool {
+        matches!(
+            self,
+            WsAction::Connect { .. }
+                | WsAction::Expect { .. }
+                | WsAction::Receive { .. }
+                | WsAction::Ping { .. }
+        )
+    }
+
+    /// Every template of the step, for validation.
+    pub(crate) fn templates_mut(&mut self, f: &mut dyn FnMut(&mut Template)) {
+        match self {
+            WsAction::Connect { url, headers, .. } => {
+                f(url);
+                headers.iter_mut().for_each(|h| f(&mut h.value));
+            }
+            WsAction::Send(WsMessage::Text(t)) => f(t),
+            WsAction::Send(WsMessage::Json(j)) => j.templates_mut(f),
+            WsAction::Expect { checks, .. } => checks.iter_mut().for_each(|c| c.templates_mut(f)),
+            WsAction::Receive { .. }
+            | WsAction::Hold(_)
+            | WsAction::Ping { .. }
+            | WsAction::Close { .. } => {}
+        }
+    }
+}
+
+/// The step keys that make a WebSocket step.
+pub const WS_KEYS: [&str; 7] = [
+    "ws_connect",
+    "ws_send",
+    "ws_expect",
+    "ws_receive",
+    "ws_hold",
+    "ws_ping",
+    "ws_close",
+];

@@ -64,11 +64,15 @@ impl TimelinePoint {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct WorkerState {
     /// The next interval index this worker will report.
     next_index: u32,
     finished: bool,
+    /// The gauges of the last interval it reported: a worker that finished
+    /// before an interval still holds its levels in it (sockets it left
+    /// open, say), so they count until the run's end.
+    last_gauges: Vec<u64>,
 }
 
 /// Assigns an interval to a phase of the run (a cycle of a cycles run), or
@@ -158,6 +162,7 @@ impl Collector {
             WorkerMessage::Interval { worker, snapshot } => {
                 let state = &mut self.workers[worker];
                 state.next_index = state.next_index.max(snapshot.index + 1);
+                state.last_gauges.clone_from(&snapshot.gauges);
                 match self.pending.get_mut(&snapshot.index) {
                     Some(merged) => merged.merge(&snapshot),
                     None => {
@@ -185,7 +190,12 @@ impl Collector {
             if !complete {
                 break;
             }
-            let snapshot = self.pending.pop_first().expect("checked above").1;
+            let mut snapshot = self.pending.pop_first().expect("checked above").1;
+            for w in self.workers.iter().filter(|w| w.next_index <= index) {
+                for (level, last) in snapshot.gauges.iter_mut().zip(&w.last_gauges) {
+                    *level += last;
+                }
+            }
             self.close(snapshot);
             closed += 1;
         }
@@ -330,5 +340,40 @@ mod tests {
         assert_eq!(metrics.phases[0].stats[0].responses, 40);
         assert_eq!(metrics.phases[1].stats[0].responses, 10);
         assert_eq!(metrics.phases[1].intervals, 1);
+    }
+
+    #[test]
+    fn a_finished_workers_gauges_count_in_later_intervals() {
+        let layout = Arc::new(
+            MetricLayout::new(vec!["all".into()], false).with_gauges(vec!["sockets".into()]),
+        );
+        let mut c = Collector::new(layout.clone(), 2);
+        let with_gauge = |index, level| {
+            let mut s = IntervalSnapshot::empty(index, &layout);
+            s.gauges[0] = level;
+            s
+        };
+        c.accept(WorkerMessage::Interval {
+            worker: 0,
+            snapshot: with_gauge(0, 10),
+        });
+        c.accept(WorkerMessage::Interval {
+            worker: 1,
+            snapshot: with_gauge(0, 5),
+        });
+        // Worker 1 stops during interval 1 without reporting it; worker 0 reports it.
+        c.accept(WorkerMessage::Finished { worker: 1 });
+        c.accept(WorkerMessage::Interval {
+            worker: 0,
+            snapshot: with_gauge(1, 10),
+        });
+        c.accept(WorkerMessage::Finished { worker: 0 });
+        let metrics = c.finish(Duration::from_millis(1500));
+        let levels: Vec<u64> = metrics
+            .timeline
+            .iter()
+            .map(|p| p.gauges["sockets"])
+            .collect();
+        assert_eq!(levels, vec![15, 15]);
     }
 }

@@ -35,8 +35,14 @@ impl ProgressLine {
             ),
             None => format!("{:>4.0}s", p.elapsed.as_secs_f64()),
         };
+        let mut levels = String::new();
+        for (name, label) in [("vus", "VUs"), ("sockets", "sockets")] {
+            if let Some(level) = p.last.gauges.get(name) {
+                levels.push_str(&format!("  {} {label}", format::thousands(*level)));
+            }
+        }
         let line = format!(
-            "[{elapsed}] {} requests  {} req/s  {} errors  p50 {}  p99 {}",
+            "[{elapsed}]{levels}  {} requests  {} req/s  {} errors  p50 {}  p99 {}",
             format::thousands(p.totals.requests()),
             format::rate(p.last.rps),
             format::thousands(p.totals.errors.total()),

@@ -453,8 +453,18 @@ fn structure_errors() {
     ));
     assert_error(&e, 4, 12, "scenario `a` has no steps");
     assert_error(&e, 5, 11, "there is already a scenario named `a`");
-    assert_error(&e, 7, 9, "a step needs `request`, `think`, `group` or a WebSocket action");
-    assert_error(&e, 8, 23, "a step does one thing: `request` or `group`, not both");
+    assert_error(
+        &e,
+        7,
+        9,
+        "a step needs `request`, `think`, `group` or a WebSocket action",
+    );
+    assert_error(
+        &e,
+        8,
+        23,
+        "a step does one thing: `request` or `group`, not both",
+    );
     assert_error(&e, 9, 22, "`name` does not belong in a think step");
     assert_error(&e, 10, 11, "group `g` needs `steps`");
     assert_error(&e, 11, 5, "a scenario needs `name`");
@@ -877,7 +887,9 @@ fn websocket_steps() {
         .collect();
     assert!(matches!(kinds[0], WsAction::Connect { .. }));
     assert!(matches!(kinds[1], WsAction::Send(WsMessage::Json(_))));
-    assert!(matches!(kinds[2], WsAction::Expect { checks, captures, timeout } if checks.len() == 1 && captures.len() == 1 && *timeout == std::time::Duration::from_secs(2)));
+    assert!(
+        matches!(kinds[2], WsAction::Expect { checks, captures, timeout } if checks.len() == 1 && captures.len() == 1 && *timeout == std::time::Duration::from_secs(2))
+    );
     assert!(matches!(kinds[4], WsAction::Receive { count: 2, .. }));
     assert!(matches!(kinds[7], WsAction::Close { code: 4000, .. }));
     assert_eq!(plan.scenarios[0].steps[2].name, "got it");
@@ -886,7 +898,12 @@ fn websocket_steps() {
     let e = errors(&format!(
         "{HEAD}scenarios:\n  - name: a\n    steps:\n      - {{ ws_send: {{ txt: x }} }}\n      - {{ ws_hold: 1s, capture: {{ x: {{ header: a }} }} }}\n      - {{ ws_send: \"{{{{ nope }}}}\" }}\n"
     ));
-    assert_error(&e, 5, 22, "unknown key `txt` in `ws_send` (did you mean `text`?)");
+    assert_error(
+        &e,
+        5,
+        22,
+        "unknown key `txt` in `ws_send` (did you mean `text`?)",
+    );
     assert_error(&e, 6, 24, "only `ws_expect` captures from a message");
     assert_error(&e, 7, 24, "`nope` is not defined");
 }

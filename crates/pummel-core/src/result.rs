@@ -106,6 +106,10 @@ pub struct StepResult {
     pub scenario: Option<String>,
     pub requests: u64,
     pub responses: u64,
+    /// Requests that failed: transport errors, plus statuses of 400 or more
+    /// that the step's own `status` check did not accept.
+    #[serde(default)]
+    pub failed: u64,
     pub rps: f64,
     pub latency_ms: LatencySummary,
     pub status: BTreeMap<String, u64>,

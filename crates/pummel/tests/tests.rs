@@ -8,6 +8,8 @@
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `target`: `pummel target` itself;
+//! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
+//!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
 //! - `util`: running the binary and the target, reading results.
 
 mod util;
@@ -15,5 +17,6 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod scenarios;
 mod target;
 mod timing;

@@ -97,6 +97,9 @@ struct Collect<'a>(&'a mut Response);
 impl ResponseSink for Collect<'_> {
     fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
         self.0.status = status;
+        // A redirect's own body (an HTML "302 Found" page) is not part of
+        // the final response.
+        self.0.body.clear();
         self.0.headers.clear();
         for h in headers {
             self.0.headers.push((

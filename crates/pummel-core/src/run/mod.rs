@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::coordinator::{self, Progress, StopSignal, Worker, WorkerContext};
 use crate::http::session::SessionOptions;
-use crate::metrics::{RunMetrics, Stats, WorkerMessage};
+use crate::metrics::{KeyId, RunMetrics, Stats, WorkerMessage};
 use crate::result::{
     error_map, status_map, CheckResult, ChecksTotal, CycleResult, RunFacts, RunResult,
     ScenarioResult, StepResult, ThresholdResult,
@@ -82,6 +82,7 @@ pub fn run(
         initial_vars: vars,
         connectors: session.clone(),
         known_addrs: known_addrs.clone(),
+        run_stop: stop.clone(),
     };
 
     // Global setup: once, before the load; its captures seed every VU.
@@ -115,10 +116,12 @@ pub fn run(
     let windows = plan.load.cycle_windows();
     let phases = (!windows.is_empty()).then(|| {
         let w = windows.clone();
+        // Metrics are kept per second: a second belongs to the cycle whose
+        // steady window holds its middle, so even a one-second hold is
+        // measured (over the second that overlaps it most).
         let phase_of: crate::metrics::PhaseOf = Box::new(move |interval: u32| {
-            let t = Duration::from_secs(u64::from(interval));
-            let end = t + Duration::from_secs(1);
-            w.iter().position(|c| t >= c.steady && end <= c.end)
+            let middle = Duration::from_millis(u64::from(interval) * 1000 + 500);
+            w.iter().position(|c| middle >= c.steady && middle < c.end)
         });
         (windows.len(), phase_of)
     });
@@ -223,14 +226,16 @@ pub fn run(
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_string());
     result.thresholds = thresholds;
     result.failures = failures;
-    // Open-model late/dropped counts live on iteration keys; surface them.
+    // An open model schedules iterations: late and dropped count iterations,
+    // and live on the iteration keys (kept out of the request totals).
     if let Some(open) = &mut result.open_model {
-        for (i, kind) in program.keys.iter().enumerate() {
-            if matches!(kind, KeyKind::Iteration { .. }) {
-                open.dropped += metrics.totals[i].dropped;
-                open.late += metrics.totals[i].late;
-            }
-        }
+        let iterations = program
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, kind)| matches!(kind, KeyKind::Iteration { .. }))
+            .map(|(i, _)| &metrics.totals[i]);
+        (open.late, open.dropped) = iterations.fold((0, 0), |(l, d), s| (l + s.late, d + s.dropped));
     }
     Ok(RunOutcome {
         result,
@@ -313,6 +318,7 @@ fn step_results(program: &Program, metrics: &RunMetrics, elapsed_s: f64) -> Vec<
                 scenario: scenario.clone(),
                 requests: s.requests(),
                 responses: s.responses,
+                failed: program.failed(i, s, &metrics.counters),
                 rps: if elapsed_s > 0.0 {
                     s.requests() as f64 / elapsed_s
                 } else {
@@ -361,14 +367,10 @@ fn cycle_results(
             let combined = program.layout.combine(&phase.stats);
             let duration_s = f64::from(phase.intervals);
             let requests = combined.requests();
-            let http_errors: u64 = combined
-                .status
-                .sorted()
-                .iter()
-                .filter(|(c, _)| *c >= 400)
-                .map(|(_, n)| n)
+            let errors: u64 = (0..phase.stats.len())
+                .filter(|&i| program.is_request_key(KeyId(i as u32)))
+                .map(|i| program.failed(i, &phase.stats[i], &phase.counters))
                 .sum();
-            let errors = combined.errors.total() + http_errors;
             CycleResult {
                 index: window.index,
                 level: window.level,

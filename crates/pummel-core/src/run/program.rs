@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout};
+use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
 use crate::scenario::duration::Think;
 use crate::scenario::model::{Plan, Step, StepKind};
@@ -47,6 +47,10 @@ pub struct RequestOp {
     pub key: KeyId,
     /// For each of `step.checks`: its pass and fail counters.
     pub check_counters: Vec<(CounterId, CounterId)>,
+    /// Counts responses with a status of 400 or more that the step's own
+    /// `status` check accepted (a 409 for "already registered", say): they
+    /// are not failures. `None` when the step checks no status.
+    pub accepted_status: Option<CounterId>,
     /// Pause after the request (the step's, its scenario's, or the defaults').
     pub think: Option<Think>,
 }
@@ -95,6 +99,8 @@ pub struct Program {
     pub layout: Arc<MetricLayout>,
     pub keys: Vec<KeyKind>,
     pub checks: Vec<CheckInfo>,
+    /// Per key, the counter of error statuses its `status` check accepted.
+    accepted: Vec<Option<CounterId>>,
 }
 
 struct Builder<'p> {
@@ -108,6 +114,8 @@ struct Builder<'p> {
     /// Keys of steps that measure no latency (ws_send, ws_hold, ws_close):
     /// their errors count, but they stay out of the combined latency.
     unmeasured: Vec<KeyId>,
+    /// Per key, its accepted-error-status counter.
+    accepted: Vec<Option<CounterId>>,
 }
 
 impl Builder<'_> {
@@ -147,10 +155,16 @@ impl Builder<'_> {
                     );
                     let check_counters =
                         request.checks.iter().map(|c| self.check(key, c)).collect();
+                    let checks_status = request
+                        .checks
+                        .iter()
+                        .any(|c| matches!(c.kind, crate::scenario::check::CheckKind::Status(_)));
+                    let accepted_status = checks_status.then(|| self.accepted(key));
                     Op::Request(Box::new(RequestOp {
                         step: (**request).clone(),
                         key,
                         check_counters,
+                        accepted_status,
                         think: self.plan.think_after(scenario, request),
                     }))
                 }
@@ -186,6 +200,19 @@ impl Builder<'_> {
             .collect()
     }
 
+    /// The accepted-error-status counter of a key (one per key).
+    fn accepted(&mut self, key: KeyId) -> CounterId {
+        if let Some(Some(id)) = self.accepted.get(key.index()) {
+            return *id;
+        }
+        let id = self.counter(format!("{}:accepted_error_status", self.key_names[key.index()]));
+        if self.accepted.len() <= key.index() {
+            self.accepted.resize(key.index() + 1, None);
+        }
+        self.accepted[key.index()] = Some(id);
+        id
+    }
+
     fn check(&mut self, key: KeyId, check: &Check) -> (CounterId, CounterId) {
         if let Some(ids) = self.check_by_name.get(&(key, check.label.clone())) {
             return *ids;
@@ -216,6 +243,7 @@ impl Program {
             checks: Vec::new(),
             check_by_name: HashMap::new(),
             unmeasured: Vec::new(),
+            accepted: Vec::new(),
         };
         let setup = b.ops(None, &plan.setup);
         let mut scenarios = Vec::new();
@@ -257,6 +285,8 @@ impl Program {
             .unmeasured
             .iter()
             .fold(layout, |l, k| l.without_aggregate(*k));
+        let mut accepted = b.accepted;
+        accepted.resize(b.keys.len(), None);
         let (keys, checks) = (b.keys, b.checks);
         Program {
             plan,
@@ -266,7 +296,22 @@ impl Program {
             layout: Arc::new(layout),
             keys,
             checks,
+            accepted,
         }
+    }
+
+    /// Failed requests of `key` in `stats`: transport errors, plus statuses
+    /// of 400 or more that no `status` check of the step accepted.
+    pub fn failed(&self, key: usize, stats: &Stats, counters: &[u64]) -> u64 {
+        let http_errors: u64 = stats.status.sorted().iter().filter(|(c, _)| *c >= 400).map(|(_, n)| n).sum();
+        let accepted = self
+            .accepted
+            .get(key)
+            .copied()
+            .flatten()
+            .and_then(|id| counters.get(id.0 as usize).copied())
+            .unwrap_or(0);
+        stats.errors.total() + http_errors.saturating_sub(accepted)
     }
 
     /// Keys of request steps (not iterations).

@@ -106,14 +106,8 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
             if requests == 0 {
                 return None;
             }
-            let http_errors: u64 = merged
-                .status
-                .sorted()
-                .iter()
-                .filter(|(c, _)| *c >= 400)
-                .map(|(_, n)| n)
-                .sum();
-            Some((merged.errors.total() + http_errors) as f64 / requests as f64)
+            let failed: u64 = keys.iter().map(|&i| program.failed(i, &f.per_key[i], f.counters)).sum();
+            Some(failed as f64 / requests as f64)
         }
         Metric::Checks => {
             let (mut passed, mut failed) = (0u64, 0u64);

@@ -244,11 +244,6 @@ impl Vu {
                     stats.record_error(kind, self.response.bytes_received, self.response.bytes_sent)
                 }
             }
-            if scheduled
-                .is_some_and(|at| sent.saturating_duration_since(at) > crate::bench::LATE_AFTER)
-            {
-                stats.late += 1;
-            }
         }
         if let Err(kind) = result {
             return Err(Abort::Iteration(format!(
@@ -271,6 +266,11 @@ impl Vu {
             let outcome = check.evaluate(&view, self, &mut scratch);
             let counter = if outcome.passed() { *pass } else { *fail };
             shared.recorder.borrow_mut().count(counter, 1, end);
+            if let (crate::scenario::check::CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
+                if outcome.passed() && view.status >= 400 {
+                    shared.recorder.borrow_mut().count(accepted, 1, end);
+                }
+            }
             if let crate::scenario::check::Outcome::Fail(message) = outcome {
                 shared.note_failure(op.step.url.source(), &check.label, &message);
             }

@@ -36,6 +36,8 @@ pub struct WorkerPlan {
     /// Variables after the global setup (its captures).
     pub initial_vars: Arc<Vec<Option<String>>>,
     pub connectors: crate::http::session::SessionOptions,
+    /// The run's stop signal: a worker that meets a fatal error stops them all.
+    pub run_stop: crate::coordinator::StopSignal,
     pub known_addrs: std::collections::HashMap<(String, u16), Vec<std::net::SocketAddr>>,
 }
 
@@ -48,6 +50,7 @@ pub struct WorkerShared {
     pub initial_vars: Arc<Vec<Option<String>>>,
     pub stopping: Cell<bool>,
     stop_notify: Notify,
+    run_stop: crate::coordinator::StopSignal,
     pick: WeightedPick,
     /// Closed model: VUs with an index below this keep iterating.
     desired: Cell<usize>,
@@ -91,6 +94,7 @@ impl WorkerShared {
             program: plan.program.clone(),
             stopping: Cell::new(false),
             stop_notify: Notify::new(),
+            run_stop: plan.run_stop.clone(),
             desired: Cell::new(0),
             alive: RefCell::new(Vec::new()),
             active: Cell::new(0),
@@ -194,11 +198,13 @@ async fn drive(
 
     let ticker = tokio::task::spawn_local(tick(shared.clone(), start));
     let mut vus = tokio::task::JoinSet::new();
+    let pacer = model
+        .is_open()
+        .then(|| Rc::new(Pacer::new(start, Box::new(ModelSchedule(model.clone())))));
     let driven = async {
-        if model.is_open() {
-            drive_open(&shared, &model, start, &mut vus).await;
-        } else {
-            drive_closed(&shared, &model, start, &mut vus).await;
+        match &pacer {
+            Some(pacer) => drive_open(&shared, pacer.clone(), &model, &mut vus).await,
+            None => drive_closed(&shared, &model, start, &mut vus).await,
         }
     };
     let deadline_reached = async {
@@ -213,8 +219,15 @@ async fn drive(
         _ = deadline_reached => {}
     }
     let end = Instant::now();
-    // VUs abandon their iteration (its request counts as aborted) and run
-    // their teardown within the grace period.
+    if let Some(pacer) = &pacer {
+        // Iterations that were due and never started. No scenario was
+        // picked for them: they count on the first scenario's iterations.
+        let dropped = pacer.dropped(end);
+        let key = shared.program.scenarios[0].iteration_key;
+        shared.recorder.borrow_mut().stats(key, end).dropped += dropped;
+    }
+    // VUs abandon their iteration and run their teardown within the grace
+    // period.
     shared.stop();
     let _ = tokio::time::timeout(TEARDOWN_GRACE, async {
         while vus.join_next().await.is_some() {}
@@ -306,11 +319,10 @@ async fn closed_vu(shared: Rc<WorkerShared>, index: usize) {
 /// new VU starts when none is free, up to the model's pool.
 async fn drive_open(
     shared: &Rc<WorkerShared>,
+    pacer: Rc<Pacer>,
     model: &LoadModel,
-    start: Instant,
     vus: &mut tokio::task::JoinSet<()>,
 ) {
-    let pacer = Rc::new(Pacer::new(start, Box::new(ModelSchedule(model.clone()))));
     let max_vus = model.max_vus() as usize;
     let next_index = Cell::new(0usize);
     let spawn = |vus: &mut tokio::task::JoinSet<()>| {
@@ -337,17 +349,6 @@ async fn drive_open(
     *vus = vus_cell.into_inner();
     // The schedule is over: let running iterations finish (the deadline cuts them).
     while vus.join_next().await.is_some() {}
-    let dropped = pacer.dropped(Instant::now());
-    if dropped > 0 {
-        // Attribute dropped iterations to the first scenario's iteration key:
-        // nothing ran, so no scenario was picked.
-        let key = shared.program.scenarios[0].iteration_key;
-        shared
-            .recorder
-            .borrow_mut()
-            .stats(key, Instant::now())
-            .dropped += dropped;
-    }
 }
 
 async fn open_vu(shared: Rc<WorkerShared>, pacer: Rc<Pacer>, index: usize) {
@@ -386,7 +387,9 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
     let started = Instant::now();
     let from = scheduled.unwrap_or(started);
     if let Err(message) = vu.draw_rows(shared) {
+        // The run cannot go on as planned: stop every worker, not only this one.
         *shared.fatal.borrow_mut() = Some(message);
+        shared.run_stop.stop();
         shared.stop();
         return false;
     }

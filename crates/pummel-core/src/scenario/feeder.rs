@@ -73,8 +73,8 @@ pub enum FeederError {
     #[error("{message}")]
     Load { message: String },
     #[error(
-        "data feeder `{feeder}` (mode: unique) ran dry: virtual user {vu} needs a row of its own, \
-         but there are only {rows} rows for this run; add rows or run fewer virtual users"
+        "data feeder `{feeder}` (mode: unique) ran dry: every virtual user needs a row of its own, \
+         and this run started more than the file's {rows} rows; add rows or run fewer virtual users"
     )]
     RanDry {
         feeder: String,
@@ -334,9 +334,11 @@ impl Feeder {
 
     /// The row of VU `vu_index` in unique mode.
     pub fn for_vu(&self, vu_index: usize) -> Result<&[String], FeederError> {
+        // `rows` is the file's count (not this segment's share): that is
+        // the number the user can act on.
         self.row(vu_index).ok_or_else(|| FeederError::RanDry {
             feeder: self.name.clone(),
-            rows: self.len(),
+            rows: self.rows.len(),
             vu: vu_index + 1,
         })
     }
@@ -473,7 +475,7 @@ mod tests {
         );
         assert!(e
             .to_string()
-            .contains("ran dry: virtual user 6 needs a row of its own, but there are only 5 rows"));
+            .contains("ran dry: every virtual user needs a row of its own, and this run started more than the file's 5 rows"));
     }
 
     #[test]

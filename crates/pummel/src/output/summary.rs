@@ -229,13 +229,7 @@ fn render_run(r: &RunResult) -> String {
             Some(s) => format!("{s}/{}", step.name),
             None => format!("(setup)/{}", step.name),
         };
-        let errors: u64 = step.errors.values().sum::<u64>()
-            + step
-                .status
-                .iter()
-                .filter(|(c, _)| c.as_str() >= "400")
-                .map(|(_, n)| n)
-                .sum::<u64>();
+        let errors = step.failed;
         let l = &step.latency_ms;
         let _ = writeln!(
             out,

@@ -235,7 +235,8 @@ pub fn run(
             .enumerate()
             .filter(|(_, kind)| matches!(kind, KeyKind::Iteration { .. }))
             .map(|(i, _)| &metrics.totals[i]);
-        (open.late, open.dropped) = iterations.fold((0, 0), |(l, d), s| (l + s.late, d + s.dropped));
+        (open.late, open.dropped) =
+            iterations.fold((0, 0), |(l, d), s| (l + s.late, d + s.dropped));
     }
     Ok(RunOutcome {
         result,

@@ -205,7 +205,10 @@ impl Builder<'_> {
         if let Some(Some(id)) = self.accepted.get(key.index()) {
             return *id;
         }
-        let id = self.counter(format!("{}:accepted_error_status", self.key_names[key.index()]));
+        let id = self.counter(format!(
+            "{}:accepted_error_status",
+            self.key_names[key.index()]
+        ));
         if self.accepted.len() <= key.index() {
             self.accepted.resize(key.index() + 1, None);
         }
@@ -303,7 +306,13 @@ impl Program {
     /// Failed requests of `key` in `stats`: transport errors, plus statuses
     /// of 400 or more that no `status` check of the step accepted.
     pub fn failed(&self, key: usize, stats: &Stats, counters: &[u64]) -> u64 {
-        let http_errors: u64 = stats.status.sorted().iter().filter(|(c, _)| *c >= 400).map(|(_, n)| n).sum();
+        let http_errors: u64 = stats
+            .status
+            .sorted()
+            .iter()
+            .filter(|(c, _)| *c >= 400)
+            .map(|(_, n)| n)
+            .sum();
         let accepted = self
             .accepted
             .get(key)

@@ -106,7 +106,10 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
             if requests == 0 {
                 return None;
             }
-            let failed: u64 = keys.iter().map(|&i| program.failed(i, &f.per_key[i], f.counters)).sum();
+            let failed: u64 = keys
+                .iter()
+                .map(|&i| program.failed(i, &f.per_key[i], f.counters))
+                .sum();
             Some(failed as f64 / requests as f64)
         }
         Metric::Checks => {

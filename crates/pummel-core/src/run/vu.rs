@@ -35,6 +35,8 @@ pub struct Vu {
     /// 0-based within this worker's segment (unique feeders use it).
     pub index: usize,
     pub iteration: u64,
+    /// Iterations aborted one after the other (closed-model backoff).
+    pub aborts_in_a_row: u32,
     vars: Vec<Option<String>>,
     rows: Vec<Option<Box<[String]>>>,
     jar: Option<CookieJar>,
@@ -94,6 +96,7 @@ impl Vu {
             id,
             index,
             iteration: 0,
+            aborts_in_a_row: 0,
             vars: shared.initial_vars.as_ref().clone(),
             rows: vec![None; plan.feeders.len()],
             jar: plan.defaults.cookies.then(CookieJar::new),
@@ -266,7 +269,9 @@ impl Vu {
             let outcome = check.evaluate(&view, self, &mut scratch);
             let counter = if outcome.passed() { *pass } else { *fail };
             shared.recorder.borrow_mut().count(counter, 1, end);
-            if let (crate::scenario::check::CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
+            if let (crate::scenario::check::CheckKind::Status(_), Some(accepted)) =
+                (&check.kind, op.accepted_status)
+            {
                 if outcome.passed() && view.status >= 400 {
                     shared.recorder.borrow_mut().count(accepted, 1, end);
                 }

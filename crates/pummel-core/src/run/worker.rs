@@ -395,9 +395,11 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
     }
     let mut first = scheduled;
     if !vu.set_up[which] {
-        vu.set_up[which] = true;
-        if let Err(abort) = vu.run_ops(shared, &scenario.setup, &mut first).await {
-            return note_abort(shared, scenario, abort);
+        // The setup counts as done only once it succeeds: a VU whose login
+        // failed tries again on its next iteration of this scenario.
+        match vu.run_ops(shared, &scenario.setup, &mut first).await {
+            Ok(()) => vu.set_up[which] = true,
+            Err(abort) => return after_abort(shared, scenario, vu, abort, scheduled).await,
         }
     }
     let outcome = vu.run_ops(shared, &scenario.steps, &mut first).await;
@@ -413,13 +415,37 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
         }
     }
     vu.iteration += 1;
-    if let Err(abort) = outcome {
-        if !note_abort(shared, scenario, abort) {
-            return false;
+    match outcome {
+        Ok(()) => vu.aborts_in_a_row = 0,
+        Err(abort) => {
+            if !after_abort(shared, scenario, vu, abort, scheduled).await {
+                return false;
+            }
         }
     }
     if let Some(wait) = pacing_wait(started, scenario.pacing) {
         tokio::time::sleep(wait).await;
+    }
+    true
+}
+
+/// Counts an aborted iteration; in a closed model, backs off after
+/// consecutive aborts (a target that is down would otherwise be hammered
+/// with failing iterations in a busy loop). Returns false when the VU must stop.
+async fn after_abort(
+    shared: &WorkerShared,
+    scenario: &super::program::ScenarioOps,
+    vu: &mut Vu,
+    abort: Abort,
+    scheduled: Option<Instant>,
+) -> bool {
+    if !note_abort(shared, scenario, abort) {
+        return false;
+    }
+    vu.aborts_in_a_row = vu.aborts_in_a_row.saturating_add(1);
+    if scheduled.is_none() {
+        let backoff = Duration::from_millis((1u64 << vu.aborts_in_a_row.min(7)).min(100));
+        tokio::time::sleep(backoff).await;
     }
     true
 }

@@ -32,6 +32,12 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented example scenario file
     Init(InitArgs),
+    /// Make reports from a JSON result: HTML, JUnit, CSV, Markdown
+    Report(ReportCmdArgs),
+    /// Compare two results: changes per step, regression gates (exit 99)
+    Compare(CompareArgs),
+    /// Key figures over several results, oldest first
+    Trend(TrendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +80,9 @@ pub struct RunArgs {
     /// Also write the JSON result to this file
     #[arg(long, value_name = "FILE.json")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +173,9 @@ pub struct BenchArgs {
     /// Also write the JSON result to this file
     #[arg(long, value_name = "FILE.json")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +214,106 @@ pub struct DemoArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Reports written from a result: after `run` and `bench`, or by `pummel report`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Reports")]
+pub struct ReportArgs {
+    /// Write a self-contained HTML report: charts and tables, opens from disk
+    #[arg(long = "report", visible_alias = "html", value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+
+    /// Write JUnit XML: each threshold and check is a test case (for CI)
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
+
+    /// Write timeline.csv and steps.csv into this directory
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+
+    /// Write a Markdown summary (for a pull-request comment)
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
+
+    /// Apdex threshold T: responses within T satisfy, within 4T are tolerated
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub apdex_t: Duration,
+}
+
+impl Default for ReportArgs {
+    fn default() -> Self {
+        ReportArgs {
+            html: None,
+            junit: None,
+            csv: None,
+            markdown: None,
+            apdex_t: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportCmdArgs {
+    /// A result file (written by `--out FILE.json`)
+    pub result: PathBuf,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline result file
+    pub base: PathBuf,
+
+    /// The result file to judge against it
+    pub new: PathBuf,
+
+    /// Changes within plus or minus this much count as unchanged
+    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = parse_percent)]
+    pub noise: f64,
+
+    /// Exit 99 if a figure changed like this (repeatable): 'p95>+10%', 'rps<-5%', 'p99>+20ms',
+    /// 'error_rate>+0.5pp'; one step only: 'STEP: p95>+10%'. Metrics: p50 p90 p95 p99 mean max rps
+    /// error_rate
+    #[arg(long = "fail-if", value_name = "GATE", value_parser = parse_gate)]
+    pub fail_if: Vec<pummel_report::compare::Gate>,
+
+    /// Write the comparison as a self-contained HTML page with overlaid charts
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+
+    /// Write the comparison as Markdown (for a pull-request comment)
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Result files, oldest first
+    #[arg(required = true, num_args = 2.., value_name = "RESULT.json")]
+    pub results: Vec<PathBuf>,
+
+    /// Write the trend as a self-contained HTML page with charts
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+
+    /// Apdex threshold T
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub apdex_t: Duration,
+}
+
+/// Parses a percentage: `5%`, `5` or `12.5%`.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && (0.0..=1000.0).contains(&p) => Ok(p),
+        _ => Err(format!("invalid percentage {s:?}: expected e.g. 5%")),
+    }
+}
+
+fn parse_gate(s: &str) -> Result<pummel_report::compare::Gate, String> {
+    pummel_report::compare::Gate::parse(s)
 }
 
 /// Parses a humane duration: `500ms`, `10s`, `2m`, `1h`, `1m30s`; a bare

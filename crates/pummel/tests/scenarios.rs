@@ -460,9 +460,19 @@ fn example_marketplace_does_not_count_accepted_409s_as_errors() {
     let publish = u(scenario(&r, "publish"), "/iterations");
     let review = u(scenario(&r, "review"), "/iterations");
     assert!(publish > 0 && review > 0, "{}", brief_run(&r));
-    assert_eq!(r["status"]["409"], 1, "the second scenario's register: {}", brief_run(&r));
+    assert_eq!(
+        r["status"]["409"],
+        1,
+        "the second scenario's register: {}",
+        brief_run(&r)
+    );
     for s in ["publish", "review"] {
-        assert_eq!(step(&r, Some(s), "register")["failed"], 0, "{}", brief_run(&r));
+        assert_eq!(
+            step(&r, Some(s), "register")["failed"],
+            0,
+            "{}",
+            brief_run(&r)
+        );
     }
     let error_rate = r["thresholds"]
         .as_array()

@@ -10,6 +10,8 @@
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
+//! - `reports`: HTML, JUnit, CSV and Markdown reports, `pummel compare` and `trend`, the pages in
+//!   headless Chromium;
 //! - `util`: running the binary and the target, reading results.
 
 mod util;
@@ -17,6 +19,7 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod reports;
 mod scenarios;
 mod target;
 mod timing;

@@ -21,7 +21,7 @@ const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(10)
 pub fn run(args: BenchArgs) -> Result<i32, Failure> {
     let plan = plan_from_args(&args)?;
     let stop = super::stop_on_interrupt();
-    execute(&plan, &stop, args.json, args.out.as_deref())
+    execute(&plan, &stop, args.json, args.out.as_deref(), &args.reports)
 }
 
 /// Runs a plan and reports it: live progress, then the text summary or
@@ -31,6 +31,7 @@ pub(crate) fn execute(
     stop: &bench::StopSignal,
     json: bool,
     out: Option<&std::path::Path>,
+    reports: &crate::cli::ReportArgs,
 ) -> Result<i32, Failure> {
     let live = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let mut progress = ProgressLine::new(live, plan.duration);
@@ -55,6 +56,7 @@ pub(crate) fn execute(
         std::fs::write(path, text + "\n")
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
+    super::report::write_requested(&result, reports)?;
     Ok(if outcome.partial {
         exit::INTERRUPTED
     } else {

@@ -51,7 +51,7 @@ pub fn run(args: DemoArgs) -> Result<i32, Failure> {
         websocket: None,
     };
     let stop = super::stop_on_interrupt();
-    let code = super::bench::execute(&plan, &stop, args.json, None);
+    let code = super::bench::execute(&plan, &stop, args.json, None, &Default::default());
     runtime.block_on(target.shutdown());
     code
 }

@@ -1,10 +1,13 @@
 //! One module per subcommand.
 
 mod bench;
+mod compare;
 mod demo;
 mod init;
+pub(crate) mod report;
 mod run;
 mod target;
+mod trend;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +22,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Init(args) => init::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Trend(args) => trend::run(args),
     }
 }
 

@@ -57,6 +57,8 @@ pub fn run(args: RunArgs) -> Result<i32, Failure> {
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
 
+    super::report::write_requested(result, &args.reports)?;
+
     if let Some(fatal) = outcome.fatal {
         return Err(Failure::runtime(fatal));
     }

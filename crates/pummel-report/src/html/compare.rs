@@ -1,0 +1,385 @@
+//! The comparison page: two runs side by side — gates, every key figure of
+//! the run and of each step with its change marked better or worse beyond the
+//! noise band, and the two runs' charts overlaid (the base dashed in grey,
+//! the new one in colour).
+
+use pummel_core::metrics::{LatencyHistogram, TimelinePoint};
+use pummel_core::result::RunResult;
+
+use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
+use super::page::{note, table, Col, Page};
+use super::HtmlUnavailable;
+use crate::compare::{Comparison, Mark};
+use crate::figures::Scope;
+use crate::markup::escape;
+use crate::{distribution, format};
+
+const BASE_LIGHT: &str = "#94a3b8";
+
+/// The comparison page of `new` against `base`; the labels name the files.
+pub fn comparison(
+    c: &Comparison,
+    base: &RunResult,
+    new: &RunResult,
+    base_label: &str,
+    new_label: &str,
+) -> Result<String, HtmlUnavailable> {
+    build(c, base, new, base_label, new_label).finish()
+}
+
+pub(crate) fn build(
+    c: &Comparison,
+    base: &RunResult,
+    new: &RunResult,
+    base_label: &str,
+    new_label: &str,
+) -> Page {
+    let mut page = Page::new(&format!("{base_label} → {new_label}"));
+    let (bt, nt) = (crate::title(base), crate::title(new));
+    let facts = if bt == nt {
+        vec![escape(&bt)]
+    } else {
+        vec![
+            format!("base {}", escape(&bt)),
+            format!("new {}", escape(&nt)),
+        ]
+    };
+    page.header("comparison", &facts);
+    page.raw(&banner(c));
+    page.section(
+        "runs",
+        "Runs",
+        &runs_table(base, new, base_label, new_label),
+    );
+    if !c.gates.is_empty() {
+        page.section("gates", "Gates", &gates_table(c));
+    }
+    page.section("figures", "Key figures", &figures_table(c));
+    let charts = charts(&mut page, base, new);
+    page.section("charts", "Overlaid", &charts);
+    page
+}
+
+fn banner(c: &Comparison) -> String {
+    let worse = c.count(Mark::Worse);
+    let (class, badge, head) = if c.gates.is_empty() {
+        if worse > 0 {
+            (
+                "fail",
+                format!("{worse} WORSE"),
+                "Some figures got worse beyond the noise band".to_string(),
+            )
+        } else {
+            (
+                "pass",
+                "NO REGRESSION".to_string(),
+                "Nothing got worse beyond the noise band".to_string(),
+            )
+        }
+    } else {
+        let tripped = c.tripped().count();
+        if tripped > 0 {
+            (
+                "fail",
+                "GATE TRIPPED".to_string(),
+                format!("{tripped} of {} gates tripped", c.gates.len()),
+            )
+        } else {
+            (
+                "pass",
+                "GATES HELD".to_string(),
+                format!("All {} gates held", c.gates.len()),
+            )
+        }
+    };
+    format!(
+        r#"<div class="verdict {class}"><span class="badge">{}</span><div><strong>{}</strong><span>{}</span></div></div>"#,
+        escape(&badge),
+        escape(&head),
+        escape(&c.summary())
+    )
+}
+
+fn runs_table(base: &RunResult, new: &RunResult, base_label: &str, new_label: &str) -> String {
+    let row = |tag: &str, label: &str, r: &RunResult| {
+        let f = crate::figures::Figures::of_run(r, crate::apdex::DEFAULT_T_MS);
+        vec![
+            format!(
+                r#"<span class="pill {}">{tag}</span>"#,
+                if tag == "base" { "" } else { "info" }
+            ),
+            format!("<code>{}</code>", escape(label)),
+            escape(&crate::title(r)),
+            escape(&r.started_at),
+            escape(&format::seconds(r.duration_s)),
+            format::count(r.requests),
+            format::rate(r.rps),
+            format::percent(f.error_rate()),
+            escape(&format::ms(r.latency_ms.p95)),
+            escape(r.verdict.as_deref().unwrap_or("–")),
+        ]
+    };
+    table(
+        "runs",
+        &[
+            Col::Text(""),
+            Col::Text("file"),
+            Col::Text("run"),
+            Col::Text("started"),
+            Col::Num("duration"),
+            Col::Num("requests"),
+            Col::Num("req/s"),
+            Col::Num("errors"),
+            Col::Num("p95"),
+            Col::Text("verdict"),
+        ],
+        &[row("base", base_label, base), row("new", new_label, new)],
+    )
+}
+
+fn gates_table(c: &Comparison) -> String {
+    let rows: Vec<Vec<String>> = c
+        .gates
+        .iter()
+        .map(|g| {
+            vec![
+                if g.tripped {
+                    r#"<span class="pill fail">✗ tripped</span>"#.to_string()
+                } else {
+                    r#"<span class="pill pass">✓ held</span>"#.to_string()
+                },
+                format!("<code>{}</code>", escape(&g.gate.text)),
+                escape(&g.scope.label()),
+                escape(&g.detail),
+            ]
+        })
+        .collect();
+    table(
+        "gates",
+        &[
+            Col::Text(""),
+            Col::Text("gate"),
+            Col::Text("scope"),
+            Col::Text("measured"),
+        ],
+        &rows,
+    )
+}
+
+fn figures_table(c: &Comparison) -> String {
+    let mut rows = Vec::new();
+    for s in &c.scopes {
+        let title = match &s.scope {
+            Scope::Run => "whole run".to_string(),
+            step => format!("step {}", step.label()),
+        };
+        let requests = match (&s.base, &s.new) {
+            (Some(b), Some(n)) => format!(
+                "{} → {} requests",
+                format::count(b.requests),
+                format::count(n.requests)
+            ),
+            (Some(_), None) => "only in base".to_string(),
+            _ => "only in new".to_string(),
+        };
+        rows.push(vec![
+            format!("<strong>{}</strong>", escape(&title)),
+            String::new(),
+            String::new(),
+            String::new(),
+            escape(&requests),
+        ]);
+        for ch in &s.changes {
+            let (class, mark) = match ch.mark {
+                Mark::Worse => ("worse", "✗ worse"),
+                Mark::Better => ("better", "✓ better"),
+                Mark::Same => ("", "≈"),
+            };
+            rows.push(vec![
+                format!(
+                    r#"<span class="indent">{}</span>"#,
+                    escape(ch.metric.title())
+                ),
+                escape(&ch.metric.show(ch.base)),
+                escape(&ch.metric.show(ch.new)),
+                format!(
+                    r#"<span class="{class}">{}</span>"#,
+                    escape(&ch.show_change())
+                ),
+                format!(r#"<span class="{class}">{mark}</span>"#),
+            ]);
+        }
+    }
+    let mut html = table(
+        "compare",
+        &[
+            Col::Text(""),
+            Col::Num("base"),
+            Col::Num("new"),
+            Col::Num("change"),
+            Col::Text(""),
+        ],
+        &rows,
+    )
+    .replace("<tr><td><strong>", r#"<tr class="group"><td><strong>"#);
+    html.push_str(&note(&format!(
+        "Changes within ±{}% (and error-rate changes under 0.1 point) count as unchanged (≈). \
+         Lower latency and error rate are better; higher throughput is better.",
+        format::sig3(c.noise_pct)
+    )));
+    html
+}
+
+fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
+    let mut html = String::from(r#"<div class="grid">"#);
+    let (base_points, new_points) = (
+        super::report::charted(&base.timeline),
+        super::report::charted(&new.timeline),
+    );
+    let len = base_points.len().max(new_points.len());
+    if len > 0 {
+        let t: Vec<f64> = (0..len).map(|i| i as f64).collect();
+        // Timelines are aligned on seconds since each run's start.
+        let col = |points: &[TimelinePoint], f: fn(&TimelinePoint) -> f64, latency: bool| {
+            let mut v: Vec<Option<f64>> = vec![None; len];
+            for p in points {
+                if let Some(slot) = v.get_mut(p.t as usize) {
+                    *slot = (!latency || p.requests > p.errors).then(|| f(p));
+                }
+            }
+            v
+        };
+        let throughput = Chart::over_time(
+            "chart-throughput",
+            t.clone(),
+            YAxis::new("requests/s", Unit::PerS),
+        )
+        .series(Series::new("base", color::SLATE, col(base_points, |p| p.rps, false)).dashed())
+        .series(Series::new("new", color::BLUE, col(new_points, |p| p.rps, false)).filled());
+        html.push_str(&page.chart(
+            throughput,
+            "Throughput",
+            "requests per second, seconds since each run's start",
+        ));
+        let latency = Chart::over_time("chart-latency", t, YAxis::new("latency", Unit::Ms))
+            .series(
+                Series::new("base p50", BASE_LIGHT, col(base_points, |p| p.p50_ms, true)).dashed(),
+            )
+            .series(
+                Series::new(
+                    "base p99",
+                    color::SLATE,
+                    col(base_points, |p| p.p99_ms, true),
+                )
+                .dashed(),
+            )
+            .series(Series::new(
+                "new p50",
+                color::GREEN,
+                col(new_points, |p| p.p50_ms, true),
+            ))
+            .series(Series::new(
+                "new p99",
+                color::RED,
+                col(new_points, |p| p.p99_ms, true),
+            ));
+        html.push_str(&page.chart(latency, "Latency", "p50 and p99 of each second"));
+    }
+
+    let decode = |r: &RunResult| {
+        LatencyHistogram::from_base64(&r.histogram)
+            .ok()
+            .filter(|h| !h.is_empty())
+    };
+    match (decode(base), decode(new)) {
+        (Some(hb), Some(hn)) => {
+            let nines = distribution::nines_axis(hb.len().min(hn.len()));
+            let spectrum = Chart::line(
+                "chart-spectrum",
+                XAxis::new("percentile", Unit::Nines, nines.clone()),
+                YAxis::new("latency", Unit::Ms),
+            )
+            .series(
+                Series::new("base", color::SLATE, distribution::latency_at(&hb, &nines)).dashed(),
+            )
+            .series(
+                Series::new("new", color::BLUE, distribution::latency_at(&hn, &nines)).filled(),
+            );
+            html.push_str(&page.chart(
+                spectrum,
+                "Percentiles",
+                "latency at each percentile, the tail stretched out",
+            ));
+
+            let (lo_b, hi_b) = distribution::range_ms(&hb).unwrap_or((0.001, 1.0));
+            let (lo_n, hi_n) = distribution::range_ms(&hn).unwrap_or((0.001, 1.0));
+            let (lo, hi) = (lo_b.min(lo_n), hi_b.max(hi_n));
+            let bb = distribution::log_bins_between(&hb, lo, hi, 48);
+            let bn = distribution::log_bins_between(&hn, lo, hi, 48);
+            let share = |bins: &[distribution::Bin], total: u64| {
+                bins.iter()
+                    .map(|b| b.count as f64 / total.max(1) as f64 * 100.0)
+                    .collect::<Vec<_>>()
+            };
+            let dist = Chart::line(
+                "chart-distribution",
+                XAxis::new("latency", Unit::Ms, bb.iter().map(|b| b.mid_ms()).collect()).log(10),
+                YAxis::new("share of responses", Unit::Percent),
+            )
+            .series(Series::of("base", color::SLATE, share(&bb, hb.len())).dashed())
+            .series(Series::of("new", color::BLUE, share(&bn, hn.len())).filled());
+            html.push_str(&page.chart(
+                dist,
+                "Distribution",
+                "share of responses by latency (logarithmic bins)",
+            ));
+        }
+        _ => html.push_str(&note(
+            "No latency distribution: a result has no responses or no readable histogram.",
+        )),
+    }
+    html.push_str("</div>");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{compare, CompareOptions, Gate};
+    use crate::testdata;
+
+    #[test]
+    fn shows_gates_marks_and_overlaid_charts() {
+        let base = testdata::scenario_run();
+        let mut new = base.clone();
+        new.latency_ms.p95 *= 3.0;
+        new.steps.pop();
+        let options = CompareOptions {
+            gates: vec![Gate::parse("p95>+10%").unwrap()],
+            ..Default::default()
+        };
+        let c = compare(&base, &new, &options).unwrap();
+        let html = build(&c, &base, &new, "a.json", "b <new>.json").finish_with("", "");
+        assert!(
+            html.contains(r#"<div class="verdict fail"><span class="badge">GATE TRIPPED</span>"#)
+        );
+        assert!(html.contains("b &lt;new&gt;.json"));
+        assert!(html.contains(r#"<span class="worse">✗ worse</span>"#));
+        assert!(html.contains("only in base"));
+        for id in [
+            "chart-throughput",
+            "chart-latency",
+            "chart-spectrum",
+            "chart-distribution",
+        ] {
+            assert!(html.contains(&format!(r#"id="{id}""#)), "{id}");
+        }
+        let same = compare(&base, &base, &CompareOptions::default()).unwrap();
+        let html = build(&same, &base, &base, "a", "a").finish_with("", "");
+        assert!(html.contains("NO REGRESSION"));
+        let bare = testdata::minimal();
+        let c = compare(&bare, &bare, &CompareOptions::default()).unwrap();
+        let html = build(&c, &bare, &bare, "x", "y").finish_with("", "");
+        assert!(html.contains("No latency distribution"));
+    }
+}

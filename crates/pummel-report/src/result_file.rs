@@ -1,0 +1,108 @@
+//! Reading a result file back: the input of every report.
+//!
+//! The errors name the file and say what is wrong with it in words a user
+//! can act on (not JSON at all, JSON but not a pummel result, a result from a
+//! newer pummel), because the usual mistake is passing the wrong file.
+
+use std::path::{Path, PathBuf};
+
+use pummel_core::result::{RunResult, SCHEMA_VERSION};
+
+/// A result file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not JSON: {source}", path.display())]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{} is not a pummel result (no \"schema\" key); write one with --out FILE.json", path.display())]
+    NotAResult { path: PathBuf },
+    #[error(
+        "{} has result schema {found}, this pummel reads schema {SCHEMA_VERSION}: \
+         it was written by a newer pummel",
+        path.display()
+    )]
+    NewerSchema { path: PathBuf, found: u64 },
+    #[error("{} is not a valid pummel result: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads and checks a result file written by `pummel … --out FILE.json`.
+pub fn read_result(path: &Path) -> Result<RunResult, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_result(&text, path)
+}
+
+/// Parses the text of a result file; `path` only names it in errors.
+pub fn parse_result(text: &str, path: &Path) -> Result<RunResult, ReadError> {
+    let path = || path.to_path_buf();
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| ReadError::NotJson {
+            path: path(),
+            source,
+        })?;
+    let schema = value.get("schema").and_then(serde_json::Value::as_u64);
+    match schema {
+        None => return Err(ReadError::NotAResult { path: path() }),
+        Some(found) if found > u64::from(SCHEMA_VERSION) => {
+            return Err(ReadError::NewerSchema {
+                path: path(),
+                found,
+            });
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(value).map_err(|source| ReadError::Invalid {
+        path: path(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse_result(text, Path::new("r.json"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        assert!(
+            err("not json").starts_with("r.json is not JSON"),
+            "{}",
+            err("not json")
+        );
+        assert!(err("{\"a\": 1}").contains("not a pummel result"));
+        assert!(err("{\"schema\": 7}").contains("newer pummel"));
+        assert!(err("{\"schema\": 1}").starts_with("r.json is not a valid pummel result"));
+        let missing = read_result(Path::new("/nonexistent/r.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.starts_with("cannot read /nonexistent/r.json"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn reads_a_result() {
+        let text = serde_json::to_string(&crate::testdata::bench()).unwrap();
+        let r = parse_result(&text, Path::new("b.json")).unwrap();
+        assert_eq!(r.kind, "bench");
+    }
+}

@@ -286,12 +286,54 @@ fn config_json(plan: &Plan, options: &RunOptions, workers: u32) -> serde_json::V
         "file": plan.file,
         "name": plan.name,
         "url": plan.target.as_ref().map(|t| t.absolute()),
-        "load": format!("{:?}", plan.load),
+        "load": load_json(&plan.load),
         "scenarios": plan.scenarios.iter().map(|s| serde_json::json!({"name": s.name, "weight": s.weight})).collect::<Vec<_>>(),
         "threads": workers,
         "requested_threads": options.threads,
         "max_vus": plan.load.max_vus(),
     })
+}
+
+/// The load model as the result records it.
+fn load_json(load: &crate::scenario::load_model::LoadModel) -> serde_json::Value {
+    use crate::scenario::load_model::LoadModel;
+    let secs = |d: Duration| d.as_secs_f64();
+    let stages = |stages: &[crate::scenario::load_model::Stage]| -> Vec<serde_json::Value> {
+        stages
+            .iter()
+            .map(|s| serde_json::json!({"duration_s": secs(s.duration), "target": s.target}))
+            .collect()
+    };
+    match load {
+        LoadModel::Vus {
+            vus,
+            duration,
+            iterations,
+        } => serde_json::json!({
+            "model": "vus", "vus": vus, "duration_s": duration.map(secs), "iterations": iterations,
+        }),
+        LoadModel::RampingVus { start, stages: s } => serde_json::json!({
+            "model": "stages", "start_vus": start, "stages": stages(s),
+        }),
+        LoadModel::Rate {
+            rate,
+            duration,
+            max_vus,
+        } => serde_json::json!({
+            "model": "rate", "rate": rate, "duration_s": secs(*duration), "max_vus": max_vus,
+        }),
+        LoadModel::RampingRate {
+            start,
+            stages: s,
+            max_vus,
+        } => serde_json::json!({
+            "model": "rate_stages", "start_rate": start, "stages": stages(s), "max_vus": max_vus,
+        }),
+        LoadModel::Cycles(c) => serde_json::json!({
+            "model": "cycles", "levels": c.levels, "cycle_duration_s": secs(c.cycle_duration),
+            "startup_delay_s": secs(c.startup_delay), "pause_s": secs(c.pause),
+        }),
+    }
 }
 
 fn step_results(program: &Program, metrics: &RunMetrics, elapsed_s: f64) -> Vec<StepResult> {

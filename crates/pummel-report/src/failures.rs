@@ -1,7 +1,7 @@
 //! The failure examples of a result (`failures[]`), grouped.
 //!
 //! The engine keeps the first few messages of failed checks and aborted
-//! iterations as `WHERE: WHAT: MESSAGE` (`/status/503: status 200: status
+//! iterations as `WHERE: WHAT: MESSAGE` (`checkout/pay: status 200: status
 //! 503, expected 200`). The same failure usually repeats, often with a
 //! different detail each time (`took 86.8ms, expected at most 85ms`), so
 //! reports show each place and kind of failure once — its first message as
@@ -12,7 +12,7 @@ use pummel_core::result::RunResult;
 /// One place and kind of failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Example {
-    /// The request (its URL as written) or scenario where it happened.
+    /// The step (`scenario/step`) or scenario where it happened.
     pub place: String,
     /// The check's label, `iteration aborted`, `render` …; empty when the
     /// message had no such part.

@@ -277,7 +277,7 @@ impl Vu {
                 }
             }
             if let crate::scenario::check::Outcome::Fail(message) = outcome {
-                shared.note_failure(op.step.url.source(), &check.label, &message);
+                shared.note_failure(shared.program.layout.name(op.key), &check.label, &message);
             }
         }
         let mut missing = None;

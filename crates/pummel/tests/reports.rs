@@ -164,7 +164,7 @@ fn a_scenario_run_writes_every_report_and_pummel_report_makes_the_same_later() {
         r#"id="chart-load""#,
         r#"id="chart-distribution""#,
         "Failures by place and kind",
-        "<code>/status/503</code>",
+        "<code>buy/flaky</code>",
     ] {
         assert!(html.contains(needle), "the report lacks {needle}");
     }

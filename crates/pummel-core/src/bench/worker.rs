@@ -17,7 +17,8 @@ use crate::coordinator::WorkerContext;
 use crate::error_kind::ErrorKind;
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
-use crate::metrics::{KeyId, Recorder, INTERVAL};
+use crate::metrics::recorder::roll_each_second;
+use crate::metrics::{KeyId, Recorder};
 use crate::pacer::{ConstantRate, Pacer};
 
 /// An open-model request counts as late when it starts this long after its
@@ -209,7 +210,10 @@ async fn drive(setup: WorkerSetup) -> Instant {
             lanes.spawn_local(h1_lane(shared.clone(), index + conn as usize));
         }
     }
-    let ticker = tokio::task::spawn_local(tick(shared.clone(), start));
+    let ticker = {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move { roll_each_second(&shared.recorder, start).await })
+    };
     let pacer_task = shared.pacer.is_some().then(|| {
         let shared = shared.clone();
         tokio::task::spawn_local(async move {
@@ -247,20 +251,21 @@ async fn drive(setup: WorkerSetup) -> Instant {
     end
 }
 
-/// Rolls the recorder's interval over just after each second boundary, so
-/// the collector hears of quiet seconds on time.
-async fn tick(shared: Rc<Shared>, start: Instant) {
-    loop {
-        let now = Instant::now();
-        let next = crate::metrics::recorder::interval_index(start, now) + 1;
-        let at = start + INTERVAL * next + Duration::from_millis(2);
-        tokio::time::sleep_until(at.into()).await;
-        shared.recorder.borrow_mut().tick(Instant::now());
+/// After a request: in the closed model, waits a little after consecutive
+/// connect failures, so a dead target is counted at a sane pace rather than
+/// in a busy loop. (In the open model the schedule sets the pace.)
+async fn back_off_after(outcome: Outcome, scheduled: Option<Instant>, failures: &mut u32) {
+    if !outcome.is_connect_failure() {
+        *failures = 0;
+        return;
+    }
+    *failures += 1;
+    if scheduled.is_none() {
+        tokio::time::sleep(connect_backoff(*failures)).await;
     }
 }
 
-/// Backoff after consecutive connect failures in the closed model, so a dead
-/// target is counted at a sane pace rather than in a busy loop.
+/// The wait after `failures` consecutive connect failures: 2, 4, … up to 100 ms.
 fn connect_backoff(failures: u32) -> Duration {
     Duration::from_millis((1u64 << failures.min(7)).min(100))
 }
@@ -288,14 +293,7 @@ async fn h1_lane(shared: Rc<Shared>, lane: usize) {
             }
         });
         shared.record(scheduled, sent, outcome);
-        if outcome.is_connect_failure() {
-            connect_failures += 1;
-            if scheduled.is_none() {
-                tokio::time::sleep(connect_backoff(connect_failures)).await;
-            }
-        } else {
-            connect_failures = 0;
-        }
+        back_off_after(outcome, scheduled, &mut connect_failures).await;
     }
 }
 
@@ -416,14 +414,7 @@ async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
         });
         shared.in_flight.set(shared.in_flight.get() - 1);
         shared.record(scheduled, sent, outcome);
-        if outcome.is_connect_failure() {
-            connect_failures += 1;
-            if scheduled.is_none() {
-                tokio::time::sleep(connect_backoff(connect_failures)).await;
-            }
-        } else {
-            connect_failures = 0;
-        }
+        back_off_after(outcome, scheduled, &mut connect_failures).await;
     }
 }
 

@@ -127,7 +127,7 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkedError> {
         Some(semi) => &line[..semi],
         None => line,
     };
-    let digits = trim_ascii_whitespace(digits);
+    let digits = digits.trim_ascii();
     if digits.is_empty() || digits.len() > 15 {
         return Err(ChunkedError("invalid chunk size"));
     }
@@ -142,16 +142,6 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkedError> {
         size = size * 16 + u64::from(v);
     }
     Ok(size)
-}
-
-fn trim_ascii_whitespace(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 #[cfg(test)]

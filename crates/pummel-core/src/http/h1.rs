@@ -347,10 +347,10 @@ impl H1Connection {
                     .value
                     .rsplit(|&b| b == b',')
                     .next()
-                    .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
+                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             } else if name.eq_ignore_ascii_case("connection") {
                 for token in h.value.split(|&b| b == b',') {
-                    let token = trim(token);
+                    let token = token.trim_ascii();
                     if token.eq_ignore_ascii_case(b"close") {
                         close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
@@ -395,21 +395,11 @@ impl Drop for H1Connection {
 }
 
 fn parse_content_length(value: &[u8]) -> Option<u64> {
-    let digits = trim(value);
+    let digits = value.trim_ascii();
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
     std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 #[cfg(test)]

@@ -48,43 +48,18 @@ impl RequestSpec {
         self.headers.iter().any(|(n, _)| n == name)
     }
 
-    /// Whether a `Content-Length` must be sent: always with a body, and for
-    /// methods whose semantics expect one even when it is empty.
-    fn sends_content_length(&self) -> bool {
-        !self.body.is_empty() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
-    }
-
     /// The complete HTTP/1.1 request, encoded once and sent as is.
     pub fn encode_h1(&self) -> Bytes {
         let mut out = Vec::with_capacity(256 + self.body.len());
-        out.extend_from_slice(self.method.as_str().as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(self.url.path_and_query.as_bytes());
-        out.extend_from_slice(b" HTTP/1.1\r\n");
-        if !self.has_header(&http::header::HOST) {
-            push_header(&mut out, "host", self.url.authority.as_bytes());
-        }
-        if !self.has_header(&http::header::USER_AGENT) {
-            push_header(&mut out, "user-agent", USER_AGENT.as_bytes());
-        }
-        if !self.has_header(&http::header::ACCEPT) {
-            push_header(&mut out, "accept", b"*/*");
-        }
-        for (name, value) in &self.headers {
-            if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
-                continue;
-            }
-            push_header(&mut out, name.as_str(), value.as_bytes());
-        }
-        if self.sends_content_length() {
-            push_header(
-                &mut out,
-                "content-length",
-                self.body.len().to_string().as_bytes(),
-            );
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
+        encode_h1(
+            &mut out,
+            &self.method,
+            &self.url,
+            &self.headers,
+            &self.body,
+            None,
+            false,
+        );
         Bytes::from(out)
     }
 
@@ -125,11 +100,70 @@ impl RequestSpec {
     }
 }
 
-fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
+/// Encodes an HTTP/1.1 request into `out` (cleared first): the request
+/// line, `Host`, `User-Agent` and `Accept` unless `headers` set them, the
+/// headers (never a `Content-Length` or `Transfer-Encoding` of their own:
+/// the body's length is what is sent), `cookie` merged with a `Cookie`
+/// header, `Accept-Encoding: gzip, deflate` when `accept_compressed`, and
+/// the body.
+pub fn encode_h1(
+    out: &mut Vec<u8>,
+    method: &Method,
+    url: &TargetUrl,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &Bytes,
+    cookie: Option<&str>,
+    accept_compressed: bool,
+) {
+    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
+    let push = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    };
+    out.clear();
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(url.path_and_query.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !has(&http::header::HOST) {
+        push(out, "host", url.authority.as_bytes());
+    }
+    if !has(&http::header::USER_AGENT) {
+        push(out, "user-agent", USER_AGENT.as_bytes());
+    }
+    if !has(&http::header::ACCEPT) {
+        push(out, "accept", b"*/*");
+    }
+    if accept_compressed && !has(&http::header::ACCEPT_ENCODING) {
+        push(out, "accept-encoding", b"gzip, deflate");
+    }
+    for (name, value) in headers {
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            continue;
+        }
+        if name == http::header::COOKIE && cookie.is_some() {
+            continue;
+        }
+        push(out, name.as_str(), value.as_bytes());
+    }
+    if let Some(jar) = cookie {
+        match headers.iter().find(|(n, _)| n == http::header::COOKIE) {
+            Some((_, own)) => {
+                let mut merged = own.as_bytes().to_vec();
+                merged.extend_from_slice(b"; ");
+                merged.extend_from_slice(jar.as_bytes());
+                push(out, "cookie", &merged);
+            }
+            None => push(out, "cookie", jar.as_bytes()),
+        }
+    }
+    if !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        push(out, "content-length", body.len().to_string().as_bytes());
+    }
     out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use super::h1::{H1Connection, H1Error, ResponseSink};
+use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::{self, Alpn};
 use super::transport::Connector;
@@ -279,7 +280,7 @@ impl Session {
         response: &mut Response,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
-        encode(
+        encode_h1(
             &mut self.encoded,
             method,
             url,
@@ -397,66 +398,6 @@ fn normalize_dots(path_and_query: &str) -> String {
     result
 }
 
-fn encode(
-    out: &mut Vec<u8>,
-    method: &Method,
-    url: &TargetUrl,
-    headers: &[(HeaderName, HeaderValue)],
-    body: &Bytes,
-    cookie: Option<&str>,
-    decompress: bool,
-) {
-    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
-    let push = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    };
-    out.clear();
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(url.path_and_query.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !has(&http::header::HOST) {
-        push(out, "host", url.authority.as_bytes());
-    }
-    if !has(&http::header::USER_AGENT) {
-        push(out, "user-agent", super::request::USER_AGENT.as_bytes());
-    }
-    if !has(&http::header::ACCEPT) {
-        push(out, "accept", b"*/*");
-    }
-    if decompress && !has(&http::header::ACCEPT_ENCODING) {
-        push(out, "accept-encoding", b"gzip, deflate");
-    }
-    for (name, value) in headers {
-        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
-            continue;
-        }
-        if name == http::header::COOKIE && cookie.is_some() {
-            continue;
-        }
-        push(out, name.as_str(), value.as_bytes());
-    }
-    if let Some(jar) = cookie {
-        match headers.iter().find(|(n, _)| n == http::header::COOKIE) {
-            Some((_, own)) => {
-                let mut merged = own.as_bytes().to_vec();
-                merged.extend_from_slice(b"; ");
-                merged.extend_from_slice(jar.as_bytes());
-                push(out, "cookie", &merged);
-            }
-            None => push(out, "cookie", jar.as_bytes()),
-        }
-    }
-    if !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
-        push(out, "content-length", body.len().to_string().as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-}
-
 /// Decodes a gzip or deflate body in place; identity bodies are left alone.
 fn decode_body(response: &mut Response) -> Result<(), ErrorKind> {
     let encoding = match response.header("content-encoding") {
@@ -538,7 +479,7 @@ mod tests {
             HeaderName::from_static("cookie"),
             HeaderValue::from_static("a=1"),
         )];
-        encode(
+        encode_h1(
             &mut out,
             &Method::POST,
             &url("http://h/p"),

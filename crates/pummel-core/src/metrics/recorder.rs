@@ -119,6 +119,18 @@ impl Recorder {
     }
 }
 
+/// Rolls `recorder`'s interval over just after each second boundary, for
+/// ever (a worker runs it as a task and aborts it when done), so quiet
+/// seconds are reported on time too.
+pub async fn roll_each_second(recorder: &std::cell::RefCell<Recorder>, start: Instant) {
+    loop {
+        let next = interval_index(start, Instant::now()) + 1;
+        let at = start + INTERVAL * next + Duration::from_millis(2);
+        tokio::time::sleep_until(at.into()).await;
+        recorder.borrow_mut().tick(Instant::now());
+    }
+}
+
 /// The index of the interval that contains `now`.
 pub fn interval_index(start: Instant, now: Instant) -> u32 {
     let elapsed: Duration = now.saturating_duration_since(start);

@@ -130,6 +130,23 @@ impl Builder<'_> {
         id
     }
 
+    /// The metric key of a step: `scenario/step`, shared by steps of the
+    /// same name in one scenario.
+    fn step_key(
+        &mut self,
+        scenario: Option<&crate::scenario::model::Scenario>,
+        step: &Step,
+    ) -> KeyId {
+        let scope = scenario.map_or("(setup)", |s| s.name.as_str());
+        self.key(
+            format!("{scope}/{}", step.name),
+            KeyKind::Step {
+                scenario: scenario.map(|s| s.name.clone()),
+                name: step.name.clone(),
+            },
+        )
+    }
+
     fn counter(&mut self, name: String) -> CounterId {
         let id = CounterId(self.counters.len() as u32);
         self.counters.push(name);
@@ -145,14 +162,7 @@ impl Builder<'_> {
             .iter()
             .map(|step| match &step.kind {
                 StepKind::Request(request) => {
-                    let scope = scenario.map_or("(setup)", |s| s.name.as_str());
-                    let key = self.key(
-                        format!("{scope}/{}", step.name),
-                        KeyKind::Step {
-                            scenario: scenario.map(|s| s.name.clone()),
-                            name: step.name.clone(),
-                        },
-                    );
+                    let key = self.step_key(scenario, step);
                     let check_counters =
                         request.checks.iter().map(|c| self.check(key, c)).collect();
                     let checks_status = request
@@ -171,14 +181,7 @@ impl Builder<'_> {
                 StepKind::Think(think) => Op::Think(*think),
                 StepKind::Group(group) => Op::Group(self.ops(scenario, &group.steps)),
                 StepKind::WebSocket(ws) => {
-                    let scope = scenario.map_or("(setup)", |s| s.name.as_str());
-                    let key = self.key(
-                        format!("{scope}/{}", step.name),
-                        KeyKind::Step {
-                            scenario: scenario.map(|s| s.name.clone()),
-                            name: step.name.clone(),
-                        },
-                    );
+                    let key = self.step_key(scenario, step);
                     if !ws.action.is_measured() {
                         self.unmeasured.push(key);
                     }

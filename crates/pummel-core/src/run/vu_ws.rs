@@ -21,6 +21,15 @@ pub struct Socket {
     pub last_send: Option<Instant>,
 }
 
+/// Counts a received message (and its bytes, on the step); returns when.
+fn note_received(shared: &WorkerShared, op: &WsOp, message: &Message) -> Instant {
+    let now = Instant::now();
+    let mut recorder = shared.recorder.borrow_mut();
+    recorder.count(WS_MESSAGES_RECEIVED, 1, now);
+    recorder.stats(op.key, now).bytes_received += payload(message).len() as u64;
+    now
+}
+
 /// The payload of a data message as bytes.
 fn payload(message: &Message) -> &[u8] {
     match message {
@@ -146,13 +155,7 @@ impl Vu {
                         Ok(Err(kind)) => break Err(kind),
                         Ok(Ok(m)) => m,
                     };
-                    let now = Instant::now();
-                    {
-                        let mut recorder = shared.recorder.borrow_mut();
-                        recorder.count(WS_MESSAGES_RECEIVED, 1, now);
-                        recorder.stats(op.key, now).bytes_received +=
-                            payload(&message).len() as u64;
-                    }
+                    let now = note_received(shared, op, &message);
                     let view = MessageView::new(0, &[], payload(&message), now - from);
                     let matched = checks
                         .iter()
@@ -208,10 +211,7 @@ impl Vu {
                         }
                         Ok(Ok(m)) => {
                             received += 1;
-                            let now = Instant::now();
-                            let mut recorder = shared.recorder.borrow_mut();
-                            recorder.count(WS_MESSAGES_RECEIVED, 1, now);
-                            recorder.stats(op.key, now).bytes_received += payload(&m).len() as u64;
+                            note_received(shared, op, &m);
                         }
                     }
                 }
@@ -237,10 +237,7 @@ impl Vu {
                         Err(_) => break Ok(()),
                         Ok(Err(kind)) => break Err(kind),
                         Ok(Ok(m)) => {
-                            let now = Instant::now();
-                            let mut recorder = shared.recorder.borrow_mut();
-                            recorder.count(WS_MESSAGES_RECEIVED, 1, now);
-                            recorder.stats(op.key, now).bytes_received += payload(&m).len() as u64;
+                            note_received(shared, op, &m);
                         }
                     }
                 }

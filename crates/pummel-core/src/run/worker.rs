@@ -13,7 +13,8 @@ use super::program::{Program, VUS_GAUGE};
 use super::vu::{pacing_wait, Abort, Vu};
 use crate::coordinator::WorkerContext;
 use crate::http::session::Connectors;
-use crate::metrics::{Recorder, INTERVAL};
+use crate::metrics::recorder::roll_each_second;
+use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule};
 use crate::scenario::feeder::Feeder;
 use crate::scenario::load_model::LoadModel;
@@ -196,7 +197,10 @@ async fn drive(
     let shared = WorkerShared::new(&plan, recorder, budget);
     let deadline = model.duration().map(|d| start + d);
 
-    let ticker = tokio::task::spawn_local(tick(shared.clone(), start));
+    let ticker = {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move { roll_each_second(&shared.recorder, start).await })
+    };
     let mut vus = tokio::task::JoinSet::new();
     let pacer = model
         .is_open()
@@ -474,17 +478,6 @@ async fn teardown(shared: &Rc<WorkerShared>, vu: &mut Vu) {
         }
     }
     vu.close(shared);
-}
-
-/// Rolls the recorder's interval over just after each second boundary.
-async fn tick(shared: Rc<WorkerShared>, start: Instant) {
-    loop {
-        let now = Instant::now();
-        let next = crate::metrics::recorder::interval_index(start, now) + 1;
-        let at = start + INTERVAL * next + Duration::from_millis(2);
-        tokio::time::sleep_until(at.into()).await;
-        shared.recorder.borrow_mut().tick(Instant::now());
-    }
 }
 
 /// An open load model's arrival schedule.

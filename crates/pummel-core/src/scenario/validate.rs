@@ -24,6 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::capture::Capture;
 use super::diagnostic::{suggest, Problems, Span};
 use super::feeder::{FeedMode, Feeder};
 use super::model::{Defaults, Plan, Step, StepKind};
@@ -31,6 +32,7 @@ use super::parse::DecodeInfo;
 use super::request::{auth_templates_mut, AuthSetting, Header};
 use super::template::{Binding, Template, VarId};
 use super::threshold::Scope as ThresholdScope;
+use super::websocket::WsAction;
 
 /// Where a template is, for the rules above.
 #[derive(Clone)]
@@ -178,52 +180,40 @@ impl Checker<'_> {
             match &mut step.kind {
                 StepKind::Request(r) => {
                     for c in &mut r.captures {
-                        self.captures
-                            .entry(c.name.clone())
-                            .or_default()
-                            .push((c.span, flow));
-                        let id = match self.slots.get(&c.name) {
-                            Some((id, _)) => *id,
-                            None => {
-                                let id = VarId(names.len() as u32);
-                                names.push(c.name.clone());
-                                self.slots
-                                    .insert(c.name.clone(), (id, Origin::Capture(c.span)));
-                                self.check_feeder_clash(&c.name, c.span);
-                                id
-                            }
-                        };
-                        c.var = id;
+                        self.assign_capture_slot(c, flow, names);
                     }
                 }
                 StepKind::Group(g) => self.assign_capture_slots(&mut g.steps, flow, names),
                 StepKind::WebSocket(ws) => {
-                    if let crate::scenario::websocket::WsAction::Expect { captures, .. } =
-                        &mut ws.action
-                    {
+                    if let WsAction::Expect { captures, .. } = &mut ws.action {
                         for c in captures {
-                            self.captures
-                                .entry(c.name.clone())
-                                .or_default()
-                                .push((c.span, flow));
-                            let id = match self.slots.get(&c.name) {
-                                Some((id, _)) => *id,
-                                None => {
-                                    let id = VarId(names.len() as u32);
-                                    names.push(c.name.clone());
-                                    self.slots
-                                        .insert(c.name.clone(), (id, Origin::Capture(c.span)));
-                                    self.check_feeder_clash(&c.name, c.span);
-                                    id
-                                }
-                            };
-                            c.var = id;
+                            self.assign_capture_slot(c, flow, names);
                         }
                     }
                 }
                 StepKind::Think(_) => {}
             }
         }
+    }
+
+    /// Gives a capture its variable slot (shared by every capture of the
+    /// same name) and records where it is captured, for scope checks.
+    fn assign_capture_slot(&mut self, c: &mut Capture, flow: usize, names: &mut Vec<String>) {
+        self.captures
+            .entry(c.name.clone())
+            .or_default()
+            .push((c.span, flow));
+        c.var = match self.slots.get(&c.name) {
+            Some((id, _)) => *id,
+            None => {
+                let id = VarId(names.len() as u32);
+                names.push(c.name.clone());
+                self.slots
+                    .insert(c.name.clone(), (id, Origin::Capture(c.span)));
+                self.check_feeder_clash(&c.name, c.span);
+                id
+            }
+        };
     }
 
     fn check_feeder_clash(&mut self, name: &str, span: Span) {
@@ -252,9 +242,7 @@ impl Checker<'_> {
                 StepKind::WebSocket(ws) => {
                     ws.action
                         .templates_mut(&mut |t| self.check_template(t, scope, None));
-                    if let crate::scenario::websocket::WsAction::Expect { captures, .. } =
-                        &ws.action
-                    {
+                    if let WsAction::Expect { captures, .. } = &ws.action {
                         for c in captures {
                             scope.vars.insert(c.name.clone());
                         }

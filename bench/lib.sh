@@ -7,12 +7,14 @@
 #   ensure_base_tools           curl, jq, GNU time, taskset, ss, timeout
 #   ensure_pummel               sets PUMMEL (env override; else target/release/pummel, built if missing)
 #   ensure_oha [install]        sets OHA if oha is found (PATH or bench/.tools); installs with cargo if asked
-#   start_nginx [NOFILE]        nginx, 1 worker on core 0, "hello\n" on /, sets NGINX_PORT / NGINX_URL
+#   start_nginx [NOFILE]        nginx, 1 worker on core 0, "hello\n" on /, sets NGINX_PORT / NGINX_URL;
+#                               NGINX_EXTRA_LOCATIONS (nginx config text) adds locations to its server
 #   start_target ARGS...        `pummel target --port 0 ARGS`, sets TARGET_URL
 #   measure NAME CMD...         runs CMD under GNU time; sets M_USER_S M_SYS_S M_RSS_KB M_WALL_S M_RC,
 #                               stdout in $BENCH_TMP/NAME.out, stderr in $BENCH_TMP/NAME.err
 #   median N...                 median of numbers (mean of the two middle ones for an even count)
 #   dur_secs 10s|2m|500ms|7     whole seconds (rounded up)
+#   loadavg                     the 1-minute load average (other work on this shared machine)
 #   track_pid PID               kill PID (and wait for it) when the script exits
 #
 # Every script that sources this file gets a temp dir ($BENCH_TMP) and an EXIT trap that stops every
@@ -105,6 +107,13 @@ ensure_pummel() {
         (cd "$ROOT_DIR" && cargo build --release -p pummel >&2) || die "cargo build failed"
     fi
     [[ -x $PUMMEL ]] || die "no pummel binary at $PUMMEL"
+    # A binary older than the newest commit measures old code: say so (rebuilding is the caller's
+    # choice — a release build takes minutes on a small machine).
+    local commit_t
+    commit_t=$(git -C "$ROOT_DIR" log -1 --format=%ct 2>/dev/null || echo 0)
+    if [[ $PUMMEL == "$ROOT_DIR/target/release/pummel" && $(stat -c %Y "$PUMMEL") -lt ${commit_t:-0} ]]; then
+        log "warning: $PUMMEL is older than the newest commit; run cargo build --release -p pummel"
+    fi
 }
 
 # ensure_oha [install]: sets OHA to a usable oha, or leaves it empty. With "install", builds it with
@@ -148,6 +157,10 @@ dur_secs() {
         *) echo "$d" ;;
     esac
 }
+
+# loadavg -> the 1-minute load average, printed beside each figure: on a shared 2-core machine a
+# value well above ~2 (the bench's own client and server) means someone else was using the CPUs.
+loadavg() { awk '{ print $1 }' /proc/loadavg; }
 
 # calc EXPR — floating-point arithmetic through awk ("nan" in, "nan" out)
 calc() { awk "BEGIN { x = $*; printf \"%.6g\n\", x }" 2>/dev/null || echo nan; }
@@ -194,7 +207,8 @@ pick_port() {
 }
 
 # start_nginx [NOFILE] : nginx from a generated config in $BENCH_TMP/nginx; one worker pinned to
-# SERVER_CPU; keep-alive for a million requests; `return 200 "hello\n"` on /.
+# SERVER_CPU; keep-alive for a million requests; `return 200 "hello\n"` on /, plus whatever
+# NGINX_EXTRA_LOCATIONS holds (nginx config text, e.g. `location = /x { return 200 'x'; }`).
 # Sets NGINX_PID NGINX_PORT NGINX_URL.
 start_nginx() {
     local nofile=${1:-20000} dir="$BENCH_TMP/nginx" attempt mask
@@ -228,6 +242,7 @@ http {
         location / {
             return 200 "hello\n";
         }
+${NGINX_EXTRA_LOCATIONS:-}
     }
 }
 EOF

@@ -533,7 +533,7 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
             stats.late += 1;
         }
     }
-    if socket.take().is_some() {
-        shared.set_sockets(-1);
-    }
+    // The plan is over: a socket still open here was open when the run
+    // ended, and counts in `open_at_end` (it closes when the worker stops).
+    drop(socket);
 }

@@ -12,6 +12,7 @@
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
 //! - `reports`: HTML, JUnit, CSV and Markdown reports, `pummel compare` and `trend`, the pages in
 //!   headless Chromium;
+//! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `util`: running the binary and the target, reading results.
 
 mod util;
@@ -23,3 +24,4 @@ mod reports;
 mod scenarios;
 mod target;
 mod timing;
+mod websocket;

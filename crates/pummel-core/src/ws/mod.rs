@@ -67,7 +67,20 @@ impl WsUrl {
                 scheme,
             });
         };
-        let target = TargetUrl::parse(&as_http)?;
+        // Errors name the URL as the user gave it, not its http form.
+        let target = TargetUrl::parse(&as_http).map_err(|e| match e {
+            UrlError::Invalid { reason, .. } => UrlError::Invalid {
+                url: url.to_string(),
+                reason,
+            },
+            UrlError::NoHost { .. } => UrlError::NoHost {
+                url: url.to_string(),
+            },
+            UrlError::Scheme { scheme, .. } => UrlError::Scheme {
+                url: url.to_string(),
+                scheme,
+            },
+        })?;
         Ok(WsUrl {
             target,
             url: url.to_string(),

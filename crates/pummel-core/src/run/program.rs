@@ -197,8 +197,6 @@ impl Builder<'_> {
                         check_counters,
                     }))
                 }
-                #[allow(unreachable_patterns)]
-                _ => Op::Group(Vec::new()),
             })
             .collect()
     }

@@ -132,14 +132,8 @@ impl Stats {
         bytes_received: u64,
         bytes_sent: u64,
     ) {
-        self.latency.record(latency);
-        if let (Some(h), Some(u)) = (self.uncorrected.as_mut(), uncorrected) {
-            h.record(u);
-        }
-        self.responses += 1;
+        self.record_message(latency, uncorrected, bytes_received, bytes_sent);
         self.status.add(status, 1);
-        self.bytes_received += bytes_received;
-        self.bytes_sent += bytes_sent;
     }
 
     /// Records a completed exchange that has no HTTP status (a WebSocket

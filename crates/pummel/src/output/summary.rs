@@ -137,25 +137,7 @@ pub fn render(r: &RunResult) -> String {
         );
     }
     let _ = writeln!(out);
-    if !r.status.is_empty() {
-        let codes: Vec<String> = r
-            .status
-            .iter()
-            .map(|(code, n)| format!("{code} × {}", format::thousands(*n)))
-            .collect();
-        let _ = writeln!(out, "  Status      {}", codes.join("   "));
-    }
-    if !r.errors.is_empty() {
-        let _ = writeln!(out, "  Errors");
-        for (kind, n) in &r.errors {
-            let description = ErrorKind::from_key(kind).map_or("", ErrorKind::describe);
-            let _ = writeln!(
-                out,
-                "    {:>12}  {kind} ({description})",
-                format::thousands(*n)
-            );
-        }
-    }
+    status_and_errors(&mut out, r);
     out
 }
 
@@ -201,22 +183,7 @@ fn render_run(r: &RunResult) -> String {
             format::thousands(open.dropped)
         );
     }
-    if !r.status.is_empty() {
-        let codes: Vec<String> = r
-            .status
-            .iter()
-            .map(|(c, n)| format!("{c} × {}", format::thousands(*n)))
-            .collect();
-        let _ = writeln!(out, "  Status      {}", codes.join("   "));
-    }
-    for (kind, n) in &r.errors {
-        let description = ErrorKind::from_key(kind).map_or("", ErrorKind::describe);
-        let _ = writeln!(
-            out,
-            "  Error       {:>12}  {kind} ({description})",
-            format::thousands(*n)
-        );
-    }
+    status_and_errors(&mut out, r);
 
     let _ = writeln!(out);
     let _ = writeln!(
@@ -352,6 +319,29 @@ fn render_run(r: &RunResult) -> String {
         );
     }
     out
+}
+
+/// Responses per status code, then failures per error kind.
+fn status_and_errors(out: &mut String, r: &RunResult) {
+    if !r.status.is_empty() {
+        let codes: Vec<String> = r
+            .status
+            .iter()
+            .map(|(code, n)| format!("{code} × {}", format::thousands(*n)))
+            .collect();
+        let _ = writeln!(out, "  Status      {}", codes.join("   "));
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(out, "  Errors");
+        for (kind, n) in &r.errors {
+            let description = ErrorKind::from_key(kind).map_or("", ErrorKind::describe);
+            let _ = writeln!(
+                out,
+                "    {:>12}  {kind} ({description})",
+                format::thousands(*n)
+            );
+        }
+    }
 }
 
 fn truncate(s: &str, width: usize) -> String {

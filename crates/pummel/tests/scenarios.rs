@@ -12,7 +12,7 @@
 //!
 //! Scenario files are written with `@TARGET@` standing for the server's base URL.
 
-mod nginx;
+pub(crate) mod nginx;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

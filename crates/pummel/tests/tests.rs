@@ -12,6 +12,7 @@
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
 //! - `reports`: HTML, JUnit, CSV and Markdown reports, `pummel compare` and `trend`, the pages in
 //!   headless Chromium;
+//! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `util`: running the binary and the target, reading results.
 
@@ -24,4 +25,5 @@ mod reports;
 mod scenarios;
 mod target;
 mod timing;
+mod tls;
 mod websocket;

@@ -63,14 +63,15 @@ impl Nginx {
         let mut failures = String::new();
         for _ in 0..5 {
             let port = closed_port();
-            let config = config(dir.path(), port, server);
+            let tls = server.contains("ssl_certificate");
+            let config = config(dir.path(), port, server, tls);
             let config_path = dir.path().join("nginx.conf");
             std::fs::write(&config_path, config).expect("write nginx.conf");
             match launch(dir.path(), &config_path) {
                 Launch::Ready(child, log) => {
                     return Some(Nginx {
                         child,
-                        base: format!("http://127.0.0.1:{port}"),
+                        base: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
                         log,
                         _dir: dir,
                     });
@@ -82,7 +83,7 @@ impl Nginx {
         panic!("nginx could not bind a port in 5 tries:\n{failures}");
     }
 
-    /// `http://127.0.0.1:PORT`, without the trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without the trailing slash.
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -165,8 +166,10 @@ enum Event {
     Exited,
 }
 
-fn config(dir: &Path, port: u16, server: &str) -> String {
+/// A server body that names `ssl_certificate` listens with TLS (and HTTP/2 by ALPN).
+fn config(dir: &Path, port: u16, server: &str, tls: bool) -> String {
     let d = dir.display();
+    let listen_tls = if tls { " ssl http2" } else { "" };
     let server = server
         .replace("@ROOT@", &format!("{d}/www"))
         .replace("@DIR@", &d.to_string());
@@ -186,7 +189,7 @@ http {{
   types {{ application/json json; text/plain txt; text/html html; }}
   default_type application/octet-stream;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{listen_tls};
     root {d}/www;
 {server}
   }}

@@ -112,17 +112,19 @@ impl<'a> Decoder<'a> {
 
     // ---- generic value helpers -------------------------------------------------
 
+    /// The entries of a mapping; anything else is an error `expected, found <type>`.
+    fn map_entries<'n>(&mut self, node: &'n Node, expected: &str) -> Option<&'n [(Node, Node)]> {
+        match &node.kind {
+            Kind::Map(entries) => Some(entries),
+            _ => {
+                self.err(node.span, format!("{expected}, found {}", node.type_name()));
+                None
+            }
+        }
+    }
+
     fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "{what} must be a mapping (key: value), found {}",
-                    node.type_name()
-                ),
-            );
-            return None;
-        };
+        let entries = self.map_entries(node, &format!("{what} must be a mapping (key: value)"))?;
         let mut out = Fields {
             span: node.span,
             entries: Vec::with_capacity(entries.len()),
@@ -555,14 +557,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn decode_headers(&mut self, node: &Node) -> Vec<Header> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "`headers` must be a mapping of header names to values, found {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) = self.map_entries(
+            node,
+            "`headers` must be a mapping of header names to values",
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -634,14 +632,9 @@ impl<'a> Decoder<'a> {
     }
 
     fn decode_variables(&mut self, node: &Node) -> Vec<Variable> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "`variables` must be a mapping of names to values, found {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) =
+            self.map_entries(node, "`variables` must be a mapping of names to values")
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -670,14 +663,9 @@ impl<'a> Decoder<'a> {
     }
 
     fn decode_data(&mut self, node: &Node, info: &mut DecodeInfo) -> Vec<Feeder> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "`data` must be a mapping of feeder names to files, found {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) =
+            self.map_entries(node, "`data` must be a mapping of feeder names to files")
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -1587,14 +1575,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn decode_query(&mut self, node: &Node) -> Vec<(String, Template)> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "`query` must be a mapping of parameter names to values, found {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) = self.map_entries(
+            node,
+            "`query` must be a mapping of parameter names to values",
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -1616,14 +1600,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn decode_pairs(&mut self, node: &Node, what: &str) -> Vec<(String, Template)> {
-        let Kind::Map(entries) = &node.kind else {
-            self.err(
-                node.span,
-                format!(
-                    "{what} must be a mapping of field names to values, found {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) = self.map_entries(
+            node,
+            &format!("{what} must be a mapping of field names to values"),
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();

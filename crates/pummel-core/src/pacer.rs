@@ -144,11 +144,6 @@ impl Pacer {
         }
     }
 
-    /// Whether the schedule has ended and every released slot was taken.
-    pub fn is_exhausted(&self) -> bool {
-        self.closed.get() && self.taken.get() >= self.released.get()
-    }
-
     /// Slots that were due by `end` but never taken: the requests the run
     /// should have sent and could not. (Taken slots still in flight at `end`
     /// are counted as aborted, not here.)

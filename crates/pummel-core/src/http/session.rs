@@ -203,11 +203,6 @@ impl Session {
         self.connections.clear();
     }
 
-    /// Open connections.
-    pub fn open_connections(&self) -> usize {
-        self.connections.len()
-    }
-
     /// Sends `request`, following up to `max_redirects` redirects, storing and
     /// sending cookies through `cookies`. The response is written into
     /// `response` (its buffers are reused).

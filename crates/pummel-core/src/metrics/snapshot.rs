@@ -103,24 +103,12 @@ impl MetricLayout {
         &self.stats[key.index()]
     }
 
-    pub fn counter_name(&self, id: CounterId) -> &str {
-        &self.counters[id.0 as usize]
-    }
-
-    pub fn gauge_name(&self, id: GaugeId) -> &str {
-        &self.gauges[id.0 as usize]
-    }
-
     pub fn counters(&self) -> &[String] {
         &self.counters
     }
 
     pub fn gauges(&self) -> &[String] {
         &self.gauges
-    }
-
-    pub fn ids(&self) -> impl Iterator<Item = KeyId> {
-        (0..self.stats.len() as u32).map(KeyId)
     }
 }
 

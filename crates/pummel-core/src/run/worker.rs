@@ -154,7 +154,6 @@ impl WorkerShared {
 /// What a worker reports when it ends (besides its snapshots).
 #[derive(Debug, Default)]
 pub struct WorkerReport {
-    pub end: Option<Instant>,
     pub failures: Vec<String>,
     pub fatal: Option<String>,
 }
@@ -244,7 +243,6 @@ async fn drive(
     recorder.set_gauge(VUS_GAUGE, 0, Instant::now());
     recorder.finish();
     let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-    r.end = Some(end);
     r.failures.extend(shared.failures.borrow().iter().cloned());
     if r.fatal.is_none() {
         r.fatal = shared.fatal.borrow().clone();

@@ -127,7 +127,13 @@ pub fn run(
         }
         match inbox.recv_timeout(Duration::from_millis(50)) {
             Ok(message) => {
-                if collector.accept(message) > 0 && !collector.all_finished() {
+                let closed = match message {
+                    WorkerMessage::Interval { worker, snapshot } => {
+                        collector.accept(worker, snapshot)
+                    }
+                    WorkerMessage::Finished { worker } => collector.source_finished(worker),
+                };
+                if closed > 0 && !collector.all_finished() {
                     if let Some(last) = collector.timeline().last() {
                         let totals = collector.combined_totals();
                         on_progress(Progress {

@@ -3,14 +3,12 @@
 
 pub mod bench;
 pub mod coordinator;
-pub mod error_kind;
 pub mod http;
 pub mod metrics;
 pub mod pacer;
-pub mod result;
 pub mod run;
 pub mod scenario;
 pub mod segment;
 pub mod ws;
 
-pub use error_kind::ErrorKind;
+pub use pummel_result::{error_kind, result, ErrorKind};

@@ -11,7 +11,7 @@
 //! percentiles, so they are exact to the histogram's precision (0.1 %): a
 //! response of T plus 0.1 % may fall on either side of T.
 
-use pummel_core::metrics::LatencyHistogram;
+use pummel_result::LatencyHistogram;
 
 /// The Apdex threshold when none is given: 500 ms, the specification's
 /// example and a common choice for interactive web requests.

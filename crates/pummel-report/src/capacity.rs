@@ -9,7 +9,7 @@
 //! it would have gained in proportion — robust to the noise of short cycles,
 //! and the point a reader sees on the capacity chart.
 
-use pummel_core::result::CycleResult;
+use pummel_result::result::CycleResult;
 
 /// A step up in users saturates when it yields less than this share of the
 /// proportional throughput gain.

@@ -19,7 +19,7 @@
 
 use std::fmt::Write;
 
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
 
 use crate::figures::{Figures, Metric, Scope};
 use crate::format;

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use ::csv::Writer;
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
 
 use crate::figures::{Figures, Scope};
 use crate::ReportOptions;

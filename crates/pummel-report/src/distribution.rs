@@ -10,7 +10,7 @@
 //!   axis stretched towards the tail (90 %, 99 %, 99.9 % … equally spaced),
 //!   the classic HdrHistogram plot, which overlays well when comparing runs.
 
-use pummel_core::metrics::LatencyHistogram;
+use pummel_result::LatencyHistogram;
 
 /// A bin of [`log_bins`]: responses from `lo_ms` (exclusive) to `hi_ms`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -7,7 +7,7 @@
 //! reports show each place and kind of failure once — its first message as
 //! the example — with how many of the kept examples it accounts for.
 
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
 
 /// One place and kind of failure.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
-use pummel_core::metrics::LatencySummary;
-use pummel_core::result::{RunResult, StepResult};
+use pummel_result::result::{RunResult, StepResult};
+use pummel_result::LatencySummary;
 
 use crate::apdex::Apdex;
 

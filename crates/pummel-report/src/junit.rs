@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
 
 use crate::figures::Figures;
 use crate::markup::escape;

@@ -61,7 +61,7 @@ impl Default for ReportOptions {
 
 /// What a report calls the run: the scenario's `name`, else `METHOD URL`
 /// for a bench, else its kind.
-pub fn title(r: &pummel_core::result::RunResult) -> String {
+pub fn title(r: &pummel_result::result::RunResult) -> String {
     let config = |key: &str| {
         r.config
             .get(key)

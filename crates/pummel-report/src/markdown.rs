@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
 
 use crate::figures::{Figures, Scope};
 use crate::{failures, format, thresholds, ReportOptions};

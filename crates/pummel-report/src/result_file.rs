@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pummel_core::result::{RunResult, SCHEMA_VERSION};
+use pummel_result::result::{RunResult, SCHEMA_VERSION};
 
 /// A result file that cannot be used.
 #[derive(Debug, thiserror::Error)]

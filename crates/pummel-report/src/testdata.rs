@@ -1,8 +1,8 @@
 //! Results for unit tests, built as JSON (as a file would hold them) so that
 //! keys added to the schema later do not break the fixtures.
 
-use pummel_core::metrics::LatencyHistogram;
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
+use pummel_result::LatencyHistogram;
 use serde_json::{json, Value};
 
 /// A histogram of `n` latencies spread evenly over `lo_ms..hi_ms`, encoded.

@@ -2,7 +2,7 @@
 //! condition's own unit (`16.5 ms` for `p99 < 3ms`, `13.87%` for
 //! `error_rate < 1%`), and a sentence for a failure.
 
-use pummel_core::result::ThresholdResult;
+use pummel_result::result::ThresholdResult;
 
 use crate::format;
 

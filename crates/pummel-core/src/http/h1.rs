@@ -135,7 +135,7 @@ impl H1Connection {
 
         if let Err(e) = self.write_request(request).await {
             self.reusable = false;
-            let kind = ErrorKind::from_io(&e);
+            let kind = crate::http::io_error::kind_of(&e);
             return Err(
                 if reused && matches!(kind, ErrorKind::Reset | ErrorKind::Closed) {
                     H1Error::Stale
@@ -173,7 +173,7 @@ impl H1Connection {
                 Ok(n) => received += n as u64,
                 Err(e) => {
                     self.reusable = false;
-                    let kind = ErrorKind::from_io(&e);
+                    let kind = crate::http::io_error::kind_of(&e);
                     return Err(if reused && received == 0 && kind == ErrorKind::Reset {
                         H1Error::Stale
                     } else {
@@ -228,7 +228,7 @@ impl H1Connection {
                 Ok(n) => received += n as u64,
                 Err(e) => {
                     self.reusable = false;
-                    return Err(failed(ErrorKind::from_io(&e), received));
+                    return Err(failed(crate::http::io_error::kind_of(&e), received));
                 }
             }
         }

@@ -78,7 +78,7 @@ fn classify(err: &hyper::Error) -> ErrorKind {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return ErrorKind::from_io(io);
+            return crate::http::io_error::kind_of(io);
         }
         source = cause.source();
     }

@@ -4,6 +4,7 @@
 pub mod chunked;
 pub mod h1;
 pub mod h2;
+pub(crate) mod io_error;
 pub mod request;
 pub mod session;
 pub mod target;

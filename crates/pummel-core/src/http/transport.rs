@@ -71,7 +71,7 @@ impl Connector {
         let addr = self.addrs[attempt % self.addrs.len()];
         let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
             Err(_) => return Err(ErrorKind::ConnectTimeout),
-            Ok(Err(e)) => return Err(ErrorKind::from_connect_io(&e)),
+            Ok(Err(e)) => return Err(crate::http::io_error::connect_kind_of(&e)),
             Ok(Ok(tcp)) => tcp,
         };
         // Requests are small and latency matters: never wait for Nagle.
@@ -85,7 +85,7 @@ impl Connector {
             Ok(Err(e)) => Err(match e.kind() {
                 io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorKind::Tls,
                 _ => {
-                    let kind = ErrorKind::from_io(&e);
+                    let kind = crate::http::io_error::kind_of(&e);
                     if kind == ErrorKind::MalformedResponse || kind == ErrorKind::Io {
                         ErrorKind::Tls
                     } else {

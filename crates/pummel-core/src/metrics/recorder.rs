@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use super::snapshot::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL};
-use super::stats::Stats;
+use pummel_result::snapshot::{
+    CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL,
+};
+use pummel_result::stats::Stats;
 
 /// What a worker tells the collector.
 #[derive(Debug)]

@@ -94,7 +94,7 @@ pub fn classify(err: &tungstenite::Error) -> ErrorKind {
         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
             ErrorKind::WsClosed
         }
-        tungstenite::Error::Io(e) => match ErrorKind::from_io(e) {
+        tungstenite::Error::Io(e) => match crate::http::io_error::kind_of(e) {
             ErrorKind::Closed => ErrorKind::WsClosed,
             other => other,
         },

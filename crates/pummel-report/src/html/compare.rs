@@ -3,8 +3,8 @@
 //! noise band, and the two runs' charts overlaid (the base dashed in grey,
 //! the new one in colour).
 
-use pummel_core::metrics::{LatencyHistogram, TimelinePoint};
-use pummel_core::result::RunResult;
+use pummel_result::result::RunResult;
+use pummel_result::{LatencyHistogram, TimelinePoint};
 
 use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
 use super::page::{note, table, Col, Page};

@@ -9,9 +9,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use pummel_core::metrics::{LatencyHistogram, TimelinePoint};
-use pummel_core::result::RunResult;
-use pummel_core::ErrorKind;
+use pummel_result::result::RunResult;
+use pummel_result::ErrorKind;
+use pummel_result::{LatencyHistogram, TimelinePoint};
 
 use super::chart::{color, Chart, Marker, Series, Unit, XAxis, YAxis};
 use super::page::{card, note, share_bar, table, Col, Page};
@@ -482,7 +482,7 @@ fn capacity_section(page: &mut Page, r: &RunResult) -> String {
     html
 }
 
-fn latency_row(label: &str, l: &pummel_core::metrics::LatencySummary) -> Vec<String> {
+fn latency_row(label: &str, l: &pummel_result::LatencySummary) -> Vec<String> {
     let mut row = vec![escape(label)];
     row.extend(
         [

@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::recorder::WorkerMessage;
-use super::snapshot::{IntervalSnapshot, MetricLayout};
-use super::stats::Stats;
+use crate::snapshot::{IntervalSnapshot, MetricLayout};
+use crate::stats::Stats;
 
 /// One second of the run, all metric keys together.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -156,22 +155,26 @@ impl Collector {
         self
     }
 
-    /// Takes one message from a worker; returns the number of intervals it closed.
-    pub fn accept(&mut self, message: WorkerMessage) -> usize {
-        match message {
-            WorkerMessage::Interval { worker, snapshot } => {
-                let state = &mut self.workers[worker];
-                state.next_index = state.next_index.max(snapshot.index + 1);
-                state.last_gauges.clone_from(&snapshot.gauges);
-                match self.pending.get_mut(&snapshot.index) {
-                    Some(merged) => merged.merge(&snapshot),
-                    None => {
-                        self.pending.insert(snapshot.index, snapshot);
-                    }
-                }
+    /// Takes one source's snapshot of an interval; returns the number of
+    /// intervals it closed. A source sends every interval index once, in
+    /// increasing order, empty ones included.
+    pub fn accept(&mut self, source: usize, snapshot: IntervalSnapshot) -> usize {
+        let state = &mut self.workers[source];
+        state.next_index = state.next_index.max(snapshot.index + 1);
+        state.last_gauges.clone_from(&snapshot.gauges);
+        match self.pending.get_mut(&snapshot.index) {
+            Some(merged) => merged.merge(&snapshot),
+            None => {
+                self.pending.insert(snapshot.index, snapshot);
             }
-            WorkerMessage::Finished { worker } => self.workers[worker].finished = true,
         }
+        self.close_ready()
+    }
+
+    /// Records that `source` will send nothing more; returns the number of
+    /// intervals that closes.
+    pub fn source_finished(&mut self, source: usize) -> usize {
+        self.workers[source].finished = true;
         self.close_ready()
     }
 
@@ -291,7 +294,7 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::snapshot::KeyId;
+    use crate::snapshot::KeyId;
 
     fn layout() -> Arc<MetricLayout> {
         Arc::new(MetricLayout::new(vec!["all".into()], false))
@@ -311,23 +314,20 @@ mod tests {
         s
     }
 
-    fn interval(worker: usize, index: u32, responses: u64, latency_ms: u64) -> WorkerMessage {
-        WorkerMessage::Interval {
-            worker,
-            snapshot: snapshot(index, responses, latency_ms),
-        }
+    fn interval(index: u32, responses: u64, latency_ms: u64) -> IntervalSnapshot {
+        snapshot(index, responses, latency_ms)
     }
 
     #[test]
     fn an_interval_closes_only_when_every_worker_reported_it() {
         let mut c = Collector::new(layout(), 2).with_phases(2, Box::new(|i| Some(i as usize)));
-        assert_eq!(c.accept(interval(0, 0, 10, 1)), 0);
-        assert_eq!(c.accept(interval(0, 1, 10, 1)), 0);
-        assert_eq!(c.accept(interval(1, 0, 30, 100)), 1);
+        assert_eq!(c.accept(0, interval(0, 10, 1)), 0);
+        assert_eq!(c.accept(0, interval(1, 10, 1)), 0);
+        assert_eq!(c.accept(1, interval(0, 30, 100)), 1);
         assert_eq!(c.timeline().len(), 1);
         assert_eq!(c.timeline()[0].requests, 40);
         // Worker 1 finishes without reporting interval 1: it closes.
-        assert_eq!(c.accept(WorkerMessage::Finished { worker: 1 }), 1);
+        assert_eq!(c.source_finished(1), 1);
         assert!(!c.all_finished());
         let metrics = c.finish(Duration::from_millis(1500));
         assert_eq!(metrics.timeline.len(), 2);
@@ -353,21 +353,12 @@ mod tests {
             s.gauges[0] = level;
             s
         };
-        c.accept(WorkerMessage::Interval {
-            worker: 0,
-            snapshot: with_gauge(0, 10),
-        });
-        c.accept(WorkerMessage::Interval {
-            worker: 1,
-            snapshot: with_gauge(0, 5),
-        });
+        c.accept(0, with_gauge(0, 10));
+        c.accept(1, with_gauge(0, 5));
         // Worker 1 stops during interval 1 without reporting it; worker 0 reports it.
-        c.accept(WorkerMessage::Finished { worker: 1 });
-        c.accept(WorkerMessage::Interval {
-            worker: 0,
-            snapshot: with_gauge(1, 10),
-        });
-        c.accept(WorkerMessage::Finished { worker: 0 });
+        c.source_finished(1);
+        c.accept(0, with_gauge(1, 10));
+        c.source_finished(0);
         let metrics = c.finish(Duration::from_millis(1500));
         let levels: Vec<u64> = metrics
             .timeline

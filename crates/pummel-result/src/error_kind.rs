@@ -5,8 +5,6 @@
 //! the hot path can count them in a fixed array (no map, no allocation), and so
 //! the JSON result has stable keys that reports and comparisons can rely on.
 
-use std::io;
-
 /// Why a request did not produce a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
@@ -108,38 +106,6 @@ impl ErrorKind {
     pub fn index(self) -> usize {
         self as usize
     }
-
-    /// Classifies an I/O error that happened on an established connection.
-    pub fn from_io(err: &io::Error) -> ErrorKind {
-        match err.kind() {
-            io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
-            io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
-            io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            io::ErrorKind::InvalidData => {
-                // rustls reports its failures as InvalidData wrapping a rustls::Error.
-                if err
-                    .get_ref()
-                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-                {
-                    ErrorKind::Tls
-                } else {
-                    ErrorKind::MalformedResponse
-                }
-            }
-            _ => ErrorKind::Io,
-        }
-    }
-
-    /// Classifies an I/O error that happened while establishing a connection.
-    pub fn from_connect_io(err: &io::Error) -> ErrorKind {
-        match err.kind() {
-            io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
-            io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
-            _ => ErrorKind::ConnectError,
-        }
-    }
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -159,20 +125,5 @@ mod tests {
             assert_eq!(ErrorKind::from_key(kind.as_str()), Some(kind));
         }
         assert_eq!(ErrorKind::from_key("nope"), None);
-    }
-
-    #[test]
-    fn io_errors_are_classified() {
-        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(
-            ErrorKind::from_connect_io(&refused),
-            ErrorKind::ConnectRefused
-        );
-        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert_eq!(ErrorKind::from_io(&reset), ErrorKind::Reset);
-        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
-        assert_eq!(ErrorKind::from_io(&eof), ErrorKind::Closed);
-        let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
-        assert_eq!(ErrorKind::from_io(&tls), ErrorKind::Tls);
     }
 }

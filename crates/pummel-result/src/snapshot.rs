@@ -5,7 +5,7 @@
 //! [`IntervalSnapshot`] when the interval ends. Snapshots from any number of
 //! workers — or, later, agents on other machines — merge exactly.
 
-use super::stats::Stats;
+use crate::stats::Stats;
 
 /// The length of one metrics interval.
 pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);

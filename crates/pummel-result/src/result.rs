@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{LatencySummary, Stats, TimelinePoint};
+use crate::{LatencySummary, Stats, TimelinePoint};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -299,8 +299,8 @@ pub fn error_map(stats: &Stats) -> BTreeMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::LatencyHistogram;
     use crate::ErrorKind;
+    use crate::LatencyHistogram;
 
     #[test]
     fn json_has_the_documented_keys_and_round_trips() {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::histogram::LatencyHistogram;
 use crate::error_kind::ErrorKind;
+use crate::histogram::LatencyHistogram;
 
 /// Counts of HTTP status codes.
 ///

@@ -1,0 +1,55 @@
+//! Which named failure an I/O error is: the one place where the engine's
+//! transports turn `std::io::Error`s into `ErrorKind`s.
+
+use std::io;
+
+use crate::ErrorKind;
+
+/// Classifies an I/O error that happened on an established connection.
+pub(crate) fn kind_of(err: &io::Error) -> ErrorKind {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
+        io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
+        io::ErrorKind::TimedOut => ErrorKind::Timeout,
+        io::ErrorKind::InvalidData => {
+            // rustls reports its failures as InvalidData wrapping a rustls::Error.
+            if err
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                ErrorKind::Tls
+            } else {
+                ErrorKind::MalformedResponse
+            }
+        }
+        _ => ErrorKind::Io,
+    }
+}
+
+/// Classifies an I/O error that happened while establishing a connection.
+pub(crate) fn connect_kind_of(err: &io::Error) -> ErrorKind {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
+        io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+        _ => ErrorKind::ConnectError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_classified() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(connect_kind_of(&refused), ErrorKind::ConnectRefused);
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(kind_of(&reset), ErrorKind::Reset);
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert_eq!(kind_of(&eof), ErrorKind::Closed);
+        let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+        assert_eq!(kind_of(&tls), ErrorKind::Tls);
+    }
+}

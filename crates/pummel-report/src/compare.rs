@@ -87,7 +87,7 @@ impl Change {
         if self.metric == Metric::ErrorRate {
             let pp = (self.new - self.base) * 100.0;
             return if pp == 0.0 {
-                "0".to_string()
+                "0".to_owned()
             } else {
                 format!("{pp:+.2} pp")
             };
@@ -176,7 +176,7 @@ impl Gate {
         };
         let (scope, condition) = match text.rsplit_once(':') {
             Some((scope, condition)) if !scope.trim().is_empty() => {
-                (Some(scope.trim().to_string()), condition)
+                (Some(scope.trim().to_owned()), condition)
             }
             Some(_) => return Err(bad("empty step name before ':'")),
             None => (None, text),
@@ -234,7 +234,7 @@ impl Gate {
             }
         };
         Ok(Gate {
-            text: text.trim().to_string(),
+            text: text.trim().to_owned(),
             scope,
             metric,
             op,
@@ -384,7 +384,7 @@ pub fn compare(
                 gate: gate.text.clone(),
                 step: gate.scope.clone().unwrap_or_default(),
                 known: if known.is_empty() {
-                    "none".to_string()
+                    "none".to_owned()
                 } else {
                     known.join(", ")
                 },
@@ -438,8 +438,8 @@ fn judge(gate: &Gate, s: &ScopeComparison) -> GateOutcome {
                 ),
             )
         }
-        (Some(_), None) => (true, "the step is missing from the new result".to_string()),
-        (None, _) => (true, "the step is missing from the base result".to_string()),
+        (Some(_), None) => (true, "the step is missing from the new result".to_owned()),
+        (None, _) => (true, "the step is missing from the base result".to_owned()),
     };
     GateOutcome {
         gate: gate.clone(),
@@ -487,7 +487,7 @@ pub fn render_text(
     );
     for s in &c.scopes {
         let title = match &s.scope {
-            Scope::Run => "run".to_string(),
+            Scope::Run => "run".to_owned(),
             step => format!("step {}", step.label()),
         };
         match (&s.base, &s.new) {
@@ -562,9 +562,9 @@ pub fn render_markdown(
             ("✅", format!("all {} gates held", c.gates.len()))
         }
     } else if c.count(Mark::Worse) > 0 {
-        ("⚠️", "some figures got worse".to_string())
+        ("⚠️", "some figures got worse".to_owned())
     } else {
-        ("✅", "no regression".to_string())
+        ("✅", "no regression".to_owned())
     };
     let _ = writeln!(out, "### {icon} pummel compare: {head}\n");
     let _ = writeln!(
@@ -593,7 +593,7 @@ pub fn render_markdown(
     let mut unchanged = Vec::new();
     for s in &c.scopes {
         let title = match &s.scope {
-            Scope::Run => "whole run".to_string(),
+            Scope::Run => "whole run".to_owned(),
             step => format!("step {}", escape(&step.label())),
         };
         if s.changes.is_empty() {

@@ -137,9 +137,9 @@ pub fn steps(r: &RunResult, options: &ReportOptions) -> String {
         };
         let l = &f.latency;
         let _ = w.write_record([
-            scope.to_string(),
-            scenario.to_string(),
-            step.to_string(),
+            scope.to_owned(),
+            scenario.to_owned(),
+            step.to_owned(),
             f.requests.to_string(),
             f.responses.to_string(),
             f.errors.to_string(),

@@ -106,7 +106,7 @@ pub fn log_bins_between(h: &LatencyHistogram, lo_ms: f64, hi_ms: f64, bins: usiz
         })
         .collect();
     for (ms, n) in h.distribution() {
-        let i = ((ms / lo).ln() / ratio.ln()).floor();
+        let i = (ms / lo).log(ratio).floor();
         let i = if i.is_finite() {
             (i.max(0.0) as usize).min(bins - 1)
         } else {

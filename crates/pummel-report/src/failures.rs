@@ -38,9 +38,9 @@ pub fn examples(r: &RunResult) -> Vec<Example> {
         match out.iter_mut().find(same) {
             Some(e) => e.count += 1,
             None => out.push(Example {
-                place: place.to_string(),
-                what: what.to_string(),
-                message: message.to_string(),
+                place: place.to_owned(),
+                what: what.to_owned(),
+                message: message.to_owned(),
                 count: 1,
             }),
         }

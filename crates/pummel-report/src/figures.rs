@@ -33,7 +33,7 @@ impl Scope {
     /// `run`, `browse / search`, or `login` for a setup step.
     pub fn label(&self) -> String {
         match self {
-            Scope::Run => "run".to_string(),
+            Scope::Run => "run".to_owned(),
             Scope::Step {
                 scenario: Some(s),
                 name,

@@ -8,11 +8,11 @@
 /// A latency in milliseconds: `850 µs`, `12.3 ms`, `1.24 s`.
 pub fn ms(v: f64) -> String {
     if !v.is_finite() {
-        return "–".to_string();
+        return "–".to_owned();
     }
     let a = v.abs();
     if a == 0.0 {
-        "0 ms".to_string()
+        "0 ms".to_owned()
     } else if a < 1.0 {
         format!("{} µs", sig3(v * 1000.0))
     } else if a < 1000.0 {
@@ -37,7 +37,7 @@ pub fn sig3(v: f64) -> String {
     };
     let s = format!("{v:.decimals$}");
     if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
         s
     }
@@ -62,7 +62,7 @@ pub fn count(n: u64) -> String {
 /// A rate per second: `1,234`, `56.7`, `0.5`.
 pub fn rate(v: f64) -> String {
     if !v.is_finite() {
-        "–".to_string()
+        "–".to_owned()
     } else if v.abs() >= 1000.0 {
         let sign = if v < 0.0 { "-" } else { "" };
         format!("{sign}{}", count(v.abs().round() as u64))
@@ -75,11 +75,11 @@ pub fn rate(v: f64) -> String {
 /// keep a visible digit (`0.004%`), so a single failure never shows as 0.
 pub fn percent(fraction: f64) -> String {
     if !fraction.is_finite() {
-        return "–".to_string();
+        return "–".to_owned();
     }
     let p = fraction * 100.0;
     if p == 0.0 {
-        "0%".to_string()
+        "0%".to_owned()
     } else if p.abs() < 0.01 {
         format!("{}%", sig3(p))
     } else {
@@ -90,8 +90,8 @@ pub fn percent(fraction: f64) -> String {
 /// A relative change in percent, signed: `+12.3%`, `-4.0%`, `+∞`.
 pub fn change(pct: Option<f64>) -> String {
     match pct {
-        None => "new".to_string(),
-        Some(p) if p.is_infinite() => "+∞".to_string(),
+        None => "new".to_owned(),
+        Some(p) if p.is_infinite() => "+∞".to_owned(),
         Some(p) if p.abs() >= 100.0 => format!("{p:+.0}%"),
         Some(p) => format!("{p:+.1}%"),
     }
@@ -116,7 +116,7 @@ pub fn bytes(n: u64) -> String {
 /// A duration in seconds: `950 ms`, `4.00 s`, `2m 30s`, `1h 05m`.
 pub fn seconds(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
-        return "–".to_string();
+        return "–".to_owned();
     }
     if s < 1.0 {
         return ms(s * 1000.0);
@@ -135,7 +135,7 @@ pub fn seconds(s: f64) -> String {
 
 /// An Apdex score: `0.94`; `–` when nothing was measured.
 pub fn score(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}"))
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
 }
 
 #[cfg(test)]

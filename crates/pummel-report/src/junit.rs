@@ -123,18 +123,18 @@ pub fn junit(r: &RunResult, options: &ReportOptions) -> String {
 fn run_suite(r: &RunResult, options: &ReportOptions) -> Suite {
     let f = Figures::of_run(r, options.apdex_t_ms);
     let mut properties = vec![
-        ("pummel.version".to_string(), r.pummel_version.clone()),
-        ("pummel.kind".to_string(), r.kind.clone()),
-        ("requests".to_string(), r.requests.to_string()),
-        ("rps".to_string(), format!("{:.2}", r.rps)),
-        ("error_rate".to_string(), format!("{:.6}", f.error_rate())),
+        ("pummel.version".to_owned(), r.pummel_version.clone()),
+        ("pummel.kind".to_owned(), r.kind.clone()),
+        ("requests".to_owned(), r.requests.to_string()),
+        ("rps".to_owned(), format!("{:.2}", r.rps)),
+        ("error_rate".to_owned(), format!("{:.6}", f.error_rate())),
     ];
     for (name, v) in [
         ("p50_ms", f.latency.p50),
         ("p95_ms", f.latency.p95),
         ("p99_ms", f.latency.p99),
     ] {
-        properties.push((name.to_string(), format!("{v:.3}")));
+        properties.push((name.to_owned(), format!("{v:.3}")));
     }
     if let Some(score) = f.apdex_score() {
         properties.push((
@@ -143,12 +143,12 @@ fn run_suite(r: &RunResult, options: &ReportOptions) -> Suite {
         ));
     }
     if let Some(verdict) = &r.verdict {
-        properties.push(("verdict".to_string(), verdict.clone()));
+        properties.push(("verdict".to_owned(), verdict.clone()));
     }
     let failure = r.partial.then(|| {
         (
             "interrupted",
-            "the run was interrupted: its figures cover only part of the plan".to_string(),
+            "the run was interrupted: its figures cover only part of the plan".to_owned(),
             String::new(),
         )
     });
@@ -167,8 +167,8 @@ fn run_suite(r: &RunResult, options: &ReportOptions) -> Suite {
     Suite {
         name: "run",
         cases: vec![Case {
-            classname: "pummel.run".to_string(),
-            name: "run completed".to_string(),
+            classname: "pummel.run".to_owned(),
+            name: "run completed".to_owned(),
             failure,
         }],
         properties,

@@ -69,11 +69,11 @@ pub fn title(r: &pummel_result::result::RunResult) -> String {
             .filter(|s| !s.is_empty())
     };
     if let Some(name) = config("name") {
-        return name.to_string();
+        return name.to_owned();
     }
     match (config("method"), config("url")) {
         (Some(method), Some(url)) => format!("{method} {url}"),
-        (None, Some(url)) => url.to_string(),
+        (None, Some(url)) => url.to_owned(),
         _ => format!("pummel {}", r.kind),
     }
 }

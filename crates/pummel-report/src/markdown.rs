@@ -44,10 +44,10 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
     let run = Figures::of_run(r, options.apdex_t_ms);
     let failed = r.thresholds.iter().filter(|t| !t.passed).count();
     let (icon, verdict) = match r.verdict.as_deref() {
-        Some("pass") => ("✅", "PASS".to_string()),
-        Some("fail") => ("❌", "FAIL".to_string()),
+        Some("pass") => ("✅", "PASS".to_owned()),
+        Some("fail") => ("❌", "FAIL".to_owned()),
         Some(other) => ("ℹ️", other.to_uppercase()),
-        None => ("📊", "no thresholds".to_string()),
+        None => ("📊", "no thresholds".to_owned()),
     };
     let _ = writeln!(
         out,
@@ -69,7 +69,7 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
     }
     facts.push(format!("pummel {}", escape(&r.pummel_version)));
     if r.partial {
-        facts.push("⚠️ **interrupted: partial result**".to_string());
+        facts.push("⚠️ **interrupted: partial result**".to_owned());
     }
     let _ = writeln!(out, "{}", facts.join(" · "));
     let _ = writeln!(out);
@@ -134,7 +134,7 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 scenario
                     .as_deref()
-                    .map_or_else(|| "(setup)".to_string(), escape),
+                    .map_or_else(|| "(setup)".to_owned(), escape),
                 escape(name),
                 format::count(f.requests),
                 format::percent(f.error_rate()),
@@ -190,7 +190,7 @@ fn details(r: &RunResult, run: &Figures) -> String {
         let share = if total > 0 {
             format::percent(c.passed as f64 / total as f64)
         } else {
-            "–".to_string()
+            "–".to_owned()
         };
         let _ = writeln!(
             out,

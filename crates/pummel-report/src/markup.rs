@@ -26,7 +26,7 @@ pub fn escape(s: &str) -> String {
 /// `\u003c`, so no value can close the element or open a comment.
 pub fn script_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value)
-        .unwrap_or_else(|_| "null".to_string())
+        .unwrap_or_else(|_| "null".to_owned())
         .replace('<', "\\u003c")
 }
 

@@ -6,7 +6,7 @@ use pummel_result::LatencyHistogram;
 use serde_json::{json, Value};
 
 /// A histogram of `n` latencies spread evenly over `lo_ms..hi_ms`, encoded.
-pub fn histogram(n: u64, lo_ms: f64, hi_ms: f64) -> String {
+pub(crate) fn histogram(n: u64, lo_ms: f64, hi_ms: f64) -> String {
     let mut h = LatencyHistogram::new();
     for i in 0..n {
         let ms = lo_ms + (hi_ms - lo_ms) * i as f64 / n.max(2).saturating_sub(1) as f64;
@@ -19,8 +19,8 @@ fn latency(lo: f64, hi: f64) -> Value {
     let span = hi - lo;
     json!({
         "min": lo, "mean": lo + span / 2.0, "stdev": span / 4.0,
-        "p50": lo + span * 0.5, "p90": lo + span * 0.9, "p95": lo + span * 0.95,
-        "p99": lo + span * 0.99, "p999": lo + span * 0.999, "max": hi
+        "p50": span.mul_add(0.5, lo), "p90": span.mul_add(0.9, lo), "p95": span.mul_add(0.95, lo),
+        "p99": span.mul_add(0.99, lo), "p999": span.mul_add(0.999, lo), "max": hi
     })
 }
 
@@ -56,7 +56,7 @@ fn parse(v: Value) -> RunResult {
 }
 
 /// A closed-model bench of 5,000 requests.
-pub fn bench() -> RunResult {
+pub(crate) fn bench() -> RunResult {
     let config =
         json!({"url": "http://127.0.0.1:8080/", "method": "GET", "connections": 10, "threads": 2});
     parse(base(
@@ -70,7 +70,7 @@ pub fn bench() -> RunResult {
 }
 
 /// An open-model bench (`-q`): late requests, uncorrected latency.
-pub fn open_bench() -> RunResult {
+pub(crate) fn open_bench() -> RunResult {
     let config = json!({"url": "http://127.0.0.1:8080/delay/3", "method": "GET", "rate": 200.0});
     let mut v = base(
         "bench",
@@ -90,7 +90,7 @@ pub fn open_bench() -> RunResult {
 
 /// A scenario run with two scenarios, three steps, checks, failed
 /// thresholds, error statuses, transport errors and failure examples.
-pub fn scenario_run() -> RunResult {
+pub(crate) fn scenario_run() -> RunResult {
     let config = json!({"name": "shop <demo>", "file": "shop.yaml", "url": "http://127.0.0.1:8080/", "max_vus": 5});
     let mut v = base(
         "run",
@@ -181,7 +181,7 @@ pub fn scenario_run() -> RunResult {
 }
 
 /// A cycles run over levels 2, 4, 8, 16 that saturates at 8.
-pub fn cycles_run() -> RunResult {
+pub(crate) fn cycles_run() -> RunResult {
     let config = json!({"name": "capacity", "url": "http://127.0.0.1:8080/"});
     let mut v = base(
         "run",
@@ -207,7 +207,7 @@ pub fn cycles_run() -> RunResult {
 }
 
 /// The fewest keys a result can have: nothing measured, no histogram.
-pub fn minimal() -> RunResult {
+pub(crate) fn minimal() -> RunResult {
     parse(json!({
         "schema": 1, "pummel_version": "0.1.0", "kind": "bench", "started_at": "",
         "config": null, "requests": 0, "responses": 0, "duration_s": 0.0, "rps": 0.0,

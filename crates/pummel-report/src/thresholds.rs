@@ -38,7 +38,7 @@ fn unit_of(condition: &str) -> Unit {
 /// scope saw nothing.
 pub fn observed(t: &ThresholdResult) -> String {
     let Some(v) = t.observed else {
-        return "nothing measured".to_string();
+        return "nothing measured".to_owned();
     };
     match unit_of(&t.condition) {
         Unit::Ms => format::ms(v),
@@ -51,7 +51,7 @@ pub fn observed(t: &ThresholdResult) -> String {
 /// `p99 < 3ms on step slow: observed 16.5 ms` — one line for a failure.
 pub fn describe(t: &ThresholdResult) -> String {
     let scope = if t.scope.is_empty() || t.scope == "run" {
-        "the run".to_string()
+        "the run".to_owned()
     } else {
         t.scope.clone()
     };

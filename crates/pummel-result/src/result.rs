@@ -229,8 +229,8 @@ impl RunResult {
         let requests = totals.requests();
         RunResult {
             schema: SCHEMA_VERSION,
-            pummel_version: env!("CARGO_PKG_VERSION").to_string(),
-            kind: kind.to_string(),
+            pummel_version: env!("CARGO_PKG_VERSION").to_owned(),
+            kind: kind.to_owned(),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             config,
             requests,
@@ -292,7 +292,7 @@ pub fn error_map(stats: &Stats) -> BTreeMap<String, u64> {
     stats
         .errors
         .nonzero()
-        .map(|(kind, n)| (kind.as_str().to_string(), n))
+        .map(|(kind, n)| (kind.as_str().to_owned(), n))
         .collect()
 }
 

@@ -13,13 +13,13 @@ use clap::{Args, Parser, Subcommand};
     long_about = None,
     after_help = "Exit codes: 0 success · 1 run-time failure · 2 usage or configuration error · 99 thresholds failed · 130 interrupted"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Benchmark one URL: as fast as possible, or at a fixed rate (-q)
     Bench(BenchArgs),
     /// Serve the built-in target (HTTP test server) until Ctrl-C
@@ -41,7 +41,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The scenario file (YAML)
     pub file: PathBuf,
 
@@ -86,7 +86,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// Scenario files to check
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -97,7 +97,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write the example
     #[arg(default_value = "pummel.yaml")]
     pub file: PathBuf,
@@ -108,7 +108,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// The URL to load: http:// or https://; ws:// or wss:// for a WebSocket
     /// bench (each connection sends the -d message and waits for the reply)
     pub url: String,
@@ -179,7 +179,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// Port to listen on; 0 picks a free one (the address is printed)
     #[arg(short = 'p', long, default_value_t = 8080)]
     pub port: u16,
@@ -202,7 +202,7 @@ pub struct TargetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// How long the demo bench runs
     #[arg(short = 'z', long, default_value = "5s", value_parser = parse_duration)]
     pub duration: Duration,
@@ -219,7 +219,7 @@ pub struct DemoArgs {
 /// Reports written from a result: after `run` and `bench`, or by `pummel report`.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Reports")]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Write a self-contained HTML report: charts and tables, opens from disk
     #[arg(long = "report", visible_alias = "html", value_name = "FILE.html")]
     pub html: Option<PathBuf>,
@@ -254,7 +254,7 @@ impl Default for ReportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportCmdArgs {
+pub(crate) struct ReportCmdArgs {
     /// A result file (written by `--out FILE.json`)
     pub result: PathBuf,
 
@@ -263,7 +263,7 @@ pub struct ReportCmdArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// The baseline result file
     pub base: PathBuf,
 
@@ -290,7 +290,7 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TrendArgs {
+pub(crate) struct TrendArgs {
     /// Result files, oldest first
     #[arg(required = true, num_args = 2.., value_name = "RESULT.json")]
     pub results: Vec<PathBuf>,
@@ -318,7 +318,7 @@ fn parse_gate(s: &str) -> Result<pummel_report::compare::Gate, String> {
 
 /// Parses a humane duration: `500ms`, `10s`, `2m`, `1h`, `1m30s`; a bare
 /// number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         s.parse::<f64>()
@@ -339,7 +339,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 fn parse_env_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
-            Ok((k.to_string(), v.to_string()))
+            Ok((k.to_owned(), v.to_owned()))
         }
         _ => Err(format!("invalid --env {s:?}: expected NAME=VALUE")),
     }

@@ -1,32 +1,32 @@
 //! Exit codes, which users script around (the same as k6's where they overlap).
 
 /// The run finished (whatever the target answered).
-pub const SUCCESS: i32 = 0;
+pub(crate) const SUCCESS: i32 = 0;
 /// The run could not go on: a run-time failure (cannot write a file, …).
-pub const RUNTIME_FAILURE: i32 = 1;
+pub(crate) const RUNTIME_FAILURE: i32 = 1;
 /// Bad flags, a bad URL, an unknown host, an invalid scenario file.
-pub const USAGE: i32 = 2;
+pub(crate) const USAGE: i32 = 2;
 /// A scenario run finished and one of its thresholds failed.
-pub const THRESHOLDS_FAILED: i32 = 99;
+pub(crate) const THRESHOLDS_FAILED: i32 = 99;
 /// The run was interrupted (Ctrl-C); what was measured was still written.
-pub const INTERRUPTED: i32 = 130;
+pub(crate) const INTERRUPTED: i32 = 130;
 
 /// A command that failed, with the code to exit with.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub code: i32,
     pub message: String,
 }
 
 impl Failure {
-    pub fn usage(message: impl Into<String>) -> Failure {
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
         Failure {
             code: USAGE,
             message: message.into(),
         }
     }
 
-    pub fn runtime(message: impl Into<String>) -> Failure {
+    pub(crate) fn runtime(message: impl Into<String>) -> Failure {
         Failure {
             code: RUNTIME_FAILURE,
             message: message.into(),

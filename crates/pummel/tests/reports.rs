@@ -107,8 +107,8 @@ fn check_junit(xml: &str) -> Vec<(String, String, bool)> {
                 );
             }
             cases.push((
-                c.attribute("classname").unwrap_or_default().to_string(),
-                c.attribute("name").expect("testcase name").to_string(),
+                c.attribute("classname").unwrap_or_default().to_owned(),
+                c.attribute("name").expect("testcase name").to_owned(),
                 failure.is_some(),
             ));
         }
@@ -287,7 +287,7 @@ fn a_bench_writes_reports_too() {
     let cases = check_junit(&read(&p("b.xml")));
     assert_eq!(
         cases,
-        vec![("pummel.run".to_string(), "run completed".to_string(), false)]
+        vec![("pummel.run".to_owned(), "run completed".to_owned(), false)]
     );
     assert!(read(&p("csv/steps.csv"))
         .lines()

@@ -64,7 +64,7 @@ fn s(path: &Path) -> &str {
 
 /// The base URL of a target (`http://127.0.0.1:PORT`).
 fn base(target: &Target) -> String {
-    target.url("/").trim_end_matches('/').to_string()
+    target.url("/").trim_end_matches('/').to_owned()
 }
 
 /// Runs `pummel run FILE --json ARGS` within the usual time limit.
@@ -329,7 +329,7 @@ fn copy_tree(from: &Path, to: &Path, base: &str) {
                         rewritten += 1;
                         format!("target: {base}")
                     } else {
-                        l.to_string()
+                        l.to_owned()
                     }
                 })
                 .collect();
@@ -702,7 +702,7 @@ fn validate_reports_every_error_at_its_line_and_column() {
         }
         let count = broken.errors.len();
         let summary = if count == 1 {
-            "1 error".to_string()
+            "1 error".to_owned()
         } else {
             format!("{count} errors")
         };
@@ -766,7 +766,7 @@ fn init_writes_a_file_that_validates_and_keeps_it() {
     pummel(&["validate", s(&file)]).expect_code(0);
 
     // A second init would overwrite it: refused unless --force.
-    std::fs::write(&file, "# my edits\n".to_string() + &written).expect("edit");
+    std::fs::write(&file, "# my edits\n".to_owned() + &written).expect("edit");
     pummel(&["init", s(&file)]).expect_usage_error(&["--force"]);
     assert!(std::fs::read_to_string(&file)
         .expect("still there")

@@ -26,7 +26,7 @@ fn raw_request(port: u16, path: &str) -> String {
 fn the_listening_line_gives_a_usable_address() {
     assert_eq!(
         parse_listening_line("pummel target listening on http://127.0.0.1:8080/"),
-        Some(("http://127.0.0.1:8080".to_string(), 8080))
+        Some(("http://127.0.0.1:8080".to_owned(), 8080))
     );
     let target = Target::start();
     let response = raw_request(target.port(), "/");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// The longest an ordinary run may take before it counts as hung.
-pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// How long a target may take to print its address.
 const START_LIMIT: Duration = Duration::from_secs(20);
@@ -30,28 +30,28 @@ const START_LIMIT: Duration = Duration::from_secs(20);
 static MACHINE: RwLock<()> = RwLock::new(());
 
 /// The guard of a test that checks timing: no load-generating test runs beside it.
-pub type Quiet = RwLockWriteGuard<'static, ()>;
+pub(crate) type Quiet = RwLockWriteGuard<'static, ()>;
 /// The guard of a test that generates load: others like it may run beside it.
-pub type Busy = RwLockReadGuard<'static, ()>;
+pub(crate) type Busy = RwLockReadGuard<'static, ()>;
 
 /// Takes the machine for a timing-sensitive test. Take it once per test, before starting anything.
-pub fn quiet() -> Quiet {
+pub(crate) fn quiet() -> Quiet {
     MACHINE.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Shares the machine with other load-generating tests. Take it once per test (a second shared
 /// guard in the same test could deadlock behind a waiting [`quiet`]).
-pub fn busy() -> Busy {
+pub(crate) fn busy() -> Busy {
     MACHINE.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The binary under test.
-pub fn pummel_bin() -> &'static str {
+pub(crate) fn pummel_bin() -> &'static str {
     env!("CARGO_BIN_EXE_pummel")
 }
 
 /// A `pummel target --port 0` process, killed on drop.
-pub struct Target {
+pub(crate) struct Target {
     child: Child,
     /// `http://127.0.0.1:PORT`, without the trailing slash.
     base: String,
@@ -60,13 +60,13 @@ pub struct Target {
 
 impl Target {
     /// Starts a plain target.
-    pub fn start() -> Target {
+    pub(crate) fn start() -> Target {
         Target::start_with(&[])
     }
 
     /// Starts a target with extra flags (e.g. `--stall-after 3s --stall-for 2s`) and waits for the
     /// line announcing its address.
-    pub fn start_with(extra: &[&str]) -> Target {
+    pub(crate) fn start_with(extra: &[&str]) -> Target {
         let mut child = Command::new(pummel_bin())
             .args(["target", "--port", "0"])
             .args(extra)
@@ -109,12 +109,12 @@ impl Target {
     }
 
     /// The URL of `path` (which starts with `/`) on this target.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         assert!(path.starts_with('/'), "paths start with /: {path}");
         format!("{}{path}", self.base)
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 }
@@ -127,7 +127,7 @@ impl Drop for Target {
 }
 
 /// Parses `pummel target listening on http://127.0.0.1:PORT/` into the base URL and port.
-pub fn parse_listening_line(line: &str) -> Option<(String, u16)> {
+pub(crate) fn parse_listening_line(line: &str) -> Option<(String, u16)> {
     let url = line
         .trim_end()
         .strip_prefix("pummel target listening on ")?;
@@ -138,13 +138,13 @@ pub fn parse_listening_line(line: &str) -> Option<(String, u16)> {
 }
 
 /// A port on 127.0.0.1 with nothing listening on it (bound, then released).
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
 }
 
 /// What a finished `pummel` process left behind.
-pub struct Output {
+pub(crate) struct Output {
     pub args: Vec<String>,
     /// `None` when killed by a signal.
     pub code: Option<i32>,
@@ -156,7 +156,7 @@ pub struct Output {
 impl Output {
     /// Asserts the exit code, showing everything the process printed when it differs.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Output {
+    pub(crate) fn expect_code(self, code: i32) -> Output {
         assert_eq!(
             self.code,
             Some(code),
@@ -169,13 +169,13 @@ impl Output {
 
     /// Asserts success and returns the JSON result printed on stdout.
     #[track_caller]
-    pub fn json_ok(self) -> Value {
+    pub(crate) fn json_ok(self) -> Value {
         self.expect_code(0).json()
     }
 
     /// The JSON result printed on stdout.
     #[track_caller]
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout of pummel {:?} is not JSON ({e})\n{}",
@@ -187,7 +187,7 @@ impl Output {
 
     /// Asserts a usage error (exit 2) whose message names `what`, printed on stderr only.
     #[track_caller]
-    pub fn expect_usage_error(self, what: &[&str]) -> Output {
+    pub(crate) fn expect_usage_error(self, what: &[&str]) -> Output {
         let out = self.expect_code(2);
         for needle in what {
             assert!(
@@ -210,7 +210,7 @@ impl Output {
         out
     }
 
-    pub fn context(&self) -> String {
+    pub(crate) fn context(&self) -> String {
         format!(
             "--- after {:?}, exit {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
             self.elapsed,
@@ -222,12 +222,12 @@ impl Output {
 }
 
 /// Runs `pummel ARGS` to completion within [`RUN_LIMIT`].
-pub fn pummel(args: &[&str]) -> Output {
+pub(crate) fn pummel(args: &[&str]) -> Output {
     Running::spawn(args).finish(RUN_LIMIT)
 }
 
 /// A `pummel` process still running; killed on drop if not finished.
-pub struct Running {
+pub(crate) struct Running {
     args: Vec<String>,
     child: Option<Child>,
     started: Instant,
@@ -237,7 +237,7 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn spawn(args: &[&str]) -> Running {
+    pub(crate) fn spawn(args: &[&str]) -> Running {
         let mut child = Command::new(pummel_bin())
             .args(args)
             .stdin(Stdio::null())
@@ -259,7 +259,7 @@ impl Running {
     }
 
     /// Sends SIGINT (what Ctrl-C sends) to the process.
-    pub fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         let child = self.child.as_ref().expect("still running");
         // The child is not reaped until `finish`, so its pid cannot have been reused.
         let status = Command::new("kill")
@@ -272,7 +272,7 @@ impl Running {
     /// Waits for the process to end (both output pipes closed), at most `limit`; on overrun kills
     /// it and fails the test with what it printed.
     #[track_caller]
-    pub fn finish(mut self, limit: Duration) -> Output {
+    pub(crate) fn finish(mut self, limit: Duration) -> Output {
         let deadline = self.started + limit;
         let mut open_pipes = 2;
         let mut overran = false;
@@ -337,11 +337,11 @@ fn drain(pipe: ChildStderr) -> JoinHandle<String> {
 fn join(handle: JoinHandle<String>) -> String {
     handle
         .join()
-        .unwrap_or_else(|_| "<reader thread panicked>".to_string())
+        .unwrap_or_else(|_| "<reader thread panicked>".to_owned())
 }
 
 /// A JSON result without its bulky parts (histograms, timeline), for failure messages.
-pub fn brief(v: &Value) -> String {
+pub(crate) fn brief(v: &Value) -> String {
     let mut v = v.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("histogram");
@@ -360,13 +360,13 @@ pub fn brief(v: &Value) -> String {
 fn brief_text(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => brief(&v),
-        Err(_) => text.to_string(),
+        Err(_) => text.to_owned(),
     }
 }
 
 /// The unsigned integer at a JSON pointer (`/status/200`), failing the test if absent.
 #[track_caller]
-pub fn u(v: &Value, pointer: &str) -> u64 {
+pub(crate) fn u(v: &Value, pointer: &str) -> u64 {
     v.pointer(pointer)
         .and_then(Value::as_u64)
         .unwrap_or_else(|| panic!("no unsigned integer at {pointer} in\n{}", brief(v)))
@@ -374,7 +374,7 @@ pub fn u(v: &Value, pointer: &str) -> u64 {
 
 /// The number at a JSON pointer (`/latency_ms/p99`), failing the test if absent.
 #[track_caller]
-pub fn f(v: &Value, pointer: &str) -> f64 {
+pub(crate) fn f(v: &Value, pointer: &str) -> f64 {
     v.pointer(pointer)
         .and_then(Value::as_f64)
         .unwrap_or_else(|| panic!("no number at {pointer} in\n{}", brief(v)))
@@ -382,7 +382,7 @@ pub fn f(v: &Value, pointer: &str) -> f64 {
 
 /// Asserts `lo <= value <= hi` for the number at `pointer`, showing the result otherwise.
 #[track_caller]
-pub fn assert_within(v: &Value, pointer: &str, lo: f64, hi: f64) {
+pub(crate) fn assert_within(v: &Value, pointer: &str, lo: f64, hi: f64) {
     let x = f(v, pointer);
     assert!(
         (lo..=hi).contains(&x),
@@ -392,7 +392,7 @@ pub fn assert_within(v: &Value, pointer: &str, lo: f64, hi: f64) {
 }
 
 /// The error counts of a result, as `(kind, count)` pairs.
-pub fn errors(v: &Value) -> Vec<(String, u64)> {
+pub(crate) fn errors(v: &Value) -> Vec<(String, u64)> {
     v["errors"]
         .as_object()
         .map(|o| {
@@ -406,7 +406,7 @@ pub fn errors(v: &Value) -> Vec<(String, u64)> {
 /// Asserts the invariants every result holds, whatever the run: the schema, the counts adding
 /// up, latencies ordered, the timeline covering every finished request.
 #[track_caller]
-pub fn assert_consistent(v: &Value) {
+pub(crate) fn assert_consistent(v: &Value) {
     assert_eq!(u(v, "/schema"), 1, "schema version\n{}", brief(v));
     let requests = u(v, "/requests");
     let responses = u(v, "/responses");
@@ -454,7 +454,7 @@ pub fn assert_consistent(v: &Value) {
 
 /// Asserts `0 < min <= p50 <= p90 <= p95 <= p99 <= p999 <= max` and `min <= mean <= max`.
 #[track_caller]
-pub fn assert_latencies_ordered(v: &Value, at: &str) {
+pub(crate) fn assert_latencies_ordered(v: &Value, at: &str) {
     let get = |k: &str| f(v, &format!("{at}/{k}"));
     let chain = ["min", "p50", "p90", "p95", "p99", "p999", "max"];
     assert!(get("min") > 0.0, "{at}/min > 0\n{}", brief(v));

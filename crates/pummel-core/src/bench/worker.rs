@@ -29,7 +29,7 @@ pub const LATE_AFTER: Duration = Duration::from_millis(1);
 const KEY: KeyId = KeyId(0);
 
 /// Everything a worker needs.
-pub struct WorkerSetup {
+pub(super) struct WorkerSetup {
     /// This worker's share of the plan.
     pub plan: BenchPlan,
     pub connector: Connector,
@@ -144,7 +144,7 @@ impl Outcome {
 }
 
 /// Runs a worker to the end of its share; returns when it stopped.
-pub fn run(setup: WorkerSetup) -> Instant {
+pub(super) fn run(setup: WorkerSetup) -> Instant {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

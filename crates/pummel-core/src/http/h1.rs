@@ -423,7 +423,7 @@ mod tests {
                 .iter()
                 .map(|h| {
                     (
-                        h.name.to_string(),
+                        h.name.to_owned(),
                         String::from_utf8_lossy(h.value).into_owned(),
                     )
                 })

@@ -31,7 +31,7 @@ pub struct HeaderError {
 /// Parses `Name: value` (as `-H` takes it).
 pub fn parse_header(given: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
     let err = |reason| HeaderError {
-        given: given.to_string(),
+        given: given.to_owned(),
         reason,
     };
     let (name, value) = given
@@ -175,7 +175,7 @@ mod tests {
             method,
             url: TargetUrl::parse("http://127.0.0.1:8080/p?q=1").unwrap(),
             headers: headers.iter().map(|h| parse_header(h).unwrap()).collect(),
-            body: Bytes::from(body.to_string()),
+            body: Bytes::from(body.to_owned()),
         }
     }
 

@@ -240,7 +240,7 @@ impl Session {
             }
             let status = response.status;
             let location = match response.header("location") {
-                Some(loc) if is_redirect(status) && redirects < max_redirects => loc.to_string(),
+                Some(loc) if is_redirect(status) && redirects < max_redirects => loc.to_owned(),
                 _ => break,
             };
             let Some(next) = resolve_location(&url, &location) else {
@@ -344,7 +344,7 @@ pub fn resolve_location(base: &TargetUrl, location: &str) -> Option<TargetUrl> {
         return TargetUrl::parse(&format!("{}://{rest}", base.scheme.as_str())).ok();
     }
     let path_and_query = if location.starts_with('/') {
-        location.to_string()
+        location.to_owned()
     } else if location.starts_with('?') {
         let path = base.path_and_query.split('?').next().unwrap_or("/");
         format!("{path}{location}")

@@ -51,7 +51,7 @@ impl TargetUrl {
         let uri: http::Uri = url
             .parse()
             .map_err(|e: http::uri::InvalidUri| UrlError::Invalid {
-                url: url.to_string(),
+                url: url.to_owned(),
                 reason: e.to_string(),
             })?;
         let scheme = match uri.scheme_str() {
@@ -59,23 +59,23 @@ impl TargetUrl {
             Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
             Some(s) => {
                 return Err(UrlError::Scheme {
-                    url: url.to_string(),
-                    scheme: s.to_string(),
+                    url: url.to_owned(),
+                    scheme: s.to_owned(),
                 })
             }
             None => {
                 return Err(UrlError::Invalid {
-                    url: url.to_string(),
+                    url: url.to_owned(),
                     reason: "expected an absolute URL such as http://127.0.0.1:8080/".into(),
                 })
             }
         };
         let authority = uri.authority().ok_or_else(|| UrlError::NoHost {
-            url: url.to_string(),
+            url: url.to_owned(),
         })?;
         if authority.as_str().contains('@') {
             return Err(UrlError::Invalid {
-                url: url.to_string(),
+                url: url.to_owned(),
                 reason: "credentials in the URL are not supported; use a header".into(),
             });
         }
@@ -83,17 +83,17 @@ impl TargetUrl {
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']')
-            .to_string();
+            .to_owned();
         if host.is_empty() {
             return Err(UrlError::NoHost {
-                url: url.to_string(),
+                url: url.to_owned(),
             });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
         let authority = match authority.port_u16() {
-            Some(p) if p != default_port => authority.as_str().to_string(),
-            _ => authority.host().to_string(),
+            Some(p) if p != default_port => authority.as_str().to_owned(),
+            _ => authority.host().to_owned(),
         };
         let path_and_query = uri
             .path_and_query()
@@ -101,7 +101,7 @@ impl TargetUrl {
             .filter(|pq| !pq.is_empty())
             .unwrap_or("/");
         let path_and_query = if path_and_query.starts_with('/') {
-            path_and_query.to_string()
+            path_and_query.to_owned()
         } else {
             format!("/{path_and_query}")
         };
@@ -174,7 +174,7 @@ mod tests {
         ));
         assert!(matches!(
             TargetUrl::parse("localhost:80"),
-            Err(UrlError::Scheme { .. }) | Err(UrlError::Invalid { .. })
+            Err(UrlError::Scheme { .. } | UrlError::Invalid { .. })
         ));
         assert!(matches!(
             TargetUrl::parse("/just/a/path"),

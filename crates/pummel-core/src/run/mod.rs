@@ -223,7 +223,7 @@ pub fn run(
     });
     result.cycles = cycle_results(&program, &metrics, &windows);
     result.verdict =
-        (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_string());
+        (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
     // An open model schedules iterations: late and dropped count iterations,

@@ -330,7 +330,7 @@ impl Vu {
             auth.render(self, &mut value)
                 .map_err(|e| format!("auth: {e}"))?;
             let v = HeaderValue::from_str(&value)
-                .map_err(|_| "auth: invalid credentials".to_string())?;
+                .map_err(|_| "auth: invalid credentials".to_owned())?;
             headers.retain(|(n, _)| n != http::header::AUTHORIZATION);
             headers.push((http::header::AUTHORIZATION, v));
         }
@@ -370,7 +370,7 @@ fn set_slot(slot: &mut Option<String>, value: &str) {
             existing.clear();
             existing.push_str(value);
         }
-        None => *slot = Some(value.to_string()),
+        None => *slot = Some(value.to_owned()),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::scenario::websocket::{WsAction, WsMessage};
 use crate::ws::{self, WsStream, WsUrl};
 
 /// One of a VU's open sockets.
-pub struct Socket {
+pub(super) struct Socket {
     pub ws: WsStream,
     /// When the VU last sent on it: an expected reply's latency counts from here.
     pub last_send: Option<Instant>,
@@ -97,7 +97,7 @@ impl Vu {
                 shared.socket_closed();
             }
             self.sockets.push((
-                socket_name.to_string(),
+                socket_name.to_owned(),
                 Socket {
                     ws: stream,
                     last_send: None,

@@ -128,13 +128,13 @@ mod tests {
     #[test]
     fn captures_from_each_source() {
         let headers = vec![
-            ("ETag".to_string(), "\"v1\"".to_string()),
+            ("ETag".to_owned(), "\"v1\"".to_owned()),
             (
-                "Set-Cookie".to_string(),
-                "session=abc; Path=/; HttpOnly".to_string(),
+                "Set-Cookie".to_owned(),
+                "session=abc; Path=/; HttpOnly".to_owned(),
             ),
-            ("Set-Cookie".to_string(), "theme=dark".to_string()),
-            ("Set-Cookie".to_string(), "session=\"def\"".to_string()),
+            ("Set-Cookie".to_owned(), "theme=dark".to_owned()),
+            ("Set-Cookie".to_owned(), "session=\"def\"".to_owned()),
         ];
         let body = r#"{"items": [{"id": 17, "name": "chess"}], "meta": {"n": 1}}"#;
         let r = response(&headers, body);

@@ -101,7 +101,7 @@ impl CookieJar {
         };
         let path = parsed
             .path
-            .unwrap_or_else(|| default_path(request_path(url)).to_string());
+            .unwrap_or_else(|| default_path(request_path(url)).to_owned());
         let existing = self
             .cookies
             .iter()
@@ -208,8 +208,8 @@ fn parse_set_cookie(header: &str, now: SystemTime) -> Option<SetCookie> {
         return None;
     }
     let mut cookie = SetCookie {
-        name: name.to_string(),
-        value: value.trim().to_string(),
+        name: name.to_owned(),
+        value: value.trim().to_owned(),
         domain: None,
         path: None,
         secure: false,
@@ -245,7 +245,7 @@ fn parse_set_cookie(header: &str, now: SystemTime) -> Option<SetCookie> {
             "domain" if !val.is_empty() => {
                 cookie.domain = Some(val.trim_start_matches('.').to_ascii_lowercase());
             }
-            "path" => cookie.path = val.starts_with('/').then(|| val.to_string()),
+            "path" => cookie.path = val.starts_with('/').then(|| val.to_owned()),
             "secure" => cookie.secure = true,
             "httponly" => cookie.http_only = true,
             _ => {}

@@ -99,7 +99,7 @@ impl Diagnostics {
     pub fn whole_file(file: &str, message: impl Into<String>) -> Diagnostics {
         Diagnostics {
             items: vec![Diagnostic {
-                file: file.to_string(),
+                file: file.to_owned(),
                 line: 0,
                 column: 0,
                 len: 0,
@@ -202,7 +202,7 @@ impl Problems {
                 .items
                 .into_iter()
                 .map(|(span, message)| Diagnostic {
-                    file: file.to_string(),
+                    file: file.to_owned(),
                     line: span.line,
                     column: span.column,
                     len: span.len,
@@ -211,7 +211,7 @@ impl Problems {
                         .line
                         .checked_sub(1)
                         .and_then(|i| lines.get(i as usize))
-                        .map(|l| l.trim_end_matches('\r').to_string()),
+                        .map(|l| l.trim_end_matches('\r').to_owned()),
                 })
                 .collect(),
         };

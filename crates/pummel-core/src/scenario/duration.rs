@@ -129,7 +129,7 @@ pub fn format_duration(d: Duration) -> String {
 
 fn trim(x: f64) -> String {
     let s = format!("{x:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ impl Feeder {
     ) -> Feeder {
         let end = rows.len();
         Feeder {
-            name: name.to_string(),
+            name: name.to_owned(),
             mode,
             columns: columns.into(),
             rows: rows.into(),
@@ -187,13 +187,13 @@ impl Feeder {
             .headers()
             .map_err(|e| err(csv_message(&e)))?
             .iter()
-            .map(str::to_string)
+            .map(str::to_owned)
             .collect();
         check_columns(&columns).map_err(err)?;
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| err(csv_message(&e)))?;
-            rows.push(record.iter().map(str::to_string).collect::<Box<[String]>>());
+            rows.push(record.iter().map(str::to_owned).collect::<Box<[String]>>());
         }
         if rows.is_empty() {
             return Err(err("no rows after the header".into()));

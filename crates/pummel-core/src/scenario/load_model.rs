@@ -197,7 +197,7 @@ impl LoadModel {
                 let tau = if k.abs() < 1e-12 {
                     remaining / from
                 } else {
-                    (-from + (from * from + 2.0 * k * remaining).max(0.0).sqrt()) / k
+                    (-from + from.mul_add(from, 2.0 * k * remaining).max(0.0).sqrt()) / k
                 };
                 return Duration::try_from_secs_f64((elapsed + tau.clamp(0.0, d)).max(0.0)).ok();
             }
@@ -409,7 +409,7 @@ fn ramp_at(start: f64, stages: &[Stage], t: Duration) -> f64 {
     for s in stages {
         if t < elapsed + s.duration {
             let f = (t - elapsed).as_secs_f64() / s.duration.as_secs_f64();
-            return from + (s.target - from) * f;
+            return (s.target - from).mul_add(f, from);
         }
         elapsed += s.duration;
         from = s.target;

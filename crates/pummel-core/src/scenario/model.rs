@@ -166,8 +166,8 @@ impl Plan {
             return TargetUrl::parse(rendered);
         }
         let invalid = |reason: &str| UrlError::Invalid {
-            url: rendered.to_string(),
-            reason: reason.to_string(),
+            url: rendered.to_owned(),
+            reason: reason.to_owned(),
         };
         let Some(target) = &self.target else {
             return Err(invalid(

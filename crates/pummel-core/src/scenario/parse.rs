@@ -354,7 +354,7 @@ impl<'a> Decoder<'a> {
                         .rev()
                         .find_map(|l| l.strip_prefix("error: "))
                         .unwrap_or(s)
-                        .to_string(),
+                        .to_owned(),
                     other => other.to_string(),
                 };
                 self.err(node.span, format!("{what}: invalid regex: {detail}"));
@@ -508,7 +508,7 @@ impl<'a> Decoder<'a> {
             }
         };
         let plan = Plan {
-            file: file.to_string(),
+            file: file.to_owned(),
             name,
             target,
             defaults,
@@ -990,7 +990,7 @@ impl<'a> Decoder<'a> {
                 }
             };
             let mut threshold = Threshold {
-                source: text.trim().to_string(),
+                source: text.trim().to_owned(),
                 condition,
                 scope: Scope::Run,
                 abort_on_fail: false,
@@ -1207,7 +1207,7 @@ impl<'a> Decoder<'a> {
             }
             let socket = match f.get("socket") {
                 Some(n) => self.string(n, "`socket`").unwrap_or_default(),
-                None => DEFAULT_SOCKET.to_string(),
+                None => DEFAULT_SOCKET.to_owned(),
             };
             let action = self.decode_ws_action(keyword, f.get(keyword)?, f.get("capture"))?;
             let name = match f.get("name") {
@@ -1467,7 +1467,7 @@ impl<'a> Decoder<'a> {
             // `url` is a slice of `text`: its offset there locates errors.
             let offset = url.as_ptr() as usize - text.as_ptr() as usize;
             let url_node = Node {
-                kind: Kind::Str(url.to_string()),
+                kind: Kind::Str(url.to_owned()),
                 ..node.clone()
             };
             match Template::parse(url) {

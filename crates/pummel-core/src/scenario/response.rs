@@ -84,9 +84,9 @@ mod tests {
     #[test]
     fn headers_are_case_insensitive_and_json_is_lazy() {
         let headers = vec![
-            ("Content-Type".to_string(), "application/json".to_string()),
-            ("set-cookie".to_string(), "a=1".to_string()),
-            ("Set-Cookie".to_string(), "b=2".to_string()),
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("set-cookie".to_owned(), "a=1".to_owned()),
+            ("Set-Cookie".to_owned(), "b=2".to_owned()),
         ];
         let r = Response::new(200, &headers, br#"{"id": 7}"#, Duration::from_millis(5));
         assert_eq!(r.header("content-type"), Some("application/json"));

@@ -261,7 +261,7 @@ impl Template {
             segments.push(Segment::Literal(text[pos..].to_string()));
         }
         Ok(Template {
-            source: text.to_string(),
+            source: text.to_owned(),
             segments,
         })
     }
@@ -271,10 +271,10 @@ impl Template {
         let segments = if text.is_empty() {
             vec![]
         } else {
-            vec![Segment::Literal(text.to_string())]
+            vec![Segment::Literal(text.to_owned())]
         };
         Template {
-            source: text.to_string(),
+            source: text.to_owned(),
             segments,
         }
     }
@@ -486,7 +486,7 @@ impl ExprParser<'_> {
                     return self.err(start, self.pos, format!("`{ident}` is not a valid name"));
                 }
                 Ok(Expr::Name(Name {
-                    path: ident.to_string(),
+                    path: ident.to_owned(),
                     start,
                     end: start + ident.len(),
                     span: Span::UNKNOWN,

@@ -331,8 +331,8 @@ fn a_loaded_plan_renders_requests() {
 
     // Checks and captures on a response.
     let headers = vec![
-        ("Content-Type".to_string(), "application/json".to_string()),
-        ("X-Id".to_string(), "1".to_string()),
+        ("Content-Type".to_owned(), "application/json".to_owned()),
+        ("X-Id".to_owned(), "1".to_owned()),
     ];
     let body = r#"{"items": [{"id": 5, "name": "chess"}], "count": 2, "games": 1}"#;
     let response = Response::new(200, &headers, body.as_bytes(), Duration::from_millis(20));

@@ -39,7 +39,7 @@ pub(crate) enum Kind {
 
 impl Node {
     /// "a string", "a list", ...: for "expected X, found Y" messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(super) fn type_name(&self) -> &'static str {
         match self.kind {
             Kind::Null => "nothing (null)",
             Kind::Bool(_) => "a boolean",
@@ -51,7 +51,7 @@ impl Node {
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(super) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::Str(s) => Some(s),
             _ => None,
@@ -60,7 +60,7 @@ impl Node {
 
     /// The text of a scalar: strings as they are, numbers and booleans as
     /// written in canonical form. A header value of `1` is the text "1".
-    pub fn scalar_text(&self) -> Option<String> {
+    pub(super) fn scalar_text(&self) -> Option<String> {
         match &self.kind {
             Kind::Str(s) => Some(s.clone()),
             Kind::Int(i) => Some(i.to_string()),
@@ -76,7 +76,7 @@ impl Node {
     /// Exact for plain and quoted single-line scalars without escapes, and
     /// for literal block scalars (`|`); otherwise the whole scalar's span,
     /// which is still the right line.
-    pub fn inner_span(&self, source: &str, start: usize, end: usize) -> Span {
+    pub(super) fn inner_span(&self, source: &str, start: usize, end: usize) -> Span {
         let (Kind::Str(value), Some(offset)) = (&self.kind, self.offset) else {
             return self.span;
         };
@@ -199,7 +199,7 @@ impl<'de> Visitor<'de> for KindVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Kind, E> {
-        Ok(Kind::Str(v.to_string()))
+        Ok(Kind::Str(v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Kind, E> {

@@ -61,29 +61,29 @@ impl WsUrl {
         } else if lower.starts_with("wss://") {
             format!("https://{}", &url[6..])
         } else {
-            let scheme = url.split("://").next().unwrap_or("").to_string();
+            let scheme = url.split("://").next().unwrap_or("").to_owned();
             return Err(UrlError::Scheme {
-                url: url.to_string(),
+                url: url.to_owned(),
                 scheme,
             });
         };
         // Errors name the URL as the user gave it, not its http form.
         let target = TargetUrl::parse(&as_http).map_err(|e| match e {
             UrlError::Invalid { reason, .. } => UrlError::Invalid {
-                url: url.to_string(),
+                url: url.to_owned(),
                 reason,
             },
             UrlError::NoHost { .. } => UrlError::NoHost {
-                url: url.to_string(),
+                url: url.to_owned(),
             },
             UrlError::Scheme { scheme, .. } => UrlError::Scheme {
-                url: url.to_string(),
+                url: url.to_owned(),
                 scheme,
             },
         })?;
         Ok(WsUrl {
             target,
-            url: url.to_string(),
+            url: url.to_owned(),
         })
     }
 }
@@ -166,7 +166,7 @@ pub async fn connect(
         .headers()
         .get(http::header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .map(str::to_owned);
     let bytes_received = response
         .headers()
         .iter()
@@ -206,7 +206,7 @@ pub async fn send(ws: &mut WsStream, message: Message) -> Result<(), ErrorKind> 
 pub async fn close(ws: &mut WsStream, code: u16, reason: &str) -> Result<(), ErrorKind> {
     let frame = CloseFrame {
         code: CloseCode::from(code),
-        reason: reason.to_string().into(),
+        reason: reason.to_owned().into(),
     };
     ws.close(Some(frame)).await.map_err(|e| classify(&e))?;
     // Drain until the peer's close arrives, so the close handshake completes.

@@ -7,7 +7,7 @@
 
 /// uPlot's JavaScript and CSS, when the build could embed them.
 #[cfg(not(pummel_uplot_missing))]
-pub fn uplot() -> Option<(&'static str, &'static str)> {
+pub(super) fn uplot() -> Option<(&'static str, &'static str)> {
     Some((
         include_str!(concat!(env!("OUT_DIR"), "/uPlot.iife.min.js")),
         include_str!(concat!(env!("OUT_DIR"), "/uPlot.min.css")),
@@ -21,7 +21,7 @@ pub fn uplot() -> Option<(&'static str, &'static str)> {
 }
 
 /// The page's stylesheet (screen and print).
-pub const PAGE_CSS: &str = include_str!("page.css");
+pub(super) const PAGE_CSS: &str = include_str!("page.css");
 
 /// The page's script: draws the charts described in the page's JSON.
-pub const PAGE_JS: &str = include_str!("page.js");
+pub(super) const PAGE_JS: &str = include_str!("page.js");

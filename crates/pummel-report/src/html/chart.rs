@@ -105,7 +105,7 @@ impl Chart {
     /// A line chart over `x` with one y axis.
     pub fn line(id: &str, x: XAxis, y: YAxis) -> Chart {
         Chart {
-            id: id.to_string(),
+            id: id.to_owned(),
             kind: Kind::Line,
             x,
             y: vec![y],
@@ -152,7 +152,7 @@ impl Chart {
 impl XAxis {
     pub fn new(label: &str, unit: Unit, values: Vec<f64>) -> XAxis {
         XAxis {
-            label: label.to_string(),
+            label: label.to_owned(),
             unit,
             log: None,
             values,
@@ -169,7 +169,7 @@ impl XAxis {
     pub fn runs(labels: Vec<String>) -> XAxis {
         let values = (0..labels.len()).map(|i| i as f64).collect();
         XAxis {
-            label: "run".to_string(),
+            label: "run".to_owned(),
             unit: Unit::Run,
             log: None,
             values,
@@ -181,7 +181,7 @@ impl XAxis {
 impl YAxis {
     pub fn new(label: &str, unit: Unit) -> YAxis {
         YAxis {
-            label: label.to_string(),
+            label: label.to_owned(),
             unit,
         }
     }
@@ -191,7 +191,7 @@ impl Series {
     /// A solid line on the first axis.
     pub fn new(label: &str, color: &'static str, values: Vec<Option<f64>>) -> Series {
         Series {
-            label: label.to_string(),
+            label: label.to_owned(),
             color,
             axis: 0,
             values,

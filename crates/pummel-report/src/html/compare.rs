@@ -67,13 +67,13 @@ fn banner(c: &Comparison) -> String {
             (
                 "fail",
                 format!("{worse} WORSE"),
-                "Some figures got worse beyond the noise band".to_string(),
+                "Some figures got worse beyond the noise band".to_owned(),
             )
         } else {
             (
                 "pass",
-                "NO REGRESSION".to_string(),
-                "Nothing got worse beyond the noise band".to_string(),
+                "NO REGRESSION".to_owned(),
+                "Nothing got worse beyond the noise band".to_owned(),
             )
         }
     } else {
@@ -81,13 +81,13 @@ fn banner(c: &Comparison) -> String {
         if tripped > 0 {
             (
                 "fail",
-                "GATE TRIPPED".to_string(),
+                "GATE TRIPPED".to_owned(),
                 format!("{tripped} of {} gates tripped", c.gates.len()),
             )
         } else {
             (
                 "pass",
-                "GATES HELD".to_string(),
+                "GATES HELD".to_owned(),
                 format!("All {} gates held", c.gates.len()),
             )
         }
@@ -144,9 +144,9 @@ fn gates_table(c: &Comparison) -> String {
         .map(|g| {
             vec![
                 if g.tripped {
-                    r#"<span class="pill fail">✗ tripped</span>"#.to_string()
+                    r#"<span class="pill fail">✗ tripped</span>"#.to_owned()
                 } else {
-                    r#"<span class="pill pass">✓ held</span>"#.to_string()
+                    r#"<span class="pill pass">✓ held</span>"#.to_owned()
                 },
                 format!("<code>{}</code>", escape(&g.gate.text)),
                 escape(&g.scope.label()),
@@ -170,7 +170,7 @@ fn figures_table(c: &Comparison) -> String {
     let mut rows = Vec::new();
     for s in &c.scopes {
         let title = match &s.scope {
-            Scope::Run => "whole run".to_string(),
+            Scope::Run => "whole run".to_owned(),
             step => format!("step {}", step.label()),
         };
         let requests = match (&s.base, &s.new) {
@@ -179,8 +179,8 @@ fn figures_table(c: &Comparison) -> String {
                 format::count(b.requests),
                 format::count(n.requests)
             ),
-            (Some(_), None) => "only in base".to_string(),
-            _ => "only in new".to_string(),
+            (Some(_), None) => "only in base".to_owned(),
+            _ => "only in new".to_owned(),
         };
         rows.push(vec![
             format!("<strong>{}</strong>", escape(&title)),

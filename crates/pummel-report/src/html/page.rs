@@ -27,9 +27,9 @@ struct PageData<'a> {
 }
 
 impl Page {
-    pub fn new(title: &str) -> Page {
+    pub(super) fn new(title: &str) -> Page {
         Page {
-            title: title.to_string(),
+            title: title.to_owned(),
             header: String::new(),
             body: String::new(),
             toc: Vec::new(),
@@ -39,7 +39,7 @@ impl Page {
 
     /// The header: `kicker` (what kind of page) above the title, then a
     /// line of facts (already HTML).
-    pub fn header(&mut self, kicker: &str, facts: &[String]) {
+    pub(super) fn header(&mut self, kicker: &str, facts: &[String]) {
         let _ = write!(
             self.header,
             r#"<header class="top"><div class="kicker"><span class="logo">pummel</span> {}</div><h1>{}</h1>"#,
@@ -57,13 +57,13 @@ impl Page {
     }
 
     /// HTML placed as it is, before the table of contents' sections.
-    pub fn raw(&mut self, html: &str) {
+    pub(super) fn raw(&mut self, html: &str) {
         self.body.push_str(html);
     }
 
     /// A section with a heading, listed in the table of contents.
-    pub fn section(&mut self, id: &str, title: &str, content: &str) {
-        self.toc.push((id.to_string(), title.to_string()));
+    pub(super) fn section(&mut self, id: &str, title: &str, content: &str) {
+        self.toc.push((id.to_owned(), title.to_owned()));
         let _ = write!(
             self.body,
             r#"<section id="{id}"><h2>{}</h2>{content}</section>"#,
@@ -72,7 +72,7 @@ impl Page {
     }
 
     /// Registers a chart and returns the figure that shows it.
-    pub fn chart(&mut self, chart: Chart, title: &str, caption: &str) -> String {
+    pub(super) fn chart(&mut self, chart: Chart, title: &str, caption: &str) -> String {
         let html = format!(
             r#"<figure class="chart"><figcaption><strong>{}</strong>{}</figcaption><div class="plot" id="{}"></div></figure>"#,
             escape(title),
@@ -88,13 +88,13 @@ impl Page {
     }
 
     /// The finished document.
-    pub fn finish(self) -> Result<String, HtmlUnavailable> {
+    pub(super) fn finish(self) -> Result<String, HtmlUnavailable> {
         let (uplot_js, uplot_css) = assets::uplot().ok_or(HtmlUnavailable)?;
         Ok(self.finish_with(uplot_js, uplot_css))
     }
 
     /// [`Page::finish`] with the charting library given (tests use a stub).
-    pub fn finish_with(self, uplot_js: &str, uplot_css: &str) -> String {
+    pub(super) fn finish_with(self, uplot_js: &str, uplot_css: &str) -> String {
         let mut out = String::with_capacity(self.body.len() + uplot_js.len() + 16_384);
         let _ = write!(
             out,

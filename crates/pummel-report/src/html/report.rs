@@ -116,9 +116,8 @@ fn verdict(r: &RunResult) -> String {
         None => (
             "none",
             "NO THRESHOLDS",
-            "Nothing to pass or fail".to_string(),
-            "Add thresholds (p95 < 300ms, error_rate < 1% …) to a scenario to make the run a pass/fail check for CI."
-                .to_string(),
+            "Nothing to pass or fail".to_owned(),
+            "Add thresholds (p95 < 300ms, error_rate < 1% …) to a scenario to make the run a pass/fail check for CI.".to_owned(),
         ),
     };
     let _ = write!(
@@ -144,7 +143,7 @@ fn cards(r: &RunResult, run: &Figures, options: &ReportOptions) -> String {
         if run.responses > 0 {
             format::ms(v)
         } else {
-            "–".to_string()
+            "–".to_owned()
         }
     };
     let peak = charted(&r.timeline)
@@ -152,7 +151,7 @@ fn cards(r: &RunResult, run: &Figures, options: &ReportOptions) -> String {
         .map(|p| p.rps)
         .fold(0.0, f64::max);
     let failed_sub = if run.failed() == 0 {
-        "no failed requests".to_string()
+        "no failed requests".to_owned()
     } else {
         format!(
             "{} no response · {} status ≥ 400",
@@ -224,9 +223,9 @@ fn cards(r: &RunResult, run: &Figures, options: &ReportOptions) -> String {
 
 fn pass_badge(passed: bool) -> String {
     if passed {
-        r#"<span class="pill pass">✓ pass</span>"#.to_string()
+        r#"<span class="pill pass">✓ pass</span>"#.to_owned()
     } else {
-        r#"<span class="pill fail">✗ fail</span>"#.to_string()
+        r#"<span class="pill fail">✗ fail</span>"#.to_owned()
     }
 }
 
@@ -241,7 +240,7 @@ fn thresholds_table(r: &RunResult) -> String {
                 escape(&t.scope),
                 escape(&thresholds::observed(t)),
                 if t.aborted_run {
-                    "stopped the run".to_string()
+                    "stopped the run".to_owned()
                 } else {
                     String::new()
                 },
@@ -609,9 +608,9 @@ fn latency_section(page: &mut Page, r: &RunResult) -> String {
 
 fn step_name(scope: &Scope) -> (String, String) {
     match scope {
-        Scope::Run => (String::new(), "all requests".to_string()),
+        Scope::Run => (String::new(), "all requests".to_owned()),
         Scope::Step { scenario, name } => (
-            scenario.clone().unwrap_or_else(|| "(setup)".to_string()),
+            scenario.clone().unwrap_or_else(|| "(setup)".to_owned()),
             name.clone(),
         ),
     }
@@ -654,7 +653,7 @@ fn steps_section(r: &RunResult, run: &Figures, options: &ReportOptions) -> Strin
         .map(|s| figures_row(&Figures::of_step(s, options.apdex_t_ms)))
         .collect();
     let mut total = figures_row(run);
-    total[1] = "<strong>all requests</strong>".to_string();
+    total[1] = "<strong>all requests</strong>".to_owned();
     rows.push(total);
     let mut html = table(
         "steps",
@@ -758,7 +757,7 @@ fn checks_section(r: &RunResult) -> String {
                 if c.failed > 0 {
                     format!(r#"<span class="bad">{}</span>"#, format::count(c.failed))
                 } else {
-                    "0".to_string()
+                    "0".to_owned()
                 },
                 format!(
                     "{} {}",
@@ -847,8 +846,8 @@ fn errors_section(r: &RunResult, run: &Figures) -> String {
         .collect();
     if run.error_statuses > 0 {
         rows.push(vec![
-            "<code>status ≥ 400</code>".to_string(),
-            "a response with an error status".to_string(),
+            "<code>status ≥ 400</code>".to_owned(),
+            "a response with an error status".to_owned(),
             format::count(run.error_statuses),
             format::percent(run.error_statuses as f64 / requests),
         ]);
@@ -949,13 +948,10 @@ fn errors_section(r: &RunResult, run: &Figures) -> String {
 fn websocket_section(r: &RunResult) -> Option<String> {
     let ws = r.websocket.as_ref()?;
     let mut rows = vec![
+        vec!["connection attempts".to_owned(), format::count(ws.connects)],
+        vec!["connected".to_owned(), format::count(ws.connected)],
         vec![
-            "connection attempts".to_string(),
-            format::count(ws.connects),
-        ],
-        vec!["connected".to_string(), format::count(ws.connected)],
-        vec![
-            "connect p50 / p99".to_string(),
+            "connect p50 / p99".to_owned(),
             escape(&format!(
                 "{} / {}",
                 format::ms(ws.connect_ms.p50),
@@ -963,7 +959,7 @@ fn websocket_section(r: &RunResult) -> Option<String> {
             )),
         ],
         vec![
-            "open at the end / most open".to_string(),
+            "open at the end / most open".to_owned(),
             format!(
                 "{} / {}",
                 format::count(ws.open_at_end),
@@ -971,7 +967,7 @@ fn websocket_section(r: &RunResult) -> Option<String> {
             ),
         ],
         vec![
-            "messages sent / replies".to_string(),
+            "messages sent / replies".to_owned(),
             format!(
                 "{} / {}",
                 format::count(ws.messages_sent),
@@ -990,10 +986,10 @@ fn websocket_section(r: &RunResult) -> Option<String> {
 
 fn configuration(r: &RunResult) -> String {
     let mut rows = vec![
-        vec!["kind".to_string(), escape(&r.kind)],
-        vec!["started".to_string(), escape(&r.started_at)],
+        vec!["kind".to_owned(), escape(&r.kind)],
+        vec!["started".to_owned(), escape(&r.started_at)],
         vec![
-            "duration".to_string(),
+            "duration".to_owned(),
             escape(&format::seconds(r.duration_s)),
         ],
     ];
@@ -1011,7 +1007,7 @@ fn configuration(r: &RunResult) -> String {
         }
     }
     rows.push(vec![
-        "bytes received / sent".to_string(),
+        "bytes received / sent".to_owned(),
         format!(
             "{} / {}",
             format::bytes(r.bytes_received),
@@ -1020,12 +1016,12 @@ fn configuration(r: &RunResult) -> String {
     ]);
     if r.aborted > 0 {
         rows.push(vec![
-            "in flight at the end".to_string(),
+            "in flight at the end".to_owned(),
             format::count(r.aborted),
         ]);
     }
     rows.push(vec![
-        "result".to_string(),
+        "result".to_owned(),
         format!("schema {} · pummel {}", r.schema, escape(&r.pummel_version)),
     ]);
     table("config", &[Col::Text("setting"), Col::Text("value")], &rows)
@@ -1051,7 +1047,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["id"].as_str().unwrap().to_string())
+            .map(|c| c["id"].as_str().unwrap().to_owned())
             .collect()
     }
 
@@ -1098,7 +1094,7 @@ mod tests {
     fn a_cycles_run_has_a_capacity_chart_with_its_knee() {
         let page = html(&testdata::cycles_run());
         assert!(page.contains("Saturates at about 8 VUs"));
-        assert!(chart_ids(&page).contains(&"chart-capacity".to_string()));
+        assert!(chart_ids(&page).contains(&"chart-capacity".to_owned()));
         assert!(page.contains(r#""marker":{"x":8.0,"label":"saturation ≈ 8 VUs"}"#));
     }
 

@@ -43,10 +43,10 @@ fn runs_table(t: &Trend) -> String {
         .map(|(i, r)| {
             let f = &r.run;
             let verdict = match r.verdict.as_deref() {
-                Some("pass") => r#"<span class="pill pass">pass</span>"#.to_string(),
-                Some("fail") => r#"<span class="pill fail">fail</span>"#.to_string(),
+                Some("pass") => r#"<span class="pill pass">pass</span>"#.to_owned(),
+                Some("fail") => r#"<span class="pill fail">fail</span>"#.to_owned(),
                 Some(other) => escape(other),
-                None => "–".to_string(),
+                None => "–".to_owned(),
             };
             vec![
                 (i + 1).to_string(),
@@ -83,7 +83,7 @@ fn runs_table(t: &Trend) -> String {
         };
         rows.push(vec![
             String::new(),
-            "<em>first → last</em>".to_string(),
+            "<em>first → last</em>".to_owned(),
             String::new(),
             String::new(),
             change(Metric::Rps),

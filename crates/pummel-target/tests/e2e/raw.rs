@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 
 /// A parsed response.
 #[derive(Debug)]
-pub struct RawResponse {
+pub(crate) struct RawResponse {
     pub status: u16,
     /// Header names lower-cased, in order.
     pub headers: Vec<(String, String)>,
@@ -19,14 +19,14 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn header_all(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(n, _)| n == name)
@@ -34,23 +34,23 @@ impl RawResponse {
             .collect()
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         std::str::from_utf8(&self.body).expect("utf-8 body")
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 }
 
 /// One keep-alive connection.
-pub struct RawClient {
+pub(crate) struct RawClient {
     stream: BufReader<TcpStream>,
     host: String,
 }
 
 impl RawClient {
-    pub async fn connect(addr: SocketAddr) -> RawClient {
+    pub(crate) async fn connect(addr: SocketAddr) -> RawClient {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         RawClient {
@@ -60,12 +60,18 @@ impl RawClient {
     }
 
     /// Writes raw bytes (for pipelining and malformed requests).
-    pub async fn send_raw(&mut self, bytes: &[u8]) {
+    pub(crate) async fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.get_mut().write_all(bytes).await.expect("write");
     }
 
     /// Writes a request with a `Content-Length` body (when non-empty or not GET/HEAD).
-    pub async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {
+    pub(crate) async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -80,7 +86,7 @@ impl RawClient {
     }
 
     /// Sends a request and reads its response.
-    pub async fn request(
+    pub(crate) async fn request(
         &mut self,
         method: &str,
         path: &str,
@@ -91,12 +97,12 @@ impl RawClient {
         self.read_response(method == "HEAD").await
     }
 
-    pub async fn get(&mut self, path: &str) -> RawResponse {
+    pub(crate) async fn get(&mut self, path: &str) -> RawResponse {
         self.request("GET", path, &[], &[]).await
     }
 
     /// Reads one response; `head` says it answers a HEAD request (no body whatever the headers).
-    pub async fn read_response(&mut self, head: bool) -> RawResponse {
+    pub(crate) async fn read_response(&mut self, head: bool) -> RawResponse {
         let status_line = self.line().await;
         let mut parts = status_line.splitn(3, ' ');
         assert_eq!(
@@ -163,14 +169,14 @@ impl RawClient {
     }
 
     /// Everything the server sends until it closes the connection.
-    pub async fn read_until_closed(&mut self) -> Vec<u8> {
+    pub(crate) async fn read_until_closed(&mut self) -> Vec<u8> {
         let mut bytes = Vec::new();
         let _ = self.stream.read_to_end(&mut bytes).await;
         bytes
     }
 
     /// Whether the server has closed the connection (reads EOF).
-    pub async fn is_closed_by_server(&mut self) -> bool {
+    pub(crate) async fn is_closed_by_server(&mut self) -> bool {
         let mut byte = [0u8; 1];
         matches!(self.stream.read(&mut byte).await, Ok(0) | Err(_))
     }

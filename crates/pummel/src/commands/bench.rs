@@ -18,7 +18,7 @@ const DEFAULT_WS_MESSAGE: &str = "pummel says hello";
 /// How long a bench runs when neither `-n` nor `-z` is given.
 const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(10);
 
-pub fn run(args: BenchArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: BenchArgs) -> Result<i32, Failure> {
     let plan = plan_from_args(&args)?;
     let stop = super::stop_on_interrupt();
     execute(&plan, &stop, args.json, args.out.as_deref(), &args.reports)
@@ -181,7 +181,7 @@ fn http_method(given: &str) -> Result<Method, Failure> {
 /// The request body from `-d` or `--body-file`.
 fn read_body(inline: Option<&str>, file: Option<&std::path::Path>) -> Result<Bytes, Failure> {
     match (inline, file) {
-        (Some(text), _) => Ok(Bytes::from(text.to_string())),
+        (Some(text), _) => Ok(Bytes::from(text.to_owned())),
         (None, Some(path)) => std::fs::read(path).map(Bytes::from).map_err(|e| {
             Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))
         }),

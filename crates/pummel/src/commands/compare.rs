@@ -6,7 +6,7 @@ use pummel_report::compare::{self, CompareOptions};
 use crate::cli::CompareArgs;
 use crate::exit::{self, Failure};
 
-pub fn run(args: CompareArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: CompareArgs) -> Result<i32, Failure> {
     let base = super::report::read(&args.base)?;
     let new = super::report::read(&args.new)?;
     let options = CompareOptions {

@@ -11,7 +11,7 @@ use pummel_target::{Target, TargetConfig};
 use crate::cli::DemoArgs;
 use crate::exit::Failure;
 
-pub fn run(args: DemoArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: DemoArgs) -> Result<i32, Failure> {
     // The target gets its own runtime (one thread: the bench takes the rest).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

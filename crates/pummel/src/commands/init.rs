@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::InitArgs;
 use crate::exit::{self, Failure};
 
-pub fn run(args: InitArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: InitArgs) -> Result<i32, Failure> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if args.force {

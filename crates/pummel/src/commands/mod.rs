@@ -14,7 +14,7 @@ use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 /// Runs the chosen command; returns the exit code.
-pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
+pub(crate) fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Target(args) => target::run(args),

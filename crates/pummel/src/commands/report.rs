@@ -12,7 +12,7 @@ use crate::cli::{ReportArgs, ReportCmdArgs};
 use crate::exit::{self, Failure};
 use crate::output::summary;
 
-pub fn run(args: ReportCmdArgs) -> Result<i32, Failure> {
+pub(crate) fn run(args: ReportCmdArgs) -> Result<i32, Failure> {
     let result = read(&args.result)?;
     if !requested(&args.reports) {
         // Nothing asked for: show the run as it ended.

@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::exit::{self, Failure};
 use crate::output::{progress::ProgressLine, summary};
 
-pub fn run(args: RunArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: RunArgs) -> Result<i32, Failure> {
     let options = super::validate::load_options(&args.env);
     let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
         eprintln!("{diagnostics}");

@@ -6,7 +6,7 @@ use pummel_report::trend;
 use crate::cli::TrendArgs;
 use crate::exit::{self, Failure};
 
-pub fn run(args: TrendArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: TrendArgs) -> Result<i32, Failure> {
     let mut results = Vec::with_capacity(args.results.len());
     for path in &args.results {
         results.push((super::compare::label(path), super::report::read(path)?));

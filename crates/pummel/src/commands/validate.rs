@@ -5,7 +5,7 @@ use pummel_core::scenario::{self, LoadOptions};
 use crate::cli::ValidateArgs;
 use crate::exit::{self, Failure};
 
-pub fn run(args: ValidateArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: ValidateArgs) -> Result<i32, Failure> {
     let options = load_options(&args.env);
     let mut failed = false;
     for file in &args.files {

@@ -1,7 +1,7 @@
 //! Number formatting for humans.
 
 /// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -14,7 +14,7 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// A latency in milliseconds, with a unit that keeps 3–4 significant digits.
-pub fn latency(ms: f64) -> String {
+pub(crate) fn latency(ms: f64) -> String {
     if ms >= 10_000.0 {
         format!("{:.2}s", ms / 1000.0)
     } else if ms >= 100.0 {
@@ -29,7 +29,7 @@ pub fn latency(ms: f64) -> String {
 }
 
 /// A byte count in binary units.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
     let mut unit = 0;
@@ -45,7 +45,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// A rate with thousands separators and one decimal.
-pub fn rate(per_s: f64) -> String {
+pub(crate) fn rate(per_s: f64) -> String {
     let whole = per_s.max(0.0).trunc() as u64;
     let tenth = ((per_s.max(0.0) - whole as f64) * 10.0).round().min(9.0) as u64;
     format!("{}.{}", thousands(whole), tenth)

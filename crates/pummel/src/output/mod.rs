@@ -1,5 +1,5 @@
 //! What the user sees: the live progress line and the text summary.
 
-pub mod format;
-pub mod progress;
-pub mod summary;
+pub(crate) mod format;
+pub(crate) mod progress;
+pub(crate) mod summary;

@@ -7,7 +7,7 @@ use pummel_core::bench::Progress;
 
 use super::format;
 
-pub struct ProgressLine {
+pub(crate) struct ProgressLine {
     enabled: bool,
     planned: Option<Duration>,
     drawn: bool,
@@ -15,7 +15,7 @@ pub struct ProgressLine {
 
 impl ProgressLine {
     /// `enabled` is false when output is not a terminal: then nothing is drawn.
-    pub fn new(enabled: bool, planned: Option<Duration>) -> ProgressLine {
+    pub(crate) fn new(enabled: bool, planned: Option<Duration>) -> ProgressLine {
         ProgressLine {
             enabled,
             planned,
@@ -23,7 +23,7 @@ impl ProgressLine {
         }
     }
 
-    pub fn update(&mut self, p: &Progress<'_>) {
+    pub(crate) fn update(&mut self, p: &Progress<'_>) {
         if !self.enabled {
             return;
         }
@@ -56,7 +56,7 @@ impl ProgressLine {
     }
 
     /// Erases the line before the summary is printed.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.drawn {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K");

@@ -9,7 +9,7 @@ use pummel_core::ErrorKind;
 use super::format;
 
 /// Renders a result as the end-of-run summary.
-pub fn render(r: &RunResult) -> String {
+pub(crate) fn render(r: &RunResult) -> String {
     if r.kind == "run" {
         return render_run(r);
     }
@@ -297,7 +297,7 @@ fn render_run(r: &RunResult) -> String {
             let mark = if t.passed { "✓ pass" } else { "✗ FAIL" };
             let observed = t
                 .observed
-                .map_or("no data".to_string(), |v| format!("{v:.3}"));
+                .map_or("no data".to_owned(), |v| format!("{v:.3}"));
             let _ = writeln!(
                 out,
                 "    {mark}  {:<28} {:<24} observed {observed}{}",
@@ -346,7 +346,7 @@ fn status_and_errors(out: &mut String, r: &RunResult) {
 
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
-        s.to_string()
+        s.to_owned()
     } else {
         let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
         t.push('…');

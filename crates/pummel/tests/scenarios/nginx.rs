@@ -18,13 +18,13 @@ use std::time::Duration;
 use crate::util::closed_port;
 
 /// Where Debian installs nginx.
-pub const NGINX: &str = "/usr/sbin/nginx";
+pub(crate) const NGINX: &str = "/usr/sbin/nginx";
 
 /// How long nginx may take to open its socket.
 const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// A running nginx, killed on drop.
-pub struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
     base: String,
     log: Arc<Mutex<String>>,
@@ -33,7 +33,7 @@ pub struct Nginx {
 }
 
 /// Files to serve, relative to the site's root.
-pub type Files<'a> = &'a [(&'a str, &'a [u8])];
+pub(crate) type Files<'a> = &'a [(&'a str, &'a [u8])];
 
 impl Nginx {
     /// Starts nginx serving `files` with `server` as the body of its `server { … }` block, or
@@ -42,7 +42,7 @@ impl Nginx {
     /// In `server`, `@ROOT@` stands for the site's root directory and `@DIR@` for the directory
     /// holding the configuration (for `auth_basic_user_file @DIR@/htpasswd`, say); `extra` files
     /// are written into that directory.
-    pub fn start_or_skip(server: &str, files: Files<'_>, extra: Files<'_>) -> Option<Nginx> {
+    pub(crate) fn start_or_skip(server: &str, files: Files<'_>, extra: Files<'_>) -> Option<Nginx> {
         if !Path::new(NGINX).exists() {
             println!(
                 "skipped: {NGINX} is absent (install Debian's nginx-light; scripts/test does so \
@@ -84,12 +84,12 @@ impl Nginx {
     }
 
     /// `http://127.0.0.1:PORT` (`https://` with TLS), without the trailing slash.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// What nginx logged so far (for failure messages).
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
@@ -207,7 +207,7 @@ fn write(path: &PathBuf, content: &[u8]) {
 
 /// An htpasswd line for `user`: an Apache MD5 hash from `openssl passwd -apr1` when openssl is
 /// installed, else nginx's `{PLAIN}` scheme.
-pub fn htpasswd_line(user: &str, password: &str) -> String {
+pub(crate) fn htpasswd_line(user: &str, password: &str) -> String {
     let hashed = Command::new("openssl")
         .args(["passwd", "-apr1", password])
         .stderr(Stdio::null())
@@ -215,7 +215,7 @@ pub fn htpasswd_line(user: &str, password: &str) -> String {
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim().to_owned())
         .filter(|s| s.starts_with("$apr1$"));
     match hashed {
         Some(hash) => format!("{user}:{hash}\n"),

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{busy, pummel, quiet, Target};
+use crate::util::{self, busy, pummel, quiet, Target};
 
 /// A scenario with two scenarios, a failing check (503s) and thresholds of which two fail.
 /// `{{ env.DELAY }}` sets the slow step's delay, so two runs can differ in one known way.
@@ -488,7 +488,10 @@ fn real_pages(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn html_pages_render_their_charts_in_headless_chromium() {
     if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing (scripts/test installs it with apt-get install chromium)");
+        util::skip_without(
+            "html_pages_render_their_charts_in_headless_chromium",
+            &format!("{CHROMIUM} is missing"),
+        );
         return;
     }
     let _machine = busy();
@@ -540,7 +543,10 @@ fn html_pages_render_their_charts_in_headless_chromium() {
 #[test]
 fn html_pages_have_no_console_errors_and_make_no_network_request() {
     if !Path::new(CHROMIUM).exists() || !have("node") {
-        eprintln!("SKIPPED: needs {CHROMIUM} and node (scripts/test installs both)");
+        util::skip_without(
+            "html_pages_have_no_console_errors_and_make_no_network_request",
+            &format!("needs {CHROMIUM} and node"),
+        );
         return;
     }
     let harness = browser_dir();

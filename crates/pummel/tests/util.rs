@@ -10,6 +10,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -474,4 +475,26 @@ pub(crate) fn assert_latencies_ordered(v: &Value, at: &str) {
         brief(v)
     );
     assert!(get("stdev") >= 0.0, "{at}/stdev >= 0\n{}", brief(v));
+}
+
+/// A test that needs a tool the machine lacks (nginx, Chromium, Node.js, openssl) calls this and
+/// returns. Under CI (`CI` set, as `.ci/run` runs) a missing tool is a failure, never a silent
+/// pass: the project's scripts install every tool the suite needs. Elsewhere the skip is written
+/// to `skipped.txt` in the test's scratch directory, which `scripts/test` prints after the run, so
+/// it shows in the suite's summary instead of vanishing into captured output.
+pub(crate) fn skip_without(test: &str, missing: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{test}: {missing} (under CI every tool the tests need must be installed: scripts/install-test-deps)");
+    }
+    let line = format!("{test}: skipped, {missing}\n");
+    eprint!("SKIPPED {line}");
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt");
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("cannot record the skip in {}: {e}", log.display());
+    }
 }

@@ -44,9 +44,9 @@ impl Nginx {
     /// are written into that directory.
     pub(crate) fn start_or_skip(server: &str, files: Files<'_>, extra: Files<'_>) -> Option<Nginx> {
         if !Path::new(NGINX).exists() {
-            println!(
-                "skipped: {NGINX} is absent (install Debian's nginx-light; scripts/test does so \
-                 when apt-get is available)"
+            crate::util::skip_without(
+                "nginx",
+                &format!("{NGINX} is absent (Debian's nginx-light)"),
             );
             return None;
         }

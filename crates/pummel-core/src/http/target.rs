@@ -44,6 +44,15 @@ pub enum UrlError {
     Scheme { url: String, scheme: String },
     #[error("URL {url:?} has no host")]
     NoHost { url: String },
+    /// The port is not a number from 1 to 65535. Load must go exactly where
+    /// the user named, or nowhere: never to a default port instead.
+    #[error("invalid port {port:?} in URL {url:?} at column {column}: a port is a number from 1 to 65535")]
+    Port {
+        url: String,
+        port: String,
+        /// 1-based column of the port's first character in the URL.
+        column: usize,
+    },
 }
 
 impl TargetUrl {
@@ -90,7 +99,10 @@ impl TargetUrl {
             });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
-        let port = authority.port_u16().unwrap_or(default_port);
+        let port = match explicit_port(url, &authority)? {
+            Some(port) => port,
+            None => default_port,
+        };
         let authority = match authority.port_u16() {
             Some(p) if p != default_port => authority.as_str().to_owned(),
             _ => authority.host().to_owned(),
@@ -140,6 +152,33 @@ impl TargetUrl {
     }
 }
 
+/// The port the authority names, checked strictly: `http::Uri` reads a port
+/// it cannot fit in a `u16` (`:99999`, `:19100x`) as no port at all, which
+/// would send the load to port 80. An empty port (`host:`) means the default.
+fn explicit_port(url: &str, authority: &http::uri::Authority) -> Result<Option<u16>, UrlError> {
+    let text = authority.as_str();
+    // The port follows the last ':' that is not inside an IPv6 literal.
+    let host_end = text.rfind(']').map_or(0, |i| i + 1);
+    let Some(colon) = text[host_end..].rfind(':').map(|i| host_end + i) else {
+        return Ok(None);
+    };
+    let port = &text[colon + 1..];
+    if port.is_empty() {
+        return Ok(None);
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(p)),
+        _ => {
+            let column = url.find(text).map_or(0, |start| start + colon + 1) + 1;
+            Err(UrlError::Port {
+                url: url.to_owned(),
+                port: port.to_owned(),
+                column,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +225,32 @@ mod tests {
             Err(UrlError::Invalid { .. })
         ));
         assert!(TargetUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_port_is_refused_never_defaulted() {
+        for (url, port, column) in [
+            ("http://127.0.0.1:99999/", "99999", 18),
+            ("http://127.0.0.1:65536/", "65536", 18),
+            ("http://127.0.0.1:19100x/", "19100x", 18),
+            ("https://localhost:0/", "0", 19),
+            ("http://[::1]:70000/", "70000", 14),
+        ] {
+            assert_eq!(
+                TargetUrl::parse(url),
+                Err(UrlError::Port {
+                    url: url.to_owned(),
+                    port: port.to_owned(),
+                    column
+                }),
+                "{url}"
+            );
+        }
+        assert!(TargetUrl::parse("http://127.0.0.1:-1/").is_err());
+        assert_eq!(
+            TargetUrl::parse("http://127.0.0.1:65535/").unwrap().port,
+            65535
+        );
+        assert_eq!(TargetUrl::parse("http://127.0.0.1:/").unwrap().port, 80);
     }
 }

@@ -80,6 +80,12 @@ impl WsUrl {
                 url: url.to_owned(),
                 scheme,
             },
+            // `http` and `https` are two characters longer than `ws` and `wss`.
+            UrlError::Port { port, column, .. } => UrlError::Port {
+                url: url.to_owned(),
+                port,
+                column: column.saturating_sub(2),
+            },
         })?;
         Ok(WsUrl {
             target,

@@ -44,6 +44,7 @@ use http::request::Parts;
 use http::{Method, Response};
 use hyper::body::Incoming;
 
+pub(crate) use feed::Feed;
 pub(crate) use seed::seed;
 pub(crate) use state::{Limits, Marketplace};
 

@@ -75,14 +75,20 @@
 //!
 //! # Code map
 //!
+//! Modules depend one way: `server` → `routes` → `endpoints` → building blocks.
+//!
 //! - `server`: binding, the accept loop, per-connection tasks, graceful shutdown.
-//! - `routes`: request dispatch (a `match` on path segments), the stall gate and `HEAD` handling.
-//! - `endpoints/*`: one module per endpoint family; `endpoints/marketplace/` (the `/api` demo: state,
-//!   handlers, request parsing, errors, credentials, feed, seed) and `endpoints/websocket/`
-//!   (handshake, sessions, hub) are families of modules.
-//! - `shared`, `stall`, `counter`: the state all connections see; what the plain endpoints use is
-//!   lock-free, and the marketplace's lock is only taken by `/api` requests.
-//! - `body`, `response`, `params`, `rng`, `timestamp`: small building blocks for the endpoints.
+//! - `server_state`: `ServerState`, the state all connections see (stall gate, request counter,
+//!   marketplace, WebSocket hub). Only `server` and `routes` know the whole of it.
+//! - `routes`: request dispatch (a `match` on path segments), the stall gate and `HEAD` handling;
+//!   it hands each endpoint the one piece of state that endpoint uses.
+//! - `endpoints/*`: one module per endpoint family; `endpoints/marketplace/` (the `/api` demo:
+//!   records, state, handlers, request parsing, errors, credentials, feed, seed) and
+//!   `endpoints/websocket/` (handshake, sessions, hub) are families of modules.
+//! - `stall`, `counter`: the lock-free state the plain endpoints touch; the marketplace's lock is
+//!   only taken by `/api` requests.
+//! - `body` (with `body::pattern`, the generated `/bytes` body), `response`, `params`, `rng`,
+//!   `timestamp`: small building blocks for the endpoints.
 
 mod body;
 mod config;
@@ -93,7 +99,7 @@ mod response;
 mod rng;
 mod routes;
 mod server;
-mod shared;
+mod server_state;
 mod stall;
 mod timestamp;
 

@@ -17,11 +17,11 @@ use crate::endpoints::{
     websocket,
 };
 use crate::response;
-use crate::shared::Shared;
+use crate::server_state::ServerState;
 
 /// Answers one request.
-pub(crate) async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
-    shared.on_request();
+pub(crate) async fn handle(state: &Arc<ServerState>, request: Request<Incoming>) -> Response<Body> {
+    state.on_request();
     let is_head = request.method() == Method::HEAD;
     let (mut parts, body) = request.into_parts();
     let path = parts.uri.path();
@@ -52,21 +52,28 @@ pub(crate) async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> 
         // Boxed: inline, the marketplace's (larger) future would grow every request's future,
         // plain endpoints included; boxed, only `/api` requests pay for it.
         (Some("api"), _, _, _) => {
-            Box::pin(marketplace::route(&shared.marketplace, &parts, body)).await
+            Box::pin(marketplace::route(&state.marketplace, &parts, body)).await
         }
         (Some("ws"), Some(name), None, _) => match websocket::Endpoint::from_name(name) {
-            Some(endpoint) => websocket::route(shared, endpoint, &mut parts),
+            Some(endpoint) => websocket::route(
+                &state.websockets,
+                state.marketplace.feed(),
+                endpoint,
+                &mut parts,
+            ),
             None => response::not_found(),
         },
         // The stall request is the one request the stall does not hold: skip the gate.
-        (Some("stall"), Some(ms), None, _) => return finish(stall::stall(shared, ms), is_head),
+        (Some("stall"), Some(ms), None, _) => {
+            return finish(stall::stall(&state.stall, ms), is_head)
+        }
         _ => response::not_found(),
     };
 
     // Every response, including one computed before a stall began, waits for the stall to end:
     // that is what makes a stall look like a frozen server to the client.
-    if shared.stall.paused_until().is_some() {
-        shared.stall.wait_while_paused().await;
+    if state.stall.paused_until().is_some() {
+        state.stall.wait_while_paused().await;
     }
     finish(response, is_head)
 }

@@ -24,7 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::TargetConfig;
 use crate::endpoints::gzip;
 use crate::routes;
-use crate::shared::Shared;
+use crate::server_state::ServerState;
 
 /// How long shutdown waits for in-flight requests before cutting connections. Long enough for any
 /// normal request, short enough for Ctrl-C to feel responsive even during a long `/delay` or stall.
@@ -40,7 +40,7 @@ type Builder = auto::Builder<TokioExecutor>;
 /// dropped (dropping also stops it gracefully, in the background).
 pub struct Target {
     local_addr: SocketAddr,
-    shared: Arc<Shared>,
+    state: Arc<ServerState>,
     stop: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
 }
@@ -56,12 +56,12 @@ impl Target {
         gzip::init()?;
         let listener = TcpListener::bind(config.addr).await?;
         let local_addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config.stall));
+        let state = Arc::new(ServerState::new(config.stall));
         let (stop, stop_rx) = watch::channel(false);
-        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&state), stop_rx));
         Ok(Target {
             local_addr,
-            shared,
+            state,
             stop,
             accept_task,
         })
@@ -75,7 +75,7 @@ impl Target {
     /// Requests that have reached the router since start (counted on arrival, so a request still
     /// in progress is included). Cheap, but meant for tests and reports, not for a hot loop.
     pub fn requests_served(&self) -> u64 {
-        self.shared.requests_served()
+        self.state.requests_served()
     }
 
     /// WebSockets currently open (accepted and not yet closed), all `/ws/` endpoints together. A
@@ -83,13 +83,13 @@ impl Target {
     /// client's handshake completes; it stops counting when the server side has finished with it.
     /// One relaxed atomic load.
     pub fn open_websockets(&self) -> u64 {
-        self.shared.websockets.open_sockets()
+        self.state.websockets.open_sockets()
     }
 
     /// Messages skipped by `/ws/broadcast` and `/ws/feed` subscribers that read too slowly and
     /// fell behind (they stay connected and carry on with newer messages).
     pub fn websocket_messages_skipped(&self) -> u64 {
-        self.shared.websockets.skipped_messages()
+        self.state.websockets.skipped_messages()
     }
 
     /// Graceful stop: stops accepting (the port is closed when this returns), lets in-flight
@@ -145,7 +145,11 @@ fn connection_builder() -> Builder {
 }
 
 /// Accepts connections until told to stop, then drains them (bounded).
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut stop: watch::Receiver<bool>,
+) {
     let builder = Arc::new(connection_builder());
     let mut connections = JoinSet::new();
     loop {
@@ -157,7 +161,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                     connections.spawn(serve_connection(
                         Arc::clone(&builder),
                         stream,
-                        Arc::clone(&shared),
+                        Arc::clone(&state),
                         stop.clone(),
                     ));
                 }
@@ -173,11 +177,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
     }
     drop(listener);
     // WebSockets left their hyper connections on upgrade, so they are told separately.
-    shared.websockets.close_all();
+    state.websockets.close_all();
 
     let drain = async {
         while connections.join_next().await.is_some() {}
-        shared.websockets.wait_all_closed().await;
+        state.websockets.wait_all_closed().await;
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         connections.shutdown().await;
@@ -200,7 +204,7 @@ fn is_per_connection_error(error: &io::Error) -> bool {
 async fn serve_connection(
     builder: Arc<Builder>,
     stream: TcpStream,
-    shared: Arc<Shared>,
+    state: Arc<ServerState>,
     mut stop: watch::Receiver<bool>,
 ) {
     // Small responses must leave at once, not wait for Nagle's algorithm to coalesce them. Failure
@@ -211,10 +215,10 @@ async fn serve_connection(
     // per request would make every request on every core increment one reference count (a
     // contended cache line); cloning this per-connection `Arc` instead touches a count only this
     // connection uses.
-    let per_connection = Arc::new(shared);
+    let per_connection = Arc::new(state);
     let service = service_fn(move |request| {
-        let shared = Arc::clone(&per_connection);
-        async move { Ok::<_, Infallible>(routes::handle(&shared, request).await) }
+        let state = Arc::clone(&per_connection);
+        async move { Ok::<_, Infallible>(routes::handle(&state, request).await) }
     });
 
     // With upgrades, so WebSocket endpoints can be added without touching the connection code.

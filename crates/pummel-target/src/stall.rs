@@ -52,6 +52,11 @@ impl Stall {
         self.paused_until_ms.fetch_max(until, Ordering::Relaxed);
     }
 
+    /// Pauses the server for `duration` from now (a plan's pause), capped like any other.
+    pub(crate) fn pause_for_duration(&self, duration: Duration) {
+        self.pause_for(u64::try_from(duration.as_millis()).unwrap_or(MAX_STALL_MS));
+    }
+
     /// When the current pause ends, or `None` if the server is not paused.
     ///
     /// The fast path is one relaxed load; a stale read only means a request arriving within
@@ -102,16 +107,6 @@ impl Stall {
     fn now_ms_ceil(&self) -> u64 {
         let nanos = self.epoch.elapsed().as_nanos();
         u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX / 2)
-    }
-}
-
-/// Runs a plan: waits `after`, then pauses for `duration`. Holds only a weak reference so that a
-/// server shut down meanwhile is not kept alive, and the pause is skipped.
-pub(crate) async fn run_plan(shared: std::sync::Weak<crate::shared::Shared>, plan: StallPlan) {
-    tokio::time::sleep(plan.after).await;
-    if let Some(shared) = shared.upgrade() {
-        let ms = u64::try_from(plan.duration.as_millis()).unwrap_or(MAX_STALL_MS);
-        shared.stall.pause_for(ms);
     }
 }
 

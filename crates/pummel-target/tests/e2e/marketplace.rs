@@ -101,6 +101,11 @@ async fn seeded_apps_are_there_from_the_first_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one user journey told in order: each step uses the sessions and ids earlier steps \
+              created, and split into helpers the story would be lost in the state passed between them"
+)]
 async fn full_marketplace_journey() {
     bounded(async {
         let target = start().await;

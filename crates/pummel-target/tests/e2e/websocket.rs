@@ -35,7 +35,7 @@ where
 {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Pong(_))) => continue,
+            Some(Ok(Message::Pong(_))) => {}
             Some(Ok(message)) => return message,
             other => panic!("expected a message, got {other:?}"),
         }

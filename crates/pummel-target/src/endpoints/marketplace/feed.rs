@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::state::{AppInfo, Review};
+use super::records::{AppInfo, Review};
 
 /// Events kept for slow subscribers.
 pub(crate) const CAPACITY: usize = 1024;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::records::{NewApp, NewReview};
 use super::request::{self, SESSION_COOKIE};
-use super::state::{Marketplace, NewApp, NewReview};
+use super::state::Marketplace;
 use crate::body::Body;
 use crate::response;
 

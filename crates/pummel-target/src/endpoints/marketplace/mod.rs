@@ -25,14 +25,17 @@
 //! `games`, `tools` and `music`, three reviews). New apps and reviews are also pushed to
 //! `/ws/feed` subscribers.
 //!
-//! Module map: `state` (data, rules, the lock), `handlers` (one function per endpoint), `request`
-//! (body, session, parameters), `error` (statuses and error bodies), `credentials` (demo-grade
-//! password hashing and tokens), `feed` (live events), `seed` (start-up data).
+//! Module map: `records` (the values the API takes in and hands out), `state` (data, rules, the
+//! lock), `handlers` (one function per endpoint), `request` (body, session, parameters), `error`
+//! (statuses and error bodies), `credentials` (demo-grade password hashing and tokens), `feed`
+//! (live events), `seed` (start-up data). Dependencies run one way, from `handlers` down to
+//! `records`.
 
 mod credentials;
 mod error;
 mod feed;
 mod handlers;
+mod records;
 mod request;
 mod seed;
 mod state;
@@ -41,6 +44,7 @@ use http::request::Parts;
 use http::{Method, Response};
 use hyper::body::Incoming;
 
+pub(crate) use feed::Feed;
 pub(crate) use seed::seed;
 pub(crate) use state::{Limits, Marketplace};
 

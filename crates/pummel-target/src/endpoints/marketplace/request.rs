@@ -9,7 +9,8 @@ use hyper::body::{Body as _, Incoming};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use super::state::{AppQuery, Marketplace, UserInfo, Window};
+use super::records::{AppQuery, UserInfo, Window};
+use super::state::Marketplace;
 use crate::endpoints::auth::decode_basic;
 use crate::params;
 

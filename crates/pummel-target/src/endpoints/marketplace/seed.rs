@@ -1,6 +1,7 @@
 //! The demo data every server starts with, so reads return something from the first request.
 
-use super::state::{Marketplace, NewApp, NewReview};
+use super::records::{NewApp, NewReview};
+use super::state::Marketplace;
 
 /// The seeded user, who owns the seeded apps. Scenarios may log in as it.
 pub(crate) const DEMO_USER: &str = "demo";

@@ -32,7 +32,7 @@ pub(crate) use hub::WebSocketHub;
 
 use self::sessions::Behaviour;
 use crate::body::Body;
-use crate::shared::Shared;
+use crate::endpoints::marketplace::Feed;
 
 /// The `/ws/` endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +60,14 @@ impl Endpoint {
     }
 }
 
-/// Answers a WebSocket handshake: 101 and a session task, or the response saying why not.
-pub(crate) fn route(shared: &Shared, endpoint: Endpoint, parts: &mut Parts) -> Response<Body> {
+/// Answers a WebSocket handshake: 101 and a session task, or the response saying why not. `feed` is
+/// the marketplace's live feed, which `/ws/feed` relays.
+pub(crate) fn route(
+    hub: &Arc<WebSocketHub>,
+    feed: &Feed,
+    endpoint: Endpoint,
+    parts: &mut Parts,
+) -> Response<Body> {
     let accepted = match handshake::check(parts) {
         Ok(accepted) => accepted,
         Err(refusal) => return refusal.into_response(),
@@ -70,13 +76,12 @@ pub(crate) fn route(shared: &Shared, endpoint: Endpoint, parts: &mut Parts) -> R
     let Some(upgrade) = parts.extensions.remove::<OnUpgrade>() else {
         return handshake::upgrade_required();
     };
-    let hub: &Arc<WebSocketHub> = &shared.websockets;
     // Subscribe and count now, before the 101 leaves: once a client's handshake completes, it
     // receives every later message and `open_websockets` includes it.
     let behaviour = match endpoint {
         Endpoint::Echo => Behaviour::Echo,
         Endpoint::Broadcast => Behaviour::Broadcast(hub.subscribe_broadcast()),
-        Endpoint::Feed => Behaviour::Feed(shared.marketplace.feed().subscribe()),
+        Endpoint::Feed => Behaviour::Feed(feed.subscribe()),
         Endpoint::Close => Behaviour::Close,
         Endpoint::Garbage => Behaviour::Garbage,
         Endpoint::Silent => Behaviour::Silent,

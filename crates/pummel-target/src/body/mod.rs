@@ -4,13 +4,15 @@
 //! hot path, and the set of shapes is small and known. Every variant reports an exact size when it
 //! has one, which is how hyper decides between `Content-Length` and chunked encoding.
 
+mod pattern;
+
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 
-use crate::endpoints::bytes::Pattern;
+pub(crate) use self::pattern::Pattern;
 
 /// A response body.
 pub(crate) enum Body {

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use crate::cli::InitArgs;
 use crate::exit::{self, Failure};
+use crate::output::destinations;
 
-pub(super) fn run(args: InitArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &InitArgs) -> Result<i32, Failure> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if args.force {
@@ -25,10 +26,10 @@ pub(super) fn run(args: InitArgs) -> Result<i32, Failure> {
     })?;
     file.write_all(pummel_core::scenario::init_template().as_bytes())
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", args.file.display())))?;
-    println!(
-        "wrote {}: try `pummel target` in one terminal and `pummel run {}` in another",
+    destinations::print(&format!(
+        "wrote {}: try `pummel target` in one terminal and `pummel run {}` in another\n",
         args.file.display(),
         args.file.display()
-    );
+    ))?;
     Ok(exit::SUCCESS)
 }

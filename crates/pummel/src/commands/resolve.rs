@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pummel_core::bench::BenchPlan;
 use pummel_core::http::request::{Bytes, Method};
+use pummel_core::http::target::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::run::RunOptions;
 use pummel_core::scenario::{self, Overrides, Plan};
@@ -22,6 +23,9 @@ const DEFAULT_WS_MESSAGE: &str = "pummel says hello";
 
 /// How long a bench runs when neither `-n` nor `-z` is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// What a bench accepts, for the message that refuses a URL.
+const BENCH_SCHEMES: &str = "http, https, ws or wss";
 
 /// A command ready to run: its plan, and where its result goes (each path
 /// checked).
@@ -100,7 +104,14 @@ fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
     };
     let url = match &websocket {
         Some(ws) => ws.target.clone(),
-        None => TargetUrl::parse(&args.url).map_err(|e| Failure::usage(e.to_string()))?,
+        None => TargetUrl::parse(&args.url).map_err(|e| match e {
+            // The URL parser serves scenario files too, which take only
+            // http and https; a bench takes WebSocket URLs as well.
+            UrlError::Scheme { url, scheme } => Failure::usage(format!(
+                "unsupported scheme {scheme:?} in {url:?} (expected {BENCH_SCHEMES})"
+            )),
+            other => Failure::usage(other.to_string()),
+        })?,
     };
     let method = http_method(&args.method)?;
     let headers = args

@@ -73,16 +73,8 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Print the result as JSON on stdout instead of text
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write the JSON result to this file
-    #[arg(long, value_name = "FILE.json")]
-    pub out: Option<PathBuf>,
-
     #[command(flatten)]
-    pub reports: ReportArgs,
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -166,16 +158,8 @@ pub(crate) struct BenchArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Print the result as JSON on stdout instead of text
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write the JSON result to this file
-    #[arg(long, value_name = "FILE.json")]
-    pub out: Option<PathBuf>,
-
     #[command(flatten)]
-    pub reports: ReportArgs,
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,9 +195,26 @@ pub(crate) struct DemoArgs {
     #[arg(short = 'c', long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub connections: u64,
 
-    /// Print the result as JSON
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where the result of a command that produces one (`bench`, `run`, `demo`)
+/// goes: stdout as text or JSON, a JSON file, reports. Every path is checked
+/// before the first request, so a run is never measured only to be lost.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub(crate) struct OutputArgs {
+    /// Print the result as JSON on stdout instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the JSON result to this file ('-' for stdout, instead of the text)
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 /// Reports written from a result: after `run` and `bench`, or by `pummel report`.
@@ -239,18 +240,6 @@ pub(crate) struct ReportArgs {
     /// Apdex threshold T: responses within T satisfy, within 4T are tolerated
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
     pub apdex_t: Duration,
-}
-
-impl Default for ReportArgs {
-    fn default() -> Self {
-        ReportArgs {
-            html: None,
-            junit: None,
-            csv: None,
-            markdown: None,
-            apdex_t: Duration::from_millis(500),
-        }
-    }
 }
 
 #[derive(Debug, Args)]

@@ -7,20 +7,23 @@ mod commands;
 mod exit;
 mod output;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Every connection is a file descriptor; the default soft limit (often
     // 1024) would cap a bench far below what the machine allows. Raising it
     // to the hard limit is what a user would do with `ulimit -n` anyway.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let code = match commands::dispatch(cli) {
+    let code = match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("pummel: {}", failure.message);
             failure.code
         }
     };
-    std::process::exit(code);
+    // Every code pummel uses fits a byte (exit codes are one on Unix).
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
 }

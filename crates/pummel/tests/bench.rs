@@ -120,33 +120,6 @@ fn text_summary_shows_the_key_figures_and_out_still_writes_json() {
 }
 
 #[test]
-fn out_to_an_unwritable_path_is_a_runtime_failure() {
-    let _machine = util::busy();
-    let target = Target::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("no-such-dir").join("r.json");
-    let out = pummel(&[
-        "bench",
-        "-n",
-        "10",
-        "-c",
-        "1",
-        "--json",
-        "--out",
-        file.to_str().expect("utf-8"),
-        &target.url("/"),
-    ])
-    .expect_code(1);
-    assert!(
-        out.stderr.contains("no-such-dir"),
-        "the message names the file\n{}",
-        out.context()
-    );
-    // What was measured still reached stdout.
-    assert_eq!(u(&out.json(), "/requests"), 10);
-}
-
-#[test]
 fn status_codes_are_counted_as_responses() {
     let _machine = util::busy();
     let target = Target::start();

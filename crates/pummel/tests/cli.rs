@@ -13,6 +13,38 @@ fn bad_urls_are_usage_errors() {
 }
 
 #[test]
+fn a_bad_scheme_is_told_what_bench_accepts() {
+    let out = pummel(&["bench", "-n", "1", "gopher://x/"]).expect_usage_error(&["gopher"]);
+    for scheme in ["http", "https", "ws", "wss"] {
+        assert!(
+            out.stderr.contains(&format!(" {scheme}")),
+            "the message lists {scheme}\n{}",
+            out.context()
+        );
+    }
+}
+
+#[test]
+fn init_names_the_file_it_wrote_in_its_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("x.yaml");
+    let file = file.to_str().expect("utf-8");
+    pummel(&["init", file]).expect_code(0);
+    let written = std::fs::read_to_string(file).expect("init wrote the file");
+    let header: Vec<&str> = written.lines().take_while(|l| l.starts_with('#')).collect();
+    assert!(
+        header
+            .iter()
+            .any(|l| l.contains(&format!("pummel run {file}")))
+            && header
+                .iter()
+                .any(|l| l.contains(&format!("pummel validate {file}"))),
+        "{header:#?}"
+    );
+    assert!(!written.contains("pummel.yaml"), "{written}");
+}
+
+#[test]
 fn an_unknown_host_is_a_usage_error() {
     // `.invalid` never resolves (RFC 2606).
     let out = pummel(&["bench", "-n", "1", "http://nonexistent.invalid/"])

@@ -126,6 +126,10 @@ fn check_junit(xml: &str) -> Vec<(String, String, bool)> {
     cases
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one run followed through every report and `pummel report`; split, the steps would lose their shared result"
+)]
 #[test]
 fn a_scenario_run_writes_every_report_and_pummel_report_makes_the_same_later() {
     let _machine = busy();
@@ -321,6 +325,10 @@ fn bad_result_files_are_usage_errors_naming_the_file() {
     assert!(!dir.path().join("x.html").exists());
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "two runs and their comparisons read as one story; split, each part would redo the runs"
+)]
 #[test]
 fn compare_flags_a_slower_target_and_passes_the_same_setup() {
     // Timing matters here: nothing else loads the machine meanwhile.

@@ -7,6 +7,7 @@
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
+//! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -21,6 +22,7 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod outputs;
 mod reports;
 mod scenarios;
 mod target;

@@ -8,6 +8,7 @@
 //! Synchronisation is by events, never by sleeping: a target is ready when it prints its address, a
 //! run is over when both its output pipes close.
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::Path;
@@ -227,34 +228,62 @@ pub(crate) fn pummel(args: &[&str]) -> Output {
     Running::spawn(args).finish(RUN_LIMIT)
 }
 
+/// Runs `pummel ARGS` in the working directory `dir`, to completion within [`RUN_LIMIT`].
+pub(crate) fn pummel_in(dir: &Path, args: &[&str]) -> Output {
+    Running::spawn_with(args, dir, None).finish(RUN_LIMIT)
+}
+
+/// Runs `pummel ARGS` in `dir` with its stdout going to `stdout` (not a pipe: the output's
+/// `stdout` is then empty), to completion within [`RUN_LIMIT`].
+pub(crate) fn pummel_to(stdout: File, dir: &Path, args: &[&str]) -> Output {
+    Running::spawn_with(args, dir, Some(stdout)).finish(RUN_LIMIT)
+}
+
 /// A `pummel` process still running; killed on drop if not finished.
 pub(crate) struct Running {
     args: Vec<String>,
     child: Option<Child>,
     started: Instant,
     closed: mpsc::Receiver<()>,
+    /// The output pipes: stderr, and stdout unless it goes to a file.
+    pipes: usize,
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
 }
 
 impl Running {
     pub(crate) fn spawn(args: &[&str]) -> Running {
-        let mut child = Command::new(pummel_bin())
+        let mut command = Command::new(pummel_bin());
+        command.stdout(Stdio::piped());
+        Running::start(command, args)
+    }
+
+    /// Spawns in the working directory `dir`, stdout to `stdout` if given, else a pipe.
+    pub(crate) fn spawn_with(args: &[&str], dir: &Path, stdout: Option<File>) -> Running {
+        let mut command = Command::new(pummel_bin());
+        command
+            .current_dir(dir)
+            .stdout(stdout.map_or_else(Stdio::piped, Stdio::from));
+        Running::start(command, args)
+    }
+
+    fn start(mut command: Command, args: &[&str]) -> Running {
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn pummel");
         let (tx, closed) = mpsc::channel();
-        let stdout = read_to_end(child.stdout.take().expect("piped stdout"), tx.clone());
+        let stdout = child.stdout.take().map(|out| read_to_end(out, tx.clone()));
         let stderr = read_to_end(child.stderr.take().expect("piped stderr"), tx);
         Running {
             args: args.iter().map(|a| a.to_string()).collect(),
             child: Some(child),
             started: Instant::now(),
             closed,
-            stdout: Some(stdout),
+            pipes: 1 + usize::from(stdout.is_some()),
+            stdout,
             stderr: Some(stderr),
         }
     }
@@ -275,7 +304,7 @@ impl Running {
     #[track_caller]
     pub(crate) fn finish(mut self, limit: Duration) -> Output {
         let deadline = self.started + limit;
-        let mut open_pipes = 2;
+        let mut open_pipes = self.pipes;
         let mut overran = false;
         while open_pipes > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -496,5 +525,31 @@ pub(crate) fn skip_without(test: &str, missing: &str) {
         .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
     if let Err(e) = appended {
         eprintln!("cannot record the skip in {}: {e}", log.display());
+    }
+}
+
+/// A port on 127.0.0.1 that accepts connections (the kernel completes them) and never answers:
+/// after a run, [`Self::connections`] tells whether the run sent anything at all.
+pub(crate) struct SilentPort {
+    listener: TcpListener,
+}
+
+impl SilentPort {
+    pub(crate) fn bind() -> SilentPort {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        SilentPort { listener }
+    }
+
+    /// `http://127.0.0.1:PORT`, without the trailing slash.
+    pub(crate) fn base(&self) -> String {
+        let port = self.listener.local_addr().expect("local addr").port();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// The connections made to the port so far. Call it once the process that might have
+    /// connected has ended: every connection it made is then waiting in the backlog.
+    pub(crate) fn connections(&self) -> usize {
+        std::iter::from_fn(|| self.listener.accept().ok()).count()
     }
 }

@@ -5,8 +5,9 @@ use pummel_report::compare::{self, CompareOptions};
 
 use crate::cli::CompareArgs;
 use crate::exit::{self, Failure};
+use crate::output::destinations;
 
-pub(super) fn run(args: CompareArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &CompareArgs) -> Result<i32, Failure> {
     let base = super::report::read(&args.base)?;
     let new = super::report::read(&args.new)?;
     let options = CompareOptions {
@@ -18,19 +19,22 @@ pub(super) fn run(args: CompareArgs) -> Result<i32, Failure> {
         compare::compare(&base, &new, &options).map_err(|e| Failure::usage(e.to_string()))?;
     let (base_label, new_label) = (label(&args.base), label(&args.new));
 
-    print!(
-        "{}",
-        compare::render_text(&comparison, &base, &new, &base_label, &new_label)
-    );
+    destinations::print(&compare::render_text(
+        &comparison,
+        &base,
+        &new,
+        &base_label,
+        &new_label,
+    ))?;
     if let Some(path) = &args.html {
         let html =
             pummel_report::html::comparison(&comparison, &base, &new, &base_label, &new_label)
                 .map_err(|e| Failure::runtime(e.to_string()))?;
-        super::report::write(path, &html)?;
+        destinations::write_to(path, &html)?;
     }
     if let Some(path) = &args.markdown {
         let md = compare::render_markdown(&comparison, &base, &new, &base_label, &new_label);
-        super::report::write(path, &md)?;
+        destinations::write_to(path, &md)?;
     }
     let tripped = comparison.tripped().count();
     if tripped > 0 {
@@ -44,7 +48,7 @@ pub(super) fn run(args: CompareArgs) -> Result<i32, Failure> {
 }
 
 /// How tables name a result: its file name.
-pub(crate) fn label(path: &std::path::Path) -> String {
+pub(super) fn label(path: &std::path::Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),

@@ -10,8 +10,10 @@ use pummel_target::{Target, TargetConfig};
 
 use crate::cli::DemoArgs;
 use crate::exit::Failure;
+use crate::output::destinations;
 
-pub(super) fn run(args: DemoArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
+    let outputs = super::resolve::outputs(&args.output)?;
     // The target gets its own runtime (one thread: the bench takes the rest).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -26,16 +28,12 @@ pub(super) fn run(args: DemoArgs) -> Result<i32, Failure> {
         }))
         .map_err(|e| Failure::runtime(format!("cannot start the demo target: {e}")))?;
     let url = format!("http://{}/", target.local_addr());
-    if !args.json {
-        println!(
-            "pummel demo: built-in target on {url}, benchmarking it for {:?}\n",
-            args.duration
-        );
-    }
+    let url = TargetUrl::parse(&url)
+        .map_err(|e| Failure::runtime(format!("the demo target's own URL: {e}")))?;
     let plan = BenchPlan {
         request: RequestSpec {
             method: Method::GET,
-            url: TargetUrl::parse(&url).expect("the target's own URL is valid"),
+            url,
             headers: Vec::new(),
             body: Bytes::new(),
         },
@@ -44,14 +42,22 @@ pub(super) fn run(args: DemoArgs) -> Result<i32, Failure> {
         requests: None,
         duration: Some(args.duration),
         rate: None,
-        threads: super::bench::default_threads().saturating_sub(1).max(1),
+        threads: super::resolve::threads(None).saturating_sub(1).max(1),
         timeout: Duration::from_secs(10),
         http2: false,
         insecure: false,
         websocket: None,
     };
     let stop = super::stop_on_interrupt();
-    let code = super::bench::execute(&plan, &stop, args.json, None, &Default::default());
+    if outputs.has_summary() {
+        // The banner goes with the text summary, not into JSON on stdout.
+        destinations::print(&format!(
+            "pummel demo: built-in target on {}, benchmarking it for {:?}\n\n",
+            plan.request.url.absolute(),
+            args.duration
+        ))?;
+    }
+    let code = super::bench::execute(&plan, &stop, &outputs);
     runtime.block_on(target.shutdown());
     code
 }

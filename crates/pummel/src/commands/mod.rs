@@ -1,10 +1,12 @@
-//! One module per subcommand.
+//! One module per subcommand, and `resolve`, which turns the flags of the
+//! commands that measure (`bench`, `run`) into what they execute.
 
 mod bench;
 mod compare;
 mod demo;
 mod init;
-pub(crate) mod report;
+mod report;
+mod resolve;
 mod run;
 mod target;
 mod trend;
@@ -14,8 +16,8 @@ use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 /// Runs the chosen command; returns the exit code.
-pub(crate) fn dispatch(cli: Cli) -> Result<i32, Failure> {
-    match cli.command {
+pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
+    match &cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Target(args) => target::run(args),
         Command::Demo(args) => demo::run(args),
@@ -37,9 +39,20 @@ pub(crate) fn stop_on_interrupt() -> pummel_core::bench::StopSignal {
     // path; the default Ctrl-C behaviour remains.
     let _ = ctrlc::set_handler(move || {
         if handler_stop.is_stopped() {
-            std::process::exit(crate::exit::INTERRUPTED);
+            exit_now(crate::exit::INTERRUPTED);
         }
         handler_stop.stop();
     });
     stop
+}
+
+/// Ends the process from the Ctrl-C handler's thread: a user who pressed
+/// Ctrl-C twice wants out even while the run is stuck, so this cannot wait
+/// for `main` to return.
+#[expect(
+    clippy::exit,
+    reason = "the second Ctrl-C ends the process from the handler's thread, not through main"
+)]
+fn exit_now(code: i32) -> ! {
+    std::process::exit(code);
 }

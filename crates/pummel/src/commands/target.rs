@@ -8,7 +8,7 @@ use pummel_target::{StallPlan, TargetConfig};
 use crate::cli::TargetArgs;
 use crate::exit::{self, Failure};
 
-pub(super) fn run(args: TargetArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &TargetArgs) -> Result<i32, Failure> {
     let stall = match (args.stall_after, args.stall_for) {
         (Some(after), Some(duration)) => Some(StallPlan { after, duration }),
         _ => None,

@@ -5,14 +5,15 @@ use pummel_report::trend;
 
 use crate::cli::TrendArgs;
 use crate::exit::{self, Failure};
+use crate::output::destinations;
 
-pub(super) fn run(args: TrendArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &TrendArgs) -> Result<i32, Failure> {
     let mut results = Vec::with_capacity(args.results.len());
     for path in &args.results {
         results.push((super::compare::label(path), super::report::read(path)?));
     }
     let t = trend::trend(&results, args.apdex_t.as_secs_f64() * 1000.0);
-    print!("{}", trend::render_text(&t));
+    destinations::print(&trend::render_text(&t))?;
     if let Some(path) = &args.html {
         let titles: Vec<String> = results
             .iter()
@@ -25,7 +26,7 @@ pub(super) fn run(args: TrendArgs) -> Result<i32, Failure> {
         };
         let html =
             pummel_report::html::trend(&t, &title).map_err(|e| Failure::runtime(e.to_string()))?;
-        super::report::write(path, &html)?;
+        destinations::write_to(path, &html)?;
     }
     Ok(exit::SUCCESS)
 }

@@ -4,20 +4,21 @@ use pummel_core::scenario::{self, LoadOptions};
 
 use crate::cli::ValidateArgs;
 use crate::exit::{self, Failure};
+use crate::output::destinations;
 
-pub(super) fn run(args: ValidateArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &ValidateArgs) -> Result<i32, Failure> {
     let options = load_options(&args.env);
     let mut failed = false;
     for file in &args.files {
         match scenario::load_with(file, &options) {
-            Ok(plan) => println!(
-                "{}: ok ({} scenario{}, {} step{})",
+            Ok(plan) => destinations::print(&format!(
+                "{}: ok ({} scenario{}, {} step{})\n",
                 file.display(),
                 plan.scenarios.len(),
                 if plan.scenarios.len() == 1 { "" } else { "s" },
                 plan.all_steps().len(),
                 if plan.all_steps().len() == 1 { "" } else { "s" },
-            ),
+            ))?,
             Err(diagnostics) => {
                 failed = true;
                 eprintln!("{diagnostics}");
@@ -35,7 +36,7 @@ pub(super) fn run(args: ValidateArgs) -> Result<i32, Failure> {
 }
 
 /// The environment templates see: the process's, with `--env` on top.
-pub(crate) fn load_options(pairs: &[(String, String)]) -> LoadOptions {
+pub(super) fn load_options(pairs: &[(String, String)]) -> LoadOptions {
     pairs
         .iter()
         .fold(LoadOptions::from_process_env(), |o, (k, v)| {

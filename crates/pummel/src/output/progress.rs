@@ -1,6 +1,6 @@
 //! The live progress line, redrawn once a second on a terminal.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use pummel_core::bench::Progress;
@@ -14,10 +14,12 @@ pub(crate) struct ProgressLine {
 }
 
 impl ProgressLine {
-    /// `enabled` is false when output is not a terminal: then nothing is drawn.
-    pub(crate) fn new(enabled: bool, planned: Option<Duration>) -> ProgressLine {
+    /// A line drawn only when a person watches: stdout and stderr both on a
+    /// terminal (in a pipe or a log, carriage returns and escapes would
+    /// corrupt the output).
+    pub(crate) fn on_terminal(planned: Option<Duration>) -> ProgressLine {
         ProgressLine {
-            enabled,
+            enabled: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
             planned,
             drawn: false,
         }

@@ -1,0 +1,164 @@
+//! From flags to what `bench` and `run` execute: the plan, the worker
+//! threads, where the result goes. Everything the command line can get wrong
+//! is found here, before the first request, and is a usage error (exit 2).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pummel_core::bench::BenchPlan;
+use pummel_core::http::request::{Bytes, Method};
+use pummel_core::http::target::UrlError;
+use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
+use pummel_core::run::RunOptions;
+use pummel_core::scenario::{self, Overrides, Plan};
+use pummel_core::ws::WsUrl;
+
+use crate::cli::{BenchArgs, OutputArgs, RunArgs};
+use crate::exit::Failure;
+use crate::output::destinations::Destinations;
+
+/// The message a WebSocket bench sends when `-d` gives none.
+const DEFAULT_WS_MESSAGE: &str = "pummel says hello";
+
+/// How long a bench runs when neither `-n` nor `-z` is given.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// What a bench accepts, for the message that refuses a URL.
+const BENCH_SCHEMES: &str = "http, https, ws or wss";
+
+/// A command ready to run: its plan, and where its result goes (each path
+/// checked).
+pub(super) struct Resolved<P> {
+    pub plan: P,
+    pub outputs: Destinations,
+}
+
+/// A scenario run's plan and options.
+pub(super) struct RunPlan {
+    pub plan: Arc<Plan>,
+    pub options: RunOptions,
+}
+
+/// Resolves `pummel bench`'s flags.
+pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
+    let plan = bench_plan(args)?;
+    Ok(Resolved {
+        plan,
+        outputs: outputs(&args.output)?,
+    })
+}
+
+/// Resolves `pummel run`'s flags and loads its scenario file.
+pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
+    let options = super::validate::load_options(&args.env);
+    let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
+        eprintln!("{diagnostics}");
+        Failure::usage("the scenario file has errors (see above)")
+    })?;
+    let overrides = Overrides {
+        vus: args.vus,
+        duration: args.duration,
+        rate: args.rate,
+        iterations: args.iterations,
+    };
+    plan.load
+        .apply(&overrides)
+        .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+    Ok(Resolved {
+        plan: RunPlan {
+            plan: Arc::new(plan),
+            options: RunOptions {
+                threads: threads(args.threads),
+                insecure: args.insecure,
+            },
+        },
+        outputs: outputs(&args.output)?,
+    })
+}
+
+/// Where the result goes, each path checked.
+pub(super) fn outputs(args: &OutputArgs) -> Result<Destinations, Failure> {
+    Destinations::for_result(args)
+}
+
+/// Worker threads: as given, or one per core.
+pub(super) fn threads(given: Option<u64>) -> u64 {
+    given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64))
+}
+
+fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
+    let is_ws = {
+        let lower = args.url.trim_start().to_ascii_lowercase();
+        lower.starts_with("ws://") || lower.starts_with("wss://")
+    };
+    let websocket = if is_ws {
+        if args.http2 {
+            return Err(Failure::usage(
+                "--http2 does not apply to a WebSocket bench",
+            ));
+        }
+        Some(WsUrl::parse(args.url.trim()).map_err(|e| Failure::usage(e.to_string()))?)
+    } else {
+        None
+    };
+    let url = match &websocket {
+        Some(ws) => ws.target.clone(),
+        None => TargetUrl::parse(&args.url).map_err(|e| match e {
+            // The URL parser serves scenario files too, which take only
+            // http and https; a bench takes WebSocket URLs as well.
+            UrlError::Scheme { url, scheme } => Failure::usage(format!(
+                "unsupported scheme {scheme:?} in {url:?} (expected {BENCH_SCHEMES})"
+            )),
+            other => Failure::usage(other.to_string()),
+        })?,
+    };
+    let method = http_method(&args.method)?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h).map_err(|e| Failure::usage(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut body = read_body(args.body.as_deref(), args.body_file.as_deref())?;
+    if websocket.is_some() && body.is_empty() {
+        body = Bytes::from_static(DEFAULT_WS_MESSAGE.as_bytes());
+    }
+    let duration = match (args.duration, args.requests) {
+        (None, None) => Some(DEFAULT_DURATION),
+        (d, _) => d,
+    };
+    Ok(BenchPlan {
+        request: RequestSpec {
+            method,
+            url,
+            headers,
+            body,
+        },
+        connections: args.connections,
+        h2_streams: args.h2_streams,
+        requests: args.requests,
+        duration,
+        rate: args.rate,
+        threads: threads(args.threads),
+        timeout: args.timeout,
+        http2: args.http2,
+        insecure: args.insecure,
+        websocket,
+    })
+}
+
+fn http_method(given: &str) -> Result<Method, Failure> {
+    Method::from_bytes(given.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Failure::usage(format!("invalid HTTP method {given:?}")))
+}
+
+/// The request body from `-d` or `--body-file`.
+fn read_body(inline: Option<&str>, file: Option<&Path>) -> Result<Bytes, Failure> {
+    match (inline, file) {
+        (Some(text), _) => Ok(Bytes::from(text.to_owned())),
+        (None, Some(path)) => std::fs::read(path).map(Bytes::from).map_err(|e| {
+            Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))
+        }),
+        (None, None) => Ok(Bytes::new()),
+    }
+}

@@ -13,6 +13,43 @@ fn bad_urls_are_usage_errors() {
 }
 
 #[test]
+fn a_port_that_is_not_a_port_is_refused_with_its_column() {
+    // `http::Uri` reads these as "no port": they used to send the load to port 80.
+    for (url, port) in [
+        ("http://127.0.0.1:99999/", "99999"),
+        ("http://127.0.0.1:65536/", "65536"),
+        ("http://127.0.0.1:19100x/", "19100x"),
+        ("ws://127.0.0.1:70000/", "70000"),
+    ] {
+        pummel(&["bench", "-n", "1", url]).expect_usage_error(&[port, "column"]);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target_file = dir.path().join("target.yaml");
+    std::fs::write(
+        &target_file,
+        "target: http://127.0.0.1:99999\nscenarios:\n  - name: a\n    steps:\n      - request: /x\n",
+    )
+    .expect("write");
+    let step_file = dir.path().join("step.yaml");
+    std::fs::write(
+        &step_file,
+        "target: http://127.0.0.1:8080\nscenarios:\n  - name: a\n    steps:\n      - request: http://127.0.0.1:65536/x\n",
+    )
+    .expect("write");
+    for (file, at) in [(&target_file, ":1:9"), (&step_file, ":5:")] {
+        let file = file.to_str().expect("utf-8 path");
+        for command in ["validate", "run"] {
+            let out = pummel(&[command, file]).expect_code(2);
+            assert!(
+                out.stderr.contains(at) && out.stderr.contains("invalid port"),
+                "{command} names the port and where\n{}",
+                out.context()
+            );
+        }
+    }
+}
+
+#[test]
 fn a_bad_scheme_is_told_what_bench_accepts() {
     let out = pummel(&["bench", "-n", "1", "gopher://x/"]).expect_usage_error(&["gopher"]);
     for scheme in ["http", "https", "ws", "wss"] {

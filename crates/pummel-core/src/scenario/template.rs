@@ -2,7 +2,7 @@
 //! the hot path without parsing, lookups by name or allocation beyond the
 //! output buffer.
 //!
-//! A template is a list of segments, literal text or an expression:
+//! A template is a list of pieces, literal text or an expression:
 //!
 //! ```text
 //! /api/apps/{{ app_id }}?page={{ random_int(1, 10) }}&by={{ users.email }}
@@ -219,7 +219,8 @@ impl Expr {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Segment {
+/// A piece of a template: text copied as is, or an expression to evaluate.
+enum Piece {
     Literal(String),
     Expr(Expr),
 }
@@ -228,18 +229,18 @@ enum Segment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
     source: String,
-    segments: Vec<Segment>,
+    pieces: Vec<Piece>,
 }
 
 impl Template {
     /// Compiles `text`. Names are left unbound (see [`Template::bind`]).
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        let mut segments = Vec::new();
+        let mut pieces = Vec::new();
         let mut pos = 0;
         while let Some(found) = text[pos..].find("{{") {
             let open = pos + found;
             if open > pos {
-                segments.push(Segment::Literal(text[pos..open].to_string()));
+                pieces.push(Piece::Literal(text[pos..open].to_string()));
             }
             let body_start = open + 2;
             let close = find_close(text, body_start).ok_or_else(|| TemplateError {
@@ -254,28 +255,28 @@ impl Template {
                 end: close,
             }
             .parse_whole()?;
-            segments.push(Segment::Expr(expr));
+            pieces.push(Piece::Expr(expr));
             pos = close + 2;
         }
         if pos < text.len() {
-            segments.push(Segment::Literal(text[pos..].to_string()));
+            pieces.push(Piece::Literal(text[pos..].to_string()));
         }
         Ok(Template {
             source: text.to_owned(),
-            segments,
+            pieces,
         })
     }
 
     /// A template of fixed text (no expression).
     pub fn literal(text: &str) -> Template {
-        let segments = if text.is_empty() {
+        let pieces = if text.is_empty() {
             vec![]
         } else {
-            vec![Segment::Literal(text.to_owned())]
+            vec![Piece::Literal(text.to_owned())]
         };
         Template {
             source: text.to_owned(),
-            segments,
+            pieces,
         }
     }
 
@@ -287,17 +288,17 @@ impl Template {
     /// The text, when the template has no expression: the engine can then
     /// encode what uses it once, not per request.
     pub fn as_literal(&self) -> Option<&str> {
-        match self.segments.as_slice() {
+        match self.pieces.as_slice() {
             [] => Some(""),
-            [Segment::Literal(s)] => Some(s),
+            [Piece::Literal(s)] => Some(s),
             _ => None,
         }
     }
 
     /// The expression, when the template is exactly one `{{ expression }}`.
     pub fn as_single_expr(&self) -> Option<&Expr> {
-        match self.segments.as_slice() {
-            [Segment::Expr(e)] => Some(e),
+        match self.pieces.as_slice() {
+            [Piece::Expr(e)] => Some(e),
             _ => None,
         }
     }
@@ -305,8 +306,8 @@ impl Template {
     /// Every name the template uses, in order.
     pub fn names(&self) -> Vec<&Name> {
         let mut out = Vec::new();
-        for s in &self.segments {
-            if let Segment::Expr(e) = s {
+        for s in &self.pieces {
+            if let Piece::Expr(e) = s {
                 e.visit_names(&mut |n| out.push(n));
             }
         }
@@ -315,8 +316,8 @@ impl Template {
 
     /// Calls `f` on every name, to bind it.
     pub fn bind(&mut self, f: &mut dyn FnMut(&mut Name)) {
-        for s in &mut self.segments {
-            if let Segment::Expr(e) = s {
+        for s in &mut self.pieces {
+            if let Piece::Expr(e) = s {
                 e.visit_names_mut(f);
             }
         }
@@ -324,10 +325,10 @@ impl Template {
 
     /// Appends the rendered text to `out`.
     pub fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
-        for s in &self.segments {
+        for s in &self.pieces {
             match s {
-                Segment::Literal(text) => out.push_str(text),
-                Segment::Expr(e) => eval_into(e, ctx, out)?,
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Expr(e) => eval_into(e, ctx, out)?,
             }
         }
         Ok(())
@@ -589,7 +590,7 @@ impl ExprParser<'_> {
                 ),
             );
         }
-        check_literal_args(func, &args).or_else(|m| self.err(start, self.pos, m))?;
+        check_literal_args(func, &args).or_else(|e| self.err(start, self.pos, e.to_string()))?;
         Ok(Expr::Call(func, args))
     }
 }
@@ -603,23 +604,38 @@ fn plural_args(min: usize, max: usize) -> String {
     }
 }
 
+/// A function call whose literal arguments make it certain to fail; found
+/// at load time so that the run never meets it.
+#[derive(Debug, thiserror::Error)]
+enum LiteralArgError {
+    #[error("random_int({0}, {1}): the minimum is larger than the maximum")]
+    RandomIntBackwards(i64, i64),
+    #[error("random_int takes integers, not strings")]
+    RandomIntString,
+    #[error("random_string length must be between 0 and {MAX_RANDOM_STRING}")]
+    RandomStringLength,
+    #[error("random_string takes a length (an integer)")]
+    RandomStringString,
+    /// The literal given to `number`, which is not a JSON number.
+    #[error("number({0:?}): not a number")]
+    NotANumber(String),
+}
+
 /// Catches at load time what literal arguments make certain to fail.
-fn check_literal_args(func: Func, args: &[Expr]) -> Result<(), String> {
+fn check_literal_args(func: Func, args: &[Expr]) -> Result<(), LiteralArgError> {
     match (func, args) {
-        (Func::RandomInt, [Expr::Int(a), Expr::Int(b)]) if a > b => Err(format!(
-            "random_int({a}, {b}): the minimum is larger than the maximum"
-        )),
+        (Func::RandomInt, [Expr::Int(a), Expr::Int(b)]) if a > b => {
+            Err(LiteralArgError::RandomIntBackwards(*a, *b))
+        }
         (Func::RandomInt, [a, b]) if matches!(a, Expr::Str(_)) || matches!(b, Expr::Str(_)) => {
-            Err("random_int takes integers, not strings".into())
+            Err(LiteralArgError::RandomIntString)
         }
-        (Func::RandomString, [Expr::Int(n)]) if !(0..=MAX_RANDOM_STRING).contains(n) => Err(
-            format!("random_string length must be between 0 and {MAX_RANDOM_STRING}"),
-        ),
-        (Func::RandomString, [Expr::Str(_)]) => {
-            Err("random_string takes a length (an integer)".into())
+        (Func::RandomString, [Expr::Int(n)]) if !(0..=MAX_RANDOM_STRING).contains(n) => {
+            Err(LiteralArgError::RandomStringLength)
         }
+        (Func::RandomString, [Expr::Str(_)]) => Err(LiteralArgError::RandomStringString),
         (Func::Number, [Expr::Str(s)]) if !is_json_number(s) => {
-            Err(format!("number({s:?}): not a number"))
+            Err(LiteralArgError::NotANumber(s.clone()))
         }
         _ => Ok(()),
     }

@@ -612,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn command_line_overrides() {
+    fn command_line_overrides_of_a_constant_model() {
         let file = LoadModel::Vus {
             vus: 20,
             duration: Some(secs(30.0)),
@@ -660,6 +660,10 @@ mod tests {
                 max_vus: DEFAULT_MAX_VUS
             }
         );
+    }
+
+    #[test]
+    fn command_line_overrides_of_other_models_and_their_errors() {
         let mut m = LoadModel::RampingVus {
             start: 0,
             stages: vec![stage(10.0, 8.0)],

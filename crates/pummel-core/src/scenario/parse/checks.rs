@@ -21,28 +21,7 @@ impl Decoder<'_> {
         let mut push =
             |label: String, span: Span, kind: CheckKind| out.push(Check { label, span, kind });
         if let Some(n) = f.get("status") {
-            let items: Vec<&Node> = match &n.kind {
-                Kind::Seq(items) => items.iter().collect(),
-                _ => vec![n],
-            };
-            let mut ranges = Vec::new();
-            for item in items {
-                let text = match &item.kind {
-                    Kind::Int(_) | Kind::Str(_) => item.scalar_text().unwrap_or_default(),
-                    _ => {
-                        self.err(item.span, format!("`status` takes codes (200), ranges (200..299) or classes (2xx), found {}", item.type_name()));
-                        continue;
-                    }
-                };
-                match StatusSet::parse_item(&text) {
-                    Ok(r) => ranges.push(r),
-                    Err(e) => self.err(item.span, e.to_string()),
-                }
-            }
-            if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {
-                self.err(n.span, "`status` is an empty list");
-            }
-            let set = StatusSet::new(ranges);
+            let set = self.decode_status(n);
             push(format!("status {set}"), n.span, CheckKind::Status(set));
         }
         if let Some(n) = f.get("max_time") {
@@ -243,5 +222,31 @@ impl Decoder<'_> {
             _ => equals(self, node, &mut out),
         }
         out
+    }
+
+    /// `status`: a code, a range or a class, or a list of them.
+    fn decode_status(&mut self, n: &Node) -> StatusSet {
+        let items: Vec<&Node> = match &n.kind {
+            Kind::Seq(items) => items.iter().collect(),
+            _ => vec![n],
+        };
+        let mut ranges = Vec::new();
+        for item in items {
+            let text = match &item.kind {
+                Kind::Int(_) | Kind::Str(_) => item.scalar_text().unwrap_or_default(),
+                _ => {
+                    self.err(item.span, format!("`status` takes codes (200), ranges (200..299) or classes (2xx), found {}", item.type_name()));
+                    continue;
+                }
+            };
+            match StatusSet::parse_item(&text) {
+                Ok(r) => ranges.push(r),
+                Err(e) => self.err(item.span, e.to_string()),
+            }
+        }
+        if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {
+            self.err(n.span, "`status` is an empty list");
+        }
+        StatusSet::new(ranges)
     }
 }

@@ -221,11 +221,11 @@ impl Decoder<'_> {
             Some(n) => self.string(n, "`name`").unwrap_or_default(),
             None => format!("{keyword} {socket}"),
         };
-        return Some(Step {
+        Some(Step {
             name,
             span,
             kind: StepKind::WebSocket(Box::new(WsStep { socket, action })),
-        });
+        })
     }
 
     /// A `group` of steps, reported under the group's name.

@@ -13,9 +13,8 @@
 //! decode it to [`Decoder`]. They depend one way: `file` (the top level)
 //! uses `load`, `thresholds`, `steps` and `request`; `steps` uses `request`,
 //! `websocket`, `checks` and `captures`; `websocket` uses `request`,
-//! `checks` and `captures`; all of them use `values` (single values) and
-//! `decoder` (the decoder's state and mapping checks), which use nothing
-//! here but `decoder`.
+//! `checks` and `captures`; all of them use `values` (single values), and
+//! `values` uses only `decoder` (the decoder's state and mapping checks).
 
 mod captures;
 mod checks;

@@ -23,8 +23,9 @@
 //! Write literal braces as an expression: `{{ '{{' }}`.
 //!
 //! The parts depend one way: `syntax` is the tree (pieces, expressions,
-//! names, functions), `parse` turns text into it, `eval` renders it through
-//! a `context`; this module holds the [`Template`] that ties them together.
+//! names, functions), `parse` turns text into it (checking literal
+//! arguments against `eval`'s limits), `eval` renders it through a
+//! `context`; this module holds the [`Template`] that ties them together.
 
 mod context;
 mod eval;

@@ -16,7 +16,7 @@ use crate::http::session::{
 };
 use crate::http::TargetUrl;
 use crate::scenario::cookie::CookieJar;
-use crate::scenario::response::Response as ResponseView;
+use crate::scenario::response::ResponseView;
 use crate::scenario::template::{Context, VarId};
 
 /// Why a VU's iteration stopped before its last step.
@@ -276,7 +276,7 @@ impl Vu {
                     shared.recorder.borrow_mut().count(accepted, 1, end);
                 }
             }
-            if let crate::scenario::check::Outcome::Fail(message) = outcome {
+            if let crate::scenario::check::CheckOutcome::Fail(message) = outcome {
                 shared.note_failure(shared.program.layout.name(op.key), &check.label, &message);
             }
         }

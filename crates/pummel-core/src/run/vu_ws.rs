@@ -10,7 +10,7 @@ use super::program::{WsOp, WS_MESSAGES_RECEIVED, WS_MESSAGES_SENT};
 use super::vu::{Abort, Vu};
 use super::worker::WorkerShared;
 use crate::error_kind::ErrorKind;
-use crate::scenario::response::Response as MessageView;
+use crate::scenario::response::ResponseView as MessageView;
 use crate::scenario::websocket::{WsAction, WsMessage};
 use crate::ws::{self, WsStream, WsUrl};
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::diagnostic::Span;
-use super::response::{json_text, Response};
+use super::response::{json_text, ResponseView};
 use super::template::VarId;
 
 /// One capture of a request step.
@@ -44,7 +44,7 @@ pub enum CaptureSource {
 impl CaptureSource {
     /// Appends the captured text to `out` (cleared by the caller, so a VU can
     /// reuse its variable's buffer). Returns false when nothing was found.
-    pub fn extract_into(&self, response: &Response<'_>, out: &mut String) -> bool {
+    pub fn extract_into(&self, response: &ResponseView<'_>, out: &mut String) -> bool {
         match self {
             CaptureSource::JsonPath { path, .. } => {
                 let Some(node) = response.json().and_then(|j| path.query(j).first()) else {
@@ -89,14 +89,14 @@ impl CaptureSource {
     }
 
     /// The captured text, or `None`.
-    pub fn extract(&self, response: &Response<'_>) -> Option<String> {
+    pub fn extract(&self, response: &ResponseView<'_>) -> Option<String> {
         let mut out = String::new();
         self.extract_into(response, &mut out).then_some(out)
     }
 
     /// The captured value as JSON: the node itself for a JSONPath capture,
     /// a JSON string for the others.
-    pub fn extract_json(&self, response: &Response<'_>) -> Option<Value> {
+    pub fn extract_json(&self, response: &ResponseView<'_>) -> Option<Value> {
         match self {
             CaptureSource::JsonPath { path, .. } => {
                 response.json().and_then(|j| path.query(j).first().cloned())
@@ -121,8 +121,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn response<'a>(headers: &'a [(String, String)], body: &'a str) -> Response<'a> {
-        Response::new(200, headers, body.as_bytes(), Duration::ZERO)
+    fn response<'a>(headers: &'a [(String, String)], body: &'a str) -> ResponseView<'a> {
+        ResponseView::new(200, headers, body.as_bytes(), Duration::ZERO)
     }
 
     #[test]

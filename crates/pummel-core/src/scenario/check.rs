@@ -17,7 +17,7 @@ use serde_json_path::JsonPath;
 
 use super::diagnostic::Span;
 use super::duration::format_duration;
-use super::response::{json_text, Response};
+use super::response::{json_text, ResponseView};
 use super::template::{Context, Template};
 
 /// One check of a request step.
@@ -94,20 +94,25 @@ impl StatusSet {
     }
 
     /// Parses one item: `200`, `200..299` or `2xx`.
-    pub fn parse_item(text: &str) -> Result<(u16, u16), String> {
+    pub fn parse_item(text: &str) -> Result<(u16, u16), StatusError> {
         let t = text.trim();
-        let code = |s: &str| {
-            match s.trim().parse::<u16>() {
+        let code = |s: &str| match s.trim().parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Ok(c),
-            _ => Err(format!("invalid status {s:?}: expected a code from 100 to 599, a range 200..299, or a class 2xx")),
-        }
+            _ => Err(StatusError {
+                text: s.to_owned(),
+                kind: StatusErrorKind::InvalidCode,
+            }),
+        };
+        let fail = |kind| StatusError {
+            text: t.to_owned(),
+            kind,
         };
         if let Some((a, b)) = t.split_once("..") {
             let (a, b) = (code(a)?, code(b)?);
             return if a <= b {
                 Ok((a, b))
             } else {
-                Err(format!("status range {t:?} goes backwards"))
+                Err(fail(StatusErrorKind::BackwardsRange))
             };
         }
         let lower = t.to_ascii_lowercase();
@@ -115,10 +120,61 @@ impl StatusSet {
             return if (1..=5).contains(&class) {
                 Ok((class * 100, class * 100 + 99))
             } else {
-                Err(format!("invalid status class {t:?}: expected 1xx to 5xx"))
+                Err(fail(StatusErrorKind::InvalidClass))
             };
         }
         code(t).map(|c| (c, c))
+    }
+}
+
+/// A status item of a `status` check that could not be read: the text, and
+/// what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusError {
+    /// The offending text: the bad code, or the whole range or class.
+    text: String,
+    kind: StatusErrorKind,
+}
+
+/// What is wrong with a status item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusErrorKind {
+    /// Not a number from 100 to 599.
+    InvalidCode,
+    /// A range `a..b` with `a > b`.
+    BackwardsRange,
+    /// A class other than `1xx` to `5xx`.
+    InvalidClass,
+}
+
+impl StatusError {
+    /// The text that could not be read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What is wrong with it.
+    pub fn kind(&self) -> StatusErrorKind {
+        self.kind
+    }
+}
+
+impl std::error::Error for StatusError {}
+
+impl fmt::Display for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.text;
+        match self.kind {
+            StatusErrorKind::InvalidCode => write!(
+                f,
+                "invalid status {t:?}: expected a code from 100 to 599, a range 200..299, or a class 2xx"
+            ),
+            StatusErrorKind::BackwardsRange => write!(f, "status range {t:?} goes backwards"),
+            StatusErrorKind::InvalidClass => {
+                write!(f, "invalid status class {t:?}: expected 1xx to 5xx")
+            }
+        }
     }
 }
 
@@ -142,15 +198,15 @@ impl fmt::Display for StatusSet {
 
 /// The result of a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum CheckOutcome {
     Pass,
     /// Why it failed, e.g. `status 404, expected 200`.
     Fail(String),
 }
 
-impl Outcome {
+impl CheckOutcome {
     pub fn passed(&self) -> bool {
-        matches!(self, Outcome::Pass)
+        matches!(self, CheckOutcome::Pass)
     }
 }
 
@@ -174,23 +230,23 @@ impl Check {
     /// expectations written as templates.
     pub fn evaluate(
         &self,
-        response: &Response<'_>,
+        response: &ResponseView<'_>,
         ctx: &dyn Context,
         scratch: &mut String,
-    ) -> Outcome {
+    ) -> CheckOutcome {
         match &self.kind {
             CheckKind::Status(set) => {
                 if set.contains(response.status) {
-                    Outcome::Pass
+                    CheckOutcome::Pass
                 } else {
-                    Outcome::Fail(format!("status {}, expected {set}", response.status))
+                    CheckOutcome::Fail(format!("status {}, expected {set}", response.status))
                 }
             }
             CheckKind::MaxTime(limit) => {
                 if response.elapsed <= *limit {
-                    Outcome::Pass
+                    CheckOutcome::Pass
                 } else {
-                    Outcome::Fail(format!(
+                    CheckOutcome::Fail(format!(
                         "took {}, expected at most {}",
                         format_duration(Duration::from_micros(response.elapsed.as_micros() as u64)),
                         format_duration(*limit)
@@ -208,8 +264,8 @@ impl Check {
             CheckKind::JsonPath { path, source, test } => {
                 let Some(json) = response.json() else {
                     return match test {
-                        JsonTest::Absent => Outcome::Pass,
-                        _ => Outcome::Fail("body is not JSON".into()),
+                        JsonTest::Absent => CheckOutcome::Pass,
+                        _ => CheckOutcome::Fail("body is not JSON".into()),
                     };
                 };
                 let nodes = path.query(json);
@@ -223,11 +279,11 @@ fn render<'s>(
     t: &Template,
     ctx: &dyn Context,
     scratch: &'s mut String,
-) -> Result<&'s str, Outcome> {
+) -> Result<&'s str, CheckOutcome> {
     scratch.clear();
     match t.render(ctx, scratch) {
         Ok(()) => Ok(scratch.as_str()),
-        Err(e) => Err(Outcome::Fail(format!(
+        Err(e) => Err(CheckOutcome::Fail(format!(
             "cannot evaluate the expectation: {e}"
         ))),
     }
@@ -239,30 +295,30 @@ fn text_test(
     what: &str,
     ctx: &dyn Context,
     scratch: &mut String,
-) -> Outcome {
-    let fail = |m: String| Outcome::Fail(m);
+) -> CheckOutcome {
+    let fail = |m: String| CheckOutcome::Fail(m);
     match (test, value) {
-        (TextTest::Exists, Some(_)) | (TextTest::Absent, None) => Outcome::Pass,
+        (TextTest::Exists, Some(_)) | (TextTest::Absent, None) => CheckOutcome::Pass,
         (TextTest::Absent, Some(v)) => fail(format!("{what} is present ({})", Shown(v))),
         (_, None) => fail(format!("no {what}")),
         (TextTest::Equals(t), Some(v)) => match render(t, ctx, scratch) {
-            Ok(want) if v == want => Outcome::Pass,
+            Ok(want) if v == want => CheckOutcome::Pass,
             Ok(want) => fail(format!("{what} is {}, expected {}", Shown(v), Shown(want))),
             Err(o) => o,
         },
         (TextTest::Contains(t), Some(v)) => match render(t, ctx, scratch) {
-            Ok(want) if v.contains(want) => Outcome::Pass,
+            Ok(want) if v.contains(want) => CheckOutcome::Pass,
             Ok(want) => fail(format!("{what} does not contain {}", Shown(want))),
             Err(o) => o,
         },
         (TextTest::NotContains(t), Some(v)) => match render(t, ctx, scratch) {
-            Ok(want) if !v.contains(want) => Outcome::Pass,
+            Ok(want) if !v.contains(want) => CheckOutcome::Pass,
             Ok(want) => fail(format!("{what} contains {}", Shown(want))),
             Err(o) => o,
         },
         (TextTest::Matches(re), Some(v)) => {
             if re.is_match(v) {
-                Outcome::Pass
+                CheckOutcome::Pass
             } else {
                 fail(format!("{what} does not match /{}/", re.as_str()))
             }
@@ -276,20 +332,20 @@ fn json_test(
     path: &str,
     ctx: &dyn Context,
     scratch: &mut String,
-) -> Outcome {
-    let fail = |m: String| Outcome::Fail(m);
+) -> CheckOutcome {
+    let fail = |m: String| CheckOutcome::Fail(m);
     let Some(node) = node else {
         return match test {
-            JsonTest::Absent => Outcome::Pass,
+            JsonTest::Absent => CheckOutcome::Pass,
             _ => fail(format!("{path} matches nothing")),
         };
     };
     match test {
-        JsonTest::Exists => Outcome::Pass,
+        JsonTest::Exists => CheckOutcome::Pass,
         JsonTest::Absent => fail(format!("{path} is present ({})", Shown(&json_text(node)))),
         JsonTest::Equals(want) => {
             if json_eq(node, want) {
-                Outcome::Pass
+                CheckOutcome::Pass
             } else {
                 fail(format!(
                     "{path} is {}, expected {}",
@@ -299,7 +355,7 @@ fn json_test(
             }
         }
         JsonTest::EqualsText(t) => match render(t, ctx, scratch) {
-            Ok(want) if json_text(node) == want => Outcome::Pass,
+            Ok(want) if json_text(node) == want => CheckOutcome::Pass,
             Ok(want) => fail(format!(
                 "{path} is {}, expected {}",
                 Shown(&json_text(node)),
@@ -314,7 +370,7 @@ fn json_test(
                     other => json_text(other).contains(want),
                 };
                 if found {
-                    Outcome::Pass
+                    CheckOutcome::Pass
                 } else {
                     fail(format!("{path} does not contain {}", Shown(want)))
                 }
@@ -324,7 +380,7 @@ fn json_test(
         JsonTest::Matches(re) => {
             let text = json_text(node);
             if re.is_match(&text) {
-                Outcome::Pass
+                CheckOutcome::Pass
             } else {
                 fail(format!(
                     "{path} is {}, which does not match /{}/",
@@ -388,12 +444,18 @@ mod tests {
         }
     }
 
-    fn run(kind: CheckKind, status: u16, headers: &[(&str, &str)], body: &str, ms: u64) -> Outcome {
+    fn run(
+        kind: CheckKind,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+        ms: u64,
+    ) -> CheckOutcome {
         let headers: Vec<(String, String)> = headers
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        let r = Response::new(status, &headers, body.as_bytes(), Duration::from_millis(ms));
+        let r = ResponseView::new(status, &headers, body.as_bytes(), Duration::from_millis(ms));
         check(kind).evaluate(&r, &EmptyContext, &mut String::new())
     }
 
@@ -401,10 +463,10 @@ mod tests {
         Template::parse(s).unwrap()
     }
 
-    fn fail(o: Outcome) -> String {
+    fn fail(o: CheckOutcome) -> String {
         match o {
-            Outcome::Fail(m) => m,
-            Outcome::Pass => panic!("passed"),
+            CheckOutcome::Fail(m) => m,
+            CheckOutcome::Pass => panic!("passed"),
         }
     }
 
@@ -431,7 +493,7 @@ mod tests {
         }
         assert_eq!(
             run(CheckKind::Status(set(&["200"])), 200, &[], "", 1),
-            Outcome::Pass
+            CheckOutcome::Pass
         );
         assert_eq!(
             fail(run(

@@ -11,14 +11,16 @@ use std::time::Duration;
 ///
 /// Units: `us` (microseconds), `ms`, `s`, `m`, `h`. Components may be
 /// repeated (`1m30s`) and may have a fraction (`0.5s`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
-    if s.is_empty() {
-        return Err("expected a duration such as 500ms, 2s or 1m".into());
-    }
-    let bad = || {
-        format!("invalid duration {s:?}: expected a number and a unit (us, ms, s, m, h), e.g. 500ms or 1m30s")
+    let fail = |kind| DurationError {
+        text: s.to_owned(),
+        kind,
     };
+    if s.is_empty() {
+        return Err(fail(DurationErrorKind::Empty));
+    }
+    let bad = || fail(DurationErrorKind::Invalid);
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
@@ -40,7 +42,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" => 60.0,
             "h" => 3600.0,
             "" if digits == s.len() => {
-                return Err(format!("duration {s:?} has no unit: write {s}s or {s}ms"));
+                return Err(fail(DurationErrorKind::NoUnit));
             }
             _ => return Err(bad()),
         };
@@ -50,9 +52,67 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     // A year is far beyond any load test; it also keeps the float exact
     // enough and the conversion below from overflowing.
     if !total.is_finite() || total > 365.0 * 86400.0 {
-        return Err(format!("duration {s:?} is too long"));
+        return Err(fail(DurationErrorKind::TooLong));
     }
     Ok(Duration::from_secs_f64(total))
+}
+
+/// A duration or think time that could not be read: the text, and what is
+/// wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurationError {
+    /// The text as written (a duration's trimmed; a think range's whole).
+    text: String,
+    kind: DurationErrorKind,
+}
+
+/// What is wrong with a duration's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DurationErrorKind {
+    /// Nothing but whitespace.
+    Empty,
+    /// Not a sequence of numbers with units.
+    Invalid,
+    /// A bare number: seconds or milliseconds would be a guess.
+    NoUnit,
+    /// More than a year.
+    TooLong,
+    /// A think range whose first bound is larger than its second.
+    BackwardsRange,
+}
+
+impl DurationError {
+    /// The text that could not be read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What is wrong with it.
+    pub fn kind(&self) -> DurationErrorKind {
+        self.kind
+    }
+}
+
+impl std::error::Error for DurationError {}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.text;
+        match self.kind {
+            DurationErrorKind::Empty => f.write_str("expected a duration such as 500ms, 2s or 1m"),
+            DurationErrorKind::Invalid => write!(
+                f,
+                "invalid duration {s:?}: expected a number and a unit (us, ms, s, m, h), e.g. 500ms or 1m30s"
+            ),
+            DurationErrorKind::NoUnit => write!(f, "duration {s:?} has no unit: write {s}s or {s}ms"),
+            DurationErrorKind::TooLong => write!(f, "duration {s:?} is too long"),
+            DurationErrorKind::BackwardsRange => write!(
+                f,
+                "think range {s:?} goes backwards: write the smaller bound first"
+            ),
+        }
+    }
 }
 
 /// A think time (a pause): fixed, or drawn uniformly from a range.
@@ -65,15 +125,16 @@ pub enum Think {
 
 impl Think {
     /// Parses `1s` or `500ms..2s`.
-    pub fn parse(text: &str) -> Result<Think, String> {
+    pub fn parse(text: &str) -> Result<Think, DurationError> {
         match text.split_once("..") {
             None => parse_duration(text).map(Think::Fixed),
             Some((a, b)) => {
                 let (min, max) = (parse_duration(a)?, parse_duration(b)?);
                 if min > max {
-                    return Err(format!(
-                        "think range {text:?} goes backwards: write the smaller bound first"
-                    ));
+                    return Err(DurationError {
+                        text: text.to_owned(),
+                        kind: DurationErrorKind::BackwardsRange,
+                    });
                 }
                 Ok(Think::Range(min, max))
             }
@@ -150,7 +211,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_durations_with_reasons() {
-        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("5")
+            .unwrap_err()
+            .to_string()
+            .contains("no unit"));
         for bad in [
             "",
             "s",
@@ -177,7 +241,10 @@ mod tests {
             assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(300));
         }
         assert_eq!(t.max(), Duration::from_millis(300));
-        assert!(Think::parse("3s..1s").unwrap_err().contains("backwards"));
+        assert!(Think::parse("3s..1s")
+            .unwrap_err()
+            .to_string()
+            .contains("backwards"));
         assert!(Think::parse("1s..").is_err());
         assert_eq!(t.to_string(), "100ms..300ms");
     }

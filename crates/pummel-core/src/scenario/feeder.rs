@@ -189,7 +189,7 @@ impl Feeder {
             .iter()
             .map(str::to_owned)
             .collect();
-        check_columns(&columns).map_err(err)?;
+        check_columns(&columns).map_err(|e| err(e.to_string()))?;
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| err(csv_message(&e)))?;
@@ -234,7 +234,7 @@ impl Feeder {
                 }
             }
         }
-        check_columns(&columns).map_err(err)?;
+        check_columns(&columns).map_err(|e| err(e.to_string()))?;
         let mut rows = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let row = columns
@@ -344,16 +344,29 @@ impl Feeder {
     }
 }
 
-fn check_columns(columns: &[String]) -> Result<(), String> {
+/// What is wrong with a data file's column names; it becomes the message of
+/// a [`FeederError::Load`].
+#[derive(Debug, thiserror::Error)]
+enum ColumnError {
+    #[error("no columns")]
+    NoColumns,
+    /// The 1-based position of a column without a name.
+    #[error("column {0} has no name")]
+    Unnamed(usize),
+    #[error("column `{0}` appears twice")]
+    Repeated(String),
+}
+
+fn check_columns(columns: &[String]) -> Result<(), ColumnError> {
     if columns.is_empty() {
-        return Err("no columns".into());
+        return Err(ColumnError::NoColumns);
     }
     for (i, c) in columns.iter().enumerate() {
         if c.is_empty() {
-            return Err(format!("column {} has no name", i + 1));
+            return Err(ColumnError::Unnamed(i + 1));
         }
         if columns[..i].contains(c) {
-            return Err(format!("column `{c}` appears twice"));
+            return Err(ColumnError::Repeated(c.clone()));
         }
     }
     Ok(())

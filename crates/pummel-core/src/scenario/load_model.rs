@@ -288,21 +288,21 @@ impl LoadModel {
     /// closed one, each keeping the file's duration unless `--duration`
     /// replaces it; `--duration` and `--iterations` alone adjust a
     /// constant model's end. Fails when the result would be incomplete.
-    pub fn apply(&mut self, o: &Overrides) -> Result<(), String> {
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), OverrideError> {
         if o.vus == Some(0) {
-            return Err("--vus must be at least 1".into());
+            return Err(OverrideError::ZeroVus);
         }
         if o.iterations == Some(0) {
-            return Err("--iterations must be at least 1".into());
+            return Err(OverrideError::ZeroIterations);
         }
         if let Some(rate) = o.rate {
             if !(rate.is_finite() && rate > 0.0) {
-                return Err("--rate must be more than 0".into());
+                return Err(OverrideError::RateNotPositive);
             }
             let duration = o
                 .duration
                 .or_else(|| self.duration())
-                .ok_or("--rate needs --duration: this load model has none")?;
+                .ok_or(OverrideError::RateWithoutDuration)?;
             let max_vus = o.vus.unwrap_or(match self {
                 LoadModel::Rate { max_vus, .. } | LoadModel::RampingRate { max_vus, .. } => {
                     *max_vus
@@ -330,7 +330,7 @@ impl LoadModel {
                 }
             }
             (None, _) => {
-                return Err("--duration alone cannot change a staged, rate or cycles load model; add --vus or --rate".into());
+                return Err(OverrideError::DurationAlone);
             }
         };
         let (old_duration, old_iterations) = match &*self {
@@ -347,9 +347,7 @@ impl LoadModel {
             (d, Some(i)) => (d, Some(i)),
         };
         if duration.is_none() && iterations.is_none() {
-            return Err(
-                "--vus needs --duration or --iterations: this load model has neither".into(),
-            );
+            return Err(OverrideError::VusWithoutEnd);
         }
         *self = LoadModel::Vus {
             vus,
@@ -358,6 +356,33 @@ impl LoadModel {
         };
         Ok(())
     }
+}
+
+/// Why command-line overrides cannot apply to a load model. The messages
+/// name the flags, as the user wrote them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OverrideError {
+    /// `--vus 0`.
+    #[error("--vus must be at least 1")]
+    ZeroVus,
+    /// `--iterations 0`.
+    #[error("--iterations must be at least 1")]
+    ZeroIterations,
+    /// `--rate` zero, negative or not finite.
+    #[error("--rate must be more than 0")]
+    RateNotPositive,
+    /// `--rate` on a model without a duration, and no `--duration`.
+    #[error("--rate needs --duration: this load model has none")]
+    RateWithoutDuration,
+    /// `--duration` alone on a model it cannot simply shorten or lengthen.
+    #[error(
+        "--duration alone cannot change a staged, rate or cycles load model; add --vus or --rate"
+    )]
+    DurationAlone,
+    /// `--vus` would give a constant-VU model with no end.
+    #[error("--vus needs --duration or --iterations: this load model has neither")]
+    VusWithoutEnd,
 }
 
 impl Cycles {
@@ -587,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn command_line_overrides() {
+    fn command_line_overrides_of_a_constant_model() {
         let file = LoadModel::Vus {
             vus: 20,
             duration: Some(secs(30.0)),
@@ -635,6 +660,10 @@ mod tests {
                 max_vus: DEFAULT_MAX_VUS
             }
         );
+    }
+
+    #[test]
+    fn command_line_overrides_of_other_models_and_their_errors() {
         let mut m = LoadModel::RampingVus {
             start: 0,
             stages: vec![stage(10.0, 8.0)],
@@ -673,6 +702,7 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err()
+            .to_string()
             .contains("--duration"));
         m.apply(&Overrides {
             duration: Some(secs(3.0)),

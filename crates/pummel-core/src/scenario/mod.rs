@@ -18,7 +18,7 @@
 //! `docs/scenarios.md`.
 //!
 //! At run time the engine uses the rest: [`template`] rendering through a
-//! [`Context`], [`check`] and [`capture`] over a [`Response`], a per-VU
+//! [`Context`], [`check`] and [`capture`] over a [`ResponseView`], a per-VU
 //! [`CookieJar`], [`Feeder`] rows, [`WeightedPick`] for scenario choice and
 //! [`LoadModel`] for the schedule.
 
@@ -47,16 +47,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use capture::{Capture, CaptureSource};
-pub use check::{Check, CheckKind, JsonTest, Outcome, StatusSet, TextTest};
+pub use check::{
+    Check, CheckKind, CheckOutcome, JsonTest, StatusError, StatusErrorKind, StatusSet, TextTest,
+};
 pub use cookie::{Cookie, CookieJar};
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
-pub use duration::{format_duration, parse_duration, Think};
+pub use duration::{format_duration, parse_duration, DurationError, DurationErrorKind, Think};
 pub use feeder::{DataFormat, FeedMode, Feeder, FeederError};
-pub use load_model::{CycleWindow, Cycles, LoadModel, Overrides, Stage};
+pub use load_model::{CycleWindow, Cycles, LoadModel, OverrideError, Overrides, Stage};
 pub use model::{Defaults, Group, Plan, Scenario, Step, StepKind, Variable};
 pub use pick::WeightedPick;
 pub use request::{Auth, AuthSetting, Body, Header, JsonBody, RequestStep};
-pub use response::Response;
+pub use response::ResponseView;
 pub use template::{Binding, Context, EmptyContext, RenderError, Template, VarId};
 pub use threshold::{Condition, Metric, Scope, Threshold};
 

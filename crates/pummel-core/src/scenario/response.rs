@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// A complete response, as checks and captures see it.
 #[derive(Debug)]
-pub struct Response<'a> {
+pub struct ResponseView<'a> {
     pub status: u16,
     /// Header names and values in the order received. Names are compared
     /// case-insensitively; values that were not UTF-8 may be given lossily.
@@ -24,14 +24,14 @@ pub struct Response<'a> {
     json: OnceCell<Option<Value>>,
 }
 
-impl<'a> Response<'a> {
+impl<'a> ResponseView<'a> {
     pub fn new(
         status: u16,
         headers: &'a [(String, String)],
         body: &'a [u8],
         elapsed: Duration,
-    ) -> Response<'a> {
-        Response {
+    ) -> ResponseView<'a> {
+        ResponseView {
             status,
             headers,
             body,
@@ -88,7 +88,7 @@ mod tests {
             ("set-cookie".to_owned(), "a=1".to_owned()),
             ("Set-Cookie".to_owned(), "b=2".to_owned()),
         ];
-        let r = Response::new(200, &headers, br#"{"id": 7}"#, Duration::from_millis(5));
+        let r = ResponseView::new(200, &headers, br#"{"id": 7}"#, Duration::from_millis(5));
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(
             r.headers_named("SET-COOKIE").collect::<Vec<_>>(),
@@ -96,7 +96,7 @@ mod tests {
         );
         assert_eq!(r.header("x"), None);
         assert_eq!(r.json().unwrap()["id"], 7);
-        let r = Response::new(200, &[], b"not json \xff", Duration::ZERO);
+        let r = ResponseView::new(200, &[], b"not json \xff", Duration::ZERO);
         assert!(r.json().is_none());
         assert_eq!(r.text(), "not json \u{FFFD}");
         assert_eq!(json_text(&serde_json::json!("s")), "s");

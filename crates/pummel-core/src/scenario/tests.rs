@@ -335,10 +335,10 @@ fn a_loaded_plan_renders_requests() {
         ("X-Id".to_owned(), "1".to_owned()),
     ];
     let body = r#"{"items": [{"id": 5, "name": "chess"}], "count": 2, "games": 1}"#;
-    let response = Response::new(200, &headers, body.as_bytes(), Duration::from_millis(20));
+    let response = ResponseView::new(200, &headers, body.as_bytes(), Duration::from_millis(20));
     vu.rows[1] = 0; // apps row "chess"
     let mut scratch = String::new();
-    let failed: Vec<(&str, Outcome)> = search
+    let failed: Vec<(&str, CheckOutcome)> = search
         .checks
         .iter()
         .map(|c| (c.label.as_str(), c.evaluate(&response, &vu, &mut scratch)))

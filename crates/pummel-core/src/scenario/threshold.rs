@@ -239,7 +239,10 @@ impl Condition {
                         "{name} compares durations: write {value_text}ms or {value_text}s"
                     )));
                 }
-                parse_duration(value_text).map_err(at)?.as_secs_f64() * 1000.0
+                parse_duration(value_text)
+                    .map_err(|e| at(e.to_string()))?
+                    .as_secs_f64()
+                    * 1000.0
             }
             Unit::Ratio => {
                 let (number, scale) = match value_text.strip_suffix('%') {

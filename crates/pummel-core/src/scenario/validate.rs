@@ -317,80 +317,16 @@ impl Checker<'_> {
             None => (path, None),
         };
         if head == "env" {
-            return match rest {
-                None => (Binding::Unresolved, Some("write `env.NAME` to read the environment variable NAME".into())),
-                Some(key) => match self.env.get(key) {
-                    Some(v) => (Binding::Const(v.clone()), None),
-                    None => (
-                        Binding::Unresolved,
-                        Some(format!("environment variable `{key}` is not set (export it, or pass --env {key}=VALUE)")),
-                    ),
-                },
-            };
+            return self.resolve_env(rest);
         }
         if let Some(fi) = self.feeders.iter().position(|f| f.name == head) {
-            let feeder = &self.feeders[fi];
-            let Some(column) = rest else {
-                let columns = feeder.columns().join(", ");
-                return (Binding::Unresolved, Some(format!("`{head}` is a data feeder: name one of its columns, `{head}.COLUMN` (columns: {columns})")));
-            };
-            if !scope.feeders {
-                return (
-                    Binding::Unresolved,
-                    Some(format!(
-                        "data feeders cannot be used in {}: they belong to a VU's iterations",
-                        scope.place
-                    )),
-                );
-            }
-            self.used_feeders.insert(fi);
-            if !self.feeder_known.get(fi).copied().unwrap_or(false) {
-                return (
-                    Binding::Field {
-                        feeder: fi,
-                        column: 0,
-                    },
-                    None,
-                );
-            }
-            return match feeder.column(column) {
-                Some(c) => (
-                    Binding::Field {
-                        feeder: fi,
-                        column: c,
-                    },
-                    None,
-                ),
-                None => {
-                    let base = format!(
-                        "data feeder `{head}` has no column `{column}` (columns: {})",
-                        feeder.columns().join(", ")
-                    );
-                    let message = match suggest(column, feeder.columns().iter().map(String::as_str))
-                    {
-                        Some(s) => format!("{base}; did you mean `{head}.{s}`?"),
-                        None => base,
-                    };
-                    (Binding::Unresolved, Some(message))
-                }
-            };
+            return self.resolve_feeder(fi, head, rest, scope);
         }
         if let Some(field) = rest {
-            let message = if self.slots.contains_key(head) {
-                format!("`{head}` holds text; it has no field `{field}`")
-            } else {
-                let candidates: Vec<&str> = self
-                    .feeders
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .chain(["env"])
-                    .collect();
-                match suggest(head, candidates) {
-                    Some(s) => format!("`{path}` is not defined (did you mean `{s}.{field}`?)"),
-                    None => format!("`{path}` is not defined: `{head}` is not a data feeder (and `env.NAME` reads the environment)"),
-                }
-            };
-            return (Binding::Unresolved, Some(message));
+            return (
+                Binding::Unresolved,
+                Some(self.no_such_field(path, head, field)),
+            );
         }
         match head {
             "vu" => return (Binding::Vu, None),
@@ -403,7 +339,108 @@ impl Checker<'_> {
                 return (Binding::Var(id), None);
             }
         }
-        let message = match slot {
+        let message = self.unavailable(head, slot, scope, this_variable);
+        (
+            slot.map_or(Binding::Unresolved, |(id, _)| Binding::Var(id)),
+            Some(message),
+        )
+    }
+
+    /// `env.NAME`: the variable's value, fixed at load time.
+    fn resolve_env(&self, rest: Option<&str>) -> (Binding, Option<String>) {
+        match rest {
+            None => (Binding::Unresolved, Some("write `env.NAME` to read the environment variable NAME".into())),
+            Some(key) => match self.env.get(key) {
+                Some(v) => (Binding::Const(v.clone()), None),
+                None => (
+                    Binding::Unresolved,
+                    Some(format!("environment variable `{key}` is not set (export it, or pass --env {key}=VALUE)")),
+                ),
+            },
+        }
+    }
+
+    /// `FEEDER.COLUMN`: a column of the data feeder at `fi`.
+    fn resolve_feeder(
+        &mut self,
+        fi: usize,
+        head: &str,
+        rest: Option<&str>,
+        scope: &Scope,
+    ) -> (Binding, Option<String>) {
+        let feeder = &self.feeders[fi];
+        let Some(column) = rest else {
+            let columns = feeder.columns().join(", ");
+            return (Binding::Unresolved, Some(format!("`{head}` is a data feeder: name one of its columns, `{head}.COLUMN` (columns: {columns})")));
+        };
+        if !scope.feeders {
+            return (
+                Binding::Unresolved,
+                Some(format!(
+                    "data feeders cannot be used in {}: they belong to a VU's iterations",
+                    scope.place
+                )),
+            );
+        }
+        self.used_feeders.insert(fi);
+        if !self.feeder_known.get(fi).copied().unwrap_or(false) {
+            return (
+                Binding::Field {
+                    feeder: fi,
+                    column: 0,
+                },
+                None,
+            );
+        }
+        match feeder.column(column) {
+            Some(c) => (
+                Binding::Field {
+                    feeder: fi,
+                    column: c,
+                },
+                None,
+            ),
+            None => {
+                let base = format!(
+                    "data feeder `{head}` has no column `{column}` (columns: {})",
+                    feeder.columns().join(", ")
+                );
+                let message = match suggest(column, feeder.columns().iter().map(String::as_str)) {
+                    Some(s) => format!("{base}; did you mean `{head}.{s}`?"),
+                    None => base,
+                };
+                (Binding::Unresolved, Some(message))
+            }
+        }
+    }
+
+    /// Why `HEAD.FIELD` is not defined when `HEAD` is no data feeder.
+    fn no_such_field(&self, path: &str, head: &str, field: &str) -> String {
+        if self.slots.contains_key(head) {
+            format!("`{head}` holds text; it has no field `{field}`")
+        } else {
+            let candidates: Vec<&str> = self
+                .feeders
+                .iter()
+                .map(|f| f.name.as_str())
+                .chain(["env"])
+                .collect();
+            match suggest(head, candidates) {
+                Some(s) => format!("`{path}` is not defined (did you mean `{s}.{field}`?)"),
+                None => format!("`{path}` is not defined: `{head}` is not a data feeder (and `env.NAME` reads the environment)"),
+            }
+        }
+    }
+
+    /// Why a variable or capture cannot be used here.
+    fn unavailable(
+        &self,
+        head: &str,
+        slot: Option<(VarId, Origin)>,
+        scope: &Scope,
+        this_variable: Option<&str>,
+    ) -> String {
+        match slot {
             Some(_) if this_variable == Some(head) => {
                 format!("variable `{head}` cannot use itself")
             }
@@ -456,11 +493,7 @@ impl Checker<'_> {
                     ),
                 }
             }
-        };
-        (
-            slot.map_or(Binding::Unresolved, |(id, _)| Binding::Var(id)),
-            Some(message),
-        )
+        }
     }
 }
 

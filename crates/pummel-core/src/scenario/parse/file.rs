@@ -1,0 +1,231 @@
+//! The file's top level: its keys, `defaults`, `variables` and `data` feeders.
+
+use super::decoder::{DecodeInfo, Decoder};
+use crate::http::TargetUrl;
+use crate::scenario::diagnostic::{with_suggestion, Span};
+use crate::scenario::feeder::{DataFormat, FeedMode, Feeder};
+use crate::scenario::load_model::LoadModel;
+use crate::scenario::model::{Defaults, Plan, Variable};
+use crate::scenario::request::AuthSetting;
+use crate::scenario::template::VarId;
+use crate::scenario::yaml::{Kind, Node};
+
+impl Decoder<'_> {
+    pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
+        const KEYS: [&str; 11] = [
+            "name",
+            "description",
+            "target",
+            "defaults",
+            "variables",
+            "data",
+            "load",
+            "thresholds",
+            "setup",
+            "teardown",
+            "scenarios",
+        ];
+        if matches!(root.kind, Kind::Null) {
+            self.err(
+                Span::new(1, 1, 1),
+                "the file is empty: a scenario file needs at least `scenarios` (try `pummel init`)",
+            );
+            return None;
+        }
+        let f = self.fields(root, "the scenario file", &KEYS)?;
+        let mut info = DecodeInfo::default();
+        let name = f.get("name").and_then(|n| self.string(n, "`name`"));
+        if let Some(d) = f.get("description") {
+            self.string(d, "`description`");
+        }
+        self.target_given = f.has("target");
+        let target = f.get("target").and_then(|n| {
+            let text = self.string(n, "`target`")?;
+            TargetUrl::parse(&text)
+                .map_err(|e| self.err(n.span, format!("`target`: {e}")))
+                .ok()
+        });
+        let defaults = f
+            .get("defaults")
+            .map(|n| self.decode_defaults(n))
+            .unwrap_or_default();
+        let variables = f
+            .get("variables")
+            .map(|n| self.decode_variables(n))
+            .unwrap_or_default();
+        let feeders = match f.get("data") {
+            Some(n) => self.decode_data(n, &mut info),
+            None => Vec::new(),
+        };
+        info.load_span = f.key_span("load");
+        let load = match f.get("load") {
+            Some(n) => self.decode_load(n).unwrap_or(LoadModel::Vus {
+                vus: 1,
+                duration: None,
+                iterations: Some(1),
+            }),
+            None => LoadModel::Vus {
+                vus: 1,
+                duration: None,
+                iterations: Some(1),
+            },
+        };
+        let thresholds = match f.get("thresholds") {
+            Some(n) => self.decode_thresholds(n, &mut info),
+            None => Vec::new(),
+        };
+        let setup = f
+            .get("setup")
+            .map(|n| self.decode_steps(n, "`setup`"))
+            .unwrap_or_default();
+        let teardown = f
+            .get("teardown")
+            .map(|n| self.decode_steps(n, "`teardown`"))
+            .unwrap_or_default();
+        let scenarios = match f.get("scenarios") {
+            Some(n) => self.decode_scenarios(n),
+            None => {
+                self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps`");
+                Vec::new()
+            }
+        };
+        let plan = Plan {
+            file: file.to_owned(),
+            name,
+            target,
+            defaults,
+            variables,
+            feeders,
+            load,
+            thresholds,
+            setup,
+            teardown,
+            scenarios,
+            vars: Vec::new(),
+        };
+        Some((plan, info))
+    }
+
+    fn decode_defaults(&mut self, node: &Node) -> Defaults {
+        let mut d = Defaults::default();
+        let Some(f) = self.fields(
+            node,
+            "`defaults`",
+            &["headers", "timeout", "think", "auth", "cookies"],
+        ) else {
+            return d;
+        };
+        if let Some(n) = f.get("headers") {
+            d.headers = self.decode_headers(n);
+        }
+        d.timeout = f
+            .get("timeout")
+            .and_then(|n| self.positive_duration(n, "`timeout`"));
+        d.think = f.get("think").and_then(|n| self.think(n, "`think`"));
+        if let Some(n) = f.get("auth") {
+            match self.decode_auth(n) {
+                Some(AuthSetting::Use(a)) => d.auth = Some(a),
+                Some(AuthSetting::None) => self.err(
+                    n.span,
+                    "`auth: none` only makes sense on a request, to drop the default",
+                ),
+                _ => {}
+            }
+        }
+        if let Some(n) = f.get("cookies") {
+            d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
+        }
+        d
+    }
+
+    fn decode_variables(&mut self, node: &Node) -> Vec<Variable> {
+        let Some(entries) =
+            self.map_entries(node, "`variables` must be a mapping of names to values")
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = self.scalar(k, "a variable name") else {
+                continue;
+            };
+            self.check_var_name(&name, k.span, "variable");
+            let value = self.template_or_empty(v, &format!("variable `{name}`"));
+            out.push(Variable {
+                name,
+                var: VarId(0),
+                value,
+                span: k.span,
+            });
+        }
+        out
+    }
+
+    fn decode_data(&mut self, node: &Node, info: &mut DecodeInfo) -> Vec<Feeder> {
+        let Some(entries) =
+            self.map_entries(node, "`data` must be a mapping of feeder names to files")
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = self.scalar(k, "a data feeder name") else {
+                continue;
+            };
+            self.check_var_name(&name, k.span, "data feeder");
+            let (file_node, mode, format) = match &v.kind {
+                Kind::Str(_) => (Some(v), FeedMode::Sequential, None),
+                _ => {
+                    let Some(f) = self.fields(
+                        v,
+                        &format!("data feeder `{name}`"),
+                        &["file", "mode", "format"],
+                    ) else {
+                        continue;
+                    };
+                    let mode = f.get("mode").and_then(|m| {
+                        let text = self.string(m, "`mode`")?;
+                        FeedMode::parse(&text).or_else(|| {
+                            let message = with_suggestion(
+                                format!(
+                                    "unknown mode `{text}` (modes: sequential, random, unique)"
+                                ),
+                                &text,
+                                FeedMode::NAMES,
+                            );
+                            self.err(m.span, message);
+                            None
+                        })
+                    });
+                    let format =
+                        f.get("format")
+                            .and_then(|m| match self.string(m, "`format`")?.as_str() {
+                                "csv" => Some(DataFormat::Csv),
+                                "json" => Some(DataFormat::Json),
+                                other => {
+                                    self.err(
+                                        m.span,
+                                        format!("unknown format `{other}` (formats: csv, json)"),
+                                    );
+                                    None
+                                }
+                            });
+                    if !f.has("file") {
+                        self.missing(&f, f.span, format!("data feeder `{name}` needs `file`"));
+                    }
+                    (f.get("file"), mode.unwrap_or(FeedMode::Sequential), format)
+                }
+            };
+            let loaded = file_node.and_then(|n| {
+                let file = self.string(n, "`file`")?;
+                let path = self.base_dir.join(&file);
+                Feeder::load(&name, &path, mode, format)
+                    .map_err(|e| self.err(n.span, format!("data feeder `{name}`: {e}")))
+                    .ok()
+            });
+            info.feeders.push((k.span, loaded.is_some()));
+            out.push(loaded.unwrap_or_else(|| Feeder::new(&name, mode, Vec::new(), Vec::new())));
+        }
+        out
+    }
+}

@@ -1,0 +1,257 @@
+//! `scenarios` and their `steps`: each step's keyword, name and settings.
+
+use std::collections::HashSet;
+
+use super::decoder::{Decoder, Fields};
+use crate::scenario::diagnostic::Span;
+use crate::scenario::model::{Group, Scenario, Step, StepKind};
+use crate::scenario::websocket::{WsStep, DEFAULT_SOCKET, WS_KEYS};
+use crate::scenario::yaml::{Kind, Node};
+
+impl Decoder<'_> {
+    pub(super) fn decode_scenarios(&mut self, node: &Node) -> Vec<Scenario> {
+        let Some(items) = self.seq(node, "`scenarios`") else {
+            return Vec::new();
+        };
+        if items.is_empty() {
+            self.err(
+                node.span,
+                "`scenarios` is empty: add at least one scenario with `name` and `steps`",
+            );
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for item in items {
+            let Some(f) = self.fields(
+                item,
+                "a scenario",
+                &[
+                    "name", "weight", "setup", "steps", "teardown", "pacing", "think",
+                ],
+            ) else {
+                continue;
+            };
+            let name = match f.get("name") {
+                Some(n) => self.string(n, "`name`").unwrap_or_default(),
+                None => {
+                    self.missing(&f, f.span, "a scenario needs `name`");
+                    String::new()
+                }
+            };
+            if !name.is_empty() && !seen.insert(name.clone()) {
+                self.err(
+                    f.get("name").map_or(f.span, |n| n.span),
+                    format!("there is already a scenario named `{name}`"),
+                );
+            }
+            let weight = match f.get("weight") {
+                Some(n) => match n.kind {
+                    Kind::Int(w) if w < 1 => {
+                        self.err(n.span, format!("`weight` must be at least 1, found {w} (remove the scenario to not run it)"));
+                        1
+                    }
+                    _ => self.int(n, "`weight`", 1, 1_000_000).unwrap_or(1) as u32,
+                },
+                None => 1,
+            };
+            let setup = f
+                .get("setup")
+                .map(|n| self.decode_steps(n, "`setup`"))
+                .unwrap_or_default();
+            let steps = match f.get("steps") {
+                Some(n) => {
+                    let steps = self.decode_steps(n, "`steps`");
+                    if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {
+                        self.err(n.span, format!("scenario `{name}` has no steps"));
+                    }
+                    steps
+                }
+                None => {
+                    self.missing(&f, f.span, format!("scenario `{name}` needs `steps`"));
+                    Vec::new()
+                }
+            };
+            let teardown = f
+                .get("teardown")
+                .map(|n| self.decode_steps(n, "`teardown`"))
+                .unwrap_or_default();
+            let pacing = f
+                .get("pacing")
+                .and_then(|n| self.positive_duration(n, "`pacing`"));
+            let think = f.get("think").and_then(|n| self.think(n, "`think`"));
+            out.push(Scenario {
+                name,
+                weight,
+                setup,
+                steps,
+                teardown,
+                pacing,
+                think,
+                span: item.span,
+            });
+        }
+        out
+    }
+
+    pub(super) fn decode_steps(&mut self, node: &Node, what: &str) -> Vec<Step> {
+        let Some(items) = self.seq(node, what) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.decode_step(item))
+            .collect()
+    }
+
+    fn decode_step(&mut self, node: &Node) -> Option<Step> {
+        let f = self.fields(
+            node,
+            "a step",
+            &[
+                "name",
+                "request",
+                "check",
+                "capture",
+                "think",
+                "group",
+                "steps",
+                "socket",
+                "ws_connect",
+                "ws_send",
+                "ws_expect",
+                "ws_receive",
+                "ws_hold",
+                "ws_ping",
+                "ws_close",
+            ],
+        )?;
+        let kinds: Vec<&str> = ["request", "group"]
+            .into_iter()
+            .chain(WS_KEYS)
+            .filter(|k| f.has(k))
+            .collect();
+        if kinds.len() > 1 {
+            self.err(
+                f.key_span(kinds[1]),
+                format!(
+                    "a step does one thing: `{}` or `{}`, not both",
+                    kinds[0], kinds[1]
+                ),
+            );
+            return None;
+        }
+        if let Some(req) = f.get("request") {
+            return Some(self.request_step(&f, req, node.span));
+        }
+        if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
+            return self.ws_step(&f, keyword, node.span);
+        }
+        if let Some(g) = f.get("group") {
+            return Some(self.group_step(&f, g, node.span));
+        }
+        if let Some(t) = f.get("think") {
+            self.only_keys(&f, "think", &["think"]);
+            let think = self.think(t, "`think`")?;
+            return Some(Step {
+                name: "think".into(),
+                span: node.span,
+                kind: StepKind::Think(think),
+            });
+        }
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
+        None
+    }
+
+    /// Reports the keys of a step that its kind does not take.
+    fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
+        for (key, k, _) in &f.entries {
+            if !allowed.contains(key) {
+                self.err(
+                    k.span,
+                    format!(
+                        "`{key}` does not belong in a {kind} step (it takes {})",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A `request` step, with its checks, captures and think time.
+    fn request_step(&mut self, f: &Fields<'_>, req: &Node, span: Span) -> Step {
+        self.only_keys(
+            f,
+            "request",
+            &["name", "request", "check", "capture", "think"],
+        );
+        let mut request = self.decode_request(req);
+        if let Some(n) = f.get("check") {
+            request.checks = self.decode_checks(n);
+        }
+        if let Some(n) = f.get("capture") {
+            request.captures = self.decode_captures(n);
+        }
+        request.think = f.get("think").and_then(|n| self.think(n, "`think`"));
+        let name = match f.get("name") {
+            Some(n) => self.string(n, "`name`").unwrap_or_default(),
+            None => format!("{} {}", request.method, request.url.source()),
+        };
+        Step {
+            name,
+            span,
+            kind: StepKind::Request(Box::new(request)),
+        }
+    }
+
+    /// A WebSocket step: its socket and the action its keyword names.
+    fn ws_step(&mut self, f: &Fields<'_>, keyword: &str, span: Span) -> Option<Step> {
+        self.only_keys(f, keyword, &["name", "socket", keyword, "capture"]);
+        if keyword != "ws_expect" && f.has("capture") {
+            self.err(
+                f.key_span("capture"),
+                "only `ws_expect` captures from a message",
+            );
+        }
+        let socket = match f.get("socket") {
+            Some(n) => self.string(n, "`socket`").unwrap_or_default(),
+            None => DEFAULT_SOCKET.to_owned(),
+        };
+        let action = self.decode_ws_action(keyword, f.get(keyword)?, f.get("capture"))?;
+        let name = match f.get("name") {
+            Some(n) => self.string(n, "`name`").unwrap_or_default(),
+            None => format!("{keyword} {socket}"),
+        };
+        Some(Step {
+            name,
+            span,
+            kind: StepKind::WebSocket(Box::new(WsStep { socket, action })),
+        })
+    }
+
+    /// A `group` of steps, reported under the group's name.
+    fn group_step(&mut self, f: &Fields<'_>, g: &Node, span: Span) -> Step {
+        self.only_keys(f, "group", &["group", "steps"]);
+        let name = self.string(g, "`group`").unwrap_or_default();
+        let steps = match f.get("steps") {
+            Some(n) => {
+                if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {
+                    self.err(n.span, format!("group `{name}` has no steps"));
+                }
+                self.decode_steps(n, "`steps`")
+            }
+            None => {
+                self.missing(
+                    f,
+                    f.key_span("group"),
+                    format!("group `{name}` needs `steps`"),
+                );
+                Vec::new()
+            }
+        };
+        Step {
+            name: name.clone(),
+            span,
+            kind: StepKind::Group(Group { name, steps }),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `thresholds`: pass/fail conditions on the run's metrics.
+
+use std::time::Duration;
+
+use super::decoder::{DecodeInfo, Decoder};
+use crate::scenario::threshold::{Condition, Scope, Threshold};
+use crate::scenario::yaml::{Kind, Node};
+
+impl Decoder<'_> {
+    pub(super) fn decode_thresholds(
+        &mut self,
+        node: &Node,
+        info: &mut DecodeInfo,
+    ) -> Vec<Threshold> {
+        let Some(items) = self.seq(node, "`thresholds`") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let (cond_node, f) = match &item.kind {
+                Kind::Str(_) => (item, None),
+                _ => {
+                    let Some(f) = self.fields(
+                        item,
+                        "a threshold",
+                        &[
+                            "condition",
+                            "scenario",
+                            "step",
+                            "abort_on_fail",
+                            "abort_grace",
+                        ],
+                    ) else {
+                        continue;
+                    };
+                    match f.get("condition") {
+                        Some(c) => (c, Some(f)),
+                        None => {
+                            self.missing(
+                                &f,
+                                f.span,
+                                "a threshold needs `condition`, e.g. condition: \"p95 < 300ms\"",
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
+            let Some(text) = self.string(cond_node, "`condition`") else {
+                continue;
+            };
+            let condition = match Condition::parse(&text) {
+                Ok(c) => c,
+                Err((start, end, message)) => {
+                    let span = cond_node.inner_span(self.source, start, end);
+                    self.err(span, message);
+                    continue;
+                }
+            };
+            let mut threshold = Threshold {
+                source: text.trim().to_owned(),
+                condition,
+                scope: Scope::Run,
+                abort_on_fail: false,
+                abort_grace: Duration::ZERO,
+                span: cond_node.span,
+            };
+            let mut spans = (None, None);
+            if let Some(f) = f {
+                let scenario = f.get("scenario").and_then(|n| self.string(n, "`scenario`"));
+                let step = f.get("step").and_then(|n| self.string(n, "`step`"));
+                spans = (
+                    f.get("scenario").map(|n| n.span),
+                    f.get("step").map(|n| n.span),
+                );
+                threshold.scope = match (scenario, step) {
+                    (scenario, Some(step)) => Scope::Step { scenario, step },
+                    (Some(s), None) => Scope::Scenario(s),
+                    (None, None) => Scope::Run,
+                };
+                if let Some(n) = f.get("abort_on_fail") {
+                    threshold.abort_on_fail = self.bool(n, "`abort_on_fail`").unwrap_or(false);
+                }
+                if let Some(n) = f.get("abort_grace") {
+                    threshold.abort_grace = self.duration(n, "`abort_grace`").unwrap_or_default();
+                    if !threshold.abort_on_fail {
+                        self.err(
+                            f.key_span("abort_grace"),
+                            "`abort_grace` only applies with `abort_on_fail: true`",
+                        );
+                    }
+                }
+            }
+            info.threshold_scopes.push(spans);
+            out.push(threshold);
+        }
+        out
+    }
+}

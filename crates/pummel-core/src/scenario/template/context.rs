@@ -1,0 +1,44 @@
+//! What a template reads while rendering: the slots of a virtual user's
+//! state, through a [`Context`].
+
+/// The slot of a variable or capture in a virtual user's state. Slots are
+/// numbered per plan (see `Plan::vars`), so a VU's state is a vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+impl VarId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a template reads while rendering: the running virtual user's state.
+pub trait Context {
+    /// The value of a variable or capture, `None` when not (yet) set.
+    fn var(&self, id: VarId) -> Option<&str>;
+    /// A field of the current row of a data feeder.
+    fn field(&self, feeder: usize, column: usize) -> Option<&str>;
+    /// The virtual user's number (1-based; 0 in the global setup).
+    fn vu(&self) -> u64;
+    /// The VU's iteration number (0-based).
+    fn iteration(&self) -> u64;
+}
+
+/// A context with nothing in it, for templates that need nothing (and tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EmptyContext;
+
+impl Context for EmptyContext {
+    fn var(&self, _: VarId) -> Option<&str> {
+        None
+    }
+    fn field(&self, _: usize, _: usize) -> Option<&str> {
+        None
+    }
+    fn vu(&self) -> u64 {
+        0
+    }
+    fn iteration(&self) -> u64 {
+        0
+    }
+}

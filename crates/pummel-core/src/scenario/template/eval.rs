@@ -1,0 +1,201 @@
+//! The evaluator: renders expressions through a [`Context`], writing into
+//! the caller's buffer, borrowing values where it can.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::context::Context;
+use super::syntax::{Binding, Expr, Func, Name};
+
+/// A template could not be rendered: a name had no value at run time (a
+/// capture that found nothing), or a function got an unusable argument.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RenderError {
+    pub message: String,
+}
+
+/// The longest `random_string` allowed.
+pub(super) const MAX_RANDOM_STRING: i64 = 65_536;
+
+/// An evaluated argument: borrowed when it can be.
+enum Value<'a> {
+    Str(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+impl Value<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Value::Str(s) => out.push_str(s),
+            Value::Owned(s) => out.push_str(s),
+            Value::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+
+    fn as_int(&self, what: &str) -> Result<i64, RenderError> {
+        let text = match self {
+            Value::Int(n) => return Ok(*n),
+            Value::Str(s) => *s,
+            Value::Owned(s) => s.as_str(),
+        };
+        text.trim().parse().map_err(|_| RenderError {
+            message: format!("{what}: {text:?} is not an integer"),
+        })
+    }
+}
+
+fn lookup<'c>(name: &Name, ctx: &'c dyn Context) -> Result<Value<'c>, RenderError> {
+    let missing = || RenderError {
+        message: format!("`{}` has no value", name.path),
+    };
+    match &name.binding {
+        Binding::Var(id) => ctx.var(*id).map(Value::Str).ok_or_else(missing),
+        Binding::Field { feeder, column } => ctx
+            .field(*feeder, *column)
+            .map(Value::Str)
+            .ok_or_else(missing),
+        Binding::Const(s) => Ok(Value::Owned(s.clone())),
+        Binding::Vu => Ok(Value::Int(ctx.vu() as i64)),
+        Binding::Iteration => Ok(Value::Int(ctx.iteration() as i64)),
+        Binding::Unresolved => Err(RenderError {
+            message: format!("`{}` is not defined", name.path),
+        }),
+    }
+}
+
+fn eval<'e, 'c: 'e>(e: &'e Expr, ctx: &'c dyn Context) -> Result<Value<'e>, RenderError> {
+    match e {
+        Expr::Str(s) => Ok(Value::Str(s)),
+        Expr::Int(n) => Ok(Value::Int(*n)),
+        Expr::Name(Name {
+            binding: Binding::Const(s),
+            ..
+        }) => Ok(Value::Str(s)),
+        Expr::Name(n) => lookup(n, ctx),
+        Expr::Call(..) => {
+            let mut s = String::new();
+            eval_into(e, ctx, &mut s)?;
+            Ok(Value::Owned(s))
+        }
+    }
+}
+
+pub(super) fn eval_into(e: &Expr, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    let Expr::Call(func, args) = e else {
+        eval(e, ctx)?.write(out);
+        return Ok(());
+    };
+    match func {
+        Func::RandomInt => {
+            let min = eval(&args[0], ctx)?.as_int("random_int")?;
+            let max = eval(&args[1], ctx)?.as_int("random_int")?;
+            if min > max {
+                return Err(RenderError {
+                    message: format!(
+                        "random_int({min}, {max}): the minimum is larger than the maximum"
+                    ),
+                });
+            }
+            let _ = write!(out, "{}", fastrand::i64(min..=max));
+        }
+        Func::RandomChoice => eval(&args[fastrand::usize(..args.len())], ctx)?.write(out),
+        Func::RandomString => {
+            let n = eval(&args[0], ctx)?.as_int("random_string")?;
+            if !(0..=MAX_RANDOM_STRING).contains(&n) {
+                return Err(RenderError {
+                    message: format!("random_string({n}): length out of range"),
+                });
+            }
+            out.extend((0..n).map(|_| fastrand::alphanumeric()));
+        }
+        Func::Uuid => write_uuid_v4(out),
+        Func::Timestamp | Func::TimestampMs => {
+            let since = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let n = if *func == Func::Timestamp {
+                since.as_secs() as u128
+            } else {
+                since.as_millis()
+            };
+            let _ = write!(out, "{n}");
+        }
+        Func::Number => {
+            let start = out.len();
+            eval(&args[0], ctx)?.write(out);
+            if !is_json_number(&out[start..]) {
+                let got = out[start..].to_string();
+                out.truncate(start);
+                return Err(RenderError {
+                    message: format!("number({got:?}): not a number"),
+                });
+            }
+        }
+        Func::UrlEncode => {
+            let v = eval(&args[0], ctx)?;
+            let mut tmp = String::new();
+            v.write(&mut tmp);
+            percent_encode_into(&tmp, out);
+        }
+        Func::Base64 => {
+            use base64::Engine as _;
+            let mut tmp = String::new();
+            eval(&args[0], ctx)?.write(&mut tmp);
+            base64::engine::general_purpose::STANDARD.encode_string(tmp.as_bytes(), out);
+        }
+    }
+    Ok(())
+}
+
+/// A random (version 4, variant 1) UUID in its hyphenated form.
+fn write_uuid_v4(out: &mut String) {
+    let mut bytes = fastrand::u128(..).to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn percent_encode_into(text: &str, out: &mut String) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+/// Appends `text` with JSON string escapes (no surrounding quotes).
+pub fn escape_json_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Whether `s` is a JSON number (and nothing else).
+pub(super) fn is_json_number(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && serde_json::from_str::<serde_json::Number>(s).is_ok()
+}

@@ -56,9 +56,10 @@ pub struct Request {
     pub body: Bytes,
 }
 
-/// A complete response, as a check or capture sees it.
+/// The final response to a session's request (after any redirects), its body
+/// decoded: what a check or capture sees.
 #[derive(Clone, Debug, Default)]
-pub struct Response {
+pub struct FinalResponse {
     pub status: u16,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
@@ -72,7 +73,7 @@ pub struct Response {
     pub bytes_sent: u64,
 }
 
-impl Response {
+impl FinalResponse {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -93,7 +94,7 @@ impl Response {
 }
 
 /// Keeps what a response sink is given.
-struct Collect<'a>(&'a mut Response);
+struct Collect<'a>(&'a mut FinalResponse);
 
 impl ResponseSink for Collect<'_> {
     fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
@@ -211,7 +212,7 @@ impl Session {
         request: &Request,
         max_redirects: u32,
         cookies: &mut dyn CookieStore,
-        response: &mut Response,
+        response: &mut FinalResponse,
     ) -> Result<(), ErrorKind> {
         response.reset();
         let mut method = request.method.clone();
@@ -272,7 +273,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
         cookies: &mut dyn CookieStore,
-        response: &mut Response,
+        response: &mut FinalResponse,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
         encode_h1(
@@ -316,7 +317,8 @@ impl Session {
                     response.bytes_received = r.bytes_received;
                     return Ok(());
                 }
-                Err(H1Error::Stale) => continue,
+                // The server closed the idle connection: try a new one.
+                Err(H1Error::Stale) => {}
                 Err(H1Error::Failed {
                     kind,
                     bytes_received,
@@ -394,7 +396,7 @@ fn normalize_dots(path_and_query: &str) -> String {
 }
 
 /// Decodes a gzip or deflate body in place; identity bodies are left alone.
-fn decode_body(response: &mut Response) -> Result<(), ErrorKind> {
+fn decode_body(response: &mut FinalResponse) -> Result<(), ErrorKind> {
     let encoding = match response.header("content-encoding") {
         Some(e) => e.trim().to_ascii_lowercase(),
         None => return Ok(()),
@@ -499,28 +501,28 @@ mod tests {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"ok\":true}").unwrap();
-        let mut r = Response {
+        let mut r = FinalResponse {
             headers: vec![("content-encoding".into(), "gzip".into())],
             body: gz.finish().unwrap(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         decode_body(&mut r).unwrap();
         assert_eq!(r.body, b"{\"ok\":true}");
 
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"zz").unwrap();
-        let mut r = Response {
+        let mut r = FinalResponse {
             headers: vec![("content-encoding".into(), "deflate".into())],
             body: z.finish().unwrap(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         decode_body(&mut r).unwrap();
         assert_eq!(r.body, b"zz");
 
-        let mut bad = Response {
+        let mut bad = FinalResponse {
             headers: vec![("content-encoding".into(), "gzip".into())],
             body: b"not gzip".to_vec(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         assert_eq!(decode_body(&mut bad), Err(ErrorKind::MalformedResponse));
     }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,7 @@ use http::Method;
 use super::h1::{H1Connection, H1Error, ResponseSink};
 use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
-use super::tls::{self, Alpn};
+use super::tls::SharedClientConfig;
 use super::transport::Connector;
 use crate::error_kind::ErrorKind;
 
@@ -118,7 +117,8 @@ impl ResponseSink for Collect<'_> {
 /// Options that apply to every request of a session.
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
-    pub insecure: bool,
+    /// The run's TLS configuration: every session of the run shares it.
+    pub tls: SharedClientConfig,
     pub connect_timeout: Duration,
     /// Ask for and decode gzip/deflate bodies, as a browser does.
     pub decompress: bool,
@@ -127,7 +127,7 @@ pub struct SessionOptions {
 impl Default for SessionOptions {
     fn default() -> Self {
         SessionOptions {
-            insecure: false,
+            tls: SharedClientConfig::new(false),
             connect_timeout: Duration::from_secs(10),
             decompress: true,
         }
@@ -138,7 +138,6 @@ impl Default for SessionOptions {
 /// host is resolved once per thread rather than once per virtual user.
 pub struct Connectors {
     options: SessionOptions,
-    tls: Option<Arc<rustls::ClientConfig>>,
     by_origin: std::cell::RefCell<HashMap<(Scheme, String, u16), Connector>>,
     /// Pre-resolved addresses (the plan's target, resolved before the run).
     known: HashMap<(String, u16), Vec<SocketAddr>>,
@@ -151,7 +150,6 @@ impl Connectors {
     ) -> Rc<Connectors> {
         Rc::new(Connectors {
             options,
-            tls: None,
             by_origin: Default::default(),
             known,
         })
@@ -169,11 +167,7 @@ impl Connectors {
             // resolved now; failure to resolve is a failed connect.
             None => url.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
         };
-        let tls = url.scheme.is_tls().then(|| {
-            self.tls
-                .clone()
-                .unwrap_or_else(|| tls::client_config(self.options.insecure, Alpn::Http1))
-        });
+        let tls = url.scheme.is_tls().then(|| self.options.tls.get());
         let connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
             .map_err(|_| ErrorKind::Tls)?;
         self.by_origin.borrow_mut().insert(key, connector.clone());

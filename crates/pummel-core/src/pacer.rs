@@ -23,6 +23,16 @@ use tokio::sync::Notify;
 /// rest, so requests go out on time to within microseconds.
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
+/// An open-model request (or iteration) counts as late when it starts this
+/// long after its scheduled moment (its latency still counts from the
+/// schedule).
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// Whether a slot scheduled `at` and started at `started` started late.
+pub fn is_late(at: Instant, started: Instant) -> bool {
+    started.saturating_duration_since(at) > LATE_AFTER
+}
+
 /// When slots are due, as offsets from the run's start.
 pub trait Schedule {
     /// When slot `k` is scheduled, or `None` when the schedule ends before it.

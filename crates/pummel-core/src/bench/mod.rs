@@ -5,16 +5,18 @@
 //! starts the workers, and owns the collector: it is the only place the
 //! workers' measurements meet, by message.
 
+mod result;
 mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use worker::LATE_AFTER;
+pub use result::result;
 
-use crate::coordinator::{self, Worker, WorkerContext};
+use crate::coordinator::{self, SpawnError, Worker, WorkerContext};
 pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
+use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
 use crate::metrics::{GaugeId, KeyId, MetricLayout};
 use crate::segment::Segment;
@@ -47,6 +49,8 @@ pub struct BenchPlan {
 pub const WS_ROUNDTRIP: KeyId = KeyId(0);
 pub const WS_CONNECT: KeyId = KeyId(1);
 pub const WS_SOCKETS: GaugeId = GaugeId(0);
+/// The name of [`WS_SOCKETS`] in the timeline.
+const SOCKETS_GAUGE: &str = "sockets";
 
 impl BenchPlan {
     /// The share of this plan that `segment` runs.
@@ -73,10 +77,11 @@ pub enum BenchError {
         host: String,
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Tls(String),
-    #[error("cannot start worker thread: {0}")]
-    Thread(std::io::Error),
+    /// The target's host cannot be a TLS server name (an https URL).
+    #[error(transparent)]
+    ServerName(#[from] InvalidServerName),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
 }
 
 /// Runs a bench to the end (or until `stop`), calling `on_progress` once a
@@ -94,8 +99,7 @@ pub fn run(
         )
     });
     let connect_timeout = plan.timeout;
-    let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)
-        .map_err(BenchError::Tls)?;
+    let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)?;
 
     let workers = plan.worker_count();
     let layout = if plan.websocket.is_some() {
@@ -104,7 +108,7 @@ pub fn run(
             vec!["roundtrip".into(), "connect".into()],
             plan.rate.is_some(),
         )
-        .with_gauges(vec!["sockets".into()])
+        .with_gauges(vec![SOCKETS_GAUGE.into()])
         .without_aggregate(WS_CONNECT)
     } else {
         MetricLayout::new(vec!["bench".into()], plan.rate.is_some())
@@ -116,7 +120,7 @@ pub fn run(
             let plan = plan.segment(segment);
             let connector = connector.clone();
             Box::new(move |ctx: WorkerContext| {
-                worker::run(worker::WorkerSetup {
+                worker::run(worker::WorkerPlan {
                     plan,
                     connector,
                     deadline: deadline_after.map(|d| ctx.start + d),
@@ -125,7 +129,7 @@ pub fn run(
             }) as Worker
         })
         .collect();
-    coordinator::run(workers, layout, None, stop, on_progress).map_err(|e| BenchError::Thread(e.0))
+    Ok(coordinator::run(workers, layout, None, stop, on_progress)?)
 }
 
 fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {
@@ -133,7 +137,9 @@ fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(BenchError::Thread)?;
+        // Resolving needs a runtime as a worker does: failing to build one is
+        // the same failure as failing to start a worker.
+        .map_err(SpawnError)?;
     runtime
         .block_on(url.resolve())
         .map_err(|source| BenchError::Resolve {

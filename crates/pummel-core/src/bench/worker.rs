@@ -19,17 +19,13 @@ use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::{KeyId, Recorder};
-use crate::pacer::{ConstantRate, Pacer};
-
-/// An open-model request counts as late when it starts this long after its
-/// scheduled moment (its latency still counts from the schedule).
-pub const LATE_AFTER: Duration = Duration::from_millis(1);
+use crate::pacer::{self, ConstantRate, Pacer};
 
 /// The only metric key of a bench.
 const KEY: KeyId = KeyId(0);
 
 /// Everything a worker needs.
-pub(super) struct WorkerSetup {
+pub(super) struct WorkerPlan {
     /// This worker's share of the plan.
     pub plan: BenchPlan,
     pub connector: Connector,
@@ -37,8 +33,8 @@ pub(super) struct WorkerSetup {
     pub ctx: WorkerContext,
 }
 
-/// State shared by the lanes of one worker.
-struct Shared {
+/// The state of one worker, shared by its lanes.
+struct WorkerState {
     recorder: RefCell<Recorder>,
     connector: Connector,
     request: RequestSpec,
@@ -60,30 +56,49 @@ struct Shared {
 /// server accepts connections one at a time anyway.
 const HANDSHAKES_AT_ONCE: usize = 64;
 
-impl Shared {
-    /// The next request to send: its scheduled start (open model), or `None`
-    /// when the plan has no more. `Some(None)` is a closed-model request.
-    async fn next(&self) -> Option<Option<Instant>> {
+/// A request of the plan that a lane may send.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// Closed model: now; its latency counts from when it is sent.
+    Now,
+    /// Open model: released at its scheduled moment, from which its latency
+    /// counts.
+    Scheduled(Instant),
+}
+
+impl Slot {
+    fn scheduled(self) -> Option<Instant> {
+        match self {
+            Slot::Now => None,
+            Slot::Scheduled(at) => Some(at),
+        }
+    }
+}
+
+impl WorkerState {
+    /// The next request to send, or `None` when the plan has no more.
+    async fn next(&self) -> Option<Slot> {
         match &self.pacer {
-            Some(pacer) => pacer.take().await.map(|(_, at)| Some(at)),
+            Some(pacer) => pacer.take().await.map(|(_, at)| Slot::Scheduled(at)),
             None => {
                 let left = self.budget.get();
                 if left == 0 {
                     return None;
                 }
                 self.budget.set(left - 1);
-                Some(None)
+                Some(Slot::Now)
             }
         }
     }
 
-    fn record(&self, scheduled: Option<Instant>, sent: Instant, outcome: Outcome) {
+    fn record(&self, slot: Slot, sent: Instant, outcome: RequestOutcome) {
+        let scheduled = slot.scheduled();
         let end = Instant::now();
         let mut recorder = self.recorder.borrow_mut();
         let stats = recorder.stats(KEY, end);
         let bytes_sent = self.h1_request.len() as u64;
         match outcome {
-            Outcome::Response {
+            RequestOutcome::Response {
                 status,
                 bytes_received,
             } => {
@@ -91,7 +106,7 @@ impl Shared {
                 let uncorrected = scheduled.map(|_| end - sent);
                 stats.record_response(end - from, uncorrected, status, bytes_received, bytes_sent);
             }
-            Outcome::Failed {
+            RequestOutcome::Failed {
                 kind,
                 bytes_received,
                 sent_request,
@@ -103,7 +118,7 @@ impl Shared {
                 );
             }
         }
-        if scheduled.is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER) {
+        if scheduled.is_some_and(|at| pacer::is_late(at, sent)) {
             stats.late += 1;
         }
     }
@@ -111,7 +126,7 @@ impl Shared {
 
 /// How one request ended.
 #[derive(Clone, Copy, Debug)]
-enum Outcome {
+enum RequestOutcome {
     Response {
         status: u16,
         bytes_received: u64,
@@ -123,9 +138,9 @@ enum Outcome {
     },
 }
 
-impl Outcome {
-    fn connect_failed(kind: ErrorKind) -> Outcome {
-        Outcome::Failed {
+impl RequestOutcome {
+    fn connect_failed(kind: ErrorKind) -> RequestOutcome {
+        RequestOutcome::Failed {
             kind,
             bytes_received: 0,
             sent_request: false,
@@ -135,7 +150,7 @@ impl Outcome {
     fn is_connect_failure(&self) -> bool {
         matches!(
             self,
-            Outcome::Failed {
+            RequestOutcome::Failed {
                 sent_request: false,
                 ..
             }
@@ -144,7 +159,7 @@ impl Outcome {
 }
 
 /// Runs a worker to the end of its share; returns when it stopped.
-pub(super) fn run(setup: WorkerSetup) -> Instant {
+pub(super) fn run(setup: WorkerPlan) -> Instant {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -153,8 +168,8 @@ pub(super) fn run(setup: WorkerSetup) -> Instant {
     local.block_on(&runtime, drive(setup))
 }
 
-async fn drive(setup: WorkerSetup) -> Instant {
-    let WorkerSetup {
+async fn drive(setup: WorkerPlan) -> Instant {
+    let WorkerPlan {
         plan,
         connector,
         deadline,
@@ -172,7 +187,7 @@ async fn drive(setup: WorkerSetup) -> Instant {
         let schedule = ConstantRate::new(rate, plan.requests, deadline.map(|d| d - start));
         Pacer::new(start, Box::new(schedule))
     });
-    let shared = Rc::new(Shared {
+    let state = Rc::new(WorkerState {
         recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
         connector,
         h1_request: plan.request.encode_h1(),
@@ -192,32 +207,28 @@ async fn drive(setup: WorkerSetup) -> Instant {
     let mut lanes = JoinSet::new();
     if let Some(url) = &plan.websocket {
         for conn in 0..plan.connections {
-            lanes.spawn_local(ws_lane(shared.clone(), url.clone(), index + conn as usize));
+            lanes.spawn_local(ws_lane(state.clone(), url.clone(), index + conn as usize));
         }
     } else if plan.http2 {
         for conn in 0..plan.connections {
             let group = Rc::new(H2Group::default());
             for _ in 0..plan.h2_streams {
-                lanes.spawn_local(h2_lane(
-                    shared.clone(),
-                    group.clone(),
-                    index + conn as usize,
-                ));
+                lanes.spawn_local(h2_lane(state.clone(), group.clone(), index + conn as usize));
             }
         }
     } else {
         for conn in 0..plan.connections {
-            lanes.spawn_local(h1_lane(shared.clone(), index + conn as usize));
+            lanes.spawn_local(h1_lane(state.clone(), index + conn as usize));
         }
     }
     let ticker = {
-        let shared = shared.clone();
-        tokio::task::spawn_local(async move { roll_each_second(&shared.recorder, start).await })
+        let state = state.clone();
+        tokio::task::spawn_local(async move { roll_each_second(&state.recorder, start).await })
     };
-    let pacer_task = shared.pacer.is_some().then(|| {
-        let shared = shared.clone();
+    let pacer_task = state.pacer.is_some().then(|| {
+        let state = state.clone();
         tokio::task::spawn_local(async move {
-            if let Some(pacer) = &shared.pacer {
+            if let Some(pacer) = &state.pacer {
                 pacer.run().await;
             }
         })
@@ -241,10 +252,10 @@ async fn drive(setup: WorkerSetup) -> Instant {
         task.abort();
     }
 
-    let mut recorder = shared.recorder.borrow_mut();
+    let mut recorder = state.recorder.borrow_mut();
     let stats = recorder.stats(KEY, end);
-    stats.aborted += shared.in_flight.get();
-    if let Some(pacer) = &shared.pacer {
+    stats.aborted += state.in_flight.get();
+    if let Some(pacer) = &state.pacer {
         stats.dropped += pacer.dropped(end);
     }
     recorder.finish();
@@ -254,13 +265,13 @@ async fn drive(setup: WorkerSetup) -> Instant {
 /// After a request: in the closed model, waits a little after consecutive
 /// connect failures, so a dead target is counted at a sane pace rather than
 /// in a busy loop. (In the open model the schedule sets the pace.)
-async fn back_off_after(outcome: Outcome, scheduled: Option<Instant>, failures: &mut u32) {
+async fn back_off_after(outcome: RequestOutcome, slot: Slot, failures: &mut u32) {
     if !outcome.is_connect_failure() {
         *failures = 0;
         return;
     }
     *failures += 1;
-    if scheduled.is_none() {
+    if matches!(slot, Slot::Now) {
         tokio::time::sleep(connect_backoff(*failures)).await;
     }
 }
@@ -270,59 +281,57 @@ fn connect_backoff(failures: u32) -> Duration {
     Duration::from_millis((1u64 << failures.min(7)).min(100))
 }
 
-async fn h1_lane(shared: Rc<Shared>, lane: usize) {
+async fn h1_lane(state: Rc<WorkerState>, lane: usize) {
     let mut conn: Option<H1Connection> = None;
     let mut connects = lane;
     let mut connect_failures = 0u32;
-    while let Some(scheduled) = shared.next().await {
+    while let Some(slot) = state.next().await {
         let sent = Instant::now();
-        shared.in_flight.set(shared.in_flight.get() + 1);
-        let outcome = tokio::time::timeout(
-            shared.timeout,
-            h1_exchange(&shared, &mut conn, &mut connects),
-        )
-        .await;
-        shared.in_flight.set(shared.in_flight.get() - 1);
+        state.in_flight.set(state.in_flight.get() + 1);
+        let outcome =
+            tokio::time::timeout(state.timeout, h1_exchange(&state, &mut conn, &mut connects))
+                .await;
+        state.in_flight.set(state.in_flight.get() - 1);
         let outcome = outcome.unwrap_or_else(|_| {
             // The connection is mid-exchange: it cannot be reused.
             conn = None;
-            Outcome::Failed {
+            RequestOutcome::Failed {
                 kind: ErrorKind::Timeout,
                 bytes_received: 0,
                 sent_request: true,
             }
         });
-        shared.record(scheduled, sent, outcome);
-        back_off_after(outcome, scheduled, &mut connect_failures).await;
+        state.record(slot, sent, outcome);
+        back_off_after(outcome, slot, &mut connect_failures).await;
     }
 }
 
 async fn h1_exchange(
-    shared: &Shared,
+    state: &WorkerState,
     conn: &mut Option<H1Connection>,
     connects: &mut usize,
-) -> Outcome {
+) -> RequestOutcome {
     // One retry, for a keep-alive connection the server closed while idle.
     for _ in 0..2 {
         let c = match conn {
             Some(c) => c,
-            None => match shared.connector.connect(*connects).await {
+            None => match state.connector.connect(*connects).await {
                 Ok(stream) => {
                     *connects += 1;
                     conn.insert(H1Connection::new(stream))
                 }
-                Err(kind) => return Outcome::connect_failed(kind),
+                Err(kind) => return RequestOutcome::connect_failed(kind),
             },
         };
         match c
-            .exchange(&shared.h1_request, shared.request.is_head(), &mut Discard)
+            .exchange(&state.h1_request, state.request.is_head(), &mut Discard)
             .await
         {
             Ok(response) => {
                 if !c.is_reusable() {
                     *conn = None;
                 }
-                return Outcome::Response {
+                return RequestOutcome::Response {
                     status: response.status,
                     bytes_received: response.bytes_received,
                 };
@@ -333,7 +342,7 @@ async fn h1_exchange(
                 bytes_received,
             }) => {
                 *conn = None;
-                return Outcome::Failed {
+                return RequestOutcome::Failed {
                     kind,
                     bytes_received,
                     sent_request: true,
@@ -341,7 +350,7 @@ async fn h1_exchange(
             }
         }
     }
-    Outcome::Failed {
+    RequestOutcome::Failed {
         kind: ErrorKind::Closed,
         bytes_received: 0,
         sent_request: true,
@@ -359,7 +368,7 @@ struct H2Group {
 }
 
 impl H2Group {
-    async fn sender(&self, shared: &Shared, lane: usize) -> Result<H2Sender, ErrorKind> {
+    async fn sender(&self, state: &WorkerState, lane: usize) -> Result<H2Sender, ErrorKind> {
         if let Some(s) = self.live_sender() {
             return Ok(s);
         }
@@ -369,7 +378,7 @@ impl H2Group {
         }
         let attempt = lane + self.connects.get();
         self.connects.set(self.connects.get() + 1);
-        let stream = shared.connector.connect(attempt).await?;
+        let stream = state.connector.connect(attempt).await?;
         let sender = h2::handshake(stream).await?;
         *self.sender.borrow_mut() = Some(sender.clone());
         Ok(sender)
@@ -384,22 +393,22 @@ impl H2Group {
     }
 }
 
-async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
+async fn h2_lane(state: Rc<WorkerState>, group: Rc<H2Group>, lane: usize) {
     let mut connect_failures = 0u32;
-    while let Some(scheduled) = shared.next().await {
+    while let Some(slot) = state.next().await {
         let sent = Instant::now();
-        shared.in_flight.set(shared.in_flight.get() + 1);
-        let outcome = tokio::time::timeout(shared.timeout, async {
-            let mut sender = match group.sender(&shared, lane).await {
+        state.in_flight.set(state.in_flight.get() + 1);
+        let outcome = tokio::time::timeout(state.timeout, async {
+            let mut sender = match group.sender(&state, lane).await {
                 Ok(s) => s,
-                Err(kind) => return Outcome::connect_failed(kind),
+                Err(kind) => return RequestOutcome::connect_failed(kind),
             };
-            match h2::exchange(&mut sender, shared.request.to_h2(), |_| {}).await {
-                Ok(r) => Outcome::Response {
+            match h2::exchange(&mut sender, state.request.to_h2(), |_| {}).await {
+                Ok(r) => RequestOutcome::Response {
                     status: r.status,
                     bytes_received: r.bytes_received,
                 },
-                Err(kind) => Outcome::Failed {
+                Err(kind) => RequestOutcome::Failed {
                     kind,
                     bytes_received: 0,
                     sent_request: true,
@@ -407,18 +416,18 @@ async fn h2_lane(shared: Rc<Shared>, group: Rc<H2Group>, lane: usize) {
             }
         })
         .await
-        .unwrap_or(Outcome::Failed {
+        .unwrap_or(RequestOutcome::Failed {
             kind: ErrorKind::Timeout,
             bytes_received: 0,
             sent_request: true,
         });
-        shared.in_flight.set(shared.in_flight.get() - 1);
-        shared.record(scheduled, sent, outcome);
-        back_off_after(outcome, scheduled, &mut connect_failures).await;
+        state.in_flight.set(state.in_flight.get() - 1);
+        state.record(slot, sent, outcome);
+        back_off_after(outcome, slot, &mut connect_failures).await;
     }
 }
 
-impl Shared {
+impl WorkerState {
     fn set_sockets(&self, delta: i64) {
         let open = (self.sockets.get() as i64 + delta).max(0) as u64;
         self.sockets.set(open);
@@ -430,21 +439,21 @@ impl Shared {
 
 /// A WebSocket lane: one socket, connected before the first message, then
 /// message → reply round trips. A failed socket is replaced.
-async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
+async fn ws_lane(state: Rc<WorkerState>, url: crate::ws::WsUrl, lane: usize) {
     use tokio_tungstenite::tungstenite::Message;
     // Text when the message is UTF-8 (what echo servers and browsers mostly
     // exchange), binary otherwise.
-    let payload = match std::str::from_utf8(&shared.request.body) {
+    let payload = match std::str::from_utf8(&state.request.body) {
         Ok(text) => Message::Text(text.into()),
-        Err(_) => Message::Binary(shared.request.body.clone()),
+        Err(_) => Message::Binary(state.request.body.clone()),
     };
-    let headers = shared.request.headers.clone();
+    let headers = state.request.headers.clone();
     let mut socket = None;
     let mut attempts = lane;
     let mut connect_failures = 0u32;
     loop {
         if socket.is_none() {
-            let Ok(permit) = shared.handshakes.acquire().await else {
+            let Ok(permit) = state.handshakes.acquire().await else {
                 break;
             };
             let started = Instant::now();
@@ -452,9 +461,9 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
             // Boxed: the handshake's state is large and needed once; inline,
             // it would stay in every lane's future for the whole run.
             let connected = tokio::time::timeout(
-                shared.timeout,
+                state.timeout,
                 Box::pin(crate::ws::connect(
-                    &shared.connector,
+                    &state.connector,
                     &url,
                     &headers,
                     &[],
@@ -467,17 +476,17 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
             drop(permit);
             match connected {
                 Ok((ws, handshake)) => {
-                    shared
+                    state
                         .recorder
                         .borrow_mut()
                         .stats(super::WS_CONNECT, end)
                         .record_response(end - started, None, 101, handshake.bytes_received, 0);
                     socket = Some(ws);
-                    shared.set_sockets(1);
+                    state.set_sockets(1);
                     connect_failures = 0;
                 }
                 Err(kind) => {
-                    shared
+                    state
                         .recorder
                         .borrow_mut()
                         .stats(super::WS_CONNECT, end)
@@ -485,32 +494,33 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
                     connect_failures += 1;
                     // A failed connect uses up a message of the plan, so a
                     // dead server cannot keep a bounded run going for ever.
-                    let Some(scheduled) = shared.next().await else {
+                    let Some(slot) = state.next().await else {
                         break;
                     };
-                    shared.record(scheduled, end, Outcome::connect_failed(kind));
+                    state.record(slot, end, RequestOutcome::connect_failed(kind));
                     tokio::time::sleep(connect_backoff(connect_failures)).await;
                     continue;
                 }
             }
         }
-        let Some(scheduled) = shared.next().await else {
+        let Some(slot) = state.next().await else {
             break;
         };
+        let scheduled = slot.scheduled();
         let Some(ws) = socket.as_mut() else { continue };
         let sent = Instant::now();
-        shared.in_flight.set(shared.in_flight.get() + 1);
-        let outcome = tokio::time::timeout(shared.timeout, async {
+        state.in_flight.set(state.in_flight.get() + 1);
+        let outcome = tokio::time::timeout(state.timeout, async {
             crate::ws::send(ws, payload.clone()).await?;
             crate::ws::next_data(ws).await
         })
         .await
         .unwrap_or(Err(ErrorKind::Timeout));
-        shared.in_flight.set(shared.in_flight.get() - 1);
+        state.in_flight.set(state.in_flight.get() - 1);
         let end = Instant::now();
-        let mut recorder = shared.recorder.borrow_mut();
+        let mut recorder = state.recorder.borrow_mut();
         let stats = recorder.stats(KEY, end);
-        let bytes_sent = shared.request.body.len() as u64;
+        let bytes_sent = state.request.body.len() as u64;
         match outcome {
             Ok(reply) => {
                 let from = scheduled.unwrap_or(sent);
@@ -525,11 +535,11 @@ async fn ws_lane(shared: Rc<Shared>, url: crate::ws::WsUrl, lane: usize) {
                 stats.record_error(kind, 0, bytes_sent);
                 drop(recorder);
                 socket = None;
-                shared.set_sockets(-1);
+                state.set_sockets(-1);
                 continue;
             }
         }
-        if scheduled.is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER) {
+        if scheduled.is_some_and(|at| pacer::is_late(at, sent)) {
             stats.late += 1;
         }
     }

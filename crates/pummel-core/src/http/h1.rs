@@ -45,9 +45,10 @@ pub struct Discard;
 
 impl ResponseSink for Discard {}
 
-/// A complete response.
+/// What is left of a complete response once its head and body went to the
+/// [`ResponseSink`]: its status and size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Response {
+pub struct ResponseSummary {
     pub status: u16,
     /// Bytes read from the connection for this response: head and body as
     /// they travelled (chunk framing included).
@@ -66,6 +67,14 @@ pub enum H1Error {
         kind: ErrorKind,
         bytes_received: u64,
     },
+}
+
+/// An exchange that failed after `received` bytes of the response.
+fn failed(kind: ErrorKind, received: u64) -> H1Error {
+    H1Error::Failed {
+        kind,
+        bytes_received: received,
+    }
 }
 
 /// How the body of a response is delimited.
@@ -124,14 +133,9 @@ impl H1Connection {
         request: &[u8],
         head_request: bool,
         sink: &mut S,
-    ) -> Result<Response, H1Error> {
+    ) -> Result<ResponseSummary, H1Error> {
         let reused = self.exchanges > 0;
         self.exchanges += 1;
-        let mut received = 0u64;
-        let failed = |kind, received| H1Error::Failed {
-            kind,
-            bytes_received: received,
-        };
 
         if let Err(e) = self.write_request(request).await {
             self.reusable = false;
@@ -140,67 +144,103 @@ impl H1Connection {
                 if reused && matches!(kind, ErrorKind::Reset | ErrorKind::Closed) {
                     H1Error::Stale
                 } else {
-                    failed(kind, 0)
+                    H1Error::Failed {
+                        kind,
+                        bytes_received: 0,
+                    }
                 },
             );
         }
+        let mut received = 0u64;
+        let read = async {
+            let (status, framing) = self
+                .read_head(head_request, reused, sink, &mut received)
+                .await?;
+            self.read_body(framing, sink, &mut received).await?;
+            Ok::<_, H1Error>(status)
+        }
+        .await;
+        match read {
+            Ok(status) => {
+                if self.pos == self.filled {
+                    self.release_buffer();
+                }
+                Ok(ResponseSummary {
+                    status,
+                    bytes_received: received,
+                })
+            }
+            Err(error) => {
+                self.reusable = false;
+                Err(error)
+            }
+        }
+    }
 
-        // Response head; interim 1xx responses (100 Continue, 103 Early
-        // Hints) are skipped until the final one arrives.
-        let (status, mut framing) = loop {
+    /// Reads up to the final response head; interim 1xx responses (100
+    /// Continue, 103 Early Hints) are skipped until the final one arrives.
+    /// Returns its status and how its body is delimited. `received` counts
+    /// the bytes read, also when it fails.
+    async fn read_head<S: ResponseSink>(
+        &mut self,
+        head_request: bool,
+        reused: bool,
+        sink: &mut S,
+        received: &mut u64,
+    ) -> Result<(u16, Framing), H1Error> {
+        loop {
             match self.parse_head(head_request, sink) {
                 Ok(Some(parsed)) => {
                     if (100..200).contains(&parsed.0) && parsed.0 != 101 {
                         continue;
                     }
-                    break parsed;
+                    return Ok(parsed);
                 }
                 Ok(None) => {}
-                Err(kind) => {
-                    self.reusable = false;
-                    return Err(failed(kind, received));
-                }
+                Err(kind) => return Err(failed(kind, *received)),
             }
             match self.fill().await {
                 Ok(0) => {
-                    self.reusable = false;
-                    return Err(if reused && received == 0 {
+                    return Err(if reused && *received == 0 {
                         H1Error::Stale
                     } else {
-                        failed(ErrorKind::Closed, received)
+                        failed(ErrorKind::Closed, *received)
                     });
                 }
-                Ok(n) => received += n as u64,
+                Ok(n) => *received += n as u64,
                 Err(e) => {
-                    self.reusable = false;
                     let kind = crate::http::io_error::kind_of(&e);
-                    return Err(if reused && received == 0 && kind == ErrorKind::Reset {
+                    return Err(if reused && *received == 0 && kind == ErrorKind::Reset {
                         H1Error::Stale
                     } else {
-                        failed(kind, received)
+                        failed(kind, *received)
                     });
                 }
             }
-        };
+        }
+    }
 
-        // Body.
+    /// Reads the body as `framing` delimits it, into `sink`. A body that runs
+    /// to the close leaves the connection not reusable.
+    async fn read_body<S: ResponseSink>(
+        &mut self,
+        mut framing: Framing,
+        sink: &mut S,
+        received: &mut u64,
+    ) -> Result<(), H1Error> {
         loop {
             let data = &self.buf[self.pos..self.filled];
             let consumed = match &mut framing {
-                Framing::None => break,
+                Framing::None => return Ok(()),
                 Framing::Length(remaining) => {
                     let take = (*remaining).min(data.len() as u64) as usize;
                     sink.body(&data[..take]);
                     *remaining -= take as u64;
                     take
                 }
-                Framing::Chunked(decoder) => match decoder.decode(data, |b| sink.body(b)) {
-                    Ok(n) => n,
-                    Err(_) => {
-                        self.reusable = false;
-                        return Err(failed(ErrorKind::MalformedResponse, received));
-                    }
-                },
+                Framing::Chunked(decoder) => decoder
+                    .decode(data, |b| sink.body(b))
+                    .map_err(|_| failed(ErrorKind::MalformedResponse, *received))?,
                 Framing::UntilClose => {
                     sink.body(data);
                     data.len()
@@ -214,31 +254,18 @@ impl H1Connection {
                 Framing::UntilClose => false,
             };
             if done {
-                break;
+                return Ok(());
             }
             match self.fill().await {
-                Ok(0) => {
-                    if matches!(framing, Framing::UntilClose) {
-                        self.reusable = false;
-                        break;
-                    }
+                Ok(0) if matches!(framing, Framing::UntilClose) => {
                     self.reusable = false;
-                    return Err(failed(ErrorKind::Closed, received));
+                    return Ok(());
                 }
-                Ok(n) => received += n as u64,
-                Err(e) => {
-                    self.reusable = false;
-                    return Err(failed(crate::http::io_error::kind_of(&e), received));
-                }
+                Ok(0) => return Err(failed(ErrorKind::Closed, *received)),
+                Ok(n) => *received += n as u64,
+                Err(e) => return Err(failed(crate::http::io_error::kind_of(&e), *received)),
             }
         }
-        if self.pos == self.filled {
-            self.release_buffer();
-        }
-        Ok(Response {
-            status,
-            bytes_received: received,
-        })
     }
 
     async fn write_request(&mut self, request: &[u8]) -> std::io::Result<()> {

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,7 @@ use http::Method;
 use super::h1::{H1Connection, H1Error, ResponseSink};
 use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
-use super::tls::{self, Alpn};
+use super::tls::SharedClientConfig;
 use super::transport::Connector;
 use crate::error_kind::ErrorKind;
 
@@ -56,9 +55,10 @@ pub struct Request {
     pub body: Bytes,
 }
 
-/// A complete response, as a check or capture sees it.
+/// The final response to a session's request (after any redirects), its body
+/// decoded: what a check or capture sees.
 #[derive(Clone, Debug, Default)]
-pub struct Response {
+pub struct FinalResponse {
     pub status: u16,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
@@ -72,7 +72,7 @@ pub struct Response {
     pub bytes_sent: u64,
 }
 
-impl Response {
+impl FinalResponse {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -93,7 +93,7 @@ impl Response {
 }
 
 /// Keeps what a response sink is given.
-struct Collect<'a>(&'a mut Response);
+struct Collect<'a>(&'a mut FinalResponse);
 
 impl ResponseSink for Collect<'_> {
     fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
@@ -117,7 +117,8 @@ impl ResponseSink for Collect<'_> {
 /// Options that apply to every request of a session.
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
-    pub insecure: bool,
+    /// The run's TLS configuration: every session of the run shares it.
+    pub tls: SharedClientConfig,
     pub connect_timeout: Duration,
     /// Ask for and decode gzip/deflate bodies, as a browser does.
     pub decompress: bool,
@@ -126,7 +127,7 @@ pub struct SessionOptions {
 impl Default for SessionOptions {
     fn default() -> Self {
         SessionOptions {
-            insecure: false,
+            tls: SharedClientConfig::new(false),
             connect_timeout: Duration::from_secs(10),
             decompress: true,
         }
@@ -137,7 +138,6 @@ impl Default for SessionOptions {
 /// host is resolved once per thread rather than once per virtual user.
 pub struct Connectors {
     options: SessionOptions,
-    tls: Option<Arc<rustls::ClientConfig>>,
     by_origin: std::cell::RefCell<HashMap<(Scheme, String, u16), Connector>>,
     /// Pre-resolved addresses (the plan's target, resolved before the run).
     known: HashMap<(String, u16), Vec<SocketAddr>>,
@@ -150,7 +150,6 @@ impl Connectors {
     ) -> Rc<Connectors> {
         Rc::new(Connectors {
             options,
-            tls: None,
             by_origin: Default::default(),
             known,
         })
@@ -168,11 +167,7 @@ impl Connectors {
             // resolved now; failure to resolve is a failed connect.
             None => url.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
         };
-        let tls = url.scheme.is_tls().then(|| {
-            self.tls
-                .clone()
-                .unwrap_or_else(|| tls::client_config(self.options.insecure, Alpn::Http1))
-        });
+        let tls = url.scheme.is_tls().then(|| self.options.tls.get());
         let connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
             .map_err(|_| ErrorKind::Tls)?;
         self.by_origin.borrow_mut().insert(key, connector.clone());
@@ -211,7 +206,7 @@ impl Session {
         request: &Request,
         max_redirects: u32,
         cookies: &mut dyn CookieStore,
-        response: &mut Response,
+        response: &mut FinalResponse,
     ) -> Result<(), ErrorKind> {
         response.reset();
         let mut method = request.method.clone();
@@ -272,7 +267,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
         cookies: &mut dyn CookieStore,
-        response: &mut Response,
+        response: &mut FinalResponse,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
         encode_h1(
@@ -316,7 +311,8 @@ impl Session {
                     response.bytes_received = r.bytes_received;
                     return Ok(());
                 }
-                Err(H1Error::Stale) => continue,
+                // The server closed the idle connection: try a new one.
+                Err(H1Error::Stale) => {}
                 Err(H1Error::Failed {
                     kind,
                     bytes_received,
@@ -394,7 +390,7 @@ fn normalize_dots(path_and_query: &str) -> String {
 }
 
 /// Decodes a gzip or deflate body in place; identity bodies are left alone.
-fn decode_body(response: &mut Response) -> Result<(), ErrorKind> {
+fn decode_body(response: &mut FinalResponse) -> Result<(), ErrorKind> {
     let encoding = match response.header("content-encoding") {
         Some(e) => e.trim().to_ascii_lowercase(),
         None => return Ok(()),
@@ -499,28 +495,28 @@ mod tests {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"ok\":true}").unwrap();
-        let mut r = Response {
+        let mut r = FinalResponse {
             headers: vec![("content-encoding".into(), "gzip".into())],
             body: gz.finish().unwrap(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         decode_body(&mut r).unwrap();
         assert_eq!(r.body, b"{\"ok\":true}");
 
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"zz").unwrap();
-        let mut r = Response {
+        let mut r = FinalResponse {
             headers: vec![("content-encoding".into(), "deflate".into())],
             body: z.finish().unwrap(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         decode_body(&mut r).unwrap();
         assert_eq!(r.body, b"zz");
 
-        let mut bad = Response {
+        let mut bad = FinalResponse {
             headers: vec![("content-encoding".into(), "gzip".into())],
             body: b"not gzip".to_vec(),
-            ..Response::default()
+            ..FinalResponse::default()
         };
         assert_eq!(decode_body(&mut bad), Err(ErrorKind::MalformedResponse));
     }

@@ -1,6 +1,6 @@
 //! TLS client configuration (rustls).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -36,6 +36,38 @@ pub fn client_config(insecure: bool, alpn: Alpn) -> Arc<ClientConfig> {
         Alpn::Http2 => vec![b"h2".to_vec()],
     };
     Arc::new(config)
+}
+
+/// The TLS client configuration of one run, shared by all its sessions and
+/// built at most once, for the first TLS origin any of them meets.
+///
+/// Building a configuration that verifies certificates loads the root
+/// certificates (the platform's, read from disk and parsed, and the bundled
+/// ones): milliseconds of CPU. Built per origin and per worker thread, that
+/// cost grew with every host a scenario reached; built lazily, a run that
+/// never meets TLS does not pay it at all.
+#[derive(Clone, Debug)]
+pub struct SharedClientConfig {
+    insecure: bool,
+    config: Arc<OnceLock<Arc<ClientConfig>>>,
+}
+
+impl SharedClientConfig {
+    /// A configuration for HTTP/1.1 that, with `insecure`, accepts any
+    /// certificate (see [`client_config`]).
+    pub fn new(insecure: bool) -> SharedClientConfig {
+        SharedClientConfig {
+            insecure,
+            config: Arc::default(),
+        }
+    }
+
+    /// The configuration, built on the first call.
+    pub fn get(&self) -> Arc<ClientConfig> {
+        self.config
+            .get_or_init(|| client_config(self.insecure, Alpn::Http1))
+            .clone()
+    }
 }
 
 fn root_store() -> RootCertStore {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{InvalidDnsNameError, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -32,6 +32,16 @@ impl Stream {
     }
 }
 
+/// A connector for an https target whose host cannot be a TLS server name
+/// (one a certificate could name): nothing can connect to it over TLS.
+#[derive(Debug, thiserror::Error)]
+#[error("{host:?} is not a valid TLS server name: {source}")]
+pub struct InvalidServerName {
+    /// The target's host, as the URL gave it.
+    pub host: String,
+    source: InvalidDnsNameError,
+}
+
 /// Opens connections to one target; cheap to clone.
 #[derive(Clone)]
 pub struct Connector {
@@ -47,12 +57,15 @@ impl Connector {
         addrs: Vec<SocketAddr>,
         tls: Option<Arc<rustls::ClientConfig>>,
         connect_timeout: Duration,
-    ) -> Result<Connector, String> {
+    ) -> Result<Connector, InvalidServerName> {
         let tls = match tls {
             None => None,
             Some(config) => {
-                let name = ServerName::try_from(target.host.clone()).map_err(|e| {
-                    format!("{:?} is not a valid TLS server name: {e}", target.host)
+                let name = ServerName::try_from(target.host.clone()).map_err(|source| {
+                    InvalidServerName {
+                        host: target.host.clone(),
+                        source,
+                    }
                 })?;
                 Some((TlsConnector::from(config), name))
             }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::coordinator::{self, Progress, StopSignal, Worker, WorkerContext};
 use crate::http::session::SessionOptions;
+use crate::http::tls::SharedClientConfig;
 use crate::metrics::{KeyId, RunMetrics, Stats, WorkerMessage};
 use crate::result::{
     error_map, status_map, CheckResult, ChecksTotal, CycleResult, RunFacts, RunResult,
@@ -72,7 +73,7 @@ pub fn run(
     let program = Arc::new(Program::compile(plan.clone()));
     let known_addrs = resolve_target(&plan)?;
     let session = SessionOptions {
-        insecure: options.insecure,
+        tls: SharedClientConfig::new(options.insecure),
         ..SessionOptions::default()
     };
     let worker_plan = |segment: Segment, workers: u32, vars: Arc<Vec<Option<String>>>| WorkerPlan {

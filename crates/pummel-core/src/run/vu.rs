@@ -12,7 +12,7 @@ use super::vu_ws::Socket;
 use super::worker::WorkerShared;
 use crate::error_kind::ErrorKind;
 use crate::http::session::{
-    CookieStore, NoCookies, Request, Response, Session, DEFAULT_MAX_REDIRECTS,
+    CookieStore, FinalResponse, NoCookies, Request, Session, DEFAULT_MAX_REDIRECTS,
 };
 use crate::http::TargetUrl;
 use crate::scenario::cookie::CookieJar;
@@ -43,7 +43,7 @@ pub struct Vu {
     session: Session,
     /// Open WebSockets by name.
     pub(super) sockets: Vec<(String, Socket)>,
-    response: Response,
+    response: FinalResponse,
     url: String,
     scratch: String,
     body: String,
@@ -102,7 +102,7 @@ impl Vu {
             jar: plan.defaults.cookies.then(CookieJar::new),
             session: Session::new(shared.connectors.clone()),
             sockets: Vec::new(),
-            response: Response::default(),
+            response: FinalResponse::default(),
             url: String::new(),
             scratch: String::new(),
             body: String::new(),

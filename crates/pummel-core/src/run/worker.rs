@@ -411,7 +411,7 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
         let stats = recorder.stats(scenario.iteration_key, end);
         stats.record_response(end - from, scheduled.map(|_| end - started), 0, 0, 0);
         if scheduled
-            .is_some_and(|at| started.saturating_duration_since(at) > crate::bench::LATE_AFTER)
+            .is_some_and(|at| started.saturating_duration_since(at) > crate::pacer::LATE_AFTER)
         {
             stats.late += 1;
         }

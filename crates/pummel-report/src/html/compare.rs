@@ -7,7 +7,7 @@ use pummel_result::result::RunResult;
 use pummel_result::{LatencyHistogram, TimelinePoint};
 
 use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
-use super::page::{note, table, Col, Page};
+use super::page::{note, table, Col, Fact, Page};
 use super::HtmlUnavailable;
 use crate::compare::{Comparison, Mark};
 use crate::figures::Scope;
@@ -37,11 +37,11 @@ pub(crate) fn build(
     let mut page = Page::new(&format!("{base_label} → {new_label}"));
     let (bt, nt) = (crate::title(base), crate::title(new));
     let facts = if bt == nt {
-        vec![escape(&bt)]
+        vec![Fact::Text(bt)]
     } else {
         vec![
-            format!("base {}", escape(&bt)),
-            format!("new {}", escape(&nt)),
+            Fact::Text(format!("base {bt}")),
+            Fact::Text(format!("new {nt}")),
         ]
     };
     page.header("comparison", &facts);

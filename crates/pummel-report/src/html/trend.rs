@@ -2,7 +2,7 @@
 //! (throughput, latency percentiles, error rate, and each step's p95).
 
 use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
-use super::page::{table, Col, Page};
+use super::page::{table, Col, Fact, Page};
 use super::HtmlUnavailable;
 use crate::figures::{Figures, Metric};
 use crate::format;
@@ -20,13 +20,12 @@ pub fn trend(t: &Trend, title: &str) -> Result<String, HtmlUnavailable> {
 
 pub(crate) fn build(t: &Trend, title: &str) -> Page {
     let mut page = Page::new(title);
-    let mut facts = vec![format!("{} runs", t.runs.len())];
+    let mut facts = vec![Fact::Text(format!("{} runs", t.runs.len()))];
     if let (Some(first), Some(last)) = (t.runs.first(), t.runs.last()) {
-        facts.push(format!(
+        facts.push(Fact::Text(format!(
             "from {} to {}",
-            escape(&first.started_at),
-            escape(&last.started_at)
-        ));
+            first.started_at, last.started_at
+        )));
     }
     page.header("trend", &facts);
     page.section("runs", "Runs", &runs_table(t));

@@ -7,10 +7,11 @@ use pummel_core::http::request::{Bytes, Method};
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::result::{error_map, RunFacts, RunResult, WebSocketResult};
 use pummel_core::ws::WsUrl;
+use pummel_report::summary;
 
 use crate::cli::BenchArgs;
 use crate::exit::{self, Failure};
-use crate::output::{progress::ProgressLine, summary};
+use crate::output::progress::ProgressLine;
 
 /// The message a WebSocket bench sends when `-d` gives none.
 const DEFAULT_WS_MESSAGE: &str = "pummel says hello";

@@ -6,11 +6,10 @@
 use std::path::Path;
 
 use pummel_core::result::RunResult;
-use pummel_report::ReportOptions;
+use pummel_report::{summary, ReportOptions};
 
 use crate::cli::{ReportArgs, ReportCmdArgs};
 use crate::exit::{self, Failure};
-use crate::output::summary;
 
 pub(crate) fn run(args: ReportCmdArgs) -> Result<i32, Failure> {
     let result = read(&args.result)?;

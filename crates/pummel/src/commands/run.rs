@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use pummel_core::run::{self, RunOptions};
 use pummel_core::scenario::{self, Overrides};
+use pummel_report::summary;
 
 use crate::cli::RunArgs;
 use crate::exit::{self, Failure};
-use crate::output::{progress::ProgressLine, summary};
+use crate::output::progress::ProgressLine;
 
 pub(super) fn run(args: RunArgs) -> Result<i32, Failure> {
     let options = super::validate::load_options(&args.env);

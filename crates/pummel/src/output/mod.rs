@@ -1,5 +1,4 @@
-//! What the user sees: the live progress line and the text summary.
+//! What the user sees while a run goes: the live progress line. The text
+//! summary at its end is `pummel_report::summary`.
 
-pub(crate) mod format;
 pub(crate) mod progress;
-pub(crate) mod summary;

@@ -488,7 +488,7 @@ pub fn render_text(
     for s in &c.scopes {
         let title = match &s.scope {
             Scope::Run => "run".to_owned(),
-            step => format!("step {}", step.label()),
+            step @ Scope::Step { .. } => format!("step {}", step.label()),
         };
         match (&s.base, &s.new) {
             (Some(b), Some(n)) => {
@@ -594,7 +594,7 @@ pub fn render_markdown(
     for s in &c.scopes {
         let title = match &s.scope {
             Scope::Run => "whole run".to_owned(),
-            step => format!("step {}", escape(&step.label())),
+            step @ Scope::Step { .. } => format!("step {}", escape(&step.label())),
         };
         if s.changes.is_empty() {
             let _ = writeln!(

@@ -171,7 +171,7 @@ fn figures_table(c: &Comparison) -> String {
     for s in &c.scopes {
         let title = match &s.scope {
             Scope::Run => "whole run".to_owned(),
-            step => format!("step {}", step.label()),
+            step @ Scope::Step { .. } => format!("step {}", step.label()),
         };
         let requests = match (&s.base, &s.new) {
             (Some(b), Some(n)) => format!(

@@ -232,6 +232,14 @@ fn figures_table(c: &Comparison) -> String {
 
 fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
     let mut html = String::from(r#"<div class="grid">"#);
+    timeline_charts(&mut html, page, base, new);
+    histogram_charts(&mut html, page, base, new);
+    html.push_str("</div>");
+    html
+}
+
+/// Throughput and latency of both runs, second by second.
+fn timeline_charts(html: &mut String, page: &mut Page, base: &RunResult, new: &RunResult) {
     let (base_points, new_points) = (
         super::report::charted(&base.timeline),
         super::report::charted(&new.timeline),
@@ -285,7 +293,10 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
             ));
         html.push_str(&page.chart(latency, "Latency", "p50 and p99 of each second"));
     }
+}
 
+/// Percentiles and distribution of both runs, when both have a histogram.
+fn histogram_charts(html: &mut String, page: &mut Page, base: &RunResult, new: &RunResult) {
     let decode = |r: &RunResult| {
         LatencyHistogram::from_base64(&r.histogram)
             .ok()
@@ -338,8 +349,6 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
             "No latency distribution: a result has no responses or no readable histogram.",
         )),
     }
-    html.push_str("</div>");
-    html
 }
 
 #[cfg(test)]

@@ -179,18 +179,27 @@ pub(crate) enum Cell {
     Code(String),
     /// Text followed by code: `connect failed: <code>refused</code>`.
     LabelCode(&'static str, String),
+    /// Code followed by text: `<code>a.json</code> (partial)`.
+    CodeNote(String, &'static str),
     Strong(String),
-    /// A figure marked as bad.
-    Bad(String),
+    /// The heading of a group of rows; its row is marked as a group's.
+    Group(String),
+    Em(String),
+    /// Text in a class (`bad`, `worse`, `indent` …).
+    Span(&'static str, String),
     /// A coloured label: a status code, pass or fail.
     Pill(&'static str, String),
     /// A figure with a tooltip, in a class.
     Titled(&'static str, String, String),
     /// A bar showing a share, then the share as text.
     Share(Bar, String),
-    /// Markup made elsewhere (the comparison and trend pages' cells, which
-    /// escape their text themselves).
-    Html(String),
+}
+
+impl Cell {
+    /// An empty cell.
+    pub(crate) fn empty() -> Cell {
+        Cell::Text(String::new())
+    }
 }
 
 /// A small horizontal bar showing a share (0–1), for tables.
@@ -228,18 +237,30 @@ impl<'a> Table<'a> {
         Table { class, cols, rows }
     }
 
+    fn is_group(&self, row: &[Cell]) -> bool {
+        matches!(row.first(), Some(Cell::Group(_)))
+    }
+
     fn is_num(&self, column: &usize) -> bool {
         matches!(self.cols.get(*column), Some(Col::Num(_)))
     }
 }
 
-/// A table whose cells are markup already (escape text before).
-pub(crate) fn table(class: &str, cols: &[Col<'_>], rows: &[Vec<String>]) -> String {
-    let rows = rows
-        .iter()
-        .map(|row| row.iter().map(|cell| Cell::Html(cell.clone())).collect())
-        .collect();
-    render(&Table { class, cols, rows })
+/// Pass, fail or another outcome at the top of a page.
+#[derive(Template)]
+#[template(path = "verdict.html")]
+pub(crate) struct Verdict<'a> {
+    pub(crate) class: &'a str,
+    pub(crate) badge: &'a str,
+    pub(crate) head: &'a str,
+    pub(crate) detail: &'a str,
+}
+
+/// Chart figures side by side.
+#[derive(Template)]
+#[template(path = "grid.html")]
+pub(crate) struct Grid {
+    pub(crate) figures: Vec<String>,
 }
 
 #[derive(Template)]

@@ -57,7 +57,7 @@ pub(super) fn section(r: &RunResult) -> String {
                 Cell::Code(c.label.clone()),
                 Cell::Text(format::count(c.passed)),
                 if c.failed > 0 {
-                    Cell::Bad(format::count(c.failed))
+                    Cell::Span("bad", format::count(c.failed))
                 } else {
                     Cell::Text("0".to_owned())
                 },

@@ -1,10 +1,9 @@
 //! The top of the report: what ran, where and when, and the verdict.
 
-use askama::Template;
 use pummel_result::result::RunResult;
 
 use super::config_str;
-use crate::html::page::Fact;
+use crate::html::page::{render, render_into, Fact, Verdict};
 use crate::{format, thresholds};
 
 /// The facts under the title: kind, file or URL, start, duration, version.
@@ -34,43 +33,42 @@ pub(super) fn facts(r: &RunResult) -> Vec<Fact> {
     facts
 }
 
-/// Pass, fail or no thresholds; and whether the run was interrupted.
-#[derive(Template)]
-#[template(path = "report/verdict.html")]
-pub(super) struct Verdict<'a> {
-    class: &'a str,
-    badge: &'a str,
-    head: String,
-    detail: String,
-    partial: bool,
-}
-
-impl<'a> Verdict<'a> {
-    pub(super) fn of(r: &'a RunResult) -> Verdict<'a> {
-        let failed: Vec<_> = r.thresholds.iter().filter(|t| !t.passed).collect();
-        let total = r.thresholds.len();
-        let (class, badge, head, detail) = match r.verdict.as_deref() {
-            Some("fail") => (
-                "fail",
-                "FAIL",
-                format!("{} of {total} thresholds failed", failed.len()),
-                failed.iter().map(|t| thresholds::describe(t)).collect::<Vec<_>>().join(" · "),
-            ),
-            Some("pass") => ("pass", "PASS", format!("All {total} thresholds held"), String::new()),
-            Some(other) => ("none", other, String::new(), String::new()),
-            None => (
-                "none",
-                "NO THRESHOLDS",
-                "Nothing to pass or fail".to_owned(),
-                "Add thresholds (p95 < 300ms, error_rate < 1% …) to a scenario to make the run a pass/fail check for CI.".to_owned(),
-            ),
-        };
-        Verdict {
-            class,
-            badge,
-            head,
-            detail,
-            partial: r.partial,
-        }
+/// Pass, fail or no thresholds; then whether the run was interrupted.
+pub(super) fn verdict(r: &RunResult) -> String {
+    let failed: Vec<_> = r.thresholds.iter().filter(|t| !t.passed).collect();
+    let total = r.thresholds.len();
+    let (class, badge, head, detail) = match r.verdict.as_deref() {
+        Some("fail") => (
+            "fail",
+            "FAIL",
+            format!("{} of {total} thresholds failed", failed.len()),
+            failed.iter().map(|t| thresholds::describe(t)).collect::<Vec<_>>().join(" · "),
+        ),
+        Some("pass") => ("pass", "PASS", format!("All {total} thresholds held"), String::new()),
+        Some(other) => ("none", other, String::new(), String::new()),
+        None => (
+            "none",
+            "NO THRESHOLDS",
+            "Nothing to pass or fail".to_owned(),
+            "Add thresholds (p95 < 300ms, error_rate < 1% …) to a scenario to make the run a pass/fail check for CI.".to_owned(),
+        ),
+    };
+    let mut html = render(&Verdict {
+        class,
+        badge,
+        head: &head,
+        detail: &detail,
+    });
+    if r.partial {
+        render_into(
+            &mut html,
+            &Verdict {
+                class: "partial",
+                badge: "PARTIAL",
+                head: "The run was interrupted",
+                detail: "The figures cover only the part of the plan that ran.",
+            },
+        );
     }
+    html
 }

@@ -44,7 +44,7 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
         },
         &header::facts(r),
     );
-    page.raw(&render(&header::Verdict::of(r)));
+    page.raw(&header::verdict(r));
     page.raw(&render(&key_figures::KeyFigures::of(r, &run, options)));
     if !r.thresholds.is_empty() {
         page.section("thresholds", "Thresholds", &render(&thresholds::table(r)));

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use askama::Template;
 use pummel_result::result::RunResult;
 use pummel_result::TimelinePoint;
 
 use crate::html::chart::{color, Chart, Series, Unit, YAxis};
-use crate::html::page::{note, render, Page};
+use crate::html::page::{note, render, Grid, Page};
 
 /// The timeline points a chart shows: all but a last sliver of an interval
 /// (the run ended just after a second began), whose per-second rates would
@@ -18,12 +17,6 @@ pub(crate) fn charted(timeline: &[TimelinePoint]) -> &[TimelinePoint] {
         Some((last, rest)) if last.duration_s < 0.25 => rest,
         _ => timeline,
     }
-}
-
-#[derive(Template)]
-#[template(path = "report/over_time.html")]
-struct OverTime {
-    figures: Vec<String>,
 }
 
 /// The section's HTML; the charts are registered with the page.
@@ -39,7 +32,7 @@ pub(super) fn section(page: &mut Page, r: &RunResult) -> String {
         errors(page, timeline, &t),
     ];
     figures.extend(load(page, timeline, t));
-    render(&OverTime { figures })
+    render(&Grid { figures })
 }
 
 fn throughput(page: &mut Page, r: &RunResult, timeline: &[TimelinePoint], t: &[f64]) -> String {

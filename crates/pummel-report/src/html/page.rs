@@ -237,10 +237,6 @@ impl<'a> Table<'a> {
         Table { class, cols, rows }
     }
 
-    fn is_group(&self, row: &[Cell]) -> bool {
-        matches!(row.first(), Some(Cell::Group(_)))
-    }
-
     fn is_num(&self, column: &usize) -> bool {
         matches!(self.cols.get(*column), Some(Col::Num(_)))
     }

@@ -1,6 +1,7 @@
 //! The frame every page shares: the document, its header, a table of
-//! contents, sections, chart placeholders and tables; and at the end the
-//! data and the scripts.
+//! contents, sections, chart placeholders, verdicts and tables of typed
+//! cells; and at the end the data and the scripts. The markup of each is a
+//! template in `templates/` (`page.html`, `header.html`, `table.html` …).
 
 use askama::Template;
 use serde::Serialize;

@@ -138,6 +138,32 @@ pub fn score(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
 }
 
+/// A latency for a terminal column: no space before the unit and a fixed
+/// number of decimals per range (`412µs`, `1.23ms`, `12.3ms`, `1900ms`,
+/// `12.00s`), so a column of them lines up. The live progress line and the
+/// text summary use it; the pages use [`ms`].
+pub fn ms_compact(ms: f64) -> String {
+    if ms >= 10_000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else if ms >= 100.0 {
+        format!("{ms:.0}ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.2}ms")
+    } else {
+        format!("{:.0}µs", ms * 1000.0)
+    }
+}
+
+/// A rate for a terminal column: thousands separators and always one
+/// decimal (`1,234.6`, `2.0`); negative rates read as 0.
+pub fn rate_tenths(per_s: f64) -> String {
+    let whole = per_s.max(0.0).trunc() as u64;
+    let tenth = ((per_s.max(0.0) - whole as f64) * 10.0).round().min(9.0) as u64;
+    format!("{}.{}", count(whole), tenth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +204,21 @@ mod tests {
         assert_eq!(seconds(3900.0), "1h 05m");
         assert_eq!(score(Some(0.937)), "0.94");
         assert_eq!(score(None), "–");
+    }
+
+    #[test]
+    fn terminal_columns() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(ms_compact(0.412), "412µs");
+        assert_eq!(ms_compact(1.234), "1.23ms");
+        assert_eq!(ms_compact(12.34), "12.3ms");
+        assert_eq!(ms_compact(1900.0), "1900ms");
+        assert_eq!(ms_compact(12_000.0), "12.00s");
+        assert_eq!(bytes(100), "100 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(rate_tenths(1234.56), "1,234.6");
     }
 }

@@ -16,6 +16,7 @@
 //!   format shows (key figures, Apdex, latency distribution, saturation),
 //!   computed one way for all of them; [`thresholds`] and [`failures`]: how
 //!   threshold outcomes and failure examples read;
+//! - [`summary`]: the text summary a run prints at its end;
 //! - [`result_file`]: reading a result file, with errors that name it;
 //!   [`format`] and [`markup`]: how numbers look, and escaping.
 //!
@@ -37,6 +38,7 @@ pub mod junit;
 pub mod markdown;
 pub mod markup;
 pub mod result_file;
+pub mod summary;
 pub mod thresholds;
 pub mod trend;
 

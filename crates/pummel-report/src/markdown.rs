@@ -42,6 +42,24 @@ fn code(s: &str) -> String {
 pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
     let mut out = String::new();
     let run = Figures::of_run(r, options.apdex_t_ms);
+    heading(&mut out, r);
+    key_figures(&mut out, &run, options);
+    thresholds_table(&mut out, r);
+    steps_table(&mut out, r, options);
+    let details = details(r, &run);
+    if !details.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Status codes, errors and checks</summary>\n"
+        );
+        out.push_str(&details);
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}
+
+/// The title with the verdict, then a line of facts.
+fn heading(out: &mut String, r: &RunResult) {
     let failed = r.thresholds.iter().filter(|t| !t.passed).count();
     let (icon, verdict) = match r.verdict.as_deref() {
         Some("pass") => ("✅", "PASS".to_owned()),
@@ -73,7 +91,10 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
     }
     let _ = writeln!(out, "{}", facts.join(" · "));
     let _ = writeln!(out);
+}
 
+/// The run's key figures in one row.
+fn key_figures(out: &mut String, run: &Figures, options: &ReportOptions) {
     let _ = writeln!(
         out,
         "| requests | req/s | errors | mean | p50 | p90 | p95 | p99 | max | Apdex ({}) |",
@@ -95,69 +116,63 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
         format::ms(l.max),
         format::score(run.apdex_score()),
     );
+}
 
-    if !r.thresholds.is_empty() {
-        let _ = writeln!(out, "\n#### Thresholds\n");
-        let _ = writeln!(out, "| | condition | scope | observed |");
-        let _ = writeln!(out, "|---|---|---|---:|");
-        for t in &r.thresholds {
-            let mark = if t.passed { "✅" } else { "❌" };
-            let _ = writeln!(
-                out,
-                "| {mark} | {} | {} | {} |",
-                code(&t.condition),
-                escape(&t.scope),
-                thresholds::observed(t)
-            );
-        }
+fn thresholds_table(out: &mut String, r: &RunResult) {
+    if r.thresholds.is_empty() {
+        return;
     }
+    let _ = writeln!(out, "\n#### Thresholds\n");
+    let _ = writeln!(out, "| | condition | scope | observed |");
+    let _ = writeln!(out, "|---|---|---|---:|");
+    for t in &r.thresholds {
+        let mark = if t.passed { "✅" } else { "❌" };
+        let _ = writeln!(
+            out,
+            "| {mark} | {} | {} | {} |",
+            code(&t.condition),
+            escape(&t.scope),
+            thresholds::observed(t)
+        );
+    }
+}
 
-    let steps: Vec<Figures> = r
+fn steps_table(out: &mut String, r: &RunResult, options: &ReportOptions) {
+    if r.steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n#### Steps\n");
+    let _ = writeln!(
+        out,
+        "| scenario | step | requests | errors | req/s | p50 | p95 | p99 | max | Apdex |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for f in r
         .steps
         .iter()
         .map(|s| Figures::of_step(s, options.apdex_t_ms))
-        .collect();
-    if !steps.is_empty() {
-        let _ = writeln!(out, "\n#### Steps\n");
+    {
+        let Scope::Step { scenario, name } = &f.scope else {
+            continue;
+        };
+        let l = &f.latency;
         let _ = writeln!(
             out,
-            "| scenario | step | requests | errors | req/s | p50 | p95 | p99 | max | Apdex |"
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            scenario
+                .as_deref()
+                .map_or_else(|| "(setup)".to_owned(), escape),
+            escape(name),
+            format::count(f.requests),
+            format::percent(f.error_rate()),
+            format::rate(f.rps),
+            format::ms(l.p50),
+            format::ms(l.p95),
+            format::ms(l.p99),
+            format::ms(l.max),
+            format::score(f.apdex_score()),
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for f in &steps {
-            let Scope::Step { scenario, name } = &f.scope else {
-                continue;
-            };
-            let l = &f.latency;
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                scenario
-                    .as_deref()
-                    .map_or_else(|| "(setup)".to_owned(), escape),
-                escape(name),
-                format::count(f.requests),
-                format::percent(f.error_rate()),
-                format::rate(f.rps),
-                format::ms(l.p50),
-                format::ms(l.p95),
-                format::ms(l.p99),
-                format::ms(l.max),
-                format::score(f.apdex_score()),
-            );
-        }
     }
-
-    let details = details(r, &run);
-    if !details.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n<details><summary>Status codes, errors and checks</summary>\n"
-        );
-        out.push_str(&details);
-        let _ = writeln!(out, "\n</details>");
-    }
-    out
 }
 
 fn details(r: &RunResult, run: &Figures) -> String {

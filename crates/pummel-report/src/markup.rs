@@ -22,6 +22,17 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The escaper of the HTML templates (`askama.toml`): the rules of
+/// [`escape`], so a value in a template reads as it did before templates.
+#[derive(Clone, Copy)]
+pub(crate) struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, string: &str) -> std::fmt::Result {
+        dest.write_str(&escape(string))
+    }
+}
+
 /// JSON for a `<script type="application/json">` element: `<` is written as
 /// `\u003c`, so no value can close the element or open a comment.
 pub fn script_json<T: serde::Serialize>(value: &T) -> String {

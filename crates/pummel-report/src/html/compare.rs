@@ -7,11 +7,12 @@ use pummel_result::result::RunResult;
 use pummel_result::{LatencyHistogram, TimelinePoint};
 
 use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
-use super::page::{note, table, Col, Page};
+use askama::Template;
+
+use super::page::{note, render, Cell, Col, Fact, Grid, Page, Table, Verdict};
 use super::HtmlUnavailable;
 use crate::compare::{Comparison, Mark};
 use crate::figures::Scope;
-use crate::markup::escape;
 use crate::{distribution, format};
 
 const BASE_LIGHT: &str = "#94a3b8";
@@ -37,11 +38,11 @@ pub(crate) fn build(
     let mut page = Page::new(&format!("{base_label} → {new_label}"));
     let (bt, nt) = (crate::title(base), crate::title(new));
     let facts = if bt == nt {
-        vec![escape(&bt)]
+        vec![Fact::Text(bt)]
     } else {
         vec![
-            format!("base {}", escape(&bt)),
-            format!("new {}", escape(&nt)),
+            Fact::Text(format!("base {bt}")),
+            Fact::Text(format!("new {nt}")),
         ]
     };
     page.header("comparison", &facts);
@@ -92,78 +93,87 @@ fn banner(c: &Comparison) -> String {
             )
         }
     };
-    format!(
-        r#"<div class="verdict {class}"><span class="badge">{}</span><div><strong>{}</strong><span>{}</span></div></div>"#,
-        escape(&badge),
-        escape(&head),
-        escape(&c.summary())
-    )
+    render(&Verdict {
+        class,
+        badge: &badge,
+        head: &head,
+        detail: &c.summary(),
+    })
 }
+
+const RUN_COLS: [Col<'static>; 10] = [
+    Col::Text(""),
+    Col::Text("file"),
+    Col::Text("run"),
+    Col::Text("started"),
+    Col::Num("duration"),
+    Col::Num("requests"),
+    Col::Num("req/s"),
+    Col::Num("errors"),
+    Col::Num("p95"),
+    Col::Text("verdict"),
+];
 
 fn runs_table(base: &RunResult, new: &RunResult, base_label: &str, new_label: &str) -> String {
     let row = |tag: &str, label: &str, r: &RunResult| {
         let f = crate::figures::Figures::of_run(r, crate::apdex::DEFAULT_T_MS);
         vec![
-            format!(
-                r#"<span class="pill {}">{tag}</span>"#,
-                if tag == "base" { "" } else { "info" }
-            ),
-            format!("<code>{}</code>", escape(label)),
-            escape(&crate::title(r)),
-            escape(&r.started_at),
-            escape(&format::seconds(r.duration_s)),
-            format::count(r.requests),
-            format::rate(r.rps),
-            format::percent(f.error_rate()),
-            escape(&format::ms(r.latency_ms.p95)),
-            escape(r.verdict.as_deref().unwrap_or("–")),
+            Cell::Pill(if tag == "base" { "" } else { "info" }, tag.to_owned()),
+            Cell::Code(label.to_owned()),
+            Cell::Text(crate::title(r)),
+            Cell::Text(r.started_at.clone()),
+            Cell::Text(format::seconds(r.duration_s)),
+            Cell::Text(format::count(r.requests)),
+            Cell::Text(format::rate(r.rps)),
+            Cell::Text(format::percent(f.error_rate())),
+            Cell::Text(format::ms(r.latency_ms.p95)),
+            Cell::Text(r.verdict.as_deref().unwrap_or("–").to_owned()),
         ]
     };
-    table(
-        "runs",
-        &[
-            Col::Text(""),
-            Col::Text("file"),
-            Col::Text("run"),
-            Col::Text("started"),
-            Col::Num("duration"),
-            Col::Num("requests"),
-            Col::Num("req/s"),
-            Col::Num("errors"),
-            Col::Num("p95"),
-            Col::Text("verdict"),
-        ],
-        &[row("base", base_label, base), row("new", new_label, new)],
-    )
+    let rows = vec![row("base", base_label, base), row("new", new_label, new)];
+    render(&Table::new("runs", &RUN_COLS, rows))
 }
 
+const GATE_COLS: [Col<'static>; 4] = [
+    Col::Text(""),
+    Col::Text("gate"),
+    Col::Text("scope"),
+    Col::Text("measured"),
+];
+
 fn gates_table(c: &Comparison) -> String {
-    let rows: Vec<Vec<String>> = c
+    let rows: Vec<Vec<Cell>> = c
         .gates
         .iter()
         .map(|g| {
             vec![
                 if g.tripped {
-                    r#"<span class="pill fail">✗ tripped</span>"#.to_owned()
+                    Cell::Pill("fail", "✗ tripped".to_owned())
                 } else {
-                    r#"<span class="pill pass">✓ held</span>"#.to_owned()
+                    Cell::Pill("pass", "✓ held".to_owned())
                 },
-                format!("<code>{}</code>", escape(&g.gate.text)),
-                escape(&g.scope.label()),
-                escape(&g.detail),
+                Cell::Code(g.gate.text.clone()),
+                Cell::Text(g.scope.label()),
+                Cell::Text(g.detail.clone()),
             ]
         })
         .collect();
-    table(
-        "gates",
-        &[
-            Col::Text(""),
-            Col::Text("gate"),
-            Col::Text("scope"),
-            Col::Text("measured"),
-        ],
-        &rows,
-    )
+    render(&Table::new("gates", &GATE_COLS, rows))
+}
+
+const FIGURE_COLS: [Col<'static>; 5] = [
+    Col::Text(""),
+    Col::Num("base"),
+    Col::Num("new"),
+    Col::Num("change"),
+    Col::Text(""),
+];
+
+#[derive(Template)]
+#[template(path = "compare/figures.html")]
+struct FiguresSection<'a> {
+    table: Table<'a>,
+    noise: String,
 }
 
 fn figures_table(c: &Comparison) -> String {
@@ -171,7 +181,7 @@ fn figures_table(c: &Comparison) -> String {
     for s in &c.scopes {
         let title = match &s.scope {
             Scope::Run => "whole run".to_owned(),
-            step => format!("step {}", step.label()),
+            step @ Scope::Step { .. } => format!("step {}", step.label()),
         };
         let requests = match (&s.base, &s.new) {
             (Some(b), Some(n)) => format!(
@@ -183,11 +193,11 @@ fn figures_table(c: &Comparison) -> String {
             _ => "only in new".to_owned(),
         };
         rows.push(vec![
-            format!("<strong>{}</strong>", escape(&title)),
-            String::new(),
-            String::new(),
-            String::new(),
-            escape(&requests),
+            Cell::Group(title),
+            Cell::empty(),
+            Cell::empty(),
+            Cell::empty(),
+            Cell::Text(requests),
         ]);
         for ch in &s.changes {
             let (class, mark) = match ch.mark {
@@ -196,42 +206,29 @@ fn figures_table(c: &Comparison) -> String {
                 Mark::Same => ("", "≈"),
             };
             rows.push(vec![
-                format!(
-                    r#"<span class="indent">{}</span>"#,
-                    escape(ch.metric.title())
-                ),
-                escape(&ch.metric.show(ch.base)),
-                escape(&ch.metric.show(ch.new)),
-                format!(
-                    r#"<span class="{class}">{}</span>"#,
-                    escape(&ch.show_change())
-                ),
-                format!(r#"<span class="{class}">{mark}</span>"#),
+                Cell::Span("indent", ch.metric.title().to_owned()),
+                Cell::Text(ch.metric.show(ch.base)),
+                Cell::Text(ch.metric.show(ch.new)),
+                Cell::Span(class, ch.show_change()),
+                Cell::Span(class, mark.to_owned()),
             ]);
         }
     }
-    let mut html = table(
-        "compare",
-        &[
-            Col::Text(""),
-            Col::Num("base"),
-            Col::Num("new"),
-            Col::Num("change"),
-            Col::Text(""),
-        ],
-        &rows,
-    )
-    .replace("<tr><td><strong>", r#"<tr class="group"><td><strong>"#);
-    html.push_str(&note(&format!(
-        "Changes within ±{}% (and error-rate changes under 0.1 point) count as unchanged (≈). \
-         Lower latency and error rate are better; higher throughput is better.",
-        format::sig3(c.noise_pct)
-    )));
-    html
+    render(&FiguresSection {
+        table: Table::new("compare", &FIGURE_COLS, rows),
+        noise: format::sig3(c.noise_pct),
+    })
 }
 
 fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
-    let mut html = String::from(r#"<div class="grid">"#);
+    let mut figures = Vec::new();
+    timeline_charts(&mut figures, page, base, new);
+    histogram_charts(&mut figures, page, base, new);
+    render(&Grid { figures })
+}
+
+/// Throughput and latency of both runs, second by second.
+fn timeline_charts(figures: &mut Vec<String>, page: &mut Page, base: &RunResult, new: &RunResult) {
     let (base_points, new_points) = (
         super::report::charted(&base.timeline),
         super::report::charted(&new.timeline),
@@ -256,7 +253,7 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
         )
         .series(Series::new("base", color::SLATE, col(base_points, |p| p.rps, false)).dashed())
         .series(Series::new("new", color::BLUE, col(new_points, |p| p.rps, false)).filled());
-        html.push_str(&page.chart(
+        figures.push(page.chart(
             throughput,
             "Throughput",
             "requests per second, seconds since each run's start",
@@ -283,9 +280,12 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
                 color::RED,
                 col(new_points, |p| p.p99_ms, true),
             ));
-        html.push_str(&page.chart(latency, "Latency", "p50 and p99 of each second"));
+        figures.push(page.chart(latency, "Latency", "p50 and p99 of each second"));
     }
+}
 
+/// Percentiles and distribution of both runs, when both have a histogram.
+fn histogram_charts(figures: &mut Vec<String>, page: &mut Page, base: &RunResult, new: &RunResult) {
     let decode = |r: &RunResult| {
         LatencyHistogram::from_base64(&r.histogram)
             .ok()
@@ -305,7 +305,7 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
             .series(
                 Series::new("new", color::BLUE, distribution::latency_at(&hn, &nines)).filled(),
             );
-            html.push_str(&page.chart(
+            figures.push(page.chart(
                 spectrum,
                 "Percentiles",
                 "latency at each percentile, the tail stretched out",
@@ -328,18 +328,16 @@ fn charts(page: &mut Page, base: &RunResult, new: &RunResult) -> String {
             )
             .series(Series::of("base", color::SLATE, share(&bb, hb.len())).dashed())
             .series(Series::of("new", color::BLUE, share(&bn, hn.len())).filled());
-            html.push_str(&page.chart(
+            figures.push(page.chart(
                 dist,
                 "Distribution",
                 "share of responses by latency (logarithmic bins)",
             ));
         }
-        _ => html.push_str(&note(
+        _ => figures.push(note(
             "No latency distribution: a result has no responses or no readable histogram.",
         )),
     }
-    html.push_str("</div>");
-    html
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! data as JSON — so it opens from disk, from a CI artefact or an e-mail
 //! attachment, with no network request at all.
 //!
-//! Pages are written with plain `write!` rather than a template engine: they
-//! are mostly tables of figures, every user-controlled string goes through
-//! [`crate::markup::escape`] at one obvious place, and the charts are data
-//! ([`chart::Chart`]) that `page.js` draws.
+//! The markup is in askama templates (`templates/`, checked at compile
+//! time), whose escaper ([`crate::markup::HtmlEscaper`]) escapes every value
+//! once; a run's report is one module per section (`report/`). The charts
+//! are data ([`chart::Chart`]) that `page.js` draws.
 
 mod assets;
 pub mod chart;

@@ -2,11 +2,10 @@
 //! (throughput, latency percentiles, error rate, and each step's p95).
 
 use super::chart::{color, Chart, Series, Unit, XAxis, YAxis};
-use super::page::{table, Col, Page};
+use super::page::{render, Cell, Col, Fact, Grid, Page, Table};
 use super::HtmlUnavailable;
 use crate::figures::{Figures, Metric};
 use crate::format;
-use crate::markup::escape;
 use crate::trend::Trend;
 
 /// At most this many steps get a line in the per-step chart (the table has
@@ -20,13 +19,12 @@ pub fn trend(t: &Trend, title: &str) -> Result<String, HtmlUnavailable> {
 
 pub(crate) fn build(t: &Trend, title: &str) -> Page {
     let mut page = Page::new(title);
-    let mut facts = vec![format!("{} runs", t.runs.len())];
+    let mut facts = vec![Fact::Text(format!("{} runs", t.runs.len()))];
     if let (Some(first), Some(last)) = (t.runs.first(), t.runs.last()) {
-        facts.push(format!(
+        facts.push(Fact::Text(format!(
             "from {} to {}",
-            escape(&first.started_at),
-            escape(&last.started_at)
-        ));
+            first.started_at, last.started_at
+        )));
     }
     page.header("trend", &facts);
     page.section("runs", "Runs", &runs_table(t));
@@ -35,85 +33,90 @@ pub(crate) fn build(t: &Trend, title: &str) -> Page {
     page
 }
 
+const RUN_COLS: [Col<'static>; 12] = [
+    Col::Num("#"),
+    Col::Text("run"),
+    Col::Text("started"),
+    Col::Num("requests"),
+    Col::Num("req/s"),
+    Col::Num("errors"),
+    Col::Num("p50"),
+    Col::Num("p95"),
+    Col::Num("p99"),
+    Col::Num("max"),
+    Col::Num("Apdex"),
+    Col::Text("verdict"),
+];
+
 fn runs_table(t: &Trend) -> String {
-    let mut rows: Vec<Vec<String>> = t
+    let mut rows: Vec<Vec<Cell>> = t
         .runs
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let f = &r.run;
             let verdict = match r.verdict.as_deref() {
-                Some("pass") => r#"<span class="pill pass">pass</span>"#.to_owned(),
-                Some("fail") => r#"<span class="pill fail">fail</span>"#.to_owned(),
-                Some(other) => escape(other),
-                None => "–".to_owned(),
+                Some("pass") => Cell::Pill("pass", "pass".to_owned()),
+                Some("fail") => Cell::Pill("fail", "fail".to_owned()),
+                Some(other) => Cell::Text(other.to_owned()),
+                None => Cell::Text("–".to_owned()),
             };
-            vec![
-                (i + 1).to_string(),
-                format!(
-                    "<code>{}</code>{}",
-                    escape(&r.label),
-                    if r.partial { " (partial)" } else { "" }
-                ),
-                escape(&r.started_at),
-                format::count(f.requests),
-                format::rate(f.rps),
-                format::percent(f.error_rate()),
-                escape(&format::ms(f.latency.p50)),
-                escape(&format::ms(f.latency.p95)),
-                escape(&format::ms(f.latency.p99)),
-                escape(&format::ms(f.latency.max)),
-                format::score(f.apdex_score()),
-                verdict,
-            ]
+            let mut row = vec![
+                Cell::Text((i + 1).to_string()),
+                Cell::CodeNote(r.label.clone(), if r.partial { " (partial)" } else { "" }),
+                Cell::Text(r.started_at.clone()),
+            ];
+            row.extend(
+                [
+                    format::count(f.requests),
+                    format::rate(f.rps),
+                    format::percent(f.error_rate()),
+                    format::ms(f.latency.p50),
+                    format::ms(f.latency.p95),
+                    format::ms(f.latency.p99),
+                    format::ms(f.latency.max),
+                    format::score(f.apdex_score()),
+                ]
+                .map(Cell::Text),
+            );
+            row.push(verdict);
+            row
         })
         .collect();
     if t.runs.len() > 1 {
-        let change = |m: Metric| {
-            let text = if m == Metric::ErrorRate {
-                let (a, b) = (
-                    t.runs[0].run.error_rate(),
-                    t.runs[t.runs.len() - 1].run.error_rate(),
-                );
-                format!("{:+.2} pp", (b - a) * 100.0)
-            } else {
-                format::change(t.overall_change(m))
-            };
-            format!("<em>{}</em>", escape(&text))
-        };
-        rows.push(vec![
-            String::new(),
-            "<em>first → last</em>".to_owned(),
-            String::new(),
-            String::new(),
-            change(Metric::Rps),
-            change(Metric::ErrorRate),
-            change(Metric::P50),
-            change(Metric::P95),
-            change(Metric::P99),
-            change(Metric::Max),
-            String::new(),
-            String::new(),
-        ]);
+        rows.push(first_to_last(t));
     }
-    table(
-        "trend",
-        &[
-            Col::Num("#"),
-            Col::Text("run"),
-            Col::Text("started"),
-            Col::Num("requests"),
-            Col::Num("req/s"),
-            Col::Num("errors"),
-            Col::Num("p50"),
-            Col::Num("p95"),
-            Col::Num("p99"),
-            Col::Num("max"),
-            Col::Num("Apdex"),
-            Col::Text("verdict"),
-        ],
-        &rows,
-    )
+    render(&Table::new("trend", &RUN_COLS, rows))
+}
+
+/// The change of each figure from the first run to the last.
+fn first_to_last(t: &Trend) -> Vec<Cell> {
+    let change = |m: Metric| {
+        let text = if m == Metric::ErrorRate {
+            let (a, b) = (
+                t.runs[0].run.error_rate(),
+                t.runs[t.runs.len() - 1].run.error_rate(),
+            );
+            format!("{:+.2} pp", (b - a) * 100.0)
+        } else {
+            format::change(t.overall_change(m))
+        };
+        Cell::Em(text)
+    };
+    vec![
+        Cell::empty(),
+        Cell::Em("first → last".to_owned()),
+        Cell::empty(),
+        Cell::empty(),
+        change(Metric::Rps),
+        change(Metric::ErrorRate),
+        change(Metric::P50),
+        change(Metric::P95),
+        change(Metric::P99),
+        change(Metric::Max),
+        Cell::empty(),
+        Cell::empty(),
+    ]
 }
 
 fn charts(page: &mut Page, t: &Trend) -> String {
@@ -125,18 +128,18 @@ fn charts(page: &mut Page, t: &Trend) -> String {
         .collect();
     let x = || XAxis::runs(labels.clone());
     let of = |f: fn(&Figures) -> f64| t.runs.iter().map(move |r| f(&r.run));
-    let mut html = String::from(r#"<div class="grid">"#);
+    let mut figures = Vec::new();
     let rps = Chart::line("chart-trend-rps", x(), YAxis::new("requests/s", Unit::PerS)).series(
         Series::of("requests/s", color::BLUE, of(|f| f.rps))
             .with_points()
             .filled(),
     );
-    html.push_str(&page.chart(rps, "Throughput", "requests per second of each run"));
+    figures.push(page.chart(rps, "Throughput", "requests per second of each run"));
     let latency = Chart::line("chart-trend-latency", x(), YAxis::new("latency", Unit::Ms))
         .series(Series::of("p50", color::GREEN, of(|f| f.latency.p50)).with_points())
         .series(Series::of("p95", color::AMBER, of(|f| f.latency.p95)).with_points())
         .series(Series::of("p99", color::RED, of(|f| f.latency.p99)).with_points());
-    html.push_str(&page.chart(latency, "Latency", "percentiles of each run"));
+    figures.push(page.chart(latency, "Latency", "percentiles of each run"));
     let errors = Chart::line(
         "chart-trend-errors",
         x(),
@@ -147,7 +150,7 @@ fn charts(page: &mut Page, t: &Trend) -> String {
             .with_points()
             .filled(),
     );
-    html.push_str(&page.chart(errors, "Error rate", "no response or a status ≥ 400"));
+    figures.push(page.chart(errors, "Error rate", "no response or a status ≥ 400"));
     let scopes = t.step_scopes();
     if !scopes.is_empty() {
         let mut steps = Chart::line("chart-trend-steps", x(), YAxis::new("p95", Unit::Ms));
@@ -167,10 +170,9 @@ fn charts(page: &mut Page, t: &Trend) -> String {
                     .with_points(),
             );
         }
-        html.push_str(&page.chart(steps, "p95 by step", "each step's p95 in each run"));
+        figures.push(page.chart(steps, "p95 by step", "each step's p95 in each run"));
     }
-    html.push_str("</div>");
-    html
+    render(&Grid { figures })
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use pummel_report::ReportOptions;
 
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::exit::{self, Failure};
-use crate::output::summary;
+use pummel_report::summary;
 
 /// The path that means stdout.
 const STDOUT: &str = "-";

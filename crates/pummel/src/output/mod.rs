@@ -1,7 +1,5 @@
-//! What the user sees: the live progress line and the text summary, and
-//! where results go.
+//! What the user sees: the live progress line, and where results go (the
+//! text summary itself is rendered by `pummel_report::summary`).
 
 pub(crate) mod destinations;
-pub(crate) mod format;
 pub(crate) mod progress;
-pub(crate) mod summary;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pummel_core::bench::Progress;
 
-use super::format;
+use pummel_report::format;
 
 pub(crate) struct ProgressLine {
     enabled: bool,
@@ -40,16 +40,16 @@ impl ProgressLine {
         let mut levels = String::new();
         for (name, label) in [("vus", "VUs"), ("sockets", "sockets")] {
             if let Some(level) = p.last.gauges.get(name) {
-                levels.push_str(&format!("  {} {label}", format::thousands(*level)));
+                levels.push_str(&format!("  {} {label}", format::count(*level)));
             }
         }
         let line = format!(
             "[{elapsed}]{levels}  {} requests  {} req/s  {} errors  p50 {}  p99 {}",
-            format::thousands(p.totals.requests()),
-            format::rate(p.last.rps),
-            format::thousands(p.totals.errors.total()),
-            format::latency(p.totals.latency.quantile_ms(0.50)),
-            format::latency(p.totals.latency.quantile_ms(0.99)),
+            format::count(p.totals.requests()),
+            format::rate_tenths(p.last.rps),
+            format::count(p.totals.errors.total()),
+            format::ms_compact(p.totals.latency.quantile_ms(0.50)),
+            format::ms_compact(p.totals.latency.quantile_ms(0.99)),
         );
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");

@@ -1,0 +1,46 @@
+//! The configuration the run was made with, and what the result file is.
+
+use pummel_result::result::RunResult;
+
+use crate::format;
+use crate::html::page::{render, Cell, Col, Table};
+
+const COLS: [Col<'static>; 2] = [Col::Text("setting"), Col::Text("value")];
+
+pub(super) fn section(r: &RunResult) -> String {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let mut rows = vec![
+        vec![text("kind"), text(&r.kind)],
+        vec![text("started"), text(&r.started_at)],
+        vec![text("duration"), Cell::Text(format::seconds(r.duration_s))],
+    ];
+    if let Some(map) = r.config.as_object() {
+        for (key, value) in map {
+            let shown = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            rows.push(vec![text(key), Cell::Code(shown)]);
+        }
+    }
+    rows.push(vec![
+        text("bytes received / sent"),
+        Cell::Text(format!(
+            "{} / {}",
+            format::bytes(r.bytes_received),
+            format::bytes(r.bytes_sent)
+        )),
+    ]);
+    if r.aborted > 0 {
+        rows.push(vec![
+            text("in flight at the end"),
+            Cell::Text(format::count(r.aborted)),
+        ]);
+    }
+    rows.push(vec![
+        text("result"),
+        Cell::Text(format!("schema {} · pummel {}", r.schema, r.pummel_version)),
+    ]);
+    render(&Table::new("config", &COLS, rows))
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::metrics::{
-    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage,
+    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage, WorkerReport,
 };
 
 /// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
@@ -62,10 +62,13 @@ pub struct Progress<'a> {
     pub counters: &'a [u64],
 }
 
-/// What a run measured.
+/// What the workers measured and reported.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Measured {
     pub metrics: RunMetrics,
+    /// Each worker's final report, by worker index (a worker that died
+    /// without finishing has an empty one).
+    pub reports: Vec<WorkerReport>,
     /// From the start to the moment the last worker stopped.
     pub elapsed: Duration,
     pub started_at: SystemTime,
@@ -73,7 +76,8 @@ pub struct Outcome {
     pub partial: bool,
 }
 
-/// A run could not start its workers.
+/// A run could not start its workers (a thread, or a worker's runtime).
+/// The one place this message is written: `bench` and `run` wrap it.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start worker thread: {0}")]
 pub struct SpawnError(#[from] pub std::io::Error);
@@ -86,7 +90,7 @@ pub fn run(
     phases: Option<(usize, PhaseOf)>,
     stop: &StopSignal,
     mut on_progress: impl FnMut(Progress<'_>),
-) -> Result<Outcome, SpawnError> {
+) -> Result<Measured, SpawnError> {
     let count = workers.len();
     let (sink, inbox) = mpsc::channel();
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -119,6 +123,7 @@ pub fn run(
     if let Some((n, phase_of)) = phases {
         collector = collector.with_phases(n, phase_of);
     }
+    let mut reports = vec![WorkerReport::default(); count];
     let mut partial = false;
     while !collector.all_finished() {
         if stop.is_stopped() && !partial {
@@ -131,7 +136,12 @@ pub fn run(
                     WorkerMessage::Interval { worker, snapshot } => {
                         collector.accept(worker, snapshot)
                     }
-                    WorkerMessage::Finished { worker } => collector.source_finished(worker),
+                    WorkerMessage::Finished { worker, report } => {
+                        if let Some(slot) = reports.get_mut(worker) {
+                            *slot = report;
+                        }
+                        collector.source_finished(worker)
+                    }
                 };
                 if closed > 0 && !collector.all_finished() {
                     if let Some(last) = collector.timeline().last() {
@@ -158,8 +168,9 @@ pub fn run(
         .max()
         .unwrap_or_else(Instant::now);
     let elapsed = end.saturating_duration_since(start);
-    Ok(Outcome {
+    Ok(Measured {
         metrics: collector.finish(elapsed),
+        reports,
         elapsed,
         started_at,
         partial,

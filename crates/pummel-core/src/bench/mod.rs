@@ -13,7 +13,7 @@ use std::time::Duration;
 pub use worker::LATE_AFTER;
 
 use crate::coordinator::{self, Worker, WorkerContext};
-pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
+pub use crate::coordinator::{Measured as BenchOutcome, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::{Connector, RequestSpec};
 use crate::metrics::{GaugeId, KeyId, MetricLayout};

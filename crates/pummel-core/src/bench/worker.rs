@@ -247,7 +247,7 @@ async fn drive(setup: WorkerSetup) -> Instant {
     if let Some(pacer) = &shared.pacer {
         stats.dropped += pacer.dropped(end);
     }
-    recorder.finish();
+    recorder.finish(Default::default());
     end
 }
 

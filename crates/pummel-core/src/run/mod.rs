@@ -34,7 +34,7 @@ use crate::segment::Segment;
 pub use global::GlobalStepsError;
 use program::{KeyKind, Program};
 pub use vu::{RenderError, StepPart};
-use worker_state::WorkerPlan;
+use worker_state::{InitialVars, WorkerPlan};
 
 /// How to run a plan (beyond what the file says).
 #[derive(Clone, Debug)]
@@ -90,22 +90,9 @@ pub fn run(
         stop: stop.clone(),
     };
 
-    // Global setup: once, before the load; its captures seed every VU.
-    let mut extra: Vec<WorkerMessage> = Vec::new();
-    let empty_vars = Arc::new(vec![None; plan.vars.len()]);
-    let initial_vars = if program.setup.is_empty() {
-        empty_vars
-    } else {
-        let (vars, measured) = global::run_global_steps(
-            &plans.whole(empty_vars),
-            &program.setup,
-            program.layout.clone(),
-        )
-        .map_err(RunError::Setup)?;
-        extra.extend(measured);
-        Arc::new(vars)
-    };
-
+    // Global setup: once, before the load; its captures seed every VU. What
+    // the global steps measure joins the totals, not the timeline.
+    let (initial_vars, mut extra) = global_setup(&plans)?;
     let max_vus = u64::from(plan.load.max_vus()).max(1);
     let workers = options.threads.clamp(1, max_vus) as u32;
     let worker_fns: Vec<Worker> = Segment::all(workers)
@@ -118,20 +105,7 @@ pub fn run(
     let (mut measured, aborted_by) = run_load(&program, worker_fns, &windows, stop, on_progress)?;
 
     // Global teardown: once, after the load.
-    if !program.teardown.is_empty() {
-        match global::run_global_steps(
-            &plans.whole(initial_vars.clone()),
-            &program.teardown,
-            program.layout.clone(),
-        ) {
-            Ok((_, measured)) => extra.extend(measured),
-            Err(e) => {
-                if let Some(first) = measured.reports.first_mut() {
-                    first.failures.push(format!("teardown: {e}"));
-                }
-            }
-        }
-    }
+    extra.extend(global_teardown(&plans, initial_vars, &mut measured));
     merge_extra(&mut measured.metrics, extra);
     Ok(outcome(
         &program,
@@ -143,6 +117,49 @@ pub fn run(
     ))
 }
 
+/// Runs the global setup, if any: the variables every VU starts with (its
+/// captures) and what it measured.
+fn global_setup(plans: &WorkerPlans) -> Result<(InitialVars, Vec<WorkerMessage>), RunError> {
+    let program = &plans.program;
+    let empty_vars = Arc::new(vec![None; program.plan.vars.len()]);
+    if program.setup.is_empty() {
+        return Ok((empty_vars, Vec::new()));
+    }
+    let (vars, measured) = global::run_global_steps(
+        &plans.whole(empty_vars),
+        &program.setup,
+        program.layout.clone(),
+    )
+    .map_err(RunError::Setup)?;
+    Ok((Arc::new(vars), measured))
+}
+
+/// Runs the global teardown, if any: what it measured. Its failure is
+/// reported with the first worker's.
+fn global_teardown(
+    plans: &WorkerPlans,
+    initial_vars: InitialVars,
+    measured: &mut Measured,
+) -> Vec<WorkerMessage> {
+    let program = &plans.program;
+    if program.teardown.is_empty() {
+        return Vec::new();
+    }
+    match global::run_global_steps(
+        &plans.whole(initial_vars),
+        &program.teardown,
+        program.layout.clone(),
+    ) {
+        Ok((_, teardown_measured)) => teardown_measured,
+        Err(e) => {
+            if let Some(first) = measured.reports.first_mut() {
+                first.failures.push(format!("teardown: {e}"));
+            }
+            Vec::new()
+        }
+    }
+}
+
 /// What every worker's plan has in common, to make one per segment.
 struct WorkerPlans {
     program: Arc<Program>,
@@ -152,12 +169,7 @@ struct WorkerPlans {
 }
 
 impl WorkerPlans {
-    fn segment(
-        &self,
-        segment: Segment,
-        workers: u32,
-        initial_vars: Arc<Vec<Option<String>>>,
-    ) -> WorkerPlan {
+    fn segment(&self, segment: Segment, workers: u32, initial_vars: InitialVars) -> WorkerPlan {
         WorkerPlan {
             program: self.program.clone(),
             segment,
@@ -170,7 +182,7 @@ impl WorkerPlans {
     }
 
     /// The plan of the global setup's and teardown's lone VU.
-    fn whole(&self, initial_vars: Arc<Vec<Option<String>>>) -> WorkerPlan {
+    fn whole(&self, initial_vars: InitialVars) -> WorkerPlan {
         self.segment(Segment::WHOLE, 1, initial_vars)
     }
 }
@@ -245,7 +257,7 @@ fn outcome(
 
     let mut result = RunResult::new(RunFacts {
         kind: "run",
-        config: result::config_json(plan, options, workers),
+        config: result::config_json(plan, options.threads, workers),
         totals: &metrics.combined(),
         timeline: metrics.timeline.clone(),
         elapsed: measured.elapsed,

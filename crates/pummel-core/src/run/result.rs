@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use super::program::{KeyKind, Program};
-use super::RunOptions;
 use crate::metrics::{KeyId, RunMetrics, Stats};
 use crate::result::{error_map, status_map, CheckResult, CycleResult, ScenarioResult, StepResult};
 use crate::scenario::load_model::{CycleWindow, LoadModel, Stage};
 use crate::scenario::model::Plan;
 
-pub(super) fn config_json(plan: &Plan, options: &RunOptions, workers: u32) -> serde_json::Value {
+/// The run's configuration as the result records it: `requested_threads`
+/// as asked, `workers` as run.
+pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> serde_json::Value {
     serde_json::json!({
         "file": plan.file,
         "name": plan.name,
@@ -18,7 +19,7 @@ pub(super) fn config_json(plan: &Plan, options: &RunOptions, workers: u32) -> se
         "load": load_json(&plan.load),
         "scenarios": plan.scenarios.iter().map(|s| serde_json::json!({"name": s.name, "weight": s.weight})).collect::<Vec<_>>(),
         "threads": workers,
-        "requested_threads": options.threads,
+        "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
     })
 }

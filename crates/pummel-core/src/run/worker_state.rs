@@ -20,6 +20,10 @@ use crate::segment::Segment;
 /// Failure messages kept per worker, as examples for the summary.
 const MAX_FAILURE_EXAMPLES: usize = 20;
 
+/// The values every VU starts with (the global setup's captures), by
+/// variable index.
+pub(super) type InitialVars = Arc<Vec<Option<String>>>;
+
 /// What a worker needs from the coordinator.
 pub(super) struct WorkerPlan {
     pub(super) program: Arc<Program>,
@@ -27,7 +31,7 @@ pub(super) struct WorkerPlan {
     /// Total worker count, to number VUs uniquely across workers.
     pub(super) workers: u32,
     /// Variables after the global setup (its captures).
-    pub(super) initial_vars: Arc<Vec<Option<String>>>,
+    pub(super) initial_vars: InitialVars,
     pub(super) connectors: SessionOptions,
     /// The run's stop signal: a worker that meets a fatal error stops them all.
     pub(super) run_stop: StopSignal,
@@ -40,7 +44,7 @@ pub(super) struct WorkerState {
     pub(super) recorder: RefCell<Recorder>,
     pub(super) connectors: Rc<Connectors>,
     pub(super) feeders: Vec<Feeder>,
-    pub(super) initial_vars: Arc<Vec<Option<String>>>,
+    pub(super) initial_vars: InitialVars,
     pub(super) stopping: Cell<bool>,
     stop_notify: Notify,
     pub(super) run_stop: StopSignal,

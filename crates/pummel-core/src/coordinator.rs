@@ -2,9 +2,10 @@
 //! owns the collector, relays the stop signal, reports progress.
 //!
 //! It is the only place where the workers' measurements meet, and they meet
-//! by message: each worker sends its interval snapshots over a channel, the
-//! coordinator's loop merges them (the dispatcher shape: one owner of all
-//! aggregated state, everything else talks to it).
+//! by message: each worker sends its interval snapshots over a channel, then
+//! its report (failures) in its final message; the coordinator's loop merges
+//! them (the dispatcher shape: one owner of all aggregated state, everything
+//! else talks to it). Nothing else is shared between workers and collector.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
-use crate::coordinator::WorkerContext;
+use crate::coordinator::{SpawnError, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, WorkerReport};
 use crate::pacer::{Pacer, Schedule};
 use crate::scenario::load_model::LoadModel;
 
@@ -24,10 +24,21 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .expect("a single-threaded runtime can be built");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, drive(plan, ctx))
+        .build();
+    match runtime {
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
+        Err(e) => {
+            // Without a runtime this share cannot run: the run stops, and
+            // says why, as it does for any failure that ends it early.
+            plan.run_stop.stop();
+            let mut recorder = Recorder::new(ctx.index, ctx.start, ctx.layout, ctx.sink);
+            recorder.finish(WorkerReport {
+                failures: Vec::new(),
+                fatal: Some(SpawnError(e).to_string()),
+            });
+            Instant::now()
+        }
+    }
 }
 
 async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {

@@ -26,6 +26,8 @@ use render::Buffers;
 use variables::Variables;
 use websocket::Sockets;
 
+/// A virtual user: one journey at a time, with its own variables, cookies,
+/// connections and sockets.
 pub(super) struct Vu {
     vars: Variables,
     /// Iterations aborted one after the other (closed-model backoff).

@@ -2,9 +2,10 @@
 //! owns the collector, relays the stop signal, reports progress.
 //!
 //! It is the only place where the workers' measurements meet, and they meet
-//! by message: each worker sends its interval snapshots over a channel, the
-//! coordinator's loop merges them (the dispatcher shape: one owner of all
-//! aggregated state, everything else talks to it).
+//! by message: each worker sends its interval snapshots over a channel, then
+//! its report (failures) in its final message; the coordinator's loop merges
+//! them (the dispatcher shape: one owner of all aggregated state, everything
+//! else talks to it). Nothing else is shared between workers and collector.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::metrics::{
-    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage,
+    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage, WorkerReport,
 };
 
 /// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
@@ -62,10 +63,13 @@ pub struct Progress<'a> {
     pub counters: &'a [u64],
 }
 
-/// What a run measured.
+/// What the workers measured and reported.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Measured {
     pub metrics: RunMetrics,
+    /// Each worker's final report, by worker index (a worker that died
+    /// without finishing has an empty one).
+    pub reports: Vec<WorkerReport>,
     /// From the start to the moment the last worker stopped.
     pub elapsed: Duration,
     pub started_at: SystemTime,
@@ -73,7 +77,8 @@ pub struct Outcome {
     pub partial: bool,
 }
 
-/// A run could not start its workers.
+/// A run could not start its workers (a thread, or a worker's runtime).
+/// The one place this message is written: `bench` and `run` wrap it.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start worker thread: {0}")]
 pub struct SpawnError(#[from] pub std::io::Error);
@@ -86,7 +91,7 @@ pub fn run(
     phases: Option<(usize, PhaseOf)>,
     stop: &StopSignal,
     mut on_progress: impl FnMut(Progress<'_>),
-) -> Result<Outcome, SpawnError> {
+) -> Result<Measured, SpawnError> {
     let count = workers.len();
     let (sink, inbox) = mpsc::channel();
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -119,6 +124,7 @@ pub fn run(
     if let Some((n, phase_of)) = phases {
         collector = collector.with_phases(n, phase_of);
     }
+    let mut reports = vec![WorkerReport::default(); count];
     let mut partial = false;
     while !collector.all_finished() {
         if stop.is_stopped() && !partial {
@@ -131,7 +137,12 @@ pub fn run(
                     WorkerMessage::Interval { worker, snapshot } => {
                         collector.accept(worker, snapshot)
                     }
-                    WorkerMessage::Finished { worker } => collector.source_finished(worker),
+                    WorkerMessage::Finished { worker, report } => {
+                        if let Some(slot) = reports.get_mut(worker) {
+                            *slot = report;
+                        }
+                        collector.source_finished(worker)
+                    }
                 };
                 if closed > 0 && !collector.all_finished() {
                     if let Some(last) = collector.timeline().last() {
@@ -158,8 +169,9 @@ pub fn run(
         .max()
         .unwrap_or_else(Instant::now);
     let elapsed = end.saturating_duration_since(start);
-    Ok(Outcome {
+    Ok(Measured {
         metrics: collector.finish(elapsed),
+        reports,
         elapsed,
         started_at,
         partial,

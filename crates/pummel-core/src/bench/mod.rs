@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use result::result;
 
 use crate::coordinator::{self, SpawnError, Worker, WorkerContext};
-pub use crate::coordinator::{Outcome as BenchOutcome, Progress, StopSignal};
+pub use crate::coordinator::{Measured as BenchOutcome, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};

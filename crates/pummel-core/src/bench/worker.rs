@@ -258,7 +258,7 @@ async fn drive(setup: WorkerPlan) -> Instant {
     if let Some(pacer) = &state.pacer {
         stats.dropped += pacer.dropped(end);
     }
-    recorder.finish();
+    recorder.finish(Default::default());
     end
 }
 

@@ -10,4 +10,4 @@ pub use pummel_result::snapshot::{
     CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL,
 };
 pub use pummel_result::stats::{ErrorCounts, Stats, StatusCounts};
-pub use recorder::{Recorder, WorkerMessage};
+pub use recorder::{Recorder, WorkerMessage, WorkerReport};

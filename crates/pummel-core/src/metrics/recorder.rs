@@ -25,7 +25,16 @@ pub enum WorkerMessage {
         snapshot: IntervalSnapshot,
     },
     /// The worker has stopped; it sends nothing more.
-    Finished { worker: usize },
+    Finished { worker: usize, report: WorkerReport },
+}
+
+/// What a worker reports when it ends, besides its snapshots.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerReport {
+    /// A few failure messages, as examples for the summary.
+    pub failures: Vec<String>,
+    /// A failure that ended the run early (a unique feeder ran dry).
+    pub fatal: Option<String>,
 }
 
 pub struct Recorder {
@@ -90,14 +99,15 @@ impl Recorder {
         }
     }
 
-    /// Sends the current (partial) interval and says this worker is done.
-    /// Call once; the recorder must not record afterwards.
-    pub fn finish(&mut self) {
+    /// Sends the current (partial) interval and says this worker is done,
+    /// with its `report`. Call once; the recorder must not record afterwards.
+    pub fn finish(&mut self, report: WorkerReport) {
         let last = std::mem::replace(&mut self.current, IntervalSnapshot::empty(0, &self.layout));
         self.send(last);
         // The collector may be gone if the run is being torn down; nothing to do then.
         let _ = self.sink.send(WorkerMessage::Finished {
             worker: self.worker,
+            report,
         });
     }
 
@@ -159,7 +169,7 @@ mod tests {
         rec.stats(KeyId(0), start + Duration::from_millis(2500))
             .responses += 1;
         rec.tick(start + Duration::from_millis(3100));
-        rec.finish();
+        rec.finish(WorkerReport::default());
         let msgs: Vec<_> = rx.try_iter().collect();
         let mut indexes = Vec::new();
         for m in &msgs[..msgs.len() - 1] {
@@ -176,13 +186,13 @@ mod tests {
                         _ => assert_eq!(per_key, vec![0, 0]),
                     }
                 }
-                other => panic!("unexpected {other:?}"),
+                other @ WorkerMessage::Finished { .. } => panic!("unexpected {other:?}"),
             }
         }
         assert_eq!(indexes, vec![0, 1, 2, 3]);
         assert!(matches!(
             msgs.last(),
-            Some(WorkerMessage::Finished { worker: 3 })
+            Some(WorkerMessage::Finished { worker: 3, .. })
         ));
     }
 }

@@ -4,179 +4,44 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-
-use super::program::{Program, VUS_GAUGE};
-use super::vu::{pacing_wait, Abort, Vu};
-use crate::coordinator::WorkerContext;
-use crate::http::session::Connectors;
+use super::program::{ScenarioOps, VUS_GAUGE};
+use super::vu::{Abort, Vu};
+use super::worker_state::{WorkerPlan, WorkerState};
+use crate::coordinator::{SpawnError, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, WorkerReport};
 use crate::pacer::{Pacer, Schedule};
-use crate::scenario::feeder::Feeder;
 use crate::scenario::load_model::LoadModel;
-use crate::scenario::pick::WeightedPick;
-use crate::segment::Segment;
 
 /// How often a closed model's VU count is brought to its target.
 const RAMP_STEP: Duration = Duration::from_millis(100);
 /// Teardown steps (per VU) get this long once the run has stopped.
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Failure messages kept per worker, as examples for the summary.
-const MAX_FAILURE_EXAMPLES: usize = 20;
-
-/// What a worker needs from the coordinator.
-pub struct WorkerPlan {
-    pub program: Arc<Program>,
-    pub segment: Segment,
-    /// Total worker count, to number VUs uniquely across workers.
-    pub workers: u32,
-    /// Variables after the global setup (its captures).
-    pub initial_vars: Arc<Vec<Option<String>>>,
-    pub connectors: crate::http::session::SessionOptions,
-    /// The run's stop signal: a worker that meets a fatal error stops them all.
-    pub run_stop: crate::coordinator::StopSignal,
-    pub known_addrs: std::collections::HashMap<(String, u16), Vec<std::net::SocketAddr>>,
-}
-
-/// State the VUs of one worker share (all on one thread).
-pub struct WorkerShared {
-    pub program: Arc<Program>,
-    pub recorder: RefCell<Recorder>,
-    pub connectors: Rc<Connectors>,
-    pub feeders: Vec<Feeder>,
-    pub initial_vars: Arc<Vec<Option<String>>>,
-    pub stopping: Cell<bool>,
-    stop_notify: Notify,
-    run_stop: crate::coordinator::StopSignal,
-    pick: WeightedPick,
-    /// Closed model: VUs with an index below this keep iterating.
-    desired: Cell<usize>,
-    alive: RefCell<Vec<bool>>,
-    active: Cell<u64>,
-    /// Closed model with `iterations`: left to start.
-    budget: Cell<u64>,
-    idle: Cell<u64>,
-    /// WebSockets open on this worker.
-    sockets: Cell<u64>,
-    pub failures: RefCell<Vec<String>>,
-    /// A failure that must end the run (a unique feeder ran dry).
-    pub fatal: RefCell<Option<String>>,
-    workers: u32,
-    worker_index: u32,
-}
-
-impl WorkerShared {
-    /// Keeps a few failure messages, for the summary.
-    pub fn note_failure(&self, step: &str, what: &str, message: &str) {
-        let mut failures = self.failures.borrow_mut();
-        if failures.len() < MAX_FAILURE_EXAMPLES {
-            failures.push(format!("{step}: {what}: {message}"));
-        }
-    }
-
-    /// The shared state of a worker (or of the global setup's lone VU).
-    pub fn new(plan: &WorkerPlan, recorder: Recorder, budget: u64) -> Rc<WorkerShared> {
-        Rc::new(WorkerShared {
-            recorder: RefCell::new(recorder),
-            connectors: Connectors::new(plan.connectors.clone(), plan.known_addrs.clone()),
-            feeders: plan
-                .program
-                .plan
-                .feeders
-                .iter()
-                .map(|f| f.rows_for(plan.segment))
-                .collect(),
-            initial_vars: plan.initial_vars.clone(),
-            pick: plan.program.plan.scenario_pick(),
-            program: plan.program.clone(),
-            stopping: Cell::new(false),
-            stop_notify: Notify::new(),
-            run_stop: plan.run_stop.clone(),
-            desired: Cell::new(0),
-            alive: RefCell::new(Vec::new()),
-            active: Cell::new(0),
-            budget: Cell::new(budget),
-            idle: Cell::new(0),
-            sockets: Cell::new(0),
-            failures: RefCell::new(Vec::new()),
-            fatal: RefCell::new(None),
-            workers: plan.workers,
-            worker_index: plan.segment.index,
-        })
-    }
-
-    fn stop(&self) {
-        self.stopping.set(true);
-        self.stop_notify.notify_waiters();
-    }
-
-    async fn stopped(&self) {
-        while !self.stopping.get() {
-            self.stop_notify.notified().await;
-        }
-    }
-
-    fn vu_id(&self, index: usize) -> u64 {
-        index as u64 * u64::from(self.workers) + u64::from(self.worker_index) + 1
-    }
-
-    pub fn socket_opened(&self) {
-        self.sockets.set(self.sockets.get() + 1);
-        self.recorder.borrow_mut().set_gauge(
-            super::program::SOCKETS_GAUGE,
-            self.sockets.get(),
-            Instant::now(),
-        );
-    }
-
-    pub fn socket_closed(&self) {
-        self.sockets.set(self.sockets.get().saturating_sub(1));
-        self.recorder.borrow_mut().set_gauge(
-            super::program::SOCKETS_GAUGE,
-            self.sockets.get(),
-            Instant::now(),
-        );
-    }
-
-    fn set_active(&self, delta: i64) {
-        let active = (self.active.get() as i64 + delta).max(0) as u64;
-        self.active.set(active);
-        self.recorder
-            .borrow_mut()
-            .set_gauge(VUS_GAUGE, active, Instant::now());
-    }
-}
-
-/// What a worker reports when it ends (besides its snapshots).
-#[derive(Debug, Default)]
-pub struct WorkerReport {
-    pub failures: Vec<String>,
-    pub fatal: Option<String>,
-}
 
 /// Runs one worker to the end of its share; returns when it stopped.
-pub fn run(
-    plan: WorkerPlan,
-    ctx: WorkerContext,
-    report: &std::sync::Mutex<WorkerReport>,
-) -> Instant {
+pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .expect("a single-threaded runtime can be built");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, drive(plan, ctx, report))
+        .build();
+    match runtime {
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
+        Err(e) => {
+            // Without a runtime this share cannot run: the run stops, and
+            // says why, as it does for any failure that ends it early.
+            plan.run_stop.stop();
+            let mut recorder = Recorder::new(ctx.index, ctx.start, ctx.layout, ctx.sink);
+            recorder.finish(WorkerReport {
+                failures: Vec::new(),
+                fatal: Some(SpawnError(e).to_string()),
+            });
+            Instant::now()
+        }
+    }
 }
 
-async fn drive(
-    plan: WorkerPlan,
-    ctx: WorkerContext,
-    report: &std::sync::Mutex<WorkerReport>,
-) -> Instant {
+async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let WorkerContext {
         index,
         start,
@@ -193,7 +58,7 @@ async fn drive(
         _ => u64::MAX,
     };
     let recorder = Recorder::new(index, start, layout, sink);
-    let shared = WorkerShared::new(&plan, recorder, budget);
+    let shared = WorkerState::new(&plan, recorder, budget);
     let deadline = model.duration().map(|d| start + d);
 
     let ticker = {
@@ -241,18 +106,13 @@ async fn drive(
 
     let mut recorder = shared.recorder.borrow_mut();
     recorder.set_gauge(VUS_GAUGE, 0, Instant::now());
-    recorder.finish();
-    let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-    r.failures.extend(shared.failures.borrow().iter().cloned());
-    if r.fatal.is_none() {
-        r.fatal = shared.fatal.borrow().clone();
-    }
+    recorder.finish(shared.report());
     end
 }
 
 /// Closed model: keeps the number of running VUs at the model's target.
 async fn drive_closed(
-    shared: &Rc<WorkerShared>,
+    shared: &Rc<WorkerState>,
     model: &LoadModel,
     start: Instant,
     vus: &mut tokio::task::JoinSet<()>,
@@ -286,11 +146,11 @@ async fn drive_closed(
     }
 }
 
-async fn closed_vu(shared: Rc<WorkerShared>, index: usize) {
+async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
-    if let Err(message) = vu.init_variables(&shared) {
-        shared.note_failure("variables", "render", &message);
+    if let Err(e) = vu.init_variables(&shared) {
+        shared.note_failure("variables", "render", &e.to_string());
     } else {
         loop {
             if shared.stopping.get() || index >= shared.desired.get() {
@@ -320,7 +180,7 @@ async fn closed_vu(shared: Rc<WorkerShared>, index: usize) {
 /// Open model: iterations start at the schedule's moments on free VUs; a
 /// new VU starts when none is free, up to the model's pool.
 async fn drive_open(
-    shared: &Rc<WorkerShared>,
+    shared: &Rc<WorkerState>,
     pacer: Rc<Pacer>,
     model: &LoadModel,
     vus: &mut tokio::task::JoinSet<()>,
@@ -353,11 +213,11 @@ async fn drive_open(
     while vus.join_next().await.is_some() {}
 }
 
-async fn open_vu(shared: Rc<WorkerShared>, pacer: Rc<Pacer>, index: usize) {
+async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
-    if let Err(message) = vu.init_variables(&shared) {
-        shared.note_failure("variables", "render", &message);
+    if let Err(e) = vu.init_variables(&shared) {
+        shared.note_failure("variables", "render", &e.to_string());
     } else {
         loop {
             shared.idle.set(shared.idle.get() + 1);
@@ -382,15 +242,15 @@ async fn open_vu(shared: Rc<WorkerShared>, pacer: Rc<Pacer>, index: usize) {
 
 /// One iteration: a scenario picked by weight, its per-VU setup the first
 /// time, then its steps. Returns false when the VU must stop.
-async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Instant>) -> bool {
+async fn iteration(shared: &Rc<WorkerState>, vu: &mut Vu, scheduled: Option<Instant>) -> bool {
     let program = shared.program.clone();
     let which = shared.pick.pick();
     let scenario = &program.scenarios[which];
     let started = Instant::now();
     let from = scheduled.unwrap_or(started);
-    if let Err(message) = vu.draw_rows(shared) {
+    if let Err(e) = vu.draw_rows(shared) {
         // The run cannot go on as planned: stop every worker, not only this one.
-        *shared.fatal.borrow_mut() = Some(message);
+        shared.note_fatal(e.to_string());
         shared.run_stop.stop();
         shared.stop();
         return false;
@@ -416,7 +276,7 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
             stats.late += 1;
         }
     }
-    vu.iteration += 1;
+    vu.iteration_done();
     match outcome {
         Ok(()) => vu.aborts_in_a_row = 0,
         Err(abort) => {
@@ -435,8 +295,8 @@ async fn iteration(shared: &Rc<WorkerShared>, vu: &mut Vu, scheduled: Option<Ins
 /// consecutive aborts (a target that is down would otherwise be hammered
 /// with failing iterations in a busy loop). Returns false when the VU must stop.
 async fn after_abort(
-    shared: &WorkerShared,
-    scenario: &super::program::ScenarioOps,
+    shared: &WorkerState,
+    scenario: &ScenarioOps,
     vu: &mut Vu,
     abort: Abort,
     scheduled: Option<Instant>,
@@ -452,7 +312,7 @@ async fn after_abort(
     true
 }
 
-fn note_abort(shared: &WorkerShared, scenario: &super::program::ScenarioOps, abort: Abort) -> bool {
+fn note_abort(shared: &WorkerState, scenario: &ScenarioOps, abort: Abort) -> bool {
     match abort {
         Abort::Stopping => false,
         Abort::Iteration(message) => {
@@ -467,12 +327,12 @@ fn note_abort(shared: &WorkerShared, scenario: &super::program::ScenarioOps, abo
 }
 
 /// Runs the teardown of every scenario whose setup this VU ran.
-async fn teardown(shared: &Rc<WorkerShared>, vu: &mut Vu) {
+async fn teardown(shared: &Rc<WorkerState>, vu: &mut Vu) {
     let program = shared.program.clone();
     for (i, scenario) in program.scenarios.iter().enumerate() {
         if vu.set_up[i] && !scenario.teardown.is_empty() {
             // A failed teardown step is counted like any step; nothing more to do.
-            let _ = vu.run_teardown(shared, &scenario.teardown).await;
+            let _ = vu.run_ops_despite_stop(shared, &scenario.teardown).await;
         }
     }
     vu.close(shared);
@@ -493,33 +353,9 @@ impl Schedule for ModelSchedule {
     }
 }
 
-/// Runs the global setup or teardown steps once, as VU 0, on the calling
-/// thread. Returns the variables afterwards (the setup's captures) and what
-/// the steps measured; an aborted step is an error.
-pub fn run_once(
-    plan: &WorkerPlan,
-    ops: &[super::program::Op],
-    layout: Arc<crate::metrics::MetricLayout>,
-) -> Result<(Vec<Option<String>>, Vec<crate::metrics::WorkerMessage>), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let local = tokio::task::LocalSet::new();
-    let (sink, inbox) = std::sync::mpsc::channel();
-    let vars = local.block_on(&runtime, async {
-        let recorder = Recorder::new(0, Instant::now(), layout, sink);
-        let shared = WorkerShared::new(plan, recorder, u64::MAX);
-        let mut vu = Vu::new(0, 0, &shared);
-        vu.init_variables(&shared)?;
-        vu.draw_rows(&shared)?;
-        let outcome = vu.run_teardown(&shared, ops).await;
-        vu.close(&shared);
-        shared.recorder.borrow_mut().finish();
-        match outcome {
-            Err(Abort::Iteration(message)) => Err(message),
-            _ => Ok(vu.into_vars()),
-        }
-    })?;
-    Ok((vars, inbox.try_iter().collect()))
+/// How long to wait so iterations start at least `pacing` apart.
+fn pacing_wait(iteration_start: Instant, pacing: Option<Duration>) -> Option<Duration> {
+    let pacing = pacing?;
+    let elapsed = iteration_start.elapsed();
+    (elapsed < pacing).then(|| pacing - elapsed)
 }

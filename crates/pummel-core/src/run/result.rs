@@ -1,0 +1,170 @@
+//! A run's result: the merged figures, per step, scenario and cycle, as the
+//! JSON result records them.
+
+use std::time::Duration;
+
+use super::program::{KeyKind, Program};
+use crate::metrics::{KeyId, RunMetrics, Stats};
+use crate::result::{error_map, status_map, CheckResult, CycleResult, ScenarioResult, StepResult};
+use crate::scenario::load_model::{CycleWindow, LoadModel, Stage};
+use crate::scenario::model::Plan;
+
+/// The run's configuration as the result records it: `requested_threads`
+/// as asked, `workers` as run.
+pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> serde_json::Value {
+    serde_json::json!({
+        "file": plan.file,
+        "name": plan.name,
+        "url": plan.target.as_ref().map(|t| t.absolute()),
+        "load": load_json(&plan.load),
+        "scenarios": plan.scenarios.iter().map(|s| serde_json::json!({"name": s.name, "weight": s.weight})).collect::<Vec<_>>(),
+        "threads": workers,
+        "requested_threads": requested_threads,
+        "max_vus": plan.load.max_vus(),
+    })
+}
+
+/// The load model as the result records it.
+fn load_json(load: &LoadModel) -> serde_json::Value {
+    let secs = |d: Duration| d.as_secs_f64();
+    let stages = |stages: &[Stage]| -> Vec<serde_json::Value> {
+        stages
+            .iter()
+            .map(|s| serde_json::json!({"duration_s": secs(s.duration), "target": s.target}))
+            .collect()
+    };
+    match load {
+        LoadModel::Vus {
+            vus,
+            duration,
+            iterations,
+        } => serde_json::json!({
+            "model": "vus", "vus": vus, "duration_s": duration.map(secs), "iterations": iterations,
+        }),
+        LoadModel::RampingVus { start, stages: s } => serde_json::json!({
+            "model": "stages", "start_vus": start, "stages": stages(s),
+        }),
+        LoadModel::Rate {
+            rate,
+            duration,
+            max_vus,
+        } => serde_json::json!({
+            "model": "rate", "rate": rate, "duration_s": secs(*duration), "max_vus": max_vus,
+        }),
+        LoadModel::RampingRate {
+            start,
+            stages: s,
+            max_vus,
+        } => serde_json::json!({
+            "model": "rate_stages", "start_rate": start, "stages": stages(s), "max_vus": max_vus,
+        }),
+        LoadModel::Cycles(c) => serde_json::json!({
+            "model": "cycles", "levels": c.levels, "cycle_duration_s": secs(c.cycle_duration),
+            "startup_delay_s": secs(c.startup_delay), "pause_s": secs(c.pause),
+        }),
+    }
+}
+
+pub(super) fn step_results(
+    program: &Program,
+    metrics: &RunMetrics,
+    elapsed_s: f64,
+) -> Vec<StepResult> {
+    program
+        .keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, kind)| {
+            let KeyKind::Step { scenario, name } = kind else {
+                return None;
+            };
+            let s: &Stats = &metrics.totals[i];
+            let checks = program
+                .checks
+                .iter()
+                .filter(|c| c.key.index() == i)
+                .map(|c| CheckResult {
+                    label: c.label.clone(),
+                    passed: metrics.counters[c.pass.0 as usize],
+                    failed: metrics.counters[c.fail.0 as usize],
+                })
+                .collect();
+            Some(StepResult {
+                name: name.clone(),
+                scenario: scenario.clone(),
+                requests: s.requests(),
+                responses: s.responses,
+                failed: program.failed(i, s, &metrics.counters),
+                rps: if elapsed_s > 0.0 {
+                    s.requests() as f64 / elapsed_s
+                } else {
+                    0.0
+                },
+                latency_ms: s.latency.summary(),
+                status: status_map(s),
+                errors: error_map(s),
+                bytes_received: s.bytes_received,
+                bytes_sent: s.bytes_sent,
+                checks,
+                histogram: s.latency.to_base64(),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn scenario_results(program: &Program, metrics: &RunMetrics) -> Vec<ScenarioResult> {
+    program
+        .scenarios
+        .iter()
+        .map(|s| {
+            let it = &metrics.totals[s.iteration_key.index()];
+            ScenarioResult {
+                name: s.name.clone(),
+                iterations: it.responses,
+                aborted: metrics.counters[s.aborted_counter.0 as usize],
+                iteration_ms: it.latency.summary(),
+                late: it.late,
+                dropped: it.dropped,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn cycle_results(
+    program: &Program,
+    metrics: &RunMetrics,
+    windows: &[CycleWindow],
+) -> Vec<CycleResult> {
+    metrics
+        .phases
+        .iter()
+        .zip(windows)
+        .map(|(phase, window)| {
+            let combined = program.layout.combine(&phase.stats);
+            let duration_s = f64::from(phase.intervals);
+            let requests = combined.requests();
+            let errors: u64 = (0..phase.stats.len())
+                .filter(|&i| program.is_request_key(KeyId(i as u32)))
+                .map(|i| program.failed(i, &phase.stats[i], &phase.counters))
+                .sum();
+            CycleResult {
+                index: window.index,
+                level: window.level,
+                duration_s,
+                requests,
+                rps: if duration_s > 0.0 {
+                    requests as f64 / duration_s
+                } else {
+                    0.0
+                },
+                errors,
+                error_rate: if requests > 0 {
+                    errors as f64 / requests as f64
+                } else {
+                    0.0
+                },
+                latency_ms: combined.latency.summary(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,247 @@
+//! A virtual user: its variables, cookie jar, connections and buffers, and
+//! the execution of steps on its behalf. Rendering a step is `render`'s,
+//! the WebSocket steps are `websocket`'s.
+
+mod abort;
+mod render;
+mod variables;
+mod websocket;
+
+use std::rc::Rc;
+use std::time::{Instant, SystemTime};
+
+pub(super) use abort::Abort;
+pub use render::{RenderError, StepPart};
+
+use super::program::{Op, RequestOp};
+use super::worker_state::WorkerState;
+use crate::error_kind::ErrorKind;
+use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
+use crate::http::TargetUrl;
+use crate::scenario::check::{CheckKind, CheckOutcome};
+use crate::scenario::cookie::CookieJar;
+use crate::scenario::feeder::FeederError;
+use crate::scenario::response::ResponseView;
+use render::Buffers;
+use variables::Variables;
+use websocket::Sockets;
+
+/// A virtual user: one journey at a time, with its own variables, cookies,
+/// connections and sockets.
+pub(super) struct Vu {
+    vars: Variables,
+    /// Iterations aborted one after the other (closed-model backoff).
+    pub(super) aborts_in_a_row: u32,
+    jar: Option<CookieJar>,
+    session: Session,
+    sockets: Sockets,
+    response: FinalResponse,
+    buffers: Buffers,
+    scratch: String,
+    /// Scenarios whose per-VU setup has run.
+    pub(super) set_up: Vec<bool>,
+}
+
+/// A cookie jar seen as the session's cookie store.
+struct Jar<'a>(&'a mut CookieJar);
+
+impl CookieStore for Jar<'_> {
+    fn cookie_header(&mut self, url: &TargetUrl) -> Option<String> {
+        render::cookie_header(self.0, url)
+    }
+    fn store(&mut self, url: &TargetUrl, set_cookie: &[&str]) {
+        self.0
+            .store_all(url, set_cookie.iter().copied(), SystemTime::now());
+    }
+}
+
+impl Vu {
+    /// VU `index` of its worker, `id` across the run.
+    pub(super) fn new(id: u64, index: usize, shared: &WorkerState) -> Vu {
+        let plan = &shared.program.plan;
+        Vu {
+            vars: Variables::new(id, index, &shared.initial_vars, plan.feeders.len()),
+            aborts_in_a_row: 0,
+            jar: plan.defaults.cookies.then(CookieJar::new),
+            session: Session::new(shared.connectors.clone()),
+            sockets: Sockets::default(),
+            response: FinalResponse::default(),
+            buffers: Buffers::default(),
+            scratch: String::new(),
+            set_up: vec![false; plan.scenarios.len()],
+        }
+    }
+
+    /// Evaluates the plan's variables for this VU, in order.
+    pub(super) fn init_variables(&mut self, shared: &WorkerState) -> Result<(), RenderError> {
+        self.vars.init(&shared.program.plan)
+    }
+
+    /// Draws this iteration's feeder rows.
+    pub(super) fn draw_rows(&mut self, shared: &WorkerState) -> Result<(), FeederError> {
+        self.vars.draw_rows(&shared.feeders)
+    }
+
+    /// Counts a finished iteration (templates see the count).
+    pub(super) fn iteration_done(&mut self) {
+        self.vars.iteration += 1;
+    }
+
+    /// The variables' values, for sharing the global setup's captures.
+    pub(super) fn into_vars(self) -> Vec<Option<String>> {
+        self.vars.into_values()
+    }
+
+    /// Drops the VU's connections and sockets (a VU that stops).
+    pub(super) fn close(&mut self, shared: &WorkerState) {
+        self.session.close();
+        self.sockets.close_all(shared);
+    }
+
+    /// Runs steps in order. `first_scheduled` is the open-model scheduled
+    /// start of the iteration: the first request's latency counts from it.
+    pub(super) async fn run_ops(
+        &mut self,
+        shared: &Rc<WorkerState>,
+        ops: &[Op],
+        first_scheduled: &mut Option<Instant>,
+    ) -> Result<(), Abort> {
+        self.run_ops_inner(shared, ops, first_scheduled, true).await
+    }
+
+    /// Runs steps to the end even when the run is stopping: teardowns (most
+    /// of which run then) and the global setup.
+    pub(super) async fn run_ops_despite_stop(
+        &mut self,
+        shared: &Rc<WorkerState>,
+        ops: &[Op],
+    ) -> Result<(), Abort> {
+        self.run_ops_inner(shared, ops, &mut None, false).await
+    }
+
+    async fn run_ops_inner(
+        &mut self,
+        shared: &Rc<WorkerState>,
+        ops: &[Op],
+        first_scheduled: &mut Option<Instant>,
+        honour_stop: bool,
+    ) -> Result<(), Abort> {
+        for op in ops {
+            if honour_stop && shared.stopping.get() {
+                return Err(Abort::Stopping);
+            }
+            match op {
+                Op::Request(request) => {
+                    self.request(shared, request, first_scheduled.take())
+                        .await?;
+                    if let Some(think) = &request.think {
+                        tokio::time::sleep(think.sample()).await;
+                    }
+                }
+                Op::Think(think) => tokio::time::sleep(think.sample()).await,
+                Op::Group(ops) => {
+                    Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
+                }
+                Op::WebSocket(ws) => {
+                    Box::pin(
+                        self.sockets
+                            .step(shared, ws, &mut self.vars, self.jar.as_mut()),
+                    )
+                    .await?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn request(
+        &mut self,
+        shared: &WorkerState,
+        op: &RequestOp,
+        scheduled: Option<Instant>,
+    ) -> Result<(), Abort> {
+        let plan = &shared.program.plan;
+        let request = render::request(plan, &op.step, &self.vars, &mut self.buffers)
+            .map_err(|e| Abort::Iteration(e.to_string()))?;
+        let sent = Instant::now();
+        let timeout = plan.timeout_for(&op.step);
+        let mut no_cookies = NoCookies;
+        let result = {
+            let cookies: &mut dyn CookieStore = match &mut self.jar {
+                Some(jar) => &mut Jar(jar),
+                None => &mut no_cookies,
+            };
+            tokio::time::timeout(
+                timeout,
+                self.session
+                    .send(&request, DEFAULT_MAX_REDIRECTS, cookies, &mut self.response),
+            )
+            .await
+        };
+        let end = Instant::now();
+        let result = result.unwrap_or(Err(ErrorKind::Timeout));
+        let latency = end - scheduled.unwrap_or(sent);
+        let uncorrected = scheduled.map(|_| end - sent);
+        {
+            let mut recorder = shared.recorder.borrow_mut();
+            let stats = recorder.stats(op.key, end);
+            match result {
+                Ok(()) => stats.record_response(
+                    latency,
+                    uncorrected,
+                    self.response.status,
+                    self.response.bytes_received,
+                    self.response.bytes_sent,
+                ),
+                Err(kind) => {
+                    stats.record_error(kind, self.response.bytes_received, self.response.bytes_sent)
+                }
+            }
+        }
+        if let Err(kind) = result {
+            return Err(Abort::Iteration(format!(
+                "{}: {}",
+                op.step.url.source(),
+                kind.describe()
+            )));
+        }
+        self.check_and_capture(shared, op, end - sent, end)
+    }
+
+    /// Checks, then captures (a check may read a variable a capture of the
+    /// same step would overwrite; checks see the state before).
+    fn check_and_capture(
+        &mut self,
+        shared: &WorkerState,
+        op: &RequestOp,
+        elapsed: std::time::Duration,
+        end: Instant,
+    ) -> Result<(), Abort> {
+        let view = ResponseView::new(
+            self.response.status,
+            &self.response.headers,
+            &self.response.body,
+            elapsed,
+        );
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
+            let outcome = check.evaluate(&view, &self.vars, &mut scratch);
+            let counter = if outcome.passed() { *pass } else { *fail };
+            shared.recorder.borrow_mut().count(counter, 1, end);
+            if let (CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
+                if outcome.passed() && view.status >= 400 {
+                    shared.recorder.borrow_mut().count(accepted, 1, end);
+                }
+            }
+            if let CheckOutcome::Fail(message) = outcome {
+                shared.note_failure(shared.program.layout.name(op.key), &check.label, &message);
+            }
+        }
+        let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
+        self.scratch = scratch;
+        match missing {
+            Some(message) => Err(Abort::Iteration(message)),
+            None => Ok(()),
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::modules::{flatten_use, is_test_only, CrateSource};
+use crate::modules::{flatten_use_named, is_test_only, CrateSource};
 
 fn is_pub(vis: &syn::Visibility) -> bool {
     matches!(vis, syn::Visibility::Public(_))
@@ -22,8 +22,12 @@ fn type_name(ty: &syn::Type) -> Option<String> {
 }
 
 /// Every public item of the crate, as sorted lines such as
-/// `fn bench::run`, `struct bench::BenchPlan`, `field bench::BenchPlan.url`,
+/// `fn bench::run`, `struct bench::BenchPlan`, `field BenchPlan.url`,
 /// `method BenchPlan::segment`, `use ErrorKind = pummel_result::ErrorKind`.
+///
+/// The fields, variants and methods of a public type are listed under the
+/// type's name wherever it is defined, so a type re-exported from a private
+/// module shows its whole surface.
 pub fn public_items(source: &CrateSource) -> Vec<String> {
     let mut lines = BTreeSet::new();
     let mut public_types = BTreeSet::new();
@@ -34,72 +38,80 @@ pub fn public_items(source: &CrateSource) -> Vec<String> {
             p.join("::")
         };
         for item in &module.items {
-            match item {
-                syn::Item::Fn(f) if is_pub(&f.vis) && !is_test_only(&f.attrs) => {
-                    lines.insert(format!("fn {}", prefix(&f.sig.ident.to_string())));
-                }
-                syn::Item::Struct(s) if is_pub(&s.vis) && !is_test_only(&s.attrs) => {
-                    let name = prefix(&s.ident.to_string());
-                    public_types.insert(s.ident.to_string());
-                    for (i, field) in s.fields.iter().enumerate() {
-                        if is_pub(&field.vis) {
-                            let field_name = field
-                                .ident
-                                .as_ref()
-                                .map_or_else(|| i.to_string(), ToString::to_string);
-                            lines.insert(format!("field {name}.{field_name}"));
-                        }
-                    }
-                    lines.insert(format!("struct {name}"));
-                }
-                syn::Item::Enum(e) if is_pub(&e.vis) && !is_test_only(&e.attrs) => {
-                    let name = prefix(&e.ident.to_string());
-                    public_types.insert(e.ident.to_string());
-                    for v in &e.variants {
-                        lines.insert(format!("variant {name}::{}", v.ident));
-                    }
-                    lines.insert(format!("enum {name}"));
-                }
-                syn::Item::Trait(t) if is_pub(&t.vis) => {
-                    lines.insert(format!("trait {}", prefix(&t.ident.to_string())));
-                }
-                syn::Item::Type(t) if is_pub(&t.vis) => {
-                    lines.insert(format!("type {}", prefix(&t.ident.to_string())));
-                }
-                syn::Item::Const(c) if is_pub(&c.vis) => {
-                    lines.insert(format!("const {}", prefix(&c.ident.to_string())));
-                }
-                syn::Item::Static(s) if is_pub(&s.vis) => {
-                    lines.insert(format!("static {}", prefix(&s.ident.to_string())));
-                }
-                syn::Item::Mod(m) if is_pub(&m.vis) && !is_test_only(&m.attrs) => {
-                    lines.insert(format!("mod {}", prefix(&m.ident.to_string())));
-                }
-                syn::Item::Use(u) if is_pub(&u.vis) => {
+            if let Some(line) = public_item(item, &prefix, &mut public_types) {
+                lines.insert(line);
+            }
+            if let syn::Item::Use(u) = item {
+                if is_pub(&u.vis) {
                     let mut paths = Vec::new();
-                    flatten_use(&u.tree, &mut Vec::new(), &mut paths);
-                    for path in paths {
-                        let last = path.last().cloned().unwrap_or_default();
-                        lines.insert(format!("use {} = {}", prefix(&last), path.join("::")));
+                    flatten_use_named(&u.tree, &mut Vec::new(), &mut paths);
+                    for (path, name) in paths {
+                        lines.insert(format!("use {} = {}", prefix(&name), path.join("::")));
+                        public_types.insert(path.last().cloned().unwrap_or_default());
                     }
                 }
-                _ => {}
             }
         }
     }
-    // Methods: `pub fn` in inherent impls of public types, wherever the impl is.
     for module in &source.modules {
         for item in &module.items {
-            let syn::Item::Impl(imp) = item else { continue };
-            if imp.trait_.is_some() || is_test_only(&imp.attrs) {
-                continue;
+            surface(item, &public_types, &mut lines);
+        }
+    }
+    lines.into_iter().collect()
+}
+
+/// The line for a `pub` item of a public module (not `use`), noting public
+/// type names.
+fn public_item(
+    item: &syn::Item,
+    prefix: &dyn Fn(&str) -> String,
+    public_types: &mut BTreeSet<String>,
+) -> Option<String> {
+    let (kind, ident) = match item {
+        syn::Item::Fn(f) if is_pub(&f.vis) && !is_test_only(&f.attrs) => ("fn", &f.sig.ident),
+        syn::Item::Struct(s) if is_pub(&s.vis) && !is_test_only(&s.attrs) => {
+            public_types.insert(s.ident.to_string());
+            ("struct", &s.ident)
+        }
+        syn::Item::Enum(e) if is_pub(&e.vis) && !is_test_only(&e.attrs) => {
+            public_types.insert(e.ident.to_string());
+            ("enum", &e.ident)
+        }
+        syn::Item::Trait(t) if is_pub(&t.vis) => ("trait", &t.ident),
+        syn::Item::Type(t) if is_pub(&t.vis) => ("type", &t.ident),
+        syn::Item::Const(c) if is_pub(&c.vis) => ("const", &c.ident),
+        syn::Item::Static(s) if is_pub(&s.vis) => ("static", &s.ident),
+        syn::Item::Mod(m) if is_pub(&m.vis) && !is_test_only(&m.attrs) => ("mod", &m.ident),
+        _ => return None,
+    };
+    Some(format!("{kind} {}", prefix(&ident.to_string())))
+}
+
+/// The public fields, variants and methods of `item` when it is (or
+/// implements) one of the public types.
+fn surface(item: &syn::Item, public_types: &BTreeSet<String>, lines: &mut BTreeSet<String>) {
+    match item {
+        syn::Item::Struct(s) if is_pub(&s.vis) && public_types.contains(&s.ident.to_string()) => {
+            for (i, field) in s.fields.iter().enumerate() {
+                if is_pub(&field.vis) {
+                    let name = field
+                        .ident
+                        .as_ref()
+                        .map_or_else(|| i.to_string(), ToString::to_string);
+                    lines.insert(format!("field {}.{name}", s.ident));
+                }
             }
-            let Some(ty) = type_name(&imp.self_ty) else {
-                continue;
+        }
+        syn::Item::Enum(e) if is_pub(&e.vis) && public_types.contains(&e.ident.to_string()) => {
+            for v in &e.variants {
+                lines.insert(format!("variant {}::{}", e.ident, v.ident));
+            }
+        }
+        syn::Item::Impl(imp) if imp.trait_.is_none() && !is_test_only(&imp.attrs) => {
+            let Some(ty) = type_name(&imp.self_ty).filter(|t| public_types.contains(t)) else {
+                return;
             };
-            if !public_types.contains(&ty) {
-                continue;
-            }
             for impl_item in &imp.items {
                 match impl_item {
                     syn::ImplItem::Fn(f) if is_pub(&f.vis) => {
@@ -112,6 +124,6 @@ pub fn public_items(source: &CrateSource) -> Vec<String> {
                 }
             }
         }
+        _ => {}
     }
-    lines.into_iter().collect()
 }

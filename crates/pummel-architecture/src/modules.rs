@@ -204,26 +204,38 @@ pub(crate) fn flatten_use(
     prefix: &mut Vec<String>,
     out: &mut Vec<Vec<String>>,
 ) {
+    let mut named = Vec::new();
+    flatten_use_named(tree, prefix, &mut named);
+    out.extend(named.into_iter().map(|(path, _)| path));
+}
+
+/// Every path a `use` tree names with the name it is known by where it is
+/// used: `use a::{b, c as d}` → (`a::b`, `b`), (`a::c`, `d`).
+pub(crate) fn flatten_use_named(
+    tree: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, String)>,
+) {
     match tree {
         syn::UseTree::Path(p) => {
             prefix.push(p.ident.to_string());
-            flatten_use(&p.tree, prefix, out);
+            flatten_use_named(&p.tree, prefix, out);
             prefix.pop();
         }
         syn::UseTree::Name(n) => {
             let mut full = prefix.clone();
             full.push(n.ident.to_string());
-            out.push(full);
+            out.push((full, n.ident.to_string()));
         }
         syn::UseTree::Rename(r) => {
             let mut full = prefix.clone();
             full.push(r.ident.to_string());
-            out.push(full);
+            out.push((full, r.rename.to_string()));
         }
-        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Glob(_) => out.push((prefix.clone(), "*".to_owned())),
         syn::UseTree::Group(g) => {
             for t in &g.items {
-                flatten_use(t, prefix, out);
+                flatten_use_named(t, prefix, out);
             }
         }
     }

@@ -67,11 +67,19 @@ fn public_items_are_the_checked_in_api() {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
-        let added: Vec<&String> = actual.iter().filter(|l| !expected.contains(l)).collect();
-        let removed: Vec<&String> = expected.iter().filter(|l| !actual.contains(l)).collect();
+        let added: Vec<&String> = actual
+            .iter()
+            .filter(|l| !expected.contains(l))
+            .take(40)
+            .collect();
+        let removed: Vec<&String> = expected
+            .iter()
+            .filter(|l| !actual.contains(l))
+            .take(40)
+            .collect();
         if !added.is_empty() || !removed.is_empty() {
             problems.push(format!(
-                "{name}: the public API differs from {}\n  new: {added:?}\n  gone: {removed:?}",
+                "{name}: the public API differs from {} (first 40 of each shown)\n  new: {added:?}\n  gone: {removed:?}",
                 list.display()
             ));
         }

@@ -37,7 +37,7 @@ impl StopSignal {
 }
 
 /// What a worker is handed when it starts.
-pub struct WorkerContext {
+pub(crate) struct WorkerContext {
     pub index: usize,
     /// The run's start: intervals and schedules count from here.
     pub start: Instant,
@@ -48,7 +48,7 @@ pub struct WorkerContext {
 }
 
 /// A worker: runs on its own thread, returns the moment it stopped.
-pub type Worker = Box<dyn FnOnce(WorkerContext) -> Instant + Send>;
+pub(crate) type Worker = Box<dyn FnOnce(WorkerContext) -> Instant + Send>;
 
 /// Live figures, handed to the progress callback after each second.
 #[derive(Debug)]
@@ -85,7 +85,7 @@ pub struct SpawnError(#[from] pub std::io::Error);
 
 /// Runs `workers` to the end or until `stop`, calling `on_progress` once a
 /// second. `phases` optionally splits the run's totals into phases.
-pub fn run(
+pub(crate) fn run(
     workers: Vec<Worker>,
     layout: Arc<MetricLayout>,
     phases: Option<(usize, PhaseOf)>,

@@ -1,14 +1,36 @@
-//! pummel's engine: plans and their segments, load models, HTTP clients and
-//! metrics. See ARCHITECTURE.md at the repository root for the map.
+//! pummel's engine: plans and their segments, load models, HTTP and
+//! WebSocket clients, the workers that run them and the coordinator that
+//! merges what they measure. See ARCHITECTURE.md at the repository root for
+//! the map.
+//!
+//! # API boundary
+//!
+//! What a front end (the CLI today, an agent tomorrow) needs, and nothing
+//! else; `docs/api/pummel-core.txt` lists every public item and a test keeps
+//! it true:
+//! - [`bench`]: a [`bench::BenchPlan`], its [`segment`](bench::BenchPlan::segment)
+//!   for a share of the load, [`bench::run`] and [`bench::result`];
+//! - [`scenario`]: [`scenario::load_with`] a scenario file into a
+//!   [`scenario::Plan`], or [`scenario::Diagnostics`] naming every problem;
+//! - [`run`]: [`run::run`] a plan into a [`run::RunOutcome`];
+//! - [`Segment`], [`StopSignal`], [`Progress`], [`Measured`];
+//! - [`http`] and [`ws`]: the URL and request types a bench plan is made of;
+//! - the measurements themselves come from `pummel-result`, re-exported as
+//!   [`result`].
+//!
+//! The engine does no terminal output, no file I/O beyond what a plan asks
+//! for, and never exits the process.
 
 pub mod bench;
-pub mod coordinator;
+pub(crate) mod coordinator;
 pub mod http;
-pub mod metrics;
-pub mod pacer;
+pub(crate) mod metrics;
+pub(crate) mod pacer;
 pub mod run;
 pub mod scenario;
-pub mod segment;
+pub(crate) mod segment;
 pub mod ws;
 
-pub use pummel_result::{error_kind, result, ErrorKind};
+pub use coordinator::{Measured, Progress, SpawnError, StopSignal};
+pub use pummel_result::{result, ErrorKind};
+pub use segment::Segment;

@@ -26,15 +26,15 @@ const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// An open-model request (or iteration) counts as late when it starts this
 /// long after its scheduled moment (its latency still counts from the
 /// schedule).
-pub const LATE_AFTER: Duration = Duration::from_millis(1);
+pub(crate) const LATE_AFTER: Duration = Duration::from_millis(1);
 
 /// Whether a slot scheduled `at` and started at `started` started late.
-pub fn is_late(at: Instant, started: Instant) -> bool {
+pub(crate) fn is_late(at: Instant, started: Instant) -> bool {
     started.saturating_duration_since(at) > LATE_AFTER
 }
 
 /// When slots are due, as offsets from the run's start.
-pub trait Schedule {
+pub(crate) trait Schedule {
     /// When slot `k` is scheduled, or `None` when the schedule ends before it.
     fn at(&self, k: u64) -> Option<Duration>;
     /// How many slots are scheduled before `t` (and within the schedule).
@@ -43,7 +43,7 @@ pub trait Schedule {
 
 /// A constant rate, optionally bounded in slots and in time.
 #[derive(Clone, Copy, Debug)]
-pub struct ConstantRate {
+pub(crate) struct ConstantRate {
     period: Duration,
     limit: Option<u64>,
     end: Option<Duration>,
@@ -51,7 +51,7 @@ pub struct ConstantRate {
 
 impl ConstantRate {
     /// `rate` in slots per second; must be positive and finite.
-    pub fn new(rate: f64, limit: Option<u64>, end: Option<Duration>) -> ConstantRate {
+    pub(crate) fn new(rate: f64, limit: Option<u64>, end: Option<Duration>) -> ConstantRate {
         assert!(rate > 0.0 && rate.is_finite(), "rate must be positive");
         ConstantRate {
             period: Duration::from_secs_f64(1.0 / rate),
@@ -77,7 +77,7 @@ impl Schedule for ConstantRate {
     }
 }
 
-pub struct Pacer {
+pub(crate) struct Pacer {
     start: Instant,
     schedule: Box<dyn Schedule>,
     released: Cell<u64>,
@@ -87,7 +87,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    pub fn new(start: Instant, schedule: Box<dyn Schedule>) -> Pacer {
+    pub(crate) fn new(start: Instant, schedule: Box<dyn Schedule>) -> Pacer {
         Pacer {
             start,
             schedule,
@@ -111,14 +111,14 @@ impl Pacer {
 
     /// Releases slots at their scheduled moments until the schedule ends.
     /// Run as one task per worker.
-    pub async fn run(&self) {
+    pub(crate) async fn run(&self) {
         self.run_with(|_| {}).await;
     }
 
     /// As [`Pacer::run`], calling `on_release` with the backlog (released
     /// slots not yet taken) after each release: an open-model run starts
     /// another virtual user when the backlog shows none is free.
-    pub async fn run_with(&self, mut on_release: impl FnMut(u64)) {
+    pub(crate) async fn run_with(&self, mut on_release: impl FnMut(u64)) {
         loop {
             let next = self.released.get();
             let Some(offset) = self.schedule.at(next) else {
@@ -140,7 +140,7 @@ impl Pacer {
 
     /// Takes the next released slot: its number and scheduled start. `None`
     /// once the schedule is over and every released slot was taken.
-    pub async fn take(&self) -> Option<(u64, Instant)> {
+    pub(crate) async fn take(&self) -> Option<(u64, Instant)> {
         loop {
             let taken = self.taken.get();
             if taken < self.released.get() {
@@ -157,14 +157,14 @@ impl Pacer {
     /// Slots that were due by `end` but never taken: the requests the run
     /// should have sent and could not. (Taken slots still in flight at `end`
     /// are counted as aborted, not here.)
-    pub fn dropped(&self, end: Instant) -> u64 {
+    pub(crate) fn dropped(&self, end: Instant) -> u64 {
         self.due(end).saturating_sub(self.taken.get())
     }
 }
 
 /// Waits until `at` with sub-millisecond precision: the timer for the bulk,
 /// cooperative yields (other tasks keep running) for the last stretch.
-pub async fn wait_until(at: Instant) {
+pub(crate) async fn wait_until(at: Instant) {
     let now = Instant::now();
     if at <= now {
         return;

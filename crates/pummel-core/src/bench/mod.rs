@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use result::result;
 
 use crate::coordinator::{self, SpawnError, Worker, WorkerContext};
-pub use crate::coordinator::{Measured as BenchOutcome, Progress, StopSignal};
+use crate::coordinator::{Measured, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
@@ -46,9 +46,9 @@ pub struct BenchPlan {
 }
 
 /// The metric keys of a WebSocket bench.
-pub const WS_ROUNDTRIP: KeyId = KeyId(0);
-pub const WS_CONNECT: KeyId = KeyId(1);
-pub const WS_SOCKETS: GaugeId = GaugeId(0);
+pub(crate) const WS_ROUNDTRIP: KeyId = KeyId(0);
+pub(crate) const WS_CONNECT: KeyId = KeyId(1);
+pub(crate) const WS_SOCKETS: GaugeId = GaugeId(0);
 /// The name of [`WS_SOCKETS`] in the timeline.
 const SOCKETS_GAUGE: &str = "sockets";
 
@@ -90,7 +90,7 @@ pub fn run(
     plan: &BenchPlan,
     stop: &StopSignal,
     on_progress: impl FnMut(Progress<'_>),
-) -> Result<BenchOutcome, BenchError> {
+) -> Result<Measured, BenchError> {
     let addrs = resolve(plan)?;
     let tls_config = plan.request.url.scheme.is_tls().then(|| {
         tls::client_config(

@@ -4,10 +4,11 @@
 use crate::metrics::{RunMetrics, TimelinePoint};
 use crate::result::{error_map, RunFacts, RunResult, WebSocketResult};
 
-use super::{BenchOutcome, BenchPlan, SOCKETS_GAUGE, WS_CONNECT, WS_ROUNDTRIP};
+use super::{BenchPlan, SOCKETS_GAUGE, WS_CONNECT, WS_ROUNDTRIP};
+use crate::coordinator::Measured;
 
 /// The result of a bench that ran `plan` and measured `outcome`.
-pub fn result(plan: &BenchPlan, outcome: &BenchOutcome) -> RunResult {
+pub fn result(plan: &BenchPlan, outcome: &Measured) -> RunResult {
     let mut result = RunResult::new(RunFacts {
         kind: "bench",
         config: config(plan),

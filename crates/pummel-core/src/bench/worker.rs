@@ -14,12 +14,12 @@ use tokio::task::JoinSet;
 
 use super::BenchPlan;
 use crate::coordinator::WorkerContext;
-use crate::error_kind::ErrorKind;
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::{KeyId, Recorder};
 use crate::pacer::{self, ConstantRate, Pacer};
+use crate::ErrorKind;
 
 /// The only metric key of a bench.
 const KEY: KeyId = KeyId(0);

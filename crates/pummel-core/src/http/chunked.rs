@@ -20,10 +20,10 @@ enum State {
 
 /// A chunked body that is not valid.
 #[derive(Debug, PartialEq, Eq)]
-pub struct ChunkedError(pub &'static str);
+pub(crate) struct ChunkedError(pub &'static str);
 
 #[derive(Debug)]
-pub struct ChunkedDecoder {
+pub(crate) struct ChunkedDecoder {
     state: State,
 }
 
@@ -34,14 +34,14 @@ impl Default for ChunkedDecoder {
 }
 
 impl ChunkedDecoder {
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
     /// Decodes from `data`, passing body bytes to `on_body`. Returns how many
     /// bytes of `data` were consumed; the rest must be offered again with more
     /// data appended.
-    pub fn decode(
+    pub(crate) fn decode(
         &mut self,
         data: &[u8],
         mut on_body: impl FnMut(&[u8]),

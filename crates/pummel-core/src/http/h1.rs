@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use super::chunked::ChunkedDecoder;
 use super::transport::Stream;
-use crate::error_kind::ErrorKind;
+use crate::ErrorKind;
 
 /// Read buffer size; a buffer grows (up to [`MAX_HEAD`]) only for huge headers.
 const BUFFER_SIZE: usize = 16 * 1024;
@@ -32,7 +32,7 @@ const MAX_HEADERS: usize = 128;
 
 /// Receives a response as it is parsed. The bench discards everything;
 /// scenario steps keep what their checks and captures need.
-pub trait ResponseSink {
+pub(crate) trait ResponseSink {
     /// The final (non-1xx) response head.
     fn head(&mut self, _status: u16, _headers: &[httparse::Header<'_>]) {}
     /// A piece of the (decoded) body.
@@ -41,14 +41,14 @@ pub trait ResponseSink {
 
 /// A sink that keeps nothing.
 #[derive(Debug, Default)]
-pub struct Discard;
+pub(crate) struct Discard;
 
 impl ResponseSink for Discard {}
 
 /// What is left of a complete response once its head and body went to the
 /// [`ResponseSink`]: its status and size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResponseSummary {
+pub(crate) struct ResponseSummary {
     pub status: u16,
     /// Bytes read from the connection for this response: head and body as
     /// they travelled (chunk framing included).
@@ -57,7 +57,7 @@ pub struct ResponseSummary {
 
 /// Why an exchange failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum H1Error {
+pub(crate) enum H1Error {
     /// A reused keep-alive connection turned out to be closed before any
     /// byte of the response arrived: the server closed it while idle. The
     /// request never reached the server; send it again on a new connection.
@@ -98,7 +98,7 @@ thread_local! {
 /// back once a response is complete. Ten thousand connections waiting for
 /// their responses (or idle between a virtual user's think times) then cost
 /// a few hundred bytes each, not a buffer each.
-pub struct H1Connection {
+pub(crate) struct H1Connection {
     stream: Stream,
     buf: Vec<u8>,
     /// Unconsumed bytes are `buf[pos..filled]`.
@@ -109,7 +109,7 @@ pub struct H1Connection {
 }
 
 impl H1Connection {
-    pub fn new(stream: Stream) -> H1Connection {
+    pub(crate) fn new(stream: Stream) -> H1Connection {
         H1Connection {
             stream,
             buf: Vec::new(),
@@ -121,14 +121,14 @@ impl H1Connection {
     }
 
     /// False once the server asked to close, or the body ran to the close.
-    pub fn is_reusable(&self) -> bool {
+    pub(crate) fn is_reusable(&self) -> bool {
         self.reusable
     }
 
     /// Sends `request` (complete, pre-encoded bytes) and reads the response.
     /// `head_request` tells that the request was a HEAD, whose response has
     /// no body whatever its headers say.
-    pub async fn exchange<S: ResponseSink>(
+    pub(crate) async fn exchange<S: ResponseSink>(
         &mut self,
         request: &[u8],
         head_request: bool,

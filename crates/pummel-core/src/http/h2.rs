@@ -11,14 +11,14 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::transport::Stream;
-use crate::error_kind::ErrorKind;
+use crate::ErrorKind;
 
 /// A handle to send requests on one HTTP/2 connection; clones share it.
-pub type H2Sender = SendRequest<Full<Bytes>>;
+pub(crate) type H2Sender = SendRequest<Full<Bytes>>;
 
 /// Performs the HTTP/2 handshake and spawns the connection's driver on the
 /// current (local) runtime.
-pub async fn handshake(stream: Stream) -> Result<H2Sender, ErrorKind> {
+pub(crate) async fn handshake(stream: Stream) -> Result<H2Sender, ErrorKind> {
     if matches!(stream, Stream::Tls(_)) && !stream.negotiated_h2() {
         // The server did not agree to HTTP/2 in ALPN.
         return Err(ErrorKind::Http2);
@@ -37,14 +37,14 @@ pub async fn handshake(stream: Stream) -> Result<H2Sender, ErrorKind> {
 
 /// The outcome of one HTTP/2 exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct H2Response {
+pub(crate) struct H2Response {
     pub status: u16,
     /// Body bytes received (HPACK-compressed headers are not observable).
     pub bytes_received: u64,
 }
 
 /// Sends one request and reads the whole response body.
-pub async fn exchange(
+pub(crate) async fn exchange(
     sender: &mut H2Sender,
     request: http::Request<Full<Bytes>>,
     mut on_body: impl FnMut(&[u8]),

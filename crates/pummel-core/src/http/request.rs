@@ -1,14 +1,14 @@
 //! A request to send, in the forms the HTTP/1.1 and HTTP/2 clients need.
 
 pub use bytes::Bytes;
-pub use http::header::{HeaderName, HeaderValue};
+pub(crate) use http::header::{HeaderName, HeaderValue};
 pub use http::Method;
 use http_body_util::Full;
 
 use super::target::TargetUrl;
 
 /// The `User-Agent` pummel sends unless told otherwise.
-pub const USER_AGENT: &str = concat!("pummel/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("pummel/", env!("CARGO_PKG_VERSION"));
 
 /// A fully specified request.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ impl RequestSpec {
     }
 
     /// The complete HTTP/1.1 request, encoded once and sent as is.
-    pub fn encode_h1(&self) -> Bytes {
+    pub(crate) fn encode_h1(&self) -> Bytes {
         let mut out = Vec::with_capacity(256 + self.body.len());
         encode_h1(
             &mut out,
@@ -65,7 +65,7 @@ impl RequestSpec {
 
     /// The request for hyper's HTTP/2 client (absolute URI: hyper derives
     /// the `:scheme` and `:authority` pseudo-headers from it).
-    pub fn to_h2(&self) -> http::Request<Full<Bytes>> {
+    pub(crate) fn to_h2(&self) -> http::Request<Full<Bytes>> {
         let mut builder = http::Request::builder()
             .method(self.method.clone())
             .uri(self.url.absolute())
@@ -95,7 +95,7 @@ impl RequestSpec {
     }
 
     /// A HEAD request's response has no body, whatever its headers say.
-    pub fn is_head(&self) -> bool {
+    pub(crate) fn is_head(&self) -> bool {
         self.method == Method::HEAD
     }
 }
@@ -106,7 +106,7 @@ impl RequestSpec {
 /// the body's length is what is sent), `cookie` merged with a `Cookie`
 /// header, `Accept-Encoding: gzip, deflate` when `accept_compressed`, and
 /// the body.
-pub fn encode_h1(
+pub(crate) fn encode_h1(
     out: &mut Vec<u8>,
     method: &Method,
     url: &TargetUrl,

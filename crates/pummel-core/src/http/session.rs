@@ -21,13 +21,13 @@ use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::SharedClientConfig;
 use super::transport::Connector;
-use crate::error_kind::ErrorKind;
+use crate::ErrorKind;
 
 /// How many redirects a request follows before the last one is returned as is.
-pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 /// Stores and supplies cookies for a session (a virtual user's jar).
-pub trait CookieStore {
+pub(crate) trait CookieStore {
     /// The `Cookie` header value to send to `url`, if any. (Mutable: a jar
     /// forgets expired cookies as it looks.)
     fn cookie_header(&mut self, url: &TargetUrl) -> Option<String>;
@@ -37,7 +37,7 @@ pub trait CookieStore {
 
 /// A session without cookies.
 #[derive(Debug, Default)]
-pub struct NoCookies;
+pub(crate) struct NoCookies;
 
 impl CookieStore for NoCookies {
     fn cookie_header(&mut self, _url: &TargetUrl) -> Option<String> {
@@ -48,7 +48,7 @@ impl CookieStore for NoCookies {
 
 /// A request a session sends.
 #[derive(Clone, Debug)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: Method,
     pub url: TargetUrl,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -58,7 +58,7 @@ pub struct Request {
 /// The final response to a session's request (after any redirects), its body
 /// decoded: what a check or capture sees.
 #[derive(Clone, Debug, Default)]
-pub struct FinalResponse {
+pub(crate) struct FinalResponse {
     pub status: u16,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
@@ -74,7 +74,7 @@ pub struct FinalResponse {
 
 impl FinalResponse {
     /// The first header of that name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -116,7 +116,7 @@ impl ResponseSink for Collect<'_> {
 
 /// Options that apply to every request of a session.
 #[derive(Clone, Debug)]
-pub struct SessionOptions {
+pub(crate) struct SessionOptions {
     /// The run's TLS configuration: every session of the run shares it.
     pub tls: SharedClientConfig,
     pub connect_timeout: Duration,
@@ -136,7 +136,7 @@ impl Default for SessionOptions {
 
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
-pub struct Connectors {
+pub(crate) struct Connectors {
     options: SessionOptions,
     by_origin: std::cell::RefCell<HashMap<(Scheme, String, u16), Connector>>,
     /// Pre-resolved addresses (the plan's target, resolved before the run).
@@ -144,7 +144,7 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    pub fn new(
+    pub(crate) fn new(
         options: SessionOptions,
         known: HashMap<(String, u16), Vec<SocketAddr>>,
     ) -> Rc<Connectors> {
@@ -156,7 +156,7 @@ impl Connectors {
     }
 
     /// The connector for `url`'s origin, resolving the host the first time.
-    pub async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
+    pub(crate) async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
         let key = (url.scheme, url.host.clone(), url.port);
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
@@ -176,7 +176,7 @@ impl Connectors {
 }
 
 /// One virtual user's HTTP client: a keep-alive connection per origin.
-pub struct Session {
+pub(crate) struct Session {
     connectors: Rc<Connectors>,
     connections: Vec<((Scheme, String, u16), H1Connection)>,
     encoded: Vec<u8>,
@@ -184,7 +184,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(connectors: Rc<Connectors>) -> Session {
+    pub(crate) fn new(connectors: Rc<Connectors>) -> Session {
         Session {
             connectors,
             connections: Vec::new(),
@@ -194,14 +194,14 @@ impl Session {
     }
 
     /// Drops every open connection (a virtual user that stops).
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         self.connections.clear();
     }
 
     /// Sends `request`, following up to `max_redirects` redirects, storing and
     /// sending cookies through `cookies`. The response is written into
     /// `response` (its buffers are reused).
-    pub async fn send(
+    pub(crate) async fn send(
         &mut self,
         request: &Request,
         max_redirects: u32,
@@ -331,7 +331,7 @@ fn is_redirect(status: u16) -> bool {
 }
 
 /// Resolves a `Location` header against the URL that sent it.
-pub fn resolve_location(base: &TargetUrl, location: &str) -> Option<TargetUrl> {
+pub(crate) fn resolve_location(base: &TargetUrl, location: &str) -> Option<TargetUrl> {
     let location = location.trim();
     if location.contains("://") {
         return TargetUrl::parse(location).ok();

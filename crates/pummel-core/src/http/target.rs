@@ -99,7 +99,7 @@ impl TargetUrl {
             });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
-        let port = match explicit_port(url, &authority)? {
+        let port = match explicit_port(url, authority)? {
             Some(port) => port,
             None => default_port,
         };
@@ -138,7 +138,7 @@ impl TargetUrl {
 
     /// Resolves the host to socket addresses. An unknown host is an error
     /// the user must fix, so it is reported before any load starts.
-    pub async fn resolve(&self) -> std::io::Result<Vec<SocketAddr>> {
+    pub(crate) async fn resolve(&self) -> std::io::Result<Vec<SocketAddr>> {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await?
             .collect();

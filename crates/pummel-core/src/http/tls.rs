@@ -8,7 +8,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 /// Which application protocols to offer in ALPN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Alpn {
+pub(crate) enum Alpn {
     Http1,
     Http2,
 }
@@ -16,7 +16,7 @@ pub enum Alpn {
 /// Builds a client config that trusts the Mozilla roots (webpki-roots) and the
 /// platform's native roots, or — with `insecure` — any certificate at all
 /// (for self-signed test servers; the user asked for it with `-k`).
-pub fn client_config(insecure: bool, alpn: Alpn) -> Arc<ClientConfig> {
+pub(crate) fn client_config(insecure: bool, alpn: Alpn) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -47,7 +47,7 @@ pub fn client_config(insecure: bool, alpn: Alpn) -> Arc<ClientConfig> {
 /// cost grew with every host a scenario reached; built lazily, a run that
 /// never meets TLS does not pay it at all.
 #[derive(Clone, Debug)]
-pub struct SharedClientConfig {
+pub(crate) struct SharedClientConfig {
     insecure: bool,
     config: Arc<OnceLock<Arc<ClientConfig>>>,
 }
@@ -55,7 +55,7 @@ pub struct SharedClientConfig {
 impl SharedClientConfig {
     /// A configuration for HTTP/1.1 that, with `insecure`, accepts any
     /// certificate (see [`client_config`]).
-    pub fn new(insecure: bool) -> SharedClientConfig {
+    pub(crate) fn new(insecure: bool) -> SharedClientConfig {
         SharedClientConfig {
             insecure,
             config: Arc::default(),
@@ -63,7 +63,7 @@ impl SharedClientConfig {
     }
 
     /// The configuration, built on the first call.
-    pub fn get(&self) -> Arc<ClientConfig> {
+    pub(crate) fn get(&self) -> Arc<ClientConfig> {
         self.config
             .get_or_init(|| client_config(self.insecure, Alpn::Http1))
             .clone()

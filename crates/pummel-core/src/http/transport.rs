@@ -14,17 +14,17 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::target::TargetUrl;
-use crate::error_kind::ErrorKind;
+use crate::ErrorKind;
 
 /// A connection to the target: plain TCP or TLS over TCP.
-pub enum Stream {
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl Stream {
     /// Whether the TLS handshake agreed on HTTP/2 through ALPN.
-    pub fn negotiated_h2(&self) -> bool {
+    pub(crate) fn negotiated_h2(&self) -> bool {
         match self {
             Stream::Plain(_) => false,
             Stream::Tls(tls) => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
@@ -44,7 +44,7 @@ pub struct InvalidServerName {
 
 /// Opens connections to one target; cheap to clone.
 #[derive(Clone)]
-pub struct Connector {
+pub(crate) struct Connector {
     addrs: Arc<[SocketAddr]>,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     connect_timeout: Duration,
@@ -52,7 +52,7 @@ pub struct Connector {
 
 impl Connector {
     /// `addrs` are the target's resolved addresses; `tls` is set for https.
-    pub fn new(
+    pub(crate) fn new(
         target: &TargetUrl,
         addrs: Vec<SocketAddr>,
         tls: Option<Arc<rustls::ClientConfig>>,
@@ -80,7 +80,7 @@ impl Connector {
     /// Connects (TCP, then TLS if configured) within the connect timeout.
     /// `attempt` picks which resolved address to use, so connections spread
     /// over all of a host's addresses.
-    pub async fn connect(&self, attempt: usize) -> Result<Stream, ErrorKind> {
+    pub(crate) async fn connect(&self, attempt: usize) -> Result<Stream, ErrorKind> {
         let addr = self.addrs[attempt % self.addrs.len()];
         let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
             Err(_) => return Err(ErrorKind::ConnectTimeout),

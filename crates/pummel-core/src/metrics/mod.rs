@@ -2,12 +2,9 @@
 //! interval, recorded per worker thread (`recorder`) and merged exactly by
 //! the collector. The data types and the merge live in `pummel-result`.
 
-pub mod recorder;
+pub(crate) mod recorder;
 
-pub use pummel_result::collector::{Collector, PhaseOf, PhaseTotals, RunMetrics, TimelinePoint};
-pub use pummel_result::histogram::{LatencyHistogram, LatencySummary};
-pub use pummel_result::snapshot::{
-    CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL,
-};
-pub use pummel_result::stats::{ErrorCounts, Stats, StatusCounts};
-pub use recorder::{Recorder, WorkerMessage, WorkerReport};
+pub(crate) use pummel_result::collector::{Collector, PhaseOf, RunMetrics, TimelinePoint};
+pub(crate) use pummel_result::snapshot::{CounterId, GaugeId, KeyId, MetricLayout};
+pub(crate) use pummel_result::stats::Stats;
+pub(crate) use recorder::{Recorder, WorkerMessage, WorkerReport};

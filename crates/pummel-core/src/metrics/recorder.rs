@@ -17,7 +17,7 @@ use pummel_result::stats::Stats;
 
 /// What a worker tells the collector.
 #[derive(Debug)]
-pub enum WorkerMessage {
+pub(crate) enum WorkerMessage {
     /// The snapshot of a finished interval. A worker sends every interval
     /// index exactly once, in increasing order, empty ones included.
     Interval {
@@ -37,7 +37,7 @@ pub struct WorkerReport {
     pub fatal: Option<String>,
 }
 
-pub struct Recorder {
+pub(crate) struct Recorder {
     worker: usize,
     start: Instant,
     layout: Arc<MetricLayout>,
@@ -47,7 +47,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(
+    pub(crate) fn new(
         worker: usize,
         start: Instant,
         layout: Arc<MetricLayout>,
@@ -67,7 +67,7 @@ impl Recorder {
     /// the measurement completed. Rolls the interval over when `now` has
     /// passed its end, so a sample always lands in the second it completed in.
     #[inline]
-    pub fn stats(&mut self, key: KeyId, now: Instant) -> &mut Stats {
+    pub(crate) fn stats(&mut self, key: KeyId, now: Instant) -> &mut Stats {
         if now >= self.interval_end {
             self.roll_to(now);
         }
@@ -76,7 +76,7 @@ impl Recorder {
 
     /// Adds to a counter of the interval that contains `now`.
     #[inline]
-    pub fn count(&mut self, id: CounterId, n: u64, now: Instant) {
+    pub(crate) fn count(&mut self, id: CounterId, n: u64, now: Instant) {
         if now >= self.interval_end {
             self.roll_to(now);
         }
@@ -84,7 +84,7 @@ impl Recorder {
     }
 
     /// Sets a gauge's level; it carries over into later intervals until set again.
-    pub fn set_gauge(&mut self, id: GaugeId, value: u64, now: Instant) {
+    pub(crate) fn set_gauge(&mut self, id: GaugeId, value: u64, now: Instant) {
         if now >= self.interval_end {
             self.roll_to(now);
         }
@@ -93,7 +93,7 @@ impl Recorder {
 
     /// Rolls the interval over if `now` has passed its end. A worker calls
     /// this on a timer, so quiet intervals are still reported on time.
-    pub fn tick(&mut self, now: Instant) {
+    pub(crate) fn tick(&mut self, now: Instant) {
         if now >= self.interval_end {
             self.roll_to(now);
         }
@@ -101,7 +101,7 @@ impl Recorder {
 
     /// Sends the current (partial) interval and says this worker is done,
     /// with its `report`. Call once; the recorder must not record afterwards.
-    pub fn finish(&mut self, report: WorkerReport) {
+    pub(crate) fn finish(&mut self, report: WorkerReport) {
         let last = std::mem::replace(&mut self.current, IntervalSnapshot::empty(0, &self.layout));
         self.send(last);
         // The collector may be gone if the run is being torn down; nothing to do then.
@@ -134,7 +134,7 @@ impl Recorder {
 /// Rolls `recorder`'s interval over just after each second boundary, for
 /// ever (a worker runs it as a task and aborts it when done), so quiet
 /// seconds are reported on time too.
-pub async fn roll_each_second(recorder: &std::cell::RefCell<Recorder>, start: Instant) {
+pub(crate) async fn roll_each_second(recorder: &std::cell::RefCell<Recorder>, start: Instant) {
     loop {
         let next = interval_index(start, Instant::now()) + 1;
         let at = start + INTERVAL * next + Duration::from_millis(2);
@@ -144,7 +144,7 @@ pub async fn roll_each_second(recorder: &std::cell::RefCell<Recorder>, start: In
 }
 
 /// The index of the interval that contains `now`.
-pub fn interval_index(start: Instant, now: Instant) -> u32 {
+pub(crate) fn interval_index(start: Instant, now: Instant) -> u32 {
     let elapsed: Duration = now.saturating_duration_since(start);
     u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX)
 }

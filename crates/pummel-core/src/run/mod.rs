@@ -12,9 +12,9 @@
 //! `vu::websocket`, all of them → `worker_state` and `program`.
 
 mod global;
-pub mod program;
+pub(crate) mod program;
 mod result;
-pub mod verdict;
+pub(crate) mod verdict;
 mod vu;
 mod worker;
 mod worker_state;

@@ -13,18 +13,18 @@ use crate::scenario::request::RequestStep;
 use crate::scenario::websocket::{WsAction, WsStep};
 
 /// The gauge of active virtual users.
-pub const VUS_GAUGE: GaugeId = GaugeId(0);
+pub(crate) const VUS_GAUGE: GaugeId = GaugeId(0);
 /// The gauge of open WebSockets.
-pub const SOCKETS_GAUGE: GaugeId = GaugeId(1);
+pub(crate) const SOCKETS_GAUGE: GaugeId = GaugeId(1);
 
 /// Counters every program has (WebSocket traffic), before the checks'.
-pub const WS_MESSAGES_SENT: CounterId = CounterId(0);
-pub const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
+pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
+pub(crate) const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
 const FIXED_COUNTERS: [&str; 2] = ["ws:messages_sent", "ws:messages_received"];
 
 /// A step, ready to run.
 #[derive(Debug)]
-pub enum Op {
+pub(crate) enum Op {
     Request(Box<RequestOp>),
     Think(Think),
     Group(Vec<Op>),
@@ -33,7 +33,7 @@ pub enum Op {
 
 /// A WebSocket step, ready to run.
 #[derive(Debug)]
-pub struct WsOp {
+pub(crate) struct WsOp {
     pub step: WsStep,
     /// Where the step's latency (connect, expect, receive, ping) and errors go.
     pub key: KeyId,
@@ -42,7 +42,7 @@ pub struct WsOp {
 }
 
 #[derive(Debug)]
-pub struct RequestOp {
+pub(crate) struct RequestOp {
     pub step: RequestStep,
     pub key: KeyId,
     /// For each of `step.checks`: its pass and fail counters.
@@ -57,7 +57,7 @@ pub struct RequestOp {
 
 /// A scenario, ready to run.
 #[derive(Debug)]
-pub struct ScenarioOps {
+pub(crate) struct ScenarioOps {
     pub name: String,
     pub setup: Vec<Op>,
     pub steps: Vec<Op>,
@@ -71,7 +71,7 @@ pub struct ScenarioOps {
 
 /// What a metric key stands for, for results and thresholds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyKind {
+pub(crate) enum KeyKind {
     /// A request step; `scenario` is `None` for the global setup/teardown.
     Step {
         scenario: Option<String>,
@@ -83,7 +83,7 @@ pub enum KeyKind {
 
 /// A check's counters, for results.
 #[derive(Clone, Debug)]
-pub struct CheckInfo {
+pub(crate) struct CheckInfo {
     pub key: KeyId,
     pub label: String,
     pub pass: CounterId,
@@ -91,7 +91,7 @@ pub struct CheckInfo {
 }
 
 #[derive(Debug)]
-pub struct Program {
+pub(crate) struct Program {
     pub plan: Arc<Plan>,
     pub setup: Vec<Op>,
     pub teardown: Vec<Op>,
@@ -237,7 +237,7 @@ impl Builder<'_> {
 }
 
 impl Program {
-    pub fn compile(plan: Arc<Plan>) -> Program {
+    pub(crate) fn compile(plan: Arc<Plan>) -> Program {
         let mut b = Builder {
             plan: &plan,
             keys: Vec::new(),
@@ -306,7 +306,7 @@ impl Program {
 
     /// Failed requests of `key` in `stats`: transport errors, plus statuses
     /// of 400 or more that no `status` check of the step accepted.
-    pub fn failed(&self, key: usize, stats: &Stats, counters: &[u64]) -> u64 {
+    pub(crate) fn failed(&self, key: usize, stats: &Stats, counters: &[u64]) -> u64 {
         let http_errors: u64 = stats
             .status
             .sorted()
@@ -325,7 +325,7 @@ impl Program {
     }
 
     /// Keys of request steps (not iterations).
-    pub fn is_request_key(&self, key: KeyId) -> bool {
+    pub(crate) fn is_request_key(&self, key: KeyId) -> bool {
         matches!(self.keys.get(key.index()), Some(KeyKind::Step { .. }))
     }
 }

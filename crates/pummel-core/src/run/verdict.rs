@@ -7,14 +7,18 @@ use crate::scenario::threshold::{LatencyStat, Metric, Scope, Threshold};
 use super::program::{KeyKind, Program};
 
 /// The figures a threshold can look at, per metric key, plus counters.
-pub struct Figures<'a> {
+pub(crate) struct Figures<'a> {
     pub per_key: &'a [Stats],
     pub counters: &'a [u64],
     pub elapsed_s: f64,
 }
 
 /// Judges one threshold. `observed` is `None` when its scope measured nothing.
-pub fn judge(program: &Program, threshold: &Threshold, figures: &Figures<'_>) -> ThresholdResult {
+pub(crate) fn judge(
+    program: &Program,
+    threshold: &Threshold,
+    figures: &Figures<'_>,
+) -> ThresholdResult {
     let observed = observe(program, threshold, figures);
     // A scope that saw no request cannot show a latency or a rate: such a
     // threshold fails, since nothing proves it holds.
@@ -28,7 +32,7 @@ pub fn judge(program: &Program, threshold: &Threshold, figures: &Figures<'_>) ->
     }
 }
 
-pub fn describe_scope(scope: &Scope) -> String {
+pub(crate) fn describe_scope(scope: &Scope) -> String {
     match scope {
         Scope::Run => "run".into(),
         Scope::Scenario(s) => format!("scenario {s}"),

@@ -6,7 +6,6 @@
 //! value.
 
 use regex::Regex;
-use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::diagnostic::Span;
@@ -15,7 +14,7 @@ use super::template::VarId;
 
 /// One capture of a request step.
 #[derive(Clone, Debug)]
-pub struct Capture {
+pub(crate) struct Capture {
     /// The variable it sets.
     pub name: String,
     pub var: VarId,
@@ -27,7 +26,7 @@ pub struct Capture {
 
 /// Where a capture takes its value from.
 #[derive(Clone, Debug)]
-pub enum CaptureSource {
+pub(crate) enum CaptureSource {
     /// The first node the path selects; strings as they are, other values
     /// as JSON text.
     JsonPath { path: JsonPath, source: String },
@@ -44,7 +43,7 @@ pub enum CaptureSource {
 impl CaptureSource {
     /// Appends the captured text to `out` (cleared by the caller, so a VU can
     /// reuse its variable's buffer). Returns false when nothing was found.
-    pub fn extract_into(&self, response: &ResponseView<'_>, out: &mut String) -> bool {
+    pub(crate) fn extract_into(&self, response: &ResponseView<'_>, out: &mut String) -> bool {
         match self {
             CaptureSource::JsonPath { path, .. } => {
                 let Some(node) = response.json().and_then(|j| path.query(j).first()) else {
@@ -89,24 +88,26 @@ impl CaptureSource {
     }
 
     /// The captured text, or `None`.
-    pub fn extract(&self, response: &ResponseView<'_>) -> Option<String> {
+    #[cfg(test)]
+    pub(crate) fn extract(&self, response: &ResponseView<'_>) -> Option<String> {
         let mut out = String::new();
         self.extract_into(response, &mut out).then_some(out)
     }
 
+    #[cfg(test)]
     /// The captured value as JSON: the node itself for a JSONPath capture,
     /// a JSON string for the others.
-    pub fn extract_json(&self, response: &ResponseView<'_>) -> Option<Value> {
+    pub(crate) fn extract_json(&self, response: &ResponseView<'_>) -> Option<serde_json::Value> {
         match self {
             CaptureSource::JsonPath { path, .. } => {
                 response.json().and_then(|j| path.query(j).first().cloned())
             }
-            other => other.extract(response).map(Value::String),
+            other => other.extract(response).map(serde_json::Value::String),
         }
     }
 
     /// A short description, e.g. `jsonpath $.id`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             CaptureSource::JsonPath { source, .. } => format!("jsonpath {source}"),
             CaptureSource::Regex { regex, .. } => format!("regex /{}/", regex.as_str()),

@@ -15,23 +15,21 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::diagnostic::Span;
 use super::duration::format_duration;
 use super::response::{json_text, ResponseView};
 use super::template::{Context, Template};
 
 /// One check of a request step.
 #[derive(Clone, Debug)]
-pub struct Check {
+pub(crate) struct Check {
     /// What it checks, e.g. `status 200` or `jsonpath $.items exists`: the
     /// key its pass/fail counts are reported under.
     pub label: String,
-    pub span: Span,
     pub kind: CheckKind,
 }
 
 #[derive(Clone, Debug)]
-pub enum CheckKind {
+pub(crate) enum CheckKind {
     /// The status code is in the set.
     Status(StatusSet),
     /// A response header (name lower-cased) passes the test.
@@ -50,7 +48,7 @@ pub enum CheckKind {
 
 /// A test on a piece of text (a header or the body).
 #[derive(Clone, Debug)]
-pub enum TextTest {
+pub(crate) enum TextTest {
     Exists,
     Absent,
     Equals(Template),
@@ -61,7 +59,7 @@ pub enum TextTest {
 
 /// A test on a JSON node.
 #[derive(Clone, Debug)]
-pub enum JsonTest {
+pub(crate) enum JsonTest {
     Exists,
     Absent,
     /// Equal to a value written in YAML: numbers compare as numbers, so
@@ -78,23 +76,23 @@ pub enum JsonTest {
 
 /// Status codes as inclusive ranges: `200`, `[200, 201]`, `200..299`, `2xx`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusSet {
+pub(crate) struct StatusSet {
     ranges: Vec<(u16, u16)>,
 }
 
 impl StatusSet {
-    pub fn new(ranges: Vec<(u16, u16)>) -> StatusSet {
+    pub(crate) fn new(ranges: Vec<(u16, u16)>) -> StatusSet {
         StatusSet { ranges }
     }
 
-    pub fn contains(&self, status: u16) -> bool {
+    pub(crate) fn contains(&self, status: u16) -> bool {
         self.ranges
             .iter()
             .any(|&(lo, hi)| (lo..=hi).contains(&status))
     }
 
     /// Parses one item: `200`, `200..299` or `2xx`.
-    pub fn parse_item(text: &str) -> Result<(u16, u16), StatusError> {
+    pub(crate) fn parse_item(text: &str) -> Result<(u16, u16), StatusError> {
         let t = text.trim();
         let code = |s: &str| match s.trim().parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Ok(c),
@@ -130,7 +128,7 @@ impl StatusSet {
 /// A status item of a `status` check that could not be read: the text, and
 /// what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusError {
+pub(crate) struct StatusError {
     /// The offending text: the bad code, or the whole range or class.
     text: String,
     kind: StatusErrorKind,
@@ -139,25 +137,13 @@ pub struct StatusError {
 /// What is wrong with a status item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StatusErrorKind {
+pub(crate) enum StatusErrorKind {
     /// Not a number from 100 to 599.
     InvalidCode,
     /// A range `a..b` with `a > b`.
     BackwardsRange,
     /// A class other than `1xx` to `5xx`.
     InvalidClass,
-}
-
-impl StatusError {
-    /// The text that could not be read.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// What is wrong with it.
-    pub fn kind(&self) -> StatusErrorKind {
-        self.kind
-    }
 }
 
 impl std::error::Error for StatusError {}
@@ -198,14 +184,14 @@ impl fmt::Display for StatusSet {
 
 /// The result of a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckOutcome {
+pub(crate) enum CheckOutcome {
     Pass,
     /// Why it failed, e.g. `status 404, expected 200`.
     Fail(String),
 }
 
 impl CheckOutcome {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         matches!(self, CheckOutcome::Pass)
     }
 }
@@ -228,7 +214,7 @@ impl Check {
 
     /// Evaluates the check. `scratch` is a reusable buffer for rendering
     /// expectations written as templates.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         response: &ResponseView<'_>,
         ctx: &dyn Context,
@@ -439,7 +425,6 @@ mod tests {
     fn check(kind: CheckKind) -> Check {
         Check {
             label: String::new(),
-            span: Span::UNKNOWN,
             kind,
         }
     }

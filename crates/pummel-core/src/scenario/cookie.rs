@@ -19,7 +19,7 @@ use crate::http::TargetUrl;
 
 /// A stored cookie.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cookie {
+pub(crate) struct Cookie {
     pub name: String,
     pub value: String,
     /// Lower-case, without a leading dot.
@@ -36,38 +36,37 @@ pub struct Cookie {
 
 /// The cookies of one virtual user.
 #[derive(Clone, Debug, Default)]
-pub struct CookieJar {
+pub(crate) struct CookieJar {
     cookies: Vec<Cookie>,
     next_created: u64,
 }
 
 /// Most cookies a jar keeps; past it the oldest go, so a server setting a
 /// new cookie per response cannot grow a VU's memory without bound.
-pub const MAX_COOKIES: usize = 1000;
+pub(crate) const MAX_COOKIES: usize = 1000;
 
 impl CookieJar {
-    pub fn new() -> CookieJar {
+    pub(crate) fn new() -> CookieJar {
         CookieJar::default()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.cookies.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.cookies.is_empty()
     }
 
-    pub fn clear(&mut self) {
-        self.cookies.clear();
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Cookie> {
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = &Cookie> {
         self.cookies.iter()
     }
 
     /// The value of the first unexpired cookie named `name`, whatever its domain.
-    pub fn get(&self, name: &str, now: SystemTime) -> Option<&str> {
+    #[cfg(test)]
+    fn get(&self, name: &str, now: SystemTime) -> Option<&str> {
         self.cookies
             .iter()
             .find(|c| c.name == name && !c.expired(now))
@@ -75,7 +74,7 @@ impl CookieJar {
     }
 
     /// Stores what every `Set-Cookie` header value of a response says.
-    pub fn store_all<'h>(
+    pub(crate) fn store_all<'h>(
         &mut self,
         url: &TargetUrl,
         set_cookies: impl IntoIterator<Item = &'h str>,
@@ -89,7 +88,7 @@ impl CookieJar {
     /// Stores one `Set-Cookie` header value received from `url`. Returns
     /// false when the cookie was ignored (malformed, or for a domain the
     /// URL's host may not set).
-    pub fn store(&mut self, url: &TargetUrl, set_cookie: &str, now: SystemTime) -> bool {
+    pub(crate) fn store(&mut self, url: &TargetUrl, set_cookie: &str, now: SystemTime) -> bool {
         let Some(parsed) = parse_set_cookie(set_cookie, now) else {
             return false;
         };
@@ -145,7 +144,12 @@ impl CookieJar {
     /// Writes the `Cookie` header value for a request to `url` into `out`
     /// (`a=1; b=2`, longest paths first). Returns false, writing nothing,
     /// when no cookie applies. Drops expired cookies on the way.
-    pub fn header_for(&mut self, url: &TargetUrl, now: SystemTime, out: &mut String) -> bool {
+    pub(crate) fn header_for(
+        &mut self,
+        url: &TargetUrl,
+        now: SystemTime,
+        out: &mut String,
+    ) -> bool {
         self.cookies.retain(|c| !c.expired(now));
         let host = url.host.to_ascii_lowercase();
         let path = request_path(url);
@@ -300,7 +304,7 @@ fn is_loopback(host: &str) -> bool {
 /// RFC 6265 §5.1.1: the forgiving cookie-date algorithm, which reads the
 /// IMF-fixdate, RFC 850 and asctime forms and the dashed variants servers
 /// actually send (`Wed, 09-Jun-2021 10:18:14 GMT`).
-pub fn parse_cookie_date(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_cookie_date(text: &str) -> Option<SystemTime> {
     let is_delim = |c: char| matches!(c, '\t' | ' '..='/' | ';'..='@' | '['..='`' | '{'..='~');
     let (mut time, mut day, mut month, mut year) = (None, None, None, None);
     for token in text.split(is_delim).filter(|t| !t.is_empty()) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 ///
 /// Units: `us` (microseconds), `ms`, `s`, `m`, `h`. Components may be
 /// repeated (`1m30s`) and may have a fraction (`0.5s`).
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
     let fail = |kind| DurationError {
         text: s.to_owned(),
@@ -60,7 +60,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 /// A duration or think time that could not be read: the text, and what is
 /// wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DurationError {
+pub(crate) struct DurationError {
     /// The text as written (a duration's trimmed; a think range's whole).
     text: String,
     kind: DurationErrorKind,
@@ -69,7 +69,7 @@ pub struct DurationError {
 /// What is wrong with a duration's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DurationErrorKind {
+pub(crate) enum DurationErrorKind {
     /// Nothing but whitespace.
     Empty,
     /// Not a sequence of numbers with units.
@@ -80,18 +80,6 @@ pub enum DurationErrorKind {
     TooLong,
     /// A think range whose first bound is larger than its second.
     BackwardsRange,
-}
-
-impl DurationError {
-    /// The text that could not be read.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// What is wrong with it.
-    pub fn kind(&self) -> DurationErrorKind {
-        self.kind
-    }
 }
 
 impl std::error::Error for DurationError {}
@@ -117,7 +105,7 @@ impl fmt::Display for DurationError {
 
 /// A think time (a pause): fixed, or drawn uniformly from a range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Think {
+pub(crate) enum Think {
     Fixed(Duration),
     /// `min..max`, both inclusive; `min <= max`.
     Range(Duration, Duration),
@@ -125,7 +113,7 @@ pub enum Think {
 
 impl Think {
     /// Parses `1s` or `500ms..2s`.
-    pub fn parse(text: &str) -> Result<Think, DurationError> {
+    pub(crate) fn parse(text: &str) -> Result<Think, DurationError> {
         match text.split_once("..") {
             None => parse_duration(text).map(Think::Fixed),
             Some((a, b)) => {
@@ -142,7 +130,7 @@ impl Think {
     }
 
     /// The pause to take now.
-    pub fn sample(&self) -> Duration {
+    pub(crate) fn sample(&self) -> Duration {
         match *self {
             Think::Fixed(d) => d,
             Think::Range(min, max) => {
@@ -153,7 +141,8 @@ impl Think {
     }
 
     /// The longest pause this can take.
-    pub fn max(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn max(&self) -> Duration {
         match *self {
             Think::Fixed(d) | Think::Range(_, d) => d,
         }
@@ -170,7 +159,7 @@ impl fmt::Display for Think {
 }
 
 /// A duration in the same notation the parser reads: `250ms`, `1.5s`, `2m`.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     let ms = d.as_nanos() as f64 / 1e6;
     if d.is_zero() {

@@ -20,16 +20,16 @@ use crate::segment::Segment;
 
 /// How rows are handed out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FeedMode {
+pub(crate) enum FeedMode {
     Sequential,
     Random,
     Unique,
 }
 
 impl FeedMode {
-    pub const NAMES: [&'static str; 3] = ["sequential", "random", "unique"];
+    pub(crate) const NAMES: [&'static str; 3] = ["sequential", "random", "unique"];
 
-    pub fn parse(s: &str) -> Option<FeedMode> {
+    pub(crate) fn parse(s: &str) -> Option<FeedMode> {
         match s {
             "sequential" => Some(FeedMode::Sequential),
             "random" => Some(FeedMode::Random),
@@ -37,19 +37,11 @@ impl FeedMode {
             _ => None,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedMode::Sequential => "sequential",
-            FeedMode::Random => "random",
-            FeedMode::Unique => "unique",
-        }
-    }
 }
 
 /// The file formats a feeder reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataFormat {
+pub(crate) enum DataFormat {
     /// Comma-separated, with a header row naming the columns.
     Csv,
     /// An array of objects; the columns are their keys.
@@ -58,7 +50,7 @@ pub enum DataFormat {
 
 impl DataFormat {
     /// The format a file name implies (`.csv`, `.json`).
-    pub fn from_path(path: &Path) -> Option<DataFormat> {
+    pub(crate) fn from_path(path: &Path) -> Option<DataFormat> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "csv" => Some(DataFormat::Csv),
             "json" => Some(DataFormat::Json),
@@ -86,7 +78,7 @@ pub enum FeederError {
 }
 
 /// The loaded rows of one data feeder (or of a segment's share of them).
-pub struct Feeder {
+pub(crate) struct Feeder {
     pub name: String,
     pub mode: FeedMode,
     columns: Arc<[String]>,
@@ -125,7 +117,7 @@ impl Clone for Feeder {
 
 impl Feeder {
     /// Builds a feeder from columns and rows (each row as long as `columns`).
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         mode: FeedMode,
         columns: Vec<String>,
@@ -144,7 +136,7 @@ impl Feeder {
     }
 
     /// Loads a CSV or JSON file; `format` defaults to what the extension says.
-    pub fn load(
+    pub(crate) fn load(
         name: &str,
         path: &Path,
         mode: FeedMode,
@@ -169,7 +161,7 @@ impl Feeder {
     }
 
     /// Parses CSV with a header row. `file` names the source in errors.
-    pub fn from_csv(
+    pub(crate) fn from_csv(
         name: &str,
         mode: FeedMode,
         bytes: &[u8],
@@ -204,7 +196,7 @@ impl Feeder {
     /// Parses a JSON array of objects. Every object must have every column
     /// (the keys seen across all rows); values that are not strings are
     /// kept as JSON text (`42`, `true`, `{"a":1}`), `null` as "".
-    pub fn from_json(
+    pub(crate) fn from_json(
         name: &str,
         mode: FeedMode,
         bytes: &[u8],
@@ -254,26 +246,26 @@ impl Feeder {
         Ok(Feeder::new(name, mode, columns, rows))
     }
 
-    pub fn columns(&self) -> &[String] {
+    pub(crate) fn columns(&self) -> &[String] {
         &self.columns
     }
 
     /// The index of a column, for binding `feeder.column` in templates.
-    pub fn column(&self, name: &str) -> Option<usize> {
+    pub(crate) fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }
 
     /// Rows available to this (segment's) feeder.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Row `index` of this feeder's rows.
-    pub fn row(&self, index: usize) -> Option<&[String]> {
+    pub(crate) fn row(&self, index: usize) -> Option<&[String]> {
         (index < self.len()).then(|| &*self.rows[self.start + index])
     }
 
@@ -281,7 +273,7 @@ impl Feeder {
     /// sizes differ by at most one ([`Segment::share`]). A sequential or
     /// random feeder with too few rows to split keeps them all (sharing
     /// rows is harmless there); a unique one gets its exact share.
-    pub fn rows_for(&self, segment: Segment) -> Feeder {
+    pub(crate) fn rows_for(&self, segment: Segment) -> Feeder {
         let total = self.len() as u64;
         let before: u64 = (0..segment.index)
             .map(|i| {
@@ -311,7 +303,7 @@ impl Feeder {
 
     /// The row for a draw, by mode. `vu_index` is the VU's 0-based index
     /// within this segment (used by `unique`).
-    pub fn draw(&self, vu_index: usize) -> Result<&[String], FeederError> {
+    pub(crate) fn draw(&self, vu_index: usize) -> Result<&[String], FeederError> {
         if self.is_empty() && self.mode != FeedMode::Unique {
             return Err(FeederError::Empty {
                 feeder: self.name.clone(),
@@ -333,7 +325,7 @@ impl Feeder {
     }
 
     /// The row of VU `vu_index` in unique mode.
-    pub fn for_vu(&self, vu_index: usize) -> Result<&[String], FeederError> {
+    pub(crate) fn for_vu(&self, vu_index: usize) -> Result<&[String], FeederError> {
         // `rows` is the file's count (not this segment's share): that is
         // the number the user can act on.
         self.row(vu_index).ok_or_else(|| FeederError::RanDry {

@@ -18,7 +18,7 @@ use crate::segment::Segment;
 
 /// A segment of a ramp: move linearly to `target` over `duration`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stage {
+pub(crate) struct Stage {
     pub duration: Duration,
     /// VUs (a whole number) for a VU ramp; iterations per second for a rate ramp.
     pub target: f64,
@@ -26,7 +26,7 @@ pub struct Stage {
 
 /// Funkload-style cycles.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Cycles {
+pub(crate) struct Cycles {
     /// The concurrency of each cycle, in order.
     pub levels: Vec<u32>,
     /// How long each level is held once all its VUs have started.
@@ -39,7 +39,7 @@ pub struct Cycles {
 
 /// The time window of one cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CycleWindow {
+pub(crate) struct CycleWindow {
     pub index: usize,
     pub level: u32,
     /// The first VU starts.
@@ -51,10 +51,10 @@ pub struct CycleWindow {
 }
 
 /// The VU pool an open model may use unless told otherwise.
-pub const DEFAULT_MAX_VUS: u32 = 1000;
+pub(crate) const DEFAULT_MAX_VUS: u32 = 1000;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum LoadModel {
+pub(crate) enum LoadModel {
     /// `vus` VUs looping until `duration` has passed or `iterations`
     /// (shared by all VUs) have completed, whichever comes first; at least
     /// one of the two is set.
@@ -95,12 +95,12 @@ pub struct Overrides {
 
 impl LoadModel {
     /// Whether iterations arrive at a rate (open) rather than loop (closed).
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         matches!(self, LoadModel::Rate { .. } | LoadModel::RampingRate { .. })
     }
 
     /// The planned length of the run; `None` when it ends by iteration count.
-    pub fn duration(&self) -> Option<Duration> {
+    pub(crate) fn duration(&self) -> Option<Duration> {
         match self {
             LoadModel::Vus { duration, .. } => *duration,
             LoadModel::Rate { duration, .. } => Some(*duration),
@@ -112,7 +112,7 @@ impl LoadModel {
     }
 
     /// The most VUs the model runs at once.
-    pub fn max_vus(&self) -> u32 {
+    pub(crate) fn max_vus(&self) -> u32 {
         match self {
             LoadModel::Vus { vus, .. } => *vus,
             LoadModel::RampingVus { start, stages } => stages
@@ -126,7 +126,7 @@ impl LoadModel {
 
     /// Target VUs at time `t` of a closed model (`None` for open models).
     /// Ramps are linear between stage targets, rounded to whole VUs.
-    pub fn vus_at(&self, t: Duration) -> Option<u32> {
+    pub(crate) fn vus_at(&self, t: Duration) -> Option<u32> {
         match self {
             LoadModel::Vus { vus, .. } => Some(*vus),
             LoadModel::RampingVus { start, stages } => {
@@ -139,7 +139,7 @@ impl LoadModel {
 
     /// Target arrival rate (iterations per second) at time `t` of an open
     /// model (`None` for closed models); 0 once the run is over.
-    pub fn rate_at(&self, t: Duration) -> Option<f64> {
+    pub(crate) fn rate_at(&self, t: Duration) -> Option<f64> {
         match self {
             LoadModel::Rate { rate, duration, .. } => Some(if t < *duration { *rate } else { 0.0 }),
             LoadModel::RampingRate { start, stages, .. } => {
@@ -156,7 +156,7 @@ impl LoadModel {
 
     /// Iterations that should have started by time `t` in an open model:
     /// the integral of the rate.
-    pub fn arrivals_by(&self, t: Duration) -> Option<f64> {
+    pub(crate) fn arrivals_by(&self, t: Duration) -> Option<f64> {
         let (start, stages) = self.rate_pieces()?;
         let mut total = 0.0;
         let mut from = start;
@@ -183,7 +183,7 @@ impl LoadModel {
     /// moment [`LoadModel::arrivals_by`] reaches `n`. `None` when the run
     /// ends before, or for closed models. A constant rate of 10/s for 1 s
     /// starts iterations 0 to 9 at 0, 0.1, … 0.9 s.
-    pub fn arrival_time(&self, n: u64) -> Option<Duration> {
+    pub(crate) fn arrival_time(&self, n: u64) -> Option<Duration> {
         let (start, stages) = self.rate_pieces()?;
         let mut remaining = n as f64;
         let mut elapsed = 0.0f64;
@@ -224,7 +224,7 @@ impl LoadModel {
     }
 
     /// The cycle windows of a cycles model (empty for the others).
-    pub fn cycle_windows(&self) -> Vec<CycleWindow> {
+    pub(crate) fn cycle_windows(&self) -> Vec<CycleWindow> {
         match self {
             LoadModel::Cycles(c) => c.windows(),
             _ => Vec::new(),
@@ -233,7 +233,7 @@ impl LoadModel {
 
     /// This segment's share of the load: of the VUs, the rate, the
     /// iterations. Shares of whole numbers add up exactly over all segments.
-    pub fn segment(&self, s: Segment) -> LoadModel {
+    pub(crate) fn segment(&self, s: Segment) -> LoadModel {
         let vus = |n: u32| s.share(u64::from(n)) as u32;
         let pool = |n: u32| vus(n).max(1);
         let stage_vus = |st: &Stage| Stage {
@@ -288,7 +288,7 @@ impl LoadModel {
     /// closed one, each keeping the file's duration unless `--duration`
     /// replaces it; `--duration` and `--iterations` alone adjust a
     /// constant model's end. Fails when the result would be incomplete.
-    pub fn apply(&mut self, o: &Overrides) -> Result<(), OverrideError> {
+    pub(crate) fn apply(&mut self, o: &Overrides) -> Result<(), OverrideError> {
         if o.vus == Some(0) {
             return Err(OverrideError::ZeroVus);
         }
@@ -387,7 +387,7 @@ pub enum OverrideError {
 
 impl Cycles {
     /// The windows of every cycle, in order.
-    pub fn windows(&self) -> Vec<CycleWindow> {
+    pub(crate) fn windows(&self) -> Vec<CycleWindow> {
         // Saturating: absurd inputs give absurd times, never a panic.
         let mut start = Duration::ZERO;
         let mut out = Vec::with_capacity(self.levels.len());
@@ -409,7 +409,7 @@ impl Cycles {
 
     /// VUs running at `t`: rising by one every `startup_delay` from the
     /// cycle's start, the level until its end, none during pauses.
-    pub fn vus_at(&self, t: Duration) -> u32 {
+    pub(crate) fn vus_at(&self, t: Duration) -> u32 {
         for w in self.windows() {
             if t < w.start {
                 return 0;

@@ -22,22 +22,22 @@
 //! [`CookieJar`], [`Feeder`] rows, [`WeightedPick`] for scenario choice and
 //! [`LoadModel`] for the schedule.
 
-pub mod capture;
-pub mod check;
-pub mod cookie;
-pub mod diagnostic;
-pub mod duration;
-pub mod feeder;
-pub mod load_model;
-pub mod model;
+pub(crate) mod capture;
+pub(crate) mod check;
+pub(crate) mod cookie;
+pub(crate) mod diagnostic;
+pub(crate) mod duration;
+pub(crate) mod feeder;
+pub(crate) mod load_model;
+pub(crate) mod model;
 mod parse;
-pub mod pick;
-pub mod request;
-pub mod response;
-pub mod template;
-pub mod threshold;
+pub(crate) mod pick;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod template;
+pub(crate) mod threshold;
 mod validate;
-pub mod websocket;
+pub(crate) mod websocket;
 mod yaml;
 
 #[cfg(test)]
@@ -46,21 +46,9 @@ mod tests;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use capture::{Capture, CaptureSource};
-pub use check::{
-    Check, CheckKind, CheckOutcome, JsonTest, StatusError, StatusErrorKind, StatusSet, TextTest,
-};
-pub use cookie::{Cookie, CookieJar};
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
-pub use duration::{format_duration, parse_duration, DurationError, DurationErrorKind, Think};
-pub use feeder::{DataFormat, FeedMode, Feeder, FeederError};
-pub use load_model::{CycleWindow, Cycles, LoadModel, OverrideError, Overrides, Stage};
-pub use model::{Defaults, Group, Plan, Scenario, Step, StepKind, Variable};
-pub use pick::WeightedPick;
-pub use request::{Auth, AuthSetting, Body, Header, JsonBody, RequestStep};
-pub use response::ResponseView;
-pub use template::{Binding, Context, EmptyContext, RenderError, Template, VarId};
-pub use threshold::{Condition, Metric, Scope, Threshold};
+pub use load_model::{OverrideError, Overrides};
+pub use model::Plan;
 
 /// Largest scenario file accepted; anything bigger is not hand-written.
 pub const MAX_FILE_BYTES: u64 = 16 << 20;

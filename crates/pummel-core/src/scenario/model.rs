@@ -10,6 +10,7 @@
 //! Spans are kept where a run-time message should point into the file
 //! (steps, checks, captures, thresholds).
 
+use crate::scenario::load_model::{OverrideError, Overrides};
 use std::time::Duration;
 
 use crate::http::target::UrlError;
@@ -25,38 +26,38 @@ use super::template::{Template, VarId};
 use super::threshold::Threshold;
 
 /// The request timeout when neither the step nor the defaults set one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A loaded scenario file.
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The file as named to the loader, for messages.
-    pub file: String,
+    pub(crate) file: String,
     /// `name:`, for reports.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Relative URLs (`/api/...`) are appended to this.
-    pub target: Option<TargetUrl>,
-    pub defaults: Defaults,
+    pub(crate) target: Option<TargetUrl>,
+    pub(crate) defaults: Defaults,
     /// Per-VU variables, evaluated in order when a VU starts.
-    pub variables: Vec<Variable>,
+    pub(crate) variables: Vec<Variable>,
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
-    pub feeders: Vec<Feeder>,
-    pub load: LoadModel,
-    pub thresholds: Vec<Threshold>,
+    pub(crate) feeders: Vec<Feeder>,
+    pub(crate) load: LoadModel,
+    pub(crate) thresholds: Vec<Threshold>,
     /// Run once before the load starts, as VU 0; captures are shared,
     /// read-only, with every VU.
-    pub setup: Vec<Step>,
+    pub(crate) setup: Vec<Step>,
     /// Run once after the load ends, as VU 0.
-    pub teardown: Vec<Step>,
-    pub scenarios: Vec<Scenario>,
+    pub(crate) teardown: Vec<Step>,
+    pub(crate) scenarios: Vec<Scenario>,
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
-    pub vars: Vec<String>,
+    pub(crate) vars: Vec<String>,
 }
 
 /// Settings every request step inherits.
 #[derive(Clone, Debug)]
-pub struct Defaults {
+pub(crate) struct Defaults {
     pub headers: Vec<Header>,
     pub timeout: Option<Duration>,
     /// Pause after each request step that sets no `think` of its own.
@@ -80,7 +81,7 @@ impl Default for Defaults {
 
 /// A per-VU variable.
 #[derive(Clone, Debug)]
-pub struct Variable {
+pub(crate) struct Variable {
     pub name: String,
     pub var: VarId,
     /// May use `env.X`, `vu`, functions and variables declared before it.
@@ -90,7 +91,7 @@ pub struct Variable {
 
 /// A named, weighted user journey.
 #[derive(Clone, Debug)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: String,
     /// Relative frequency: each VU iteration picks a scenario with
     /// probability weight / total weight. At least 1.
@@ -107,23 +108,21 @@ pub struct Scenario {
     pub pacing: Option<Duration>,
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
-    pub span: Span,
 }
 
 /// One step of a scenario.
 #[derive(Clone, Debug)]
-pub struct Step {
+pub(crate) struct Step {
     /// The name statistics are kept under: `name:`, or `METHOD url` (the
     /// URL as written, templates unrendered, so the key set stays small).
     pub name: String,
-    pub span: Span,
     pub kind: StepKind,
 }
 
 /// What a step does. More kinds (WebSocket, script) will join.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum StepKind {
+pub(crate) enum StepKind {
     Request(Box<RequestStep>),
     /// A pause.
     Think(Think),
@@ -134,33 +133,50 @@ pub enum StepKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Group {
-    pub name: String,
+pub(crate) struct Group {
     pub steps: Vec<Step>,
 }
 
 impl Plan {
+    /// Replaces parts of the file's load model with command-line values.
+    pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
+        self.load.apply(overrides)
+    }
+
+    /// How long the load lasts, when the load model says (not for a number
+    /// of iterations).
+    pub fn duration(&self) -> Option<Duration> {
+        self.load.duration()
+    }
+
+    /// The number of scenarios in the file.
+    pub fn scenario_count(&self) -> usize {
+        self.scenarios.len()
+    }
+
+    /// The number of steps in the file, setup, teardown and groups' steps
+    /// included.
+    pub fn step_count(&self) -> usize {
+        self.all_steps().len()
+    }
+
     /// The slot of a variable or capture.
-    pub fn var(&self, name: &str) -> Option<VarId> {
+    #[cfg(test)]
+    pub(crate) fn var(&self, name: &str) -> Option<VarId> {
         self.vars
             .iter()
             .position(|v| v == name)
             .map(|i| VarId(i as u32))
     }
 
-    /// The feeder index of a data feeder.
-    pub fn feeder(&self, name: &str) -> Option<usize> {
-        self.feeders.iter().position(|f| f.name == name)
-    }
-
     /// The weighted choice of scenarios, in `scenarios` order.
-    pub fn scenario_pick(&self) -> WeightedPick {
+    pub(crate) fn scenario_pick(&self) -> WeightedPick {
         WeightedPick::new(self.scenarios.iter().map(|s| s.weight))
     }
 
     /// The URL a rendered step URL stands for: absolute as it is, or
     /// relative (`/path`) appended to the target's URL.
-    pub fn resolve_url(&self, rendered: &str) -> Result<TargetUrl, UrlError> {
+    pub(crate) fn resolve_url(&self, rendered: &str) -> Result<TargetUrl, UrlError> {
         let lower = rendered.get(..8).unwrap_or(rendered).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             return TargetUrl::parse(rendered);
@@ -196,7 +212,7 @@ impl Plan {
 
     /// The headers a request sends, defaults first, a step's header
     /// replacing a default of the same name.
-    pub fn headers_for<'a>(
+    pub(crate) fn headers_for<'a>(
         &'a self,
         step: &'a RequestStep,
     ) -> impl Iterator<Item = &'a Header> + 'a {
@@ -209,7 +225,7 @@ impl Plan {
     }
 
     /// The credentials a request sends, if any.
-    pub fn auth_for<'a>(&'a self, step: &'a RequestStep) -> Option<&'a Auth> {
+    pub(crate) fn auth_for<'a>(&'a self, step: &'a RequestStep) -> Option<&'a Auth> {
         match &step.auth {
             AuthSetting::Inherit => self.defaults.auth.as_ref(),
             AuthSetting::None => None,
@@ -217,7 +233,7 @@ impl Plan {
         }
     }
 
-    pub fn timeout_for(&self, step: &RequestStep) -> Duration {
+    pub(crate) fn timeout_for(&self, step: &RequestStep) -> Duration {
         step.timeout
             .or(self.defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
@@ -226,7 +242,11 @@ impl Plan {
     /// The pause after a request step: the step's, else its scenario's,
     /// else the defaults'. `scenario` is `None` for the global setup and
     /// teardown.
-    pub fn think_after(&self, scenario: Option<&Scenario>, step: &RequestStep) -> Option<Think> {
+    pub(crate) fn think_after(
+        &self,
+        scenario: Option<&Scenario>,
+        step: &RequestStep,
+    ) -> Option<Think> {
         step.think
             .or_else(|| scenario.and_then(|s| s.think))
             .or(self.defaults.think)
@@ -234,7 +254,7 @@ impl Plan {
 
     /// Every step of the plan, groups flattened, with the scenario it is in
     /// (`None` for the global setup and teardown).
-    pub fn all_steps(&self) -> Vec<(Option<&Scenario>, &Step)> {
+    pub(crate) fn all_steps(&self) -> Vec<(Option<&Scenario>, &Step)> {
         fn walk<'a>(
             scenario: Option<&'a Scenario>,
             steps: &'a [Step],

@@ -5,14 +5,14 @@
 
 /// Picks an index with probability proportional to its weight.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WeightedPick {
+pub(crate) struct WeightedPick {
     cumulative: Vec<u64>,
 }
 
 impl WeightedPick {
     /// From weights, each at least 1 (validation guarantees it for scenarios;
     /// a zero weight here is never picked).
-    pub fn new(weights: impl IntoIterator<Item = u32>) -> WeightedPick {
+    pub(crate) fn new(weights: impl IntoIterator<Item = u32>) -> WeightedPick {
         let mut total = 0u64;
         let cumulative = weights
             .into_iter()
@@ -24,12 +24,12 @@ impl WeightedPick {
         WeightedPick { cumulative }
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.cumulative.last().copied().unwrap_or(0)
     }
 
     /// The index for `r` in `0..total()`; `r` beyond the total is folded in.
-    pub fn pick_with(&self, r: u64) -> usize {
+    pub(crate) fn pick_with(&self, r: u64) -> usize {
         let total = self.total();
         if total == 0 {
             return 0;
@@ -39,7 +39,7 @@ impl WeightedPick {
     }
 
     /// A random pick.
-    pub fn pick(&self) -> usize {
+    pub(crate) fn pick(&self) -> usize {
         self.pick_with(fastrand::u64(..self.total().max(1)))
     }
 }

@@ -5,7 +5,6 @@
 //! allocates only what a request's own size requires.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,14 +18,14 @@ use super::template::{escape_json_into, percent_encode_into, Context, RenderErro
 
 /// A header whose value is a template.
 #[derive(Clone, Debug)]
-pub struct Header {
+pub(crate) struct Header {
     pub name: HeaderName,
     pub value: Template,
 }
 
 /// Credentials added as an `Authorization` header.
 #[derive(Clone, Debug)]
-pub enum Auth {
+pub(crate) enum Auth {
     Basic {
         username: Template,
         password: Template,
@@ -36,7 +35,7 @@ pub enum Auth {
 
 impl Auth {
     /// Appends the `Authorization` header value (`Basic …` or `Bearer …`).
-    pub fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
         match self {
             Auth::Bearer(token) => {
                 out.push_str("Bearer ");
@@ -58,7 +57,7 @@ impl Auth {
 
 /// A request's own auth setting.
 #[derive(Clone, Debug, Default)]
-pub enum AuthSetting {
+pub(crate) enum AuthSetting {
     /// Use `defaults.auth`, if any.
     #[default]
     Inherit,
@@ -69,7 +68,7 @@ pub enum AuthSetting {
 
 /// A JSON body written as YAML, with templates in its strings.
 #[derive(Clone, Debug)]
-pub enum JsonBody {
+pub(crate) enum JsonBody {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -82,7 +81,7 @@ pub enum JsonBody {
 
 impl JsonBody {
     /// Appends the body as compact JSON.
-    pub fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
         match self {
             JsonBody::Null => out.push_str("null"),
             JsonBody::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -130,7 +129,7 @@ impl JsonBody {
 
 /// What a request sends as its body.
 #[derive(Clone, Debug, Default)]
-pub enum Body {
+pub(crate) enum Body {
     #[default]
     Empty,
     /// Text, as written (`body:`).
@@ -141,12 +140,12 @@ pub enum Body {
     /// application/x-www-form-urlencoded` unless set.
     Form(Vec<(String, Template)>),
     /// A file's bytes, read when the scenario loads (`file:`).
-    File { path: PathBuf, content: Bytes },
+    File { content: Bytes },
 }
 
 impl Body {
     /// The content type the body implies, used when the request sets none.
-    pub fn content_type(&self) -> Option<&'static str> {
+    pub(crate) fn content_type(&self) -> Option<&'static str> {
         match self {
             Body::Json(_) => Some("application/json"),
             Body::Form(_) => Some("application/x-www-form-urlencoded"),
@@ -157,7 +156,7 @@ impl Body {
 
     /// Appends the rendered body. File bodies are bytes: use [`Body::fixed`]
     /// for them (and for any body without templates).
-    pub fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
         match self {
             Body::Empty | Body::File { .. } => Ok(()),
             Body::Raw(t) => t.render(ctx, out),
@@ -181,7 +180,7 @@ impl Body {
 
     /// The body's bytes when they never change (a file, or text without
     /// templates): the engine can then share one buffer for every request.
-    pub fn fixed(&self) -> Option<Bytes> {
+    pub(crate) fn fixed(&self) -> Option<Bytes> {
         match self {
             Body::Empty => Some(Bytes::new()),
             Body::File { content, .. } => Some(content.clone()),
@@ -193,7 +192,7 @@ impl Body {
 
 /// A request step.
 #[derive(Clone, Debug)]
-pub struct RequestStep {
+pub(crate) struct RequestStep {
     pub method: Method,
     /// Relative to the plan's target when it starts with `/`.
     pub url: Template,
@@ -212,7 +211,11 @@ pub struct RequestStep {
 
 impl RequestStep {
     /// Appends the URL with the query parameters added.
-    pub fn render_url(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render_url(
+        &self,
+        ctx: &dyn Context,
+        out: &mut String,
+    ) -> Result<(), RenderError> {
         let start = out.len();
         self.url.render(ctx, out)?;
         let mut sep = if out[start..].contains('?') { '&' } else { '?' };

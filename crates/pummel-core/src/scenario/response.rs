@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// A complete response, as checks and captures see it.
 #[derive(Debug)]
-pub struct ResponseView<'a> {
+pub(crate) struct ResponseView<'a> {
     pub status: u16,
     /// Header names and values in the order received. Names are compared
     /// case-insensitively; values that were not UTF-8 may be given lossily.
@@ -25,7 +25,7 @@ pub struct ResponseView<'a> {
 }
 
 impl<'a> ResponseView<'a> {
-    pub fn new(
+    pub(crate) fn new(
         status: u16,
         headers: &'a [(String, String)],
         body: &'a [u8],
@@ -41,12 +41,12 @@ impl<'a> ResponseView<'a> {
     }
 
     /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&'a str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&'a str> {
         self.headers_named(name).next()
     }
 
     /// Every header named `name` (case-insensitive), in order.
-    pub fn headers_named<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
+    pub(crate) fn headers_named<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
     where
         'a: 'n,
     {
@@ -57,14 +57,14 @@ impl<'a> ResponseView<'a> {
     }
 
     /// The body parsed as JSON; `None` when it is not JSON. Parsed once.
-    pub fn json(&self) -> Option<&Value> {
+    pub(crate) fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_slice(self.body).ok())
             .as_ref()
     }
 
     /// The body as text (invalid UTF-8 replaced).
-    pub fn text(&self) -> Cow<'a, str> {
+    pub(crate) fn text(&self) -> Cow<'a, str> {
         String::from_utf8_lossy(self.body)
     }
 }

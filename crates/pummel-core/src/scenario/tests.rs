@@ -4,6 +4,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
+use crate::scenario::check::CheckOutcome;
+use crate::scenario::duration::Think;
+use crate::scenario::feeder::FeedMode;
+use crate::scenario::load_model::LoadModel;
+use crate::scenario::model::StepKind;
+use crate::scenario::request::{Auth, AuthSetting};
+use crate::scenario::response::ResponseView;
+use crate::scenario::template::{Context, VarId};
+use crate::scenario::threshold::Scope;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))

@@ -14,7 +14,7 @@ use super::duration::{format_duration, parse_duration};
 
 /// A latency statistic.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LatencyStat {
+pub(crate) enum LatencyStat {
     /// `p95`, `p99.9`: the percentile, 0–100.
     Percentile(f64),
     Mean,
@@ -24,7 +24,7 @@ pub enum LatencyStat {
 
 /// What a threshold measures.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Metric {
+pub(crate) enum Metric {
     /// Request latency (milliseconds).
     Latency(LatencyStat),
     /// Share of requests that failed (0–1): a transport error, or a status
@@ -47,7 +47,7 @@ pub enum Metric {
 
 /// The kind of value a metric compares against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// Written as a duration (`300ms`), compared in milliseconds.
     Millis,
     /// Written as `1%` or `0.01`, compared as a fraction.
@@ -58,7 +58,7 @@ pub enum Unit {
 
 impl Metric {
     /// The metric names a condition may use, for messages and suggestions.
-    pub const NAMES: [&'static str; 16] = [
+    pub(crate) const NAMES: [&'static str; 16] = [
         "p50",
         "p90",
         "p95",
@@ -77,7 +77,7 @@ impl Metric {
         "dropped",
     ];
 
-    pub fn parse(name: &str) -> Option<Metric> {
+    pub(crate) fn parse(name: &str) -> Option<Metric> {
         Some(match name {
             "median" => Metric::Latency(LatencyStat::Percentile(50.0)),
             "mean" | "avg" => Metric::Latency(LatencyStat::Mean),
@@ -100,7 +100,7 @@ impl Metric {
         })
     }
 
-    pub fn unit(&self) -> Unit {
+    pub(crate) fn unit(&self) -> Unit {
         match self {
             Metric::Latency(_) => Unit::Millis,
             Metric::ErrorRate | Metric::Checks => Unit::Ratio,
@@ -128,7 +128,7 @@ impl fmt::Display for Metric {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Lt,
     Le,
     Gt,
@@ -136,7 +136,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Lt => "<",
             Op::Le => "<=",
@@ -148,7 +148,7 @@ impl Op {
 
 /// What part of the run a threshold looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Run,
     Scenario(String),
     /// A step by name, in one scenario or in all that have it.
@@ -160,7 +160,7 @@ pub enum Scope {
 
 /// A parsed condition: `metric op bound`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Condition {
+pub(crate) struct Condition {
     pub metric: Metric,
     pub op: Op,
     /// In the metric's unit: milliseconds, a fraction, or a number.
@@ -169,7 +169,7 @@ pub struct Condition {
 
 impl Condition {
     /// Whether `observed` (in the metric's unit) satisfies the condition.
-    pub fn holds(&self, observed: f64) -> bool {
+    pub(crate) fn holds(&self, observed: f64) -> bool {
         match self.op {
             Op::Lt => observed < self.bound,
             Op::Le => observed <= self.bound,
@@ -180,7 +180,7 @@ impl Condition {
 
     /// Parses `p95 < 300ms`. An error carries the byte range of the
     /// offending part of `text`.
-    pub fn parse(text: &str) -> Result<Condition, (usize, usize, String)> {
+    pub(crate) fn parse(text: &str) -> Result<Condition, (usize, usize, String)> {
         let op_at = text.find(['<', '>', '=', '!']).ok_or_else(|| {
             (0, text.len(), format!("condition {text:?} has no comparison: write it like `p95 < 300ms` or `error_rate < 1%`"))
         })?;
@@ -292,7 +292,7 @@ impl fmt::Display for Condition {
 
 /// One threshold of a plan.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Threshold {
+pub(crate) struct Threshold {
     /// The condition as written.
     pub source: String,
     pub condition: Condition,
@@ -306,7 +306,7 @@ pub struct Threshold {
 }
 
 impl Threshold {
-    pub fn holds(&self, observed: f64) -> bool {
+    pub(crate) fn holds(&self, observed: f64) -> bool {
         self.condition.holds(observed)
     }
 }

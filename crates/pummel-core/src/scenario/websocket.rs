@@ -13,15 +13,15 @@ use super::request::{Header, JsonBody};
 use super::template::Template;
 
 /// The socket a step uses when it names none.
-pub const DEFAULT_SOCKET: &str = "default";
+pub(crate) const DEFAULT_SOCKET: &str = "default";
 
 /// How long `ws_expect`, `ws_receive` and `ws_ping` wait when the step sets
 /// no `timeout`.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 
 /// A WebSocket step.
 #[derive(Clone, Debug)]
-pub struct WsStep {
+pub(crate) struct WsStep {
     /// The VU's name for the socket.
     pub socket: String,
     pub action: WsAction,
@@ -29,14 +29,14 @@ pub struct WsStep {
 
 /// A message to send.
 #[derive(Clone, Debug)]
-pub enum WsMessage {
+pub(crate) enum WsMessage {
     Text(Template),
     /// A JSON document written as YAML, sent as a text message.
     Json(JsonBody),
 }
 
 #[derive(Clone, Debug)]
-pub enum WsAction {
+pub(crate) enum WsAction {
     /// Open the socket: `ws://` or `wss://` URL, or a path on the target
     /// (`/ws/feed`, upgraded from the target's http/https).
     Connect {
@@ -72,7 +72,7 @@ pub enum WsAction {
 
 impl WsAction {
     /// The step's kind as written, for names and messages.
-    pub fn keyword(&self) -> &'static str {
+    pub(crate) fn keyword(&self) -> &'static str {
         match self {
             WsAction::Connect { .. } => "ws_connect",
             WsAction::Send(_) => "ws_send",
@@ -85,7 +85,7 @@ impl WsAction {
     }
 
     /// Whether the step measures a latency (and so has a metric key).
-    pub fn is_measured(&self) -> bool {
+    pub(crate) fn is_measured(&self) -> bool {
         matches!(
             self,
             WsAction::Connect { .. }
@@ -114,7 +114,7 @@ impl WsAction {
 }
 
 /// The step keys that make a WebSocket step.
-pub const WS_KEYS: [&str; 7] = [
+pub(crate) const WS_KEYS: [&str; 7] = [
     "ws_connect",
     "ws_send",
     "ws_expect",

@@ -14,14 +14,14 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::error_kind::ErrorKind;
 use crate::http::target::{TargetUrl, UrlError};
 use crate::http::transport::{Connector, Stream};
+use crate::ErrorKind;
 
-pub use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+pub(crate) use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// A WebSocket over one of pummel's connections.
-pub type WsStream = WebSocketStream<Stream>;
+pub(crate) type WsStream = WebSocketStream<Stream>;
 
 /// Largest message accepted; a larger one is a protocol error, not a reason
 /// to grow without bound.
@@ -34,7 +34,7 @@ const READ_BUFFER: usize = 1024;
 
 /// Per-socket buffer settings: small reads and writes, as load-test messages
 /// are small and sockets are many.
-pub fn config() -> WebSocketConfig {
+pub(crate) fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
@@ -95,7 +95,7 @@ impl WsUrl {
 }
 
 /// Names a tungstenite error.
-pub fn classify(err: &tungstenite::Error) -> ErrorKind {
+pub(crate) fn classify(err: &tungstenite::Error) -> ErrorKind {
     match err {
         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
             ErrorKind::WsClosed
@@ -126,16 +126,14 @@ pub fn classify(err: &tungstenite::Error) -> ErrorKind {
 
 /// What a successful handshake agreed on.
 #[derive(Clone, Debug, Default)]
-pub struct Handshake {
-    /// The subprotocol the server selected, if any.
-    pub protocol: Option<String>,
+pub(crate) struct Handshake {
     /// Bytes of the handshake response (approximate: status line and headers).
     pub bytes_received: u64,
 }
 
 /// Connects and upgrades. `headers` are added to the handshake request;
 /// `protocols` are offered in `Sec-WebSocket-Protocol`.
-pub async fn connect(
+pub(crate) async fn connect(
     connector: &Connector,
     url: &WsUrl,
     headers: &[(HeaderName, HeaderValue)],
@@ -168,30 +166,19 @@ pub async fn connect(
         tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
             .await
             .map_err(|e| classify(&e))?;
-    let protocol = response
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let bytes_received = response
         .headers()
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum::<usize>() as u64
         + 40;
-    Ok((
-        ws,
-        Handshake {
-            protocol,
-            bytes_received,
-        },
-    ))
+    Ok((ws, Handshake { bytes_received }))
 }
 
 /// Waits for the next data message (text or binary), answering nothing
 /// itself: tungstenite queues pongs for pings and flushes them on the next
 /// write or read. A close from the peer is `WsClosed`.
-pub async fn next_data(ws: &mut WsStream) -> Result<Message, ErrorKind> {
+pub(crate) async fn next_data(ws: &mut WsStream) -> Result<Message, ErrorKind> {
     loop {
         match ws.next().await {
             None => return Err(ErrorKind::WsClosed),
@@ -204,12 +191,12 @@ pub async fn next_data(ws: &mut WsStream) -> Result<Message, ErrorKind> {
 }
 
 /// Sends one message.
-pub async fn send(ws: &mut WsStream, message: Message) -> Result<(), ErrorKind> {
+pub(crate) async fn send(ws: &mut WsStream, message: Message) -> Result<(), ErrorKind> {
     ws.send(message).await.map_err(|e| classify(&e))
 }
 
 /// Closes with a code and reason, waiting (bounded) for the peer's close.
-pub async fn close(ws: &mut WsStream, code: u16, reason: &str) -> Result<(), ErrorKind> {
+pub(crate) async fn close(ws: &mut WsStream, code: u16, reason: &str) -> Result<(), ErrorKind> {
     let frame = CloseFrame {
         code: CloseCode::from(code),
         reason: reason.to_owned().into(),
@@ -224,7 +211,7 @@ pub async fn close(ws: &mut WsStream, code: u16, reason: &str) -> Result<(), Err
 }
 
 /// The size of a message's payload.
-pub fn payload_len(message: &Message) -> u64 {
+pub(crate) fn payload_len(message: &Message) -> u64 {
     message.len() as u64
 }
 

@@ -17,7 +17,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<i32, Failure> {
 /// progress on a terminal. Shared with `pummel demo`.
 pub(super) fn execute(
     plan: &BenchPlan,
-    stop: &bench::StopSignal,
+    stop: &pummel_core::StopSignal,
     outputs: &Destinations,
 ) -> Result<i32, Failure> {
     let mut progress = ProgressLine::on_terminal(plan.duration);

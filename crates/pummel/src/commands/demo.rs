@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use pummel_core::bench::BenchPlan;
-use pummel_core::http::request::{Bytes, Method};
+use pummel_core::http::{Bytes, Method};
 use pummel_core::http::{RequestSpec, TargetUrl};
 use pummel_target::{Target, TargetConfig};
 

@@ -32,8 +32,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
 
 /// Installs the Ctrl-C handler: the first interrupt asks the run to stop and
 /// write what it measured; a second one exits at once.
-pub(crate) fn stop_on_interrupt() -> pummel_core::bench::StopSignal {
-    let stop = pummel_core::bench::StopSignal::new();
+pub(crate) fn stop_on_interrupt() -> pummel_core::StopSignal {
+    let stop = pummel_core::StopSignal::new();
     let handler_stop = stop.clone();
     // Failing to install (a handler already exists) only loses the graceful
     // path; the default Ctrl-C behaviour remains.

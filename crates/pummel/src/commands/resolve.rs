@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pummel_core::bench::BenchPlan;
-use pummel_core::http::request::{Bytes, Method};
-use pummel_core::http::target::UrlError;
+use pummel_core::http::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
+use pummel_core::http::{Bytes, Method};
 use pummel_core::run::RunOptions;
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
@@ -62,8 +62,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         rate: args.rate,
         iterations: args.iterations,
     };
-    plan.load
-        .apply(&overrides)
+    plan.apply_overrides(&overrides)
         .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
     Ok(Resolved {
         plan: RunPlan {

@@ -14,7 +14,7 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
         outputs,
     } = resolve::run(args)?;
     let stop = super::stop_on_interrupt();
-    let mut progress = ProgressLine::on_terminal(plan.load.duration());
+    let mut progress = ProgressLine::on_terminal(plan.duration());
     let outcome = run::run(plan, &options, &stop, |p| progress.update(p)).map_err(|e| match e {
         run::RunError::Resolve { .. } => Failure::usage(e.to_string()),
         _ => Failure::runtime(e.to_string()),

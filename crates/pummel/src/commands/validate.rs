@@ -14,10 +14,10 @@ pub(super) fn run(args: &ValidateArgs) -> Result<i32, Failure> {
             Ok(plan) => destinations::print(&format!(
                 "{}: ok ({} scenario{}, {} step{})\n",
                 file.display(),
-                plan.scenarios.len(),
-                if plan.scenarios.len() == 1 { "" } else { "s" },
-                plan.all_steps().len(),
-                if plan.all_steps().len() == 1 { "" } else { "s" },
+                plan.scenario_count(),
+                if plan.scenario_count() == 1 { "" } else { "s" },
+                plan.step_count(),
+                if plan.step_count() == 1 { "" } else { "s" },
             ))?,
             Err(diagnostics) => {
                 failed = true;

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use pummel_core::bench::Progress;
+use pummel_core::Progress;
 
 use pummel_report::format;
 

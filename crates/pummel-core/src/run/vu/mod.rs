@@ -15,13 +15,13 @@ pub use render::{RenderError, StepPart};
 
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
-use crate::error_kind::ErrorKind;
 use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
 use crate::http::TargetUrl;
 use crate::scenario::check::{CheckKind, CheckOutcome};
 use crate::scenario::cookie::CookieJar;
 use crate::scenario::feeder::FeederError;
 use crate::scenario::response::ResponseView;
+use crate::ErrorKind;
 use render::Buffers;
 use variables::Variables;
 use websocket::Sockets;

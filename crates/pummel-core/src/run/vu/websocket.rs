@@ -9,7 +9,6 @@ use tokio_tungstenite::tungstenite::Message;
 use super::abort::Abort;
 use super::render::{self, RenderError};
 use super::variables::Variables;
-use crate::error_kind::ErrorKind;
 use crate::run::program::{WsOp, WS_MESSAGES_RECEIVED, WS_MESSAGES_SENT};
 use crate::run::worker_state::WorkerState;
 use crate::scenario::capture::Capture;
@@ -20,6 +19,7 @@ use crate::scenario::response::ResponseView as MessageView;
 use crate::scenario::template::Template;
 use crate::scenario::websocket::{WsAction, WsMessage};
 use crate::ws::{self, WsStream};
+use crate::ErrorKind;
 
 /// A VU's open sockets, by name.
 #[derive(Default)]

@@ -19,7 +19,7 @@ impl Decoder<'_> {
             return out;
         };
         let mut push =
-            |label: String, span: Span, kind: CheckKind| out.push(Check { label, span, kind });
+            |label: String, _span: Span, kind: CheckKind| out.push(Check { label, kind });
         if let Some(n) = f.get("status") {
             let set = self.decode_status(n);
             push(format!("status {set}"), n.span, CheckKind::Status(set));

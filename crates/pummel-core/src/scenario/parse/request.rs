@@ -299,7 +299,6 @@ impl Decoder<'_> {
         let path = self.base_dir.join(&file);
         match std::fs::read(&path) {
             Ok(bytes) => Body::File {
-                path,
                 content: Bytes::from(bytes),
             },
             Err(e) => {

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 
 use super::decoder::{Decoder, Fields};
-use crate::scenario::diagnostic::Span;
 use crate::scenario::model::{Group, Scenario, Step, StepKind};
 use crate::scenario::websocket::{WsStep, DEFAULT_SOCKET, WS_KEYS};
 use crate::scenario::yaml::{Kind, Node};
@@ -87,7 +86,6 @@ impl Decoder<'_> {
                 teardown,
                 pacing,
                 think,
-                span: item.span,
             });
         }
         out
@@ -141,20 +139,19 @@ impl Decoder<'_> {
             return None;
         }
         if let Some(req) = f.get("request") {
-            return Some(self.request_step(&f, req, node.span));
+            return Some(self.request_step(&f, req));
         }
         if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
-            return self.ws_step(&f, keyword, node.span);
+            return self.ws_step(&f, keyword);
         }
         if let Some(g) = f.get("group") {
-            return Some(self.group_step(&f, g, node.span));
+            return Some(self.group_step(&f, g));
         }
         if let Some(t) = f.get("think") {
             self.only_keys(&f, "think", &["think"]);
             let think = self.think(t, "`think`")?;
             return Some(Step {
                 name: "think".into(),
-                span: node.span,
                 kind: StepKind::Think(think),
             });
         }
@@ -178,7 +175,7 @@ impl Decoder<'_> {
     }
 
     /// A `request` step, with its checks, captures and think time.
-    fn request_step(&mut self, f: &Fields<'_>, req: &Node, span: Span) -> Step {
+    fn request_step(&mut self, f: &Fields<'_>, req: &Node) -> Step {
         self.only_keys(
             f,
             "request",
@@ -198,13 +195,12 @@ impl Decoder<'_> {
         };
         Step {
             name,
-            span,
             kind: StepKind::Request(Box::new(request)),
         }
     }
 
     /// A WebSocket step: its socket and the action its keyword names.
-    fn ws_step(&mut self, f: &Fields<'_>, keyword: &str, span: Span) -> Option<Step> {
+    fn ws_step(&mut self, f: &Fields<'_>, keyword: &str) -> Option<Step> {
         self.only_keys(f, keyword, &["name", "socket", keyword, "capture"]);
         if keyword != "ws_expect" && f.has("capture") {
             self.err(
@@ -223,13 +219,12 @@ impl Decoder<'_> {
         };
         Some(Step {
             name,
-            span,
             kind: StepKind::WebSocket(Box::new(WsStep { socket, action })),
         })
     }
 
     /// A `group` of steps, reported under the group's name.
-    fn group_step(&mut self, f: &Fields<'_>, g: &Node, span: Span) -> Step {
+    fn group_step(&mut self, f: &Fields<'_>, g: &Node) -> Step {
         self.only_keys(f, "group", &["group", "steps"]);
         let name = self.string(g, "`group`").unwrap_or_default();
         let steps = match f.get("steps") {
@@ -249,9 +244,8 @@ impl Decoder<'_> {
             }
         };
         Step {
-            name: name.clone(),
-            span,
-            kind: StepKind::Group(Group { name, steps }),
+            name,
+            kind: StepKind::Group(Group { steps }),
         }
     }
 }

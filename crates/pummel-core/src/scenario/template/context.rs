@@ -4,16 +4,16 @@
 /// The slot of a variable or capture in a virtual user's state. Slots are
 /// numbered per plan (see `Plan::vars`), so a VU's state is a vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VarId(pub u32);
+pub(crate) struct VarId(pub u32);
 
 impl VarId {
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self.0 as usize
     }
 }
 
 /// What a template reads while rendering: the running virtual user's state.
-pub trait Context {
+pub(crate) trait Context {
     /// The value of a variable or capture, `None` when not (yet) set.
     fn var(&self, id: VarId) -> Option<&str>;
     /// A field of the current row of a data feeder.
@@ -24,10 +24,12 @@ pub trait Context {
     fn iteration(&self) -> u64;
 }
 
-/// A context with nothing in it, for templates that need nothing (and tests).
+/// A context with nothing in it, for tests of templates that need nothing.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct EmptyContext;
+pub(crate) struct EmptyContext;
 
+#[cfg(test)]
 impl Context for EmptyContext {
     fn var(&self, _: VarId) -> Option<&str> {
         None

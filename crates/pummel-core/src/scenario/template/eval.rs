@@ -165,7 +165,7 @@ fn write_uuid_v4(out: &mut String) {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
-pub fn percent_encode_into(text: &str, out: &mut String) {
+pub(crate) fn percent_encode_into(text: &str, out: &mut String) {
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
@@ -176,7 +176,7 @@ pub fn percent_encode_into(text: &str, out: &mut String) {
 }
 
 /// Appends `text` with JSON string escapes (no surrounding quotes).
-pub fn escape_json_into(text: &str, out: &mut String) {
+pub(crate) fn escape_json_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),

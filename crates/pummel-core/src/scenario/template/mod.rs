@@ -34,24 +34,26 @@ mod syntax;
 
 use std::fmt;
 
-pub use context::{Context, EmptyContext, VarId};
-pub use eval::{escape_json_into, percent_encode_into, RenderError};
-pub use parse::TemplateError;
-pub use syntax::{Binding, Expr, Func, Name};
+#[cfg(test)]
+pub(crate) use context::EmptyContext;
+pub(crate) use context::{Context, VarId};
+pub(crate) use eval::{escape_json_into, percent_encode_into, RenderError};
+pub(crate) use parse::TemplateError;
+pub(crate) use syntax::{Binding, Expr, Name};
 
 use eval::{eval_into, is_json_number};
 use syntax::Piece;
 
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Template {
+pub(crate) struct Template {
     source: String,
     pieces: Vec<Piece>,
 }
 
 impl Template {
     /// Compiles `text`. Names are left unbound (see [`Template::bind`]).
-    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+    pub(crate) fn parse(text: &str) -> Result<Template, TemplateError> {
         let pieces = parse::parse_pieces(text)?;
         Ok(Template {
             source: text.to_owned(),
@@ -60,7 +62,7 @@ impl Template {
     }
 
     /// A template of fixed text (no expression).
-    pub fn literal(text: &str) -> Template {
+    pub(crate) fn literal(text: &str) -> Template {
         let pieces = if text.is_empty() {
             vec![]
         } else {
@@ -73,13 +75,13 @@ impl Template {
     }
 
     /// The text the template was compiled from.
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
     /// The text, when the template has no expression: the engine can then
     /// encode what uses it once, not per request.
-    pub fn as_literal(&self) -> Option<&str> {
+    pub(crate) fn as_literal(&self) -> Option<&str> {
         match self.pieces.as_slice() {
             [] => Some(""),
             [Piece::Literal(s)] => Some(s),
@@ -88,7 +90,7 @@ impl Template {
     }
 
     /// The expression, when the template is exactly one `{{ expression }}`.
-    pub fn as_single_expr(&self) -> Option<&Expr> {
+    pub(crate) fn as_single_expr(&self) -> Option<&Expr> {
         match self.pieces.as_slice() {
             [Piece::Expr(e)] => Some(e),
             _ => None,
@@ -96,7 +98,8 @@ impl Template {
     }
 
     /// Every name the template uses, in order.
-    pub fn names(&self) -> Vec<&Name> {
+    #[cfg(test)]
+    pub(crate) fn names(&self) -> Vec<&Name> {
         let mut out = Vec::new();
         for s in &self.pieces {
             if let Piece::Expr(e) = s {
@@ -107,7 +110,7 @@ impl Template {
     }
 
     /// Calls `f` on every name, to bind it.
-    pub fn bind(&mut self, f: &mut dyn FnMut(&mut Name)) {
+    pub(crate) fn bind(&mut self, f: &mut dyn FnMut(&mut Name)) {
         for s in &mut self.pieces {
             if let Piece::Expr(e) = s {
                 e.visit_names_mut(f);
@@ -116,7 +119,7 @@ impl Template {
     }
 
     /// Appends the rendered text to `out`.
-    pub fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
         for s in &self.pieces {
             match s {
                 Piece::Literal(text) => out.push_str(text),
@@ -127,7 +130,7 @@ impl Template {
     }
 
     /// Renders into a new string (convenient off the hot path).
-    pub fn render_to_string(&self, ctx: &dyn Context) -> Result<String, RenderError> {
+    pub(crate) fn render_to_string(&self, ctx: &dyn Context) -> Result<String, RenderError> {
         let mut out = String::new();
         self.render(ctx, &mut out)?;
         Ok(out)
@@ -136,7 +139,11 @@ impl Template {
     /// Appends the template as a JSON value: a JSON number when the
     /// template is a single numeric expression (`{{ random_int(1, 5) }}`,
     /// `{{ number(qty) }}`), a JSON string otherwise.
-    pub fn render_json(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
+    pub(crate) fn render_json(
+        &self,
+        ctx: &dyn Context,
+        out: &mut String,
+    ) -> Result<(), RenderError> {
         if let Some(e) = self.as_single_expr().filter(|e| e.is_number()) {
             let start = out.len();
             eval_into(e, ctx, out)?;

@@ -9,7 +9,7 @@ use crate::scenario::diagnostic::Span;
 /// template's text, for pointing at the offending part.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct TemplateError {
+pub(crate) struct TemplateError {
     pub start: usize,
     pub end: usize,
     pub message: String,

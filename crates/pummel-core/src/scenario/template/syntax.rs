@@ -6,7 +6,7 @@ use crate::scenario::diagnostic::Span;
 
 /// What a name is bound to. Set by the validator; see the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Binding {
+pub(crate) enum Binding {
     /// Not bound yet; rendering fails.
     Unresolved,
     /// A variable or a capture.
@@ -23,7 +23,7 @@ pub enum Binding {
 
 /// A dotted name in an expression, as written, and what it is bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name {
+pub(crate) struct Name {
     /// The name as written: `app_id`, `env.TOKEN`, `users.email`.
     pub path: String,
     /// Byte range of the name in the template text.
@@ -36,7 +36,7 @@ pub struct Name {
 
 /// The built-in functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Func {
+pub(crate) enum Func {
     /// `random_int(min, max)`: an integer in `min..=max`.
     RandomInt,
     /// `random_choice(a, b, ...)`: one of the arguments.
@@ -59,7 +59,7 @@ pub enum Func {
 }
 
 impl Func {
-    pub const ALL: [(&'static str, Func); 9] = [
+    pub(crate) const ALL: [(&'static str, Func); 9] = [
         ("random_int", Func::RandomInt),
         ("random_choice", Func::RandomChoice),
         ("random_string", Func::RandomString),
@@ -70,13 +70,6 @@ impl Func {
         ("urlencode", Func::UrlEncode),
         ("base64", Func::Base64),
     ];
-
-    pub fn name(self) -> &'static str {
-        Func::ALL
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("?", |(n, _)| n)
-    }
 
     /// Allowed argument counts, and how to call it (for error messages).
     pub(super) fn arity(self) -> (usize, usize, &'static str) {
@@ -96,7 +89,7 @@ impl Func {
 
 /// An expression inside `{{ }}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Str(String),
     Int(i64),
     Name(Name),
@@ -106,7 +99,7 @@ pub enum Expr {
 impl Expr {
     /// Whether the expression always yields a number: inside a JSON body, a
     /// value that is only such an expression is written as a JSON number.
-    pub fn is_number(&self) -> bool {
+    pub(crate) fn is_number(&self) -> bool {
         match self {
             Expr::Int(_) => true,
             Expr::Str(_) => false,
@@ -118,6 +111,7 @@ impl Expr {
         }
     }
 
+    #[cfg(test)]
     pub(super) fn visit_names<'a>(&'a self, f: &mut dyn FnMut(&'a Name)) {
         match self {
             Expr::Name(n) => f(n),

@@ -15,6 +15,11 @@
 //!   headless Chromium;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
+//! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
+//!   them;
+//! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
+//!   answers counted exactly, thousands of WebSockets;
+//! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
 mod util;
@@ -22,10 +27,13 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod load_models;
 mod outputs;
 mod reports;
 mod scenarios;
+mod servers;
 mod target;
 mod timing;
 mod tls;
 mod websocket;
+mod wire;

@@ -1,0 +1,224 @@
+//! What pummel puts on the wire, judged at the server rather than from the configuration it
+//! echoes: headers that arrive, connections opened, errors of servers that misbehave on purpose
+//! counted exactly, cookies not sent, a threshold with nothing to judge, thousands of sockets.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::servers::{Behaviour, CountingRelay, Server};
+use crate::util::{self, assert_consistent, brief, errors, pummel, u, Running, Target};
+
+/// Writes a scenario file (`@TARGET@` replaced by `base`) in a fresh directory.
+fn scenario_file(base: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wire.yaml");
+    std::fs::write(&path, text.replace("@TARGET@", base)).expect("write scenario file");
+    (dir, path)
+}
+
+/// The value of header `name` in a request head, if present (names compared without case).
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+#[test]
+fn bench_headers_arrive_at_the_server() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    let r = pummel(&[
+        "bench",
+        "-n",
+        "10",
+        "-c",
+        "2",
+        "-H",
+        "X-Test: 1",
+        "-H",
+        "X-Other: two words",
+        "--json",
+        &format!("{}/headers", server.base()),
+    ])
+    .json_ok();
+    assert_eq!(u(&r, "/status/200"), 10, "{}", brief(&r));
+    let heads = server.heads();
+    assert_eq!(heads.len(), 10, "{heads:#?}");
+    for head in &heads {
+        assert_eq!(header(head, "x-test"), Some("1"), "{head}");
+        assert_eq!(header(head, "x-other"), Some("two words"), "{head}");
+    }
+}
+
+/// `--http2 -c 4 --h2-streams 4`: 4 connections, counted at a relay in front of the target, each
+/// carrying 4 requests at once. 160 requests of 100 ms take 10 rounds (1 s) with 16 in flight;
+/// one stream per connection would take 40 rounds.
+#[test]
+fn http2_opens_exactly_its_connections_and_multiplexes() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let to = format!("127.0.0.1:{}", target.port())
+        .parse()
+        .expect("socket address");
+    let relay = CountingRelay::start(to);
+    let r = pummel(&[
+        "bench",
+        "--http2",
+        "-c",
+        "4",
+        "--h2-streams",
+        "4",
+        "-n",
+        "160",
+        "--json",
+        &format!("{}/delay/100", relay.base()),
+    ])
+    .json_ok();
+    assert_consistent(&r);
+    assert_eq!(u(&r, "/status/200"), 160, "{}", brief(&r));
+    assert_eq!(relay.connections(), 4, "connections at the server");
+    assert!(
+        util::f(&r, "/duration_s") < 2.5,
+        "160 requests of 100 ms, 16 at a time, take about 1 s\n{}",
+        brief(&r)
+    );
+}
+
+/// One connection at a time against a server that resets every other connection and answers
+/// one request on the others: of 10 requests, 5 are reset and 5 answered, exactly.
+#[test]
+fn resets_are_counted_exactly() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::ResetEveryOther);
+    let r = pummel(&["bench", "-n", "10", "-c", "1", "--json", &server.base()]).json_ok();
+    assert_consistent(&r);
+    assert_eq!(u(&r, "/requests"), 10, "{}", brief(&r));
+    assert_eq!(errors(&r), vec![("reset".to_owned(), 5)], "{}", brief(&r));
+    assert_eq!(u(&r, "/status/200"), 5, "{}", brief(&r));
+    assert_eq!(server.connections(), 10, "{}", brief(&r));
+}
+
+#[test]
+fn malformed_responses_are_counted_exactly() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Malformed);
+    let r = pummel(&["bench", "-n", "12", "-c", "2", "--json", &server.base()]).json_ok();
+    assert_consistent(&r);
+    assert_eq!(u(&r, "/requests"), 12, "{}", brief(&r));
+    assert_eq!(
+        errors(&r),
+        vec![("malformed_response".to_owned(), 12)],
+        "{}",
+        brief(&r)
+    );
+    assert_eq!(server.heads().len(), 12, "{}", brief(&r));
+}
+
+/// A server that sets a cookie on the first request: with the default cookie jar the second
+/// request carries it back; with `cookies: false` no request carries a cookie.
+#[test]
+fn cookies_false_sends_no_cookie() {
+    let _machine = util::busy();
+    for (cookies, expected) in [("true", Some("session=abc")), ("false", None)] {
+        let server = Server::start(Behaviour::Answer {
+            extra: "set-cookie: session=abc; Path=/\r\n",
+        });
+        let (_dir, file) = scenario_file(
+            &server.base(),
+            &format!(
+                r#"
+target: @TARGET@
+defaults: {{ cookies: {cookies} }}
+scenarios:
+  - name: s
+    steps:
+      - request: GET /login
+      - request: GET /account
+"#
+            ),
+        );
+        let r = pummel(&["run", file.to_str().expect("utf-8"), "--json"]).json_ok();
+        let heads = server.heads();
+        assert_eq!(heads.len(), 2, "{}", brief(&r));
+        assert_eq!(header(&heads[0], "cookie"), None, "{}", heads[0]);
+        assert_eq!(
+            header(&heads[1], "cookie"),
+            expected,
+            "cookies: {cookies}\n{}",
+            heads[1]
+        );
+    }
+}
+
+/// One iteration runs one of two scenarios: the other measured nothing, so its latency
+/// threshold fails (nothing proves it holds) and the run exits 99, while the same threshold on
+/// the scenario that ran passes.
+#[test]
+fn a_threshold_on_a_scope_that_measured_nothing_fails() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let (_dir, file) = scenario_file(
+        &target.url("/"),
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 1 }
+thresholds:
+  - { condition: p95 < 10s, scenario: a }
+  - { condition: p95 < 10s, scenario: b }
+  - { condition: p95 < 10s, step: never }
+scenarios:
+  - name: a
+    steps:
+      - request: GET /
+  - name: b
+    steps:
+      - request: GET /
+  - name: c
+    weight: 1
+    steps:
+      - name: never
+        request: GET /never
+"#,
+    );
+    let out = pummel(&["run", file.to_str().expect("utf-8"), "--json"]).expect_code(99);
+    let r = out.json();
+    let thresholds = r["thresholds"].as_array().expect("thresholds");
+    let passed: Vec<bool> = thresholds
+        .iter()
+        .map(|t| t["passed"].as_bool().expect("passed"))
+        .collect();
+    // The one iteration ran a, b or c: at most one of the three scopes measured something.
+    assert!(
+        passed.iter().filter(|&&p| p).count() <= 1,
+        "a scope that saw no request passed its latency threshold: {passed:?}\n{}",
+        brief(&r)
+    );
+    for t in thresholds.iter().filter(|t| t["passed"] == false) {
+        assert_eq!(t["observed"], Value::Null, "{}", brief(&r));
+    }
+    assert_eq!(r["verdict"], "fail", "{}", brief(&r));
+}
+
+/// 2,000 WebSockets opened at 1,000 connections a second and held: every one connects, all are
+/// open at once, and none is lost (the suite raises `ulimit -n` to 20,000; pummel and the target
+/// raise their own soft limit).
+#[test]
+fn two_thousand_websockets_are_held_at_a_rate() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let url = target.url("/ws/echo").replacen("http://", "ws://", 1);
+    let out = Running::spawn(&[
+        "bench", "-c", "2000", "-q", "1000", "-z", "3s", "--json", &url,
+    ])
+    .finish(Duration::from_secs(30));
+    let r = out.json_ok();
+    let ws = &r["websocket"];
+    assert_eq!(u(ws, "/connected"), 2000, "{}", brief(&r));
+    assert_eq!(u(ws, "/open_max"), 2000, "{}", brief(&r));
+    assert_eq!(errors(&r), vec![], "{}", brief(&r));
+    assert!(u(&r, "/responses") >= 2000, "{}", brief(&r));
+}

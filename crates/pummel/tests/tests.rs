@@ -4,6 +4,7 @@
 //! One test binary (as ripgrep does), one module per area:
 //!
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
+//! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
@@ -25,6 +26,7 @@
 mod util;
 
 mod bench;
+mod bench_scripts;
 mod cli;
 mod failures;
 mod load_models;

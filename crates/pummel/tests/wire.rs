@@ -154,52 +154,51 @@ scenarios:
     }
 }
 
-/// One iteration runs one of two scenarios: the other measured nothing, so its latency
-/// threshold fails (nothing proves it holds) and the run exits 99, while the same threshold on
-/// the scenario that ran passes.
+/// One iteration runs one of three scenarios: the other two measured nothing, so their latency
+/// and rate thresholds fail — nothing proves they hold, and nothing is shown as observed — while
+/// the same thresholds on the scenario that ran pass. The run exits 99.
 #[test]
-fn a_threshold_on_a_scope_that_measured_nothing_fails() {
+fn thresholds_on_a_scope_that_measured_nothing_fail() {
     let _machine = util::busy();
     let target = Target::start();
-    let (_dir, file) = scenario_file(
-        &target.url("/"),
-        r#"
-target: @TARGET@
-load: { vus: 1, iterations: 1 }
-thresholds:
-  - { condition: p95 < 10s, scenario: a }
-  - { condition: p95 < 10s, scenario: b }
-  - { condition: p95 < 10s, step: never }
-scenarios:
-  - name: a
-    steps:
-      - request: GET /
-  - name: b
-    steps:
-      - request: GET /
-  - name: c
-    weight: 1
-    steps:
-      - name: never
-        request: GET /never
-"#,
-    );
+    let mut text = String::from("target: @TARGET@\nload: { vus: 1, iterations: 1 }\nthresholds:\n");
+    for name in ["a", "b", "c"] {
+        text.push_str(&format!(
+            "  - {{ condition: p95 < 10s, scenario: {name} }}\n"
+        ));
+        text.push_str(&format!(
+            "  - {{ condition: rps < 100000, scenario: {name} }}\n"
+        ));
+    }
+    text.push_str("scenarios:\n");
+    for name in ["a", "b", "c"] {
+        text.push_str(&format!(
+            "  - name: {name}\n    steps:\n      - request: GET /\n"
+        ));
+    }
+    let (_dir, file) = scenario_file(&target.url("/"), &text);
     let out = pummel(&["run", file.to_str().expect("utf-8"), "--json"]).expect_code(99);
     let r = out.json();
-    let thresholds = r["thresholds"].as_array().expect("thresholds");
-    let passed: Vec<bool> = thresholds
+    let ran: Vec<&str> = r["scenarios"]
+        .as_array()
+        .expect("scenarios")
         .iter()
-        .map(|t| t["passed"].as_bool().expect("passed"))
+        .filter(|s| u(s, "/iterations") > 0)
+        .map(|s| s["name"].as_str().expect("name"))
         .collect();
-    // The one iteration ran a, b or c: at most one of the three scopes measured something.
-    assert!(
-        passed.iter().filter(|&&p| p).count() <= 1,
-        "a scope that saw no request passed its latency threshold: {passed:?}\n{}",
-        brief(&r)
-    );
-    for t in thresholds.iter().filter(|t| t["passed"] == false) {
-        assert_eq!(t["observed"], Value::Null, "{}", brief(&r));
+    assert_eq!(ran.len(), 1, "one iteration ran\n{}", brief(&r));
+    let mut wrong = Vec::new();
+    for t in r["thresholds"].as_array().expect("thresholds") {
+        let measured = t["scope"] == format!("scenario {}", ran[0]).as_str();
+        let (passed, observed) = (t["passed"] == true, !t["observed"].is_null());
+        if passed != measured || observed != measured {
+            wrong.push(format!(
+                "{} on {} (measured: {measured}): passed {passed}, observed {}",
+                t["condition"], t["scope"], t["observed"]
+            ));
+        }
     }
+    assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), brief(&r));
     assert_eq!(r["verdict"], "fail", "{}", brief(&r));
 }
 

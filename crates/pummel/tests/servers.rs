@@ -104,7 +104,7 @@ impl Drop for Server {
 }
 
 fn serve(conn: TcpStream, n: u64, behaviour: Behaviour, log: &Log) {
-    if matches!(behaviour, Behaviour::ResetEveryOther) && n % 2 == 0 {
+    if matches!(behaviour, Behaviour::ResetEveryOther) && n.is_multiple_of(2) {
         // Wait for the request, leave it unread and close: the unread bytes make the kernel
         // answer with an RST instead of a FIN.
         let mut byte = [0u8; 1];

@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::servers::{Behaviour, CountingRelay, Server};
 use crate::util::{self, assert_consistent, brief, errors, pummel, u, Running, Target};
 

@@ -78,6 +78,35 @@ scenarios:
     util::assert_within(&r, "/duration_s", 2.9, 3.5);
 }
 
+/// `stages` 0 → 2 over 2 s on two threads: the first user starts half a second in, when the whole
+/// ramp reaches 1 (rounded), not when each thread's half of the ramp does (1 s in, both users at
+/// once).
+#[test]
+fn a_ramp_is_one_schedule_across_threads() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let (_dir, file) = scenario_file(
+        &target.url("/"),
+        r#"
+target: @TARGET@
+load:
+  stages:
+    - { duration: 2s, target: 2 }
+scenarios:
+  - name: s
+    steps:
+      - request: GET /delay/10
+"#,
+    );
+    let r = run(&file).json_ok();
+    let first = &r["timeline"][0];
+    assert!(
+        u(first, "/gauges/vus") == 1 && u(first, "/requests") >= 10,
+        "one user from 0.5 s: the first second has one user and its requests\n{}",
+        brief(&r)
+    );
+}
+
 /// `rate_stages` 0 → 40/s over 2 s: the area under the ramp is 40 iterations, 10 in the first
 /// second and 30 in the second.
 #[test]

@@ -40,6 +40,7 @@ fn finish(result: &str) -> (Option<i32>, String) {
 
 #[test]
 fn every_bench_script_parses_and_ends_on_its_goals() {
+    let _machine = util::busy();
     let scripts = scripts();
     assert!(scripts.len() >= 7, "{scripts:?}");
     for script in scripts.iter().chain([&bench_dir().join("lib.sh")]) {
@@ -63,6 +64,7 @@ fn every_bench_script_parses_and_ends_on_its_goals() {
 
 #[test]
 fn a_missed_goal_exits_non_zero() {
+    let _machine = util::busy();
     if Command::new("jq").arg("--version").output().is_err() {
         util::skip_without("a_missed_goal_exits_non_zero", "jq is not installed");
         return;

@@ -116,6 +116,39 @@ fn malformed_responses_are_counted_exactly() {
     assert_eq!(server.heads().len(), 12, "{}", brief(&r));
 }
 
+/// The same misbehaving servers under `pummel run`: each iteration's one request is reset or
+/// answered, or gets a malformed answer, and each is counted once, of its kind.
+#[test]
+fn a_scenario_counts_resets_and_malformed_responses_exactly() {
+    let _machine = util::busy();
+    let text = r#"
+target: @TARGET@
+load: { vus: 1, iterations: 10 }
+scenarios:
+  - name: s
+    steps:
+      - name: get
+        request: GET /
+"#;
+    for (behaviour, expected, ok) in [
+        (Behaviour::ResetEveryOther, ("reset", 5), 5),
+        (Behaviour::Malformed, ("malformed_response", 10), 0),
+    ] {
+        let server = Server::start(behaviour);
+        let (_dir, file) = scenario_file(&server.base(), text);
+        let r = pummel(&["run", file.to_str().expect("utf-8"), "--json"]).json_ok();
+        assert_eq!(u(&r, "/requests"), 10, "{}", brief(&r));
+        assert_eq!(
+            errors(&r),
+            vec![(expected.0.to_owned(), expected.1)],
+            "{}",
+            brief(&r)
+        );
+        let answered = r["status"]["200"].as_u64().unwrap_or(0);
+        assert_eq!(answered, ok, "{}", brief(&r));
+    }
+}
+
 /// A server that sets a cookie on the first request: with the default cookie jar the second
 /// request carries it back; with `cookies: false` no request carries a cookie.
 #[test]

@@ -132,5 +132,4 @@ result=$(jq -c -n --argjson p "${RES[pummel]}" --argjson w "${RES[wrk]}" --argjs
     --arg d "$DURATION" --argjson rss_ok "$rss_ok" --argjson all_ok "$all_ok" '{
         bench: "connections", connections: $c, duration: $d, pummel: $p, wrk: $w,
         goals_met: {rss_le_64mb: $rss_ok, all_established: $all_ok}}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

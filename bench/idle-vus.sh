@@ -151,5 +151,4 @@ result=$(jq -c -n --argjson b "${RES[$BASE_VUS]}" --argjson f "${RES[$VUS]}" --a
     --arg d "$DURATION" --arg t "$THINK" --argjson ok "$ok" --argjson all "$all_ok" '{
         bench: "idle-vus", duration: $d, think: $t, baseline: $b, full: $f,
         kib_per_idle_vu: ($p | tonumber? // null), goals_met: {le_10_kib_per_vu: $ok, all_vus_ok: $all}}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

@@ -126,5 +126,4 @@ printf '\n  %d of %d figures off by more than max(2 ms, 5 %%)\n' "$FAILED" "$(jq
 result=$(jq -c -n --argjson checks "$CHECKS" --argjson stall "$stall_info" --argjson failed "$FAILED" \
     --arg d "$DURATION" --argjson c "$CONNS" '{bench: "latency-truth", duration: $d, connections: $c,
     checks: $checks, stall_run: $stall, off: $failed}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

@@ -16,6 +16,7 @@
 #   dur_secs 10s|2m|500ms|7     whole seconds (rounded up)
 #   loadavg                     the 1-minute load average (other work on this shared machine)
 #   track_pid PID               kill PID (and wait for it) when the script exits
+#   finish_with_goals JSON      print (and write to $OUT) the result; exit 1 if it records a missed goal
 #
 # Every script that sources this file gets a temp dir ($BENCH_TMP) and an EXIT trap that stops every
 # process registered with track_pid (nginx, targets, background samplers) and removes the temp dir.
@@ -164,6 +165,36 @@ loadavg() { awk '{ print $1 }' /proc/loadavg; }
 
 # calc EXPR — floating-point arithmetic through awk ("nan" in, "nan" out)
 calc() { awk "BEGIN { x = $*; printf \"%.6g\n\", x }" 2>/dev/null || echo nan; }
+
+# ---------------------------------------------------------------------------------------------------
+# Goals
+
+# goals_missed RESULT_JSON -> the names of the goals the result records as missed, one a line: every
+# false value under a `goals_met` object (at any depth), a false `goal_met`, and `off` figures (those
+# further from the truth than allowed) when more than zero.
+goals_missed() {
+    jq -r '[paths(type == "boolean") as $p | select(getpath($p) == false)
+            | select(($p | index("goals_met")) != null or $p[-1] == "goal_met") | $p | map(tostring) | join(".")]
+           + (if (.off // 0) > 0 then ["off: \(.off) figures"] else [] end) | .[]' <<<"$1"
+}
+
+# finish_with_goals RESULT_JSON — the last call of every script: writes the result to $OUT (if
+# set) and stdout, then exits 1 when a goal was missed (so a script or CI sees it), 0 otherwise. A
+# result that is not JSON is a failure too: its goals cannot be read.
+finish_with_goals() {
+    local result=$1 missed
+    [[ -n ${OUT:-} ]] && printf '%s\n' "$result" >"$OUT"
+    printf '%s\n' "$result"
+    if ! missed=$(goals_missed "$result"); then
+        log "the result is not JSON: its goals cannot be judged"
+        exit 1
+    fi
+    if [[ -n $missed ]]; then
+        log "goal missed: $(tr '\n' ' ' <<<"$missed")"
+        exit 1
+    fi
+    exit 0
+}
 
 # ---------------------------------------------------------------------------------------------------
 # Measuring a client process

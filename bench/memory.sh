@@ -91,5 +91,4 @@ result=$(jq -c -n --arg d "$DURATION" --argjson c "$CONNS" --arg e "$early_kb" -
     rss_kb: {at_s: [$early_s, $late_s], early: ($e | tonumber? // null), late: ($l | tonumber? // null),
     peak: ($h | tonumber? // null)}, growth_pct: ($g | tonumber? // null), goal_met: $ok, run: $run,
     exit_code: $rc}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

@@ -168,5 +168,4 @@ result=$(jq -c -n --argjson tools "$summary_json" --arg rr "$ratio_rps" --arg rc
         bench: "peers", duration: $d, connections: $c, rounds: $n, medians: $tools,
         pummel_over_wrk: {rps: ($rr | tonumber? // null), cpu_per_request: ($rc | tonumber? // null)},
         goals_met: {rps: (($rr | tonumber? // 0) >= 1), cpu_per_request: (($rc | tonumber? // 99) <= 1)}}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

@@ -224,5 +224,4 @@ result=$(jq -c -n --argjson tools "$summary_json" --arg r "$ratio" --arg rr "$ra
             cpu_per_request: ($rc | tonumber? // null), rps_on_one_saturated_core: (1 / ($rc | tonumber? // 1))},
         pummel_errors: $e, pummel_failed_checks: $cf,
         goals_met: {rps_ratio_ge_0_70: $ok, no_errors_no_failed_checks: $clean}}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

@@ -368,5 +368,4 @@ result=$(jq -c -n --argjson tools "$summary_json" --argjson ratios "$ratios_json
     --arg d "$DURATION" --argjson c "$CONNS" --argjson n "$ROUNDS" '{
         bench: "ws-peers", duration: $d, connections: $c, rounds: $n, medians: $tools,
         pummel_over_artillery: $ratios, hold: $hold}')
-[[ -n $OUT ]] && printf '%s\n' "$result" >"$OUT"
-printf '%s\n' "$result"
+finish_with_goals "$result"

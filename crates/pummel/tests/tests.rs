@@ -4,6 +4,7 @@
 //! One test binary (as ripgrep does), one module per area:
 //!
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
+//! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
@@ -15,17 +16,26 @@
 //!   headless Chromium;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
+//! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
+//!   them;
+//! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
+//!   answers counted exactly, thousands of WebSockets;
+//! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
 mod util;
 
 mod bench;
+mod bench_scripts;
 mod cli;
 mod failures;
+mod load_models;
 mod outputs;
 mod reports;
 mod scenarios;
+mod servers;
 mod target;
 mod timing;
 mod tls;
 mod websocket;
+mod wire;

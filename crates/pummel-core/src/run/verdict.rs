@@ -127,7 +127,9 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
             let total = passed + failed;
             (total > 0).then(|| passed as f64 / total as f64)
         }
-        Metric::Rps => (f.elapsed_s > 0.0).then(|| requests as f64 / f.elapsed_s),
+        // A scope that sent nothing shows no rate, as it shows no latency:
+        // `rps < 100` must not pass on a step that never ran.
+        Metric::Rps => (f.elapsed_s > 0.0 && requests > 0).then(|| requests as f64 / f.elapsed_s),
         Metric::Requests => Some(requests as f64),
         Metric::Errors => Some(merged.errors.total() as f64),
         Metric::Iterations | Metric::Dropped => {

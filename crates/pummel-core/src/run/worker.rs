@@ -14,6 +14,7 @@ use crate::metrics::recorder::roll_each_second;
 use crate::metrics::{Recorder, WorkerReport};
 use crate::pacer::{Pacer, Schedule};
 use crate::scenario::load_model::LoadModel;
+use crate::segment::Segment;
 
 /// How often a closed model's VU count is brought to its target.
 const RAMP_STEP: Duration = Duration::from_millis(100);
@@ -49,7 +50,15 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
         mut stop,
         layout,
     } = ctx;
-    let model = plan.program.plan.load.segment(plan.segment);
+    // A closed model's schedule (when each VU starts and stops, when the
+    // run ends) is the whole plan's: this segment runs the VUs whose global
+    // index falls to it, so its share of the VUs running at `t` is its share
+    // of the whole model's count at `t`. Segmenting the model itself would
+    // give each share a schedule of its own (a cycle's users one
+    // `startup_delay` apart within each share, a ramp rounded per share).
+    let whole = plan.program.plan.load.clone();
+    let segment = plan.segment;
+    let model = whole.segment(segment);
     let budget = match &model {
         LoadModel::Vus {
             iterations: Some(n),
@@ -59,7 +68,7 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     };
     let recorder = Recorder::new(index, start, layout, sink);
     let shared = WorkerState::new(&plan, recorder, budget);
-    let deadline = model.duration().map(|d| start + d);
+    let deadline = whole.duration().map(|d| start + d);
 
     let ticker = {
         let shared = shared.clone();
@@ -72,7 +81,7 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let driven = async {
         match &pacer {
             Some(pacer) => drive_open(&shared, pacer.clone(), &model, &mut vus).await,
-            None => drive_closed(&shared, &model, start, &mut vus).await,
+            None => drive_closed(&shared, &whole, segment, start, &mut vus).await,
         }
     };
     let deadline_reached = async {
@@ -110,16 +119,18 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     end
 }
 
-/// Closed model: keeps the number of running VUs at the model's target.
+/// Closed model: keeps the number of running VUs at this segment's share of
+/// the whole model's target (the VUs of the whole whose index falls to it).
 async fn drive_closed(
     shared: &Rc<WorkerState>,
     model: &LoadModel,
+    segment: Segment,
     start: Instant,
     vus: &mut tokio::task::JoinSet<()>,
 ) {
     loop {
         let elapsed = start.elapsed();
-        let target = model.vus_at(elapsed).unwrap_or(0) as usize;
+        let target = segment.share(u64::from(model.vus_at(elapsed).unwrap_or(0))) as usize;
         shared.desired.set(target);
         for index in 0..target {
             let needs_start = {

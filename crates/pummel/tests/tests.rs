@@ -4,6 +4,8 @@
 //! One test binary (as ripgrep does), one module per area:
 //!
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
+//! - `arrivals`: the open model's schedule as a server sees it, on any number of threads; the
+//!   duration of a timed rate run;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
@@ -19,6 +21,7 @@
 
 mod util;
 
+mod arrivals;
 mod bench;
 mod cli;
 mod failures;

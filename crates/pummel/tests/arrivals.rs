@@ -122,48 +122,82 @@ fn median(values: &[f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Asserts that `arrivals` (ms, in order) are `count` requests on a schedule of one every
-/// `period` ms: the median gap within 2 ms (or 2 %) of the period; no request earlier than `tolerance`
-/// before its slot; at least 80 % of them (all, for fewer than ten) no later than `tolerance`
-/// after it. A request's slot is `offset + k · period`, the offset fitted as the median of
-/// `arrival_k - k · period`, so that a first request slowed by its connect does not shift the
-/// others.
-///
-/// A busy machine (other builds beside the test) delays a request now and then, and the pacer
-/// sends a delayed request at once, so the next one may follow it closely: gaps alone would
-/// flag that. Nothing makes a request early but a wrong schedule: shares of a rate that each
-/// start at zero send bunches, most of their requests a period or more before their slot.
+/// How many times a run whose arrivals miss their slots is tried. A busy machine (other builds
+/// beside the tests) stalls a process for tens of milliseconds now and then, which delays the
+/// requests of that moment; it does not do so on every try. A wrong schedule is wrong every time.
+const ATTEMPTS: usize = 3;
+
+/// Runs `attempt` until it succeeds, at most [`ATTEMPTS`] times; fails the test with every
+/// attempt's complaint if none did.
 #[track_caller]
-fn assert_on_schedule(what: &str, arrivals: &[f64], count: usize, period: f64, tolerance: f64) {
-    let shown = arrivals
-        .iter()
-        .map(|t| format!("{t:.1}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert_eq!(
-        arrivals.len(),
-        count,
-        "{what}: requests at the server (ms): {shown}"
+fn on_some_attempt(mut attempt: impl FnMut() -> Result<(), String>) {
+    let mut complaints = Vec::new();
+    for _ in 0..ATTEMPTS {
+        match attempt() {
+            Ok(()) => {
+                for c in &complaints {
+                    eprintln!("retried after a miss (a busy machine?): {c}");
+                }
+                return;
+            }
+            Err(complaint) => complaints.push(complaint),
+        }
+    }
+    panic!(
+        "{ATTEMPTS} attempts missed the schedule:\n{}",
+        complaints.join("\n")
     );
+}
+
+/// Whether `arrivals` (ms, in order) are `count` requests one every `period` ms: the median gap
+/// within 2 ms (or 2 %) of the period, and each request on its slot ([`on_schedule`]).
+fn evenly_spaced(
+    what: &str,
+    arrivals: &[f64],
+    count: usize,
+    period: f64,
+    tolerance: f64,
+) -> Result<(), String> {
     let gaps: Vec<f64> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
-    let m = median(&gaps);
-    assert!(
-        (m - period).abs() <= (period * 0.02).max(2.0),
-        "{what}: median gap {m:.2} ms, expected {period} ms; arrivals (ms): {shown}"
-    );
-    let from_slot: Vec<f64> = arrivals
-        .iter()
-        .enumerate()
-        .map(|(k, at)| (k as f64).mul_add(-period, *at))
-        .collect();
+    if !gaps.is_empty() {
+        let m = median(&gaps);
+        if (m - period).abs() > (period * 0.02).max(2.0) {
+            return Err(format!(
+                "{what}: median gap {m:.2} ms, expected {period} ms; arrivals (ms): {}",
+                show(arrivals)
+            ));
+        }
+    }
+    let slots: Vec<f64> = (0..count).map(|k| k as f64 * period).collect();
+    on_schedule(what, arrivals, &slots, tolerance)
+}
+
+/// Whether `arrivals` (ms, in order) are one request per slot of `slots` (ms from the start):
+/// none earlier than `tolerance` before its slot, at least 80 % of them (all, for fewer than ten)
+/// no later than `tolerance` after it. The start is fitted as the median of
+/// `arrival_k - slot_k`, so that a first request slowed by its connect does not shift the others.
+///
+/// The pacer sends a delayed request at once, so the next one may follow it closely: gaps alone
+/// would flag a stall of the machine. Nothing makes a request early but a wrong schedule:
+/// shares of a rate that each start at zero send bunches, most of their requests a slot or more
+/// before their own.
+fn on_schedule(what: &str, arrivals: &[f64], slots: &[f64], tolerance: f64) -> Result<(), String> {
+    let shown = show(arrivals);
+    if arrivals.len() != slots.len() {
+        return Err(format!(
+            "{what}: {} requests at the server, expected {} (ms): {shown}",
+            arrivals.len(),
+            slots.len()
+        ));
+    }
+    let from_slot: Vec<f64> = arrivals.iter().zip(slots).map(|(a, s)| a - s).collect();
     let offset = median(&from_slot);
     let off: Vec<f64> = from_slot.iter().map(|d| d - offset).collect();
-    for (k, d) in off.iter().enumerate() {
-        assert!(
-            *d >= -tolerance,
+    if let Some((k, d)) = off.iter().enumerate().find(|(_, d)| **d < -tolerance) {
+        return Err(format!(
             "{what}: request {k} arrived {:.2} ms before its slot; arrivals (ms): {shown}",
             -d
-        );
+        ));
     }
     let late: Vec<String> = off
         .iter()
@@ -171,13 +205,24 @@ fn assert_on_schedule(what: &str, arrivals: &[f64], count: usize, period: f64, t
         .filter(|(_, d)| **d > tolerance)
         .map(|(k, d)| format!("{k} (+{d:.1} ms)"))
         .collect();
-    let allowed = if count < 10 { 0 } else { count / 5 };
-    assert!(
-        late.len() <= allowed,
-        "{what}: {} requests more than {tolerance} ms after their slot: {}; arrivals (ms): {shown}",
-        late.len(),
-        late.join(", ")
-    );
+    let allowed = if slots.len() < 10 { 0 } else { slots.len() / 5 };
+    if late.len() > allowed {
+        return Err(format!(
+            "{what}: {} requests more than {tolerance} ms after their slot: {}; arrivals (ms): \
+             {shown}",
+            late.len(),
+            late.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn show(arrivals: &[f64]) -> String {
+    arrivals
+        .iter()
+        .map(|t| format!("{t:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A scenario file in a fresh temporary directory (kept alive by the returned guard).
@@ -201,29 +246,35 @@ fn one_get(target: &str, load: &str) -> String {
 fn bench_requests_arrive_on_one_schedule_whatever_the_threads() {
     let _machine = util::quiet();
     for threads in ["1", "2", "4"] {
-        let server = Recorder::start();
-        let r = pummel(&[
-            "bench",
-            "-q",
-            "50",
-            "-z",
-            "1s",
-            "-c",
-            "8",
-            "--threads",
-            threads,
-            "--json",
-            &server.url(),
-        ])
-        .json_ok();
-        assert_eq!(u(&r, "/requests"), 50, "{}", brief(&r));
-        assert_on_schedule(
-            &format!("bench -q 50 --threads {threads}"),
-            &server.arrivals_ms(),
-            50,
-            20.0,
-            8.0,
-        );
+        on_some_attempt(|| {
+            let server = Recorder::start();
+            let r = pummel(&[
+                "bench",
+                "-q",
+                "50",
+                "-z",
+                "1s",
+                "-c",
+                "8",
+                "--threads",
+                threads,
+                "--json",
+                &server.url(),
+            ])
+            .json_ok();
+            // A stall of the machine at the end may leave the last request in flight at the
+            // deadline, cut: a miss like any other.
+            if u(&r, "/requests") != 50 {
+                return Err(format!("requests != 50: {}", brief(&r)));
+            }
+            evenly_spaced(
+                &format!("bench -q 50 --threads {threads}"),
+                &server.arrivals_ms(),
+                50,
+                20.0,
+                8.0,
+            )
+        });
     }
 }
 
@@ -232,22 +283,28 @@ fn bench_requests_arrive_on_one_schedule_whatever_the_threads() {
 fn scenario_iterations_arrive_on_one_schedule_whatever_the_threads() {
     let _machine = util::quiet();
     for threads in ["1", "2", "4"] {
-        let server = Recorder::start();
-        let base = server.url();
-        let (_dir, file) = scenario_file(&one_get(
-            base.trim_end_matches('/'),
-            "{ rate: 50, duration: 1s, max_vus: 8 }",
-        ));
-        let file = file.to_str().expect("utf-8 path");
-        let r = pummel(&["run", file, "--json", "--threads", threads]).json_ok();
-        assert_eq!(u(&r, "/requests"), 50, "{}", brief(&r));
-        assert_on_schedule(
-            &format!("rate: 50 --threads {threads}"),
-            &server.arrivals_ms(),
-            50,
-            20.0,
-            8.0,
-        );
+        on_some_attempt(|| {
+            let server = Recorder::start();
+            let base = server.url();
+            let (_dir, file) = scenario_file(&one_get(
+                base.trim_end_matches('/'),
+                "{ rate: 50, duration: 1s, max_vus: 8 }",
+            ));
+            let file = file.to_str().expect("utf-8 path");
+            let r = pummel(&["run", file, "--json", "--threads", threads]).json_ok();
+            // A stall of the machine at the end may leave the last request in flight at the
+            // deadline, cut: a miss like any other.
+            if u(&r, "/requests") != 50 {
+                return Err(format!("requests != 50: {}", brief(&r)));
+            }
+            evenly_spaced(
+                &format!("rate: 50 --threads {threads}"),
+                &server.arrivals_ms(),
+                50,
+                20.0,
+                8.0,
+            )
+        });
     }
 }
 
@@ -264,14 +321,38 @@ fn a_slow_rate_is_spaced_as_the_rate_says() {
     ));
     let file = file.to_str().expect("utf-8 path");
     let r = pummel(&["run", file, "--json", "--threads", "2"]).json_ok();
-    assert_on_schedule(
-        "rate: 0.5 --threads 2",
-        &server.arrivals_ms(),
-        3,
-        2000.0,
-        50.0,
-    );
+    let arrivals = server.arrivals_ms();
+    let spaced = evenly_spaced("rate: 0.5 --threads 2", &arrivals, 3, 2000.0, 50.0);
+    assert_eq!(spaced, Ok(()));
     assert_within(&r, "/duration_s", 4.99, 5.2);
+}
+
+/// A ramping rate, 0 to 40 a second over 2 s, on 2 threads: 40 iterations, the k-th when the
+/// integral of the rate (10·t² per second²) reaches k, at √(k/10) s. Two threads each ramping to
+/// 20 a second would start theirs in pairs, at √(k/5) s.
+#[test]
+fn a_ramping_rate_arrives_on_one_schedule() {
+    let _machine = util::quiet();
+    let slots: Vec<f64> = (0..40)
+        .map(|k| (f64::from(k) / 10.0).sqrt() * 1000.0)
+        .collect();
+    on_some_attempt(|| {
+        let server = Recorder::start();
+        let base = server.url();
+        let (_dir, file) = scenario_file(&one_get(
+            base.trim_end_matches('/'),
+            "{ start_rate: 0, rate_stages: [{ duration: 2s, target: 40 }], max_vus: 8 }",
+        ));
+        let file = file.to_str().expect("utf-8 path");
+        let r = pummel(&["run", file, "--json", "--threads", "2"]).json_ok();
+        assert_within(&r, "/duration_s", 1.99, 2.15);
+        on_schedule(
+            "rate_stages 0 → 40/s over 2 s, --threads 2",
+            &server.arrivals_ms(),
+            &slots,
+            8.0,
+        )
+    });
 }
 
 /// A timed open-model run lasted the time it was given: its duration is not the moment its last

@@ -12,11 +12,18 @@
 //! Slots are counted, not queued: `released` and `taken` are two counters and
 //! a slot's schedule is computed from its number, so a long backlog costs no
 //! memory.
+//!
+//! A schedule is the whole plan's; a worker (or an agent) paces its
+//! [`Share`] of it: every `n`-th slot from its offset, so that all the
+//! shares together release exactly the whole schedule's slots at their
+//! moments, whatever the arrival process.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+
+use crate::segment::Segment;
 
 /// Tokio's timer wakes at millisecond ticks, up to a millisecond after the
 /// deadline. The pacer sleeps until this close to a slot and yields for the
@@ -39,6 +46,40 @@ pub(crate) trait Schedule {
     fn at(&self, k: u64) -> Option<Duration>;
     /// How many slots are scheduled before `t` (and within the schedule).
     fn due(&self, t: Duration) -> u64;
+    /// When the schedule is over: the end of the time it covers, not the
+    /// moment of its last slot (a rate of 5/s for 2 s covers 2 s, its last
+    /// slot is at 1.8 s). `None` when it never ends.
+    fn end(&self) -> Option<Duration>;
+}
+
+/// A segment's share of a schedule: its `k`-th slot is the whole schedule's
+/// slot [`Segment::slot`]`(k)`, at that slot's moment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Share<S> {
+    whole: S,
+    segment: Segment,
+}
+
+impl<S: Schedule> Share<S> {
+    pub(crate) fn new(whole: S, segment: Segment) -> Share<S> {
+        Share { whole, segment }
+    }
+}
+
+impl<S: Schedule> Schedule for Share<S> {
+    fn at(&self, k: u64) -> Option<Duration> {
+        self.whole.at(self.segment.slot(k)?)
+    }
+
+    fn due(&self, t: Duration) -> u64 {
+        self.segment.share(self.whole.due(t))
+    }
+
+    /// The whole schedule's end: every share of a run ends with the run,
+    /// not at its own last slot.
+    fn end(&self) -> Option<Duration> {
+        self.whole.end()
+    }
 }
 
 /// A constant rate, optionally bounded in slots and in time.
@@ -75,6 +116,16 @@ impl Schedule for ConstantRate {
         let due = (t.as_secs_f64() / self.period.as_secs_f64()).ceil() as u64;
         self.limit.map_or(due, |limit| due.min(limit))
     }
+
+    /// The end of its time, or one period after the last of its slots when
+    /// the count runs out first: `n` slots at rate `r` cover `n / r`.
+    fn end(&self) -> Option<Duration> {
+        let by_count = self.limit.map(|n| self.period.mul_f64(n as f64));
+        match (by_count, self.end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 pub(crate) struct Pacer {
@@ -107,6 +158,21 @@ impl Pacer {
     /// Slots that are due at `now` (scheduled before it).
     fn due(&self, now: Instant) -> u64 {
         self.schedule.due(now.saturating_duration_since(self.start))
+    }
+
+    /// Waits until the schedule is over (forever for one without an end).
+    /// An open-model run lasts until then even when its share of the slots
+    /// ran out earlier: its elapsed time is the time the schedule covers
+    /// (to within microseconds, not the timer's millisecond).
+    pub(crate) async fn until_end(&self) {
+        match self
+            .schedule
+            .end()
+            .and_then(|end| self.start.checked_add(end))
+        {
+            Some(end) => wait_until(end).await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Releases slots at their scheduled moments until the schedule ends.
@@ -234,5 +300,81 @@ mod tests {
         let bounded = ConstantRate::new(200.0, Some(3), None);
         assert_eq!(bounded.at(3), None);
         assert_eq!(bounded.due(Duration::from_secs(1)), 3);
+    }
+
+    #[test]
+    fn a_schedule_ends_with_its_time_or_its_count() {
+        let ms = Duration::from_millis;
+        // 5/s for 2 s: the last slot is at 1.8 s, the schedule covers 2 s.
+        let timed = ConstantRate::new(5.0, None, Some(ms(2000)));
+        assert_eq!(timed.at(9), Some(ms(1800)));
+        assert_eq!(timed.end(), Some(ms(2000)));
+        // 10 slots at 5/s cover 2 s, unless the time runs out first.
+        assert_eq!(ConstantRate::new(5.0, Some(10), None).end(), Some(ms(2000)));
+        let both = ConstantRate::new(5.0, Some(10), Some(ms(1000)));
+        assert_eq!(both.end(), Some(ms(1000)));
+        assert_eq!(ConstantRate::new(5.0, None, None).end(), None);
+        // A share ends with the whole schedule, not at its own last slot.
+        let share = Share::new(timed, Segment::new(0, 2));
+        assert_eq!(share.at(4), Some(ms(1600)));
+        assert_eq!(share.at(5), None);
+        assert_eq!(share.end(), Some(ms(2000)));
+    }
+
+    /// The shares of a schedule are the schedule: together they hold every
+    /// slot once, each at the whole schedule's moment for it, and what is
+    /// due at any moment adds up to what the whole has due. Checked on an
+    /// even rate and on an uneven one (arrivals unevenly spaced, as a ramp
+    /// or a random arrival process has them).
+    #[test]
+    fn shares_interleave_to_exactly_the_whole_schedule() {
+        /// Slot `k` at `k²` ms, for 40 ms.
+        #[derive(Clone, Copy)]
+        struct Squares;
+        impl Schedule for Squares {
+            fn at(&self, k: u64) -> Option<Duration> {
+                (k * k < 40).then(|| Duration::from_millis(k * k))
+            }
+            fn due(&self, t: Duration) -> u64 {
+                (0..)
+                    .take_while(|&k| k * k < 40 && Duration::from_millis(k * k) < t)
+                    .count() as u64
+            }
+            fn end(&self) -> Option<Duration> {
+                Some(Duration::from_millis(40))
+            }
+        }
+        fn check(whole: &(impl Schedule + Copy), what: &str) {
+            let all: Vec<Duration> = (0..).map_while(|k| whole.at(k)).collect();
+            for count in 1..=5 {
+                let mut merged: Vec<Duration> = Vec::new();
+                for segment in Segment::all(count) {
+                    let share = Share::new(*whole, segment);
+                    let mine: Vec<Duration> = (0..).map_while(|k| share.at(k)).collect();
+                    assert!(mine.windows(2).all(|w| w[0] <= w[1]), "{what}: in order");
+                    merged.extend(mine);
+                    assert_eq!(share.end(), whole.end(), "{what}");
+                }
+                merged.sort();
+                assert_eq!(merged, all, "{what}: {count} shares");
+                for t in (0..=45).map(Duration::from_millis) {
+                    let due: u64 = Segment::all(count)
+                        .map(|segment| Share::new(*whole, segment).due(t))
+                        .sum();
+                    assert_eq!(due, whole.due(t), "{what}: due at {t:?}, {count} shares");
+                }
+            }
+        }
+        check(&ConstantRate::new(1000.0, Some(37), None), "even");
+        check(&Squares, "uneven");
+        // Two shares of 50/s: slots 20 ms apart, alternating, none at the
+        // same moment (two schedules of 25/s would both start at zero).
+        let whole = ConstantRate::new(50.0, None, Some(Duration::from_secs(1)));
+        let first = Share::new(whole, Segment::new(0, 2));
+        let second = Share::new(whole, Segment::new(1, 2));
+        assert_eq!(first.at(1), Some(Duration::from_millis(40)));
+        assert_eq!(second.at(0), Some(Duration::from_millis(20)));
+        assert_eq!(second.at(24), Some(Duration::from_millis(980)));
+        assert_eq!(second.at(25), None);
     }
 }

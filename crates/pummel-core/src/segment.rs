@@ -1,10 +1,17 @@
 //! Segments: the share of a plan that one engine runs.
 //!
 //! A plan (what to run, under which load) is split into segments: a share of
-//! the connections or virtual users, of the arrival rate, of the request or
-//! iteration count. A local run is the one segment 1/1; inside it, each worker
-//! thread runs a sub-segment; a distributed run gives one segment to each
-//! agent. The engine never needs to know which: it runs a segment.
+//! the connections or virtual users, of the request or iteration count, and
+//! of the open model's schedule. A local run is the one segment 1/1; inside
+//! it, each worker thread runs a sub-segment; a distributed run gives one
+//! segment to each agent. The engine never needs to know which: it runs a
+//! segment.
+//!
+//! A rate is not divided: segment `i` of `n` takes the slots `i`, `i + n`,
+//! `i + 2n`, … of the one schedule of the whole plan (an offset and a
+//! stride). Whatever the arrival process, the target then sees the whole
+//! plan's schedule; `n` schedules each at `1/n` of the rate would all start
+//! at zero and send their requests in bunches of `n`.
 
 /// Segment `index` of `count` equal shares (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,16 +33,19 @@ impl Segment {
     }
 
     /// This segment's share of a whole count. Shares differ by at most one
-    /// and always add up to `total` exactly.
+    /// and always add up to `total` exactly. It is also the number of this
+    /// segment's slots among the first `total` slots of a schedule.
     pub fn share(&self, total: u64) -> u64 {
         let count = u64::from(self.count);
         let index = u64::from(self.index);
         total / count + u64::from(index < total % count)
     }
 
-    /// This segment's share of a rate.
-    pub fn share_rate(&self, total: f64) -> f64 {
-        total / f64::from(self.count)
+    /// The slot of the whole schedule that is this segment's `k`-th (both
+    /// 0-based): `index + k · count`. `None` past the last slot a `u64` numbers.
+    pub fn slot(&self, k: u64) -> Option<u64> {
+        k.checked_mul(u64::from(self.count))?
+            .checked_add(u64::from(self.index))
     }
 
     /// The segments a whole is split into.
@@ -58,6 +68,31 @@ mod tests {
             }
         }
         assert_eq!(Segment::WHOLE.share(42), 42);
-        assert_eq!(Segment::new(1, 4).share_rate(200.0), 50.0);
+    }
+
+    #[test]
+    fn slots_interleave_to_the_whole_schedule() {
+        for count in 1..=7u32 {
+            // Every slot of the whole belongs to exactly one segment, and a
+            // segment's k-th slot is the k-th of its slots in the whole.
+            let mut owner = vec![None; 100];
+            for segment in Segment::all(count) {
+                for k in 0.. {
+                    let Some(slot) = segment.slot(k).filter(|&s| s < 100) else {
+                        break;
+                    };
+                    assert!(owner[slot as usize].is_none(), "slot {slot} taken twice");
+                    owner[slot as usize] = Some(segment.index);
+                    // `share` counts the segment's slots before any point.
+                    assert_eq!(segment.share(slot), k);
+                    assert_eq!(segment.share(slot + 1), k + 1);
+                }
+            }
+            for (slot, index) in owner.iter().enumerate() {
+                assert_eq!(*index, Some(slot as u32 % count), "slot {slot} of {count}");
+            }
+        }
+        assert_eq!(Segment::new(1, 2).slot(3), Some(7));
+        assert_eq!(Segment::new(1, 2).slot(u64::MAX), None);
     }
 }

@@ -4,6 +4,8 @@
 //! One test binary (as ripgrep does), one module per area:
 //!
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
+//! - `arrivals`: the open model's schedule as a server sees it, on any number of threads; the
+//!   duration of a timed rate run;
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
@@ -25,6 +27,7 @@
 
 mod util;
 
+mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;

@@ -19,6 +19,7 @@ use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
 use crate::metrics::{GaugeId, KeyId, MetricLayout};
+use crate::pacer::{ConstantRate, Share};
 use crate::segment::Segment;
 use crate::ws::WsUrl;
 
@@ -53,14 +54,23 @@ pub(crate) const WS_SOCKETS: GaugeId = GaugeId(0);
 const SOCKETS_GAUGE: &str = "sockets";
 
 impl BenchPlan {
-    /// The share of this plan that `segment` runs.
+    /// The share of this plan that `segment` runs: of its connections and
+    /// requests. The rate stays the whole plan's: a segment sends its share
+    /// of the one schedule ([`BenchPlan::schedule`]), not a smaller rate.
     pub fn segment(&self, segment: Segment) -> BenchPlan {
         BenchPlan {
             connections: segment.share(self.connections),
             requests: self.requests.map(|n| segment.share(n)),
-            rate: self.rate.map(|r| segment.share_rate(r)),
             ..self.clone()
         }
+    }
+
+    /// Open model: the share of the whole plan's schedule that `segment`
+    /// sends (the whole plan's rate, request count and duration).
+    fn schedule(&self, segment: Segment) -> Option<Share<ConstantRate>> {
+        let rate = self.rate?;
+        let whole = ConstantRate::new(rate, self.requests, self.duration);
+        Some(Share::new(whole, segment))
     }
 
     /// Worker threads to use: never more than there are connections.
@@ -117,11 +127,13 @@ pub fn run(
     let deadline_after = plan.duration;
     let workers: Vec<Worker> = Segment::all(workers as u32)
         .map(|segment| {
+            let schedule = plan.schedule(segment);
             let plan = plan.segment(segment);
             let connector = connector.clone();
             Box::new(move |ctx: WorkerContext| {
                 worker::run(worker::WorkerPlan {
                     plan,
+                    schedule,
                     connector,
                     deadline: deadline_after.map(|d| ctx.start + d),
                     ctx,

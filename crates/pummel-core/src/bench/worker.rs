@@ -18,7 +18,7 @@ use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::{KeyId, Recorder};
-use crate::pacer::{self, ConstantRate, Pacer};
+use crate::pacer::{self, ConstantRate, Pacer, Share};
 use crate::ErrorKind;
 
 /// The only metric key of a bench.
@@ -28,6 +28,8 @@ const KEY: KeyId = KeyId(0);
 pub(super) struct WorkerPlan {
     /// This worker's share of the plan.
     pub plan: BenchPlan,
+    /// Open model: this worker's share of the whole plan's schedule.
+    pub schedule: Option<Share<ConstantRate>>,
     pub connector: Connector,
     pub deadline: Option<Instant>,
     pub ctx: WorkerContext,
@@ -171,6 +173,7 @@ pub(super) fn run(setup: WorkerPlan) -> Instant {
 async fn drive(setup: WorkerPlan) -> Instant {
     let WorkerPlan {
         plan,
+        schedule,
         connector,
         deadline,
         ctx,
@@ -182,11 +185,8 @@ async fn drive(setup: WorkerPlan) -> Instant {
         mut stop,
         layout,
     } = ctx;
-    let open_model = plan.rate.is_some();
-    let pacer = plan.rate.map(|rate| {
-        let schedule = ConstantRate::new(rate, plan.requests, deadline.map(|d| d - start));
-        Pacer::new(start, Box::new(schedule))
-    });
+    let open_model = schedule.is_some();
+    let pacer = schedule.map(|schedule| Pacer::new(start, Box::new(schedule)));
     let state = Rc::new(WorkerState {
         recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
         connector,
@@ -240,8 +240,16 @@ async fn drive(setup: WorkerPlan) -> Instant {
             None => std::future::pending().await,
         }
     };
+    let lanes_done = async {
+        while lanes.join_next().await.is_some() {}
+        // An open-model run lasts as long as its schedule, however early
+        // this worker's share of it was done.
+        if let Some(pacer) = &state.pacer {
+            pacer.until_end().await;
+        }
+    };
     tokio::select! {
-        _ = async { while lanes.join_next().await.is_some() {} } => {}
+        _ = lanes_done => {}
         _ = stop.wait_for(|stopped| *stopped) => {}
         _ = deadline_reached => {}
     }

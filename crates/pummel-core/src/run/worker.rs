@@ -12,7 +12,7 @@ use super::worker_state::{WorkerPlan, WorkerState};
 use crate::coordinator::{SpawnError, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::{Recorder, WorkerReport};
-use crate::pacer::{Pacer, Schedule};
+use crate::pacer::{Pacer, Schedule, Share};
 use crate::scenario::load_model::LoadModel;
 use crate::segment::Segment;
 
@@ -75,12 +75,19 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
         tokio::task::spawn_local(async move { roll_each_second(&shared.recorder, start).await })
     };
     let mut vus = tokio::task::JoinSet::new();
-    let pacer = model
-        .is_open()
-        .then(|| Rc::new(Pacer::new(start, Box::new(ModelSchedule(model.clone())))));
+    let pacer = model.is_open().then(|| {
+        // This worker's share of the whole plan's arrivals, not a smaller rate.
+        let schedule = ModelSchedule(whole.clone());
+        Rc::new(Pacer::new(start, Box::new(Share::new(schedule, segment))))
+    });
     let driven = async {
         match &pacer {
-            Some(pacer) => drive_open(&shared, pacer.clone(), &model, &mut vus).await,
+            Some(pacer) => {
+                drive_open(&shared, pacer.clone(), &model, &mut vus).await;
+                // The run lasts as long as its schedule, however early this
+                // worker's share of it was done.
+                pacer.until_end().await;
+            }
             None => drive_closed(&shared, &whole, segment, start, &mut vus).await,
         }
     };
@@ -361,6 +368,10 @@ impl Schedule for ModelSchedule {
         self.0
             .arrivals_by(t)
             .map_or(0, |n| n.ceil().max(0.0) as u64)
+    }
+
+    fn end(&self) -> Option<Duration> {
+        self.0.duration()
     }
 }
 

@@ -231,18 +231,17 @@ impl LoadModel {
         }
     }
 
-    /// This segment's share of the load: of the VUs, the rate, the
-    /// iterations. Shares of whole numbers add up exactly over all segments.
+    /// This segment's share of the load: of the VUs (and an open model's
+    /// pool of them), the iterations. Shares of whole numbers add up exactly
+    /// over all segments. An open model's rate is not divided: the segment
+    /// starts its share of the whole model's arrivals (every `n`-th, see
+    /// [`Segment::slot`]), so its rate is still the whole model's.
     pub(crate) fn segment(&self, s: Segment) -> LoadModel {
         let vus = |n: u32| s.share(u64::from(n)) as u32;
         let pool = |n: u32| vus(n).max(1);
         let stage_vus = |st: &Stage| Stage {
             duration: st.duration,
             target: s.share(st.target.round().max(0.0) as u64) as f64,
-        };
-        let stage_rate = |st: &Stage| Stage {
-            duration: st.duration,
-            target: s.share_rate(st.target),
         };
         match self {
             LoadModel::Vus {
@@ -263,7 +262,7 @@ impl LoadModel {
                 duration,
                 max_vus,
             } => LoadModel::Rate {
-                rate: s.share_rate(*rate),
+                rate: *rate,
                 duration: *duration,
                 max_vus: pool(*max_vus),
             },
@@ -272,8 +271,8 @@ impl LoadModel {
                 stages,
                 max_vus,
             } => LoadModel::RampingRate {
-                start: s.share_rate(*start),
-                stages: stages.iter().map(stage_rate).collect(),
+                start: *start,
+                stages: stages.clone(),
                 max_vus: pool(*max_vus),
             },
             LoadModel::Cycles(c) => LoadModel::Cycles(Cycles {
@@ -587,7 +586,8 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((start, stages[0].target, max_vus), (1.0, 3.0, 1));
+        // The rate is not divided (the segment takes every 3rd arrival); the pool is.
+        assert_eq!((start, stages[0].target, max_vus), (3.0, 9.0, 1));
         let c = LoadModel::Cycles(Cycles {
             levels: vec![5, 10],
             cycle_duration: secs(1.0),

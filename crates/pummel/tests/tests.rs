@@ -3,6 +3,7 @@
 //!
 //! One test binary (as ripgrep does), one module per area:
 //!
+//! - `accounting`: every request and iteration accounted for, against the target's own count;
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
@@ -19,6 +20,7 @@
 
 mod util;
 
+mod accounting;
 mod bench;
 mod cli;
 mod failures;

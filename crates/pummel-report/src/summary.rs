@@ -93,11 +93,7 @@ fn bench_totals(out: &mut String, r: &RunResult) {
         "  Responses   {:>12}   errors {}{}",
         format::count(r.responses),
         format::count(r.error_count()),
-        if r.aborted > 0 {
-            format!("   in flight at the end {}", format::count(r.aborted))
-        } else {
-            String::new()
-        },
+        cut_at_the_end(r),
     );
     let per_s = |n: u64| {
         if r.duration_s > 0.0 {
@@ -193,18 +189,49 @@ fn run_header(out: &mut String, r: &RunResult) {
     let _ = writeln!(out);
 }
 
-/// A scenario run's requests and latency over all steps.
+/// Requests that were under way when the run ended, if any. (`aborted` is
+/// the schema-1 name of the same figure, all a result of an older pummel has.)
+fn cut_at_the_end(r: &RunResult) -> String {
+    let cut = r.requests_cut.max(r.aborted);
+    if cut > 0 {
+        format!("   cut at the end {}", format::count(cut))
+    } else {
+        String::new()
+    }
+}
+
+/// A scenario run's requests and latency over all steps, and what became
+/// of its iterations.
 fn run_totals(out: &mut String, r: &RunResult) {
     let _ = writeln!(
         out,
-        "  Requests    {:>12}  in {:.2}s  = {} req/s   errors {}",
+        "  Requests    {:>12}  in {:.2}s  = {} req/s   errors {}{}",
         format::count(r.requests),
         r.duration_s,
         format::rate_tenths(r.rps),
         format::count(r.error_count()),
+        cut_at_the_end(r),
     );
     latency_heading(out);
     let _ = writeln!(out, "             {}", latency_row(&r.latency_ms));
+    if let Some(it) = &r.iteration_counts {
+        let scheduled = it
+            .scheduled
+            .map(|n| format!("scheduled {}: ", format::count(n)))
+            .unwrap_or_default();
+        let dropped = if it.scheduled.is_some() {
+            format!("   dropped {}", format::count(it.dropped))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  Iterations  {scheduled}completed {}   failed {}   cut at the end {}{dropped}",
+            format::count(it.completed),
+            format::count(it.failed),
+            format::count(it.cut),
+        );
+    }
     if let Some(open) = &r.open_model {
         let _ = writeln!(
             out,
@@ -273,16 +300,19 @@ fn scenarios(out: &mut String, r: &RunResult) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "  {:<24} {:>10} {:>8} {:>10} {:>10} {:>10}",
-        "scenario", "iterations", "aborted", "p50", "p95", "max"
+        "  {:<24} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10}",
+        "scenario", "completed", "failed", "cut", "dropped", "p50", "p95", "max"
     );
     for s in &r.scenarios {
+        let counts = s.counts();
         let _ = writeln!(
             out,
-            "  {:<24} {:>10} {:>8} {:>10} {:>10} {:>10}",
+            "  {:<24} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10}",
             truncate(&s.name, 24),
-            format::count(s.iterations),
-            format::count(s.aborted),
+            format::count(counts.completed),
+            format::count(counts.failed),
+            format::count(counts.cut),
+            format::count(counts.dropped),
             format::ms_compact(s.iteration_ms.p50),
             format::ms_compact(s.iteration_ms.p95),
             format::ms_compact(s.iteration_ms.max),
@@ -451,5 +481,46 @@ mod tests {
         assert!(text.contains("reset (connection reset by peer)"), "{text}");
         assert!(text.contains("dropped 4"), "{text}");
         assert!(text.contains("2.00ms"), "{text}");
+    }
+
+    #[test]
+    fn a_run_shows_what_became_of_its_requests_and_iterations() {
+        let text = render(&crate::testdata::scenario_run());
+        assert!(text.contains("errors 2   cut at the end 1"), "{text}");
+        assert!(
+            text.contains("Iterations  completed 400   failed 2   cut at the end 1\n"),
+            "{text}"
+        );
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .map(|l| l.split_whitespace().take(5).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            row("scenario"),
+            Some(vec!["scenario", "completed", "failed", "cut", "dropped"])
+        );
+        // A result without iteration counts: as far as its figures tell.
+        assert_eq!(row("browse"), Some(vec!["browse", "350", "0", "0", "0"]));
+        assert_eq!(row("buy"), Some(vec!["buy", "50", "2", "1", "0"]));
+    }
+
+    #[test]
+    fn an_open_model_run_shows_its_schedule() {
+        let mut r = crate::testdata::scenario_run();
+        r.iteration_counts = Some(pummel_result::result::IterationCounts {
+            scheduled: Some(100),
+            completed: 40,
+            failed: 0,
+            cut: 2,
+            dropped: 58,
+        });
+        let text = render(&r);
+        assert!(
+            text.contains(
+                "Iterations  scheduled 100: completed 40   failed 0   cut at the end 2   dropped 58"
+            ),
+            "{text}"
+        );
     }
 }

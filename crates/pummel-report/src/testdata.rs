@@ -162,8 +162,13 @@ pub(crate) fn scenario_run() -> RunResult {
     ]);
     v["scenarios"] = json!([
         {"name": "browse", "iterations": 350, "aborted": 0, "iteration_ms": latency(5.2, 22.0)},
-        {"name": "buy", "iterations": 52, "aborted": 2, "iteration_ms": latency(0.1, 1.0), "late": 0, "dropped": 0}
+        {"name": "buy", "iterations": 52, "aborted": 2, "iteration_ms": latency(0.1, 1.0), "late": 0, "dropped": 0,
+         "iteration_counts": {"completed": 50, "failed": 2, "cut": 1, "dropped": 0}}
     ]);
+    // `browse` is as a result written before iteration counts were recorded.
+    v["iteration_counts"] = json!({"completed": 400, "failed": 2, "cut": 1, "dropped": 0});
+    v["aborted"] = json!(1);
+    v["requests_cut"] = json!(1);
     v["checks"] = json!({"passed": 950, "failed": 50});
     v["thresholds"] = json!([
         {"condition": "p95 < 250ms", "scope": "run", "observed": 19.0, "passed": true},

@@ -40,8 +40,16 @@ pub struct RunResult {
     pub errors: BTreeMap<String, u64>,
     pub bytes_received: u64,
     pub bytes_sent: u64,
-    /// Requests in flight when the run ended (deadline or interrupt).
+    /// Requests in flight when the run ended (deadline or interrupt): the
+    /// same figure as `requests_cut`, kept under its schema-1 name.
     pub aborted: u64,
+    /// Requests in flight when the run ended (deadline or interrupt): sent
+    /// (or being sent) and cut, neither responses nor errors.
+    #[serde(default)]
+    pub requests_cut: u64,
+    /// Scenario runs: what became of the iterations, all scenarios together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_counts: Option<IterationCounts>,
     /// One point per second of the run.
     pub timeline: Vec<TimelinePoint>,
     /// Open-model (`--rate`) runs only.
@@ -116,6 +124,9 @@ pub struct StepResult {
     pub errors: BTreeMap<String, u64>,
     pub bytes_received: u64,
     pub bytes_sent: u64,
+    /// Requests in flight when the run ended, cut: not in `requests`.
+    #[serde(default)]
+    pub cut: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
     pub histogram: String,
@@ -138,16 +149,69 @@ pub struct ChecksTotal {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub name: String,
-    /// Completed iterations (including aborted ones).
+    /// Iterations that ran to their end: completed, or stopped by an error
+    /// (`iteration_counts.completed + iteration_counts.failed`).
     pub iterations: u64,
-    /// Iterations cut short: a request failed or a capture found nothing.
+    /// Iterations stopped by an error (a request failed, a capture found
+    /// nothing): `iteration_counts.failed`.
     pub aborted: u64,
     /// Iteration duration; open model: from the scheduled start.
     pub iteration_ms: LatencySummary,
+    /// Open model: iterations that started more than 1 ms after their
+    /// scheduled moment.
     #[serde(default)]
     pub late: u64,
+    /// Open model: iterations scheduled that never started.
     #[serde(default)]
     pub dropped: u64,
+    /// What became of the scenario's iterations; absent from results
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_counts: Option<IterationCounts>,
+}
+
+impl ScenarioResult {
+    /// The iteration counts; for a result written before they were
+    /// recorded, as far as its figures tell (no cut iterations known).
+    pub fn counts(&self) -> IterationCounts {
+        self.iteration_counts.unwrap_or(IterationCounts {
+            scheduled: None,
+            completed: self.iterations.saturating_sub(self.aborted),
+            failed: self.aborted,
+            cut: 0,
+            dropped: self.dropped,
+        })
+    }
+}
+
+/// What became of a run's (or a scenario's) iterations. Each iteration is
+/// counted once, in one of `completed`, `failed`, `cut` or `dropped`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IterationCounts {
+    /// Open model: iterations the schedule released by the end of the run,
+    /// the sum of the four outcomes. Absent in a closed model, where
+    /// iterations start when a user is free rather than on a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<u64>,
+    /// Ran every step.
+    pub completed: u64,
+    /// Stopped by an error: a request failed, a capture found nothing.
+    pub failed: u64,
+    /// In flight when the run ended (deadline or interrupt).
+    pub cut: u64,
+    /// Open model: scheduled, never started (no user was free in time).
+    pub dropped: u64,
+}
+
+impl IterationCounts {
+    /// Adds `other` in; `scheduled` stays known only if both know it.
+    pub fn add(&mut self, other: &IterationCounts) {
+        self.scheduled = self.scheduled.zip(other.scheduled).map(|(a, b)| a + b);
+        self.completed += other.completed;
+        self.failed += other.failed;
+        self.cut += other.cut;
+        self.dropped += other.dropped;
+    }
 }
 
 /// A threshold and whether it held.
@@ -189,9 +253,11 @@ pub struct OpenModelResult {
     /// Latency counted from the moment each request actually went out: what
     /// tools without coordinated-omission correction report.
     pub uncorrected_latency_ms: LatencySummary,
-    /// Requests that started more than 1 ms after their scheduled moment.
+    /// Requests (in a scenario run: iterations) that started more than 1 ms
+    /// after their scheduled moment.
     pub late: u64,
-    /// Scheduled requests that never started before the run ended.
+    /// Scheduled requests (in a scenario run: iterations) that never started
+    /// before the run ended.
     pub dropped: u64,
     pub uncorrected_histogram: String,
 }
@@ -247,6 +313,8 @@ impl RunResult {
             bytes_received: totals.bytes_received,
             bytes_sent: totals.bytes_sent,
             aborted: totals.aborted,
+            requests_cut: totals.aborted,
+            iteration_counts: None,
             timeline,
             open_model: rate.map(|rate| {
                 let uncorrected = totals.uncorrected.clone().unwrap_or_default();
@@ -358,9 +426,48 @@ mod tests {
         assert_eq!(json["errors"]["connect_refused"], 1);
         assert_eq!(json["open_model"]["late"], 1);
         assert_eq!(json["started_at"], "1970-01-01T00:00:00Z");
+        assert_eq!(json["requests_cut"], 0);
+        assert!(json.get("iteration_counts").is_none(), "a bench has none");
         let back: RunResult = serde_json::from_value(json).unwrap();
         assert_eq!(back, result);
         let h = LatencyHistogram::from_base64(&back.histogram).unwrap();
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn iteration_counts_of_a_schema_1_scenario_come_from_its_figures() {
+        let old: ScenarioResult = serde_json::from_value(serde_json::json!({
+            "name": "s", "iterations": 10, "aborted": 3, "dropped": 4,
+            "iteration_ms": LatencyHistogram::new().summary(),
+        }))
+        .unwrap();
+        let counts = old.counts();
+        assert_eq!(
+            counts,
+            IterationCounts {
+                scheduled: None,
+                completed: 7,
+                failed: 3,
+                cut: 0,
+                dropped: 4
+            }
+        );
+        let mut total = IterationCounts {
+            scheduled: Some(0),
+            ..IterationCounts::default()
+        };
+        let open = IterationCounts {
+            scheduled: Some(9),
+            completed: 5,
+            failed: 1,
+            cut: 1,
+            dropped: 2,
+        };
+        total.add(&open);
+        total.add(&open);
+        assert_eq!(total.scheduled, Some(18));
+        assert_eq!((total.completed, total.cut, total.dropped), (10, 2, 4));
+        total.add(&counts);
+        assert_eq!(total.scheduled, None, "unknown once a part is unknown");
     }
 }

@@ -70,12 +70,21 @@ impl MetricLayout {
         self.aggregate[key.index()]
     }
 
-    /// `stats` (indexed by key) merged over the keys that aggregate.
+    /// `stats` (indexed by key) merged over the keys that aggregate, plus
+    /// the schedule's counts (`late`, `dropped`) of every key.
+    ///
+    /// An open model's schedule releases whatever the run repeats: requests
+    /// in a bench, iterations in a scenario run. Iteration keys stay out of
+    /// the request figures, but what their schedule missed is the run's: it
+    /// belongs in the totals and in each second of the timeline.
     pub fn combine<'a>(&self, stats: impl IntoIterator<Item = &'a Stats>) -> Stats {
         let mut all = Stats::default();
         for (s, include) in stats.into_iter().zip(&self.aggregate) {
             if *include {
                 all.merge(s);
+            } else {
+                all.late += s.late;
+                all.dropped += s.dropped;
             }
         }
         all
@@ -150,5 +159,28 @@ impl IntervalSnapshot {
         for (a, b) in self.gauges.iter_mut().zip(&other.gauges) {
             *a += b;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn combined_figures_keep_the_schedule_counts_of_keys_left_out() {
+        let layout = MetricLayout::new(vec!["step".into(), "iteration".into()], true)
+            .without_aggregate(KeyId(1));
+        let mut step = Stats::new(true);
+        step.record_response(Duration::from_millis(2), None, 200, 1, 1);
+        step.aborted = 1;
+        let mut iteration = Stats::new(true);
+        iteration.record_response(Duration::from_millis(9), None, 0, 0, 0);
+        (iteration.late, iteration.dropped, iteration.aborted) = (3, 4, 5);
+        let all = layout.combine([&step, &iteration]);
+        // Requests are the step's alone; what the schedule missed is the run's.
+        assert_eq!((all.requests(), all.aborted), (1, 1));
+        assert_eq!((all.late, all.dropped), (3, 4));
+        assert_eq!(all.latency.len(), 1);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! One test binary (as ripgrep does), one module per area:
 //!
+//! - `accounting`: every request and iteration accounted for, against the target's own count;
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
 //! - `arrivals`: the open model's schedule as a server sees it, on any number of threads; the
 //!   duration of a timed rate run;
@@ -27,6 +28,7 @@
 
 mod util;
 
+mod accounting;
 mod arrivals;
 mod bench;
 mod bench_scripts;

@@ -4,14 +4,18 @@
 //! global setup runs once as VU 0 (`global`), then the load runs as one
 //! segment per worker thread (`worker`), each with its share of the
 //! virtual users (`vu`) and the state they share (`worker_state`); the
-//! coordinator merges their snapshots and collects their reports.
+//! requests and iterations under way when the run ends are counted as cut
+//! (`in_flight`); the coordinator merges their snapshots and collects their
+//! reports.
 //! Thresholds are judged on the merged figures ([`verdict`]), during the
 //! run for those that abort; `result` builds the run's result.
 //!
 //! The modules call one way: this one → `global`, `worker` → `vu` →
-//! `vu::websocket`, all of them → `worker_state` and `program`.
+//! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
+//! `worker_state` and `program`.
 
 mod global;
+mod in_flight;
 pub(crate) mod program;
 mod result;
 pub(crate) mod verdict;
@@ -33,7 +37,7 @@ use crate::scenario::model::Plan;
 use crate::segment::Segment;
 
 pub use global::GlobalStepsError;
-use program::{KeyKind, Program};
+use program::Program;
 pub use vu::{RenderError, StepPart};
 use worker_state::{InitialVars, WorkerPlan};
 
@@ -279,23 +283,12 @@ fn outcome(
         }
         total
     });
+    result.iteration_counts = Some(result::iteration_total(&result.scenarios, plan));
     result.cycles = result::cycle_results(program, metrics, windows);
     result.verdict =
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
-    // An open model schedules iterations: late and dropped count iterations,
-    // and live on the iteration keys (kept out of the request totals).
-    if let Some(open) = &mut result.open_model {
-        let iterations = program
-            .keys
-            .iter()
-            .enumerate()
-            .filter(|(_, kind)| matches!(kind, KeyKind::Iteration { .. }))
-            .map(|(i, _)| &metrics.totals[i]);
-        (open.late, open.dropped) =
-            iterations.fold((0, 0), |(l, d), s| (l + s.late, d + s.dropped));
-    }
     RunOutcome {
         result,
         fatal,

@@ -63,9 +63,13 @@ pub(crate) struct ScenarioOps {
     pub steps: Vec<Op>,
     pub teardown: Vec<Op>,
     pub pacing: Option<std::time::Duration>,
-    /// Iteration duration histogram (recorded as a "response" per iteration).
+    /// Iteration duration histogram (recorded as a "response" per iteration
+    /// that ran to its end); its `late`, `dropped` and `aborted` (cut) count
+    /// the scenario's iterations.
     pub iteration_key: KeyId,
-    /// Iterations that stopped early (a request failed, a capture found nothing).
+    /// Iterations that ran every step.
+    pub completed_counter: CounterId,
+    /// Iterations stopped by an error (a request failed, a capture found nothing).
     pub aborted_counter: CounterId,
 }
 
@@ -258,6 +262,7 @@ impl Program {
                     scenario: s.name.clone(),
                 },
             );
+            let completed_counter = b.counter(format!("{}:completed", s.name));
             let aborted_counter = b.counter(format!("{}:aborted", s.name));
             scenarios.push(ScenarioOps {
                 name: s.name.clone(),
@@ -266,6 +271,7 @@ impl Program {
                 teardown: b.ops(Some(s), &s.teardown),
                 pacing: s.pacing,
                 iteration_key,
+                completed_counter,
                 aborted_counter,
             });
         }

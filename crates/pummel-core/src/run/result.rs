@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::program::{KeyKind, Program};
 use crate::metrics::{KeyId, RunMetrics, Stats};
-use crate::result::{error_map, status_map, CheckResult, CycleResult, ScenarioResult, StepResult};
+use crate::result::{
+    error_map, status_map, CheckResult, CycleResult, IterationCounts, ScenarioResult, StepResult,
+};
 use crate::scenario::load_model::{CycleWindow, LoadModel, Stage};
 use crate::scenario::model::Plan;
 
@@ -105,6 +107,7 @@ pub(super) fn step_results(
                 errors: error_map(s),
                 bytes_received: s.bytes_received,
                 bytes_sent: s.bytes_sent,
+                cut: s.aborted,
                 checks,
                 histogram: s.latency.to_base64(),
             })
@@ -112,22 +115,48 @@ pub(super) fn step_results(
         .collect()
 }
 
+/// Per scenario: its iterations' duration and what became of each one.
 pub(super) fn scenario_results(program: &Program, metrics: &RunMetrics) -> Vec<ScenarioResult> {
+    let open_model = program.plan.load.is_open();
     program
         .scenarios
         .iter()
         .map(|s| {
             let it = &metrics.totals[s.iteration_key.index()];
+            let completed = metrics.counters[s.completed_counter.0 as usize];
+            let failed = metrics.counters[s.aborted_counter.0 as usize];
+            let (cut, dropped) = (it.aborted, it.dropped);
             ScenarioResult {
                 name: s.name.clone(),
-                iterations: it.responses,
-                aborted: metrics.counters[s.aborted_counter.0 as usize],
+                iterations: completed + failed,
+                aborted: failed,
                 iteration_ms: it.latency.summary(),
                 late: it.late,
-                dropped: it.dropped,
+                dropped,
+                iteration_counts: Some(IterationCounts {
+                    // Every slot the schedule released by the end was taken
+                    // (and then completed, failed or cut) or dropped.
+                    scheduled: open_model.then_some(completed + failed + cut + dropped),
+                    completed,
+                    failed,
+                    cut,
+                    dropped,
+                }),
             }
         })
         .collect()
+}
+
+/// The scenarios' iteration counts together.
+pub(super) fn iteration_total(scenarios: &[ScenarioResult], plan: &Plan) -> IterationCounts {
+    let mut total = IterationCounts {
+        scheduled: plan.load.is_open().then_some(0),
+        ..IterationCounts::default()
+    };
+    for s in scenarios {
+        total.add(&s.counts());
+    }
+    total
 }
 
 pub(super) fn cycle_results(

@@ -2,10 +2,11 @@
 //! driven by the load model (closed: a target number of VUs over time;
 //! open: iterations released at their scheduled moments).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
@@ -104,20 +105,25 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     }
     let end = Instant::now();
     if let Some(pacer) = &pacer {
-        // Iterations that were due and never started. No scenario was
-        // picked for them: they count on the first scenario's iterations.
-        let dropped = pacer.dropped(end);
-        let key = shared.program.scenarios[0].iteration_key;
-        shared.recorder.borrow_mut().stats(key, end).dropped += dropped;
+        // Iterations that were due and never started, each one a scenario's
+        // as it would have been had it started: drawn by weight. No VU has
+        // run since `end` (one thread), and none takes a slot once stopping.
+        let dropped = shared.pick.pick_many(pacer.dropped(end));
+        let mut recorder = shared.recorder.borrow_mut();
+        for (scenario, n) in shared.program.scenarios.iter().zip(dropped) {
+            recorder.stats(scenario.iteration_key, end).dropped += n;
+        }
     }
-    // VUs abandon their iteration and run their teardown within the grace
-    // period.
+    // VUs abandon their iteration (counted as cut) and run their teardown
+    // within the grace period.
     shared.stop();
     let _ = tokio::time::timeout(TEARDOWN_GRACE, async {
         while vus.join_next().await.is_some() {}
     })
     .await;
-    vus.abort_all();
+    // A teardown past its grace is cut too, and counted before the last
+    // snapshot: wait until the aborted tasks are gone.
+    vus.shutdown().await;
     ticker.abort();
 
     let mut recorder = shared.recorder.borrow_mut();
@@ -181,8 +187,9 @@ async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
             if left != u64::MAX {
                 shared.budget.set(left - 1);
             }
+            let started = IterationInFlight::start(&shared, None);
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, None) => r,
+                r = iteration(&shared, &mut vu, started, None) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -214,19 +221,19 @@ async fn drive_open(
     for _ in 0..max_vus.min(1) {
         spawn(vus);
     }
-    let vus_cell = RefCell::new(std::mem::take(vus));
+    // The VUs stay in the caller's set even when the run stops during the
+    // schedule (this future is then dropped): they must stop, run their
+    // teardown and count what they were doing as cut, not vanish with it.
     pacer
         .run_with(|backlog| {
-            let mut set = vus_cell.borrow_mut();
             let free = shared.idle.get();
             let mut needed = backlog.saturating_sub(free) as usize;
             while needed > 0 && next_index.get() < max_vus {
-                spawn(&mut set);
+                spawn(vus);
                 needed -= 1;
             }
         })
         .await;
-    *vus = vus_cell.into_inner();
     // The schedule is over: let running iterations finish (the deadline cuts them).
     while vus.join_next().await.is_some() {}
 }
@@ -237,16 +244,20 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
     if let Err(e) = vu.init_variables(&shared) {
         shared.note_failure("variables", "render", &e.to_string());
     } else {
-        loop {
+        // Once stopping, no slot is taken: the slots left are counted as
+        // dropped when the run stops, and must not start after that.
+        while !shared.stopping.get() {
             shared.idle.set(shared.idle.get() + 1);
             let slot = tokio::select! {
-                s = pacer.take() => s,
+                biased;
                 _ = shared.stopped() => None,
+                s = pacer.take() => s,
             };
             shared.idle.set(shared.idle.get() - 1);
             let Some((_, scheduled)) = slot else { break };
+            let started = IterationInFlight::start(&shared, Some(scheduled));
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, Some(scheduled)) => r,
+                r = iteration(&shared, &mut vu, started, Some(scheduled)) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -258,15 +269,23 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
     shared.set_active(-1);
 }
 
-/// One iteration: a scenario picked by weight, its per-VU setup the first
-/// time, then its steps. Returns false when the VU must stop.
-async fn iteration(shared: &Rc<WorkerState>, vu: &mut Vu, scheduled: Option<Instant>) -> bool {
+/// One iteration of the scenario `it` drew: its per-VU setup the first
+/// time, then its steps. Returns false when the VU must stop. An iteration
+/// that is dropped, or stops because the run does, is counted as cut when
+/// `it` drops unsettled.
+async fn iteration(
+    shared: &Rc<WorkerState>,
+    vu: &mut Vu,
+    it: IterationInFlight<'_>,
+    scheduled: Option<Instant>,
+) -> bool {
     let program = shared.program.clone();
-    let which = shared.pick.pick();
+    let which = it.scenario();
     let scenario = &program.scenarios[which];
     let started = Instant::now();
     let from = scheduled.unwrap_or(started);
     if let Err(e) = vu.draw_rows(shared) {
+        it.failed();
         // The run cannot go on as planned: stop every worker, not only this one.
         shared.note_fatal(e.to_string());
         shared.run_stop.stop();
@@ -279,26 +298,28 @@ async fn iteration(shared: &Rc<WorkerState>, vu: &mut Vu, scheduled: Option<Inst
         // failed tries again on its next iteration of this scenario.
         match vu.run_ops(shared, &scenario.setup, &mut first).await {
             Ok(()) => vu.set_up[which] = true,
-            Err(abort) => return after_abort(shared, scenario, vu, abort, scheduled).await,
+            Err(abort) => return after_abort(shared, scenario, vu, abort, it, scheduled).await,
         }
     }
     let outcome = vu.run_ops(shared, &scenario.steps, &mut first).await;
-    let end = Instant::now();
-    {
-        let mut recorder = shared.recorder.borrow_mut();
-        let stats = recorder.stats(scenario.iteration_key, end);
-        stats.record_response(end - from, scheduled.map(|_| end - started), 0, 0, 0);
-        if scheduled
-            .is_some_and(|at| started.saturating_duration_since(at) > crate::pacer::LATE_AFTER)
-        {
-            stats.late += 1;
-        }
+    if matches!(outcome, Err(Abort::Stopping)) {
+        // Cut by the end of the run, not finished: `it` counts it as cut.
+        return false;
     }
+    let end = Instant::now();
+    shared
+        .recorder
+        .borrow_mut()
+        .stats(scenario.iteration_key, end)
+        .record_response(end - from, scheduled.map(|_| end - started), 0, 0, 0);
     vu.iteration_done();
     match outcome {
-        Ok(()) => vu.aborts_in_a_row = 0,
+        Ok(()) => {
+            it.completed();
+            vu.aborts_in_a_row = 0;
+        }
         Err(abort) => {
-            if !after_abort(shared, scenario, vu, abort, scheduled).await {
+            if !after_abort(shared, scenario, vu, abort, it, scheduled).await {
                 return false;
             }
         }
@@ -317,9 +338,10 @@ async fn after_abort(
     scenario: &ScenarioOps,
     vu: &mut Vu,
     abort: Abort,
+    it: IterationInFlight<'_>,
     scheduled: Option<Instant>,
 ) -> bool {
-    if !note_abort(shared, scenario, abort) {
+    if !note_abort(shared, scenario, abort, it) {
         return false;
     }
     vu.aborts_in_a_row = vu.aborts_in_a_row.saturating_add(1);
@@ -330,14 +352,18 @@ async fn after_abort(
     true
 }
 
-fn note_abort(shared: &WorkerState, scenario: &ScenarioOps, abort: Abort) -> bool {
+/// Counts an iteration an error stopped as failed; one the run's end
+/// stopped is left to `it` to count as cut. Returns false when the VU must stop.
+fn note_abort(
+    shared: &WorkerState,
+    scenario: &ScenarioOps,
+    abort: Abort,
+    it: IterationInFlight<'_>,
+) -> bool {
     match abort {
         Abort::Stopping => false,
         Abort::Iteration(message) => {
-            shared
-                .recorder
-                .borrow_mut()
-                .count(scenario.aborted_counter, 1, Instant::now());
+            it.failed();
             shared.note_failure(&scenario.name, "iteration aborted", &message);
             true
         }

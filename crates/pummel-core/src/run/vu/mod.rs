@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime};
 pub(super) use abort::Abort;
 pub use render::{RenderError, StepPart};
 
+use super::in_flight::RequestInFlight;
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
 use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
@@ -164,6 +165,9 @@ impl Vu {
         let request = render::request(plan, &op.step, &self.vars, &mut self.buffers)
             .map_err(|e| Abort::Iteration(e.to_string()))?;
         let sent = Instant::now();
+        // From here the target may see the request: if the run ends before
+        // it finishes, it is counted as cut.
+        let in_flight = RequestInFlight::start(shared, op.key);
         let timeout = plan.timeout_for(&op.step);
         let mut no_cookies = NoCookies;
         let result = {
@@ -198,6 +202,7 @@ impl Vu {
                 }
             }
         }
+        in_flight.settle();
         if let Err(kind) = result {
             return Err(Abort::Iteration(format!(
                 "{}: {}",

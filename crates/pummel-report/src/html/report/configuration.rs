@@ -32,10 +32,12 @@ pub(super) fn section(r: &RunResult) -> String {
             format::bytes(r.bytes_sent)
         )),
     ]);
-    if r.aborted > 0 {
+    // `aborted` is the schema-1 name of the same figure.
+    let cut = r.requests_cut.max(r.aborted);
+    if cut > 0 {
         rows.push(vec![
-            text("in flight at the end"),
-            Cell::Text(format::count(r.aborted)),
+            text("requests cut at the end"),
+            Cell::Text(format::count(cut)),
         ]);
     }
     rows.push(vec![

@@ -126,6 +126,7 @@ mod tests {
             r#"<section id="steps">"#,
             r#"<section id="checks">"#,
             "<h3>Scenarios</h3>",
+            "requests cut at the end",
             "<h3>Failures by place and kind</h3>",
             "<h3>Errors by step</h3>",
             "shop &lt;demo&gt;",

@@ -24,16 +24,17 @@ const STEP_COLS: [Col<'static>; 13] = [
     Col::Num("Apdex"),
 ];
 
-const SCENARIO_COLS: [Col<'static>; 9] = [
+const SCENARIO_COLS: [Col<'static>; 10] = [
     Col::Text("scenario"),
-    Col::Num("iterations"),
-    Col::Num("aborted"),
+    Col::Num("completed"),
+    Col::Num("failed"),
+    Col::Num("cut"),
+    Col::Num("dropped"),
+    Col::Num("late"),
     Col::Num("p50"),
     Col::Num("p95"),
     Col::Num("p99"),
     Col::Num("max"),
-    Col::Num("late"),
-    Col::Num("dropped"),
 ];
 
 #[derive(Template)]
@@ -89,16 +90,18 @@ fn scenario_rows(r: &RunResult) -> Vec<Vec<Cell>> {
         .iter()
         .map(|s| {
             let l = &s.iteration_ms;
+            let counts = s.counts();
             [
                 s.name.clone(),
-                format::count(s.iterations),
-                format::count(s.aborted),
+                format::count(counts.completed),
+                format::count(counts.failed),
+                format::count(counts.cut),
+                format::count(counts.dropped),
+                format::count(s.late),
                 format::ms(l.p50),
                 format::ms(l.p95),
                 format::ms(l.p99),
                 format::ms(l.max),
-                format::count(s.late),
-                format::count(s.dropped),
             ]
             .map(Cell::Text)
             .into()

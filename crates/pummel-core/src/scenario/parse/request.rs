@@ -297,7 +297,7 @@ impl Decoder<'_> {
             return Body::Empty;
         };
         let path = self.base_dir.join(&file);
-        match std::fs::read(&path) {
+        match crate::limits::read_file(&path, crate::limits::MAX_DATA_FILE_BYTES) {
             Ok(bytes) => Body::File {
                 content: Bytes::from(bytes),
             },

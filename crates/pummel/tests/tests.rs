@@ -6,6 +6,7 @@
 //! - `bench`: closed-model runs, the JSON result and text summary, methods, bodies, headers, HTTP/2;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `target`: `pummel target` itself;
@@ -22,6 +23,7 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod limits;
 mod outputs;
 mod reports;
 mod scenarios;

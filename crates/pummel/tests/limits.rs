@@ -148,3 +148,24 @@ fn endless_and_blocking_files_are_refused_quickly() {
         out.context()
     );
 }
+
+#[test]
+fn connections_that_could_never_be_used_are_not_set_up() {
+    let _machine = busy();
+    let target = Target::start();
+    let url = target.url("/");
+    let run = Running::spawn(&["bench", "-c", "100000", "-n", "100", "--json", &url]);
+    let peak = follow_peak_rss(run.pid());
+    let out = run.finish(RUN_LIMIT).expect_code(0);
+    let peak_mib = peak.join().expect("rss follower") / 1024;
+    let v = out.json();
+    assert_eq!(crate::util::u(&v, "/requests"), 100, "{}", out.context());
+    // What ran is reported, not what was asked.
+    assert_eq!(
+        crate::util::u(&v, "/config/connections"),
+        100,
+        "{}",
+        out.context()
+    );
+    assert!(peak_mib < 100, "peak RSS {peak_mib} MiB for 100 requests");
+}

@@ -246,8 +246,10 @@ impl Session {
                     &request.headers,
                     &body,
                     cookies,
-                    response,
-                    request.max_body,
+                    &mut Collect {
+                        response: &mut *response,
+                        max_body: request.max_body,
+                    },
                 )
                 .await;
             received += response.bytes_received;
@@ -298,8 +300,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
         cookies: &mut dyn CookieStore,
-        response: &mut FinalResponse,
-        max_body: u64,
+        sink: &mut Collect<'_>,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
         encode_h1(
@@ -312,7 +313,7 @@ impl Session {
             self.connectors.options.decompress,
         );
         let key = (url.scheme, url.host.clone(), url.port);
-        response.bytes_sent = self.encoded.len() as u64;
+        sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
             // The connection is taken out of the pool for the exchange and put
@@ -329,18 +330,14 @@ impl Session {
                 }
             };
             let result = conn
-                .exchange(
-                    &self.encoded,
-                    *method == Method::HEAD,
-                    &mut Collect { response, max_body },
-                )
+                .exchange(&self.encoded, *method == Method::HEAD, &mut *sink)
                 .await;
             match result {
                 Ok(r) => {
                     if conn.is_reusable() {
                         self.connections.push((key, conn));
                     }
-                    response.bytes_received = r.bytes_received;
+                    sink.response.bytes_received = r.bytes_received;
                     return Ok(());
                 }
                 // The server closed the idle connection: try a new one.
@@ -349,7 +346,7 @@ impl Session {
                     kind,
                     bytes_received,
                 }) => {
-                    response.bytes_received = bytes_received;
+                    sink.response.bytes_received = bytes_received;
                     return Err(kind);
                 }
             }

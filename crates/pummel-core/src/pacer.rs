@@ -251,6 +251,35 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_beyond_reach_does_not_starve_the_thread() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let start = Instant::now();
+            let schedule =
+                ConstantRate::new(crate::limits::MAX_RATE, None, Some(Duration::from_secs(3)));
+            let pacer = Rc::new(Pacer::new(start, Box::new(schedule)));
+            let runner = {
+                let pacer = pacer.clone();
+                tokio::task::spawn_local(async move { pacer.run().await })
+            };
+            // Releasing one slot takes longer than the period (100 ns), so
+            // the pacer is always behind: it must still let this task (a
+            // lane, the stop signal) run, long before the schedule ends.
+            assert!(pacer.take().await.is_some());
+            let waited = start.elapsed();
+            runner.abort();
+            assert!(
+                waited < Duration::from_secs(1),
+                "first slot taken after {waited:?}"
+            );
+        });
+    }
+
+    #[test]
     fn constant_rate_schedule() {
         let s = ConstantRate::new(200.0, None, Some(Duration::from_secs(10)));
         assert_eq!(s.due(Duration::ZERO), 0);

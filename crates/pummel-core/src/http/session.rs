@@ -535,6 +535,31 @@ mod tests {
     }
 
     #[test]
+    fn bodies_are_kept_up_to_max_body() {
+        use std::io::Write;
+        let mut r = FinalResponse::default();
+        let mut sink = Collect {
+            response: &mut r,
+            max_body: 5,
+        };
+        sink.head(200, &[]);
+        sink.body(b"abc");
+        sink.body(b"defgh");
+        assert_eq!((r.body.as_slice(), r.body_truncated), (&b"abcde"[..], true));
+
+        // A small gzip body that expands past the limit: decoded up to it.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'0'; 10 << 20]).unwrap();
+        let mut bomb = FinalResponse {
+            headers: vec![("content-encoding".into(), "gzip".into())],
+            body: gz.finish().unwrap(),
+            ..FinalResponse::default()
+        };
+        decode_body(&mut bomb, 1 << 20).unwrap();
+        assert_eq!((bomb.body.len(), bomb.body_truncated), (1 << 20, true));
+    }
+
+    #[test]
     fn gzip_and_deflate_bodies_are_decoded() {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

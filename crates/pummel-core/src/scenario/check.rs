@@ -573,6 +573,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_body_fails_the_checks_that_needed_the_rest() {
+        let eval = |kind: CheckKind| {
+            let r = ResponseView::new(200, &[], b"{\"a\": [1, 2", Duration::ZERO).truncated(true);
+            check(kind).evaluate(&r, &EmptyContext, &mut String::new())
+        };
+        // Found in the kept start: passes.
+        assert!(eval(CheckKind::Body(TextTest::Contains(t("\"a\"")))).passed());
+        assert!(eval(CheckKind::Status(StatusSet::new(vec![(200, 200)]))).passed());
+        let jp = |p: &str, test| CheckKind::JsonPath {
+            path: JsonPath::parse(p).unwrap(),
+            source: p.into(),
+            test,
+        };
+        // Not found, an absence, any JSONPath: they needed the cut part.
+        for kind in [
+            CheckKind::Body(TextTest::Contains(t("zzz"))),
+            CheckKind::Body(TextTest::NotContains(t("zzz"))),
+            jp("$.a", JsonTest::Exists),
+            jp("$.b", JsonTest::Absent),
+        ] {
+            let message = fail(eval(kind));
+            assert!(message.starts_with("body_truncated: "), "{message}");
+        }
+    }
+
+    #[test]
     fn body() {
         assert!(run(
             CheckKind::Body(TextTest::Contains(t("chess"))),

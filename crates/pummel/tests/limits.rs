@@ -169,3 +169,27 @@ fn connections_that_could_never_be_used_are_not_set_up() {
     );
     assert!(peak_mib < 100, "peak RSS {peak_mib} MiB for 100 requests");
 }
+
+#[test]
+fn the_highest_rate_runs_sends_and_ends_on_time() {
+    let _machine = busy();
+    let target = Target::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = scenario(
+        &dir,
+        &format!(
+            "target: {}\nload: {{ rate: 10000000, duration: 2s, max_vus: 20 }}\nscenarios:\n  - name: s\n    steps:\n      - request: /\n",
+            target.url("/")
+        ),
+    );
+    let out = pummel(&["run", file.to_str().unwrap(), "--json", "--threads", "2"]).expect_code(0);
+    let v = out.json();
+    // Far more is scheduled than one process sends: what it could not send is dropped, and the
+    // requests it could send went out (a pacer that never yields would send none).
+    assert!(crate::util::u(&v, "/requests") > 0, "{}", out.context());
+    assert!(
+        out.elapsed < Duration::from_secs(15),
+        "took {:?}",
+        out.elapsed
+    );
+}

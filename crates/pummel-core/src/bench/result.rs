@@ -34,6 +34,8 @@ fn config(plan: &BenchPlan) -> serde_json::Value {
         // What ran, not what was asked: see `BenchPlan::connections_that_run`.
         "connections": plan.connections_that_run(),
         "threads": plan.worker_count(),
+        "requested_connections": plan.connections,
+        "requested_threads": plan.threads,
         "requests": plan.requests,
         "duration_s": plan.duration.map(|d| d.as_secs_f64()),
         "rate": plan.rate,

@@ -241,10 +241,15 @@ impl Vu {
         let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
         self.scratch = scratch;
         match missing {
-            Some(message) if view.body_truncated => Err(Abort::Iteration(format!(
+            Some(message)
+                if view.body_truncated
+                    && op.step.captures.iter().any(|c| c.source.reads_body()) =>
+            {
+                Err(Abort::Iteration(format!(
                 "{BODY_TRUNCATED}: {message} (the body is longer than `max_body`, {} bytes kept)",
                 view.body.len()
-            ))),
+            )))
+            }
             Some(message) => Err(Abort::Iteration(message)),
             None => Ok(()),
         }

@@ -24,6 +24,7 @@
 pub mod bench;
 pub(crate) mod coordinator;
 pub mod http;
+pub mod limits;
 pub(crate) mod metrics;
 pub(crate) mod pacer;
 pub mod run;

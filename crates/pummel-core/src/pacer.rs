@@ -30,6 +30,9 @@ use crate::segment::Segment;
 /// rest, so requests go out on time to within microseconds.
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
+/// Up to this many slots released at once wake lanes one by one.
+const WAKE_ONE_BY_ONE: u64 = 64;
+
 /// An open-model request (or iteration) counts as late when it starts this
 /// long after its scheduled moment (its latency still counts from the
 /// schedule).
@@ -190,18 +193,43 @@ impl Pacer {
             let Some(offset) = self.schedule.at(next) else {
                 break;
             };
-            wait_until(self.start + offset).await;
+            let at = self.start + offset;
+            if at <= Instant::now() {
+                // Behind schedule: when releasing takes longer than the
+                // period, every slot is already due and `wait_until` never
+                // waits. Yield anyway, or this task would spin through the
+                // whole schedule while the lanes (and the stop signal) on
+                // its thread never run.
+                tokio::task::yield_now().await;
+            } else {
+                wait_until(at).await;
+            }
             // Release everything that is due by now in one go: after a pause
             // of the thread, several slots may be due at once.
             let due = self.due(Instant::now()).max(next + 1);
-            for _ in next..due {
-                self.notify.notify_one();
-            }
+            self.wake(due - next);
             self.released.set(due);
             on_release(due - self.taken.get());
         }
         self.closed.set(true);
         self.notify.notify_waiters();
+    }
+
+    /// Wakes lanes for `count` newly released slots. One wake per slot
+    /// while the count is small; past that, every waiting lane at once: a
+    /// backlog of millions of slots (a rate far above what the target
+    /// answers, after a pause of the thread) must not cost a loop of
+    /// millions of wakes, which once kept this task from ever yielding.
+    fn wake(&self, count: u64) {
+        if count <= WAKE_ONE_BY_ONE {
+            for _ in 0..count {
+                self.notify.notify_one();
+            }
+        } else {
+            self.notify.notify_waiters();
+            // And a permit for a lane between its check and its wait.
+            self.notify.notify_one();
+        }
     }
 
     /// Takes the next released slot: its number and scheduled start. `None`
@@ -285,6 +313,35 @@ mod tests {
             }
             assert!(pacer.take().await.is_none());
             assert_eq!(pacer.dropped(Instant::now()), 0);
+        });
+    }
+
+    #[test]
+    fn a_rate_beyond_reach_does_not_starve_the_thread() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let start = Instant::now();
+            let schedule =
+                ConstantRate::new(crate::limits::MAX_RATE, None, Some(Duration::from_secs(3)));
+            let pacer = Rc::new(Pacer::new(start, Box::new(schedule)));
+            let runner = {
+                let pacer = pacer.clone();
+                tokio::task::spawn_local(async move { pacer.run().await })
+            };
+            // Releasing one slot takes longer than the period (100 ns), so
+            // the pacer is always behind: it must still let this task (a
+            // lane, the stop signal) run, long before the schedule ends.
+            assert!(pacer.take().await.is_some());
+            let waited = start.elapsed();
+            runner.abort();
+            assert!(
+                waited < Duration::from_secs(1),
+                "first slot taken after {waited:?}"
+            );
         });
     }
 

@@ -16,7 +16,7 @@
 //! | `/json` | 200 `application/json`, a small constant object |
 //! | `/delay/{ms}[?jitter={ms}]` | 200 after `ms` (+ uniform `0..jitter`) milliseconds; at most 10 minutes |
 //! | `/status/{code}` | that status (200..=599) |
-//! | `/bytes/{n}[?chunked=1]` | `n` bytes of a repeating pattern (≤ 100 MiB), optionally chunked |
+//! | `/bytes/{n}[?chunked=1]` | `n` bytes of a repeating pattern (≤ 16 GiB, generated as sent), optionally chunked |
 //! | `/echo` | the request body, with the request's `Content-Type` |
 //! | `/headers` | JSON `{"headers": {...}}` of the request headers |
 //! | `/redirect/{n}` | 302 to `/redirect/{n-1}`, the last one to `/` |

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use pummel_core::limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,8 +66,8 @@ pub(crate) struct RunArgs {
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
 
-    /// Worker threads (default: one per core)
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Worker threads (default: one per core; at most 1024)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_THREADS))]
     pub threads: Option<u64>,
 
     /// Accept any TLS certificate (self-signed test servers)
@@ -105,8 +106,8 @@ pub(crate) struct BenchArgs {
     /// bench (each connection sends the -d message and waits for the reply)
     pub url: String,
 
-    /// Connections to keep open (the concurrency)
-    #[arg(short = 'c', long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Connections to keep open (the concurrency; at most 100000)
+    #[arg(short = 'c', long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_CONNECTIONS))]
     pub connections: u64,
 
     /// Stop after this many requests
@@ -122,8 +123,8 @@ pub(crate) struct BenchArgs {
     #[arg(short = 'q', long, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
-    /// Worker threads (default: one per core)
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Worker threads (default: one per core; at most 1024)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_THREADS))]
     pub threads: Option<u64>,
 
     /// HTTP method
@@ -151,7 +152,7 @@ pub(crate) struct BenchArgs {
     pub http2: bool,
 
     /// HTTP/2: concurrent streams per connection
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000), requires = "http2")]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_H2_STREAMS), requires = "http2")]
     pub h2_streams: u64,
 
     /// Accept any TLS certificate (self-signed test servers)
@@ -172,8 +173,8 @@ pub(crate) struct TargetArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
 
-    /// Server threads (default: one per core)
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Server threads (default: one per core; at most 1024)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_THREADS))]
     pub threads: Option<u64>,
 
     /// Pause the whole server this long after the first request (with --stall-for)
@@ -192,7 +193,7 @@ pub(crate) struct DemoArgs {
     pub duration: Duration,
 
     /// Connections
-    #[arg(short = 'c', long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'c', long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_CONNECTIONS))]
     pub connections: u64,
 
     #[command(flatten)]
@@ -336,9 +337,10 @@ fn parse_env_pair(s: &str) -> Result<(String, String), String> {
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 1e8 => Ok(r),
+        Ok(r) if r.is_finite() && r > 0.0 && r <= limits::MAX_RATE => Ok(r),
         _ => Err(format!(
-            "invalid rate {s:?}: expected requests per second, more than 0"
+            "invalid rate {s:?}: expected requests per second, more than 0 and at most {}",
+            limits::MAX_RATE
         )),
     }
 }

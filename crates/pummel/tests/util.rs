@@ -288,6 +288,11 @@ impl Running {
         }
     }
 
+    /// The process id (the process is not reaped before `finish`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
     /// Sends SIGINT (what Ctrl-C sends) to the process.
     pub(crate) fn interrupt(&self) {
         let child = self.child.as_ref().expect("still running");

@@ -74,8 +74,19 @@ impl BenchPlan {
     }
 
     /// Worker threads to use: never more than there are connections.
-    fn worker_count(&self) -> u64 {
-        self.threads.clamp(1, self.connections.max(1))
+    pub(crate) fn worker_count(&self) -> u64 {
+        self.connections_that_run().min(self.threads).max(1)
+    }
+
+    /// Connections that can carry a request: never more than the requests
+    /// asked for (`-n`). Each connection's lane is set up before the first
+    /// request, so a connection that could never be used would only cost
+    /// memory — `-c 100000 -n 100` would otherwise reserve a hundred
+    /// thousand lanes to send a hundred requests.
+    pub(crate) fn connections_that_run(&self) -> u64 {
+        self.connections
+            .min(self.requests.unwrap_or(u64::MAX))
+            .max(1)
     }
 }
 
@@ -101,6 +112,10 @@ pub fn run(
     stop: &StopSignal,
     on_progress: impl FnMut(Progress<'_>),
 ) -> Result<Measured, BenchError> {
+    let plan = &BenchPlan {
+        connections: plan.connections_that_run(),
+        ..plan.clone()
+    };
     let addrs = resolve(plan)?;
     let tls_config = plan.request.url.scheme.is_tls().then(|| {
         tls::client_config(

@@ -31,8 +31,11 @@ fn config(plan: &BenchPlan) -> serde_json::Value {
         "url": plan.websocket.as_ref().map_or_else(|| plan.request.url.absolute(), |ws| ws.url.clone()),
         "websocket": plan.websocket.is_some(),
         "method": plan.request.method.as_str(),
-        "connections": plan.connections,
-        "threads": plan.threads,
+        // What ran, not what was asked: see `BenchPlan::connections_that_run`.
+        "connections": plan.connections_that_run(),
+        "threads": plan.worker_count(),
+        "requested_connections": plan.connections,
+        "requested_threads": plan.threads,
         "requests": plan.requests,
         "duration_s": plan.duration.map(|d| d.as_secs_f64()),
         "rate": plan.rate,

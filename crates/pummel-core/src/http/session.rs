@@ -53,6 +53,9 @@ pub(crate) struct Request {
     pub url: TargetUrl,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
+    /// Response body bytes to keep (after decoding); the rest is read off
+    /// the wire, counted in `bytes_received`, and dropped.
+    pub max_body: u64,
 }
 
 /// The final response to a session's request (after any redirects), its body
@@ -62,8 +65,13 @@ pub(crate) struct FinalResponse {
     pub status: u16,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body, decoded from gzip or deflate when it was sent encoded.
+    /// The body, decoded from gzip or deflate when it was sent encoded, up
+    /// to the request's `max_body`.
     pub body: Vec<u8>,
+    /// Whether the body went on past `max_body` (and `body` holds only its
+    /// start): a check or capture that finds nothing may have needed the
+    /// part that was cut.
+    pub body_truncated: bool,
     /// The URL that produced this response (after redirects).
     pub url: Option<TargetUrl>,
     pub redirects: u32,
@@ -85,6 +93,7 @@ impl FinalResponse {
         self.status = 0;
         self.headers.clear();
         self.body.clear();
+        self.body_truncated = false;
         self.url = None;
         self.redirects = 0;
         self.bytes_received = 0;
@@ -92,25 +101,39 @@ impl FinalResponse {
     }
 }
 
-/// Keeps what a response sink is given.
-struct Collect<'a>(&'a mut FinalResponse);
+/// Keeps what a response sink is given, the body up to a limit: a body
+/// that never ends (an endless chunked stream) is read and counted but
+/// cannot grow memory without bound.
+struct Collect<'a> {
+    response: &'a mut FinalResponse,
+    max_body: u64,
+}
 
 impl ResponseSink for Collect<'_> {
     fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
-        self.0.status = status;
+        let response = &mut *self.response;
+        response.status = status;
         // A redirect's own body (an HTML "302 Found" page) is not part of
         // the final response.
-        self.0.body.clear();
-        self.0.headers.clear();
+        response.body.clear();
+        response.body_truncated = false;
+        response.headers.clear();
         for h in headers {
-            self.0.headers.push((
+            response.headers.push((
                 h.name.to_ascii_lowercase(),
                 String::from_utf8_lossy(h.value).into_owned(),
             ));
         }
     }
     fn body(&mut self, chunk: &[u8]) {
-        self.0.body.extend_from_slice(chunk);
+        let body = &mut self.response.body;
+        let room = usize::try_from(self.max_body)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(body.len());
+        if chunk.len() > room {
+            self.response.body_truncated = true;
+        }
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 }
 
@@ -217,7 +240,17 @@ impl Session {
         let mut redirects = 0;
         loop {
             let result = self
-                .exchange(&method, &url, &request.headers, &body, cookies, response)
+                .exchange(
+                    &method,
+                    &url,
+                    &request.headers,
+                    &body,
+                    cookies,
+                    &mut Collect {
+                        response: &mut *response,
+                        max_body: request.max_body,
+                    },
+                )
                 .await;
             received += response.bytes_received;
             sent += response.bytes_sent;
@@ -255,7 +288,7 @@ impl Session {
         response.redirects = redirects;
         response.url = Some(url);
         if self.connectors.options.decompress {
-            decode_body(response)?;
+            decode_body(response, request.max_body)?;
         }
         Ok(())
     }
@@ -267,7 +300,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
         cookies: &mut dyn CookieStore,
-        response: &mut FinalResponse,
+        sink: &mut Collect<'_>,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
         encode_h1(
@@ -280,7 +313,7 @@ impl Session {
             self.connectors.options.decompress,
         );
         let key = (url.scheme, url.host.clone(), url.port);
-        response.bytes_sent = self.encoded.len() as u64;
+        sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
             // The connection is taken out of the pool for the exchange and put
@@ -297,18 +330,14 @@ impl Session {
                 }
             };
             let result = conn
-                .exchange(
-                    &self.encoded,
-                    *method == Method::HEAD,
-                    &mut Collect(response),
-                )
+                .exchange(&self.encoded, *method == Method::HEAD, &mut *sink)
                 .await;
             match result {
                 Ok(r) => {
                     if conn.is_reusable() {
                         self.connections.push((key, conn));
                     }
-                    response.bytes_received = r.bytes_received;
+                    sink.response.bytes_received = r.bytes_received;
                     return Ok(());
                 }
                 // The server closed the idle connection: try a new one.
@@ -317,7 +346,7 @@ impl Session {
                     kind,
                     bytes_received,
                 }) => {
-                    response.bytes_received = bytes_received;
+                    sink.response.bytes_received = bytes_received;
                     return Err(kind);
                 }
             }
@@ -389,8 +418,10 @@ fn normalize_dots(path_and_query: &str) -> String {
     result
 }
 
-/// Decodes a gzip or deflate body in place; identity bodies are left alone.
-fn decode_body(response: &mut FinalResponse) -> Result<(), ErrorKind> {
+/// Decodes a gzip or deflate body in place, keeping at most `max_body`
+/// decoded bytes (a small compressed body can expand a thousandfold);
+/// identity bodies are left alone.
+fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result<(), ErrorKind> {
     let encoding = match response.header("content-encoding") {
         Some(e) => e.trim().to_ascii_lowercase(),
         None => return Ok(()),
@@ -398,26 +429,39 @@ fn decode_body(response: &mut FinalResponse) -> Result<(), ErrorKind> {
     if response.body.is_empty() {
         return Ok(());
     }
-    let mut decoded = Vec::with_capacity(response.body.len() * 4);
+    let limit = max_body.saturating_add(1);
+    let raw = response.body.as_slice();
+    let mut decoded = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 20));
     let result = match encoding.as_str() {
-        "gzip" | "x-gzip" => {
-            flate2::read::MultiGzDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
-        }
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(raw)
+            .take(limit)
+            .read_to_end(&mut decoded),
         "deflate" => {
             // "deflate" is zlib-wrapped by the standard, raw by some servers.
-            match flate2::read::ZlibDecoder::new(response.body.as_slice()).read_to_end(&mut decoded)
+            match flate2::read::ZlibDecoder::new(raw)
+                .take(limit)
+                .read_to_end(&mut decoded)
             {
                 Ok(n) => Ok(n),
                 Err(_) => {
                     decoded.clear();
-                    flate2::read::DeflateDecoder::new(response.body.as_slice())
+                    flate2::read::DeflateDecoder::new(raw)
+                        .take(limit)
                         .read_to_end(&mut decoded)
                 }
             }
         }
         _ => return Ok(()),
     };
-    result.map_err(|_| ErrorKind::MalformedResponse)?;
+    // A stream cut at `max_body` cannot decode to its end: what decoded is
+    // the start of the body, and the body is marked truncated.
+    if result.is_err() && !response.body_truncated {
+        return Err(ErrorKind::MalformedResponse);
+    }
+    if decoded.len() as u64 > max_body {
+        decoded.truncate(usize::try_from(max_body).unwrap_or(usize::MAX));
+        response.body_truncated = true;
+    }
     response.body = decoded;
     Ok(())
 }
@@ -491,6 +535,31 @@ mod tests {
     }
 
     #[test]
+    fn bodies_are_kept_up_to_max_body() {
+        use std::io::Write;
+        let mut r = FinalResponse::default();
+        let mut sink = Collect {
+            response: &mut r,
+            max_body: 5,
+        };
+        sink.head(200, &[]);
+        sink.body(b"abc");
+        sink.body(b"defgh");
+        assert_eq!((r.body.as_slice(), r.body_truncated), (&b"abcde"[..], true));
+
+        // A small gzip body that expands past the limit: decoded up to it.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'0'; 10 << 20]).unwrap();
+        let mut bomb = FinalResponse {
+            headers: vec![("content-encoding".into(), "gzip".into())],
+            body: gz.finish().unwrap(),
+            ..FinalResponse::default()
+        };
+        decode_body(&mut bomb, 1 << 20).unwrap();
+        assert_eq!((bomb.body.len(), bomb.body_truncated), (1 << 20, true));
+    }
+
+    #[test]
     fn gzip_and_deflate_bodies_are_decoded() {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -500,7 +569,7 @@ mod tests {
             body: gz.finish().unwrap(),
             ..FinalResponse::default()
         };
-        decode_body(&mut r).unwrap();
+        decode_body(&mut r, 1 << 20).unwrap();
         assert_eq!(r.body, b"{\"ok\":true}");
 
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -510,7 +579,7 @@ mod tests {
             body: z.finish().unwrap(),
             ..FinalResponse::default()
         };
-        decode_body(&mut r).unwrap();
+        decode_body(&mut r, 1 << 20).unwrap();
         assert_eq!(r.body, b"zz");
 
         let mut bad = FinalResponse {
@@ -518,6 +587,9 @@ mod tests {
             body: b"not gzip".to_vec(),
             ..FinalResponse::default()
         };
-        assert_eq!(decode_body(&mut bad), Err(ErrorKind::MalformedResponse));
+        assert_eq!(
+            decode_body(&mut bad, 1 << 20),
+            Err(ErrorKind::MalformedResponse)
+        );
     }
 }

@@ -41,6 +41,15 @@ pub(crate) enum CaptureSource {
 }
 
 impl CaptureSource {
+    /// Whether the value comes from the body (which may have been cut at
+    /// `max_body`).
+    pub(crate) fn reads_body(&self) -> bool {
+        matches!(
+            self,
+            CaptureSource::JsonPath { .. } | CaptureSource::Regex { .. }
+        )
+    }
+
     /// Appends the captured text to `out` (cleared by the caller, so a VU can
     /// reuse its variable's buffer). Returns false when nothing was found.
     pub(crate) fn extract_into(&self, response: &ResponseView<'_>, out: &mut String) -> bool {

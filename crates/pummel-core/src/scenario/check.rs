@@ -190,6 +190,10 @@ pub(crate) enum CheckOutcome {
     Fail(String),
 }
 
+/// How a check or capture that needed the part of a body cut at
+/// `max_body` fails: named, so that a report tells it from a wrong answer.
+pub(crate) const BODY_TRUNCATED: &str = "body_truncated";
+
 impl CheckOutcome {
     pub(crate) fn passed(&self) -> bool {
         matches!(self, CheckOutcome::Pass)
@@ -215,6 +219,35 @@ impl Check {
     /// Evaluates the check. `scratch` is a reusable buffer for rendering
     /// expectations written as templates.
     pub(crate) fn evaluate(
+        &self,
+        response: &ResponseView<'_>,
+        ctx: &dyn Context,
+        scratch: &mut String,
+    ) -> CheckOutcome {
+        let outcome = self.evaluate_whole(response, ctx, scratch);
+        if !response.body_truncated {
+            return outcome;
+        }
+        // Only the start of the body was kept. A test that failed on it may
+        // have passed on the rest, and a test of absence cannot pass
+        // without the rest: either way, it needed the part that was cut.
+        let needed_the_rest = match &self.kind {
+            CheckKind::Body(test) => {
+                !outcome.passed() || matches!(test, TextTest::NotContains(_) | TextTest::Absent)
+            }
+            CheckKind::JsonPath { .. } => true,
+            CheckKind::Status(_) | CheckKind::MaxTime(_) | CheckKind::Header { .. } => false,
+        };
+        if !needed_the_rest {
+            return outcome;
+        }
+        CheckOutcome::Fail(format!(
+            "{BODY_TRUNCATED}: the body is longer than `max_body` ({} bytes kept); raise `max_body` to check it whole",
+            response.body.len()
+        ))
+    }
+
+    fn evaluate_whole(
         &self,
         response: &ResponseView<'_>,
         ctx: &dyn Context,
@@ -537,6 +570,32 @@ mod tests {
         );
         assert!(run(header(TextTest::Absent), 200, &[], "", 1).passed());
         assert!(fail(run(header(TextTest::Absent), 200, h, "", 1)).contains("is present"));
+    }
+
+    #[test]
+    fn a_cut_body_fails_the_checks_that_needed_the_rest() {
+        let eval = |kind: CheckKind| {
+            let r = ResponseView::new(200, &[], b"{\"a\": [1, 2", Duration::ZERO).truncated(true);
+            check(kind).evaluate(&r, &EmptyContext, &mut String::new())
+        };
+        // Found in the kept start: passes.
+        assert!(eval(CheckKind::Body(TextTest::Contains(t("\"a\"")))).passed());
+        assert!(eval(CheckKind::Status(StatusSet::new(vec![(200, 200)]))).passed());
+        let jp = |p: &str, test| CheckKind::JsonPath {
+            path: JsonPath::parse(p).unwrap(),
+            source: p.into(),
+            test,
+        };
+        // Not found, an absence, any JSONPath: they needed the cut part.
+        for kind in [
+            CheckKind::Body(TextTest::Contains(t("zzz"))),
+            CheckKind::Body(TextTest::NotContains(t("zzz"))),
+            jp("$.a", JsonTest::Exists),
+            jp("$.b", JsonTest::Absent),
+        ] {
+            let message = fail(eval(kind));
+            assert!(message.starts_with("body_truncated: "), "{message}");
+        }
     }
 
     #[test]

@@ -150,9 +150,12 @@ impl Feeder {
                     path.display()
                 ),
             })?;
-        let bytes = std::fs::read(path).map_err(|e| FeederError::Load {
-            message: format!("cannot read {}: {e}", path.display()),
-        })?;
+        let bytes =
+            crate::limits::read_file(path, crate::limits::MAX_DATA_FILE_BYTES).map_err(|e| {
+                FeederError::Load {
+                    message: format!("cannot read {}: {e}", path.display()),
+                }
+            })?;
         let shown = path.display().to_string();
         match format {
             DataFormat::Csv => Feeder::from_csv(name, mode, &bytes, &shown),

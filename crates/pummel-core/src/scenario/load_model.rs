@@ -12,6 +12,7 @@
 //! arrival times, cycle windows, a segment's share. Running it is the
 //! engine's job.
 
+use crate::limits::{MAX_RATE, MAX_VUS};
 use std::time::Duration;
 
 use crate::segment::Segment;
@@ -291,8 +292,14 @@ impl LoadModel {
         if o.vus == Some(0) {
             return Err(OverrideError::ZeroVus);
         }
+        if let Some(vus) = o.vus.filter(|&v| v > MAX_VUS) {
+            return Err(OverrideError::TooManyVus(vus));
+        }
         if o.iterations == Some(0) {
             return Err(OverrideError::ZeroIterations);
+        }
+        if o.rate.is_some_and(|r| r > MAX_RATE) {
+            return Err(OverrideError::RateTooHigh);
         }
         if let Some(rate) = o.rate {
             if !(rate.is_finite() && rate > 0.0) {
@@ -379,6 +386,14 @@ pub enum OverrideError {
         "--duration alone cannot change a staged, rate or cycles load model; add --vus or --rate"
     )]
     DurationAlone,
+    /// `--vus` above [`MAX_VUS`], the limit a file has too.
+    #[error("--vus must be at most {MAX_VUS}, found {0} (the most VUs one pummel process runs)")]
+    TooManyVus(u32),
+    /// `--rate` above [`MAX_RATE`], the limit a file has too.
+    #[error(
+        "--rate must be at most {MAX_RATE} per second (the highest rate one pummel process runs)"
+    )]
+    RateTooHigh,
     /// `--vus` would give a constant-VU model with no end.
     #[error("--vus needs --duration or --iterations: this load model has neither")]
     VusWithoutEnd,

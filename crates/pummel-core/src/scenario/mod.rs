@@ -41,6 +41,8 @@ pub(crate) mod websocket;
 mod yaml;
 
 #[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
@@ -49,9 +51,6 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
 pub use load_model::{OverrideError, Overrides};
 pub use model::Plan;
-
-/// Largest scenario file accepted; anything bigger is not hand-written.
-pub const MAX_FILE_BYTES: u64 = 16 << 20;
 
 /// What loading needs besides the file.
 #[derive(Clone, Debug, Default)]
@@ -93,16 +92,7 @@ pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
 /// Loads a scenario file.
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, Diagnostics> {
     let name = path.display().to_string();
-    let too_big = std::fs::metadata(path)
-        .map(|m| m.len() > MAX_FILE_BYTES)
-        .unwrap_or(false);
-    if too_big {
-        return Err(Diagnostics::whole_file(
-            &name,
-            format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
-        ));
-    }
-    let bytes = std::fs::read(path)
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_SCENARIO_BYTES)
         .map_err(|e| Diagnostics::whole_file(&name, format!("cannot read the file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Diagnostics::whole_file(

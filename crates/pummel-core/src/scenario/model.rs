@@ -60,6 +60,8 @@ pub struct Plan {
 pub(crate) struct Defaults {
     pub headers: Vec<Header>,
     pub timeout: Option<Duration>,
+    /// Response body bytes kept for checks and captures (`max_body`).
+    pub max_body: Option<u64>,
     /// Pause after each request step that sets no `think` of its own.
     pub think: Option<Think>,
     pub auth: Option<Auth>,
@@ -72,6 +74,7 @@ impl Default for Defaults {
         Defaults {
             headers: Vec::new(),
             timeout: None,
+            max_body: None,
             think: None,
             auth: None,
             cookies: true,
@@ -237,6 +240,13 @@ impl Plan {
         step.timeout
             .or(self.defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// Response body bytes kept for `step`'s checks and captures.
+    pub(crate) fn max_body_for(&self, step: &RequestStep) -> u64 {
+        step.max_body
+            .or(self.defaults.max_body)
+            .unwrap_or(crate::limits::DEFAULT_MAX_BODY)
     }
 
     /// The pause after a request step: the step's, else its scenario's,

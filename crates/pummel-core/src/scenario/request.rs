@@ -203,6 +203,9 @@ pub(crate) struct RequestStep {
     pub body: Body,
     pub auth: AuthSetting,
     pub timeout: Option<Duration>,
+    /// Response body bytes kept for checks and captures; the rest is read,
+    /// counted and dropped.
+    pub max_body: Option<u64>,
     pub checks: Vec<Check>,
     pub captures: Vec<Capture>,
     /// Pause after this request; overrides the scenario's and the defaults'.
@@ -278,6 +281,7 @@ mod tests {
             body: Body::Empty,
             auth: AuthSetting::Inherit,
             timeout: None,
+            max_body: None,
             checks: vec![],
             captures: vec![],
             think: None,

@@ -21,6 +21,8 @@ pub(crate) struct ResponseView<'a> {
     pub body: &'a [u8],
     /// Response complete − request start.
     pub elapsed: Duration,
+    /// Whether `body` is only the start of the body, cut at `max_body`.
+    pub body_truncated: bool,
     json: OnceCell<Option<Value>>,
 }
 
@@ -36,8 +38,15 @@ impl<'a> ResponseView<'a> {
             headers,
             body,
             elapsed,
+            body_truncated: false,
             json: OnceCell::new(),
         }
+    }
+
+    /// The same view, marked as holding only the start of a longer body.
+    pub(crate) fn truncated(mut self, truncated: bool) -> ResponseView<'a> {
+        self.body_truncated = truncated;
+        self
     }
 
     /// The first header named `name` (case-insensitive).

@@ -118,7 +118,7 @@ impl Node {
 /// How deeply collections may nest. Deserializing recurses once per level
 /// (and a debug build spends tens of KiB of stack a level), so the loader
 /// runs on a thread with a stack sized for this; see `super::load_text`.
-pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = crate::limits::MAX_YAML_DEPTH;
 
 /// Parses one YAML document. A syntax error comes with its place.
 pub(crate) fn parse(text: &str) -> Result<Node, (Span, String)> {

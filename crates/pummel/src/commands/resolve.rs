@@ -10,6 +10,7 @@ use pummel_core::bench::BenchPlan;
 use pummel_core::http::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
+use pummel_core::limits;
 use pummel_core::run::RunOptions;
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
@@ -155,9 +156,11 @@ fn http_method(given: &str) -> Result<Method, Failure> {
 fn read_body(inline: Option<&str>, file: Option<&Path>) -> Result<Bytes, Failure> {
     match (inline, file) {
         (Some(text), _) => Ok(Bytes::from(text.to_owned())),
-        (None, Some(path)) => std::fs::read(path).map(Bytes::from).map_err(|e| {
-            Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))
-        }),
+        (None, Some(path)) => limits::read_file(path, limits::MAX_DATA_FILE_BYTES)
+            .map(Bytes::from)
+            .map_err(|e| {
+                Failure::usage(format!("cannot read --body-file {}: {e}", path.display()))
+            }),
         (None, None) => Ok(Bytes::new()),
     }
 }

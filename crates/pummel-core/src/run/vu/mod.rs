@@ -18,7 +18,7 @@ use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
 use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
 use crate::http::TargetUrl;
-use crate::scenario::check::{CheckKind, CheckOutcome};
+use crate::scenario::check::{CheckKind, CheckOutcome, BODY_TRUNCATED};
 use crate::scenario::cookie::CookieJar;
 use crate::scenario::feeder::FeederError;
 use crate::scenario::response::ResponseView;
@@ -227,7 +227,8 @@ impl Vu {
             &self.response.headers,
             &self.response.body,
             elapsed,
-        );
+        )
+        .truncated(self.response.body_truncated);
         let mut scratch = std::mem::take(&mut self.scratch);
         for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
             let outcome = check.evaluate(&view, &self.vars, &mut scratch);
@@ -245,6 +246,15 @@ impl Vu {
         let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
         self.scratch = scratch;
         match missing {
+            Some(message)
+                if view.body_truncated
+                    && op.step.captures.iter().any(|c| c.source.reads_body()) =>
+            {
+                Err(Abort::Iteration(format!(
+                "{BODY_TRUNCATED}: {message} (the body is longer than `max_body`, {} bytes kept)",
+                view.body.len()
+            )))
+            }
             Some(message) => Err(Abort::Iteration(message)),
             None => Ok(()),
         }

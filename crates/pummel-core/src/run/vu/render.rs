@@ -141,6 +141,7 @@ pub(super) fn request(
         url,
         headers,
         body,
+        max_body: plan.max_body_for(step),
     })
 }
 

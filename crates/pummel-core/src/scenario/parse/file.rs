@@ -111,7 +111,7 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`defaults`",
-            &["headers", "timeout", "think", "auth", "cookies"],
+            &["headers", "timeout", "max_body", "think", "auth", "cookies"],
         ) else {
             return d;
         };
@@ -121,6 +121,7 @@ impl Decoder<'_> {
         d.timeout = f
             .get("timeout")
             .and_then(|n| self.positive_duration(n, "`timeout`"));
+        d.max_body = f.get("max_body").and_then(|n| self.max_body(n));
         d.think = f.get("think").and_then(|n| self.think(n, "`think`"));
         if let Some(n) = f.get("auth") {
             match self.decode_auth(n) {

@@ -1,6 +1,7 @@
 //! `load`: the load model (VUs, stages, arrival rate, cycles) and its stages.
 
 use super::decoder::{Decoder, Fields};
+use crate::limits::{MAX_RATE, MAX_VUS};
 use crate::scenario::load_model::{Cycles, LoadModel, Stage, DEFAULT_MAX_VUS};
 use crate::scenario::yaml::Node;
 
@@ -69,7 +70,7 @@ impl Decoder<'_> {
     fn vus_model(&mut self, f: &Fields<'_>) -> Option<LoadModel> {
         let vus = f
             .get("vus")
-            .and_then(|n| self.int(n, "`vus`", 1, 1_000_000));
+            .and_then(|n| self.int(n, "`vus`", 1, i64::from(MAX_VUS)));
         let duration = f
             .get("duration")
             .and_then(|n| self.positive_duration(n, "`duration`"));
@@ -95,7 +96,7 @@ impl Decoder<'_> {
             .and_then(|n| self.decode_stages(n, "`stages`", true));
         let start = f
             .get("start_vus")
-            .and_then(|n| self.int(n, "`start_vus`", 0, 1_000_000))
+            .and_then(|n| self.int(n, "`start_vus`", 0, i64::from(MAX_VUS)))
             .unwrap_or(0) as u32;
         Some(LoadModel::RampingVus {
             start,
@@ -107,7 +108,7 @@ impl Decoder<'_> {
     fn rate_model(&mut self, f: &Fields<'_>) -> Option<LoadModel> {
         let rate = f
             .get("rate")
-            .and_then(|n| self.number(n, "`rate`", f64::MIN_POSITIVE));
+            .and_then(|n| self.rate(n, "`rate`", f64::MIN_POSITIVE));
         let duration = match f.get("duration") {
             Some(n) => self.positive_duration(n, "`duration`"),
             None => {
@@ -130,7 +131,7 @@ impl Decoder<'_> {
             .and_then(|n| self.decode_stages(n, "`rate_stages`", false));
         let start = f
             .get("start_rate")
-            .and_then(|n| self.number(n, "`start_rate`", 0.0))
+            .and_then(|n| self.rate(n, "`start_rate`", 0.0))
             .unwrap_or(0.0);
         let max_vus = self.max_vus_key(f);
         Some(LoadModel::RampingRate {
@@ -147,7 +148,7 @@ impl Decoder<'_> {
             items
                 .iter()
                 .filter_map(|n| {
-                    self.int(n, "a cycle's VU count", 1, 1_000_000)
+                    self.int(n, "a cycle's VU count", 1, i64::from(MAX_VUS))
                         .map(|n| n as u32)
                 })
                 .collect()
@@ -182,10 +183,23 @@ impl Decoder<'_> {
         }))
     }
 
+    /// An arrival rate: a number from `min` up to [`MAX_RATE`].
+    fn rate(&mut self, node: &Node, what: &str, min: f64) -> Option<f64> {
+        let rate = self.number(node, what, min)?;
+        if rate > MAX_RATE {
+            self.err(
+                node.span,
+                format!("{what} must be at most {MAX_RATE} per second (the highest rate one pummel process runs), found {rate}"),
+            );
+            return None;
+        }
+        Some(rate)
+    }
+
     /// `max_vus` of an arrival-rate model, or the default.
     fn max_vus_key(&mut self, f: &Fields<'_>) -> u32 {
         f.get("max_vus")
-            .and_then(|n| self.int(n, "`max_vus`", 1, 1_000_000))
+            .and_then(|n| self.int(n, "`max_vus`", 1, i64::from(MAX_VUS)))
             .map_or(DEFAULT_MAX_VUS, |n| n as u32)
     }
 
@@ -213,8 +227,10 @@ impl Decoder<'_> {
                 }
             };
             let target = match f.get("target") {
-                Some(n) if whole => self.int(n, "`target`", 0, 1_000_000).map(|t| t as f64),
-                Some(n) => self.number(n, "`target`", 0.0),
+                Some(n) if whole => self
+                    .int(n, "`target`", 0, i64::from(MAX_VUS))
+                    .map(|t| t as f64),
+                Some(n) => self.rate(n, "`target`", 0.0),
                 None => {
                     self.missing(&f, f.span, "a stage needs `target`");
                     None

@@ -96,6 +96,7 @@ impl Decoder<'_> {
             body: Body::Empty,
             auth: AuthSetting::Inherit,
             timeout: None,
+            max_body: None,
             checks: Vec::new(),
             captures: Vec::new(),
             think: None,
@@ -131,8 +132,9 @@ impl Decoder<'_> {
             }
             return r;
         }
-        const KEYS: [&str; 10] = [
+        const KEYS: [&str; 11] = [
             "method", "url", "headers", "query", "body", "json", "form", "file", "auth", "timeout",
+            "max_body",
         ];
         let Some(f) = self.fields(node, "`request`", &KEYS) else {
             return r;
@@ -184,6 +186,7 @@ impl Decoder<'_> {
         r.timeout = f
             .get("timeout")
             .and_then(|n| self.positive_duration(n, "`timeout`"));
+        r.max_body = f.get("max_body").and_then(|n| self.max_body(n));
         r
     }
 
@@ -297,7 +300,7 @@ impl Decoder<'_> {
             return Body::Empty;
         };
         let path = self.base_dir.join(&file);
-        match std::fs::read(&path) {
+        match crate::limits::read_file(&path, crate::limits::MAX_DATA_FILE_BYTES) {
             Ok(bytes) => Body::File {
                 content: Bytes::from(bytes),
             },

@@ -8,9 +8,31 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::decoder::Decoder;
+use crate::limits::MAX_BODY;
 use crate::scenario::duration::{parse_duration, Think};
 use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
+
+/// A size such as `4096`, `512KiB`, `4MiB`, `1GiB`, `10MB`; `None` when it
+/// is not one or does not fit in 64 bits.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
 
 /// Longest JSONPath accepted: the parser recurses on nesting, and no real
 /// path comes near this.
@@ -169,6 +191,37 @@ impl Decoder<'_> {
             return None;
         }
         Some(v)
+    }
+
+    /// `max_body`: a size in bytes, as a whole number (`4096`) or with a
+    /// unit (`512KiB`, `4MiB`, `1GiB`; `KB`, `MB`, `GB` are powers of ten),
+    /// from 1 byte up to [`MAX_BODY`].
+    pub(super) fn max_body(&mut self, node: &Node) -> Option<u64> {
+        let size = match &node.kind {
+            Kind::Int(n) => u64::try_from(*n).ok(),
+            Kind::Str(s) => parse_size(s),
+            _ => None,
+        };
+        match size {
+            Some(n) if (1..=MAX_BODY).contains(&n) => Some(n),
+            Some(n) => {
+                self.err(
+                    node.span,
+                    format!(
+                        "`max_body` must be from 1 byte to {} MiB, found {n} bytes",
+                        MAX_BODY >> 20
+                    ),
+                );
+                None
+            }
+            None => {
+                self.err(
+                    node.span,
+                    "`max_body` must be a size: bytes (4096) or with a unit (512KiB, 4MiB)",
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {

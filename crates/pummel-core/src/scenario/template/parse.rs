@@ -3,6 +3,7 @@
 
 use super::eval::{is_json_number, MAX_RANDOM_STRING};
 use super::syntax::{Binding, Expr, Func, Name, Piece};
+use crate::limits::MAX_TEMPLATE_DEPTH;
 use crate::scenario::diagnostic::Span;
 
 /// A template could not be parsed. `start..end` is a byte range of the
@@ -34,6 +35,7 @@ pub(super) fn parse_pieces(text: &str) -> Result<Vec<Piece>, TemplateError> {
             text,
             pos: body_start,
             end: close,
+            depth: 0,
         }
         .parse_whole()?;
         pieces.push(Piece::Expr(expr));
@@ -70,6 +72,10 @@ struct ExprParser<'a> {
     text: &'a str,
     pos: usize,
     end: usize,
+    /// Function calls open around the current position: parsing (and
+    /// later binding and rendering) recurse once a call, so the depth is
+    /// bounded here, before any of them can overflow a stack.
+    depth: usize,
 }
 
 impl ExprParser<'_> {
@@ -218,6 +224,14 @@ impl ExprParser<'_> {
             );
             return self.err(start, start + ident.len(), message);
         };
+        if self.depth >= MAX_TEMPLATE_DEPTH {
+            return self.err(
+                start,
+                start + ident.len(),
+                format!("function calls nested more than {MAX_TEMPLATE_DEPTH} deep"),
+            );
+        }
+        self.depth += 1;
         self.pos += 1; // '('
         let mut args = Vec::new();
         self.skip_ws();
@@ -251,6 +265,7 @@ impl ExprParser<'_> {
                 }
             }
         }
+        self.depth -= 1;
         let (min, max, usage) = func.arity();
         if args.len() < min || args.len() > max {
             return self.err(

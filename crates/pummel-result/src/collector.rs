@@ -89,7 +89,16 @@ pub struct Collector {
     counters: Vec<u64>,
     phases: Option<(PhaseOf, Vec<PhaseTotals>)>,
     timeline: Vec<TimelinePoint>,
+    /// The combined figures of the last two closed intervals: enough to
+    /// fold a final sliver into the second before it (see `finish`).
+    recent: [Option<Stats>; 2],
 }
+
+/// A last interval narrower than this is folded into the second before it:
+/// a run that stops a moment after a whole second would otherwise end its
+/// timeline with a point a millisecond wide, whose per-second rates (its
+/// requests or drops divided by its width) say nothing true.
+const SLIVER_S: f64 = 0.1;
 
 /// Figures of one phase of a run (a cycle): every interval assigned to it.
 #[derive(Clone, Debug, Default)]
@@ -131,6 +140,7 @@ impl Collector {
         Collector {
             counters: vec![0; layout.counters().len()],
             phases: None,
+            recent: [None, None],
             layout,
             workers: vec![WorkerState::default(); workers],
             pending: BTreeMap::new(),
@@ -219,6 +229,8 @@ impl Collector {
             point.gauges.insert(name.clone(), *level);
         }
         self.timeline.push(point);
+        self.recent.swap(0, 1);
+        self.recent[1] = Some(combined);
         for (total, s) in self.totals.iter_mut().zip(&snapshot.stats) {
             total.merge(s);
         }
@@ -262,6 +274,33 @@ impl Collector {
         &self.counters
     }
 
+    /// Folds a last interval narrower than [`SLIVER_S`] into the second
+    /// before it, merging their histograms exactly; the merged point is as
+    /// wide as both together, and keeps the levels at the end.
+    fn fold_final_sliver(&mut self, elapsed_s: f64) {
+        let n = self.timeline.len();
+        if n < 2 {
+            return;
+        }
+        let (last_t, prev_t) = (self.timeline[n - 1].t, self.timeline[n - 2].t);
+        let width = elapsed_s - f64::from(last_t);
+        if !(0.0..SLIVER_S).contains(&width) || prev_t + 1 != last_t {
+            return;
+        }
+        let [Some(prev), Some(last)] = &mut self.recent else {
+            return;
+        };
+        prev.merge(last);
+        let Some(sliver) = self.timeline.pop() else {
+            return;
+        };
+        let mut merged = TimelinePoint::from_interval(prev_t, prev);
+        merged.gauges = sliver.gauges;
+        merged.duration_s = 1.0 + width;
+        merged.rps = merged.requests as f64 / merged.duration_s;
+        self.timeline[n - 2] = merged;
+    }
+
     /// Closes everything still pending and returns the run's figures.
     /// `elapsed` is the run's length, which fixes the last interval's width.
     pub fn finish(mut self, elapsed: Duration) -> RunMetrics {
@@ -270,9 +309,10 @@ impl Collector {
         }
         self.close_ready();
         let secs = elapsed.as_secs_f64();
+        self.fold_final_sliver(secs);
         for point in &mut self.timeline {
             let width = (secs - f64::from(point.t)).clamp(0.0, 1.0);
-            if width < 1.0 {
+            if width < 1.0 && point.duration_s <= 1.0 {
                 point.duration_s = width;
                 point.rps = if width > 0.0 {
                     point.requests as f64 / width
@@ -366,5 +406,37 @@ mod tests {
             .map(|p| p.gauges["sockets"])
             .collect();
         assert_eq!(levels, vec![15, 15]);
+    }
+
+    #[test]
+    fn a_final_sliver_is_folded_into_the_second_before_it() {
+        let mut c = Collector::new(layout(), 1);
+        c.accept(0, interval(0, 10, 1));
+        c.accept(0, interval(1, 10, 1));
+        c.accept(0, interval(2, 2, 100));
+        c.source_finished(0);
+        let metrics = c.finish(Duration::from_millis(2004));
+        assert_eq!(metrics.timeline.len(), 2);
+        let last = &metrics.timeline[1];
+        assert_eq!(last.t, 1);
+        assert_eq!(last.requests, 12);
+        assert!(
+            (last.duration_s - 1.004).abs() < 1e-9,
+            "{}",
+            last.duration_s
+        );
+        assert!((last.rps - 12.0 / 1.004).abs() < 1e-9);
+        // The merge is exact: 2 of 12 samples at 100 ms put the max there.
+        assert!((last.max_ms - 100.0).abs() < 0.1);
+        assert_eq!(metrics.combined().responses, 22);
+
+        // A last second that is wide enough stays a point of its own.
+        let mut c = Collector::new(layout(), 1);
+        c.accept(0, interval(0, 10, 1));
+        c.accept(0, interval(1, 5, 1));
+        c.source_finished(0);
+        let metrics = c.finish(Duration::from_millis(1500));
+        assert_eq!(metrics.timeline.len(), 2);
+        assert_eq!(metrics.timeline[1].duration_s, 0.5);
     }
 }

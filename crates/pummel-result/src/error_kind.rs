@@ -36,11 +36,17 @@ pub enum ErrorKind {
     WsClosed,
     /// Any other I/O failure.
     Io,
+    /// The step could not be built or sent as written: its rendered URL,
+    /// header or message is not one a request can carry (a space in a path,
+    /// a CR/LF in a header value), or it acts on a socket never opened. No
+    /// byte went to the target; it is still a failed request, so a run whose
+    /// every iteration fails this way does not report success.
+    InvalidRequest,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -54,6 +60,7 @@ impl ErrorKind {
         ErrorKind::WsProtocol,
         ErrorKind::WsClosed,
         ErrorKind::Io,
+        ErrorKind::InvalidRequest,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -75,6 +82,7 @@ impl ErrorKind {
             ErrorKind::WsProtocol => "ws_protocol",
             ErrorKind::WsClosed => "ws_closed",
             ErrorKind::Io => "io",
+            ErrorKind::InvalidRequest => "invalid_request",
         }
     }
 
@@ -99,6 +107,7 @@ impl ErrorKind {
             ErrorKind::WsProtocol => "WebSocket protocol violation",
             ErrorKind::WsClosed => "WebSocket closed by the peer",
             ErrorKind::Io => "I/O error",
+            ErrorKind::InvalidRequest => "request could not be built or sent",
         }
     }
 

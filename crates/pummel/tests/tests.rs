@@ -22,6 +22,7 @@ mod util;
 mod bench;
 mod cli;
 mod failures;
+mod honesty;
 mod outputs;
 mod reports;
 mod scenarios;

@@ -161,8 +161,24 @@ impl Vu {
         scheduled: Option<Instant>,
     ) -> Result<(), Abort> {
         let plan = &shared.program.plan;
-        let request = render::request(plan, &op.step, &self.vars, &mut self.buffers)
-            .map_err(|e| Abort::Iteration(e.to_string()))?;
+        let request = match render::request(plan, &op.step, &self.vars, &mut self.buffers) {
+            Ok(request) => request,
+            Err(e) => {
+                // A step that cannot be built is a failed request, not a
+                // silent abort: it must reach the error count, the error
+                // rate and the thresholds like any other failure.
+                shared
+                    .recorder
+                    .borrow_mut()
+                    .stats(op.key, Instant::now())
+                    .record_error(ErrorKind::InvalidRequest, 0, 0);
+                return Err(Abort::Iteration(format!(
+                    "{}: {}: {e}",
+                    op.step.url.source(),
+                    ErrorKind::InvalidRequest.describe()
+                )));
+            }
+        };
         let sent = Instant::now();
         let timeout = plan.timeout_for(&op.step);
         let mut no_cookies = NoCookies;

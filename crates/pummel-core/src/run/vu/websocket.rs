@@ -62,9 +62,15 @@ impl Step<'_> {
     /// The failure of a step on a socket that is not open.
     fn not_open(&self) -> Abort {
         self.fail(
-            ErrorKind::WsClosed,
+            ErrorKind::InvalidRequest,
             "the socket is not open (no ws_connect before)",
         )
+    }
+
+    /// The failure of a step whose URL, header or message cannot be built:
+    /// counted, so it shows in the error count and the thresholds.
+    fn render_failed(&self, e: &RenderError) -> Abort {
+        self.fail(ErrorKind::InvalidRequest, &e.to_string())
     }
 
     /// Counts the step as answered, `latency` after it started.
@@ -93,10 +99,6 @@ fn payload(message: &Message) -> &[u8] {
         Message::Binary(b) => b,
         _ => &[],
     }
-}
-
-fn render_failed(e: RenderError) -> Abort {
-    Abort::Iteration(e.to_string())
 }
 
 impl Sockets {
@@ -190,7 +192,7 @@ impl Sockets {
             vars,
             jar,
         )
-        .map_err(render_failed)?;
+        .map_err(|e| step.render_failed(&e))?;
         let timeout = connect
             .timeout
             .unwrap_or(crate::scenario::model::DEFAULT_TIMEOUT);
@@ -237,7 +239,7 @@ impl Sockets {
         vars: &Variables,
     ) -> Result<(), Abort> {
         let socket = self.open(step)?;
-        let text = render::ws_message(message, vars).map_err(render_failed)?;
+        let text = render::ws_message(message, vars).map_err(|e| step.render_failed(&e))?;
         let len = text.len() as u64;
         let sent = ws::send(&mut socket.ws, Message::Text(text.into())).await;
         socket.last_send = Some(Instant::now());

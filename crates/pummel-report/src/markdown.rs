@@ -214,6 +214,20 @@ fn details(r: &RunResult, run: &Figures) -> String {
             format::count(c.failed)
         );
     }
+    let never: Vec<String> = r
+        .steps
+        .iter()
+        .flat_map(|s| s.checks.iter().map(move |c| (s, c)))
+        .filter(|(_, c)| c.passed + c.failed == 0)
+        .map(|(s, c)| format!("{} on {}", code(&c.label), escape(&s.name)))
+        .collect();
+    if !never.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **Checks not evaluated** (their step got no response): {}",
+            never.join(" · ")
+        );
+    }
     let examples = failures::examples(r);
     if !examples.is_empty() {
         let _ = writeln!(out, "\nFailure examples:\n");

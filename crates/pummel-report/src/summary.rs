@@ -252,6 +252,15 @@ fn steps(out: &mut String, r: &RunResult) {
             format::ms_compact(l.max),
         );
         for check in &step.checks {
+            if check.passed + check.failed == 0 {
+                // Never ran (its step never got a response): no pass to show.
+                let _ = writeln!(
+                    out,
+                    "    – {:<40} not evaluated (the step got no response)",
+                    truncate(&check.label, 40),
+                );
+                continue;
+            }
             let mark = if check.failed == 0 { "✓" } else { "✗" };
             let _ = writeln!(
                 out,

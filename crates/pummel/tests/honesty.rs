@@ -124,3 +124,104 @@ scenarios:
         out.context()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// What ran, not what was asked
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_bench_reports_the_threads_that_ran() {
+    let target = Target::start();
+    let r = pummel(&[
+        "bench",
+        "-n",
+        "4",
+        "-c",
+        "2",
+        "--threads",
+        "64",
+        "--json",
+        &target.url("/"),
+    ])
+    .json_ok();
+    assert_eq!(u(&r, "/config/threads"), 2, "{}", brief(&r));
+    assert_eq!(u(&r, "/config/requested_threads"), 64, "{}", brief(&r));
+}
+
+#[test]
+fn a_websocket_bench_counts_no_message_sent_on_sockets_that_never_connected() {
+    let url = format!("ws://127.0.0.1:{}/", crate::util::closed_port());
+    let r = pummel(&["bench", "-n", "6", "-c", "2", "--json", &url]).json_ok();
+    assert_eq!(u(&r, "/websocket/connected"), 0, "{}", brief(&r));
+    assert_eq!(u(&r, "/websocket/messages_sent"), 0, "{}", brief(&r));
+}
+
+#[test]
+fn a_switching_protocols_answer_is_recorded_as_101() {
+    let target = Target::start();
+    let r = pummel(&[
+        "bench",
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-H",
+        "Upgrade: websocket",
+        "-H",
+        "Connection: Upgrade",
+        "-H",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "-H",
+        "Sec-WebSocket-Version: 13",
+        "--json",
+        &target.url("/ws/echo"),
+    ])
+    .json_ok();
+    assert_eq!(u(&r, "/status/101"), 3, "{}", brief(&r));
+    assert_eq!(u(&r, "/responses"), 3, "{}", brief(&r));
+}
+
+#[test]
+fn a_check_that_never_ran_is_not_evaluated() {
+    let target = Target::start();
+    let file = File::new(
+        Some(&target),
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 2 }
+variables:
+  p: "a b"
+scenarios:
+  - name: never
+    steps:
+      - name: broken
+        request: GET /{{ p }}
+        check: { status: 200 }
+"#,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let (md, html, xml) = (at("r.md"), at("r.html"), at("r.xml"));
+    let out = pummel(&[
+        "run",
+        file.s(),
+        "--markdown",
+        &md,
+        "--report",
+        &html,
+        "--junit",
+        &xml,
+    ])
+    .expect_code(0);
+    assert!(out.stdout.contains("not evaluated"), "{}", out.context());
+    assert!(
+        !out.stdout.contains("100.00%  (0 of 0 failed)"),
+        "{}",
+        out.context()
+    );
+    let read = |p: &str| std::fs::read_to_string(p).expect("report written");
+    assert!(read(&md).contains("not evaluated"), "{}", read(&md));
+    assert!(read(&html).contains("not evaluated"), "html");
+    let xml = read(&xml);
+    assert!(xml.contains("<skipped message=\"not evaluated"), "{xml}");
+}

@@ -18,7 +18,7 @@ use crate::coordinator::{Measured, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
-use crate::metrics::{GaugeId, KeyId, MetricLayout};
+use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout};
 use crate::segment::Segment;
 use crate::ws::WsUrl;
 
@@ -49,6 +49,9 @@ pub struct BenchPlan {
 pub(crate) const WS_ROUNDTRIP: KeyId = KeyId(0);
 pub(crate) const WS_CONNECT: KeyId = KeyId(1);
 pub(crate) const WS_SOCKETS: GaugeId = GaugeId(0);
+/// Messages that went out on a connected socket: a failed connect uses up a
+/// message of the plan, but sends nothing.
+pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
 /// The name of [`WS_SOCKETS`] in the timeline.
 const SOCKETS_GAUGE: &str = "sockets";
 
@@ -64,7 +67,7 @@ impl BenchPlan {
     }
 
     /// Worker threads to use: never more than there are connections.
-    fn worker_count(&self) -> u64 {
+    pub(crate) fn worker_count(&self) -> u64 {
         self.threads.clamp(1, self.connections.max(1))
     }
 }
@@ -109,6 +112,7 @@ pub fn run(
             plan.rate.is_some(),
         )
         .with_gauges(vec![SOCKETS_GAUGE.into()])
+        .with_counters(vec!["ws:messages_sent".into()])
         .without_aggregate(WS_CONNECT)
     } else {
         MetricLayout::new(vec!["bench".into()], plan.rate.is_some())

@@ -512,6 +512,10 @@ async fn ws_lane(state: Rc<WorkerState>, url: crate::ws::WsUrl, lane: usize) {
         state.in_flight.set(state.in_flight.get() + 1);
         let outcome = tokio::time::timeout(state.timeout, async {
             crate::ws::send(ws, payload.clone()).await?;
+            state
+                .recorder
+                .borrow_mut()
+                .count(super::WS_MESSAGES_SENT, 1, Instant::now());
             crate::ws::next_data(ws).await
         })
         .await

@@ -386,13 +386,17 @@ impl H1Connection {
                 }
             }
         }
-        let interim = (100..200).contains(&status);
+        // 101 Switching Protocols is final: what follows is another
+        // protocol, so it is the response (recorded as 101) and the
+        // connection is not HTTP any more (never reused).
+        let switching = status == 101;
+        let interim = (100..200).contains(&status) && !switching;
         if !interim {
             sink.head(status, response.headers);
         }
         self.pos += head_len;
 
-        let framing = if head_request || interim || status == 204 || status == 304 {
+        let framing = if head_request || interim || switching || status == 204 || status == 304 {
             Framing::None
         } else if transfer_encoded {
             if chunked {
@@ -405,7 +409,7 @@ impl H1Connection {
         } else {
             Framing::UntilClose
         };
-        if matches!(framing, Framing::UntilClose) || status == 101 {
+        if matches!(framing, Framing::UntilClose) || switching {
             close = true;
         }
         if close && !interim {
@@ -493,6 +497,22 @@ mod tests {
     }
 
     const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn switching_protocols_is_the_response_and_ends_http_on_the_connection() {
+        let addr = canned_server(vec![vec![
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        ]])
+        .await;
+        let mut conn = connect(addr).await;
+        let mut sink = Keep::default();
+        let r = conn.exchange(GET, false, &mut sink).await.unwrap();
+        assert_eq!((r.status, sink.status), (101, 101));
+        assert!(
+            !conn.is_reusable(),
+            "the connection speaks another protocol now"
+        );
+    }
 
     #[tokio::test]
     async fn keep_alive_with_length_and_chunked_bodies() {

@@ -50,6 +50,7 @@ pub(super) fn section(r: &RunResult) -> String {
                 scenario: s.scenario.clone(),
                 name: s.name.clone(),
             });
+            let evaluated = c.passed + c.failed > 0;
             let class = if c.failed > 0 { "bad" } else { "good" };
             rows.push(vec![
                 Cell::Text(scenario),
@@ -61,7 +62,12 @@ pub(super) fn section(r: &RunResult) -> String {
                 } else {
                     Cell::Text("0".to_owned())
                 },
-                Cell::Share(Bar::new(share, class), format::percent(share)),
+                if evaluated {
+                    Cell::Share(Bar::new(share, class), format::percent(share))
+                } else {
+                    // Its step never got a response: 0 of 0 is no pass.
+                    Cell::Em("not evaluated".to_owned())
+                },
             ]);
         }
     }

@@ -225,3 +225,76 @@ scenarios:
     let xml = read(&xml);
     assert!(xml.contains("<skipped message=\"not evaluated"), "{xml}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Errors that say their cause
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_duration_flag_without_a_unit_is_refused_naming_the_unit() {
+    let target = Target::start();
+    let url = target.url("/");
+    pummel(&["bench", "-z", "5", &url]).expect_usage_error(&["\"5\" has no unit", "5s"]);
+    pummel(&["bench", "-n", "1", "--timeout", "2", &url])
+        .expect_usage_error(&["\"2\" has no unit", "2s"]);
+    let file = File::new(
+        Some(&target),
+        "target: @TARGET@\nload: { vus: 1, iterations: 1 }\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n",
+    );
+    pummel(&["run", file.s(), "-z", "5"]).expect_usage_error(&["\"5\" has no unit", "5s"]);
+}
+
+#[test]
+fn a_rate_above_the_highest_says_the_highest() {
+    pummel(&["bench", "-q", "1e9", "http://127.0.0.1:9/"]).expect_usage_error(&[
+        "1e9",
+        "highest rate",
+        "100000000",
+    ]);
+}
+
+#[test]
+fn a_result_whose_schema_is_a_string_says_so() {
+    let file = File::bytes("r.json", br#"{"schema": "1", "kind": "bench"}"#);
+    pummel(&["report", file.s()]).expect_usage_error(&["the string \"1\"", "not a version number"]);
+}
+
+#[test]
+fn load_model_errors_say_what_is_wrong() {
+    let file = File::new(
+        None,
+        "target: http://127.0.0.1:9\nload: { cycles: [0], cycle_duration: 1s }\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n",
+    );
+    let out = pummel(&["validate", file.s()]).expect_usage_error(&["VU count must be at least 1"]);
+    assert!(!out.stderr.contains("is empty"), "{}", out.context());
+
+    let file = File::new(
+        None,
+        "target: http://127.0.0.1:9\nload: { rate: 0, duration: 1s }\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n",
+    );
+    let out = pummel(&["validate", file.s()]).expect_usage_error(&["`rate` must be more than 0"]);
+    assert!(!out.stderr.contains("0.0000"), "{}", out.context());
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_by_line_and_column() {
+    let file = File::bytes(
+        "bad.yaml",
+        b"target: http://127.0.0.1:9\nname: caf\xe9 \xff\nscenarios: []\n",
+    );
+    pummel(&["validate", file.s()]).expect_usage_error(&["bad.yaml:2:10:", "not UTF-8", "0xe9"]);
+}
+
+#[test]
+fn an_excerpt_of_a_huge_line_is_capped_around_the_caret() {
+    let line = format!("name: [{}\n", "1, ".repeat(350_000));
+    let text = format!("target: http://127.0.0.1:9\nwieght: 1\n{line}scenarios: []\n");
+    let file = File::bytes("big.yaml", text.as_bytes());
+    let out = pummel(&["validate", file.s()]).expect_code(2);
+    assert!(
+        out.stderr.len() < 4_000,
+        "{} bytes of errors",
+        out.stderr.len()
+    );
+    assert!(out.stderr.contains("big.yaml:3:"), "{}", out.context());
+}

@@ -107,7 +107,7 @@ impl Decoder<'_> {
     fn rate_model(&mut self, f: &Fields<'_>) -> Option<LoadModel> {
         let rate = f
             .get("rate")
-            .and_then(|n| self.number(n, "`rate`", f64::MIN_POSITIVE));
+            .and_then(|n| self.positive_number(n, "`rate`"));
         let duration = match f.get("duration") {
             Some(n) => self.positive_duration(n, "`duration`"),
             None => {
@@ -143,7 +143,11 @@ impl Decoder<'_> {
     /// `cycles`: a series of constant-VU cycles, each with its own VU count.
     fn cycles_model(&mut self, f: &Fields<'_>) -> Option<LoadModel> {
         let levels_node = f.get("cycles")?;
-        let levels: Option<Vec<u32>> = self.seq(levels_node, "`cycles`").map(|items| {
+        let items = self.seq(levels_node, "`cycles`");
+        // Only a list with no items is empty: `[0]` has an item, whose own
+        // error (below the least VU count) says what is wrong with it.
+        let written = items.as_ref().map(|items| items.len());
+        let levels: Option<Vec<u32>> = items.map(|items| {
             items
                 .iter()
                 .filter_map(|n| {
@@ -152,7 +156,7 @@ impl Decoder<'_> {
                 })
                 .collect()
         });
-        if levels.as_ref().is_some_and(Vec::is_empty) {
+        if written == Some(0) {
             self.err(
                 levels_node.span,
                 "`cycles` is empty: list the VU count of each cycle, e.g. [10, 20, 40]",

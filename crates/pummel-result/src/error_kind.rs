@@ -42,11 +42,14 @@ pub enum ErrorKind {
     /// byte went to the target; it is still a failed request, so a run whose
     /// every iteration fails this way does not report success.
     InvalidRequest,
+    /// This machine ran out of file descriptors (EMFILE, ENFILE) opening a
+    /// connection: pummel's limit, not the target's failure.
+    FdLimit,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -61,6 +64,7 @@ impl ErrorKind {
         ErrorKind::WsClosed,
         ErrorKind::Io,
         ErrorKind::InvalidRequest,
+        ErrorKind::FdLimit,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -83,6 +87,7 @@ impl ErrorKind {
             ErrorKind::WsClosed => "ws_closed",
             ErrorKind::Io => "io",
             ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::FdLimit => "fd_limit",
         }
     }
 
@@ -108,6 +113,7 @@ impl ErrorKind {
             ErrorKind::WsClosed => "WebSocket closed by the peer",
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
+            ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
         }
     }
 

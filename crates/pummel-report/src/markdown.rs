@@ -152,16 +152,14 @@ fn steps_table(out: &mut String, r: &RunResult, options: &ReportOptions) {
         .iter()
         .map(|s| Figures::of_step(s, options.apdex_t_ms))
     {
-        let Scope::Step { scenario, name } = &f.scope else {
+        let Scope::Step { name, .. } = &f.scope else {
             continue;
         };
         let l = &f.latency;
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            scenario
-                .as_deref()
-                .map_or_else(|| "(setup)".to_owned(), escape),
+            escape(&f.scope.flow()),
             escape(name),
             format::count(f.requests),
             format::percent(f.error_rate()),

@@ -236,7 +236,11 @@ fn steps(out: &mut String, r: &RunResult) {
     for step in &r.steps {
         let name = match &step.scenario {
             Some(s) => format!("{s}/{}", step.name),
-            None => format!("(setup)/{}", step.name),
+            None => format!(
+                "({})/{}",
+                step.global.as_deref().unwrap_or("setup"),
+                step.name
+            ),
         };
         let l = &step.latency_ms;
         let _ = writeln!(
@@ -361,9 +365,8 @@ fn thresholds(out: &mut String, r: &RunResult) {
     let _ = writeln!(out, "  Thresholds");
     for t in &r.thresholds {
         let mark = if t.passed { "✓ pass" } else { "✗ FAIL" };
-        let observed = t
-            .observed
-            .map_or("no data".to_owned(), |v| format!("{v:.3}"));
+        // In the condition's unit (ms, %, /s), as every other report shows it.
+        let observed = crate::thresholds::observed(t);
         let _ = writeln!(
             out,
             "    {mark}  {:<28} {:<24} observed {observed}{}",

@@ -298,3 +298,52 @@ fn an_excerpt_of_a_huge_line_is_capped_around_the_caret() {
     );
     assert!(out.stderr.contains("big.yaml:3:"), "{}", out.context());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reports that read as a person would write them
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn reports_say_units_teardown_and_the_load_model_in_words() {
+    let target = Target::start();
+    let file = File::new(
+        Some(&target),
+        r#"
+target: @TARGET@
+load: { vus: 2, iterations: 4 }
+thresholds:
+  - p95 < 0.001ms
+setup:
+  - name: before
+    request: GET /
+teardown:
+  - name: after
+    request: GET /
+scenarios:
+  - name: browse
+    steps:
+      - request: GET /
+"#,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("r.html");
+    let html = html.to_str().expect("utf-8");
+    let out = pummel(&["run", file.s(), "--report", html]).expect_code(99);
+    assert!(out.stdout.contains("(setup)/before"), "{}", out.context());
+    assert!(out.stdout.contains("(teardown)/after"), "{}", out.context());
+    assert!(!out.stdout.contains("(setup)/after"), "{}", out.context());
+    let threshold = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("p95 < 0.001ms"))
+        .unwrap_or_default();
+    assert!(
+        threshold.contains("observed") && threshold.trim_end().ends_with("ms"),
+        "the observed value has its unit: {threshold:?}\n{}",
+        out.context()
+    );
+    let page = std::fs::read_to_string(html).expect("report written");
+    assert!(page.contains("2 VUs, 4 iterations in all"), "load in words");
+    assert!(!page.contains("duration_s"), "no raw JSON for the load");
+    assert!(page.contains("(teardown)"), "teardown labelled");
+}

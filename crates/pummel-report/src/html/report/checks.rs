@@ -49,6 +49,7 @@ pub(super) fn section(r: &RunResult) -> String {
             let (scenario, name) = step_name(&Scope::Step {
                 scenario: s.scenario.clone(),
                 name: s.name.clone(),
+                global: s.global.clone(),
             });
             let evaluated = c.passed + c.failed > 0;
             let class = if c.failed > 0 { "bad" } else { "good" };

@@ -347,3 +347,82 @@ scenarios:
     assert!(!page.contains("duration_s"), "no raw JSON for the load");
     assert!(page.contains("(teardown)"), "teardown labelled");
 }
+
+/// A server on 127.0.0.1 that answers each of `connections` connections with `answer` and closes.
+fn raw_server(answer: &'static [u8], connections: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((mut socket, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request);
+            let _ = socket.write_all(answer);
+        }
+    });
+    (base, server)
+}
+
+#[test]
+fn failure_examples_name_the_cause() {
+    // Not HTTP: the example says what is wrong with the head.
+    let (base, server) = raw_server(b"HTTP/1.1 abc\r\n\r\n", 2);
+    let file = File::new(
+        None,
+        &format!(
+            "target: {base}\nload: {{ vus: 1, iterations: 2 }}\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n"
+        ),
+    );
+    let r = pummel(&["run", file.s(), "--json"]).expect_code(0).json();
+    server.join().expect("server");
+    assert_eq!(u(&r, "/errors/malformed_response"), 2, "{}", brief(&r));
+    let failures = r["failures"].to_string();
+    assert!(
+        failures.contains("malformed response: the status code is not three digits"),
+        "{failures}"
+    );
+
+    // https to a plain HTTP server (which answers the TLS hello with a 400): the example says the
+    // server did not answer in TLS.
+    let (base, server) = raw_server(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", 1);
+    let file = File::new(
+        None,
+        &format!(
+            "target: {}\nload: {{ vus: 1, iterations: 1 }}\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n",
+            base.replace("http://", "https://")
+        ),
+    );
+    let r = pummel(&["run", file.s(), "--json"]).expect_code(0).json();
+    server.join().expect("server");
+    assert_eq!(u(&r, "/errors/tls"), 1, "{}", brief(&r));
+    let failures = r["failures"].to_string();
+    assert!(failures.contains("did not answer in TLS"), "{failures}");
+}
+
+#[test]
+fn a_websocket_protocol_violation_says_which() {
+    let target = Target::start();
+    let file = File::new(
+        Some(&target),
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 1 }
+scenarios:
+  - name: ws
+    steps:
+      - ws_connect: /ws/garbage
+      - ws_receive: 1
+"#,
+    );
+    let r = pummel(&["run", file.s(), "--json"]).expect_code(0).json();
+    let failures = r["failures"].to_string();
+    assert!(
+        failures.contains("WebSocket protocol violation: a "),
+        "the reason follows the kind: {failures}\n{}",
+        brief(&r)
+    );
+    assert!(!failures.contains(": : "), "no empty reason: {failures}");
+}

@@ -417,7 +417,12 @@ fn decode_body(response: &mut FinalResponse) -> Result<(), ErrorKind> {
         }
         _ => return Ok(()),
     };
-    result.map_err(|_| ErrorKind::MalformedResponse)?;
+    result.map_err(|_| {
+        crate::http::failure_reason::note(
+            ErrorKind::MalformedResponse,
+            "the body does not decompress as its Content-Encoding says",
+        )
+    })?;
     response.body = decoded;
     Ok(())
 }

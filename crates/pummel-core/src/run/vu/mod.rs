@@ -16,7 +16,7 @@ pub use render::{RenderError, StepPart};
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
 use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
-use crate::http::TargetUrl;
+use crate::http::{failure_reason, TargetUrl};
 use crate::scenario::check::{CheckKind, CheckOutcome};
 use crate::scenario::cookie::CookieJar;
 use crate::scenario::feeder::FeederError;
@@ -181,6 +181,7 @@ impl Vu {
         };
         let sent = Instant::now();
         let timeout = plan.timeout_for(&op.step);
+        failure_reason::clear();
         let mut no_cookies = NoCookies;
         let result = {
             let cookies: &mut dyn CookieStore = match &mut self.jar {
@@ -218,7 +219,7 @@ impl Vu {
             return Err(Abort::Iteration(format!(
                 "{}: {}",
                 op.step.url.source(),
-                kind.describe()
+                failure_reason::describe(kind)
             )));
         }
         self.check_and_capture(shared, op, end - sent, end)

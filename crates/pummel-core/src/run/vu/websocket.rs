@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::abort::Abort;
 use super::render::{self, RenderError};
 use super::variables::Variables;
+use crate::http::failure_reason;
 use crate::run::program::{WsOp, WS_MESSAGES_RECEIVED, WS_MESSAGES_SENT};
 use crate::run::worker_state::WorkerState;
 use crate::scenario::capture::Capture;
@@ -51,12 +52,15 @@ impl Step<'_> {
             .borrow_mut()
             .stats(self.op.key, Instant::now())
             .record_error(kind, 0, 0);
-        Abort::Iteration(format!(
-            "{} ({}): {what}: {}",
-            self.op.step.action.keyword(),
-            self.socket_name(),
-            kind.describe()
-        ))
+        // The kind with the cause its transport noted, if any ("WebSocket
+        // protocol violation: a masked frame from the server").
+        let failure = failure_reason::describe(kind);
+        let (keyword, socket) = (self.op.step.action.keyword(), self.socket_name());
+        Abort::Iteration(if what.is_empty() {
+            format!("{keyword} ({socket}): {failure}")
+        } else {
+            format!("{keyword} ({socket}): {what}: {failure}")
+        })
     }
 
     /// The failure of a step on a socket that is not open.

@@ -159,26 +159,31 @@ fn a_websocket_bench_counts_no_message_sent_on_sockets_that_never_connected() {
 #[test]
 fn a_switching_protocols_answer_is_recorded_as_101() {
     let target = Target::start();
-    let r = pummel(&[
-        "bench",
-        "-n",
-        "3",
-        "-c",
-        "1",
-        "-H",
-        "Upgrade: websocket",
-        "-H",
-        "Connection: Upgrade",
-        "-H",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "-H",
-        "Sec-WebSocket-Version: 13",
-        "--json",
-        &target.url("/ws/echo"),
-    ])
-    .json_ok();
+    let file = File::new(
+        Some(&target),
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 3 }
+scenarios:
+  - name: upgrade
+    steps:
+      - name: plain request, upgrade answer
+        request:
+          method: GET
+          url: /ws/echo
+          headers:
+            Upgrade: websocket
+            Connection: Upgrade
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==
+            Sec-WebSocket-Version: "13"
+"#,
+    );
+    let r = pummel(&["run", file.s(), "--json"]).expect_code(0).json();
+    // Each answer is a 101 (not status 0), and each request has a connection of its own: one
+    // that switched protocols is not HTTP any more.
     assert_eq!(u(&r, "/status/101"), 3, "{}", brief(&r));
     assert_eq!(u(&r, "/responses"), 3, "{}", brief(&r));
+    assert!(r["errors"].as_object().is_none_or(|e| e.is_empty()), "{}", brief(&r));
 }
 
 #[test]

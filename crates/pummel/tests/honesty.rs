@@ -183,7 +183,11 @@ scenarios:
     // that switched protocols is not HTTP any more.
     assert_eq!(u(&r, "/status/101"), 3, "{}", brief(&r));
     assert_eq!(u(&r, "/responses"), 3, "{}", brief(&r));
-    assert!(r["errors"].as_object().is_none_or(|e| e.is_empty()), "{}", brief(&r));
+    assert!(
+        r["errors"].as_object().is_none_or(|e| e.is_empty()),
+        "{}",
+        brief(&r)
+    );
 }
 
 #[test]
@@ -430,4 +434,14 @@ scenarios:
         brief(&r)
     );
     assert!(!failures.contains(": : "), "no empty reason: {failures}");
+}
+
+#[test]
+fn a_fixed_url_that_is_not_a_url_is_refused_at_load_time() {
+    let file = File::new(
+        None,
+        "target: http://127.0.0.1:9\nload: { vus: 1, iterations: 1 }\nscenarios:\n  - name: a\n    steps:\n      - request: GET /a b\n",
+    );
+    pummel(&["validate", file.s()])
+        .expect_usage_error(&["scenario.yaml:6:", "\"/a b\" is not a URL path"]);
 }

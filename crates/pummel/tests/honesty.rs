@@ -77,6 +77,31 @@ scenarios:
 }
 
 #[test]
+fn a_one_megabyte_url_is_a_counted_invalid_request_named_by_its_start() {
+    let target = Target::start();
+    let file = File::new(
+        Some(&target),
+        &format!(
+            "target: @TARGET@\nload: {{ vus: 1, iterations: 2 }}\nvariables:\n  p: \"{}\"\nscenarios:\n  - name: big\n    steps:\n      - request: GET /{{{{ p }}}}\n",
+            "a".repeat(1 << 20)
+        ),
+    );
+    let r = pummel(&["run", file.s(), "--json"]).expect_code(0).json();
+    assert_eq!(u(&r, "/errors/invalid_request"), 2, "{}", brief(&r));
+    let failures = r["failures"].to_string();
+    assert!(
+        failures.len() < 5_000,
+        "{} bytes of failure examples",
+        failures.len()
+    );
+    assert!(
+        failures.contains("bytes in all"),
+        "{}",
+        &failures[..200.min(failures.len())]
+    );
+}
+
+#[test]
 fn a_header_with_a_line_break_is_a_counted_invalid_request() {
     let target = Target::start();
     let file = File::new(

@@ -173,9 +173,10 @@ impl Vu {
                     .stats(op.key, Instant::now())
                     .record_error(ErrorKind::InvalidRequest, 0, 0);
                 return Err(Abort::Iteration(format!(
-                    "{}: {}: {e}",
+                    "{}: {}: {}",
                     op.step.url.source(),
-                    ErrorKind::InvalidRequest.describe()
+                    ErrorKind::InvalidRequest.describe(),
+                    render::message(&e)
                 )));
             }
         };

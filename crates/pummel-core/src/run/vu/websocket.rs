@@ -74,7 +74,7 @@ impl Step<'_> {
     /// The failure of a step whose URL, header or message cannot be built:
     /// counted, so it shows in the error count and the thresholds.
     fn render_failed(&self, e: &RenderError) -> Abort {
-        self.fail(ErrorKind::InvalidRequest, &e.to_string())
+        self.fail(ErrorKind::InvalidRequest, &render::message(e))
     }
 
     /// Counts the step as answered, `latency` after it started.

@@ -111,7 +111,7 @@ pub fn steps(r: &RunResult, options: &ReportOptions) -> String {
                 let checks = r.checks.map(|c| (c.passed, c.failed)).unwrap_or_default();
                 ("run", "", "", (r.bytes_received, r.bytes_sent), checks)
             }
-            Scope::Step { scenario, name } => {
+            Scope::Step { scenario, name, .. } => {
                 let s = r
                     .steps
                     .iter()

@@ -26,6 +26,9 @@ pub enum Scope {
     Step {
         scenario: Option<String>,
         name: String,
+        /// `"setup"` or `"teardown"` for a step of the global setup or
+        /// teardown, when the result says which.
+        global: Option<String>,
     },
 }
 
@@ -37,11 +40,27 @@ impl Scope {
             Scope::Step {
                 scenario: Some(s),
                 name,
+                ..
             } => format!("{s} / {name}"),
             Scope::Step {
                 scenario: None,
                 name,
+                ..
             } => name.clone(),
+        }
+    }
+
+    /// Where a step belongs, as tables show it: its scenario, or
+    /// `(setup)` / `(teardown)` for the global flows.
+    pub fn flow(&self) -> String {
+        match self {
+            Scope::Run => String::new(),
+            Scope::Step {
+                scenario: Some(s), ..
+            } => s.clone(),
+            Scope::Step { global, .. } => {
+                format!("({})", global.as_deref().unwrap_or("setup"))
+            }
         }
     }
 
@@ -51,7 +70,7 @@ impl Scope {
         let given = given.trim();
         match self {
             Scope::Run => given.eq_ignore_ascii_case("run"),
-            Scope::Step { scenario, name } => {
+            Scope::Step { scenario, name, .. } => {
                 if given == name {
                     return true;
                 }
@@ -116,6 +135,7 @@ impl Figures {
             scope: Scope::Step {
                 scenario: s.scenario.clone(),
                 name: s.name.clone(),
+                global: s.global.clone(),
             },
             requests: s.requests,
             responses: s.responses,
@@ -298,6 +318,7 @@ mod tests {
         let s = Scope::Step {
             scenario: Some("browse".into()),
             name: "list games".into(),
+            global: None,
         };
         assert!(s.matches("list games"));
         assert!(s.matches("browse/list games"));
@@ -307,11 +328,18 @@ mod tests {
         assert_eq!(
             Scope::Step {
                 scenario: None,
-                name: "login".into()
+                name: "login".into(),
+                global: None,
             }
             .label(),
             "login"
         );
+        let teardown = Scope::Step {
+            scenario: None,
+            name: "logout".into(),
+            global: Some("teardown".into()),
+        };
+        assert_eq!(teardown.flow(), "(teardown)");
     }
 
     #[test]

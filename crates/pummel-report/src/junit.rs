@@ -28,6 +28,9 @@ struct Case {
     name: String,
     /// `(type, message, details)` when it failed.
     failure: Option<(&'static str, String, String)>,
+    /// Why it was not evaluated (a check whose step never got a response):
+    /// neither a pass nor a failure.
+    skipped: Option<String>,
 }
 
 struct Suite {
@@ -40,6 +43,10 @@ struct Suite {
 impl Suite {
     fn failures(&self) -> usize {
         self.cases.iter().filter(|c| c.failure.is_some()).count()
+    }
+
+    fn skipped(&self) -> usize {
+        self.cases.iter().filter(|c| c.skipped.is_some()).count()
     }
 }
 
@@ -68,10 +75,11 @@ pub fn junit(r: &RunResult, options: &ReportOptions) -> String {
     for (id, suite) in suites.iter().enumerate() {
         let _ = write!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="0" time="{time}" id="{id}""#,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="{}" time="{time}" id="{id}""#,
             suite.name,
             suite.cases.len(),
             suite.failures(),
+            suite.skipped(),
         );
         if !timestamp.is_empty() {
             let _ = write!(out, r#" timestamp="{}""#, escape(timestamp));
@@ -96,9 +104,16 @@ pub fn junit(r: &RunResult, options: &ReportOptions) -> String {
                 escape(&case.name)
             );
             match &case.failure {
-                None => {
-                    let _ = writeln!(out, "{head}/>");
-                }
+                None => match &case.skipped {
+                    None => {
+                        let _ = writeln!(out, "{head}/>");
+                    }
+                    Some(why) => {
+                        let _ = writeln!(out, "{head}>");
+                        let _ = writeln!(out, r#"      <skipped message="{}"/>"#, escape(why));
+                        let _ = writeln!(out, "    </testcase>");
+                    }
+                },
                 Some((kind, message, details)) => {
                     let _ = writeln!(out, "{head}>");
                     let _ = writeln!(
@@ -170,6 +185,7 @@ fn run_suite(r: &RunResult, options: &ReportOptions) -> Suite {
             classname: "pummel.run".to_owned(),
             name: "run completed".to_owned(),
             failure,
+            skipped: None,
         }],
         properties,
         system_out,
@@ -197,6 +213,7 @@ fn thresholds_suite(r: &RunResult) -> Suite {
                         format!("Threshold {line}.\n"),
                     )
                 }),
+                skipped: None,
             }
         })
         .collect();
@@ -242,6 +259,7 @@ fn checks_suite(r: &RunResult) -> Suite {
                 classname: class.clone(),
                 name: check.label.clone(),
                 failure,
+                skipped: (total == 0).then(|| "not evaluated: the step got no response".to_owned()),
             });
         }
     }

@@ -152,16 +152,14 @@ fn steps_table(out: &mut String, r: &RunResult, options: &ReportOptions) {
         .iter()
         .map(|s| Figures::of_step(s, options.apdex_t_ms))
     {
-        let Scope::Step { scenario, name } = &f.scope else {
+        let Scope::Step { name, .. } = &f.scope else {
             continue;
         };
         let l = &f.latency;
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            scenario
-                .as_deref()
-                .map_or_else(|| "(setup)".to_owned(), escape),
+            escape(&f.scope.flow()),
             escape(name),
             format::count(f.requests),
             format::percent(f.error_rate()),
@@ -212,6 +210,20 @@ fn details(r: &RunResult, run: &Figures) -> String {
             "- **Checks:** {} passed, {} failed ({share} passed)",
             format::count(c.passed),
             format::count(c.failed)
+        );
+    }
+    let never: Vec<String> = r
+        .steps
+        .iter()
+        .flat_map(|s| s.checks.iter().map(move |c| (s, c)))
+        .filter(|(_, c)| c.passed + c.failed == 0)
+        .map(|(s, c)| format!("{} on {}", code(&c.label), escape(&s.name)))
+        .collect();
+    if !never.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **Checks not evaluated** (their step got no response): {}",
+            never.join(" · ")
         );
     }
     let examples = failures::examples(r);

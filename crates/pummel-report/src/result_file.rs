@@ -23,6 +23,12 @@ pub enum ReadError {
     },
     #[error("{} is not a pummel result (no \"schema\" key); write one with --out FILE.json", path.display())]
     NotAResult { path: PathBuf },
+    /// There is a `schema` key, but its value is not a version number.
+    #[error(
+        "{} has a \"schema\" that is {found}, not a version number (a result has e.g. \"schema\": 1)",
+        path.display()
+    )]
+    BadSchema { path: PathBuf, found: String },
     #[error(
         "{} has result schema {found}, this pummel reads schema {SCHEMA_VERSION}: \
          it was written by a newer pummel",
@@ -53,10 +59,16 @@ pub fn parse_result(text: &str, path: &Path) -> Result<RunResult, ReadError> {
             path: path(),
             source,
         })?;
-    let schema = value.get("schema").and_then(serde_json::Value::as_u64);
-    match schema {
+    let schema = value.get("schema");
+    match schema.map(|v| (v, v.as_u64())) {
         None => return Err(ReadError::NotAResult { path: path() }),
-        Some(found) if found > u64::from(SCHEMA_VERSION) => {
+        Some((v, None)) => {
+            return Err(ReadError::BadSchema {
+                path: path(),
+                found: describe_json(v),
+            })
+        }
+        Some((_, Some(found))) if found > u64::from(SCHEMA_VERSION) => {
             return Err(ReadError::NewerSchema {
                 path: path(),
                 found,
@@ -68,6 +80,21 @@ pub fn parse_result(text: &str, path: &Path) -> Result<RunResult, ReadError> {
         path: path(),
         source,
     })
+}
+
+/// A JSON value as a message names it: `the string "1"`, `-1`, `null`.
+fn describe_json(v: &serde_json::Value) -> String {
+    let mut text = v.to_string();
+    if text.len() > 40 {
+        text = format!("{}…", text.chars().take(40).collect::<String>());
+    }
+    match v {
+        serde_json::Value::String(_) => format!("the string {text}"),
+        serde_json::Value::Number(_) => format!("the number {text}"),
+        serde_json::Value::Array(_) => "an array".to_owned(),
+        serde_json::Value::Object(_) => "an object".to_owned(),
+        serde_json::Value::Bool(_) | serde_json::Value::Null => text,
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +116,11 @@ mod tests {
         );
         assert!(err("{\"a\": 1}").contains("not a pummel result"));
         assert!(err("{\"schema\": 7}").contains("newer pummel"));
+        let string = err("{\"schema\": \"1\"}");
+        assert!(
+            string.contains("\"schema\" that is the string \"1\""),
+            "{string}"
+        );
         assert!(err("{\"schema\": 1}").starts_with("r.json is not a valid pummel result"));
         let missing = read_result(Path::new("/nonexistent/r.json"))
             .unwrap_err()

@@ -263,7 +263,11 @@ fn steps(out: &mut String, r: &RunResult) {
     for step in &r.steps {
         let name = match &step.scenario {
             Some(s) => format!("{s}/{}", step.name),
-            None => format!("(setup)/{}", step.name),
+            None => format!(
+                "({})/{}",
+                step.global.as_deref().unwrap_or("setup"),
+                step.name
+            ),
         };
         let l = &step.latency_ms;
         let _ = writeln!(
@@ -279,6 +283,15 @@ fn steps(out: &mut String, r: &RunResult) {
             format::ms_compact(l.max),
         );
         for check in &step.checks {
+            if check.passed + check.failed == 0 {
+                // Never ran (its step never got a response): no pass to show.
+                let _ = writeln!(
+                    out,
+                    "    – {:<40} not evaluated (the step got no response)",
+                    truncate(&check.label, 40),
+                );
+                continue;
+            }
             let mark = if check.failed == 0 { "✓" } else { "✗" };
             let _ = writeln!(
                 out,
@@ -382,9 +395,8 @@ fn thresholds(out: &mut String, r: &RunResult) {
     let _ = writeln!(out, "  Thresholds");
     for t in &r.thresholds {
         let mark = if t.passed { "✓ pass" } else { "✗ FAIL" };
-        let observed = t
-            .observed
-            .map_or("no data".to_owned(), |v| format!("{v:.3}"));
+        // In the condition's unit (ms, %, /s), as every other report shows it.
+        let observed = crate::thresholds::observed(t);
         let _ = writeln!(
             out,
             "    {mark}  {:<28} {:<24} observed {observed}{}",

@@ -36,11 +36,20 @@ pub enum ErrorKind {
     WsClosed,
     /// Any other I/O failure.
     Io,
+    /// The step could not be built or sent as written: its rendered URL,
+    /// header or message is not one a request can carry (a space in a path,
+    /// a CR/LF in a header value), or it acts on a socket never opened. No
+    /// byte went to the target; it is still a failed request, so a run whose
+    /// every iteration fails this way does not report success.
+    InvalidRequest,
+    /// This machine ran out of file descriptors (EMFILE, ENFILE) opening a
+    /// connection: pummel's limit, not the target's failure.
+    FdLimit,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -54,6 +63,8 @@ impl ErrorKind {
         ErrorKind::WsProtocol,
         ErrorKind::WsClosed,
         ErrorKind::Io,
+        ErrorKind::InvalidRequest,
+        ErrorKind::FdLimit,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -75,6 +86,8 @@ impl ErrorKind {
             ErrorKind::WsProtocol => "ws_protocol",
             ErrorKind::WsClosed => "ws_closed",
             ErrorKind::Io => "io",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::FdLimit => "fd_limit",
         }
     }
 
@@ -99,6 +112,8 @@ impl ErrorKind {
             ErrorKind::WsProtocol => "WebSocket protocol violation",
             ErrorKind::WsClosed => "WebSocket closed by the peer",
             ErrorKind::Io => "I/O error",
+            ErrorKind::InvalidRequest => "request could not be built or sent",
+            ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
         }
     }
 

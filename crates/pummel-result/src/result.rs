@@ -112,6 +112,10 @@ pub struct StepResult {
     pub name: String,
     /// `None` for the global setup and teardown.
     pub scenario: Option<String>,
+    /// `"setup"` or `"teardown"` for a step of the global setup or
+    /// teardown (absent in results written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<String>,
     pub requests: u64,
     pub responses: u64,
     /// Requests that failed: transport errors, plus statuses of 400 or more

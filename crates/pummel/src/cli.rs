@@ -306,20 +306,18 @@ fn parse_gate(s: &str) -> Result<pummel_report::compare::Gate, String> {
     pummel_report::compare::Gate::parse(s)
 }
 
-/// Parses a humane duration: `500ms`, `10s`, `2m`, `1h`, `1m30s`; a bare
-/// number is seconds.
+/// Parses a humane duration: `500ms`, `10s`, `2m`, `1h`, `1m30s`. A unit
+/// is required, as in scenario files: `5` could mean seconds or
+/// milliseconds, and the same text must mean the same thing everywhere.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        s.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9)
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| format!("invalid duration {s:?}"))
-    } else {
-        humantime::parse_duration(s)
-            .map_err(|e| format!("invalid duration {s:?} ({e}); use e.g. 500ms, 10s, 2m, 1h"))
-    }?;
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "duration {s:?} has no unit: write e.g. {s}s (or 500ms, 2m, 1h)"
+        ));
+    }
+    let parsed = humantime::parse_duration(s)
+        .map_err(|e| format!("invalid duration {s:?} ({e}); use e.g. 500ms, 10s, 2m, 1h"))?;
     if parsed.is_zero() {
         return Err(format!("duration {s:?} must be more than zero"));
     }
@@ -338,6 +336,10 @@ fn parse_env_pair(s: &str) -> Result<(String, String), String> {
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= limits::MAX_RATE => Ok(r),
+        Ok(r) if r.is_finite() && r > limits::MAX_RATE => Err(format!(
+            "rate {s:?} is more than the highest rate, {} per second",
+            limits::MAX_RATE
+        )),
         _ => Err(format!(
             "invalid rate {s:?}: expected requests per second, more than 0 and at most {}",
             limits::MAX_RATE
@@ -356,8 +358,9 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        let bare = parse_duration("3").unwrap_err();
+        assert!(bare.contains("no unit") && bare.contains("3s"), "{bare}");
+        assert!(parse_duration("1.5").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("").is_err());
@@ -371,6 +374,8 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("-3").is_err());
         assert!(parse_rate("NaN").is_err());
+        let high = parse_rate("1e9").unwrap_err();
+        assert!(high.contains("100000000"), "{high}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod bench;
 mod bench_scripts;
 mod cli;
 mod failures;
+mod honesty;
 mod limits;
 mod load_models;
 mod outputs;

@@ -18,7 +18,7 @@ use crate::coordinator::{Measured, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
-use crate::metrics::{GaugeId, KeyId, MetricLayout};
+use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout};
 use crate::pacer::{ConstantRate, Share};
 use crate::segment::Segment;
 use crate::ws::WsUrl;
@@ -50,6 +50,9 @@ pub struct BenchPlan {
 pub(crate) const WS_ROUNDTRIP: KeyId = KeyId(0);
 pub(crate) const WS_CONNECT: KeyId = KeyId(1);
 pub(crate) const WS_SOCKETS: GaugeId = GaugeId(0);
+/// Messages that went out on a connected socket: a failed connect uses up a
+/// message of the plan, but sends nothing.
+pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
 /// The name of [`WS_SOCKETS`] in the timeline.
 const SOCKETS_GAUGE: &str = "sockets";
 
@@ -134,6 +137,7 @@ pub fn run(
             plan.rate.is_some(),
         )
         .with_gauges(vec![SOCKETS_GAUGE.into()])
+        .with_counters(vec!["ws:messages_sent".into()])
         .without_aggregate(WS_CONNECT)
     } else {
         MetricLayout::new(vec!["bench".into()], plan.rate.is_some())

@@ -4,7 +4,7 @@
 use crate::metrics::{RunMetrics, TimelinePoint};
 use crate::result::{error_map, RunFacts, RunResult, WebSocketResult};
 
-use super::{BenchPlan, SOCKETS_GAUGE, WS_CONNECT, WS_ROUNDTRIP};
+use super::{BenchPlan, SOCKETS_GAUGE, WS_CONNECT, WS_MESSAGES_SENT, WS_ROUNDTRIP};
 use crate::coordinator::Measured;
 
 /// The result of a bench that ran `plan` and measured `outcome`.
@@ -63,7 +63,7 @@ fn websocket_result(metrics: &RunMetrics) -> WebSocketResult {
         open_at_end: metrics.timeline.last().map_or(0, sockets),
         open_max: metrics.timeline.iter().map(sockets).max().unwrap_or(0),
         // A message that failed or was cut short was still sent.
-        messages_sent: roundtrip.responses + roundtrip.errors.total() + roundtrip.aborted,
+        messages_sent: metrics.counters[WS_MESSAGES_SENT.0 as usize],
         messages_received: roundtrip.responses,
     }
 }

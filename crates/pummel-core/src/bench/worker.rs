@@ -435,6 +435,21 @@ async fn h2_lane(state: Rc<WorkerState>, group: Rc<H2Group>, lane: usize) {
     }
 }
 
+/// Sends `payload` on a connected socket (counting it as sent only once it
+/// went out) and waits for the reply.
+async fn round_trip(
+    state: &WorkerState,
+    ws: &mut crate::ws::WsStream,
+    payload: &tokio_tungstenite::tungstenite::Message,
+) -> Result<tokio_tungstenite::tungstenite::Message, ErrorKind> {
+    crate::ws::send(ws, payload.clone()).await?;
+    state
+        .recorder
+        .borrow_mut()
+        .count(super::WS_MESSAGES_SENT, 1, Instant::now());
+    crate::ws::next_data(ws).await
+}
+
 impl WorkerState {
     fn set_sockets(&self, delta: i64) {
         let open = (self.sockets.get() as i64 + delta).max(0) as u64;
@@ -518,12 +533,9 @@ async fn ws_lane(state: Rc<WorkerState>, url: crate::ws::WsUrl, lane: usize) {
         let Some(ws) = socket.as_mut() else { continue };
         let sent = Instant::now();
         state.in_flight.set(state.in_flight.get() + 1);
-        let outcome = tokio::time::timeout(state.timeout, async {
-            crate::ws::send(ws, payload.clone()).await?;
-            crate::ws::next_data(ws).await
-        })
-        .await
-        .unwrap_or(Err(ErrorKind::Timeout));
+        let outcome = tokio::time::timeout(state.timeout, round_trip(&state, ws, &payload))
+            .await
+            .unwrap_or(Err(ErrorKind::Timeout));
         state.in_flight.set(state.in_flight.get() - 1);
         let end = Instant::now();
         let mut recorder = state.recorder.borrow_mut();

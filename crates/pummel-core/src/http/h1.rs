@@ -11,6 +11,7 @@
 //! connection closing, bodiless responses (HEAD, 1xx, 204, 304), interim
 //! `100 Continue` responses, `Connection: close`, and HTTP/1.0 peers.
 
+use crate::http::failure_reason::note;
 use std::cell::RefCell;
 use std::pin::Pin;
 use std::task::{ready, Poll};
@@ -238,9 +239,12 @@ impl H1Connection {
                     *remaining -= take as u64;
                     take
                 }
-                Framing::Chunked(decoder) => decoder
-                    .decode(data, |b| sink.body(b))
-                    .map_err(|_| failed(ErrorKind::MalformedResponse, *received))?,
+                Framing::Chunked(decoder) => {
+                    decoder.decode(data, |b| sink.body(b)).map_err(|_| {
+                        note(MALFORMED, "bad chunked framing");
+                        failed(MALFORMED, *received)
+                    })?
+                }
                 Framing::UntilClose => {
                     sink.body(data);
                     data.len()
@@ -346,13 +350,15 @@ impl H1Connection {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
                 if self.filled - self.pos >= MAX_HEAD {
-                    return Err(ErrorKind::MalformedResponse);
+                    return Err(note(MALFORMED, "the response head is larger than 64 KiB"));
                 }
                 return Ok(None);
             }
-            Err(_) => return Err(ErrorKind::MalformedResponse),
+            Err(e) => return Err(note(MALFORMED, head_error(e))),
         };
-        let status = response.code.ok_or(ErrorKind::MalformedResponse)?;
+        let status = response
+            .code
+            .ok_or_else(|| note(MALFORMED, "the status line has no status code"))?;
         let http10 = response.version == Some(0);
 
         let mut content_length: Option<u64> = None;
@@ -362,9 +368,10 @@ impl H1Connection {
         for h in response.headers.iter() {
             let name = h.name;
             if name.eq_ignore_ascii_case("content-length") {
-                let len = parse_content_length(h.value).ok_or(ErrorKind::MalformedResponse)?;
+                let len = parse_content_length(h.value)
+                    .ok_or_else(|| note(MALFORMED, "Content-Length is not a number"))?;
                 if content_length.is_some_and(|prev| prev != len) {
-                    return Err(ErrorKind::MalformedResponse);
+                    return Err(note(MALFORMED, "two different Content-Length headers"));
                 }
                 content_length = Some(len);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -386,13 +393,17 @@ impl H1Connection {
                 }
             }
         }
-        let interim = (100..200).contains(&status);
+        // 101 Switching Protocols is final: what follows is another
+        // protocol, so it is the response (recorded as 101) and the
+        // connection is not HTTP any more (never reused).
+        let switching = status == 101;
+        let interim = (100..200).contains(&status) && !switching;
         if !interim {
             sink.head(status, response.headers);
         }
         self.pos += head_len;
 
-        let framing = if head_request || interim || status == 204 || status == 304 {
+        let framing = if head_request || interim || switching || status == 204 || status == 304 {
             Framing::None
         } else if transfer_encoded {
             if chunked {
@@ -405,7 +416,7 @@ impl H1Connection {
         } else {
             Framing::UntilClose
         };
-        if matches!(framing, Framing::UntilClose) || status == 101 {
+        if matches!(framing, Framing::UntilClose) || switching {
             close = true;
         }
         if close && !interim {
@@ -427,6 +438,21 @@ fn parse_content_length(value: &[u8]) -> Option<u64> {
         return None;
     }
     std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+const MALFORMED: ErrorKind = ErrorKind::MalformedResponse;
+
+/// What is wrong with a response head httparse refused.
+fn head_error(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::Version => "the status line does not start with HTTP/1.x",
+        httparse::Error::Status => "the status code is not three digits",
+        httparse::Error::HeaderName => "a header name has a character headers cannot have",
+        httparse::Error::HeaderValue => "a header value has a character headers cannot have",
+        httparse::Error::NewLine => "a line does not end with CRLF",
+        httparse::Error::TooManyHeaders => "more headers than pummel reads",
+        httparse::Error::Token => "the status line is not HTTP",
+    }
 }
 
 #[cfg(test)]
@@ -493,6 +519,22 @@ mod tests {
     }
 
     const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn switching_protocols_is_the_response_and_ends_http_on_the_connection() {
+        let addr = canned_server(vec![vec![
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        ]])
+        .await;
+        let mut conn = connect(addr).await;
+        let mut sink = Keep::default();
+        let r = conn.exchange(GET, false, &mut sink).await.unwrap();
+        assert_eq!((r.status, sink.status), (101, 101));
+        assert!(
+            !conn.is_reusable(),
+            "the connection speaks another protocol now"
+        );
+    }
 
     #[tokio::test]
     async fn keep_alive_with_length_and_chunked_bodies() {

@@ -85,7 +85,10 @@ fn classify(err: &hyper::Error) -> ErrorKind {
     if err.is_incomplete_message() || err.is_canceled() || err.is_closed() {
         ErrorKind::Closed
     } else if err.is_parse() {
-        ErrorKind::MalformedResponse
+        crate::http::failure_reason::note(
+            ErrorKind::MalformedResponse,
+            "the response is not valid HTTP",
+        )
     } else {
         ErrorKind::Http2
     }

@@ -30,6 +30,11 @@ pub(crate) fn kind_of(err: &io::Error) -> ErrorKind {
 
 /// Classifies an I/O error that happened while establishing a connection.
 pub(crate) fn connect_kind_of(err: &io::Error) -> ErrorKind {
+    // EMFILE (24) and ENFILE (23): no socket could be made here; calling it
+    // "connect failed" would blame the target.
+    if matches!(err.raw_os_error(), Some(23 | 24)) {
+        return ErrorKind::FdLimit;
+    }
     match err.kind() {
         io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
         io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
@@ -45,6 +50,10 @@ mod tests {
     fn io_errors_are_classified() {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(connect_kind_of(&refused), ErrorKind::ConnectRefused);
+        for (errno, name) in [(24, "EMFILE"), (23, "ENFILE")] {
+            let out_of_fds = io::Error::from_raw_os_error(errno);
+            assert_eq!(connect_kind_of(&out_of_fds), ErrorKind::FdLimit, "{name}");
+        }
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert_eq!(kind_of(&reset), ErrorKind::Reset);
         let eof = io::Error::from(io::ErrorKind::UnexpectedEof);

@@ -2,6 +2,7 @@
 //! HTTP/2, rustls for TLS.
 
 pub(crate) mod chunked;
+pub(crate) mod failure_reason;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod io_error;

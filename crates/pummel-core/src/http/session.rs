@@ -456,7 +456,10 @@ fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result<(), ErrorK
     // A stream cut at `max_body` cannot decode to its end: what decoded is
     // the start of the body, and the body is marked truncated.
     if result.is_err() && !response.body_truncated {
-        return Err(ErrorKind::MalformedResponse);
+        return Err(crate::http::failure_reason::note(
+            ErrorKind::MalformedResponse,
+            "the body does not decompress as its Content-Encoding says",
+        ));
     }
     if decoded.len() as u64 > max_body {
         decoded.truncate(usize::try_from(max_body).unwrap_or(usize::MAX));

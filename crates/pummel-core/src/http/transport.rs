@@ -1,5 +1,6 @@
 //! Connections: TCP, optionally wrapped in TLS, behind one stream type.
 
+use crate::http::failure_reason;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -96,11 +97,16 @@ impl Connector {
         {
             Err(_) => Err(ErrorKind::ConnectTimeout),
             Ok(Err(e)) => Err(match e.kind() {
-                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorKind::Tls,
+                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => {
+                    failure_reason::note(ErrorKind::Tls, failure_reason::tls(&e))
+                }
                 _ => {
                     let kind = crate::http::io_error::kind_of(&e);
-                    if kind == ErrorKind::MalformedResponse || kind == ErrorKind::Io {
-                        ErrorKind::Tls
+                    if matches!(
+                        kind,
+                        ErrorKind::MalformedResponse | ErrorKind::Io | ErrorKind::Tls
+                    ) {
+                        failure_reason::note(ErrorKind::Tls, failure_reason::tls(&e))
                     } else {
                         kind
                     }

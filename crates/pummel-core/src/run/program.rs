@@ -76,10 +76,12 @@ pub(crate) struct ScenarioOps {
 /// What a metric key stands for, for results and thresholds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum KeyKind {
-    /// A request step; `scenario` is `None` for the global setup/teardown.
+    /// A request step; `scenario` is `None` for the global setup/teardown,
+    /// and then `global` says which.
     Step {
         scenario: Option<String>,
         name: String,
+        global: Option<GlobalPhase>,
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
@@ -120,6 +122,25 @@ struct Builder<'p> {
     unmeasured: Vec<KeyId>,
     /// Per key, its accepted-error-status counter.
     accepted: Vec<Option<CounterId>>,
+    /// Which global flow `ops` is compiling when it has no scenario.
+    global: GlobalPhase,
+}
+
+/// The global flows: run once, outside any scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GlobalPhase {
+    Setup,
+    Teardown,
+}
+
+impl GlobalPhase {
+    /// What the result and the reports call it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            GlobalPhase::Setup => "setup",
+            GlobalPhase::Teardown => "teardown",
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -141,12 +162,19 @@ impl Builder<'_> {
         scenario: Option<&crate::scenario::model::Scenario>,
         step: &Step,
     ) -> KeyId {
-        let scope = scenario.map_or("(setup)", |s| s.name.as_str());
+        // A global teardown step is not a setup step: its own key, so a
+        // setup and a teardown step of the same name are not merged.
+        let global = scenario.is_none().then_some(self.global);
+        let scope = match (scenario, global) {
+            (Some(s), _) => s.name.clone(),
+            (None, g) => format!("({})", g.unwrap_or(GlobalPhase::Setup).as_str()),
+        };
         self.key(
             format!("{scope}/{}", step.name),
             KeyKind::Step {
                 scenario: scenario.map(|s| s.name.clone()),
                 name: step.name.clone(),
+                global,
             },
         )
     }
@@ -252,6 +280,7 @@ impl Program {
             check_by_name: HashMap::new(),
             unmeasured: Vec::new(),
             accepted: Vec::new(),
+            global: GlobalPhase::Setup,
         };
         let setup = b.ops(None, &plan.setup);
         let mut scenarios = Vec::new();
@@ -275,6 +304,7 @@ impl Program {
                 aborted_counter,
             });
         }
+        b.global = GlobalPhase::Teardown;
         let teardown = b.ops(None, &plan.teardown);
         let layout = MetricLayout::new(
             if b.key_names.is_empty() {

@@ -77,7 +77,12 @@ pub(super) fn step_results(
         .iter()
         .enumerate()
         .filter_map(|(i, kind)| {
-            let KeyKind::Step { scenario, name } = kind else {
+            let KeyKind::Step {
+                scenario,
+                name,
+                global,
+            } = kind
+            else {
                 return None;
             };
             let s: &Stats = &metrics.totals[i];
@@ -94,6 +99,7 @@ pub(super) fn step_results(
             Some(StepResult {
                 name: name.clone(),
                 scenario: scenario.clone(),
+                global: global.map(|g| g.as_str().to_owned()),
                 requests: s.requests(),
                 responses: s.responses,
                 failed: program.failed(i, s, &metrics.counters),

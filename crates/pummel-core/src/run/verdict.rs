@@ -57,7 +57,7 @@ fn in_scope(kind: &KeyKind, scope: &Scope) -> bool {
             Scope::Scenario(want),
         ) => s == want,
         (
-            KeyKind::Step { scenario, name },
+            KeyKind::Step { scenario, name, .. },
             Scope::Step {
                 scenario: want_scenario,
                 step,

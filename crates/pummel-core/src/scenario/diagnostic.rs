@@ -74,11 +74,30 @@ impl fmt::Display for Diagnostic {
         };
         let number = self.line.to_string();
         let gutter = " ".repeat(number.len());
-        write!(f, "\n {number} | {text}\n {gutter} | ")?;
+        // A long line (minified JSON, a 1 MB value) is shown as a window
+        // around the caret, not echoed whole.
+        let col = self.column.max(1) as usize - 1;
+        let total = text.chars().count();
+        let start = if total > EXCERPT_CHARS {
+            col.saturating_sub(BEFORE_CARET)
+                .min(total.saturating_sub(EXCERPT_CHARS))
+        } else {
+            0
+        };
+        let end = (start + EXCERPT_CHARS).min(total);
+        let (before, after) = (
+            if start > 0 { "…" } else { "" },
+            if end < total { "…" } else { "" },
+        );
+        let shown: String = text.chars().skip(start).take(end - start).collect();
+        write!(f, "\n {number} | {before}{shown}{after}\n {gutter} | ")?;
+        if start > 0 {
+            f.write_str(" ")?;
+        }
         // Copy tabs from the source prefix so the caret lines up whatever the
         // terminal's tab width.
-        let col = self.column.max(1) as usize - 1;
-        let mut chars = text.chars();
+        let col = col - start;
+        let mut chars = shown.chars();
         for c in chars.by_ref().take(col) {
             f.write_str(if c == '\t' { "\t" } else { " " })?;
         }
@@ -87,6 +106,11 @@ impl fmt::Display for Diagnostic {
         f.write_str(&"^".repeat(carets))
     }
 }
+
+/// The most characters of a source line an excerpt shows.
+const EXCERPT_CHARS: usize = 120;
+/// How many of them come before the caret, when the line is cut.
+const BEFORE_CARET: usize = 40;
 
 /// Every error found in a scenario file; the error type of loading.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,6 +129,21 @@ impl Diagnostics {
                 len: 0,
                 message: message.into(),
                 source_line: None,
+            }],
+        }
+    }
+
+    /// A single error at a place in a file whose text could not be parsed
+    /// into lines (it is not UTF-8): `line` is the text of that line so far.
+    pub(crate) fn at(file: &str, span: Span, line: String, message: String) -> Diagnostics {
+        Diagnostics {
+            items: vec![Diagnostic {
+                file: file.to_owned(),
+                line: span.line,
+                column: span.column,
+                len: span.len,
+                message,
+                source_line: Some(line),
             }],
         }
     }
@@ -288,6 +327,27 @@ mod tests {
             Diagnostics::whole_file("f", "gone").to_string(),
             "f: gone\n1 error"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let line = format!("key: {}BAD{}", "x".repeat(1 << 20), "y".repeat(1 << 20));
+        let mut p = Problems::default();
+        let column = (line.find("BAD").unwrap() + 1) as u32;
+        p.push(Span::new(1, column, 3), "bad");
+        let text = p.into_diagnostics("f", &line).to_string();
+        assert!(text.len() < 400, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let (source, caret) = (lines[1], lines[2]);
+        assert!(source.contains("…xxx") && source.contains("BADyyy") && source.ends_with('…'));
+        // The caret still sits under BAD.
+        let at = caret.find('^').unwrap();
+        assert_eq!(
+            source.chars().nth(caret[..at].chars().count()),
+            Some('B'),
+            "{source}\n{caret}"
+        );
+        assert_eq!(caret.matches('^').count(), 3);
     }
 
     #[test]

@@ -94,20 +94,37 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, Diagnostics
     let name = path.display().to_string();
     let bytes = crate::limits::read_file(path, crate::limits::MAX_SCENARIO_BYTES)
         .map_err(|e| Diagnostics::whole_file(&name, format!("cannot read the file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostics::whole_file(
-            &name,
-            format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(&name, e.as_bytes(), e.utf8_error()))?;
     let base = options
         .base_dir
         .clone()
         .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
     load_text(&name, &text, &base, &options.env)
+}
+
+/// The error for a file that is not UTF-8, at the line and column of its
+/// first bad byte (as every other error is located; a byte offset is not
+/// something an editor can jump to).
+fn not_utf8(name: &str, bytes: &[u8], e: std::str::Utf8Error) -> Diagnostics {
+    let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+    let valid = std::str::from_utf8(valid).unwrap_or_default();
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let line = valid.get(line_start..).unwrap_or_default();
+    let span = Span::new(
+        valid.matches('\n').count() as u32 + 1,
+        line.chars().count() as u32 + 1,
+        1,
+    );
+    let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+    Diagnostics::at(
+        name,
+        span,
+        line.trim_end_matches('\r').to_owned(),
+        format!(
+            "the file is not UTF-8 text: byte 0x{byte:02x} cannot start or continue a character"
+        ),
+    )
 }
 
 /// Loads scenario text with the process environment; `name` is what

@@ -545,7 +545,20 @@ fn load_models() {
     assert!(msgs("{ stages: [{ duration: 0s, target: 2 }] }").contains("last no time at all"));
     assert!(msgs("{ cycles: [], cycle_duration: 1s }").contains("`cycles` is empty"));
     assert!(msgs("{ cycles: [1, 2] }").contains("`cycles` needs `cycle_duration`"));
-    assert!(msgs("{ rate: -1, duration: 1s }").contains("`rate` must be at least"));
+    assert!(msgs("{ rate: -1, duration: 1s }").contains("`rate` must be more than 0, found -1"));
+    // Not "at least 0.000…(300 digits)…1".
+    let zero = msgs("{ rate: 0, duration: 1s }");
+    assert!(
+        zero.contains("`rate` must be more than 0, found 0"),
+        "{zero}"
+    );
+    // An item below the least VU count is not an empty list.
+    let cycles = msgs("{ cycles: [0], cycle_duration: 1s }");
+    assert!(!cycles.contains("is empty"), "{cycles}");
+    assert!(
+        cycles.contains("a cycle's VU count must be at least 1"),
+        "{cycles}"
+    );
 }
 
 #[test]
@@ -883,7 +896,7 @@ fn websocket_steps() {
     use crate::scenario::websocket::{WsAction, WsMessage};
     let plan = load_str(
         "ws.yaml",
-        "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    steps:\n      - { ws_connect: /ws/feed, socket: feed }\n      - { ws_send: { json: { n: \"{{ vu }}\" } }, socket: feed }\n      - name: got it\n        socket: feed\n        ws_expect: { jsonpath: { \"$.n\": exists }, timeout: 2s }\n        capture: { n: { jsonpath: \"$.n\" } }\n      - { ws_send: \"n was {{ n }}\", socket: feed }\n      - { ws_receive: 2, socket: feed }\n      - { ws_hold: 1s }\n      - { ws_ping: 500ms }\n      - { ws_close: { code: 4000, reason: bye } }\n",
+        "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    steps:\n      - { ws_connect: /ws/feed, socket: feed }\n      - { ws_send: { json: { n: \"{{ vu }}\" } }, socket: feed }\n      - name: got it\n        socket: feed\n        ws_expect: { jsonpath: { \"$.n\": exists }, timeout: 2s }\n        capture: { n: { jsonpath: \"$.n\" } }\n      - { ws_send: \"n was {{ n }}\", socket: feed }\n      - { ws_receive: 2, socket: feed }\n      - { ws_hold: 1s }\n      - { ws_ping: 500ms }\n      - { ws_close: { code: 4000, reason: bye } }\n      - { ws_connect: /ws/echo }\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let kinds: Vec<&WsAction> = plan.scenarios[0]

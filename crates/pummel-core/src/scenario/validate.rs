@@ -149,6 +149,55 @@ pub(crate) fn validate(
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
+    check_sockets(plan, problems);
+}
+
+/// A WebSocket step on a socket its flow never opens could only fail, in
+/// every iteration: that is a mistake in the file, said before any load.
+/// A scenario's setup, steps and teardown are one flow (its VUs keep their
+/// sockets across them); the global setup and teardown are flows of their own.
+fn check_sockets(plan: &Plan, problems: &mut Problems) {
+    let mut flows: Vec<Vec<&[Step]>> = vec![vec![&plan.setup], vec![&plan.teardown]];
+    for s in &plan.scenarios {
+        flows.push(vec![&s.setup, &s.steps, &s.teardown]);
+    }
+    for flow in flows {
+        let mut connected = HashSet::new();
+        let mut used = Vec::new();
+        for steps in flow {
+            collect_sockets(steps, &mut connected, &mut used);
+        }
+        for (socket, keyword, span) in used {
+            if !connected.contains(socket) {
+                problems.push(
+                    span,
+                    format!(
+                        "`{keyword}` on socket `{socket}`, which no `ws_connect` of this flow opens"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn collect_sockets<'a>(
+    steps: &'a [Step],
+    connected: &mut HashSet<&'a str>,
+    used: &mut Vec<(&'a str, &'static str, Span)>,
+) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Group(g) => collect_sockets(&g.steps, connected, used),
+            StepKind::WebSocket(ws) => {
+                if let WsAction::Connect { .. } = ws.action {
+                    connected.insert(ws.socket.as_str());
+                } else {
+                    used.push((ws.socket.as_str(), ws.action.keyword(), ws.span));
+                }
+            }
+            StepKind::Request(_) | StepKind::Think(_) => {}
+        }
+    }
 }
 
 impl Checker<'_> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::capture::Capture;
 use super::check::Check;
+use super::diagnostic::Span;
 use super::request::{Header, JsonBody};
 use super::template::Template;
 
@@ -25,6 +26,8 @@ pub(crate) struct WsStep {
     /// The VU's name for the socket.
     pub socket: String,
     pub action: WsAction,
+    /// Where the step's keyword is, for load-time errors about it.
+    pub span: Span,
 }
 
 /// A message to send.

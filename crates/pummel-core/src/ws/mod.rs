@@ -118,10 +118,18 @@ pub(crate) fn classify(err: &tungstenite::Error) -> ErrorKind {
             | tungstenite::error::ProtocolError::SecWebSocketAcceptKeyMismatch
             | tungstenite::error::ProtocolError::InvalidHeader(_)
             | tungstenite::error::ProtocolError::CustomResponseSuccessful => ErrorKind::WsHandshake,
-            _ => ErrorKind::WsProtocol,
+            _ => protocol_error(err),
         },
-        _ => ErrorKind::WsProtocol,
+        _ => protocol_error(err),
     }
+}
+
+/// A protocol violation, its reason noted for the failure examples.
+fn protocol_error(err: &tungstenite::Error) -> ErrorKind {
+    crate::http::failure_reason::note(
+        ErrorKind::WsProtocol,
+        crate::http::failure_reason::websocket(err),
+    )
 }
 
 /// What a successful handshake agreed on.

@@ -21,8 +21,12 @@ pub(super) fn execute(
     outputs: &Destinations,
 ) -> Result<i32, Failure> {
     let mut progress = ProgressLine::on_terminal(plan.duration);
-    let outcome = bench::run(plan, stop, |p| progress.update(&p))
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let outcome = bench::run(plan, stop, |p| progress.update(&p)).map_err(|e| match e {
+        // A thread or runtime that cannot start is the machine's failure,
+        // not the user's: the exit code follows the kind, as `run`'s does.
+        bench::BenchError::Spawn(_) => Failure::runtime(e.to_string()),
+        _ => Failure::usage(e.to_string()),
+    })?;
     progress.clear();
     let result = bench::result(plan, &outcome);
     let verdict = if outcome.partial {

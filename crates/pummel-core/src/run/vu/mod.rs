@@ -17,7 +17,7 @@ use super::in_flight::RequestInFlight;
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
 use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
-use crate::http::TargetUrl;
+use crate::http::{failure_reason, TargetUrl};
 use crate::scenario::check::{CheckKind, CheckOutcome, BODY_TRUNCATED};
 use crate::scenario::cookie::CookieJar;
 use crate::scenario::feeder::FeederError;
@@ -162,13 +162,31 @@ impl Vu {
         scheduled: Option<Instant>,
     ) -> Result<(), Abort> {
         let plan = &shared.program.plan;
-        let request = render::request(plan, &op.step, &self.vars, &mut self.buffers)
-            .map_err(|e| Abort::Iteration(e.to_string()))?;
+        let request = match render::request(plan, &op.step, &self.vars, &mut self.buffers) {
+            Ok(request) => request,
+            Err(e) => {
+                // A step that cannot be built is a failed request, not a
+                // silent abort: it must reach the error count, the error
+                // rate and the thresholds like any other failure.
+                shared
+                    .recorder
+                    .borrow_mut()
+                    .stats(op.key, Instant::now())
+                    .record_error(ErrorKind::InvalidRequest, 0, 0);
+                return Err(Abort::Iteration(format!(
+                    "{}: {}: {}",
+                    op.step.url.source(),
+                    ErrorKind::InvalidRequest.describe(),
+                    render::message(&e)
+                )));
+            }
+        };
         let sent = Instant::now();
         // From here the target may see the request: if the run ends before
         // it finishes, it is counted as cut.
         let in_flight = RequestInFlight::start(shared, op.key);
         let timeout = plan.timeout_for(&op.step);
+        failure_reason::clear();
         let mut no_cookies = NoCookies;
         let result = {
             let cookies: &mut dyn CookieStore = match &mut self.jar {
@@ -207,7 +225,7 @@ impl Vu {
             return Err(Abort::Iteration(format!(
                 "{}: {}",
                 op.step.url.source(),
-                kind.describe()
+                failure_reason::describe(kind)
             )));
         }
         self.check_and_capture(shared, op, end - sent, end)

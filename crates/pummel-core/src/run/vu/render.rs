@@ -204,6 +204,19 @@ pub(super) fn cookie_header(jar: &mut CookieJar, url: &TargetUrl) -> Option<Stri
         .then_some(out)
 }
 
+/// The most characters of a render error a failure example keeps: a 1 MB
+/// URL is named by its start, not echoed whole into the result.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `e`'s message, cut to [`MAX_MESSAGE_CHARS`].
+pub(super) fn message(e: &RenderError) -> String {
+    let text = e.to_string();
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}… ({} bytes in all)", &text[..at], text.len()),
+        None => text,
+    }
+}
+
 fn header_value(name: &HeaderName, value: &str) -> Result<HeaderValue, RenderError> {
     HeaderValue::from_str(value).map_err(|_| RenderError::HeaderValue {
         name: name.clone(),

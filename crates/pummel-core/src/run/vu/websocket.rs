@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::abort::Abort;
 use super::render::{self, RenderError};
 use super::variables::Variables;
+use crate::http::failure_reason;
 use crate::run::program::{WsOp, WS_MESSAGES_RECEIVED, WS_MESSAGES_SENT};
 use crate::run::worker_state::WorkerState;
 use crate::scenario::capture::Capture;
@@ -51,20 +52,29 @@ impl Step<'_> {
             .borrow_mut()
             .stats(self.op.key, Instant::now())
             .record_error(kind, 0, 0);
-        Abort::Iteration(format!(
-            "{} ({}): {what}: {}",
-            self.op.step.action.keyword(),
-            self.socket_name(),
-            kind.describe()
-        ))
+        // The kind with the cause its transport noted, if any ("WebSocket
+        // protocol violation: a masked frame from the server").
+        let failure = failure_reason::describe(kind);
+        let (keyword, socket) = (self.op.step.action.keyword(), self.socket_name());
+        Abort::Iteration(if what.is_empty() {
+            format!("{keyword} ({socket}): {failure}")
+        } else {
+            format!("{keyword} ({socket}): {what}: {failure}")
+        })
     }
 
     /// The failure of a step on a socket that is not open.
     fn not_open(&self) -> Abort {
         self.fail(
-            ErrorKind::WsClosed,
+            ErrorKind::InvalidRequest,
             "the socket is not open (no ws_connect before)",
         )
+    }
+
+    /// The failure of a step whose URL, header or message cannot be built:
+    /// counted, so it shows in the error count and the thresholds.
+    fn render_failed(&self, e: &RenderError) -> Abort {
+        self.fail(ErrorKind::InvalidRequest, &render::message(e))
     }
 
     /// Counts the step as answered, `latency` after it started.
@@ -93,10 +103,6 @@ fn payload(message: &Message) -> &[u8] {
         Message::Binary(b) => b,
         _ => &[],
     }
-}
-
-fn render_failed(e: RenderError) -> Abort {
-    Abort::Iteration(e.to_string())
 }
 
 impl Sockets {
@@ -190,7 +196,7 @@ impl Sockets {
             vars,
             jar,
         )
-        .map_err(render_failed)?;
+        .map_err(|e| step.render_failed(&e))?;
         let timeout = connect
             .timeout
             .unwrap_or(crate::scenario::model::DEFAULT_TIMEOUT);
@@ -237,7 +243,7 @@ impl Sockets {
         vars: &Variables,
     ) -> Result<(), Abort> {
         let socket = self.open(step)?;
-        let text = render::ws_message(message, vars).map_err(render_failed)?;
+        let text = render::ws_message(message, vars).map_err(|e| step.render_failed(&e))?;
         let len = text.len() as u64;
         let sent = ws::send(&mut socket.ws, Message::Text(text.into())).await;
         socket.last_send = Some(Instant::now());

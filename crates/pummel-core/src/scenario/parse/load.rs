@@ -144,7 +144,11 @@ impl Decoder<'_> {
     /// `cycles`: a series of constant-VU cycles, each with its own VU count.
     fn cycles_model(&mut self, f: &Fields<'_>) -> Option<LoadModel> {
         let levels_node = f.get("cycles")?;
-        let levels: Option<Vec<u32>> = self.seq(levels_node, "`cycles`").map(|items| {
+        let items = self.seq(levels_node, "`cycles`");
+        // Only a list with no items is empty: `[0]` has an item, whose own
+        // error (below the least VU count) says what is wrong with it.
+        let written = items.as_ref().map(|items| items.len());
+        let levels: Option<Vec<u32>> = items.map(|items| {
             items
                 .iter()
                 .filter_map(|n| {
@@ -153,7 +157,7 @@ impl Decoder<'_> {
                 })
                 .collect()
         });
-        if levels.as_ref().is_some_and(Vec::is_empty) {
+        if written == Some(0) {
             self.err(
                 levels_node.span,
                 "`cycles` is empty: list the VU count of each cycle, e.g. [10, 20, 40]",
@@ -183,9 +187,14 @@ impl Decoder<'_> {
         }))
     }
 
-    /// An arrival rate: a number from `min` up to [`MAX_RATE`].
+    /// An arrival rate: a number from `min` up to [`MAX_RATE`]; with a
+    /// `min` above 0, any number more than 0.
     fn rate(&mut self, node: &Node, what: &str, min: f64) -> Option<f64> {
-        let rate = self.number(node, what, min)?;
+        let rate = if min > 0.0 {
+            self.positive_number(node, what)?
+        } else {
+            self.number(node, what, min)?
+        };
         if rate > MAX_RATE {
             self.err(
                 node.span,

@@ -208,6 +208,19 @@ impl Decoder<'_> {
                 }
             }
         } else if src.starts_with('/') {
+            // A fixed path that is not a URL path could only fail, in every
+            // iteration: said now, where it is written.
+            if let Some(literal) = url.as_literal() {
+                if literal.parse::<http::uri::PathAndQuery>().is_err() {
+                    self.err(
+                        node.span,
+                        format!(
+                            "`url` {literal:?} is not a URL path: a space or another character \
+                             a URL cannot carry (percent-encode it, e.g. %20)"
+                        ),
+                    );
+                }
+            }
             if !self.target_given {
                 self.err(
                     node.span,

@@ -219,7 +219,11 @@ impl Decoder<'_> {
         };
         Some(Step {
             name,
-            kind: StepKind::WebSocket(Box::new(WsStep { socket, action })),
+            kind: StepKind::WebSocket(Box::new(WsStep {
+                socket,
+                action,
+                span: f.key_span(keyword),
+            })),
         })
     }
 

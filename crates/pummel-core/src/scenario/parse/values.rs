@@ -193,6 +193,17 @@ impl Decoder<'_> {
         Some(v)
     }
 
+    /// A number above zero (a rate): the least such float is no bound to
+    /// state, so the message says "more than 0".
+    pub(super) fn positive_number(&mut self, node: &Node, what: &str) -> Option<f64> {
+        let v = self.number(node, what, f64::NEG_INFINITY)?;
+        if v <= 0.0 {
+            self.err(node.span, format!("{what} must be more than 0, found {v}"));
+            return None;
+        }
+        Some(v)
+    }
+
     /// `max_body`: a size in bytes, as a whole number (`4096`) or with a
     /// unit (`512KiB`, `4MiB`, `1GiB`; `KB`, `MB`, `GB` are powers of ten),
     /// from 1 byte up to [`MAX_BODY`].

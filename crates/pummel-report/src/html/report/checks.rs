@@ -49,7 +49,9 @@ pub(super) fn section(r: &RunResult) -> String {
             let (scenario, name) = step_name(&Scope::Step {
                 scenario: s.scenario.clone(),
                 name: s.name.clone(),
+                global: s.global.clone(),
             });
+            let evaluated = c.passed + c.failed > 0;
             let class = if c.failed > 0 { "bad" } else { "good" };
             rows.push(vec![
                 Cell::Text(scenario),
@@ -61,7 +63,12 @@ pub(super) fn section(r: &RunResult) -> String {
                 } else {
                     Cell::Text("0".to_owned())
                 },
-                Cell::Share(Bar::new(share, class), format::percent(share)),
+                if evaluated {
+                    Cell::Share(Bar::new(share, class), format::percent(share))
+                } else {
+                    // Its step never got a response: 0 of 0 is no pass.
+                    Cell::Em("not evaluated".to_owned())
+                },
             ]);
         }
     }

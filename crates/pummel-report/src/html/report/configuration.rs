@@ -16,6 +16,17 @@ pub(super) fn section(r: &RunResult) -> String {
     ];
     if let Some(map) = r.config.as_object() {
         for (key, value) in map {
+            // The load model and scenarios in words; any other value (or a
+            // shape this version does not know) as it is.
+            let humane = match key.as_str() {
+                "load" => super::load_model::describe(value),
+                "scenarios" => super::load_model::scenarios(value),
+                _ => None,
+            };
+            if let Some(words) = humane {
+                rows.push(vec![text(key), Cell::Text(words)]);
+                continue;
+            }
             let shown = match value {
                 serde_json::Value::Null => continue,
                 serde_json::Value::String(s) => s.clone(),

@@ -122,6 +122,7 @@ fn by_step(r: &RunResult) -> Option<Table<'static>> {
                 let (scenario, name) = step_name(&Scope::Step {
                     scenario: s.scenario.clone(),
                     name: s.name.clone(),
+                    global: s.global.clone(),
                 });
                 vec![
                     Cell::Text(scenario),

@@ -14,6 +14,7 @@ mod errors;
 mod header;
 mod key_figures;
 mod latency;
+mod load_model;
 mod over_time;
 mod steps;
 mod thresholds;
@@ -86,10 +87,7 @@ fn config_str<'a>(r: &'a RunResult, key: &str) -> Option<&'a str> {
 fn step_name(scope: &Scope) -> (String, String) {
     match scope {
         Scope::Run => (String::new(), "all requests".to_owned()),
-        Scope::Step { scenario, name } => (
-            scenario.clone().unwrap_or_else(|| "(setup)".to_owned()),
-            name.clone(),
-        ),
+        Scope::Step { name, .. } => (scope.flow(), name.clone()),
     }
 }
 

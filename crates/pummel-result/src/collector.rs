@@ -276,7 +276,9 @@ impl Collector {
 
     /// Folds a last interval narrower than [`SLIVER_S`] into the second
     /// before it, merging their histograms exactly; the merged point is as
-    /// wide as both together, and keeps the levels at the end.
+    /// wide as both together. It keeps that second's levels: the sliver's
+    /// are read after the run stopped its users, which says nothing of the
+    /// level the run held.
     fn fold_final_sliver(&mut self, elapsed_s: f64) {
         let n = self.timeline.len();
         if n < 2 {
@@ -291,11 +293,9 @@ impl Collector {
             return;
         };
         prev.merge(last);
-        let Some(sliver) = self.timeline.pop() else {
-            return;
-        };
+        self.timeline.pop();
         let mut merged = TimelinePoint::from_interval(prev_t, prev);
-        merged.gauges = sliver.gauges;
+        merged.gauges = std::mem::take(&mut self.timeline[n - 2].gauges);
         merged.duration_s = 1.0 + width;
         merged.rps = merged.requests as f64 / merged.duration_s;
         self.timeline[n - 2] = merged;

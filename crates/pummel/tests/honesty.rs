@@ -283,7 +283,7 @@ fn a_rate_above_the_highest_says_the_highest() {
     pummel(&["bench", "-q", "1e9", "http://127.0.0.1:9/"]).expect_usage_error(&[
         "1e9",
         "highest rate",
-        "100000000",
+        "10000000 per second",
     ]);
 }
 

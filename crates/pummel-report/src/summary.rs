@@ -67,9 +67,9 @@ fn bench_header(out: &mut String, r: &RunResult) {
     let _ = writeln!(out, "{method} {url}");
     let _ = writeln!(
         out,
-        "  {} connections, {} threads{}{}",
-        config_u64(r, "connections"),
-        config_u64(r, "threads"),
+        "  {}, {}{}{}",
+        counted(config_u64(r, "connections"), "connection"),
+        counted(config_u64(r, "threads"), "thread"),
         r.open_model
             .as_ref()
             .map(|o| format!(", target rate {} req/s", format::rate_tenths(o.rate)))
@@ -177,13 +177,22 @@ fn bench_latency(out: &mut String, r: &RunResult) {
     }
 }
 
+/// `1 thread`, `2 threads`.
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The scenario file and its threads.
 fn run_header(out: &mut String, r: &RunResult) {
     let _ = writeln!(
         out,
-        "{}  ({} threads){}",
+        "{}  ({}){}",
         config_str(r, "file").unwrap_or("?"),
-        config_u64(r, "threads"),
+        counted(config_u64(r, "threads"), "thread"),
         interrupted(r)
     );
     let _ = writeln!(out);

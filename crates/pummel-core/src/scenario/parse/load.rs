@@ -100,10 +100,7 @@ impl Decoder<'_> {
             .unwrap_or(0) as u32;
         let stages =
             self.never_above_zero(f, "stages", stages, start == 0, "VUs: no user would start")?;
-        Some(LoadModel::RampingVus {
-            start,
-            stages,
-        })
+        Some(LoadModel::RampingVus { start, stages })
     }
 
     /// `rate`: a constant arrival rate, for a duration.

@@ -73,9 +73,17 @@ impl Decoder<'_> {
                 };
                 Some(AuthSetting::Use(Auth::Basic { username, password }))
             }
-            (None, Some(t)) => Some(AuthSetting::Use(Auth::Bearer(
-                self.template_or_empty(t, "`bearer`"),
-            ))),
+            (None, Some(t)) => {
+                let token = self.template_or_empty(t, "`bearer`");
+                // A token known now that no header can carry would fail every
+                // request it is on: an error here, not at run time.
+                if let Some(literal) = token.as_literal() {
+                    if HeaderValue::from_str(&format!("Bearer {literal}")).is_err() {
+                        self.err(t.span, "`bearer`: the token has characters a header cannot carry (line breaks, control characters)");
+                    }
+                }
+                Some(AuthSetting::Use(Auth::Bearer(token)))
+            }
             (None, None) => {
                 self.missing(
                     &f,

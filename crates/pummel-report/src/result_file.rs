@@ -6,16 +6,18 @@
 
 use std::path::{Path, PathBuf};
 
+use pummel_result::file::{read_file, FileError, MAX_RESULT_BYTES};
 use pummel_result::result::{RunResult, SCHEMA_VERSION};
 
 /// A result file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// Missing, unreadable, not a regular file (a device or a FIFO may
+    /// never end), or larger than [`MAX_RESULT_BYTES`].
     #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: FileError },
+    #[error("{} is not UTF-8 text, so not a result pummel wrote", path.display())]
+    NotText { path: PathBuf },
     #[error("{} is not JSON: {source}", path.display())]
     NotJson {
         path: PathBuf,
@@ -44,9 +46,12 @@ pub enum ReadError {
 
 /// Reads and checks a result file written by `pummel … --out FILE.json`.
 pub fn read_result(path: &Path) -> Result<RunResult, ReadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    let bytes = read_file(path, MAX_RESULT_BYTES).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| ReadError::NotText {
+        path: path.to_path_buf(),
     })?;
     parse_result(&text, path)
 }
@@ -128,6 +133,12 @@ mod tests {
         assert!(
             missing.starts_with("cannot read /nonexistent/r.json"),
             "{missing}"
+        );
+        // Endless: refused at once, not read until memory runs out.
+        let zero = read_result(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(
+            zero.contains("cannot read /dev/zero: not a regular file (it is a device)"),
+            "{zero}"
         );
     }
 

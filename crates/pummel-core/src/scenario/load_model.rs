@@ -196,7 +196,8 @@ impl LoadModel {
             // tolerance, relative to the area, absorbs rounding without
             // passing over a stage whose whole area is tiny (1e-10/s for 1 s
             // still starts its first iteration at 0).
-            if remaining < area - area.abs() * 4.0 * f64::EPSILON {
+            let tolerance = area.abs() * 4.0 * f64::EPSILON;
+            if remaining < area - tolerance {
                 // Solve from·τ + k·τ²/2 = remaining, with k the slope.
                 let k = if d > 0.0 { (s.target - from) / d } else { 0.0 };
                 let tau = if k.abs() < 1e-12 {

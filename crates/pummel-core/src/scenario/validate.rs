@@ -419,7 +419,7 @@ impl Checker<'_> {
     ) -> (Binding, Option<String>) {
         let feeder = &self.feeders[fi];
         let Some(column) = rest else {
-            let columns = feeder.columns().join(", ");
+            let columns = list_columns(feeder.columns());
             return (Binding::Unresolved, Some(format!("`{head}` is a data feeder: name one of its columns, `{head}.COLUMN` (columns: {columns})")));
         };
         if !scope.feeders {
@@ -452,7 +452,7 @@ impl Checker<'_> {
             None => {
                 let base = format!(
                     "data feeder `{head}` has no column `{column}` (columns: {})",
-                    feeder.columns().join(", ")
+                    list_columns(feeder.columns())
                 );
                 let message = match suggest(column, feeder.columns().iter().map(String::as_str)) {
                     Some(s) => format!("{base}; did you mean `{head}.{s}`?"),
@@ -639,4 +639,15 @@ fn check_unique_feeders(
             );
         }
     }
+}
+
+/// A feeder's columns for a message: the first few, and how many in all
+/// (a file may have 100,000 of them; the message is not the file).
+fn list_columns(columns: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = columns[..columns.len().min(SHOWN)].join(", ");
+    if columns.len() > SHOWN {
+        text.push_str(&format!(", … ({} in all)", columns.len()));
+    }
+    text
 }

@@ -31,3 +31,41 @@ fn a_bearer_token_no_header_can_carry_is_refused() {
     let ok = with_request(r#"{ url: /, auth: { bearer: "abc.def" } }"#);
     assert!(load_str_with("t.yaml", &ok, &LoadOptions::default()).is_ok());
 }
+
+/// A socket URL that could only fail is refused where it is written, as a
+/// request URL is: a port out of range, a scheme no socket speaks.
+#[test]
+fn a_socket_url_that_cannot_connect_is_refused() {
+    let with = |url: &str| {
+        format!(
+            "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - ws_connect: \"{url}\"\n"
+        )
+    };
+    let e = errors(&with("ws://127.0.0.1:99999/"));
+    assert!(
+        e.iter()
+            .any(|(l, c, m)| (*l, *c) == (5, 21) && m.contains("invalid port \"99999\"")),
+        "{e:?}"
+    );
+    let e = errors(&with("ftp://x/"));
+    assert!(
+        e.iter()
+            .any(|(_, _, m)| m.contains("`ws_connect` must start with /")),
+        "{e:?}"
+    );
+    let e = errors(&with("http://127.0.0.1:65536/ws"));
+    assert!(
+        e.iter().any(|(_, _, m)| m.contains("invalid port")),
+        "{e:?}"
+    );
+    for ok in [
+        "/ws/echo",
+        "ws://127.0.0.1:8080/ws",
+        "{{ 'ws://127.0.0.1:1/' }}",
+    ] {
+        assert!(
+            load_str_with("t.yaml", &with(ok), &LoadOptions::default()).is_ok(),
+            "{ok}"
+        );
+    }
+}

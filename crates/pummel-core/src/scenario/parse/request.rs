@@ -206,7 +206,7 @@ impl Decoder<'_> {
     }
 
     /// A URL must be absolute or start with `/` (relative to `target`).
-    fn check_url(&mut self, url: &Template, node: &Node) {
+    pub(super) fn check_url(&mut self, url: &Template, node: &Node) {
         let src = url.source().trim_start();
         let lower = src.get(..8).unwrap_or(src).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {

@@ -69,3 +69,33 @@ fn a_socket_url_that_cannot_connect_is_refused() {
         );
     }
 }
+
+/// An environment variable is fixed when the file loads: a header it makes
+/// that no request can carry is an error there, at the variable.
+#[test]
+fn a_header_an_environment_value_breaks_is_refused() {
+    let text = "target: http://127.0.0.1:8080\ndefaults:\n  headers: { x-d: \"{{ env.BAD }}\" }\nscenarios:\n  - name: s\n    steps:\n      - request: { url: /, headers: { x-a: \"t {{ env.BAD }}\" } }\n";
+    let with_env = |value: &str| {
+        let mut options = LoadOptions::default();
+        options.env.insert("BAD".into(), value.into());
+        load_str_with("t.yaml", text, &options)
+    };
+    let Err(e) = with_env("a\r\nX-Injected: 1") else {
+        panic!("loaded");
+    };
+    let e: Vec<_> = e
+        .iter()
+        .map(|d| (d.line, d.column, d.message.clone()))
+        .collect();
+    for (line, column, name) in [(7, 50, "x-a"), (3, 23, "x-d")] {
+        assert!(
+            e.iter().any(|(l, c, m)| (*l, *c) == (line, column)
+                && m.contains(&format!(
+                    "header `{name}`: the environment variable's value"
+                ))),
+            "{e:?}"
+        );
+    }
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(with_env("fine").is_ok());
+}

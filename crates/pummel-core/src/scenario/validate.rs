@@ -280,6 +280,7 @@ impl Checker<'_> {
                 StepKind::Request(r) => {
                     r.templates_mut(&mut |t| self.check_template(t, scope, None));
                     self.check_defaults(defaults, scope, &r.headers, &r.auth);
+                    self.check_fixed_values(&r.headers, &defaults.headers);
                     for c in &mut r.checks {
                         c.templates_mut(&mut |t| self.check_template(t, scope, None));
                     }
@@ -318,6 +319,29 @@ impl Checker<'_> {
         }
         if let (AuthSetting::Inherit, Some(a)) = (auth, &mut defaults.auth) {
             auth_templates_mut(a, &mut |t| self.check_default_template(t, scope));
+        }
+    }
+
+    /// A header whose value is fixed at load time by an environment
+    /// variable (`x-token: "{{ env.TOKEN }}"`) and that no header can carry
+    /// would fail every request it is on: an error at the variable, once.
+    fn check_fixed_values(&mut self, own: &[Header], defaults: &[Header]) {
+        let inherited = defaults
+            .iter()
+            .filter(|d| !own.iter().any(|o| o.name == d.name));
+        for h in own.iter().chain(inherited) {
+            let Some((text, Some(span))) = h.value.fixed_text() else {
+                continue;
+            };
+            if http::HeaderValue::from_str(&text).is_err() {
+                let message = format!(
+                    "header `{}`: the environment variable's value has characters a header cannot carry (line breaks, control characters)",
+                    h.name
+                );
+                if self.reported.insert((span, message.clone())) {
+                    self.problems.push(span, message);
+                }
+            }
         }
     }
 

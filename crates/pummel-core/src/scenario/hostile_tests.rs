@@ -99,3 +99,28 @@ fn a_header_an_environment_value_breaks_is_refused() {
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(with_env("fine").is_ok());
 }
+
+/// A URL made by environment variables alone is fixed when the file loads:
+/// a port out of range is refused there, not sent nowhere at run time.
+#[test]
+fn a_url_an_environment_value_breaks_is_refused() {
+    let text = "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - request: \"http://127.0.0.1:{{ env.PORT }}/x\"\n";
+    let with_port = |port: &str| {
+        let mut options = LoadOptions::default();
+        options.env.insert("PORT".into(), port.into());
+        load_str_with("t.yaml", text, &options)
+    };
+    let Err(e) = with_port("99999") else {
+        panic!("loaded");
+    };
+    let e: Vec<_> = e
+        .iter()
+        .map(|d| (d.line, d.column, d.message.clone()))
+        .collect();
+    assert!(
+        e.iter()
+            .any(|(l, c, m)| (*l, *c) == (5, 39) && m.contains("invalid port \"99999\"")),
+        "{e:?}"
+    );
+    assert!(with_port("8080").is_ok());
+}

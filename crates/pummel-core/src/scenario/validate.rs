@@ -281,6 +281,7 @@ impl Checker<'_> {
                     r.templates_mut(&mut |t| self.check_template(t, scope, None));
                     self.check_defaults(defaults, scope, &r.headers, &r.auth);
                     self.check_fixed_values(&r.headers, &defaults.headers);
+                    self.check_fixed_url(&r.url);
                     for c in &mut r.checks {
                         c.templates_mut(&mut |t| self.check_template(t, scope, None));
                     }
@@ -342,6 +343,37 @@ impl Checker<'_> {
                     self.problems.push(span, message);
                 }
             }
+        }
+    }
+
+    /// A URL fixed at load time by an environment variable
+    /// (`http://{{ env.HOST }}:{{ env.PORT }}/`) that is no URL — a port
+    /// out of range — would fail every request: an error at the variable.
+    fn check_fixed_url(&mut self, url: &Template) {
+        let Some((text, Some(span))) = url.fixed_text() else {
+            return;
+        };
+        let lower = text.get(..8).unwrap_or(&text).to_ascii_lowercase();
+        let problem = if lower.starts_with("http://") || lower.starts_with("https://") {
+            crate::http::TargetUrl::parse(&text)
+                .err()
+                .map(|e| e.to_string())
+        } else if text.starts_with('/') {
+            text.parse::<http::uri::PathAndQuery>().err().map(|_| {
+                format!(
+                    "{text:?} is not a URL path: a space or another character a URL cannot carry"
+                )
+            })
+        } else {
+            Some(format!(
+                "{text:?} does not start with / or http:// or https://"
+            ))
+        };
+        if let Some(problem) = problem {
+            self.problems.push(
+                span,
+                format!("`url`, with the environment variable's value: {problem}"),
+            );
         }
     }
 

@@ -156,16 +156,57 @@ impl LatencyHistogram {
     }
 
     /// Decodes what [`LatencyHistogram::to_base64`] produced.
+    ///
+    /// The encoding comes from a file anyone may have written: its sizes are
+    /// checked against the bytes there are before anything is allocated for
+    /// them (the decoder would otherwise reserve what a 70-byte string's
+    /// header claims, up to 4 GiB).
     pub fn from_base64(encoded: &str) -> Result<LatencyHistogram, HistogramDecodeError> {
+        let bad = |what: &str| HistogramDecodeError(what.to_owned());
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|e| HistogramDecodeError(e.to_string()))?;
+        let plain = match bytes.get(..8) {
+            Some([0x1c, 0x84, 0x93, 0x14, ..]) => inflate(&bytes[8..])?,
+            Some([0x1c, 0x84, 0x93, 0x13, ..]) => bytes,
+            _ => return Err(bad("not an HdrHistogram V2 encoding")),
+        };
+        // Cookie, payload length, offset, digits, low, high, ratio: 40 bytes.
+        let claimed = plain
+            .get(4..8)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| bad("truncated header"))?;
+        if claimed > plain.len().saturating_sub(40) {
+            return Err(bad("the header claims more counts than the encoding holds"));
+        }
         let mut inner: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
+            .deserialize(&mut plain.as_slice())
             .map_err(|e| HistogramDecodeError(format!("{e:?}")))?;
         inner.auto(true);
         Ok(LatencyHistogram { inner })
     }
+}
+
+/// The largest decompressed histogram accepted: a histogram of any latency
+/// up to days, at three significant figures, is well under 1 MiB.
+const MAX_DECODED_BYTES: u64 = 16 << 20;
+
+/// Inflates a V2 compressed histogram's zlib stream, at most
+/// [`MAX_DECODED_BYTES`] of it.
+fn inflate(compressed: &[u8]) -> Result<Vec<u8>, HistogramDecodeError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(compressed)
+        .take(MAX_DECODED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| HistogramDecodeError(format!("not a zlib stream: {e}")))?;
+    if out.len() as u64 > MAX_DECODED_BYTES {
+        return Err(HistogramDecodeError(format!(
+            "decompresses to more than {} MiB",
+            MAX_DECODED_BYTES >> 20
+        )));
+    }
+    Ok(out)
 }
 
 fn us_to_ms(us: u64) -> f64 {
@@ -232,6 +273,36 @@ mod tests {
         assert_eq!(back.summary(), h.summary());
         assert!(LatencyHistogram::from_base64("not base64!").is_err());
         assert!(LatencyHistogram::from_base64("aGVsbG8=").is_err());
+    }
+
+    /// A 70-byte string whose header claims 4 GiB of counts is refused at
+    /// once, not allocated; a real encoding, compressed or not, decodes.
+    #[test]
+    fn an_encoding_claiming_more_than_it_holds_is_refused() {
+        let bomb = "HISTFAAAABx4nJNpmSz8////DwwQwAylGaE0kz1UBgDBsgZp";
+        let started = std::time::Instant::now();
+        let e = LatencyHistogram::from_base64(bomb).unwrap_err().to_string();
+        assert!(
+            e.contains("claims more counts than the encoding holds"),
+            "{e}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let mut h = LatencyHistogram::new();
+        h.record(Duration::from_millis(3));
+        let back = LatencyHistogram::from_base64(&h.to_base64()).unwrap();
+        assert_eq!(back.summary().max, h.summary().max);
+        let mut plain = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&h.inner, &mut plain)
+            .unwrap();
+        let plain = base64::engine::general_purpose::STANDARD.encode(plain);
+        assert_eq!(
+            LatencyHistogram::from_base64(&plain).unwrap().summary().max,
+            h.summary().max
+        );
+        for garbage in ["", "!!!!", "AAAA", "HISTFAAAAAA="] {
+            assert!(LatencyHistogram::from_base64(garbage).is_err(), "{garbage}");
+        }
     }
 
     #[test]

@@ -7,13 +7,15 @@
 //! - [`collector`]: the exact merge of many sources' intervals into totals
 //!   and a timeline;
 //! - [`result`]: the versioned JSON result (`docs/result-schema.md`);
-//! - [`error_kind`]: the closed set of named failure kinds.
+//! - [`error_kind`]: the closed set of named failure kinds;
+//! - [`file`]: reading a whole file with a bound.
 //!
 //! No HTTP client, no scenario engine, no runtime: a crate the server and the
 //! reports can depend on without the engine.
 
 pub mod collector;
 pub mod error_kind;
+pub mod file;
 pub mod histogram;
 pub mod result;
 pub mod snapshot;

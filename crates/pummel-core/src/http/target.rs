@@ -55,12 +55,22 @@ pub enum UrlError {
     },
 }
 
+/// The URL as an error message quotes it: a 100 KB URL (refused for its
+/// length) is named by its start and its size, not echoed whole.
+fn shown(url: &str) -> String {
+    const SHOWN: usize = 200;
+    match url.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &url[..cut], url.len()),
+        None => url.to_owned(),
+    }
+}
+
 impl TargetUrl {
     pub fn parse(url: &str) -> Result<TargetUrl, UrlError> {
         let uri: http::Uri = url
             .parse()
             .map_err(|e: http::uri::InvalidUri| UrlError::Invalid {
-                url: url.to_owned(),
+                url: shown(url),
                 reason: e.to_string(),
             })?;
         let scheme = match uri.scheme_str() {
@@ -68,23 +78,23 @@ impl TargetUrl {
             Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
             Some(s) => {
                 return Err(UrlError::Scheme {
-                    url: url.to_owned(),
+                    url: shown(url),
                     scheme: s.to_owned(),
                 })
             }
             None => {
                 return Err(UrlError::Invalid {
-                    url: url.to_owned(),
+                    url: shown(url),
                     reason: "expected an absolute URL such as http://127.0.0.1:8080/".into(),
                 })
             }
         };
-        let authority = uri.authority().ok_or_else(|| UrlError::NoHost {
-            url: url.to_owned(),
-        })?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| UrlError::NoHost { url: shown(url) })?;
         if authority.as_str().contains('@') {
             return Err(UrlError::Invalid {
-                url: url.to_owned(),
+                url: shown(url),
                 reason: "credentials in the URL are not supported; use a header".into(),
             });
         }
@@ -94,9 +104,7 @@ impl TargetUrl {
             .trim_end_matches(']')
             .to_owned();
         if host.is_empty() {
-            return Err(UrlError::NoHost {
-                url: url.to_owned(),
-            });
+            return Err(UrlError::NoHost { url: shown(url) });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
         let port = match explicit_port(url, authority)? {
@@ -171,7 +179,7 @@ fn explicit_port(url: &str, authority: &http::uri::Authority) -> Result<Option<u
         _ => {
             let column = url.find(text).map_or(0, |start| start + colon + 1) + 1;
             Err(UrlError::Port {
-                url: url.to_owned(),
+                url: shown(url),
                 port: port.to_owned(),
                 column,
             })
@@ -182,6 +190,23 @@ fn explicit_port(url: &str, authority: &http::uri::Authority) -> Result<Option<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A URL refused for its length is quoted by its start and size: the
+    /// message is not 100 KB long.
+    #[test]
+    fn a_long_url_is_not_echoed_whole() {
+        let url = format!("http://127.0.0.1:1/{}", "a".repeat(100_000));
+        let e = TargetUrl::parse(&url).unwrap_err().to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        assert!(e.contains("… (100019 bytes)"), "{e}");
+        let e = TargetUrl::parse("http://127.0.0.1:99999/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"http://127.0.0.1:99999/\" at column 18"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_common_forms() {
@@ -239,7 +264,7 @@ mod tests {
             assert_eq!(
                 TargetUrl::parse(url),
                 Err(UrlError::Port {
-                    url: url.to_owned(),
+                    url: shown(url),
                     port: port.to_owned(),
                     column
                 }),

@@ -390,10 +390,29 @@ impl Schedule for ModelSchedule {
         self.0.arrival_time(k)
     }
 
+    /// The slots whose moment [`Schedule::at`] is before `t`. The integral
+    /// of the rate estimates the count, but rounding can put it a slot off
+    /// the moments `at` computes (25/s for 2.2 s integrates to
+    /// 55.00000000000001): a slot counted due that never comes would be
+    /// counted dropped. So the estimate is corrected against `at` — by a
+    /// few slots at most, as rounding is never off by more.
     fn due(&self, t: Duration) -> u64 {
-        self.0
-            .arrivals_by(t)
-            .map_or(0, |n| n.ceil().max(0.0) as u64)
+        const MAX_CORRECTION: u32 = 4;
+        let Some(estimate) = self.0.arrivals_by(t) else {
+            return 0;
+        };
+        let before = |k: u64| self.at(k).is_some_and(|at| at < t);
+        let mut n = estimate.ceil().max(0.0) as u64;
+        for _ in 0..MAX_CORRECTION {
+            if n > 0 && !before(n - 1) {
+                n -= 1;
+            } else if before(n) {
+                n += 1;
+            } else {
+                break;
+            }
+        }
+        n
     }
 
     fn end(&self) -> Option<Duration> {
@@ -406,4 +425,48 @@ fn pacing_wait(iteration_start: Instant, pacing: Option<Duration>) -> Option<Dur
     let pacing = pacing?;
     let elapsed = iteration_start.elapsed();
     (elapsed < pacing).then(|| pacing - elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_model::Stage;
+
+    /// Every slot counted due comes, and every slot that comes was counted:
+    /// `due` at the end equals the slots `at` gives, so no slot is counted
+    /// dropped that was never scheduled, and none scheduled is lost.
+    #[test]
+    fn slots_due_are_the_slots_scheduled() {
+        let rate = |rate: f64, ms: u64| {
+            ModelSchedule(LoadModel::Rate {
+                rate,
+                duration: Duration::from_millis(ms),
+                max_vus: 1,
+            })
+        };
+        let ramp = ModelSchedule(LoadModel::RampingRate {
+            start: 0.0,
+            stages: vec![Stage {
+                duration: Duration::from_secs(1),
+                target: 1e-10,
+            }],
+            max_vus: 1,
+        });
+        for (what, schedule, slots) in [
+            // 25/s for 2.2 s integrates to 55.00000000000001, not 55.
+            ("25/s for 2.2 s", rate(25.0, 2200), 55),
+            ("45/s for 2.2 s", rate(45.0, 2200), 99),
+            // A rate too low for a second slot still has its first, at 0.
+            ("1e-10/s for 1 s", rate(1e-10, 1000), 1),
+            ("1e-300/s for 1 s", rate(1e-300, 1000), 1),
+            ("50/s for 1 s", rate(50.0, 1000), 50),
+            ("a ramp to 1e-10/s", ramp, 1),
+        ] {
+            let end = schedule.end().unwrap_or_default();
+            let scheduled = (0..).map_while(|k| schedule.at(k)).count() as u64;
+            assert_eq!(scheduled, slots, "{what}: slots scheduled");
+            assert_eq!(schedule.due(end), slots, "{what}: slots due by the end");
+            assert_eq!(schedule.at(0), Some(Duration::ZERO), "{what}: first slot");
+        }
+    }
 }

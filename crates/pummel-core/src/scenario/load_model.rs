@@ -192,7 +192,12 @@ impl LoadModel {
         for s in &stages {
             let d = s.duration.as_secs_f64();
             let area = (from + s.target) / 2.0 * d;
-            if remaining < area - 1e-9 {
+            // A slot exactly at a stage's end belongs to the next stage; the
+            // tolerance, relative to the area, absorbs rounding without
+            // passing over a stage whose whole area is tiny (1e-10/s for 1 s
+            // still starts its first iteration at 0).
+            let tolerance = area.abs() * 4.0 * f64::EPSILON;
+            if remaining < area - tolerance {
                 // Solve from·τ + k·τ²/2 = remaining, with k the slope.
                 let k = if d > 0.0 { (s.target - from) / d } else { 0.0 };
                 let tau = if k.abs() < 1e-12 {

@@ -41,6 +41,8 @@ pub(crate) mod websocket;
 mod yaml;
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod limit_tests;
 #[cfg(test)]
 mod tests;

@@ -543,6 +543,15 @@ fn load_models() {
     assert!(msgs("{ stages: [{ duration: 1s, target: 2.5 }] }")
         .contains("`target` must be a whole number"));
     assert!(msgs("{ stages: [{ duration: 0s, target: 2 }] }").contains("last no time at all"));
+    // Stages that never leave 0 would send nothing for their whole time.
+    assert!(msgs("{ stages: [{ duration: 1s, target: 0 }] }")
+        .contains("`stages` never rise above 0 VUs"));
+    assert!(
+        msgs("{ rate_stages: [{ duration: 1s, target: 0 }], start_rate: 0 }")
+            .contains("`rate_stages` never rise above 0 per second")
+    );
+    assert!(load("{ start_vus: 2, stages: [{ duration: 1s, target: 0 }] }").is_ok());
+    assert!(load("{ start_rate: 2, rate_stages: [{ duration: 1s, target: 0 }] }").is_ok());
     assert!(msgs("{ cycles: [], cycle_duration: 1s }").contains("`cycles` is empty"));
     assert!(msgs("{ cycles: [1, 2] }").contains("`cycles` needs `cycle_duration`"));
     assert!(msgs("{ rate: -1, duration: 1s }").contains("`rate` must be more than 0, found -1"));

@@ -280,6 +280,8 @@ impl Checker<'_> {
                 StepKind::Request(r) => {
                     r.templates_mut(&mut |t| self.check_template(t, scope, None));
                     self.check_defaults(defaults, scope, &r.headers, &r.auth);
+                    self.check_fixed_values(&r.headers, &defaults.headers);
+                    self.check_fixed_url(&r.url);
                     for c in &mut r.checks {
                         c.templates_mut(&mut |t| self.check_template(t, scope, None));
                     }
@@ -318,6 +320,60 @@ impl Checker<'_> {
         }
         if let (AuthSetting::Inherit, Some(a)) = (auth, &mut defaults.auth) {
             auth_templates_mut(a, &mut |t| self.check_default_template(t, scope));
+        }
+    }
+
+    /// A header whose value is fixed at load time by an environment
+    /// variable (`x-token: "{{ env.TOKEN }}"`) and that no header can carry
+    /// would fail every request it is on: an error at the variable, once.
+    fn check_fixed_values(&mut self, own: &[Header], defaults: &[Header]) {
+        let inherited = defaults
+            .iter()
+            .filter(|d| !own.iter().any(|o| o.name == d.name));
+        for h in own.iter().chain(inherited) {
+            let Some((text, Some(span))) = h.value.fixed_text() else {
+                continue;
+            };
+            if http::HeaderValue::from_str(&text).is_err() {
+                let message = format!(
+                    "header `{}`: the environment variable's value has characters a header cannot carry (line breaks, control characters)",
+                    h.name
+                );
+                if self.reported.insert((span, message.clone())) {
+                    self.problems.push(span, message);
+                }
+            }
+        }
+    }
+
+    /// A URL fixed at load time by an environment variable
+    /// (`http://{{ env.HOST }}:{{ env.PORT }}/`) that is no URL — a port
+    /// out of range — would fail every request: an error at the variable.
+    fn check_fixed_url(&mut self, url: &Template) {
+        let Some((text, Some(span))) = url.fixed_text() else {
+            return;
+        };
+        let lower = text.get(..8).unwrap_or(&text).to_ascii_lowercase();
+        let problem = if lower.starts_with("http://") || lower.starts_with("https://") {
+            crate::http::TargetUrl::parse(&text)
+                .err()
+                .map(|e| e.to_string())
+        } else if text.starts_with('/') {
+            text.parse::<http::uri::PathAndQuery>().err().map(|_| {
+                format!(
+                    "{text:?} is not a URL path: a space or another character a URL cannot carry"
+                )
+            })
+        } else {
+            Some(format!(
+                "{text:?} does not start with / or http:// or https://"
+            ))
+        };
+        if let Some(problem) = problem {
+            self.problems.push(
+                span,
+                format!("`url`, with the environment variable's value: {problem}"),
+            );
         }
     }
 
@@ -419,7 +475,7 @@ impl Checker<'_> {
     ) -> (Binding, Option<String>) {
         let feeder = &self.feeders[fi];
         let Some(column) = rest else {
-            let columns = feeder.columns().join(", ");
+            let columns = list_columns(feeder.columns());
             return (Binding::Unresolved, Some(format!("`{head}` is a data feeder: name one of its columns, `{head}.COLUMN` (columns: {columns})")));
         };
         if !scope.feeders {
@@ -452,7 +508,7 @@ impl Checker<'_> {
             None => {
                 let base = format!(
                     "data feeder `{head}` has no column `{column}` (columns: {})",
-                    feeder.columns().join(", ")
+                    list_columns(feeder.columns())
                 );
                 let message = match suggest(column, feeder.columns().iter().map(String::as_str)) {
                     Some(s) => format!("{base}; did you mean `{head}.{s}`?"),
@@ -639,4 +695,15 @@ fn check_unique_feeders(
             );
         }
     }
+}
+
+/// A feeder's columns for a message: the first few, and how many in all
+/// (a file may have 100,000 of them; the message is not the file).
+fn list_columns(columns: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = columns[..columns.len().min(SHOWN)].join(", ");
+    if columns.len() > SHOWN {
+        text.push_str(&format!(", … ({} in all)", columns.len()));
+    }
+    text
 }

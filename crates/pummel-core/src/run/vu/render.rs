@@ -32,7 +32,7 @@ pub enum RenderError {
     #[error("header {name}: invalid value {value:?}")]
     HeaderValue { name: HeaderName, value: String },
     /// Rendered credentials are not a valid `Authorization` value.
-    #[error("auth: invalid credentials")]
+    #[error("auth: the credentials have characters a header cannot carry (line breaks, control characters)")]
     Credentials,
     /// The rendered URL is not one pummel can request.
     #[error(transparent)]

@@ -98,10 +98,9 @@ impl Decoder<'_> {
             .get("start_vus")
             .and_then(|n| self.int(n, "`start_vus`", 0, i64::from(MAX_VUS)))
             .unwrap_or(0) as u32;
-        Some(LoadModel::RampingVus {
-            start,
-            stages: stages?,
-        })
+        let stages =
+            self.never_above_zero(f, "stages", stages, start == 0, "VUs: no user would start")?;
+        Some(LoadModel::RampingVus { start, stages })
     }
 
     /// `rate`: a constant arrival rate, for a duration.
@@ -134,11 +133,39 @@ impl Decoder<'_> {
             .and_then(|n| self.rate(n, "`start_rate`", 0.0))
             .unwrap_or(0.0);
         let max_vus = self.max_vus_key(f);
+        let stages = self.never_above_zero(
+            f,
+            "rate_stages",
+            stages,
+            start == 0.0,
+            "per second: no iteration would start",
+        )?;
         Some(LoadModel::RampingRate {
             start,
-            stages: stages?,
+            stages,
             max_vus,
         })
+    }
+
+    /// Ramped stages that start at zero and never leave it would run their
+    /// whole time sending nothing and pass: refused, at the stages.
+    fn never_above_zero(
+        &mut self,
+        f: &Fields<'_>,
+        key: &str,
+        stages: Option<Vec<Stage>>,
+        starts_at_zero: bool,
+        nothing: &str,
+    ) -> Option<Vec<Stage>> {
+        let stages = stages?;
+        if starts_at_zero && stages.iter().all(|s| s.target == 0.0) {
+            self.err(
+                f.get(key)?.span,
+                format!("`{key}` never rise above 0 {nothing}; give a stage a `target` above 0"),
+            );
+            return None;
+        }
+        Some(stages)
     }
 
     /// `cycles`: a series of constant-VU cycles, each with its own VU count.

@@ -73,9 +73,17 @@ impl Decoder<'_> {
                 };
                 Some(AuthSetting::Use(Auth::Basic { username, password }))
             }
-            (None, Some(t)) => Some(AuthSetting::Use(Auth::Bearer(
-                self.template_or_empty(t, "`bearer`"),
-            ))),
+            (None, Some(t)) => {
+                let token = self.template_or_empty(t, "`bearer`");
+                // A token known now that no header can carry would fail every
+                // request it is on: an error here, not at run time.
+                if let Some(literal) = token.as_literal() {
+                    if HeaderValue::from_str(&format!("Bearer {literal}")).is_err() {
+                        self.err(t.span, "`bearer`: the token has characters a header cannot carry (line breaks, control characters)");
+                    }
+                }
+                Some(AuthSetting::Use(Auth::Bearer(token)))
+            }
             (None, None) => {
                 self.missing(
                     &f,
@@ -198,7 +206,7 @@ impl Decoder<'_> {
     }
 
     /// A URL must be absolute or start with `/` (relative to `target`).
-    fn check_url(&mut self, url: &Template, node: &Node) {
+    pub(super) fn check_url(&mut self, url: &Template, node: &Node) {
         let src = url.source().trim_start();
         let lower = src.get(..8).unwrap_or(src).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {

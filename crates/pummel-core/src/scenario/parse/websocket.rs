@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::decoder::{Decoder, Fields};
+use crate::scenario::template::Template;
 use crate::scenario::websocket::{WsAction, WsMessage, DEFAULT_WAIT};
 use crate::scenario::yaml::{Kind, Node};
 
@@ -33,10 +34,37 @@ impl Decoder<'_> {
         }
     }
 
+    /// A socket URL written whole (or a scheme written out) that could only
+    /// fail, in every iteration, is an error where it is written: a bad
+    /// port, a scheme that is not ws, wss, http or https.
+    fn check_ws_url(&mut self, url: &Template, node: &Node) {
+        let src = url.source().trim_start();
+        let lower = src.get(..8).unwrap_or(src).to_ascii_lowercase();
+        if lower.starts_with("ws://") || lower.starts_with("wss://") {
+            if let Some(literal) = url.as_literal() {
+                if let Err(e) = crate::ws::WsUrl::parse(literal) {
+                    self.err(node.span, format!("`ws_connect`: {e}"));
+                }
+            }
+        } else if src.starts_with('/')
+            || src.starts_with("{{")
+            || lower.starts_with("http://")
+            || lower.starts_with("https://")
+        {
+            self.check_url(url, node);
+        } else {
+            self.err(
+                node.span,
+                "`ws_connect` must start with / (relative to `target`) or ws://, wss://, http:// or https://",
+            );
+        }
+    }
+
     /// `ws_connect: URL`, or a mapping with `url`, `headers`, `protocols`, `timeout`.
     fn decode_ws_connect(&mut self, node: &Node) -> Option<WsAction> {
         if let Kind::Str(_) = node.kind {
             let url = self.template(node, "`ws_connect`")?;
+            self.check_ws_url(&url, node);
             return Some(WsAction::Connect {
                 url,
                 headers: Vec::new(),
@@ -54,6 +82,7 @@ impl Decoder<'_> {
             return None;
         };
         let url = self.template(url_node, "`url`")?;
+        self.check_ws_url(&url, url_node);
         let headers = f
             .get("headers")
             .map(|n| self.decode_headers(n))

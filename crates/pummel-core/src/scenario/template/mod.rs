@@ -34,6 +34,8 @@ mod syntax;
 
 use std::fmt;
 
+use crate::scenario::diagnostic;
+
 #[cfg(test)]
 pub(crate) use context::EmptyContext;
 pub(crate) use context::{Context, VarId};
@@ -87,6 +89,31 @@ impl Template {
             [Piece::Literal(s)] => Some(s),
             _ => None,
         }
+    }
+
+    /// The text, when every part of the template is fixed once its names
+    /// are bound — literals and environment variables, no per-VU value, no
+    /// function — with the span of its first environment variable (`None`
+    /// for a plain literal: the parser checked those already).
+    pub(crate) fn fixed_text(&self) -> Option<(String, Option<diagnostic::Span>)> {
+        let mut text = String::new();
+        let mut env_at = None;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(s) | Piece::Expr(Expr::Str(s)) => text.push_str(s),
+                Piece::Expr(Expr::Int(i)) => text.push_str(&i.to_string()),
+                Piece::Expr(Expr::Name(Name {
+                    binding: Binding::Const(v),
+                    span,
+                    ..
+                })) => {
+                    text.push_str(v);
+                    env_at = env_at.or(Some(*span));
+                }
+                Piece::Expr(_) => return None,
+            }
+        }
+        Some((text, env_at))
     }
 
     /// The expression, when the template is exactly one `{{ expression }}`.

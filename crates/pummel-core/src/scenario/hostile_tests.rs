@@ -1,0 +1,126 @@
+//! Hostile values the loader must refuse where they are written, because
+//! at run time they would fail every request they are in (or send nothing
+//! and pass).
+
+use super::*;
+
+fn errors(text: &str) -> Vec<(u32, u32, String)> {
+    match load_str_with("t.yaml", text, &LoadOptions::default()) {
+        Ok(_) => panic!("expected errors, the file loaded"),
+        Err(d) => d
+            .iter()
+            .map(|d| (d.line, d.column, d.message.clone()))
+            .collect(),
+    }
+}
+
+fn with_request(request: &str) -> String {
+    format!(
+        "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - request: {request}\n"
+    )
+}
+
+#[test]
+fn a_bearer_token_no_header_can_carry_is_refused() {
+    let e = errors(&with_request(r#"{ url: /, auth: { bearer: "a\nb" } }"#));
+    assert!(
+        e.iter().any(|(l, c, m)| (*l, *c) == (5, 44)
+            && m.contains("`bearer`: the token has characters a header cannot carry")),
+        "{e:?}"
+    );
+    let ok = with_request(r#"{ url: /, auth: { bearer: "abc.def" } }"#);
+    assert!(load_str_with("t.yaml", &ok, &LoadOptions::default()).is_ok());
+}
+
+/// A socket URL that could only fail is refused where it is written, as a
+/// request URL is: a port out of range, a scheme no socket speaks.
+#[test]
+fn a_socket_url_that_cannot_connect_is_refused() {
+    let with = |url: &str| {
+        format!(
+            "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - ws_connect: \"{url}\"\n"
+        )
+    };
+    let e = errors(&with("ws://127.0.0.1:99999/"));
+    assert!(
+        e.iter()
+            .any(|(l, c, m)| (*l, *c) == (5, 21) && m.contains("invalid port \"99999\"")),
+        "{e:?}"
+    );
+    let e = errors(&with("ftp://x/"));
+    assert!(
+        e.iter()
+            .any(|(_, _, m)| m.contains("`ws_connect` must start with /")),
+        "{e:?}"
+    );
+    let e = errors(&with("http://127.0.0.1:65536/ws"));
+    assert!(
+        e.iter().any(|(_, _, m)| m.contains("invalid port")),
+        "{e:?}"
+    );
+    for ok in [
+        "/ws/echo",
+        "ws://127.0.0.1:8080/ws",
+        "{{ 'ws://127.0.0.1:1/' }}",
+    ] {
+        assert!(
+            load_str_with("t.yaml", &with(ok), &LoadOptions::default()).is_ok(),
+            "{ok}"
+        );
+    }
+}
+
+/// An environment variable is fixed when the file loads: a header it makes
+/// that no request can carry is an error there, at the variable.
+#[test]
+fn a_header_an_environment_value_breaks_is_refused() {
+    let text = "target: http://127.0.0.1:8080\ndefaults:\n  headers: { x-d: \"{{ env.BAD }}\" }\nscenarios:\n  - name: s\n    steps:\n      - request: { url: /, headers: { x-a: \"t {{ env.BAD }}\" } }\n";
+    let with_env = |value: &str| {
+        let mut options = LoadOptions::default();
+        options.env.insert("BAD".into(), value.into());
+        load_str_with("t.yaml", text, &options)
+    };
+    let Err(e) = with_env("a\r\nX-Injected: 1") else {
+        panic!("loaded");
+    };
+    let e: Vec<_> = e
+        .iter()
+        .map(|d| (d.line, d.column, d.message.clone()))
+        .collect();
+    for (line, column, name) in [(7, 50, "x-a"), (3, 23, "x-d")] {
+        assert!(
+            e.iter().any(|(l, c, m)| (*l, *c) == (line, column)
+                && m.contains(&format!(
+                    "header `{name}`: the environment variable's value"
+                ))),
+            "{e:?}"
+        );
+    }
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(with_env("fine").is_ok());
+}
+
+/// A URL made by environment variables alone is fixed when the file loads:
+/// a port out of range is refused there, not sent nowhere at run time.
+#[test]
+fn a_url_an_environment_value_breaks_is_refused() {
+    let text = "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - request: \"http://127.0.0.1:{{ env.PORT }}/x\"\n";
+    let with_port = |port: &str| {
+        let mut options = LoadOptions::default();
+        options.env.insert("PORT".into(), port.into());
+        load_str_with("t.yaml", text, &options)
+    };
+    let Err(e) = with_port("99999") else {
+        panic!("loaded");
+    };
+    let e: Vec<_> = e
+        .iter()
+        .map(|d| (d.line, d.column, d.message.clone()))
+        .collect();
+    assert!(
+        e.iter()
+            .any(|(l, c, m)| (*l, *c) == (5, 39) && m.contains("invalid port \"99999\"")),
+        "{e:?}"
+    );
+    assert!(with_port("8080").is_ok());
+}

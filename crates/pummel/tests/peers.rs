@@ -2,7 +2,7 @@
 //! once against what the server saw, failures are named, and nothing passes silently.
 
 use crate::servers::{Behaviour, Server};
-use crate::util::{self, brief, pummel, u};
+use crate::util::{self, brief, pummel, pummel_to, u};
 
 /// A server that answers each request twice: the second answer is not a response to the next
 /// request (which it would be if the connection were reused with it still buffered), so every
@@ -23,4 +23,65 @@ fn an_answer_nobody_asked_for_is_not_the_next_requests_response() {
     .json_ok();
     assert_eq!(u(&r, "/status/200"), 50, "{}", brief(&r));
     assert_eq!(server.heads().len(), 50, "{}", brief(&r));
+}
+
+/// `--json` into a pipe whose reader is gone: the result reached nobody, so it is saved in the
+/// working directory and the run fails, as with any other stdout that cannot be written. (A
+/// text summary cut by `| head` is the reader's choice and stays a success.)
+#[test]
+fn json_into_a_closed_pipe_is_saved_and_fails() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = pummel_to(
+        std::fs::File::from(std::os::fd::OwnedFd::from(writer)),
+        dir.path(),
+        &[
+            "bench",
+            "-n",
+            "20",
+            "-c",
+            "2",
+            "--json",
+            &format!("{}/", server.base()),
+        ],
+    )
+    .expect_code(1);
+    assert!(out.stderr.contains("stdout"), "{}", out.context());
+    let saved: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read the working directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(saved.len(), 1, "one saved result\n{}", out.context());
+    let text = std::fs::read_to_string(&saved[0]).expect("read the saved result");
+    let result: serde_json::Value = serde_json::from_str(&text).expect("the saved result is JSON");
+    assert_eq!(u(&result, "/requests"), 20, "{}", brief(&result));
+}
+
+/// The text summary into a closed pipe (`| head` that stopped reading) is not a failure.
+#[test]
+fn a_summary_into_a_closed_pipe_is_not_a_failure() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = pummel_to(
+        std::fs::File::from(std::os::fd::OwnedFd::from(writer)),
+        dir.path(),
+        &[
+            "bench",
+            "-n",
+            "20",
+            "-c",
+            "2",
+            &format!("{}/", server.base()),
+        ],
+    )
+    .expect_code(0);
+    assert!(!out.stderr.contains("panicked"), "{}", out.context());
 }

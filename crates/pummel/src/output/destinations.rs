@@ -134,7 +134,17 @@ impl Destinations {
             Stdout::Report | Stdout::Nothing => None,
         };
         if let Some(text) = to_stdout {
-            match text.and_then(|text| print(&text).map_err(|e| e.message)) {
+            // The JSON result into a pipe whose reader is gone reached
+            // nobody: a failure like any other, so that it is saved.
+            let written = if self.stdout == Stdout::Json {
+                text.and_then(|text| {
+                    write_stdout(&text)
+                        .map_err(|e| format!("cannot write the result to stdout: {e}"))
+                })
+            } else {
+                text.and_then(|text| print(&text).map_err(|e| e.message))
+            };
+            match written {
                 Ok(()) => json_kept |= self.stdout == Stdout::Json,
                 Err(message) => failures.push(message),
             }
@@ -393,13 +403,17 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
 /// Prints on stdout. A reader that stopped reading (`| head`) is not a
 /// failure; any other error is (`> /dev/full` must not pass as success).
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match write_stdout(text) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
             Err(Failure::runtime(format!("cannot write to stdout: {e}")))
         }
         _ => Ok(()),
     }
+}
+
+fn write_stdout(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
 }
 
 /// Saves a result that could not be written where asked: in the working

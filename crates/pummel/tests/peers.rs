@@ -2,7 +2,9 @@
 //! once against what the server saw, failures are named, and nothing passes silently.
 
 use crate::servers::{Behaviour, Server};
-use crate::util::{self, brief, pummel, pummel_to, u};
+use std::time::Duration;
+
+use crate::util::{self, brief, pummel, pummel_to, u, Running};
 
 /// A server that answers each request twice: the second answer is not a response to the next
 /// request (which it would be if the connection were reused with it still buffered), so every
@@ -84,4 +86,50 @@ fn a_summary_into_a_closed_pipe_is_not_a_failure() {
     )
     .expect_code(0);
     assert!(!out.stderr.contains("panicked"), "{}", out.context());
+}
+
+/// SIGTERM (what `kill`, `timeout` and CI runners send) and SIGHUP (a closed terminal) stop a
+/// run as Ctrl-C does: the partial result is printed and written, and the exit code is 130.
+#[test]
+fn sigterm_and_sighup_write_the_partial_result_like_ctrl_c() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    for signal in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("stopped.json");
+        let run = Running::spawn(&[
+            "bench",
+            "-z",
+            "30s",
+            "-c",
+            "2",
+            "--json",
+            "--out",
+            file.to_str().expect("utf-8"),
+            &format!("{}/", server.base()),
+        ]);
+        // The stimulus, not a synchronisation: let the run measure before stopping it.
+        std::thread::sleep(Duration::from_millis(700));
+        let status = std::process::Command::new("kill")
+            .args([signal, &run.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal}: {status}");
+        let out = run.finish(Duration::from_secs(20)).expect_code(130);
+        let printed = out.json();
+        assert_eq!(printed["partial"], true, "{signal}: {}", brief(&printed));
+        assert!(
+            u(&printed, "/requests") > 0,
+            "{signal}: {}",
+            brief(&printed)
+        );
+        let written: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&file).expect("the --out file is written"),
+        )
+        .expect("--out is JSON");
+        assert_eq!(
+            written, printed,
+            "{signal}: stdout and --out hold one result"
+        );
+    }
 }

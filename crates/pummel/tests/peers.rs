@@ -133,3 +133,53 @@ fn sigterm_and_sighup_write_the_partial_result_like_ctrl_c() {
         );
     }
 }
+
+/// Runs pummel with its stderr a pipe whose reader is gone (`2>&1 | consumer` that exited, a
+/// closed log collector): messages cannot be written, and the exit code must still be the
+/// documented one, not 101 (a panic from a failed print).
+fn exit_code_with_stderr_closed(args: &[&str], dir: &std::path::Path) -> Option<i32> {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut child = std::process::Command::new(util::pummel_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .spawn()
+        .expect("spawn pummel");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for pummel") {
+            return status.code();
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("pummel {args:?} did not end in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("{}/", server.base());
+    let missing = dir.path().join("missing.yaml");
+    let cases: [(&[&str], i32); 3] = [
+        (&["run", missing.to_str().expect("utf-8")], 2),
+        (
+            &["bench", "-n", "5", "-c", "1", "--out", "/dev/full", &url],
+            1,
+        ),
+        (&["validate", missing.to_str().expect("utf-8")], 2),
+    ];
+    for (args, code) in cases {
+        assert_eq!(
+            exit_code_with_stderr_closed(args, dir.path()),
+            Some(code),
+            "pummel {args:?}"
+        );
+    }
+}

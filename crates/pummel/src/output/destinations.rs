@@ -164,13 +164,15 @@ impl Destinations {
             return verdict;
         }
         for message in &failures {
-            eprintln!("pummel: {message}");
+            super::stderr::say(format_args!("pummel: {message}"));
         }
         if self.rescue && !json_kept {
             match json.as_deref() {
                 Ok(text) => rescue(text),
                 // Not said twice when a JSON output already failed on it.
-                Err(message) if !failures.contains(message) => eprintln!("pummel: {message}"),
+                Err(message) if !failures.contains(message) => {
+                    super::stderr::say(format_args!("pummel: {message}"))
+                }
                 Err(_) => {}
             }
         }
@@ -433,15 +435,17 @@ fn rescue(json: &str) {
             continue;
         };
         if file.write_all(json.as_bytes()).is_ok() {
-            eprintln!(
+            super::stderr::say(format_args!(
                 "pummel: the result is saved in {} (`pummel report` makes reports from it)",
                 path.display()
-            );
+            ));
             return;
         }
         // A partly written file would pass for a result: remove it.
         drop(file);
         let _ = std::fs::remove_file(&path);
     }
-    eprintln!("pummel: the result could not be saved anywhere; it is lost");
+    super::stderr::say(format_args!(
+        "pummel: the result could not be saved anywhere; it is lost"
+    ));
 }

@@ -183,3 +183,48 @@ fn a_closed_stderr_keeps_the_exit_code() {
         );
     }
 }
+
+/// `pummel target` stops gracefully (exit 0) on SIGTERM (`kill`, `docker stop`, a cancelled CI
+/// job) and SIGHUP as on Ctrl-C, instead of dying by the signal with its sockets unclosed.
+#[test]
+fn the_target_stops_gracefully_on_sigterm_and_sighup() {
+    use std::io::BufRead;
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        let mut child = std::process::Command::new(util::pummel_bin())
+            .args(["target", "--port", "0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn pummel target");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let ready = rx.recv_timeout(Duration::from_secs(20));
+        assert!(
+            matches!(&ready, Ok(Some(Ok(line))) if line.contains("listening")),
+            "{ready:?}"
+        );
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal}: {status}");
+        let started = std::time::Instant::now();
+        let code = loop {
+            if let Some(status) = child.try_wait().expect("wait for the target") {
+                break status.code();
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("the target did not stop within 20 s of {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(code, Some(0), "exit code of the target after kill {signal}");
+    }
+}

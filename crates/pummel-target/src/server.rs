@@ -103,8 +103,8 @@ impl Target {
 }
 
 /// Blocking convenience for the CLI: builds a multi-thread runtime (`config.threads` workers, or one
-/// per core), starts the server, calls `on_ready` with its address, serves until Ctrl-C, then shuts
-/// down gracefully.
+/// per core), starts the server, calls `on_ready` with its address, serves until Ctrl-C, SIGTERM
+/// or SIGHUP, then shuts down gracefully.
 ///
 /// Must not be called from inside a tokio runtime (a runtime cannot block on another); that is
 /// reported as an error rather than a panic.
@@ -122,10 +122,31 @@ pub fn serve_blocking(config: TargetConfig, on_ready: impl FnOnce(SocketAddr)) -
     runtime.block_on(async move {
         let target = Target::start(config).await?;
         on_ready(target.local_addr());
-        let signal = tokio::signal::ctrl_c().await;
+        let signal = stop_requested().await;
         target.shutdown().await;
         signal
     })
+}
+
+/// Waits for Ctrl-C, SIGTERM (`kill`, `docker stop`, a cancelled CI job) or
+/// SIGHUP (a closed terminal): each asks for the same graceful stop, which
+/// closes the open sockets properly instead of dying with them.
+async fn stop_requested() -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+            _ = hangup.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 /// The hyper connection builder: HTTP/1.1 and h2c prior knowledge on the same port (the protocol

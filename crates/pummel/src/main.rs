@@ -2,6 +2,10 @@
 //! the library crates; this crate turns flags into plans and results into
 //! output.
 
+// Printing macros panic when their stream fails (a closed pipe): messages go
+// through `output::stderr::say`, results through `output::destinations`.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 mod cli;
 mod commands;
 mod exit;
@@ -20,7 +24,7 @@ fn main() -> ExitCode {
     let code = match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("pummel: {}", failure.message);
+            crate::output::stderr::say(format_args!("pummel: {}", failure.message));
             failure.code
         }
     };

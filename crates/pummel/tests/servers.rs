@@ -22,6 +22,9 @@ pub(crate) enum Behaviour {
     ResetEveryOther,
     /// Answers every request with the status line `HTTP/1.1 abc`.
     Malformed,
+    /// Answers every request with two `200 ok` responses in one write: the second answers
+    /// nothing that was asked.
+    AnswerTwice,
 }
 
 /// A request as it reached a [`Server`].
@@ -132,6 +135,7 @@ fn serve(conn: TcpStream, n: u64, behaviour: Behaviour, log: &Log) {
                 "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_owned()
             }
             Behaviour::Malformed => "HTTP/1.1 abc\r\ncontent-length: 0\r\n\r\n".to_owned(),
+            Behaviour::AnswerTwice => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".repeat(2),
         };
         if writer.write_all(answer.as_bytes()).is_err() {
             return;

@@ -13,6 +13,8 @@
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
+//! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
+//!   failing outputs: counted once, named, never a silent success;
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -39,6 +41,7 @@ mod honesty;
 mod limits;
 mod load_models;
 mod outputs;
+mod peers;
 mod reports;
 mod scenarios;
 mod servers;

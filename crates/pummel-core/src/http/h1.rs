@@ -163,9 +163,14 @@ impl H1Connection {
         .await;
         match read {
             Ok(status) => {
-                if self.pos == self.filled {
-                    self.release_buffer();
+                if self.pos != self.filled {
+                    // Bytes after the complete response answer nothing that
+                    // was asked (one request at a time, no pipelining):
+                    // reused, the connection would hand them to the next
+                    // request as its response, with a latency it never had.
+                    self.reusable = false;
                 }
+                self.release_buffer();
                 Ok(ResponseSummary {
                     status,
                     bytes_received: received,
@@ -350,7 +355,7 @@ impl H1Connection {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
                 if self.filled - self.pos >= MAX_HEAD {
-                    return Err(note(MALFORMED, "the response head is larger than 64 KiB"));
+                    return Err(note(MALFORMED, "the response head is larger than 1 MiB"));
                 }
                 return Ok(None);
             }

@@ -38,6 +38,10 @@ pub(crate) fn connect_kind_of(err: &io::Error) -> ErrorKind {
     match err.kind() {
         io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
         io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+        // The server accepted and reset the connection before the connect
+        // completed here (a listener that drops what it accepts): a reset
+        // by the peer, not a failure to reach it.
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => ErrorKind::Reset,
         _ => ErrorKind::ConnectError,
     }
 }
@@ -56,6 +60,7 @@ mod tests {
         }
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert_eq!(kind_of(&reset), ErrorKind::Reset);
+        assert_eq!(connect_kind_of(&reset), ErrorKind::Reset);
         let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
         assert_eq!(kind_of(&eof), ErrorKind::Closed);
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);

@@ -45,6 +45,18 @@ pub(crate) struct CookieJar {
 /// new cookie per response cannot grow a VU's memory without bound.
 pub(crate) const MAX_COOKIES: usize = 1000;
 
+/// Largest cookie kept, in bytes of name, value, domain and path: what
+/// browsers keep (RFC 6265 §6.1 asks for at least 4096 bytes); a bigger one
+/// is ignored, as they ignore it.
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Most bytes a jar keeps (see [`Cookie::size`]); past it the oldest go. A
+/// server that sets big cookies would otherwise grow each VU's memory, and
+/// every request's `Cookie` header, by megabytes (1,000 cookies of 1 MiB
+/// each), until thousands of VUs ran the machine out of memory. 256 KiB is
+/// far more than any server accepts in a request head.
+pub(crate) const MAX_JAR_BYTES: usize = 256 * 1024;
+
 impl CookieJar {
     pub(crate) fn new() -> CookieJar {
         CookieJar::default()
@@ -101,6 +113,10 @@ impl CookieJar {
         let path = parsed
             .path
             .unwrap_or_else(|| default_path(request_path(url)).to_owned());
+        if parsed.name.len() + parsed.value.len() + domain.len() + path.len() > MAX_COOKIE_BYTES {
+            // Ignored, as a browser ignores it (the cookie it would replace stays).
+            return false;
+        }
         let existing = self
             .cookies
             .iter()
@@ -127,16 +143,18 @@ impl CookieJar {
             return true; // an expiry in the past deletes the cookie
         }
         self.cookies.push(cookie);
-        if self.cookies.len() > MAX_COOKIES {
-            if let Some(oldest) = self
+        let mut bytes: usize = self.cookies.iter().map(Cookie::size).sum();
+        while self.cookies.len() > MAX_COOKIES || bytes > MAX_JAR_BYTES {
+            let Some(oldest) = self
                 .cookies
                 .iter()
                 .enumerate()
                 .min_by_key(|(_, c)| c.created)
                 .map(|(i, _)| i)
-            {
-                self.cookies.remove(oldest);
-            }
+            else {
+                break;
+            };
+            bytes -= self.cookies.remove(oldest).size();
         }
         true
     }
@@ -188,6 +206,12 @@ impl CookieJar {
 }
 
 impl Cookie {
+    /// The bytes this cookie holds, as the jar's budget (and
+    /// [`MAX_COOKIE_BYTES`]) counts them.
+    fn size(&self) -> usize {
+        self.name.len() + self.value.len() + self.domain.len() + self.path.len()
+    }
+
     fn expired(&self, now: SystemTime) -> bool {
         self.expires.is_some_and(|e| e <= now)
     }
@@ -563,6 +587,37 @@ mod tests {
         assert_eq!(
             jar.get(&format!("c{}", MAX_COOKIES + 9), at(NOW)),
             Some("1")
+        );
+    }
+
+    /// A server that sets big cookies cannot grow a VU's memory (or its
+    /// requests' `Cookie` header) past the jar's byte budget: a cookie over
+    /// 4096 bytes is ignored, as browsers do, and past the budget the oldest
+    /// cookies go.
+    #[test]
+    fn the_jar_is_bounded_in_bytes() {
+        let mut jar = CookieJar::new();
+        let u = url("http://h.test/");
+        let big = "v".repeat(MAX_COOKIE_BYTES);
+        assert!(!jar.store(&u, &format!("c={big}"), at(NOW)));
+        assert!(jar.is_empty());
+        let long_path = format!("c=1; Path=/{}", "p".repeat(MAX_COOKIE_BYTES));
+        assert!(!jar.store(&u, &long_path, at(NOW)));
+        let value = "v".repeat(MAX_COOKIE_BYTES - 100);
+        for i in 0..MAX_COOKIES {
+            jar.store(&u, &format!("c{i}={value}"), at(NOW));
+        }
+        let bytes: usize = jar.iter().map(Cookie::size).sum();
+        assert!(bytes <= MAX_JAR_BYTES, "{bytes} bytes kept");
+        let newest = format!("c{}", MAX_COOKIES - 1);
+        assert_eq!(jar.get(&newest, at(NOW)), Some(value.as_str()));
+        assert_eq!(jar.get("c0", at(NOW)), None);
+        let mut header = String::new();
+        assert!(jar.header_for(&u, at(NOW), &mut header));
+        assert!(
+            header.len() <= MAX_JAR_BYTES + 2 * MAX_COOKIES,
+            "{}",
+            header.len()
         );
     }
 

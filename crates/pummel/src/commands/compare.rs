@@ -38,10 +38,10 @@ pub(super) fn run(args: &CompareArgs) -> Result<i32, Failure> {
     }
     let tripped = comparison.tripped().count();
     if tripped > 0 {
-        eprintln!(
+        crate::output::stderr::say(format_args!(
             "pummel: {tripped} of {} gates tripped",
             comparison.gates.len()
-        );
+        ));
         return Ok(exit::THRESHOLDS_FAILED);
     }
     Ok(exit::SUCCESS)

@@ -54,7 +54,7 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
     let options = super::validate::load_options(&args.env);
     let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
-        eprintln!("{diagnostics}");
+        crate::output::stderr::say(format_args!("{diagnostics}"));
         Failure::usage("the scenario file has errors (see above)")
     })?;
     let overrides = Overrides {

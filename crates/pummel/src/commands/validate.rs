@@ -21,7 +21,7 @@ pub(super) fn run(args: &ValidateArgs) -> Result<i32, Failure> {
             ))?,
             Err(diagnostics) => {
                 failed = true;
-                eprintln!("{diagnostics}");
+                crate::output::stderr::say(format_args!("{diagnostics}"));
             }
         }
     }

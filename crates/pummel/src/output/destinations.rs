@@ -134,7 +134,17 @@ impl Destinations {
             Stdout::Report | Stdout::Nothing => None,
         };
         if let Some(text) = to_stdout {
-            match text.and_then(|text| print(&text).map_err(|e| e.message)) {
+            // The JSON result into a pipe whose reader is gone reached
+            // nobody: a failure like any other, so that it is saved.
+            let written = if self.stdout == Stdout::Json {
+                text.and_then(|text| {
+                    write_stdout(&text)
+                        .map_err(|e| format!("cannot write the result to stdout: {e}"))
+                })
+            } else {
+                text.and_then(|text| print(&text).map_err(|e| e.message))
+            };
+            match written {
                 Ok(()) => json_kept |= self.stdout == Stdout::Json,
                 Err(message) => failures.push(message),
             }
@@ -154,13 +164,15 @@ impl Destinations {
             return verdict;
         }
         for message in &failures {
-            eprintln!("pummel: {message}");
+            super::stderr::say(format_args!("pummel: {message}"));
         }
         if self.rescue && !json_kept {
             match json.as_deref() {
                 Ok(text) => rescue(text),
                 // Not said twice when a JSON output already failed on it.
-                Err(message) if !failures.contains(message) => eprintln!("pummel: {message}"),
+                Err(message) if !failures.contains(message) => {
+                    super::stderr::say(format_args!("pummel: {message}"))
+                }
                 Err(_) => {}
             }
         }
@@ -393,13 +405,17 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
 /// Prints on stdout. A reader that stopped reading (`| head`) is not a
 /// failure; any other error is (`> /dev/full` must not pass as success).
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match write_stdout(text) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
             Err(Failure::runtime(format!("cannot write to stdout: {e}")))
         }
         _ => Ok(()),
     }
+}
+
+fn write_stdout(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
 }
 
 /// Saves a result that could not be written where asked: in the working
@@ -419,15 +435,17 @@ fn rescue(json: &str) {
             continue;
         };
         if file.write_all(json.as_bytes()).is_ok() {
-            eprintln!(
+            super::stderr::say(format_args!(
                 "pummel: the result is saved in {} (`pummel report` makes reports from it)",
                 path.display()
-            );
+            ));
             return;
         }
         // A partly written file would pass for a result: remove it.
         drop(file);
         let _ = std::fs::remove_file(&path);
     }
-    eprintln!("pummel: the result could not be saved anywhere; it is lost");
+    super::stderr::say(format_args!(
+        "pummel: the result could not be saved anywhere; it is lost"
+    ));
 }

@@ -3,3 +3,4 @@
 
 pub(crate) mod destinations;
 pub(crate) mod progress;
+pub(crate) mod stderr;

@@ -228,3 +228,35 @@ fn the_target_stops_gracefully_on_sigterm_and_sighup() {
         assert_eq!(code, Some(0), "exit code of the target after kill {signal}");
     }
 }
+
+/// `--out` a FIFO that nobody reads: writing it would wait for a reader for ever (and a first
+/// SIGTERM, finding the run already over, would not end the wait). The write fails at once
+/// instead, so the result is saved and the run exits 1.
+#[test]
+fn a_fifo_nobody_reads_is_a_failed_write_not_a_hang() {
+    let _machine = util::busy();
+    let server = Server::start(Behaviour::Answer { extra: "" });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("result.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo: {made}");
+    let out = util::pummel_in(
+        dir.path(),
+        &[
+            "bench",
+            "-n",
+            "5",
+            "-c",
+            "1",
+            "--out",
+            fifo.to_str().expect("utf-8"),
+            &format!("{}/", server.base()),
+        ],
+    )
+    .expect_code(1);
+    assert!(out.stderr.contains("nobody reads"), "{}", out.context());
+    assert!(out.stderr.contains("saved in"), "{}", out.context());
+}

@@ -398,8 +398,40 @@ pub(crate) fn write_to(path: &Path, text: &str) -> Result<(), Failure> {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text)
-        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
+    let failed = |e: io::Error| Failure::runtime(format!("cannot write {}: {e}", path.display()));
+    // Held open until the file is written, so a reader of a FIFO does not
+    // see its end between the two opens.
+    let _reader_present = reader_present(path).map_err(failed)?;
+    std::fs::write(path, text).map_err(failed)
+}
+
+/// For a FIFO, checks that something reads it: opening it for writing would
+/// otherwise wait for a reader for ever, after the run, when a first Ctrl-C
+/// or SIGTERM has no run left to stop. Returns the open (non-blocking) end
+/// to hold while the file is written.
+#[cfg(unix)]
+fn reader_present(path: &Path) -> io::Result<Option<std::fs::File>> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    if !std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+        return Ok(None);
+    }
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map(Some)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                io::Error::other("it is a FIFO nobody reads")
+            } else {
+                e
+            }
+        })
+}
+
+#[cfg(not(unix))]
+fn reader_present(_path: &Path) -> io::Result<Option<std::fs::File>> {
+    Ok(None)
 }
 
 /// Prints on stdout. A reader that stopped reading (`| head`) is not a

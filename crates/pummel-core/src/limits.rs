@@ -42,6 +42,13 @@ pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 /// Largest data file (CSV or JSON feeder) or request body file.
 pub const MAX_DATA_FILE_BYTES: u64 = 256 << 20;
 
+/// Most bytes one `variables` entry can render to, as bounded when the
+/// file loads (every VU holds its own copy).
+pub const MAX_VARIABLE_BYTES: u64 = 1 << 20;
+
+/// Most bytes all of a VU's `variables` together can render to.
+pub const MAX_VARIABLES_BYTES: u64 = 16 << 20;
+
 /// Response body kept for checks and captures when a file sets no
 /// `max_body`; the rest is read, counted and dropped.
 pub const DEFAULT_MAX_BODY: u64 = 4 << 20;

@@ -36,6 +36,9 @@ pub const MAX_TEMPLATE_DEPTH: usize = 32;
 /// Deepest nesting of YAML collections in a scenario file.
 pub const MAX_YAML_DEPTH: usize = 64;
 
+/// Most YAML values (mappings, lists and scalars) in a scenario file.
+pub const MAX_YAML_NODES: usize = 250_000;
+
 /// Largest scenario file accepted; anything bigger is not hand-written.
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 

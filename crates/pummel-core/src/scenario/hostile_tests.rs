@@ -151,3 +151,21 @@ fn variables_that_grow_past_the_limit_are_refused() {
     let ok = "target: http://127.0.0.1:8080\nvariables:\n  a: \"{{ base64(urlencode(random_string(65536))) }}\"\n  b: \"{{ a }}-{{ vu }}-{{ uuid() }}\"\nscenarios: [{ name: a, steps: [{ request: \"/{{ b }}\" }] }]\n";
     assert!(load_str_with("t.yaml", ok, &LoadOptions::default()).is_ok());
 }
+
+/// A file past the YAML limits is told which limit, with its number, not
+/// the parser's debug form (`limits breached: Nodes { nodes: 250001 }`).
+#[test]
+fn yaml_limits_are_named_with_their_numbers() {
+    let mut text =
+        String::from("target: http://127.0.0.1:8080\nscenarios:\n  - name: a\n    steps:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("      - {{ name: s{i}, request: GET /x }}\n"));
+    }
+    let e = errors(&text);
+    assert!(
+        e.iter().any(|(_, _, m)| m
+            == "the file is too large or too complex: more than 250000 values (mappings, lists and scalars) (see docs/limits.md)"),
+        "{:?}",
+        &e[..1]
+    );
+}

@@ -169,3 +169,34 @@ fn yaml_limits_are_named_with_their_numbers() {
         &e[..1]
     );
 }
+
+/// Names are printed as they are, in the summary on a terminal: one with a
+/// control character (an escape sequence) is refused where it is written.
+#[test]
+fn a_name_with_a_control_character_is_refused() {
+    for (text, line, column) in [
+        (
+            "scenarios:\n  - name: \"a\\e[2J\"\n    steps: [{ request: / }]\n",
+            3,
+            11,
+        ),
+        (
+            "scenarios:\n  - name: a\n    steps: [{ name: \"s\\r\", request: / }]\n",
+            4,
+            21,
+        ),
+        (
+            "scenarios:\n  - name: a\n    steps: [{ group: \"g\\t\", steps: [{ request: / }] }]\n",
+            4,
+            22,
+        ),
+    ] {
+        let e = errors(&format!("target: http://127.0.0.1:8080\n{text}"));
+        assert!(
+            e.iter().any(
+                |(l, c, m)| (*l, *c) == (line, column) && m.contains("has a control character")
+            ),
+            "{e:?}"
+        );
+    }
+}

@@ -36,11 +36,21 @@ pub const MAX_TEMPLATE_DEPTH: usize = 32;
 /// Deepest nesting of YAML collections in a scenario file.
 pub const MAX_YAML_DEPTH: usize = 64;
 
+/// Most YAML values (mappings, lists and scalars) in a scenario file.
+pub const MAX_YAML_NODES: usize = 250_000;
+
 /// Largest scenario file accepted; anything bigger is not hand-written.
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 
 /// Largest data file (CSV or JSON feeder) or request body file.
 pub const MAX_DATA_FILE_BYTES: u64 = 256 << 20;
+
+/// Most bytes one `variables` entry can render to, as bounded when the
+/// file loads (every VU holds its own copy).
+pub const MAX_VARIABLE_BYTES: u64 = 1 << 20;
+
+/// Most bytes all of a VU's `variables` together can render to.
+pub const MAX_VARIABLES_BYTES: u64 = 16 << 20;
 
 /// Response body kept for checks and captures when a file sets no
 /// `max_body`; the rest is read, counted and dropped.

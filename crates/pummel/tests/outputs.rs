@@ -250,3 +250,40 @@ fn out_dash_writes_the_json_on_stdout() {
         );
     }
 }
+
+/// An output onto one of the command's own inputs is refused before
+/// anything is read or sent: `report r.json --markdown r.json` replaced the
+/// result with its own summary; `run s.yaml --out s.yaml` the scenario with
+/// its result. The inputs are left as they were.
+#[test]
+fn an_output_onto_an_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = SilentPort::bind();
+    let file = scenario(dir.path(), &port.base(), "");
+    let same_file = dir.path().join(".").join("one.yaml");
+    let result = dir.path().join("r.json");
+    std::fs::write(&result, "{\"schema\": 1}").expect("write result");
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, "{\"schema\": 1}").expect("write result");
+    let before = |p: &Path| std::fs::read(p).expect("read");
+    let (scenario_text, result_text) = (before(&file), before(&result));
+    let cases: [Vec<&str>; 6] = [
+        vec!["run", s(&file), "--out", s(&same_file)],
+        vec!["run", s(&file), "--report", s(&file)],
+        vec!["report", s(&result), "--markdown", s(&result)],
+        vec!["compare", s(&result), s(&other), "--html", s(&result)],
+        vec!["compare", s(&other), s(&result), "--markdown", s(&result)],
+        vec!["trend", s(&other), s(&result), "--html", s(&result)],
+    ];
+    for args in cases {
+        let out = pummel(&args).expect_code(2);
+        assert!(
+            out.stderr.contains("writing it would destroy what is read"),
+            "{}",
+            out.context()
+        );
+    }
+    assert_eq!(port.connections(), 0);
+    assert_eq!(before(&file), scenario_text);
+    assert_eq!(before(&result), result_text);
+}

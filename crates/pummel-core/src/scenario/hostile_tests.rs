@@ -124,3 +124,79 @@ fn a_url_an_environment_value_breaks_is_refused() {
     );
     assert!(with_port("8080").is_ok());
 }
+
+/// Variables doubled from one to the next would ask each VU for 2^40
+/// bytes: their sizes are bounded when the file loads, and the one past
+/// the limit is named.
+#[test]
+fn variables_that_grow_past_the_limit_are_refused() {
+    let mut text = String::from("target: http://127.0.0.1:8080\nvariables:\n  v0: ab\n");
+    for i in 1..40 {
+        text.push_str(&format!(
+            "  v{i}: \"{{{{ v{} }}}}{{{{ v{} }}}}\"\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    text.push_str("scenarios: [{ name: a, steps: [{ request: \"/{{ v39 }}\" }] }]\n");
+    let e = errors(&text);
+    // v0 is 2 bytes, v19 2^20 = 1 MiB (the limit), v20 2 MiB: line 23.
+    assert!(
+        e.iter()
+            .any(|(l, _, m)| *l == 23 && m.contains("variable `v20` can hold up to 2097152 bytes")),
+        "{e:?}"
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    // Bounded by what they can be: a base64 of a 64 KiB random string is fine.
+    let ok = "target: http://127.0.0.1:8080\nvariables:\n  a: \"{{ base64(urlencode(random_string(65536))) }}\"\n  b: \"{{ a }}-{{ vu }}-{{ uuid() }}\"\nscenarios: [{ name: a, steps: [{ request: \"/{{ b }}\" }] }]\n";
+    assert!(load_str_with("t.yaml", ok, &LoadOptions::default()).is_ok());
+}
+
+/// A file past the YAML limits is told which limit, with its number, not
+/// the parser's debug form (`limits breached: Nodes { nodes: 250001 }`).
+#[test]
+fn yaml_limits_are_named_with_their_numbers() {
+    let mut text =
+        String::from("target: http://127.0.0.1:8080\nscenarios:\n  - name: a\n    steps:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("      - {{ name: s{i}, request: GET /x }}\n"));
+    }
+    let e = errors(&text);
+    assert!(
+        e.iter().any(|(_, _, m)| m
+            == "the file is too large or too complex: more than 250000 values (mappings, lists and scalars) (see docs/limits.md)"),
+        "{:?}",
+        &e[..1]
+    );
+}
+
+/// Names are printed as they are, in the summary on a terminal: one with a
+/// control character (an escape sequence) is refused where it is written.
+#[test]
+fn a_name_with_a_control_character_is_refused() {
+    for (text, line, column) in [
+        (
+            "scenarios:\n  - name: \"a\\e[2J\"\n    steps: [{ request: / }]\n",
+            3,
+            11,
+        ),
+        (
+            "scenarios:\n  - name: a\n    steps: [{ name: \"s\\r\", request: / }]\n",
+            4,
+            21,
+        ),
+        (
+            "scenarios:\n  - name: a\n    steps: [{ group: \"g\\t\", steps: [{ request: / }] }]\n",
+            4,
+            22,
+        ),
+    ] {
+        let e = errors(&format!("target: http://127.0.0.1:8080\n{text}"));
+        assert!(
+            e.iter().any(
+                |(l, c, m)| (*l, *c) == (line, column) && m.contains("has a control character")
+            ),
+            "{e:?}"
+        );
+    }
+}

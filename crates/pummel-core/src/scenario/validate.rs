@@ -33,6 +33,7 @@ use super::request::{auth_templates_mut, AuthSetting, Header};
 use super::template::{Binding, Template, VarId};
 use super::threshold::Scope as ThresholdScope;
 use super::websocket::WsAction;
+use crate::limits::{MAX_VARIABLES_BYTES, MAX_VARIABLE_BYTES};
 
 /// Where a template is, for the rules above.
 #[derive(Clone)]
@@ -97,10 +98,38 @@ pub(crate) fn validate(
         place: "variables".into(),
         flow: usize::MAX,
     };
+    // Each VU holds every variable: a bound on their sizes, known now,
+    // keeps `v2: "{{ v1 }}{{ v1 }}"` doubled forty times from asking a
+    // terabyte of each VU.
+    let mut bounds: HashMap<VarId, u64> = HashMap::new();
+    let mut total = 0u64;
+    let mut too_large = false;
     for v in &mut plan.variables {
         let name = v.name.clone();
         checker.check_template(&mut v.value, &scope, Some(&name));
         scope.vars.insert(name);
+        let bound = v
+            .value
+            .max_len(&|id| bounds.get(&id).copied().unwrap_or(u64::MAX));
+        // Unbounded only through a name that is already an error here.
+        if bound == u64::MAX {
+            continue;
+        }
+        total = total.saturating_add(bound);
+        if (bound > MAX_VARIABLE_BYTES || total > MAX_VARIABLES_BYTES) && !too_large {
+            // Once: every variable after it grows from it.
+            too_large = true;
+            checker.problems.push(
+                v.span,
+                format!(
+                    "variable `{}` can hold up to {bound} bytes, past the limit of {} MiB for one variable and {} MiB for all of a VU's",
+                    v.name,
+                    MAX_VARIABLE_BYTES >> 20,
+                    MAX_VARIABLES_BYTES >> 20
+                ),
+            );
+        }
+        bounds.insert(v.var, bound);
     }
     let variables = scope.vars.clone();
 

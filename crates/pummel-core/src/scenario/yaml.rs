@@ -124,18 +124,43 @@ pub(crate) const MAX_DEPTH: usize = crate::limits::MAX_YAML_DEPTH;
 pub(crate) fn parse(text: &str) -> Result<Node, (Span, String)> {
     let options = serde_saphyr::options! {
         strict_booleans: true,
-        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH, max_nodes: MAX_NODES, max_aliases: MAX_ALIASES },
     };
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|err| {
         let span = err
             .location()
             .map(|l| Span::new(clamp(l.line()), clamp(l.column()), 1))
             .unwrap_or(Span::UNKNOWN);
-        let message = UserMessageFormatter
-            .format_message(err.without_snippet())
-            .into_owned();
-        (span, format!("invalid YAML: {message}"))
+        let message = match err.without_snippet() {
+            serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
+            other => format!(
+                "invalid YAML: {}",
+                UserMessageFormatter.format_message(other)
+            ),
+        };
+        (span, message)
     })
+}
+
+/// Most YAML values (mappings, lists, scalars) in a scenario file.
+pub(crate) const MAX_NODES: usize = crate::limits::MAX_YAML_NODES;
+
+/// Most aliases (`*name`) in a scenario file.
+const MAX_ALIASES: usize = 10_000;
+
+/// A YAML limit, in words and with its number (the parser's own message
+/// is its debug form, `Nodes { nodes: 250001 }`).
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let what = match breach {
+        B::Nodes { .. } => format!("more than {MAX_NODES} values (mappings, lists and scalars)"),
+        B::Depth { .. } => format!("collections nested more than {MAX_DEPTH} deep"),
+        B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
+            format!("more than {MAX_ALIASES} aliases, or aliases that expand too far")
+        }
+        other => format!("more YAML than a scenario file may hold ({other:?})"),
+    };
+    format!("the file is too large or too complex: {what} (see docs/limits.md)")
 }
 
 fn clamp(n: u64) -> u32 {

@@ -8,6 +8,17 @@ use crate::exit::{self, Failure};
 use crate::output::destinations;
 
 pub(super) fn run(args: &CompareArgs) -> Result<i32, Failure> {
+    let written: Vec<_> = [("--html", &args.html), ("--markdown", &args.markdown)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.clone().map(|p| (flag, p)))
+        .collect();
+    destinations::check_distinct(
+        &[
+            ("the base result", &args.base),
+            ("the new result", &args.new),
+        ],
+        &written,
+    )?;
     let base = super::report::read(&args.base)?;
     let new = super::report::read(&args.new)?;
     let options = CompareOptions {

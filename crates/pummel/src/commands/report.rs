@@ -7,9 +7,13 @@ use pummel_core::result::RunResult;
 
 use crate::cli::ReportCmdArgs;
 use crate::exit::{self, Failure};
-use crate::output::destinations::Destinations;
+use crate::output::destinations::{self, Destinations};
 
 pub(super) fn run(args: &ReportCmdArgs) -> Result<i32, Failure> {
+    destinations::check_distinct(
+        &[("the result file", &args.result)],
+        &destinations::report_paths(&args.reports),
+    )?;
     let result = read(&args.result)?;
     let outputs = Destinations::for_reports(&args.reports)?;
     outputs.write(&result, Ok(exit::SUCCESS))

@@ -17,7 +17,7 @@ use pummel_core::ws::WsUrl;
 
 use crate::cli::{BenchArgs, OutputArgs, RunArgs};
 use crate::exit::Failure;
-use crate::output::destinations::Destinations;
+use crate::output::destinations::{self, Destinations};
 
 /// The message a WebSocket bench sends when `-d` gives none.
 const DEFAULT_WS_MESSAGE: &str = "pummel says hello";
@@ -65,6 +65,9 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
     };
     plan.apply_overrides(&overrides)
         .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+    let mut written = destinations::report_paths(&args.output.reports);
+    written.extend(args.output.out.clone().map(|p| ("--out", p)));
+    destinations::check_distinct(&[("the scenario file", &args.file)], &written)?;
     Ok(Resolved {
         plan: RunPlan {
             plan: Arc::new(plan),

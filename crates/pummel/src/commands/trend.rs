@@ -8,6 +8,13 @@ use crate::exit::{self, Failure};
 use crate::output::destinations;
 
 pub(super) fn run(args: &TrendArgs) -> Result<i32, Failure> {
+    let inputs: Vec<(&str, &std::path::Path)> = args
+        .results
+        .iter()
+        .map(|p| ("the result", p.as_path()))
+        .collect();
+    let written: Vec<_> = args.html.iter().map(|p| ("--html", p.clone())).collect();
+    destinations::check_distinct(&inputs, &written)?;
     let mut results = Vec::with_capacity(args.results.len());
     for path in &args.results {
         results.push((super::compare::label(path), super::report::read(path)?));

@@ -214,6 +214,51 @@ fn check_reports(args: &ReportArgs, claims: &mut Claims) -> Result<bool, Failure
     Ok(on_stdout)
 }
 
+/// The file paths the reports of `args` write, with their flags.
+pub(crate) fn report_paths(args: &ReportArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut out: Vec<(&'static str, PathBuf)> = [
+        ("--report", &args.html),
+        ("--junit", &args.junit),
+        ("--markdown", &args.markdown),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.clone().map(|p| (flag, p)))
+    .collect();
+    if let Some(dir) = &args.csv {
+        out.extend(CSV_FILES.iter().map(|name| ("--csv", dir.join(name))));
+    }
+    out
+}
+
+/// Refuses an output that is one of the command's input files, or another
+/// output: writing it would destroy the result being reported, the scenario
+/// being run, or what was written first (`pummel report r.json --markdown
+/// r.json` replaced the result with its own summary).
+pub(crate) fn check_distinct(
+    inputs: &[(&str, &Path)],
+    outputs: &[(&'static str, PathBuf)],
+) -> Result<(), Failure> {
+    let mut claims = Claims::default();
+    for (flag, path) in outputs {
+        if path == Path::new(STDOUT) {
+            continue;
+        }
+        let place = Place::File(absolute(path));
+        if let Some((what, input)) = inputs
+            .iter()
+            .find(|(_, input)| Place::File(absolute(input)) == place)
+        {
+            return Err(Failure::usage(format!(
+                "{flag} {} is {what} {}: writing it would destroy what is read; give the output its own path",
+                path.display(),
+                input.display()
+            )));
+        }
+        claims.add(flag, path, place)?;
+    }
+    Ok(())
+}
+
 /// Where an output goes, for telling whether two outputs collide.
 #[derive(Debug, PartialEq, Eq)]
 enum Place {

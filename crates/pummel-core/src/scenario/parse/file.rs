@@ -34,7 +34,7 @@ impl Decoder<'_> {
         }
         let f = self.fields(root, "the scenario file", &KEYS)?;
         let mut info = DecodeInfo::default();
-        let name = f.get("name").and_then(|n| self.string(n, "`name`"));
+        let name = f.get("name").and_then(|n| self.name(n, "`name`"));
         if let Some(d) = f.get("description") {
             self.string(d, "`description`");
         }

@@ -31,7 +31,7 @@ impl Decoder<'_> {
                 continue;
             };
             let name = match f.get("name") {
-                Some(n) => self.string(n, "`name`").unwrap_or_default(),
+                Some(n) => self.name(n, "`name`").unwrap_or_default(),
                 None => {
                     self.missing(&f, f.span, "a scenario needs `name`");
                     String::new()
@@ -190,7 +190,7 @@ impl Decoder<'_> {
         }
         request.think = f.get("think").and_then(|n| self.think(n, "`think`"));
         let name = match f.get("name") {
-            Some(n) => self.string(n, "`name`").unwrap_or_default(),
+            Some(n) => self.name(n, "`name`").unwrap_or_default(),
             None => format!("{} {}", request.method, request.url.source()),
         };
         Step {
@@ -214,7 +214,7 @@ impl Decoder<'_> {
         };
         let action = self.decode_ws_action(keyword, f.get(keyword)?, f.get("capture"))?;
         let name = match f.get("name") {
-            Some(n) => self.string(n, "`name`").unwrap_or_default(),
+            Some(n) => self.name(n, "`name`").unwrap_or_default(),
             None => format!("{keyword} {socket}"),
         };
         Some(Step {
@@ -230,7 +230,7 @@ impl Decoder<'_> {
     /// A `group` of steps, reported under the group's name.
     fn group_step(&mut self, f: &Fields<'_>, g: &Node) -> Step {
         self.only_keys(f, "group", &["group", "steps"]);
-        let name = self.string(g, "`group`").unwrap_or_default();
+        let name = self.name(g, "`group`").unwrap_or_default();
         let steps = match f.get("steps") {
             Some(n) => {
                 if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {

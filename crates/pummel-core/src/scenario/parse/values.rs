@@ -39,6 +39,21 @@ fn parse_size(text: &str) -> Option<u64> {
 const MAX_JSONPATH: usize = 1024;
 
 impl Decoder<'_> {
+    /// A name (of the file, a scenario, a step, a group): a string without
+    /// control characters, which reports print as they are — an escape
+    /// sequence in a name would rewrite the terminal showing the summary.
+    pub(super) fn name(&mut self, node: &Node, what: &str) -> Option<String> {
+        let name = self.string(node, what)?;
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            self.err(
+                node.span,
+                format!("{what} has a control character ({c:?}); a name is printed as it is"),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
     pub(super) fn string(&mut self, node: &Node, what: &str) -> Option<String> {
         match &node.kind {
             Kind::Str(s) if !s.trim().is_empty() => Some(s.clone()),

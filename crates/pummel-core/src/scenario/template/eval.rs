@@ -84,6 +84,44 @@ fn eval<'e, 'c: 'e>(e: &'e Expr, ctx: &'c dyn Context) -> Result<Value<'e>, Rend
     }
 }
 
+/// The most bytes `e` can render to (see [`super::Template::max_len`]).
+pub(super) fn max_len(e: &Expr, var_bound: &dyn Fn(super::VarId) -> u64) -> u64 {
+    /// An `i64` or a timestamp, written out.
+    const NUMBER: u64 = 20;
+    let arg = |i: usize| e_args(e).get(i).map_or(0, |a| max_len(a, var_bound));
+    match e {
+        Expr::Str(s) => s.len() as u64,
+        Expr::Int(_) => NUMBER,
+        Expr::Name(n) => match &n.binding {
+            Binding::Const(v) => v.len() as u64,
+            Binding::Var(id) => var_bound(*id),
+            Binding::Vu | Binding::Iteration => NUMBER,
+            Binding::Field { .. } | Binding::Unresolved => u64::MAX,
+        },
+        Expr::Call(func, args) => match func {
+            Func::RandomInt | Func::Timestamp | Func::TimestampMs => NUMBER,
+            Func::Uuid => 36,
+            Func::RandomChoice => (0..args.len()).map(arg).max().unwrap_or(0),
+            Func::RandomString => match args.first() {
+                Some(Expr::Int(n)) => (*n).clamp(0, MAX_RANDOM_STRING) as u64,
+                _ => MAX_RANDOM_STRING as u64,
+            },
+            Func::Number => arg(0),
+            // Each byte becomes at most %XX.
+            Func::UrlEncode => arg(0).saturating_mul(3),
+            // Four characters for each three bytes, padded.
+            Func::Base64 => (arg(0) / 3).saturating_add(1).saturating_mul(4),
+        },
+    }
+}
+
+fn e_args(e: &Expr) -> &[Expr] {
+    match e {
+        Expr::Call(_, args) => args,
+        _ => &[],
+    }
+}
+
 pub(super) fn eval_into(e: &Expr, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
     let Expr::Call(func, args) = e else {
         eval(e, ctx)?.write(out);

@@ -116,6 +116,19 @@ impl Template {
         Some((text, env_at))
     }
 
+    /// The most bytes the template can render to, given the most each
+    /// variable holds (`var_bound`; `u64::MAX` for a value only known at run
+    /// time). Saturating: a bound past `u64::MAX` is `u64::MAX`.
+    pub(crate) fn max_len(&self, var_bound: &dyn Fn(VarId) -> u64) -> u64 {
+        self.pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Literal(s) => s.len() as u64,
+                Piece::Expr(e) => eval::max_len(e, var_bound),
+            })
+            .fold(0, u64::saturating_add)
+    }
+
     /// The expression, when the template is exactly one `{{ expression }}`.
     pub(crate) fn as_single_expr(&self) -> Option<&Expr> {
         match self.pieces.as_slice() {

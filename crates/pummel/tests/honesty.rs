@@ -384,7 +384,10 @@ scenarios:
         .find(|l| l.contains("p95 < 0.001ms"))
         .unwrap_or_default();
     assert!(
-        threshold.contains("observed") && threshold.trim_end().ends_with("ms"),
+        threshold.contains("observed")
+            && ["ms", "µs", " s"]
+                .iter()
+                .any(|unit| threshold.trim_end().ends_with(unit)),
         "the observed value has its unit: {threshold:?}\n{}",
         out.context()
     );

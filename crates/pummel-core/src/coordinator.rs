@@ -163,11 +163,25 @@ pub(crate) fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    let end = handles
-        .into_iter()
-        .filter_map(|h| h.join().ok())
-        .max()
-        .unwrap_or_else(Instant::now);
+    // A worker whose thread died (a panic is a bug, but its share of the
+    // plan did not run) must not pass for one that finished: its report
+    // says so, and the run fails instead of showing the others as the whole.
+    let mut end = None;
+    for (index, handle) in handles.into_iter().enumerate() {
+        match handle.join() {
+            Ok(stopped) => end = end.max(Some(stopped)),
+            Err(_) => {
+                if let Some(report) = reports.get_mut(index) {
+                    report.fatal.get_or_insert_with(|| {
+                        format!(
+                            "worker thread {index} stopped before its share of the plan was done"
+                        )
+                    });
+                }
+            }
+        }
+    }
+    let end = end.unwrap_or_else(Instant::now);
     let elapsed = end.saturating_duration_since(start);
     Ok(Measured {
         metrics: collector.finish(elapsed),

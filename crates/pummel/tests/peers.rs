@@ -260,3 +260,25 @@ fn a_fifo_nobody_reads_is_a_failed_write_not_a_hang() {
     assert!(out.stderr.contains("nobody reads"), "{}", out.context());
     assert!(out.stderr.contains("saved in"), "{}", out.context());
 }
+
+/// Out of file descriptors, a worker cannot build its runtime: the bench fails (exit 1) and says
+/// why, instead of a worker thread panicking and the other workers' share passing for the whole
+/// bench with exit 0.
+#[test]
+fn a_worker_that_cannot_start_fails_the_bench() {
+    let _machine = util::busy();
+    let target = util::Target::start();
+    let url = target.url("/");
+    let script = format!(
+        "ulimit -n 16 && exec {} bench -n 200 -c 64 --threads 64 --json {url}",
+        util::pummel_bin()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .expect("run sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot start worker thread"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

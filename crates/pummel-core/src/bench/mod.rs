@@ -106,6 +106,10 @@ pub enum BenchError {
     ServerName(#[from] InvalidServerName),
     #[error(transparent)]
     Spawn(#[from] SpawnError),
+    /// A worker could not run its share (it could not start its runtime,
+    /// or its thread died): the figures of the others are not the bench's.
+    #[error("{0}")]
+    Worker(String),
 }
 
 /// Runs a bench to the end (or until `stop`), calling `on_progress` once a
@@ -160,7 +164,11 @@ pub fn run(
             }) as Worker
         })
         .collect();
-    Ok(coordinator::run(workers, layout, None, stop, on_progress)?)
+    let measured = coordinator::run(workers, layout, None, stop, on_progress)?;
+    if let Some(fatal) = measured.reports.iter().find_map(|r| r.fatal.clone()) {
+        return Err(BenchError::Worker(fatal));
+    }
+    Ok(measured)
 }
 
 fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {

@@ -13,11 +13,11 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::BenchPlan;
-use crate::coordinator::WorkerContext;
+use crate::coordinator::{SpawnError, WorkerContext};
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
-use crate::metrics::{KeyId, Recorder};
+use crate::metrics::{KeyId, Recorder, WorkerReport};
 use crate::pacer::{self, ConstantRate, Pacer, Share};
 use crate::ErrorKind;
 
@@ -164,10 +164,22 @@ impl RequestOutcome {
 pub(super) fn run(setup: WorkerPlan) -> Instant {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .expect("a single-threaded runtime can be built");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, drive(setup))
+        .build();
+    match runtime {
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(setup)),
+        Err(e) => {
+            // Without a runtime (out of file descriptors, say) this share
+            // cannot run: the worker says why in its final message, and the
+            // bench fails instead of reporting the other shares as the whole.
+            let ctx = setup.ctx;
+            let mut recorder = Recorder::new(ctx.index, ctx.start, ctx.layout, ctx.sink);
+            recorder.finish(WorkerReport {
+                failures: Vec::new(),
+                fatal: Some(SpawnError(e).to_string()),
+            });
+            Instant::now()
+        }
+    }
 }
 
 async fn drive(setup: WorkerPlan) -> Instant {

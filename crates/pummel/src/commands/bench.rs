@@ -24,7 +24,9 @@ pub(super) fn execute(
     let outcome = bench::run(plan, stop, |p| progress.update(&p)).map_err(|e| match e {
         // A thread or runtime that cannot start is the machine's failure,
         // not the user's: the exit code follows the kind, as `run`'s does.
-        bench::BenchError::Spawn(_) => Failure::runtime(e.to_string()),
+        bench::BenchError::Spawn(_) | bench::BenchError::Worker(_) => {
+            Failure::runtime(e.to_string())
+        }
         _ => Failure::usage(e.to_string()),
     })?;
     progress.clear();

@@ -439,4 +439,18 @@ mod tests {
         assert_eq!(metrics.timeline.len(), 2);
         assert_eq!(metrics.timeline[1].duration_s, 0.5);
     }
+
+    #[test]
+    fn a_timeline_point_reads_back_exactly_from_json() {
+        // A report made later from the result file must equal the one made
+        // at the end of the run: every float must survive the round trip to
+        // the last bit (serde_json's `float_roundtrip`).
+        let mut point = TimelinePoint::from_interval(1, &Stats::new(false));
+        point.rps = 1340.1195736968193;
+        point.duration_s = 1.0020317;
+        let text = serde_json::to_string(&point).expect("serialise");
+        let back: TimelinePoint = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back.rps.to_bits(), point.rps.to_bits(), "{text}");
+        assert_eq!(back, point);
+    }
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::metrics::{
-    Collector, MetricLayout, PhaseOf, RunMetrics, Stats, TimelinePoint, WorkerMessage, WorkerReport,
+    Collector, MetricLayout, PhaseOf, Recorder, RunMetrics, Stats, TimelinePoint, WorkerMessage,
+    WorkerReport,
 };
 
 /// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
@@ -82,6 +83,29 @@ pub struct Measured {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start worker thread: {0}")]
 pub struct SpawnError(#[from] pub std::io::Error);
+
+/// The single-threaded runtime a worker runs on (and the one a run's host
+/// lookup uses): failing to build one is failing to start a worker.
+pub(crate) fn local_runtime() -> Result<tokio::runtime::Runtime, SpawnError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(SpawnError)
+}
+
+impl WorkerContext {
+    /// Ends a worker that could not start: its final message says why, so
+    /// the run fails instead of passing the other workers' share for the
+    /// whole. Returns the moment it stopped.
+    pub(crate) fn fail(self, error: &SpawnError) -> Instant {
+        let mut recorder = Recorder::new(self.index, self.start, self.layout, self.sink);
+        recorder.finish(WorkerReport {
+            failures: Vec::new(),
+            fatal: Some(error.to_string()),
+        });
+        Instant::now()
+    }
+}
 
 /// Runs `workers` to the end or until `stop`, calling `on_progress` once a
 /// second. `phases` optionally splits the run's totals into phases.

@@ -198,10 +198,9 @@ fn run_header(out: &mut String, r: &RunResult) {
     let _ = writeln!(out);
 }
 
-/// Requests that were under way when the run ended, if any. (`aborted` is
-/// the schema-1 name of the same figure, all a result of an older pummel has.)
+/// Requests that were under way when the run ended, if any.
 fn cut_at_the_end(r: &RunResult) -> String {
-    let cut = r.requests_cut.max(r.aborted);
+    let cut = r.requests_cut();
     if cut > 0 {
         format!("   cut at the end {}", format::count(cut))
     } else {

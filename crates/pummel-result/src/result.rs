@@ -344,6 +344,12 @@ impl RunResult {
     }
 
     /// Total failed requests (transport errors; not HTTP error statuses).
+    /// Requests under way when the run ended. A result of an older pummel
+    /// has them only under their schema-1 name, `aborted`.
+    pub fn requests_cut(&self) -> u64 {
+        self.requests_cut.max(self.aborted)
+    }
+
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }

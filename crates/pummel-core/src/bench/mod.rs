@@ -173,12 +173,7 @@ pub fn run(
 
 fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {
     let url = &plan.request.url;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        // Resolving needs a runtime as a worker does: failing to build one is
-        // the same failure as failing to start a worker.
-        .map_err(SpawnError)?;
+    let runtime = coordinator::local_runtime()?;
     runtime
         .block_on(url.resolve())
         .map_err(|source| BenchError::Resolve {

@@ -13,11 +13,11 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::BenchPlan;
-use crate::coordinator::{SpawnError, WorkerContext};
+use crate::coordinator::{local_runtime, WorkerContext};
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
-use crate::metrics::{KeyId, Recorder, WorkerReport};
+use crate::metrics::{KeyId, Recorder};
 use crate::pacer::{self, ConstantRate, Pacer, Share};
 use crate::ErrorKind;
 
@@ -162,23 +162,10 @@ impl RequestOutcome {
 
 /// Runs a worker to the end of its share; returns when it stopped.
 pub(super) fn run(setup: WorkerPlan) -> Instant {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match runtime {
+    match local_runtime() {
         Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(setup)),
-        Err(e) => {
-            // Without a runtime (out of file descriptors, say) this share
-            // cannot run: the worker says why in its final message, and the
-            // bench fails instead of reporting the other shares as the whole.
-            let ctx = setup.ctx;
-            let mut recorder = Recorder::new(ctx.index, ctx.start, ctx.layout, ctx.sink);
-            recorder.finish(WorkerReport {
-                failures: Vec::new(),
-                fatal: Some(SpawnError(e).to_string()),
-            });
-            Instant::now()
-        }
+        // Out of file descriptors, say: this share cannot run.
+        Err(e) => setup.ctx.fail(&e),
     }
 }
 
@@ -197,7 +184,6 @@ async fn drive(setup: WorkerPlan) -> Instant {
         mut stop,
         layout,
     } = ctx;
-    let open_model = schedule.is_some();
     let pacer = schedule.map(|schedule| Pacer::new(start, Box::new(schedule)));
     let state = Rc::new(WorkerState {
         recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
@@ -205,11 +191,8 @@ async fn drive(setup: WorkerPlan) -> Instant {
         h1_request: plan.request.encode_h1(),
         request: plan.request.clone(),
         timeout: plan.timeout,
-        budget: Cell::new(if open_model {
-            0
-        } else {
-            plan.requests.unwrap_or(u64::MAX)
-        }),
+        // Closed model only: an open model's pacer counts its own slots.
+        budget: Cell::new(plan.requests.unwrap_or(u64::MAX)),
         pacer,
         in_flight: Cell::new(0),
         sockets: Cell::new(0),

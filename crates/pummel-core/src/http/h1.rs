@@ -145,10 +145,7 @@ impl H1Connection {
                 if reused && matches!(kind, ErrorKind::Reset | ErrorKind::Closed) {
                     H1Error::Stale
                 } else {
-                    H1Error::Failed {
-                        kind,
-                        bytes_received: 0,
-                    }
+                    failed(kind, 0)
                 },
             );
         }

@@ -107,14 +107,14 @@ impl TargetUrl {
             return Err(UrlError::NoHost { url: shown(url) });
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
-        let port = match explicit_port(url, authority)? {
-            Some(port) => port,
-            None => default_port,
-        };
-        let authority = match authority.port_u16() {
-            Some(p) if p != default_port => authority.as_str().to_owned(),
-            _ => authority.host().to_owned(),
-        };
+        let port = explicit_port(url, authority)?.unwrap_or(default_port);
+        // The `Host` header names the port only when it is not the default.
+        let authority = if port == default_port {
+            authority.host()
+        } else {
+            authority.as_str()
+        }
+        .to_owned();
         let path_and_query = uri
             .path_and_query()
             .map(|pq| pq.as_str())

@@ -253,7 +253,7 @@ fn outcome(
             fatal = r.fatal;
         }
     }
-    failures.truncate(20);
+    failures.truncate(worker_state::MAX_FAILURE_EXAMPLES);
 
     let elapsed_s = measured.elapsed.as_secs_f64();
     let thresholds = judge_thresholds(program, metrics, elapsed_s, aborted_by);
@@ -332,10 +332,7 @@ fn resolve_target(
     let Some(target) = &plan.target else {
         return Ok(known);
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(SpawnError)?;
+    let runtime = coordinator::local_runtime()?;
     let addrs = runtime
         .block_on(target.resolve())
         .map_err(|source| RunError::Resolve {

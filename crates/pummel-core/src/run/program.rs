@@ -165,9 +165,9 @@ impl Builder<'_> {
         // A global teardown step is not a setup step: its own key, so a
         // setup and a teardown step of the same name are not merged.
         let global = scenario.is_none().then_some(self.global);
-        let scope = match (scenario, global) {
-            (Some(s), _) => s.name.clone(),
-            (None, g) => format!("({})", g.unwrap_or(GlobalPhase::Setup).as_str()),
+        let scope = match scenario {
+            Some(s) => s.name.clone(),
+            None => format!("({})", self.global.as_str()),
         };
         self.key(
             format!("{scope}/{}", step.name),

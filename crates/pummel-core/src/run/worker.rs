@@ -10,9 +10,9 @@ use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
-use crate::coordinator::{SpawnError, WorkerContext};
+use crate::coordinator::{local_runtime, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
-use crate::metrics::{Recorder, WorkerReport};
+use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule, Share};
 use crate::scenario::load_model::LoadModel;
 use crate::segment::Segment;
@@ -24,21 +24,13 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs one worker to the end of its share; returns when it stopped.
 pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match runtime {
+    match local_runtime() {
         Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
         Err(e) => {
             // Without a runtime this share cannot run: the run stops, and
             // says why, as it does for any failure that ends it early.
             plan.run_stop.stop();
-            let mut recorder = Recorder::new(ctx.index, ctx.start, ctx.layout, ctx.sink);
-            recorder.finish(WorkerReport {
-                failures: Vec::new(),
-                fatal: Some(SpawnError(e).to_string()),
-            });
-            Instant::now()
+            ctx.fail(&e)
         }
     }
 }

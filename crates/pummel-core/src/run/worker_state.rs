@@ -18,7 +18,7 @@ use crate::scenario::pick::WeightedPick;
 use crate::segment::Segment;
 
 /// Failure messages kept per worker, as examples for the summary.
-const MAX_FAILURE_EXAMPLES: usize = 20;
+pub(super) const MAX_FAILURE_EXAMPLES: usize = 20;
 
 /// The values every VU starts with (the global setup's captures), by
 /// variable index.

@@ -13,7 +13,7 @@ use crate::exit::Failure;
 use crate::output::destinations;
 
 pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
-    let outputs = super::resolve::outputs(&args.output)?;
+    let outputs = destinations::Destinations::for_result(&args.output)?;
     // The target gets its own runtime (one thread: the bench takes the rest).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -15,7 +15,7 @@ use pummel_core::run::RunOptions;
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
-use crate::cli::{BenchArgs, OutputArgs, RunArgs};
+use crate::cli::{BenchArgs, RunArgs};
 use crate::exit::Failure;
 use crate::output::destinations::{self, Destinations};
 
@@ -46,7 +46,7 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
     let plan = bench_plan(args)?;
     Ok(Resolved {
         plan,
-        outputs: outputs(&args.output)?,
+        outputs: Destinations::for_result(&args.output)?,
     })
 }
 
@@ -76,13 +76,8 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
                 insecure: args.insecure,
             },
         },
-        outputs: outputs(&args.output)?,
+        outputs: Destinations::for_result(&args.output)?,
     })
-}
-
-/// Where the result goes, each path checked.
-pub(super) fn outputs(args: &OutputArgs) -> Result<Destinations, Failure> {
-    Destinations::for_result(args)
 }
 
 /// Worker threads: as given, or one per core.

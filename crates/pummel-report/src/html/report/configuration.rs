@@ -43,8 +43,7 @@ pub(super) fn section(r: &RunResult) -> String {
             format::bytes(r.bytes_sent)
         )),
     ]);
-    // `aborted` is the schema-1 name of the same figure.
-    let cut = r.requests_cut.max(r.aborted);
+    let cut = r.requests_cut();
     if cut > 0 {
         rows.push(vec![
             text("requests cut at the end"),

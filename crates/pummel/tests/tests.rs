@@ -11,6 +11,8 @@
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
+//! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
+//!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
@@ -36,6 +38,7 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod convert;
 mod failures;
 mod honesty;
 mod limits;

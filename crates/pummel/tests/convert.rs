@@ -99,8 +99,18 @@ fn a_browser_recording_converts_to_a_journey_that_passes_with_10_vus() {
     assert_eq!(recorded["log"]["version"], "1.2");
 
     let journey = dir.path().join("journey.yaml");
-    let out = pummel(&["convert", s(&har), "-o", s(&journey)]).expect_code(0);
+    // A tenth of the recorded pauses keeps the replay quick; they stay in the file.
+    let out = pummel(&[
+        "convert",
+        s(&har),
+        "-o",
+        s(&journey),
+        "--think-scale",
+        "0.1",
+    ])
+    .expect_code(0);
     let yaml = std::fs::read_to_string(&journey).expect("read the scenario");
+    assert!(yaml.contains("think: "), "{yaml}");
     // Secrets never reach the file; the user is told which variable to set.
     assert!(!yaml.contains("s3cret"), "{yaml}");
     assert!(yaml.contains("password: \"{{ env.PASSWORD }}\""), "{yaml}");
@@ -259,6 +269,12 @@ fn bad_input_is_a_usage_error_that_says_what_is_wrong() {
     }
     pummel(&["convert", "/no/such/file.har"])
         .expect_usage_error(&["cannot read /no/such/file.har"]);
-    pummel(&["convert", s(&cases[0].0), "--think-scale", "-1"])
-        .expect_usage_error(&["think-scale"]);
+    pummel(&["convert", s(&cases[0].0), "--think-scale=-1"]).expect_usage_error(&["think-scale"]);
+    // A file over the size limit is refused before it is read (sparse: nothing is written).
+    let huge = dir.path().join("huge.har");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(256 * 1024 * 1024 + 1))
+        .expect("a sparse file");
+    pummel(&["convert", s(&huge)])
+        .expect_usage_error(&["the largest file `pummel convert` reads is"]);
 }

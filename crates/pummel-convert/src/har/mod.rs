@@ -35,8 +35,57 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
             supported: "1.2 (and 1.1)",
         });
     }
-    let mut timed = Vec::with_capacity(har.log.entries.len());
-    for (i, entry) in har.log.entries.iter().enumerate() {
+    let (kept, skipped) = select(&har.log.entries, options)?;
+    let origin = kept.first().map(|k| k.2.origin()).unwrap_or_default();
+    let mut exchanges = exchanges(&kept, &origin, options.think_scale);
+    let mut names = Vec::new();
+    let correlations = correlate::correlate(&mut exchanges, &mut names);
+    let mut vault = Vault::default();
+    for exchange in &mut exchanges {
+        hide_secrets(&mut exchange.step, &exchange.label, &mut vault);
+    }
+
+    let mut doc = Document {
+        target: Some(origin.clone()),
+        scenario: "recorded".to_owned(),
+        ..Document::default()
+    };
+    describe(
+        &mut doc.header,
+        &har.log,
+        exchanges.len(),
+        skipped,
+        options.think_scale,
+    );
+    let env = vault.into_env();
+    if !env.is_empty() {
+        let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
+        doc.header.push(format!(
+            "Recorded secrets are read from the environment: set {} (or pass --env NAME=VALUE).",
+            names.join(", ")
+        ));
+    }
+    let steps = exchanges.len();
+    doc.steps = exchanges
+        .into_iter()
+        .map(|e| Step::Request(Box::new(e.step)))
+        .collect();
+    Ok(Conversion {
+        yaml: crate::emit::document(&doc),
+        steps,
+        skipped,
+        correlations,
+        env,
+    })
+}
+
+/// The entries to convert, in start order, with their start times and URLs; what was left out.
+fn select<'a>(
+    entries: &'a [Entry],
+    options: &Options,
+) -> Result<(Vec<(i64, &'a Entry, Address)>, Skipped), ConvertError> {
+    let mut timed = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
         let start =
             time::parse_millis(&entry.started_date_time).ok_or_else(|| ConvertError::Invalid {
                 format: "HAR",
@@ -77,14 +126,18 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
     if kept.is_empty() {
         return Err(ConvertError::Empty(format!(
             "no request left to convert ({} entries: {} static assets, {} on other hosts, {} not HTTP or never answered)",
-            har.log.entries.len(),
+            entries.len(),
             skipped.assets,
             skipped.hosts,
             skipped.other
         )));
     }
 
-    let origin = kept[0].2.origin();
+    Ok((kept, skipped))
+}
+
+/// Steps from the kept entries (followed redirects folded in), with think times.
+fn exchanges(kept: &[(i64, &Entry, Address)], origin: &str, think_scale: f64) -> Vec<Exchange> {
     let mut exchanges = Vec::new();
     let mut spans: Vec<(i64, i64)> = Vec::new();
     let mut i = 0;
@@ -99,7 +152,7 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
             followed.push(kept[last].2.path.clone());
         }
         let (end_start, final_entry, _) = &kept[last];
-        let mut step = request_step(first, url, &origin);
+        let mut step = request_step(first, url, origin);
         if !followed.is_empty() {
             step.comments.push(format!(
                 "the recording followed a redirect to {}; pummel follows it too",
@@ -127,7 +180,7 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
             clippy::cast_precision_loss,
             reason = "gaps of a recording, far below 2^52 ms"
         )]
-        let gap = (spans[k + 1].0 - spans[k].1) as f64 * options.think_scale;
+        let gap = (spans[k + 1].0 - spans[k].1) as f64 * think_scale;
         if gap >= MIN_THINK_MS {
             #[expect(
                 clippy::cast_possible_truncation,
@@ -139,70 +192,49 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
         }
     }
 
-    let mut names = Vec::new();
-    let correlations = correlate::correlate(&mut exchanges, &mut names);
-    let mut vault = Vault::default();
-    for exchange in &mut exchanges {
-        hide_secrets(&mut exchange.step, &exchange.label, &mut vault);
-    }
+    exchanges
+}
 
-    let mut doc = Document {
-        target: Some(origin.clone()),
-        scenario: "recorded".to_owned(),
-        ..Document::default()
-    };
-    doc.header.push(format!(
+/// The file's header comments: what was converted and left out.
+fn describe(
+    header: &mut Vec<String>,
+    log: &file::Log,
+    steps: usize,
+    skipped: Skipped,
+    think_scale: f64,
+) {
+    header.push(format!(
         "Converted by `pummel convert` from a HAR {} recording: {} entries, {} steps.",
-        har.log.version,
-        har.log.entries.len(),
-        exchanges.len()
+        log.version,
+        log.entries.len(),
+        steps
     ));
     if skipped.assets > 0 {
-        doc.header.push(format!(
+        header.push(format!(
             "Left out: {} static assets (images, fonts, CSS, scripts; --keep-assets keeps them).",
             skipped.assets
         ));
     }
     if skipped.hosts > 0 {
-        doc.header.push(format!(
+        header.push(format!(
             "Left out: {} requests to hosts not included.",
             skipped.hosts
         ));
     }
     if skipped.other > 0 {
-        doc.header.push(format!(
+        header.push(format!(
             "Left out: {} requests that were not HTTP(S) or never got an answer.",
             skipped.other
         ));
     }
-    doc.header.push(
+    header.push(
         "Cookies are left to each virtual user's jar; think times are the recorded pauses"
             .to_owned(),
     );
-    doc.header.push(format!(
+    header.push(format!(
         "(scaled by {}). Lines starting `capture` below say what was guessed.",
-        options.think_scale
+        think_scale
     ));
-    let env = vault.into_env();
-    if !env.is_empty() {
-        let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
-        doc.header.push(format!(
-            "Recorded secrets are read from the environment: set {} (or pass --env NAME=VALUE).",
-            names.join(", ")
-        ));
-    }
-    let steps = exchanges.len();
-    doc.steps = exchanges
-        .into_iter()
-        .map(|e| Step::Request(Box::new(e.step)))
-        .collect();
-    Ok(Conversion {
-        yaml: crate::emit::document(&doc),
-        steps,
-        skipped,
-        correlations,
-        env,
-    })
 }
 
 fn host_wanted(url: &Address, options: &Options) -> bool {
@@ -450,3 +482,6 @@ fn hide_secrets(step: &mut RequestStep, label: &str, vault: &mut Vault) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -641,3 +641,6 @@ fn raw_urls(items: &[Item], out: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -445,7 +445,7 @@ fn variable_name(field: Option<&str>, capture: &Capture) -> String {
         .collect();
     name = name.trim_matches('_').to_owned();
     // A path segment is named by the one before it: `/items/123` → `item_id`.
-    if matches!(field, Some(_))
+    if field.is_some()
         && !name.ends_with("id")
         && !name.contains("token")
         && !name.contains("csrf")

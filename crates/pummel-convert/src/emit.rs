@@ -158,7 +158,7 @@ fn comment(out: &mut String, indent: usize, line: &str) {
 
 /// `1500` → `1500ms`; whole seconds as seconds.
 pub(crate) fn duration(ms: u64) -> String {
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -152,25 +152,68 @@ fn a_browser_recording_converts_to_a_journey_that_passes_with_10_vus() {
     .json();
     assert_clean_run(&v, iterations);
 
-    // The control: the same journey with the recorded token and id in place of the captures is
-    // refused by the target, so the pass above is the correlation's doing.
+    // The controls: the same journey with the recorded CSRF token, or the recorded item id, in
+    // place of its capture is refused by the target (403, 404), so the pass above is the
+    // correlation's doing.
     let token = recorded_form_field(&recorded, "csrf");
-    let raw = yaml.replace("{{ csrf }}", &token);
-    let uncorrelated = dir.path().join("uncorrelated.yaml");
-    std::fs::write(&uncorrelated, raw).expect("write");
-    let v = pummel(&[
-        "run",
-        s(&uncorrelated),
-        "--json",
-        "--vus",
-        "2",
-        "--iterations",
-        "2",
-        "--env",
-        "PASSWORD=s3cret",
-    ])
-    .json();
-    assert!(u(&v, "/checks/failed") > 0, "{}", util::brief(&v));
+    let item = recorded_item_id(&recorded);
+    for (template, recorded_value, refused) in [
+        ("{{ csrf }}", token.as_str(), "recorded/POST /shop/login"),
+        ("{{ item_id }}", item.as_str(), "recorded/GET /shop/items/"),
+    ] {
+        let uncorrelated = dir.path().join("uncorrelated.yaml");
+        std::fs::write(&uncorrelated, yaml.replace(template, recorded_value)).expect("write");
+        let v = pummel(&[
+            "run",
+            s(&uncorrelated),
+            "--json",
+            "--iterations",
+            "1",
+            "--env",
+            "PASSWORD=s3cret",
+        ])
+        .json();
+        assert!(
+            u(&v, "/checks/failed") > 0,
+            "{template}: {}",
+            util::brief(&v)
+        );
+        let failed_step = v["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|step| {
+                step["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["failed"].as_u64().unwrap_or(0) > 0)
+            })
+            .map(|step| {
+                format!(
+                    "{}/{}",
+                    step["scenario"].as_str().unwrap_or(""),
+                    step["name"].as_str().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        assert!(
+            failed_step.starts_with(refused),
+            "{template}: {failed_step}\n{}",
+            util::brief(&v)
+        );
+    }
+}
+
+/// The item id the recording opened (`GET /shop/items/{id}`).
+fn recorded_item_id(har: &Value) -> String {
+    har["log"]["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["request"]["url"].as_str())
+        .find_map(|url| url.split_once("/shop/items/").map(|(_, id)| id.to_owned()))
+        .expect("a recorded item page")
 }
 
 /// The value a recorded form post sent in `field`.

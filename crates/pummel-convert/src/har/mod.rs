@@ -23,6 +23,9 @@ use base64::Engine as _;
 /// request right after the page loaded — not a person's pause.
 const MIN_THINK_MS: f64 = 50.0;
 
+/// An entry kept for conversion: its start (ms since the epoch), itself, its URL.
+type Kept<'a> = (i64, &'a Entry, Address);
+
 pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, ConvertError> {
     let har: HarFile = serde_json::from_str(text).map_err(|e| ConvertError::Invalid {
         format: "HAR",
@@ -83,7 +86,7 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
 fn select<'a>(
     entries: &'a [Entry],
     options: &Options,
-) -> Result<(Vec<(i64, &'a Entry, Address)>, Skipped), ConvertError> {
+) -> Result<(Vec<Kept<'a>>, Skipped), ConvertError> {
     let mut timed = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         let start =
@@ -101,7 +104,7 @@ fn select<'a>(
     timed.sort_by_key(|(start, _)| *start);
 
     let mut skipped = Skipped::default();
-    let mut kept: Vec<(i64, &Entry, Address)> = Vec::new();
+    let mut kept: Vec<Kept<'a>> = Vec::new();
     for (start, entry) in timed {
         // Not HTTP(S) (`data:`, `blob:`, `chrome-extension:`): nothing to replay.
         let Some(url) = Address::parse(&entry.request.url) else {
@@ -137,7 +140,7 @@ fn select<'a>(
 }
 
 /// Steps from the kept entries (followed redirects folded in), with think times.
-fn exchanges(kept: &[(i64, &Entry, Address)], origin: &str, think_scale: f64) -> Vec<Exchange> {
+fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> Vec<Exchange> {
     let mut exchanges = Vec::new();
     let mut spans: Vec<(i64, i64)> = Vec::new();
     let mut i = 0;
@@ -232,8 +235,7 @@ fn describe(
             .to_owned(),
     );
     header.push(format!(
-        "(scaled by {}). Lines starting `capture` below say what was guessed.",
-        think_scale
+        "(scaled by {think_scale}). Comments starting `capture` below say what was guessed."
     ));
 }
 

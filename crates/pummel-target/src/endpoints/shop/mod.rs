@@ -102,13 +102,10 @@ fn login(shop: &Shop, session: Option<&str>, form: &[(String, String)]) -> Respo
     };
     let outcome = shop.with(session, |s| {
         if field("csrf") != Some(s.csrf.as_str()) {
-            return Err(status(StatusCode::FORBIDDEN, "bad CSRF token\n"));
+            return Err((StatusCode::FORBIDDEN, "bad CSRF token\n"));
         }
         if field("password") != Some(SHOP_PASSWORD) || field("username").is_none_or(str::is_empty) {
-            return Err(status(
-                StatusCode::UNAUTHORIZED,
-                "wrong user name or password\n",
-            ));
+            return Err((StatusCode::UNAUTHORIZED, "wrong user name or password\n"));
         }
         s.user = field("username").map(str::to_owned);
         s.rotate_csrf();
@@ -116,7 +113,7 @@ fn login(shop: &Shop, session: Option<&str>, form: &[(String, String)]) -> Respo
     });
     match outcome {
         Some(Ok(())) => see_other("/shop/items"),
-        Some(Err(refused)) => refused,
+        Some(Err((code, message))) => status(code, message),
         None => status(
             StatusCode::FORBIDDEN,
             "no session: load /shop/login first\n",

@@ -25,5 +25,8 @@ pub use collector::{Collector, PhaseOf, PhaseTotals, RunMetrics, TimelinePoint};
 pub use error_kind::ErrorKind;
 pub use histogram::{LatencyHistogram, LatencySummary};
 pub use result::RunResult;
-pub use snapshot::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL};
+pub use snapshot::{
+    CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, SnapshotError, INTERVAL,
+    MAX_SNAPSHOT_BYTES,
+};
 pub use stats::{ErrorCounts, Stats, StatusCounts};

@@ -10,7 +10,7 @@ use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
-use crate::coordinator::{local_runtime, WorkerContext};
+use crate::coordinator::{local_runtime, until_start, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule, Share};
@@ -62,6 +62,9 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let recorder = Recorder::new(index, start, layout, sink);
     let shared = WorkerState::new(&plan, recorder, budget);
     let deadline = whole.duration().map(|d| start + d);
+    // Set up (runtime, feeders, connectors) before the run's start, so that
+    // every worker, and every agent of a distributed run, starts on time.
+    until_start(start, &mut stop).await;
 
     let ticker = {
         let shared = shared.clone();

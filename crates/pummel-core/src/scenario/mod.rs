@@ -34,6 +34,7 @@ mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod tags;
 pub(crate) mod template;
 pub(crate) mod threshold;
 mod validate;
@@ -44,6 +45,8 @@ mod yaml;
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;
 

@@ -15,6 +15,7 @@
 //! `worker_state` and `program`.
 
 mod global;
+mod groups;
 mod in_flight;
 pub(crate) mod program;
 mod result;
@@ -274,6 +275,7 @@ fn outcome(
         partial: partial || fatal.is_some(),
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
+    result.groups = groups::group_results(program, metrics, elapsed_s);
     result.scenarios = result::scenario_results(program, metrics);
     result.checks = (!program.checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();

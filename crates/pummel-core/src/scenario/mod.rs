@@ -37,6 +37,7 @@ pub(crate) mod response;
 pub(crate) mod tags;
 pub(crate) mod template;
 pub(crate) mod threshold;
+pub(crate) mod threshold_filter;
 mod validate;
 pub(crate) mod websocket;
 mod yaml;

@@ -88,3 +88,48 @@ fn tag_values_are_static_text_and_errors_are_located() {
     .unwrap();
     assert_eq!(plan.scenarios[0].steps[0].tags.to_string(), "n=1,ok=true");
 }
+
+#[test]
+fn thresholds_scoped_by_group_and_tag_must_match_something() {
+    let file = |thresholds: &str| {
+        format!(
+            "target: http://127.0.0.1:1\nthresholds:\n{thresholds}scenarios:\n  - name: s\n    steps:\n      - group: checkout\n        tags: {{ kind: write }}\n        steps:\n          - request: /pay\n"
+        )
+    };
+    let plan = load(&file(
+        "  - condition: p95 < 1s\n    group: checkout\n    tag: { kind: write }\n",
+    ))
+    .unwrap();
+    assert_eq!(plan.thresholds[0].filter.group.as_deref(), Some("checkout"));
+    assert_eq!(plan.thresholds[0].filter.tags.to_string(), "kind=write");
+    assert_error(
+        &file("  - condition: p95 < 1s\n    group: chekout\n"),
+        4,
+        12,
+        "no group is named `chekout` (did you mean `checkout`?)",
+    );
+    assert_error(
+        &file("  - condition: p95 < 1s\n    tag: { kind: read }\n"),
+        4,
+        10,
+        "no request or WebSocket step is tagged kind=read",
+    );
+    assert_error(
+        &file("  - condition: p95 < 1s\n    tag: { kind: \"{{ vu }}\" }\n"),
+        4,
+        18,
+        "tag `kind` is a template",
+    );
+    assert_error(
+        &file("  - condition: iterations > 1\n    tag: { kind: write }\n"),
+        4,
+        5,
+        "`iterations` counts a scenario's iterations",
+    );
+    assert_error(
+        &file("  - condition: p95 < 1s\n    tags: { kind: write }\n"),
+        4,
+        5,
+        "unknown key `tags` in a threshold (did you mean `tag`?)",
+    );
+}

@@ -10,8 +10,6 @@
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Tags(Vec<(String, String)>);
 
-// Selection by tag and tag-scoped thresholds read tags through these.
-#[allow(dead_code)]
 impl Tags {
     /// Tags from `(key, value)` pairs; a later pair replaces an earlier one
     /// with the same key.

@@ -15,6 +15,7 @@
 //! `worker_state` and `program`.
 
 mod global;
+mod groups;
 mod in_flight;
 mod parts;
 pub(crate) mod program;
@@ -338,6 +339,7 @@ fn outcome(
         partial: partial || fatal.is_some(),
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
+    result.groups = groups::group_results(program, metrics, elapsed_s);
     result.scenarios = result::scenario_results(program, metrics);
     result.checks = (!program.checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();

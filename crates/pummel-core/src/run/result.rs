@@ -81,6 +81,8 @@ pub(super) fn step_results(
                 scenario,
                 name,
                 global,
+                group,
+                tags,
             } = kind
             else {
                 return None;
@@ -100,6 +102,11 @@ pub(super) fn step_results(
                 name: name.clone(),
                 scenario: scenario.clone(),
                 global: global.map(|g| g.as_str().to_owned()),
+                group: (!group.is_empty()).then(|| group.join("/")),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
                 requests: s.requests(),
                 responses: s.responses,
                 failed: program.failed(i, s, &metrics.counters),

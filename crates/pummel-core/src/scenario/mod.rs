@@ -34,8 +34,10 @@ mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod tags;
 pub(crate) mod template;
 pub(crate) mod threshold;
+pub(crate) mod threshold_filter;
 mod validate;
 pub(crate) mod websocket;
 mod yaml;
@@ -44,6 +46,8 @@ mod yaml;
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;
 

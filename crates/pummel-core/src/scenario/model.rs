@@ -22,6 +22,7 @@ use super::feeder::Feeder;
 use super::load_model::LoadModel;
 use super::pick::WeightedPick;
 use super::request::{Auth, AuthSetting, Header, RequestStep};
+use super::tags::Tags;
 use super::template::{Template, VarId};
 use super::threshold::Threshold;
 
@@ -111,6 +112,9 @@ pub(crate) struct Scenario {
     pub pacing: Option<Duration>,
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
+    /// The scenario's own `tags`; every step of it carries them too.
+    #[allow(dead_code)]
+    pub tags: Tags,
 }
 
 /// One step of a scenario.
@@ -120,6 +124,9 @@ pub(crate) struct Step {
     /// URL as written, templates unrendered, so the key set stays small).
     pub name: String,
     pub kind: StepKind,
+    /// The step's tags with those of its groups and scenario merged in
+    /// (its own values win).
+    pub tags: Tags,
 }
 
 /// What a step does. More kinds (WebSocket, script) will join.

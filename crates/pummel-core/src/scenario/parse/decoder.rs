@@ -18,6 +18,8 @@ pub(crate) struct DecodeInfo {
     pub(crate) load_span: Span,
     /// Per threshold: where its `scenario` and `step` values are.
     pub(crate) threshold_scopes: Vec<(Option<Span>, Option<Span>)>,
+    /// Per threshold: where its `group` and `tag` values are.
+    pub(crate) threshold_filters: Vec<crate::scenario::threshold_filter::FilterSpans>,
 }
 
 /// Decodes one file: the text (to locate errors inside values), where its

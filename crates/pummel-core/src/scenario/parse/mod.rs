@@ -23,6 +23,7 @@ mod file;
 mod load;
 mod request;
 mod steps;
+mod tags;
 mod thresholds;
 mod values;
 mod websocket;

@@ -465,6 +465,9 @@ impl Checker<'_> {
         match head {
             "vu" => return (Binding::Vu, None),
             "iteration" => return (Binding::Iteration, None),
+            // A variable or capture of that name, in files written before
+            // `status` existed, keeps its meaning.
+            "status" if !self.slots.contains_key(head) => return (Binding::Status, None),
             _ => {}
         }
         let slot = self.slots.get(head).copied();
@@ -618,8 +621,14 @@ impl Checker<'_> {
             Some((_, Origin::Variable)) => format!("`{head}` is not available here"),
             None => {
                 let mut candidates: Vec<&str> = scope.vars.iter().map(String::as_str).collect();
-                candidates.extend(["vu", "iteration"]);
+                candidates.extend(["vu", "iteration", "status"]);
                 let base = format!("`{head}` is not defined");
+                let minus = head.split_once('-').filter(|(before, _)| {
+                    scope.vars.contains(*before) || ["vu", "iteration", "status"].contains(before)
+                });
+                if let Some((before, after)) = minus {
+                    return format!("{base}: a name may contain `-`; to subtract, put spaces around it (`{before} - {after}`)");
+                }
                 match suggest(head, candidates) {
                     Some(s) => format!("{base} (did you mean `{s}`?)"),
                     None => format!(

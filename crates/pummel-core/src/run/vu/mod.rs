@@ -86,6 +86,7 @@ impl Vu {
     /// Counts a finished iteration (templates see the count).
     pub(super) fn iteration_done(&mut self) {
         self.vars.iteration += 1;
+        self.vars.status = None;
     }
 
     /// The variables' values, for sharing the global setup's captures.
@@ -202,6 +203,11 @@ impl Vu {
         };
         let end = Instant::now();
         let result = result.unwrap_or(Err(ErrorKind::Timeout));
+        self.vars.status = Some(if result.is_ok() {
+            self.response.status
+        } else {
+            0
+        });
         let latency = end - scheduled.unwrap_or(sent);
         let uncorrected = scheduled.map(|_| end - sent);
         {

@@ -17,6 +17,8 @@ pub(super) struct Variables {
     /// 0-based within this worker's segment (unique feeders use it).
     pub(super) index: usize,
     pub(super) iteration: u64,
+    /// The status of the last response in this iteration (0: no response).
+    pub(super) status: Option<u16>,
     values: Vec<Option<String>>,
     rows: Vec<Option<Box<[String]>>>,
 }
@@ -38,6 +40,9 @@ impl Context for Variables {
     fn iteration(&self) -> u64 {
         self.iteration
     }
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
 }
 
 impl Variables {
@@ -46,6 +51,7 @@ impl Variables {
             id,
             index,
             iteration: 0,
+            status: None,
             values: initial.to_vec(),
             rows: vec![None; feeders],
         }

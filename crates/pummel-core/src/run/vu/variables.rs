@@ -78,6 +78,18 @@ impl Variables {
         Ok(())
     }
 
+    /// Takes a feeder's current row out (a loop over the feeder puts it back).
+    pub(super) fn take_row(&mut self, feeder: usize) -> Option<Box<[String]>> {
+        self.rows.get_mut(feeder).and_then(Option::take)
+    }
+
+    /// Makes `row` the feeder's current row.
+    pub(super) fn put_row(&mut self, feeder: usize, row: Option<Box<[String]>>) {
+        if let Some(slot) = self.rows.get_mut(feeder) {
+            *slot = row;
+        }
+    }
+
     /// Sets a variable (a capture), reusing its buffer.
     pub(super) fn set(&mut self, var: VarId, value: &str) {
         match &mut self.values[var.index()] {

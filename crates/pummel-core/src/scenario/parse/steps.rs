@@ -121,9 +121,14 @@ impl Decoder<'_> {
                 "ws_hold",
                 "ws_ping",
                 "ws_close",
+                "loop",
+                "if",
+                "else",
+                "retry",
+                "on_error",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -147,6 +152,19 @@ impl Decoder<'_> {
         if let Some(g) = f.get("group") {
             return Some(self.group_step(&f, g));
         }
+        if let Some(n) = f.get("loop") {
+            return self.loop_step(&f, n);
+        }
+        if let Some(n) = f.get("if") {
+            return self.if_step(&f, n);
+        }
+        if f.has("else") {
+            self.err(
+                f.key_span("else"),
+                "`else` belongs to an `if` step, beside its `if` and `steps`",
+            );
+            return None;
+        }
         if let Some(t) = f.get("think") {
             self.only_keys(&f, "think", &["think"]);
             let think = self.think(t, "`think`")?;
@@ -155,12 +173,12 @@ impl Decoder<'_> {
                 kind: StepKind::Think(think),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
         None
     }
 
     /// Reports the keys of a step that its kind does not take.
-    fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
+    pub(super) fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
         for (key, k, _) in &f.entries {
             if !allowed.contains(key) {
                 self.err(
@@ -179,9 +197,12 @@ impl Decoder<'_> {
         self.only_keys(
             f,
             "request",
-            &["name", "request", "check", "capture", "think"],
+            &[
+                "name", "request", "check", "capture", "think", "retry", "on_error",
+            ],
         );
         let mut request = self.decode_request(req);
+        request.flow = self.step_flow(f);
         if let Some(n) = f.get("check") {
             request.checks = self.decode_checks(n);
         }

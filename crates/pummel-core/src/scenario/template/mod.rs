@@ -34,8 +34,6 @@
 //! `operators` for what the operators do to values; `condition` is an expression that decides; this
 //! module holds the [`Template`] that ties them together.
 
-// Used by the flow steps (`if:`, `loop: { while: }`), which come next.
-#[allow(dead_code, unused_imports)]
 mod condition;
 mod context;
 mod eval;
@@ -49,7 +47,6 @@ use std::fmt;
 
 use crate::scenario::diagnostic;
 
-#[allow(unused_imports)]
 pub(crate) use condition::Condition;
 #[cfg(test)]
 pub(crate) use context::EmptyContext;

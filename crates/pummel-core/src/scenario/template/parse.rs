@@ -51,7 +51,6 @@ pub(super) fn parse_pieces(text: &str) -> Result<Vec<Piece>, TemplateError> {
 }
 
 /// Parses `text` as one expression (a condition), with no `{{ }}` around it.
-#[allow(dead_code)]
 pub(super) fn parse_bare(text: &str) -> Result<Expr, TemplateError> {
     let mut parser = ExprParser::new(text, 0, text.len());
     parser.skip_ws();

@@ -93,7 +93,6 @@ pub(super) fn check_unary(op: UnaryOp, operand: &Expr) -> Result<(), String> {
 }
 
 /// Checks that an expression used as a condition can be true or false.
-#[allow(dead_code)]
 pub(super) fn check_condition(e: &Expr) -> Result<(), String> {
     match e.static_type() {
         StaticType::Number => Err(

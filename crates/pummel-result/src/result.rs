@@ -75,6 +75,10 @@ pub struct RunResult {
     /// All checks together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<ChecksTotal>,
+    /// Attempts that were retries, all steps together (already counted in
+    /// `requests`); present when a step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
     /// Cycles runs: figures per concurrency level, measured in each cycle's
@@ -145,6 +149,10 @@ pub struct StepResult {
     pub cut: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// Of `requests`, the attempts that were retries; present when the
+    /// step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
     pub histogram: String,
 }
 
@@ -368,6 +376,7 @@ impl RunResult {
             groups: Vec::new(),
             scenarios: Vec::new(),
             checks: None,
+            retries: None,
             thresholds: Vec::new(),
             cycles: Vec::new(),
             verdict: None,

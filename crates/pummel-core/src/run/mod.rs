@@ -340,6 +340,12 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.groups = groups::group_results(program, metrics, elapsed_s);
+    let retried = result.steps.iter().filter_map(|s| s.retries);
+    result.retries = result
+        .steps
+        .iter()
+        .any(|s| s.retries.is_some())
+        .then(|| retried.sum());
     result.scenarios = result::scenario_results(program, metrics);
     result.checks = (!program.checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();

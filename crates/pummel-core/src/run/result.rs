@@ -122,6 +122,9 @@ pub(super) fn step_results(
                 bytes_sent: s.bytes_sent,
                 cut: s.aborted,
                 checks,
+                retries: program
+                    .has_retry(i)
+                    .then(|| program.retries(i, &metrics.counters)),
                 histogram: s.latency.to_base64(),
             })
         })

@@ -362,6 +362,15 @@ fn note_abort(
             shared.note_failure(&scenario.name, "iteration aborted", &message);
             true
         }
+        Abort::Vu(message) => {
+            it.failed();
+            shared.note_failure(
+                &scenario.name,
+                "virtual user aborted (on_error: abort_vu)",
+                &message,
+            );
+            false
+        }
     }
 }
 

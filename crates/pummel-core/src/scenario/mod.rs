@@ -28,6 +28,7 @@ pub(crate) mod cookie;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
+pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 mod parse;
@@ -42,6 +43,8 @@ mod validate;
 pub(crate) mod websocket;
 mod yaml;
 
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]

@@ -68,6 +68,8 @@ pub(crate) struct Defaults {
     pub auth: Option<Auth>,
     /// Whether each VU keeps a cookie jar (default true).
     pub cookies: bool,
+    /// What a failed request step does when it sets no `on_error`.
+    pub on_error: Option<super::flow::OnError>,
 }
 
 impl Default for Defaults {
@@ -79,6 +81,7 @@ impl Default for Defaults {
             think: None,
             auth: None,
             cookies: true,
+            on_error: None,
         }
     }
 }
@@ -140,11 +143,38 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// Steps repeated (`loop:`).
+    Loop(Box<super::flow::Loop>),
+    /// Steps run when a condition holds, others when not (`if:`).
+    If(Box<super::flow::IfStep>),
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
     pub steps: Vec<Step>,
+}
+
+impl StepKind {
+    /// The lists of steps inside this one (a group's, a loop's, an `if`'s
+    /// two branches).
+    pub(crate) fn inner_steps(&self) -> Vec<&[Step]> {
+        match self {
+            StepKind::Group(g) => vec![&g.steps],
+            StepKind::Loop(l) => vec![&l.steps],
+            StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
+
+    /// The same, to change them.
+    pub(crate) fn inner_steps_mut(&mut self) -> Vec<&mut Vec<Step>> {
+        match self {
+            StepKind::Group(g) => vec![&mut g.steps],
+            StepKind::Loop(l) => vec![&mut l.steps],
+            StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
 }
 
 impl Plan {
@@ -243,6 +273,15 @@ impl Plan {
         }
     }
 
+    /// What a failed request step does: its own `on_error`, else the
+    /// defaults', else end the iteration.
+    pub(crate) fn on_error_for(&self, step: &RequestStep) -> super::flow::OnError {
+        step.flow
+            .on_error
+            .or(self.defaults.on_error)
+            .unwrap_or_default()
+    }
+
     pub(crate) fn timeout_for(&self, step: &RequestStep) -> Duration {
         step.timeout
             .or(self.defaults.timeout)
@@ -279,8 +318,8 @@ impl Plan {
         ) {
             for step in steps {
                 out.push((scenario, step));
-                if let StepKind::Group(g) = &step.kind {
-                    walk(scenario, &g.steps, out);
+                for inner in step.kind.inner_steps() {
+                    walk(scenario, inner, out);
                 }
             }
         }

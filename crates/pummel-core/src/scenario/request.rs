@@ -210,6 +210,8 @@ pub(crate) struct RequestStep {
     pub captures: Vec<Capture>,
     /// Pause after this request; overrides the scenario's and the defaults'.
     pub think: Option<Think>,
+    /// `retry` and `on_error`.
+    pub flow: super::flow::StepFlow,
 }
 
 impl RequestStep {
@@ -285,6 +287,7 @@ mod tests {
             checks: vec![],
             captures: vec![],
             think: None,
+            flow: crate::scenario::flow::StepFlow::default(),
         }
     }
 

@@ -111,7 +111,9 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`defaults`",
-            &["headers", "timeout", "max_body", "think", "auth", "cookies"],
+            &[
+                "headers", "timeout", "max_body", "think", "auth", "cookies", "on_error",
+            ],
         ) else {
             return d;
         };
@@ -136,6 +138,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("cookies") {
             d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
         }
+        d.on_error = f.get("on_error").and_then(|n| self.on_error(n));
         d
     }
 

@@ -12,7 +12,8 @@
 //! One file per section of the scenario file, each adding the methods that
 //! decode it to [`Decoder`]. They depend one way: `file` (the top level)
 //! uses `load`, `thresholds`, `steps` and `request`; `steps` uses `request`,
-//! `websocket`, `checks` and `captures`; `websocket` uses `request`,
+//! `websocket`, `checks`, `captures` and `flow` (which uses `steps` back for
+//! the steps inside a loop or an `if`); `websocket` uses `request`,
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
 
@@ -20,6 +21,7 @@ mod captures;
 mod checks;
 mod decoder;
 mod file;
+mod flow;
 mod load;
 mod request;
 mod steps;

@@ -108,6 +108,7 @@ impl Decoder<'_> {
             checks: Vec::new(),
             captures: Vec::new(),
             think: None,
+            flow: crate::scenario::flow::StepFlow::default(),
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {

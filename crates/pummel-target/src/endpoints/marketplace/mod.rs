@@ -18,6 +18,9 @@
 //! | `POST /api/apps/{id}/reviews` `{"rating":1..5,"text"}` | 201 review | 400, 401, 404 |
 //! | `GET /api/apps/{id}/reviews?limit=&offset=` | 200 `{"total","items"}` | 400, 404 |
 //! | `GET /api/stats` | 200 `{"users","apps","reviews","sessions"}` | |
+//! | `GET/POST /api/hit?key=` | 200 `{"key","count"}` | 400 |
+//! | `GET/POST /api/flaky?key=&every=N` | 200, or 503 for the 1st of every N per key | 400 |
+//! | `GET /api/hits?key=` | 200 `{"key","count"}` (or `{"counts"}`) | 400 |
 //!
 //! Any `/api` request: 405 (with `Allow`) for a wrong method, 404 for an unknown path, 413 for a
 //! body over 1 MiB, 507 once the store holds a million objects or 256 MiB of text — so a long load
@@ -28,7 +31,8 @@
 //! Module map: `records` (the values the API takes in and hands out), `state` (data, rules, the
 //! lock), `handlers` (one function per endpoint), `request` (body, session, parameters), `error`
 //! (statuses and error bodies), `credentials` (demo-grade password hashing and tokens), `feed`
-//! (live events), `seed` (start-up data). Dependencies run one way, from `handlers` down to
+//! (live events), `seed` (start-up data), `tally` (per-key request counts for testing retries
+//! and loops). Dependencies run one way, from `handlers` down to
 //! `records`.
 
 mod credentials;
@@ -39,6 +43,7 @@ mod records;
 mod request;
 mod seed;
 mod state;
+mod tally;
 
 use http::request::Parts;
 use http::{Method, Response};
@@ -86,6 +91,12 @@ async fn dispatch(
         (Some("register" | "login" | "logout"), None, ..) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }
+
+        (Some("hit"), None, ..) if get || post => tally::hit(market.tally(), query),
+        (Some("flaky"), None, ..) if get || post => tally::flaky(market.tally(), query),
+        (Some("hits"), None, ..) if get => tally::hits(market.tally(), query),
+        (Some("hit" | "flaky"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+        (Some("hits"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
 
         (Some("me"), None, ..) if get => handlers::me(market, headers),
         (Some("stats"), None, ..) if get => handlers::stats(market),

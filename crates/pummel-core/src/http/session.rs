@@ -26,6 +26,10 @@ use crate::ErrorKind;
 /// How many redirects a request follows before the last one is returned as is.
 pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
+/// The most redirects a scenario may ask a request to follow
+/// (`follow_redirects: N`): beyond this a chain is a loop, not a journey.
+pub(crate) const MAX_REDIRECTS_LIMIT: u32 = 100;
+
 /// Stores and supplies cookies for a session (a virtual user's jar).
 pub(crate) trait CookieStore {
     /// The `Cookie` header value to send to `url`, if any. (Mutable: a jar

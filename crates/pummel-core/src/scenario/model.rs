@@ -67,6 +67,8 @@ pub(crate) struct Defaults {
     pub auth: Option<Auth>,
     /// Whether each VU keeps a cookie jar (default true).
     pub cookies: bool,
+    /// Redirects a request follows (`follow_redirects`); default 10.
+    pub follow_redirects: Option<u32>,
 }
 
 impl Default for Defaults {
@@ -78,6 +80,7 @@ impl Default for Defaults {
             think: None,
             auth: None,
             cookies: true,
+            follow_redirects: None,
         }
     }
 }
@@ -240,6 +243,14 @@ impl Plan {
         step.timeout
             .or(self.defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// How many redirects `step` follows: its own setting, else the
+    /// defaults', else 10.
+    pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
+        step.follow_redirects
+            .or(self.defaults.follow_redirects)
+            .unwrap_or(crate::http::session::DEFAULT_MAX_REDIRECTS)
     }
 
     /// Response body bytes kept for `step`'s checks and captures.

@@ -210,6 +210,9 @@ pub(crate) struct RequestStep {
     pub captures: Vec<Capture>,
     /// Pause after this request; overrides the scenario's and the defaults'.
     pub think: Option<Think>,
+    /// Redirects followed before the response is the step's
+    /// (`follow_redirects`); `None` inherits the defaults'.
+    pub follow_redirects: Option<u32>,
 }
 
 impl RequestStep {
@@ -285,6 +288,7 @@ mod tests {
             checks: vec![],
             captures: vec![],
             think: None,
+            follow_redirects: None,
         }
     }
 

@@ -111,7 +111,15 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`defaults`",
-            &["headers", "timeout", "max_body", "think", "auth", "cookies"],
+            &[
+                "headers",
+                "timeout",
+                "max_body",
+                "think",
+                "auth",
+                "cookies",
+                "follow_redirects",
+            ],
         ) else {
             return d;
         };
@@ -136,6 +144,9 @@ impl Decoder<'_> {
         if let Some(n) = f.get("cookies") {
             d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
         }
+        d.follow_redirects = f
+            .get("follow_redirects")
+            .and_then(|n| self.follow_redirects(n));
         d
     }
 

@@ -22,6 +22,7 @@ mod decoder;
 mod file;
 mod load;
 mod request;
+mod request_options;
 mod steps;
 mod thresholds;
 mod values;

@@ -74,6 +74,14 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send the file's relative URLs to this base URL instead of its `target`
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+
+    /// Run only this scenario of the file (repeatable; the others are left out)
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -24,10 +24,6 @@ impl Dir {
         std::fs::write(&path, text.replace("@TARGET@", &base(target))).expect("write file");
         path
     }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
 }
 
 fn s(path: &Path) -> &str {
@@ -95,6 +91,85 @@ scenarios:
     );
     let v = run(&file, &[]).expect_code(0).json();
     assert_eq!(checks(&v), (6, 0), "{}", brief(&v));
-    assert_eq!(u(&step(&v, "form login, not followed")["status"], "/302"), 1);
+    assert_eq!(
+        u(&step(&v, "form login, not followed")["status"], "/302"),
+        1
+    );
     assert_eq!(u(&step(&v, "form login, followed")["status"], "/200"), 1);
+}
+
+/// Two scenarios and a target from the environment.
+const TWO_SCENARIOS: &str = r#"
+target: "{{ env.BASE_URL }}"
+load: { vus: 1, iterations: 4 }
+scenarios:
+  - name: browse
+    steps:
+      - name: list
+        request: /api/apps
+        check: { status: 200 }
+  - name: me
+    steps:
+      - name: who
+        request: /api/me
+        check: { status: 401 }
+"#;
+
+#[test]
+fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write("two.yaml", &target, TWO_SCENARIOS);
+    let env = format!("BASE_URL={}", base(&target));
+
+    // From the environment, only `me`: every iteration is `me`'s.
+    let v = run(&file, &["--env", &env, "--scenario", "me"])
+        .expect_code(0)
+        .json();
+    assert_eq!(u(&step(&v, "who")["status"], "/401"), 4, "{}", brief(&v));
+    assert!(
+        v["steps"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|s| s["name"] != "list")),
+        "{}",
+        brief(&v)
+    );
+
+    // From the command line, which needs no BASE_URL; both scenarios by name.
+    let v = run(
+        &file,
+        &[
+            "--target",
+            &base(&target),
+            "--scenario",
+            "browse",
+            "--scenario",
+            "me",
+        ],
+    )
+    .expect_code(0)
+    .json();
+    assert_eq!(
+        u(&step(&v, "who")["status"], "/401") + u(&step(&v, "list")["status"], "/200"),
+        4
+    );
+
+    // An unknown scenario names the ones there are; an unset variable is located.
+    run(&file, &["--env", &env, "--scenario", "nope"]).expect_usage_error(&[
+        "--scenario",
+        "`nope`",
+        "`browse`, `me`",
+    ]);
+    pummel(&["run", s(&file), "--env", "BASE_URL=", "--json"])
+        .expect_usage_error(&["two.yaml:2:13", "`target`"]);
+    let out = pummel(&[
+        "run",
+        s(&dir.write(
+            "plain.yaml",
+            &target,
+            "scenarios:\n  - name: a\n    steps:\n      - request: /x\n",
+        )),
+        "--json",
+    ]);
+    out.expect_usage_error(&["no `target`"]);
 }

@@ -55,6 +55,31 @@ pub struct Plan {
     pub(crate) vars: Vec<String>,
 }
 
+/// A `--scenario` name the file does not have.
+#[derive(Clone, Debug)]
+pub struct UnknownScenario {
+    name: String,
+    known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownScenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = self
+            .known
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "no scenario named `{}` (the file's scenarios: {known})",
+            self.name
+        )
+    }
+}
+
+impl std::error::Error for UnknownScenario {}
+
 /// Settings every request step inherits.
 #[derive(Clone, Debug)]
 pub(crate) struct Defaults {
@@ -153,6 +178,26 @@ impl Plan {
     /// of iterations).
     pub fn duration(&self) -> Option<Duration> {
         self.load.duration()
+    }
+
+    /// Keeps only the scenarios named (`pummel run --scenario NAME`), in
+    /// the file's order; their weights share the load among them. Every
+    /// name must be a scenario of the file.
+    pub fn select_scenarios(&mut self, names: &[String]) -> Result<(), UnknownScenario> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.scenarios.iter().any(|s| &s.name == *n))
+        {
+            return Err(UnknownScenario {
+                name: unknown.clone(),
+                known: self.scenarios.iter().map(|s| s.name.clone()).collect(),
+            });
+        }
+        self.scenarios.retain(|s| names.contains(&s.name));
+        Ok(())
     }
 
     /// The number of scenarios in the file.

@@ -52,11 +52,17 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 
 /// Resolves `pummel run`'s flags and loads its scenario file.
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
-    let options = super::validate::load_options(&args.env);
+    let mut options = super::validate::load_options(&args.env);
+    if let Some(url) = &args.target {
+        options.target =
+            Some(TargetUrl::parse(url).map_err(|e| Failure::usage(format!("--target: {e}")))?);
+    }
     let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
         crate::output::stderr::say(format_args!("{diagnostics}"));
         Failure::usage("the scenario file has errors (see above)")
     })?;
+    plan.select_scenarios(&args.scenarios)
+        .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,

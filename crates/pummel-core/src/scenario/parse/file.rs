@@ -38,9 +38,14 @@ impl Decoder<'_> {
         if let Some(d) = f.get("description") {
             self.string(d, "`description`");
         }
-        self.target_given = f.has("target");
+        self.target_given = f.has("target") || self.target_overridden;
         let target = f.get("target").and_then(|n| {
             let text = self.string(n, "`target`")?;
+            if text.contains("{{") {
+                // Resolved with the environment, after decoding.
+                info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
+                return None;
+            }
             TargetUrl::parse(&text)
                 .map_err(|e| self.err(n.span, format!("`target`: {e}")))
                 .ok()

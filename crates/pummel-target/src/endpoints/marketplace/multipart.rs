@@ -40,9 +40,10 @@ pub(crate) fn parse<'b>(body: &'b [u8], boundary: &str) -> Result<Vec<Part<'b>>,
         rest = rest
             .strip_prefix(b"\r\n")
             .ok_or("a boundary line must end with CRLF")?;
-        let head_end = find(rest, b"\r\n\r\n").ok_or("a part has no blank line after its headers")?;
-        let head = std::str::from_utf8(&rest[..head_end])
-            .map_err(|_| "a part's headers are not UTF-8")?;
+        let head_end =
+            find(rest, b"\r\n\r\n").ok_or("a part has no blank line after its headers")?;
+        let head =
+            std::str::from_utf8(&rest[..head_end]).map_err(|_| "a part's headers are not UTF-8")?;
         rest = &rest[head_end + 4..];
         let mut closing = b"\r\n".to_vec();
         closing.extend_from_slice(delimiter);
@@ -102,9 +103,15 @@ mod tests {
         let ct = "multipart/form-data; boundary=\"XyZ\"";
         let parts = parse(body, boundary(ct).unwrap()).unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!((parts[0].name.as_str(), parts[0].content), ("title", &b"hello"[..]));
+        assert_eq!(
+            (parts[0].name.as_str(), parts[0].content),
+            ("title", &b"hello"[..])
+        );
         assert_eq!(parts[1].filename.as_deref(), Some("a.bin"));
-        assert_eq!(parts[1].content_type.as_deref(), Some("application/octet-stream"));
+        assert_eq!(
+            parts[1].content_type.as_deref(),
+            Some("application/octet-stream")
+        );
         assert_eq!(parts[1].content, b"\x00\x01\r\n\x02");
         assert!(parse(b"--XyZ\r\nbroken", "XyZ").is_err());
         assert!(boundary("text/plain; boundary=x").is_none());

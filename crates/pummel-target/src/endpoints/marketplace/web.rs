@@ -59,11 +59,7 @@ pub(crate) async fn login(market: &Marketplace, body: Incoming) -> ApiResult {
 
 /// `GET /api/web/form`: an HTML page whose form carries a fresh CSRF token, also set as a cookie.
 pub(crate) fn form_page() -> ApiResult {
-    let token = format!(
-        "{:016x}{:016x}",
-        rng::below(u64::MAX),
-        rng::below(u64::MAX)
-    );
+    let token = format!("{:016x}{:016x}", rng::below(u64::MAX), rng::below(u64::MAX));
     let html = format!(
         "<!doctype html>\n<html><head><title>Submit an app</title></head><body>\n\
          <h1 class=\"title\">Submit an app</h1>\n\
@@ -127,7 +123,10 @@ pub(crate) async fn upload(headers: &HeaderMap, body: Incoming) -> ApiResult {
             })
         })
         .collect();
-    Ok(response::json(StatusCode::OK, &json!({ "parts": described })))
+    Ok(response::json(
+        StatusCode::OK,
+        &json!({ "parts": described }),
+    ))
 }
 
 async fn read_body(body: Incoming) -> Result<bytes::Bytes, ApiError> {

@@ -173,3 +173,108 @@ fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
     ]);
     out.expect_usage_error(&["no `target`"]);
 }
+
+/// The gaps between the arrivals a server saw, in order.
+fn gaps(arrivals: &mut [std::time::Instant]) -> Vec<f64> {
+    arrivals.sort();
+    arrivals
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect()
+}
+
+fn coefficient_of_variation(xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    var.sqrt() / mean
+}
+
+/// The variance of the arrival counts per 25 ms window over their mean (1 for Poisson).
+fn dispersion(gaps: &[f64]) -> f64 {
+    let mut counts = vec![0.0f64; 80];
+    let mut t = 0.0;
+    for g in gaps {
+        t += g;
+        if let Some(c) = counts.get_mut((t / 0.025) as usize) {
+            *c += 1.0;
+        }
+    }
+    let n = counts.len() as f64;
+    let mean = counts.iter().sum::<f64>() / n;
+    counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n / mean
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn poisson_arrivals_have_exponential_gaps_and_the_seed_fixes_the_schedule() {
+    use crate::servers::{Behaviour, Server};
+    let _quiet = crate::util::quiet();
+    let dir = Dir::new();
+    let open = |arrivals: &str| {
+        format!(
+            "load: {{ rate: 200, duration: 2s, max_vus: 50{arrivals} }}\n\
+             scenarios:\n  - name: a\n    steps:\n      - request: @URL@/\n"
+        )
+    };
+    // Each run against a server of its own: its arrivals are that run's alone.
+    let seen = |text: &str, args: &[&str]| {
+        let server = Server::start(Behaviour::Answer { extra: "" });
+        let path = dir.0.path().join("open.yaml");
+        std::fs::write(&path, text.replace("@URL@", &server.base())).expect("write");
+        let v = run(&path, &[&["--threads", "2"], args].concat())
+            .expect_code(0)
+            .json();
+        (v, gaps(&mut server.arrivals()))
+    };
+    let (even_result, even) = seen(&open(""), &[]);
+    let (v, first) = seen(&open(", arrivals: poisson"), &["--seed", "7"]);
+    let (_, again) = seen(&open(", arrivals: poisson"), &["--seed", "7"]);
+    let (_, other) = seen(&open(", arrivals: poisson"), &["--seed", "8"]);
+
+    assert_eq!(v["config"]["arrivals"], "poisson", "{}", brief(&v));
+    assert_eq!(v["config"]["seed"], 7);
+    assert_eq!(even_result["config"]["arrivals"], "even");
+    // A Poisson process over 2 s at 200/s: about 400 arrivals (the count varies, sd 20).
+    assert!(
+        (300..500).contains(&first.len()),
+        "{} arrivals",
+        first.len()
+    );
+    assert_eq!(u(&v, "/requests"), first.len() as u64 + 1);
+    // Gaps: exponential ones vary as much as their mean (cv 1), even ones hardly at all (the
+    // server's thread wake-ups blur them on a busy machine, hence the margin).
+    let (cv_even, cv_poisson) = (
+        coefficient_of_variation(&even),
+        coefficient_of_variation(&first),
+    );
+    assert!(
+        (0.75..1.5).contains(&cv_poisson) && cv_poisson > cv_even + 0.3,
+        "gaps' coefficient of variation: poisson {cv_poisson}, even {cv_even}"
+    );
+    // Counts per 25 ms: a Poisson count's variance equals its mean; an even schedule's counts
+    // hardly vary. Jitter moves an arrival across a window's edge now and then, no more.
+    let (d_even, d_poisson) = (dispersion(&even), dispersion(&first));
+    assert!(d_even < 0.45, "even counts vary: dispersion {d_even}");
+    assert!(
+        (0.6..1.5).contains(&d_poisson),
+        "poisson counts: dispersion {d_poisson} (even: {d_even})"
+    );
+    // The same seed, the same schedule (up to the machine's jitter, which blurs gaps of well
+    // under a millisecond; unrelated gaps correlate near 0); another seed, another.
+    assert_eq!(first.len(), again.len());
+    let same = correlation(&first, &again);
+    let different = correlation(&first, &other);
+    assert!(same > 0.7, "same seed: correlation {same}");
+    assert!(different < 0.3, "other seed: correlation {different}");
+}

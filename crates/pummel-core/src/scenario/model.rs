@@ -19,7 +19,7 @@ use crate::http::TargetUrl;
 use super::diagnostic::Span;
 use super::duration::Think;
 use super::feeder::Feeder;
-use super::load_model::LoadModel;
+use super::load_model::{Arrivals, LoadModel};
 use super::pick::WeightedPick;
 use super::request::{Auth, AuthSetting, Header, RequestStep};
 use super::template::{Template, VarId};
@@ -43,6 +43,11 @@ pub struct Plan {
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
     pub(crate) feeders: Vec<Feeder>,
     pub(crate) load: LoadModel,
+    /// How an open model spaces its arrivals.
+    pub(crate) arrivals: Arrivals,
+    /// Seeds the random parts of the schedule (Poisson arrivals): the same
+    /// seed gives the same schedule (`pummel run --seed`).
+    pub(crate) seed: u64,
     pub(crate) thresholds: Vec<Threshold>,
     /// Run once before the load starts, as VU 0; captures are shared,
     /// read-only, with every VU.
@@ -198,6 +203,12 @@ impl Plan {
         }
         self.scenarios.retain(|s| names.contains(&s.name));
         Ok(())
+    }
+
+    /// Seeds the schedule's random parts (Poisson arrivals); the result
+    /// records the seed, so a run's schedule can be had again.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 
     /// The number of scenarios in the file.

@@ -75,6 +75,10 @@ impl Decoder<'_> {
                 iterations: Some(1),
             },
         };
+        let arrivals = f
+            .get("load")
+            .map(|n| self.decode_arrivals(n))
+            .unwrap_or_default();
         let thresholds = match f.get("thresholds") {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),
@@ -102,6 +106,8 @@ impl Decoder<'_> {
             variables,
             feeders,
             load,
+            arrivals,
+            seed: 0,
             thresholds,
             setup,
             teardown,

@@ -16,6 +16,7 @@
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
 
+mod arrivals;
 mod captures;
 mod checks;
 mod decoder;

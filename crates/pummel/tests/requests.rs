@@ -278,3 +278,37 @@ fn poisson_arrivals_have_exponential_gaps_and_the_seed_fixes_the_schedule() {
     assert!(same > 0.7, "same seed: correlation {same}");
     assert!(different < 0.3, "other seed: correlation {different}");
 }
+
+#[test]
+fn hosts_send_a_made_up_name_to_loopback_with_its_host_header() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let with_hosts = format!(
+        r#"
+target: http://shop.pummel.test:{port}
+defaults:
+  hosts: {{ shop.pummel.test: 127.0.0.1 }}
+scenarios:
+  - name: a
+    steps:
+      - name: headers
+        request: /headers
+        check:
+          status: 200
+          body: "shop.pummel.test:{port}"
+"#,
+        port = target.port()
+    );
+    let file = dir.write("hosts.yaml", &target, &with_hosts);
+    let v = run(&file, &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (2, 0), "{}", brief(&v));
+    // Without the override the name is looked up, and `.test` names never resolve.
+    let without = with_hosts.replace(
+        "  hosts: { shop.pummel.test: 127.0.0.1 }\n",
+        "  timeout: 5s\n",
+    );
+    let file = dir.write("nohosts.yaml", &target, &without);
+    let out = run(&file, &[]);
+    assert_eq!(out.code, Some(2), "{}", out.context());
+    assert!(out.stderr.contains("shop.pummel.test"), "{}", out.context());
+}

@@ -149,6 +149,10 @@ pub(crate) struct SessionOptions {
     pub connect_timeout: Duration,
     /// Ask for and decode gzip/deflate bodies, as a browser does.
     pub decompress: bool,
+    /// Host names sent to a fixed address instead of being resolved
+    /// (`hosts:`, curl's `--resolve`); the URL's name still goes in the
+    /// `Host` header and the TLS server name.
+    pub hosts: HashMap<String, std::net::IpAddr>,
 }
 
 impl Default for SessionOptions {
@@ -157,6 +161,7 @@ impl Default for SessionOptions {
             tls: SharedClientConfig::new(false),
             connect_timeout: Duration::from_secs(10),
             decompress: true,
+            hosts: HashMap::new(),
         }
     }
 }
@@ -188,7 +193,11 @@ impl Connectors {
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
+        let fixed = self.options.hosts.get(&url.host.to_ascii_lowercase());
         let addrs = match self.known.get(&(url.host.clone(), url.port)) {
+            _ if fixed.is_some() => fixed
+                .map(|ip| vec![SocketAddr::new(*ip, url.port)])
+                .unwrap_or_default(),
             Some(addrs) => addrs.clone(),
             // A host the plan did not name (an absolute URL, a redirect):
             // resolved now; failure to resolve is a failed connect.

@@ -90,6 +90,7 @@ pub fn run(
         known_addrs: resolve_target(&plan)?,
         session: SessionOptions {
             tls: SharedClientConfig::new(options.insecure),
+            hosts: plan.defaults.hosts.iter().cloned().collect(),
             ..SessionOptions::default()
         },
         stop: stop.clone(),
@@ -332,6 +333,15 @@ fn resolve_target(
     let Some(target) = &plan.target else {
         return Ok(known);
     };
+    if plan
+        .defaults
+        .hosts
+        .iter()
+        .any(|(name, _)| target.host.eq_ignore_ascii_case(name))
+    {
+        // `hosts:` says where the target is: no lookup, which may well fail.
+        return Ok(known);
+    }
     let runtime = coordinator::local_runtime()?;
     let addrs = runtime
         .block_on(target.resolve())

@@ -99,6 +99,8 @@ pub(crate) struct Defaults {
     pub cookies: bool,
     /// Redirects a request follows (`follow_redirects`); default 10.
     pub follow_redirects: Option<u32>,
+    /// Host names (lower case) sent to a fixed address (`hosts:`).
+    pub hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for Defaults {
@@ -111,6 +113,7 @@ impl Default for Defaults {
             auth: None,
             cookies: true,
             follow_redirects: None,
+            hosts: Vec::new(),
         }
     }
 }

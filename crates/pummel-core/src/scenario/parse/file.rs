@@ -130,6 +130,7 @@ impl Decoder<'_> {
                 "auth",
                 "cookies",
                 "follow_redirects",
+                "hosts",
             ],
         ) else {
             return d;
@@ -158,6 +159,9 @@ impl Decoder<'_> {
         d.follow_redirects = f
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
+        if let Some(n) = f.get("hosts") {
+            d.hosts = self.hosts(n);
+        }
         d
     }
 

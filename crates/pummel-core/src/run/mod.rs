@@ -207,11 +207,12 @@ impl WorkerPlans {
     ) -> Result<WorkerPlans, RunError> {
         Ok(WorkerPlans {
             known_addrs: resolve_target(&program.plan)?,
-            program,
             session: SessionOptions {
                 tls: SharedClientConfig::new(options.insecure),
+                hosts: program.plan.defaults.hosts.iter().cloned().collect(),
                 ..SessionOptions::default()
             },
+            program,
             stop: stop.clone(),
         })
     }
@@ -404,6 +405,15 @@ fn resolve_target(
     let Some(target) = &plan.target else {
         return Ok(known);
     };
+    if plan
+        .defaults
+        .hosts
+        .iter()
+        .any(|(name, _)| target.host.eq_ignore_ascii_case(name))
+    {
+        // `hosts:` says where the target is: no lookup, which may well fail.
+        return Ok(known);
+    }
     let runtime = coordinator::local_runtime()?;
     let addrs = runtime
         .block_on(target.resolve())

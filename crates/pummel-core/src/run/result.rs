@@ -23,6 +23,8 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
         "threads": workers,
         "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
+        "arrivals": plan.load.is_open().then(|| plan.arrivals.name()),
+        "seed": plan.seed,
     })
 }
 

@@ -19,7 +19,7 @@ use crate::http::TargetUrl;
 use super::diagnostic::Span;
 use super::duration::Think;
 use super::feeder::Feeder;
-use super::load_model::LoadModel;
+use super::load_model::{Arrivals, LoadModel};
 use super::pick::WeightedPick;
 use super::request::{Auth, AuthSetting, Header, RequestStep};
 use super::tags::Tags;
@@ -44,6 +44,11 @@ pub struct Plan {
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
     pub(crate) feeders: Vec<Feeder>,
     pub(crate) load: LoadModel,
+    /// How an open model spaces its arrivals.
+    pub(crate) arrivals: Arrivals,
+    /// Seeds the random parts of the schedule (Poisson arrivals): the same
+    /// seed gives the same schedule (`pummel run --seed`).
+    pub(crate) seed: u64,
     pub(crate) thresholds: Vec<Threshold>,
     /// Run once before the load starts, as VU 0; captures are shared,
     /// read-only, with every VU.
@@ -55,6 +60,31 @@ pub struct Plan {
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
 }
+
+/// A `--scenario` name the file does not have.
+#[derive(Clone, Debug)]
+pub struct UnknownScenario {
+    name: String,
+    known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownScenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = self
+            .known
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "no scenario named `{}` (the file's scenarios: {known})",
+            self.name
+        )
+    }
+}
+
+impl std::error::Error for UnknownScenario {}
 
 /// Settings every request step inherits.
 #[derive(Clone, Debug)]
@@ -70,6 +100,10 @@ pub(crate) struct Defaults {
     pub cookies: bool,
     /// What a failed request step does when it sets no `on_error`.
     pub on_error: Option<super::flow::OnError>,
+    /// Redirects a request follows (`follow_redirects`); default 10.
+    pub follow_redirects: Option<u32>,
+    /// Host names (lower case) sent to a fixed address (`hosts:`).
+    pub hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for Defaults {
@@ -82,6 +116,8 @@ impl Default for Defaults {
             auth: None,
             cookies: true,
             on_error: None,
+            follow_redirects: None,
+            hosts: Vec::new(),
         }
     }
 }
@@ -189,6 +225,32 @@ impl Plan {
         self.load.duration()
     }
 
+    /// Keeps only the scenarios named (`pummel run --scenario NAME`), in
+    /// the file's order; their weights share the load among them. Every
+    /// name must be a scenario of the file.
+    pub fn select_scenarios(&mut self, names: &[String]) -> Result<(), UnknownScenario> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.scenarios.iter().any(|s| &s.name == *n))
+        {
+            return Err(UnknownScenario {
+                name: unknown.clone(),
+                known: self.scenarios.iter().map(|s| s.name.clone()).collect(),
+            });
+        }
+        self.scenarios.retain(|s| names.contains(&s.name));
+        Ok(())
+    }
+
+    /// Seeds the schedule's random parts (Poisson arrivals); the result
+    /// records the seed, so a run's schedule can be had again.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+
     /// The number of scenarios in the file.
     pub fn scenario_count(&self) -> usize {
         self.scenarios.len()
@@ -286,6 +348,14 @@ impl Plan {
         step.timeout
             .or(self.defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// How many redirects `step` follows: its own setting, else the
+    /// defaults', else 10.
+    pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
+        step.follow_redirects
+            .or(self.defaults.follow_redirects)
+            .unwrap_or(crate::http::session::DEFAULT_MAX_REDIRECTS)
     }
 
     /// Response body bytes kept for `step`'s checks and captures.

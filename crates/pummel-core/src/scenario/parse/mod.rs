@@ -17,6 +17,7 @@
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
 
+mod arrivals;
 mod captures;
 mod checks;
 mod decoder;
@@ -24,6 +25,7 @@ mod file;
 mod flow;
 mod load;
 mod request;
+mod request_options;
 mod steps;
 mod tags;
 mod thresholds;

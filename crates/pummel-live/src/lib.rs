@@ -9,7 +9,9 @@
 //!   scrape endpoint on its own thread; [`Published`] and [`respond`] for a
 //!   server that mounts it on its own router;
 //! - [`RemoteWriter`] (`--out prometheus-rw=URL`): Prometheus remote write;
-//! - [`JsonLines`] (`--out-stream`): one JSON line per second.
+//! - [`JsonLines`] (`--out-stream`): one JSON line per second;
+//! - [`monitor`]: the system under test's own metrics, scraped each second
+//!   into the result (`monitor:` in a scenario, `--monitor`).
 //!
 //! It depends on `pummel-result` only, so a server that merges agents'
 //! snapshots publishes the same series without the engine.
@@ -17,11 +19,13 @@
 pub mod endpoint;
 pub mod exposition;
 pub mod figures;
+pub mod monitor;
 pub mod remote_write;
 pub mod series;
 pub mod stream;
 
 pub use endpoint::{respond, EndpointError, MetricsEndpoint, Published};
 pub use figures::{LiveFigures, StepFigures};
+pub use monitor::{Monitor, MonitorTarget, SeriesSpec};
 pub use remote_write::{RemoteWriteError, RemoteWriteReport, RemoteWriteUrl, RemoteWriter};
 pub use stream::JsonLines;

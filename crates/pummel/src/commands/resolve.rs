@@ -66,7 +66,8 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
     plan.apply_overrides(&overrides)
         .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
     let mut written = destinations::report_paths(&args.output.reports);
-    written.extend(args.output.out.clone().map(|p| ("--out", p)));
+    written.extend(args.output.out().map(|p| ("--out", p.to_owned())));
+    written.extend(args.live.out_stream.clone().map(|p| ("--out-stream", p)));
     destinations::check_distinct(&[("the scenario file", &args.file)], &written)?;
     Ok(Resolved {
         plan: RunPlan {

@@ -41,8 +41,15 @@ pub(crate) enum Command {
     Trend(TrendArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
-    /// Print pummel's manual page (roff): `pummel man > pummel.1`
-    Man,
+    /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write pummel.1 and one page per subcommand (pummel-bench.1, …) into this directory
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@
 //!
 //! One file per section of the scenario file, each adding the methods that
 //! decode it to [`Decoder`]. They depend one way: `file` (the top level)
-//! uses `load`, `thresholds`, `steps` and `request`; `steps` uses `request`,
+//! uses `load`, `thresholds`, `monitor`, `steps` and `request`; `steps` uses `request`,
 //! `websocket`, `checks` and `captures`; `websocket` uses `request`,
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
@@ -21,6 +21,7 @@ mod checks;
 mod decoder;
 mod file;
 mod load;
+mod monitor;
 mod request;
 mod steps;
 mod thresholds;

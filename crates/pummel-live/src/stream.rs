@@ -1,7 +1,9 @@
 //! `--out-stream FILE.jsonl`: each closed second of the run as one JSON
 //! line, written as it happens, for any collector that tails a file (or a
 //! named pipe). Each line is one `write`, so a reader never sees half of
-//! one; the last line says the run ended and with which totals.
+//! one; the last line says the run ended and with which totals. The
+//! result folds a last sliver of a second into the second before it; the
+//! stream, written as it happened, keeps that sliver as a line of its own.
 
 use std::fs::File;
 use std::io::Write;

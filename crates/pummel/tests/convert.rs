@@ -152,16 +152,19 @@ fn a_browser_recording_converts_to_a_journey_that_passes_with_10_vus() {
     .json();
     assert_clean_run(&v, iterations);
 
-    // The controls: the same journey with the recorded CSRF token, or the recorded item id, in
-    // place of its capture is refused by the target (403, 404), so the pass above is the
-    // correlation's doing.
-    let token = recorded_form_field(&recorded, "csrf");
-    let item = recorded_item_id(&recorded);
+    assert_refused_without_correlation(dir.path(), &yaml, &recorded);
+}
+
+/// The controls: the same journey with the recorded CSRF token, or the recorded item id, in
+/// place of its capture is refused by the target (403, 404), so a pass is the correlation's doing.
+fn assert_refused_without_correlation(dir: &Path, yaml: &str, recorded: &Value) {
+    let token = recorded_form_field(recorded, "csrf");
+    let item = recorded_item_id(recorded);
     for (template, recorded_value, refused) in [
         ("{{ csrf }}", token.as_str(), "recorded/POST /shop/login"),
         ("{{ item_id }}", item.as_str(), "recorded/GET /shop/items/"),
     ] {
-        let uncorrelated = dir.path().join("uncorrelated.yaml");
+        let uncorrelated = dir.join("uncorrelated.yaml");
         std::fs::write(&uncorrelated, yaml.replace(template, recorded_value)).expect("write");
         let v = pummel(&[
             "run",

@@ -3,6 +3,7 @@
 
 mod bench;
 mod compare;
+mod completions;
 mod convert;
 mod demo;
 mod init;
@@ -29,6 +30,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Trend(args) => trend::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 

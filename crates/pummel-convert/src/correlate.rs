@@ -17,10 +17,21 @@
 //!   then a JSON value (under the request's own key if there is one), then text around it in the
 //!   body (HTML: an input's value, a meta tag's content, a link).
 
+use std::collections::{HashMap, HashSet};
+
 use regex::Regex;
 
 use crate::model::{Body, Capture, Json, RequestStep};
 use crate::text::{is_word, Text};
+
+/// The most values looked for in earlier responses (the longest first).
+const MAX_CANDIDATES: usize = 20_000;
+/// Longer values are not correlated (a body sent whole is not an id).
+const MAX_VALUE_BYTES: usize = 4096;
+/// How many responses before its use a short value is looked for in.
+const MAX_SHORT_VALUE_SCAN: usize = 20;
+/// Responses remembered per token: the first few hold it, the rest add nothing.
+const PRODUCERS_PER_TOKEN: usize = 4;
 
 /// A response as recorded, for finding producers.
 #[derive(Debug, Default)]
@@ -72,9 +83,13 @@ pub(crate) fn correlate(
 ) -> Vec<Correlation> {
     // Every candidate value with its first use.
     let mut candidates: Vec<(String, usize, Option<String>, String)> = Vec::new();
+    let mut seen = HashSet::new();
     for (i, exchange) in exchanges.iter().enumerate() {
         for site in sites(&exchange.step) {
-            if site.value.len() > 4096 || candidates.iter().any(|(v, ..)| *v == site.value) {
+            if site.value.len() > MAX_VALUE_BYTES || !seen.insert(site.value.clone()) {
+                continue;
+            }
+            if !looks_generated(&site.value) && site.field.is_none() {
                 continue;
             }
             let place = format!("{} of step {} ({})", site.place, i + 1, exchange.label);
@@ -82,11 +97,24 @@ pub(crate) fn correlate(
         }
     }
     candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
+    candidates.truncate(MAX_CANDIDATES);
+    let index = token_index(exchanges);
 
     let mut made = Vec::new();
     for (value, first_use, field, place) in candidates {
         let generated = looks_generated(&value);
-        let found = (0..first_use).find_map(|j| {
+        // Where to look: for a generated value, the responses that hold it as a token; for a
+        // short one, the JSON responses just before its use (it only counts under its own key).
+        let producers: Vec<usize> = if generated {
+            index.get(value.as_str()).map_or_else(Vec::new, |js| {
+                js.iter().copied().filter(|&j| j < first_use).collect()
+            })
+        } else {
+            (first_use.saturating_sub(MAX_SHORT_VALUE_SCAN)..first_use)
+                .filter(|&j| exchanges[j].response.json.is_some())
+                .collect()
+        };
+        let found = producers.into_iter().find_map(|j| {
             producer(&exchanges[j].response, &value, field.as_deref(), generated).map(|c| (j, c))
         });
         let Some((producer_index, (capture, note))) = found else {
@@ -141,6 +169,55 @@ pub(crate) fn correlate(
         });
     }
     made
+}
+
+/// Every generated-looking token of the recorded responses — in bodies split three ways (at
+/// non-word characters, at `/` and punctuation, at quotes and spaces), JSON string and number
+/// values, header and cookie values — with the first responses that hold it. One pass over the
+/// recording, so finding a value's producer is a lookup, not a scan of every earlier body.
+fn token_index(exchanges: &[Exchange]) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (j, exchange) in exchanges.iter().enumerate() {
+        let r = &exchange.response;
+        let mut add = |token: &str| {
+            if token.len() > MAX_VALUE_BYTES || !looks_generated(token) {
+                return;
+            }
+            let at = index.entry(token.to_owned()).or_default();
+            if at.last() != Some(&j) && at.len() < PRODUCERS_PER_TOKEN {
+                at.push(j);
+            }
+        };
+        let texts = std::iter::once(r.body.as_str())
+            .chain(r.headers.iter().map(|(_, v)| v.as_str()))
+            .chain(r.cookies.iter().map(|(_, v)| v.as_str()));
+        for text in texts {
+            add(text);
+            for token in text.split(|c: char| !is_word(c)) {
+                add(token);
+            }
+            for token in text.split(|c: char| !(is_word(c) || "-.~+=".contains(c))) {
+                add(token);
+            }
+            for token in text.split(|c: char| c.is_whitespace() || "\"'<>(),;{}[]`".contains(c)) {
+                add(token);
+            }
+        }
+        if let Some(json) = &r.json {
+            json_leaves(json, &mut add);
+        }
+    }
+    index
+}
+
+fn json_leaves(json: &serde_json::Value, add: &mut dyn FnMut(&str)) {
+    match json {
+        serde_json::Value::String(s) => add(s),
+        serde_json::Value::Number(n) => add(&n.to_string()),
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_leaves(i, add)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| json_leaves(v, add)),
+        _ => {}
+    }
 }
 
 fn describe(capture: &Capture) -> String {
@@ -289,7 +366,7 @@ fn json_path(
     generated: bool,
 ) -> Option<String> {
     let mut found: Vec<(String, Option<String>)> = Vec::new();
-    walk(json, "$".to_owned(), None, value, &mut found);
+    walk(json, &mut Vec::new(), None, value, &mut found);
     if let Some(field) = field {
         if let Some((path, _)) = found.iter().find(|(_, k)| k.as_deref() == Some(field)) {
             return Some(path.clone());
@@ -301,10 +378,40 @@ fn json_path(
     None
 }
 
-fn walk(
-    json: &serde_json::Value,
-    path: String,
-    key: Option<&str>,
+/// A step of a JSON path, rendered only for a match.
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn render_path(segments: &[Segment<'_>]) -> String {
+    let mut path = "$".to_owned();
+    for segment in segments {
+        match segment {
+            Segment::Index(i) => path.push_str(&format!("[{i}]")),
+            Segment::Key(k)
+                if !k.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !k.starts_with(|c: char| c.is_ascii_digit()) =>
+            {
+                path.push('.');
+                path.push_str(k);
+            }
+            Segment::Key(k) => {
+                path.push_str(&format!(
+                    "['{}']",
+                    k.replace('\\', "\\\\").replace('\'', "\\'")
+                ));
+            }
+        }
+    }
+    path
+}
+
+fn walk<'a>(
+    json: &'a serde_json::Value,
+    path: &mut Vec<Segment<'a>>,
+    key: Option<&'a str>,
     value: &str,
     found: &mut Vec<(String, Option<String>)>,
 ) {
@@ -312,26 +419,27 @@ fn walk(
         return;
     }
     match json {
-        serde_json::Value::String(s) if s == value => found.push((path, key.map(str::to_owned))),
-        serde_json::Value::Number(n) if n.to_string() == value => {
-            found.push((path, key.map(str::to_owned)));
+        serde_json::Value::String(s) if s == value => {
+            found.push((render_path(path), key.map(str::to_owned)))
+        }
+        serde_json::Value::Number(n)
+            if n.as_i64()
+                .map_or_else(|| n.to_string() == value, |i| value.parse::<i64>() == Ok(i)) =>
+        {
+            found.push((render_path(path), key.map(str::to_owned)));
         }
         serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate().take(1000) {
-                walk(item, format!("{path}[{i}]"), key, value, found);
+            for (i, item) in items.iter().enumerate() {
+                path.push(Segment::Index(i));
+                walk(item, path, key, value, found);
+                path.pop();
             }
         }
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let step = if !k.is_empty()
-                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !k.starts_with(|c: char| c.is_ascii_digit())
-                {
-                    format!("{path}.{k}")
-                } else {
-                    format!("{path}['{}']", k.replace('\\', "\\\\").replace('\'', "\\'"))
-                };
-                walk(v, step, Some(k), value, found);
+                path.push(Segment::Key(k));
+                walk(v, path, Some(k), value, found);
+                path.pop();
             }
         }
         _ => {}

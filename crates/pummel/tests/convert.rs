@@ -316,11 +316,18 @@ fn bad_input_is_a_usage_error_that_says_what_is_wrong() {
     pummel(&["convert", "/no/such/file.har"])
         .expect_usage_error(&["cannot read /no/such/file.har"]);
     pummel(&["convert", s(&cases[0].0), "--think-scale=-1"]).expect_usage_error(&["think-scale"]);
-    // A file over the size limit is refused before it is read (sparse: nothing is written).
+    // A file over the size limit is refused (sparse: nothing is written), and a FIFO is not
+    // opened at all.
     let huge = dir.path().join("huge.har");
     std::fs::File::create(&huge)
         .and_then(|f| f.set_len(256 * 1024 * 1024 + 1))
         .expect("a sparse file");
-    pummel(&["convert", s(&huge)])
-        .expect_usage_error(&["the largest file `pummel convert` reads is"]);
+    pummel(&["convert", s(&huge)]).expect_usage_error(&["larger than 256 MiB"]);
+    let fifo = dir.path().join("pipe.har");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    pummel(&["convert", s(&fifo)]).expect_usage_error(&["not a regular file"]);
 }

@@ -62,18 +62,13 @@ pub(super) fn run(args: &ConvertArgs) -> Result<i32, Failure> {
     Ok(exit::SUCCESS)
 }
 
+/// The input, as the engine reads its own files: a regular file only (a FIFO or a device may
+/// never end), bounded on the bytes actually read.
 fn read_input(path: &Path) -> Result<String, Failure> {
     let cannot =
         |e: &dyn std::fmt::Display| Failure::usage(format!("cannot read {}: {e}", path.display()));
-    let size = std::fs::metadata(path).map_err(|e| cannot(&e))?.len();
-    if size > pummel_convert::MAX_INPUT_BYTES {
-        return Err(Failure::usage(format!(
-            "{} is {size} bytes; the largest file `pummel convert` reads is {} bytes",
-            path.display(),
-            pummel_convert::MAX_INPUT_BYTES
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| cannot(&e))?;
+    let bytes = pummel_core::limits::read_file(path, pummel_convert::MAX_INPUT_BYTES)
+        .map_err(|e| cannot(&e))?;
     String::from_utf8(bytes).map_err(|e| cannot(&format!("not UTF-8 text ({})", e.utf8_error())))
 }
 

@@ -9,6 +9,8 @@
 //!   duration of a timed rate run;
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
+//! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
+//!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
@@ -36,6 +38,7 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod deploy;
 mod failures;
 mod honesty;
 mod limits;

@@ -489,7 +489,268 @@ fn the_image_runs_the_one_binary_as_a_numeric_non_root_user() {
     let data_dir = image.env.get("PUMMEL_DATA_DIR").expect("PUMMEL_DATA_DIR");
     assert_eq!(
         image.volumes,
-        [data_dir.clone()],
+        std::slice::from_ref(data_dir),
         "the data directory is the volume"
+    );
+}
+
+/// A process started as a manifest says, killed when dropped.
+struct Started {
+    child: std::process::Child,
+    what: String,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The user a container runs as: when the tests run as root, the manifest's numeric user (through
+/// `setpriv`); otherwise the tests' own user, which is not root either.
+struct RunAs {
+    uid: u32,
+    gid: u32,
+    switch: bool,
+}
+
+impl RunAs {
+    fn of(workload: &Value) -> RunAs {
+        let sc = &workload["spec"]["template"]["spec"]["securityContext"];
+        let id = |v: &Value| u32::try_from(v.as_u64().expect("a numeric id")).expect("an id");
+        RunAs {
+            uid: id(&sc["runAsUser"]),
+            gid: id(&sc["runAsGroup"]),
+            switch: current_uid() == 0,
+        }
+    }
+
+    fn command(&self) -> Command {
+        if self.switch {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={}", self.uid),
+                &format!("--regid={}", self.gid),
+                "--clear-groups",
+                "--",
+                crate::util::pummel_bin(),
+            ]);
+            c
+        } else {
+            Command::new(crate::util::pummel_bin())
+        }
+    }
+}
+
+fn current_uid() -> u32 {
+    let out = run(Command::new("id").arg("-u"));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a uid")
+}
+
+/// Kubernetes' `$(VAR)` expansion of container arguments from the container's environment.
+fn expand(arg: &str, env: &BTreeMap<String, String>) -> String {
+    let mut out = arg.to_owned();
+    for (k, v) in env {
+        out = out.replace(&format!("$({k})"), v);
+    }
+    out
+}
+
+/// A container's environment as the kubelet would give it: plain values, the test Secret's values
+/// for `secretKeyRef`, and the downward API's pod and node names.
+fn environment(container: &Value, pod: &str, node: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for e in container["env"].as_array().into_iter().flatten() {
+        let name = e["name"].as_str().expect("an env name").to_owned();
+        let value = if let Some(v) = e["value"].as_str() {
+            v.to_owned()
+        } else if let Some(key) = e["valueFrom"]["secretKeyRef"]["key"].as_str() {
+            let (_, v) = TOKENS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .expect("a key of the Secret");
+            (*v).to_owned()
+        } else {
+            match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.name") => pod.to_owned(),
+                Some("spec.nodeName") => node.to_owned(),
+                other => panic!("an env source the test does not know: {other:?}"),
+            }
+        };
+        env.insert(name, value);
+    }
+    env
+}
+
+/// Starts `container` as its manifest says, with `rewrite` applied to each argument and env value
+/// (the one place where the test departs from the manifest: cluster paths and addresses).
+fn start(
+    container: &Value,
+    user: &RunAs,
+    env: &BTreeMap<String, String>,
+    rewrite: &dyn Fn(&str) -> String,
+) -> Started {
+    let mut command = user.command();
+    command
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        command.env(k, rewrite(v));
+    }
+    let args: Vec<String> = args(container)
+        .iter()
+        .map(|a| rewrite(&expand(a, env)))
+        .collect();
+    command.args(&args);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {args:?}: {e}"));
+    Started {
+        child,
+        what: format!("{args:?}"),
+    }
+}
+
+/// `GET path` on 127.0.0.1:port; the status code, or `None` while nothing answers.
+fn get_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = String::new();
+    stream.read_to_string(&mut head).ok()?;
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Polls `ready` every 50 ms until it holds, at most `limit`; the processes' exits fail the test.
+fn wait_for(
+    what: &str,
+    limit: std::time::Duration,
+    processes: &mut [&mut Started],
+    mut ready: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if ready() {
+            return;
+        }
+        for p in processes.iter_mut() {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = p.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                panic!("{} exited ({status}) before {what}:\n{err}", p.what);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_server_and_an_agent_start_as_the_manifests_say_and_meet() {
+    let Some(tools) = Tools::find("the_server_and_an_agent_start_as_the_manifests_say") else {
+        return;
+    };
+    let small = render(&tools, "overlays/small");
+    let server_set = small.object("StatefulSet", "pummel-server");
+    let agents = small.object("Deployment", "pummel-agent");
+    assert_eq!(
+        image().entrypoint,
+        ["/usr/local/bin/pummel"],
+        "the binary the manifests run"
+    );
+
+    // The volume and the address are the cluster's; here they are a temporary directory and a free
+    // port on 127.0.0.1 (nothing listens beyond loopback).
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let server_user = RunAs::of(server_set);
+    if server_user.switch {
+        run(Command::new("chown")
+            .arg(format!("{}:{}", server_user.uid, server_user.gid))
+            .arg(data.path()));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let data_dir = data.path().to_string_lossy().into_owned();
+    let rewrite = |s: &str| {
+        s.replace("/var/lib/pummel", &data_dir)
+            .replace("0.0.0.0:7878", &format!("127.0.0.1:{port}"))
+            .replace("pummel-server:7878", &format!("127.0.0.1:{port}"))
+    };
+
+    let pod = &server_set["spec"]["template"]["spec"];
+    for init in pod["initContainers"].as_array().expect("init containers") {
+        let env = environment(init, "pummel-server-0", "node-a");
+        let mut started = start(init, &server_user, &env, &rewrite);
+        let status = started.child.wait().expect("wait for an init container");
+        assert!(
+            status.success(),
+            "init container {} failed: {status}",
+            started.what
+        );
+        // Registering the same token again (the next start of the pod) changes nothing.
+        let mut again = start(init, &server_user, &env, &rewrite);
+        assert!(
+            again.child.wait().expect("wait").success(),
+            "{} is not idempotent",
+            again.what
+        );
+    }
+    let main = container(server_set, "server");
+    let mut server = start(
+        main,
+        &server_user,
+        &environment(main, "pummel-server-0", "node-a"),
+        &rewrite,
+    );
+    let health = main["readinessProbe"]["httpGet"]["path"]
+        .as_str()
+        .expect("a probe path");
+    wait_for(
+        "the server's readiness probe",
+        std::time::Duration::from_secs(20),
+        &mut [&mut server],
+        || get_status(port, health) == Some(200),
+    );
+
+    let agent_container = container(agents, "agent");
+    let agent_env = environment(agent_container, "pummel-agent-5d8f-x2k", "node-b");
+    let mut agent = start(agent_container, &RunAs::of(agents), &agent_env, &rewrite);
+    let client_token = TOKENS[2].1;
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for(
+        "the agent in `pummel agents`",
+        std::time::Duration::from_secs(20),
+        &mut [&mut server, &mut agent],
+        || {
+            let out = Command::new(crate::util::pummel_bin())
+                .args(["agents", "--server", &url, "--token", client_token])
+                .output()
+                .expect("run pummel agents");
+            let text = String::from_utf8_lossy(&out.stdout);
+            out.status.success()
+                && text.contains("pummel-agent-5d8f-x2k")
+                && text.contains("node=node-b")
+        },
     );
 }

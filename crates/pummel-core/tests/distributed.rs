@@ -278,8 +278,15 @@ fn gaps_ms(arrivals: &[Instant]) -> Vec<f64> {
 }
 
 /// 60 arrivals a second over three segments must reach the target as one
-/// schedule (a request every 16.7 ms), not as three of 20/s in bursts of
-/// three: most gaps would then be near zero.
+/// schedule (slot k at k · 16.7 ms), not as three schedules of 20/s, which
+/// would send requests in threes every 50 ms.
+///
+/// A request never arrives before its slot, however busy the machine (a
+/// busy machine only makes it late), so the k-th arrival is never before
+/// slot k: three schedules of 20/s would put the second and third arrivals
+/// of every 50 ms at its start, 16.7 and 33.3 ms early. That is the strict
+/// check; the spacing (median gap) is checked loosely, as late requests
+/// bunch on a loaded machine.
 fn assert_evenly_spaced(arrivals: &mut [Instant], start: Instant, what: &str) {
     arrivals.sort();
     assert!(
@@ -287,25 +294,26 @@ fn assert_evenly_spaced(arrivals: &mut [Instant], start: Instant, what: &str) {
         "{what}: {} arrivals of 120 scheduled",
         arrivals.len()
     );
-    let first = arrivals[0];
-    assert!(first >= start, "{what}: a request before the start");
+    for (k, at) in arrivals.iter().enumerate() {
+        let slot = start + Duration::from_secs_f64(k as f64 / 60.0);
+        assert!(
+            *at + Duration::from_millis(1) >= slot,
+            "{what}: arrival {k} at {:.1} ms, before its slot at {:.1} ms: not one schedule",
+            (at.saturating_duration_since(start)).as_secs_f64() * 1000.0,
+            (slot - start).as_secs_f64() * 1000.0
+        );
+    }
     assert!(
-        first - start < Duration::from_millis(40),
+        arrivals[0] - start < Duration::from_millis(100),
         "{what}: the first request {:?} after the start",
-        first - start
+        arrivals[0] - start
     );
     let mut gaps = gaps_ms(arrivals);
-    let bunched = gaps.iter().filter(|g| **g < 4.0).count();
     gaps.sort_by(f64::total_cmp);
     let median = gaps[gaps.len() / 2];
     assert!(
-        (13.0..=20.5).contains(&median),
+        (10.0..=23.0).contains(&median),
         "{what}: median gap {median:.2} ms, not 16.7"
-    );
-    assert!(
-        bunched * 100 <= gaps.len() * 15,
-        "{what}: {bunched} of {} gaps under 4 ms: bursts",
-        gaps.len()
     );
 }
 
@@ -347,7 +355,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
         let offset = (first - start).as_secs_f64() * 1000.0;
         let due = k as f64 * 1000.0 / 60.0;
         assert!(
-            offset >= due - 1.0 && offset < due + 30.0,
+            offset >= due - 1.0 && offset < due + 100.0,
             "agent {k}: first request at {offset:.1} ms, its first slot at {due:.1} ms"
         );
         assert_eq!(requests(&agent.measured.metrics), 40, "agent {k}'s share");
@@ -665,5 +673,76 @@ fn the_layout_comes_from_the_plan_alone() {
         one.len() >= 5,
         "steps and iterations are keys: {}",
         one.len()
+    );
+}
+
+#[test]
+fn a_segment_with_nothing_to_run_is_refused_before_any_load() {
+    let plan = load(
+        "name: small\ntarget: http://127.0.0.1:9\nload: { vus: 2, iterations: 90 }\n\
+         scenarios:\n  - name: a\n    steps:\n      - request: GET /a\n",
+        None,
+    );
+    let part = |index| SegmentOptions {
+        segment: Segment { index, count: 3 },
+        start_at: None,
+    };
+    let run_part = |index| {
+        run::run_segment(
+            plan.clone(),
+            &options(1),
+            &part(index),
+            &Captures::new(),
+            &StopSignal::new(),
+            &mut |_| {},
+            |_| {},
+        )
+    };
+    let e = run_part(2).expect_err("two VUs cannot make three segments");
+    assert!(e.to_string().contains("no virtual user"), "{e}");
+    let e = run_part(3).expect_err("segment 3 of 3 is not one");
+    assert!(e.to_string().contains("segment 3/3"), "{e}");
+
+    let bench_plan = BenchPlan {
+        request: RequestSpec {
+            method: Method::GET,
+            url: TargetUrl::parse("http://127.0.0.1:9/").expect("a URL"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        },
+        connections: 2,
+        h2_streams: 1,
+        requests: Some(100),
+        duration: None,
+        rate: None,
+        threads: 1,
+        timeout: Duration::from_secs(1),
+        http2: false,
+        insecure: false,
+        websocket: None,
+    };
+    let e = bench::run_segment(&bench_plan, &part(2), &StopSignal::new(), None, |_| {})
+        .expect_err("two connections cannot make three segments");
+    assert!(e.to_string().contains("no connection"), "{e}");
+}
+
+/// The spacing check itself: it passes one schedule with requests late by
+/// up to 12 ms, and fails three schedules of a third of the rate each.
+#[test]
+fn the_spacing_check_tells_one_schedule_from_three() {
+    let start = Instant::now();
+    let mut one: Vec<Instant> = (0..120u64)
+        .map(|k| {
+            start + Duration::from_secs_f64(k as f64 / 60.0) + Duration::from_millis(k * 7 % 13)
+        })
+        .collect();
+    assert_evenly_spaced(&mut one, start, "one schedule");
+    let mut three: Vec<Instant> = (0..120u64)
+        .map(|k| start + Duration::from_secs_f64((k / 3) as f64 / 20.0) + Duration::from_millis(2))
+        .collect();
+    let caught = std::panic::catch_unwind(move || assert_evenly_spaced(&mut three, start, "three"));
+    assert!(
+        caught.is_err(),
+        "three schedules of 20/s passed for one of 60/s"
     );
 }

@@ -108,11 +108,13 @@ impl WorkerContext {
 }
 
 /// Waits until the run's `start` (a worker sets itself up before it), or
-/// until the run is stopped.
+/// until the run is stopped. To within microseconds, not the timer's
+/// millisecond: agents of a distributed run start together only as closely
+/// as each of them starts on time.
 pub(crate) async fn until_start(start: Instant, stop: &mut watch::Receiver<bool>) {
     if Instant::now() < start {
         tokio::select! {
-            () = tokio::time::sleep_until(start.into()) => {}
+            () = crate::pacer::wait_until(start) => {}
             _ = stop.wait_for(|stopped| *stopped) => {}
         }
     }

@@ -25,6 +25,23 @@ use pummel_target::{Target, TargetConfig};
 
 const AGENTS: u32 = 3;
 
+/// The machine, as the tests of this file share it: the timing test runs
+/// alone ([`quiet`]), the others side by side ([`busy`]), as in the
+/// end-to-end suite.
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn quiet() -> std::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn busy() -> std::sync::RwLockReadGuard<'static, ()> {
+    MACHINE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A server on loopback that answers every request at once and records
 /// when each one arrived and its path: what a distributed run's target saw.
 /// `GET /setup` answers `{"token":"tok-42"}`, anything else `ok`.
@@ -206,6 +223,7 @@ fn requests(metrics: &RunMetrics) -> u64 {
 
 #[test]
 fn three_segments_from_one_start_merge_into_the_whole() {
+    let _machine = busy();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime for the target");
     let target = runtime
         .block_on(Target::start(TargetConfig::default()))
@@ -319,6 +337,7 @@ fn assert_evenly_spaced(arrivals: &mut [Instant], start: Instant, what: &str) {
 
 #[test]
 fn an_open_model_over_three_segments_is_one_schedule() {
+    let _machine = quiet();
     let recorder = Recorder::start();
     let plan = load(
         &format!(
@@ -354,6 +373,10 @@ fn an_open_model_over_three_segments_is_one_schedule() {
             .expect("the agent sent requests");
         let offset = (first - start).as_secs_f64() * 1000.0;
         let due = k as f64 * 1000.0 / 60.0;
+        eprintln!(
+            "agent {k}: first request {:.3} ms after its first slot",
+            offset - due
+        );
         assert!(
             offset >= due - 1.0 && offset < due + 100.0,
             "agent {k}: first request at {offset:.1} ms, its first slot at {due:.1} ms"
@@ -408,6 +431,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
 
 #[test]
 fn unique_feeder_rows_go_to_one_segment_each() {
+    let _machine = busy();
     let recorder = Recorder::start();
     let dir = std::env::temp_dir().join(format!("pummel-distributed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a data directory");
@@ -466,6 +490,7 @@ fn unique_feeder_rows_go_to_one_segment_each() {
 
 #[test]
 fn setup_runs_once_its_captures_reach_every_segment_and_teardown_runs_once() {
+    let _machine = busy();
     let recorder = Recorder::start();
     let plan = load(
         &format!(

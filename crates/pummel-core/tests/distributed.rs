@@ -710,3 +710,51 @@ fn poisson_arrivals_over_three_segments_are_the_whole_plans_schedule() {
         "median difference {median:.2} ms: not one schedule"
     );
 }
+
+/// A segment stopped while it waits for its start ends at once, having sent
+/// nothing.
+#[test]
+fn a_segment_stopped_before_its_start_sends_nothing() {
+    let _machine = busy();
+    let recorder = Recorder::start();
+    let plan = load(
+        &format!(
+            "name: early\ntarget: {}\nload: {{ vus: 2, duration: 5s }}\n\
+             scenarios:\n  - name: a\n    steps:\n      - request: GET /a\n",
+            recorder.url()
+        ),
+        None,
+    );
+    let stop = StopSignal::new();
+    let called = Instant::now();
+    let measured = std::thread::scope(|scope| {
+        let agent = scope.spawn(|| {
+            run::run_segment(
+                plan.clone(),
+                &options(2),
+                &SegmentOptions {
+                    segment: Segment::new(1, 2),
+                    start_at: Some(called + Duration::from_secs(30)),
+                },
+                &Captures::new(),
+                &stop,
+                &mut |_| {},
+                |_| {},
+            )
+        });
+        // Not a synchronisation: the outcome must be the same whenever the
+        // stop comes before the start; a moment's pause only makes it most
+        // likely to come while the workers wait.
+        std::thread::sleep(Duration::from_millis(100));
+        stop.stop();
+        agent.join().expect("the agent thread")
+    })
+    .expect("the segment ends");
+    assert!(
+        called.elapsed() < Duration::from_secs(10),
+        "the segment waited for its start despite the stop"
+    );
+    assert!(measured.partial);
+    assert_eq!(requests(&measured.metrics), 0);
+    assert!(recorder.take().is_empty());
+}

@@ -94,6 +94,10 @@ pub struct RunResult {
     /// A few examples of failed checks and aborted iterations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// What the monitor scraped from the system under test (`monitor:` in
+    /// a scenario, `--monitor` on the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::MonitorResult>,
 }
 
 /// What a WebSocket run did with its sockets.
@@ -382,6 +386,7 @@ impl RunResult {
             verdict: None,
             websocket: None,
             failures: Vec::new(),
+            monitor: None,
         }
     }
 

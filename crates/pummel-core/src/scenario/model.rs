@@ -59,6 +59,9 @@ pub struct Plan {
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
+    /// `monitor:`: the system under test's endpoints to scrape during the
+    /// run (the front end runs the monitor; the engine never does).
+    pub(crate) monitor: Vec<pummel_live::MonitorTarget>,
 }
 
 /// A `--scenario` name the file does not have.
@@ -214,6 +217,11 @@ impl StepKind {
 }
 
 impl Plan {
+    /// The endpoints of the system under test that `monitor:` names.
+    pub fn monitor(&self) -> &[pummel_live::MonitorTarget] {
+        &self.monitor
+    }
+
     /// Replaces parts of the file's load model with command-line values.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
         self.load.apply(overrides)

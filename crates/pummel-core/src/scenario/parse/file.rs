@@ -12,7 +12,7 @@ use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 11] = [
+        const KEYS: [&str; 12] = [
             "name",
             "description",
             "target",
@@ -24,6 +24,7 @@ impl Decoder<'_> {
             "setup",
             "teardown",
             "scenarios",
+            "monitor",
         ];
         if matches!(root.kind, Kind::Null) {
             self.err(
@@ -83,6 +84,10 @@ impl Decoder<'_> {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),
         };
+        let monitor = f
+            .get("monitor")
+            .map(|n| self.decode_monitor(n))
+            .unwrap_or_default();
         let setup = f
             .get("setup")
             .map(|n| self.decode_steps(n, "`setup`"))
@@ -113,6 +118,7 @@ impl Decoder<'_> {
             teardown,
             scenarios,
             vars: Vec::new(),
+            monitor,
         };
         Some((plan, info))
     }

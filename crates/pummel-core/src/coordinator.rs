@@ -157,6 +157,33 @@ fn spawn(
     Ok(handles)
 }
 
+/// Waits for every worker thread; returns the moment the last one stopped.
+///
+/// A worker whose thread died (a panic is a bug, but its share of the plan
+/// did not run) must not pass for one that finished: its report says so,
+/// and the run fails instead of showing the others as the whole.
+fn join(
+    handles: Vec<std::thread::JoinHandle<Instant>>,
+    reports: &mut [WorkerReport],
+) -> Option<Instant> {
+    let mut end = None;
+    for (index, handle) in handles.into_iter().enumerate() {
+        match handle.join() {
+            Ok(stopped) => end = end.max(Some(stopped)),
+            Err(_) => {
+                if let Some(report) = reports.get_mut(index) {
+                    report.fatal.get_or_insert_with(|| {
+                        format!(
+                            "worker thread {index} stopped before its share of the plan was done"
+                        )
+                    });
+                }
+            }
+        }
+    }
+    end
+}
+
 /// Runs `workers` to the end or until `stop`, calling `on_progress` once a
 /// second. `phases` optionally splits the run's totals into phases. The
 /// run starts at `start_at` (at once if `None`); `on_interval`, if given,
@@ -237,24 +264,7 @@ pub(crate) fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    // A worker whose thread died (a panic is a bug, but its share of the
-    // plan did not run) must not pass for one that finished: its report
-    // says so, and the run fails instead of showing the others as the whole.
-    let mut end = None;
-    for (index, handle) in handles.into_iter().enumerate() {
-        match handle.join() {
-            Ok(stopped) => end = end.max(Some(stopped)),
-            Err(_) => {
-                if let Some(report) = reports.get_mut(index) {
-                    report.fatal.get_or_insert_with(|| {
-                        format!(
-                            "worker thread {index} stopped before its share of the plan was done"
-                        )
-                    });
-                }
-            }
-        }
-    }
+    let end = join(handles, &mut reports);
     if let Some(on_interval) = on_interval {
         collector.all_sources_finished();
         collector.take_closed().into_iter().for_each(on_interval);

@@ -168,8 +168,16 @@ pub fn families(figures: &LiveFigures) -> Vec<Family> {
         });
     }
     for (gauge, name, help) in [
-        ("vus", VUS, "Virtual users active at the end of the last second."),
-        ("sockets", SOCKETS, "Open WebSocket connections at the end of the last second."),
+        (
+            "vus",
+            VUS,
+            "Virtual users active at the end of the last second.",
+        ),
+        (
+            "sockets",
+            SOCKETS,
+            "Open WebSocket connections at the end of the last second.",
+        ),
     ] {
         if let Some(level) = figures.gauges.get(gauge) {
             out.push(Family {

@@ -259,6 +259,13 @@ impl Plan {
         self.seed = seed;
     }
 
+    /// The seed of the schedule's random parts. The segments of one run
+    /// (every agent of a distributed run) must have the same seed, or their
+    /// Poisson schedules are not shares of one schedule.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The number of scenarios in the file.
     pub fn scenario_count(&self) -> usize {
         self.scenarios.len()

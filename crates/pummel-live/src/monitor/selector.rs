@@ -44,7 +44,10 @@ impl Selector {
         let err = |offset: usize, message: String| SelectorError { message, offset };
         let s = text.trim_end();
         let start = s.len() - s.trim_start().len();
-        let chars: Vec<(usize, char)> = s.char_indices().skip_while(|(_, c)| c.is_whitespace()).collect();
+        let chars: Vec<(usize, char)> = s
+            .char_indices()
+            .skip_while(|(_, c)| c.is_whitespace())
+            .collect();
         let mut i = 0;
         let name_end = chars
             .iter()
@@ -64,7 +67,13 @@ impl Selector {
         let mut matchers = Vec::new();
         if i < chars.len() {
             if chars[i].1 != '{' {
-                return Err(err(chars[i].0, format!("unexpected {:?} after the metric name: label matchers go in {{…}}", chars[i].1)));
+                return Err(err(
+                    chars[i].0,
+                    format!(
+                        "unexpected {:?} after the metric name: label matchers go in {{…}}",
+                        chars[i].1
+                    ),
+                ));
             }
             i += 1;
             loop {
@@ -77,7 +86,12 @@ impl Selector {
                         break;
                     }
                     Some((_, c)) if is_name_start(*c) && *c != ':' => {}
-                    Some((at, c)) => return Err(err(*at, format!("expected a label name or }}, found {c:?}"))),
+                    Some((at, c)) => {
+                        return Err(err(
+                            *at,
+                            format!("expected a label name or }}, found {c:?}"),
+                        ))
+                    }
                     None => return Err(err(s.len(), "unclosed {: expected }".to_owned())),
                 }
                 let label_start = i;
@@ -88,29 +102,35 @@ impl Selector {
                 while i < chars.len() && chars[i].1.is_whitespace() {
                     i += 1;
                 }
-                let negated = match (chars.get(i).map(|c| c.1), chars.get(i + 1).map(|c| c.1)) {
-                    (Some('='), Some('~')) | (Some('!'), Some('~')) => {
-                        return Err(err(chars[i].0, "regular-expression matchers (=~, !~) are not supported: use = or !=".to_owned()))
-                    }
-                    (Some('!'), Some('=')) => {
-                        i += 2;
-                        true
-                    }
-                    (Some('='), _) => {
-                        i += 1;
-                        false
-                    }
-                    _ => {
-                        let at = chars.get(i).map_or(s.len(), |c| c.0);
-                        return Err(err(at, format!("expected = or != after label {label}")));
-                    }
-                };
+                let negated =
+                    match (chars.get(i).map(|c| c.1), chars.get(i + 1).map(|c| c.1)) {
+                        (Some('='), Some('~')) | (Some('!'), Some('~')) => return Err(err(
+                            chars[i].0,
+                            "regular-expression matchers (=~, !~) are not supported: use = or !="
+                                .to_owned(),
+                        )),
+                        (Some('!'), Some('=')) => {
+                            i += 2;
+                            true
+                        }
+                        (Some('='), _) => {
+                            i += 1;
+                            false
+                        }
+                        _ => {
+                            let at = chars.get(i).map_or(s.len(), |c| c.0);
+                            return Err(err(at, format!("expected = or != after label {label}")));
+                        }
+                    };
                 while i < chars.len() && chars[i].1.is_whitespace() {
                     i += 1;
                 }
                 if chars.get(i).map(|c| c.1) != Some('"') {
                     let at = chars.get(i).map_or(s.len(), |c| c.0);
-                    return Err(err(at, format!("expected a quoted value for label {label}")));
+                    return Err(err(
+                        at,
+                        format!("expected a quoted value for label {label}"),
+                    ));
                 }
                 i += 1;
                 let mut value = String::new();
@@ -132,17 +152,31 @@ impl Selector {
                             value.push(c);
                             i += 1;
                         }
-                        None => return Err(err(s.len(), format!("unterminated value of label {label}"))),
+                        None => {
+                            return Err(err(
+                                s.len(),
+                                format!("unterminated value of label {label}"),
+                            ))
+                        }
                     }
                 }
-                matchers.push(Matcher { label, value, negated });
+                matchers.push(Matcher {
+                    label,
+                    value,
+                    negated,
+                });
                 while i < chars.len() && chars[i].1.is_whitespace() {
                     i += 1;
                 }
                 match chars.get(i).map(|c| c.1) {
                     Some(',') => i += 1,
                     Some('}') => {}
-                    Some(c) => return Err(err(chars[i].0, format!("expected , or }} after a matcher, found {c:?}"))),
+                    Some(c) => {
+                        return Err(err(
+                            chars[i].0,
+                            format!("expected , or }} after a matcher, found {c:?}"),
+                        ))
+                    }
                     None => return Err(err(s.len(), "unclosed {: expected }".to_owned())),
                 }
             }
@@ -177,7 +211,10 @@ mod tests {
         assert_eq!(s.metric, "node_cpu_seconds_total");
         assert_eq!(s.matchers.len(), 2);
         let labels = |mode: &str, cpu: &str| {
-            BTreeMap::from([("mode".to_owned(), mode.to_owned()), ("cpu".to_owned(), cpu.to_owned())])
+            BTreeMap::from([
+                ("mode".to_owned(), mode.to_owned()),
+                ("cpu".to_owned(), cpu.to_owned()),
+            ])
         };
         assert!(s.matches("node_cpu_seconds_total", &labels("idle", "1")));
         assert!(!s.matches("node_cpu_seconds_total", &labels("idle", "0")));

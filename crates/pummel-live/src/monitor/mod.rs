@@ -78,7 +78,10 @@ impl SeriesSpec {
     /// does not have are simply absent.
     pub fn defaults() -> Vec<SeriesSpec> {
         [
-            ("sum(rate(node_cpu_seconds_total{mode!=\"idle\"}))", "CPU busy (cores)"),
+            (
+                "sum(rate(node_cpu_seconds_total{mode!=\"idle\"}))",
+                "CPU busy (cores)",
+            ),
             ("node_memory_MemAvailable_bytes", "memory available"),
             ("node_load1", "load 1m"),
             ("rate(process_cpu_seconds_total)", "process CPU (cores)"),
@@ -309,7 +312,10 @@ mod tests {
             url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
             series: vec![spec("sum(rate(c))"), spec("g{k!=\"b\"}")],
         });
-        w.record(0.0, "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n");
+        w.record(
+            0.0,
+            "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n",
+        );
         w.record(2.0, "c{k=\"a\"} 14\nc{k=\"b\"} 10\ng{k=\"a\"} 3\n");
         w.record(3.0, "c{k=\"a\"} 1\nc{k=\"b\"} 1\n");
         let mut r = MonitorResult::default();

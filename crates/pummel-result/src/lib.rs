@@ -27,5 +27,8 @@ pub use error_kind::ErrorKind;
 pub use histogram::{LatencyHistogram, LatencySummary};
 pub use monitor::{MonitorEndpoint, MonitorResult, MonitorSeries};
 pub use result::RunResult;
-pub use snapshot::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, INTERVAL};
+pub use snapshot::{
+    CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, SnapshotError, INTERVAL,
+    MAX_SNAPSHOT_BYTES,
+};
 pub use stats::{ErrorCounts, Stats, StatusCounts};

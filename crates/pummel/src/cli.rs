@@ -115,6 +115,19 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send the file's relative URLs to this base URL instead of its `target`
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+
+    /// Seed the schedule's random parts (`arrivals: poisson`): the same seed, the same schedule.
+    /// Without it a fresh seed is drawn; the result records it (config.seed)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Run only this scenario of the file (repeatable; the others are left out)
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 

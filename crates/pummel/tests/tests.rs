@@ -23,6 +23,8 @@
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
 //! - `reports`: HTML, JUnit, CSV and Markdown reports, `pummel compare` and `trend`, the pages in
 //!   headless Chromium;
+//! - `requests`: request options (redirects not followed, multipart, `hosts:`), scenario and target
+//!   selection, `--once`/`--http-debug`, Poisson arrivals;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
@@ -47,6 +49,7 @@ mod load_models;
 mod outputs;
 mod peers;
 mod reports;
+mod requests;
 mod scenarios;
 mod servers;
 mod target;

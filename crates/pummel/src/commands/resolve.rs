@@ -54,11 +54,18 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 
 /// Resolves `pummel run`'s flags and loads its scenario file.
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
-    let options = super::validate::load_options(&args.env);
+    let mut options = super::validate::load_options(&args.env);
+    if let Some(url) = &args.target {
+        options.target =
+            Some(TargetUrl::parse(url).map_err(|e| Failure::usage(format!("--target: {e}")))?);
+    }
     let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
         crate::output::stderr::say(format_args!("{diagnostics}"));
         Failure::usage("the scenario file has errors (see above)")
     })?;
+    plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
+    plan.select_scenarios(&args.scenarios)
+        .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,
@@ -81,6 +88,13 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         },
         outputs: Destinations::for_result(&args.output)?,
     })
+}
+
+/// A seed for a run given none: the standard library's per-process random
+/// keys, so two runs differ unless `--seed` makes them alike.
+fn fresh_seed() -> u64 {
+    use std::hash::BuildHasher as _;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
 }
 
 /// Worker threads: as given, or one per core.

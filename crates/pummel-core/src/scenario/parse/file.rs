@@ -39,9 +39,14 @@ impl Decoder<'_> {
         if let Some(d) = f.get("description") {
             self.string(d, "`description`");
         }
-        self.target_given = f.has("target");
+        self.target_given = f.has("target") || self.target_overridden;
         let target = f.get("target").and_then(|n| {
             let text = self.string(n, "`target`")?;
+            if text.contains("{{") {
+                // Resolved with the environment, after decoding.
+                info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
+                return None;
+            }
             TargetUrl::parse(&text)
                 .map_err(|e| self.err(n.span, format!("`target`: {e}")))
                 .ok()
@@ -71,6 +76,10 @@ impl Decoder<'_> {
                 iterations: Some(1),
             },
         };
+        let arrivals = f
+            .get("load")
+            .map(|n| self.decode_arrivals(n))
+            .unwrap_or_default();
         let thresholds = match f.get("thresholds") {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),
@@ -102,6 +111,8 @@ impl Decoder<'_> {
             variables,
             feeders,
             load,
+            arrivals,
+            seed: 0,
             thresholds,
             setup,
             teardown,
@@ -117,7 +128,17 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`defaults`",
-            &["headers", "timeout", "max_body", "think", "auth", "cookies"],
+            &[
+                "headers",
+                "timeout",
+                "max_body",
+                "think",
+                "auth",
+                "cookies",
+                "on_error",
+                "follow_redirects",
+                "hosts",
+            ],
         ) else {
             return d;
         };
@@ -141,6 +162,13 @@ impl Decoder<'_> {
         }
         if let Some(n) = f.get("cookies") {
             d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
+        }
+        d.on_error = f.get("on_error").and_then(|n| self.on_error(n));
+        d.follow_redirects = f
+            .get("follow_redirects")
+            .and_then(|n| self.follow_redirects(n));
+        if let Some(n) = f.get("hosts") {
+            d.hosts = self.hosts(n);
         }
         d
     }

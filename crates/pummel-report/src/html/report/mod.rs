@@ -11,6 +11,7 @@ mod capacity;
 mod checks;
 mod configuration;
 mod errors;
+mod groups;
 mod header;
 mod key_figures;
 mod latency;
@@ -64,6 +65,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     page.section("latency", "Latency", &html);
     if !r.steps.is_empty() {
         page.section("steps", "Steps", &steps::section(r, &run, options));
+    }
+    if !r.groups.is_empty() {
+        page.section("groups", "Groups", &render(&groups::table(r)));
     }
     if r.steps.iter().any(|s| !s.checks.is_empty()) {
         page.section("checks", "Checks", &checks::section(r));

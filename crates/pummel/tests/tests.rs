@@ -26,6 +26,8 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
+//!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -44,6 +46,7 @@ mod outputs;
 mod peers;
 mod reports;
 mod scenarios;
+mod scenload;
 mod servers;
 mod target;
 mod timing;

@@ -14,6 +14,7 @@
 //! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
 //! `worker_state` and `program`.
 
+mod custom_metrics;
 mod global;
 mod groups;
 mod in_flight;
@@ -221,6 +222,7 @@ fn run_load(
                 let figures = verdict::Figures {
                     per_key: p.per_key,
                     counters: p.counters,
+                    gauges: &p.last.gauges,
                     elapsed_s: p.elapsed.as_secs_f64(),
                 };
                 let judged = verdict::judge(program, t, &figures);
@@ -276,6 +278,7 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.groups = groups::group_results(program, metrics, elapsed_s);
+    result.metrics = custom_metrics::metric_results(program, metrics);
     result.scenarios = result::scenario_results(program, metrics);
     result.checks = (!program.checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
@@ -306,9 +309,11 @@ fn judge_thresholds(
     elapsed_s: f64,
     aborted_by: &[usize],
 ) -> Vec<ThresholdResult> {
+    let no_gauges = std::collections::BTreeMap::new();
     let figures = verdict::Figures {
         per_key: &metrics.totals,
         counters: &metrics.counters,
+        gauges: metrics.timeline.last().map_or(&no_gauges, |p| &p.gauges),
         elapsed_s,
     };
     program

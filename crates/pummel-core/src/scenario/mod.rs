@@ -25,6 +25,7 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
+pub(crate) mod custom_metric;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
@@ -46,6 +47,8 @@ mod yaml;
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod metric_tests;
 #[cfg(test)]
 mod tag_tests;
 #[cfg(test)]

@@ -140,6 +140,8 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// A value fed to a custom metric.
+    Metric(Box<super::custom_metric::MetricStep>),
 }
 
 #[derive(Clone, Debug)]

@@ -92,7 +92,7 @@ fn collect<'p>(steps: &'p [Step], groups: &mut Vec<&'p str>, tagged: &mut Vec<&'
                 collect(&g.steps, groups, tagged);
             }
             StepKind::Request(_) | StepKind::WebSocket(_) => tagged.push(&step.tags),
-            StepKind::Think(_) => {}
+            StepKind::Think(_) | StepKind::Metric(_) => {}
         }
     }
 }

@@ -178,6 +178,8 @@ pub(crate) fn validate(
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
     crate::scenario::threshold_filter::check_filters(plan, &info.threshold_filters, problems);
+    crate::scenario::custom_metric::check_kinds(plan, problems);
+    crate::scenario::custom_metric::check_thresholds(plan, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
     check_sockets(plan, problems);
 }
@@ -225,7 +227,7 @@ fn collect_sockets<'a>(
                     used.push((ws.socket.as_str(), ws.action.keyword(), ws.span));
                 }
             }
-            StepKind::Request(_) | StepKind::Think(_) => {}
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::Metric(_) => {}
         }
     }
 }
@@ -270,7 +272,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                StepKind::Think(_) => {}
+                StepKind::Think(_) | StepKind::Metric(_) => {}
             }
         }
     }
@@ -329,6 +331,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                StepKind::Metric(m) => self.check_template(&mut m.value, scope, None),
                 StepKind::Think(_) => {}
             }
         }

@@ -3,6 +3,7 @@
 //! the WebSocket steps are `websocket`'s.
 
 mod abort;
+mod metric;
 mod render;
 mod variables;
 mod websocket;
@@ -140,6 +141,7 @@ impl Vu {
                     }
                 }
                 Op::Think(think) => tokio::time::sleep(think.sample()).await,
+                Op::Metric(metric) => self.feed_metric(shared, metric),
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }

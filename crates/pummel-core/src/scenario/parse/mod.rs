@@ -21,6 +21,7 @@ mod checks;
 mod decoder;
 mod file;
 mod load;
+mod metrics;
 mod request;
 mod steps;
 mod tags;

@@ -133,9 +133,10 @@ impl Decoder<'_> {
                 "ws_ping",
                 "ws_close",
                 "tags",
+                "metric",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group"]
+        let kinds: Vec<&str> = ["request", "group", "metric"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -151,6 +152,10 @@ impl Decoder<'_> {
             return None;
         }
         let tags = self.decode_tags_of(&f);
+        if let Some(m) = f.get("metric") {
+            self.only_keys(&f, "metric", &["metric"]);
+            return self.metric_step(&f, m);
+        }
         let step = if let Some(req) = f.get("request") {
             Some(self.request_step(&f, req))
         } else if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
@@ -158,9 +163,12 @@ impl Decoder<'_> {
         } else {
             f.get("group").map(|g| self.group_step(&f, g))
         };
-        if let Some(mut step) = step {
-            step.tags = tags;
-            return Some(step);
+        if !kinds.is_empty() {
+            // The step's kind is known: its own errors were reported.
+            return step.map(|mut step| {
+                step.tags = tags;
+                step
+            });
         }
         if let Some(t) = f.get("think") {
             self.only_keys(&f, "think", &["think"]);
@@ -171,7 +179,7 @@ impl Decoder<'_> {
                 tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
         None
     }
 

@@ -367,8 +367,7 @@ fn custom_metrics(out: &mut String, r: &RunResult) {
             ),
             _ => Default::default(),
         };
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  {:<24} {:<8} {:>12} {:>9} {:>10} {:>10} {:>10} {:>10}",
             truncate(&m.name, 24),
             m.kind,
@@ -383,6 +382,7 @@ fn custom_metrics(out: &mut String, r: &RunResult) {
             p99,
             max,
         );
+        let _ = writeln!(out, "{}", line.trim_end());
         if m.invalid > 0 {
             let _ = writeln!(
                 out,

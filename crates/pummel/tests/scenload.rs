@@ -230,3 +230,52 @@ scenarios:
         .collect();
     assert_eq!(passed, [true, false, true]);
 }
+
+/// Runs an example of `examples/` against `target`: the file and its data copied into a
+/// temporary directory, its `target:` pointed at the started server.
+fn run_example(target: &Target, name: &str) -> Value {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("data")).expect("mkdir data");
+    for entry in std::fs::read_dir(examples.join("data")).expect("examples/data") {
+        let path = entry.expect("dir entry").path();
+        let copy = dir
+            .path()
+            .join("data")
+            .join(path.file_name().expect("file name"));
+        std::fs::copy(&path, copy).expect("copy data file");
+    }
+    let text = std::fs::read_to_string(examples.join(name)).expect("read example");
+    assert!(text.contains("target: http://127.0.0.1:8080"), "{text}");
+    let file = write(
+        dir.path(),
+        name,
+        target,
+        &text.replace("target: http://127.0.0.1:8080", "target: @TARGET@"),
+    );
+    pummel(&["run", &file, "--json"]).json_ok()
+}
+
+#[test]
+fn example_tags_groups_passes() {
+    let target = Target::start();
+    let r = run_example(&target, "tags-groups.yaml");
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(u(entry(&r["groups"], "name", "checkout"), "/requests"), 40);
+}
+
+#[test]
+fn example_custom_metrics_passes() {
+    let target = Target::start();
+    let r = run_example(&target, "custom-metrics.yaml");
+    assert_eq!(r["verdict"], "pass");
+    let metrics = &r["metrics"];
+    // 10 + 20 + … + 100.
+    assert_eq!(f(entry(metrics, "name", "revenue"), "/value"), 550.0);
+    assert_eq!(f(entry(metrics, "name", "orders"), "/value"), 10.0);
+    assert_eq!(f(entry(metrics, "name", "cart_items"), "/value"), 3.0);
+    let basket = entry(metrics, "name", "basket_total");
+    assert_eq!(u(basket, "/count"), 10);
+    assert_eq!(f(basket, "/trend/min"), 10.0);
+    assert!((f(basket, "/trend/max") - 100.0).abs() <= 0.1, "{basket}");
+}

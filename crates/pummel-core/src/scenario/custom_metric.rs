@@ -8,10 +8,8 @@
 //! three significant figures, so a percentile is exact to 0.1% of itself.
 //! Values are non-negative; a trend counts a value below 0.001 as 0.001.
 
-use super::diagnostic::{Problems, Span};
-use super::model::{Plan, StepKind};
+use super::diagnostic::Span;
 use super::template::Template;
-use super::threshold::{Metric, Scope};
 
 /// A metric value's units per unit of the value as written.
 pub(crate) const SCALE: f64 = 1000.0;
@@ -69,28 +67,6 @@ pub(crate) fn to_units(text: &str) -> Option<u64> {
 /// Thousandths back to the value as written.
 pub(crate) fn from_units(units: u64) -> f64 {
     units as f64 / SCALE
-}
-
-/// One name is one metric: fed as two kinds, its figures would mean nothing.
-pub(crate) fn check_kinds(plan: &Plan, problems: &mut Problems) {
-    let mut seen: Vec<(&str, MetricKind)> = Vec::new();
-    for (_, step) in plan.all_steps() {
-        let StepKind::Metric(m) = &step.kind else {
-            continue;
-        };
-        match seen.iter().find(|(n, _)| *n == m.name) {
-            Some((_, kind)) if *kind != m.kind => problems.push(
-                m.span,
-                format!(
-                    "metric `{}` is a {} elsewhere in the file: one name, one kind",
-                    m.name,
-                    kind.as_str()
-                ),
-            ),
-            Some(_) => {}
-            None => seen.push((&m.name, m.kind)),
-        }
-    }
 }
 
 /// A figure of a custom metric a threshold compares: `basket_total.p95`,
@@ -159,48 +135,6 @@ impl std::fmt::Display for CustomStat {
             CustomStat::Mean => f.write_str("mean"),
             CustomStat::Min => f.write_str("min"),
             CustomStat::Max => f.write_str("max"),
-        }
-    }
-}
-
-/// A threshold on a custom metric must name one the file feeds, with a
-/// figure its kind has, over the whole run.
-pub(crate) fn check_thresholds(plan: &Plan, problems: &mut Problems) {
-    let mut kinds: Vec<(&str, MetricKind)> = Vec::new();
-    for (_, step) in plan.all_steps() {
-        if let StepKind::Metric(m) = &step.kind {
-            kinds.push((&m.name, m.kind));
-        }
-    }
-    for t in &plan.thresholds {
-        let (Some(name), Metric::Custom(stat)) = (&t.custom, t.condition.metric) else {
-            continue;
-        };
-        let Some((_, kind)) = kinds.iter().find(|(n, _)| n == name) else {
-            let known: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-            let base = format!("no `metric:` step feeds a metric named `{name}`");
-            let message = match super::diagnostic::suggest(name, known.iter().copied()) {
-                Some(x) => format!("{base} (did you mean `{x}`?)"),
-                None => base,
-            };
-            problems.push(t.span, message);
-            continue;
-        };
-        if !stat.fits(*kind) {
-            problems.push(
-                t.span,
-                format!(
-                    "`{name}` is a {}: it has {}, not `{stat}`",
-                    kind.as_str(),
-                    CustomStat::names_for(*kind)
-                ),
-            );
-        }
-        if t.scope != Scope::Run || !t.filter.is_empty() {
-            problems.push(
-                t.span,
-                format!("`{name}` is a custom metric, kept for the whole run: a threshold on it takes no `scenario`, `step`, `group` or `tag`"),
-            );
         }
     }
 }

@@ -33,6 +33,7 @@ pub(crate) mod load_model;
 pub(crate) mod model;
 mod parse;
 pub(crate) mod pick;
+mod references;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod tags;

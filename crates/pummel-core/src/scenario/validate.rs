@@ -177,9 +177,9 @@ pub(crate) fn validate(
     plan.feeders = feeders;
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
-    crate::scenario::threshold_filter::check_filters(plan, &info.threshold_filters, problems);
-    crate::scenario::custom_metric::check_kinds(plan, problems);
-    crate::scenario::custom_metric::check_thresholds(plan, problems);
+    crate::scenario::references::check_filters(plan, &info.threshold_filters, problems);
+    crate::scenario::references::check_kinds(plan, problems);
+    crate::scenario::references::check_thresholds(plan, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
     check_sockets(plan, problems);
 }

@@ -78,6 +78,10 @@ pub struct RunResult {
     /// All checks together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<ChecksTotal>,
+    /// Attempts that were retries, all steps together (already counted in
+    /// `requests`); present when a step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
     /// Cycles runs: figures per concurrency level, measured in each cycle's
@@ -93,6 +97,10 @@ pub struct RunResult {
     /// A few examples of failed checks and aborted iterations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// What the monitor scraped from the system under test (`monitor:` in
+    /// a scenario, `--monitor` on the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::MonitorResult>,
 }
 
 /// What a WebSocket run did with its sockets.
@@ -148,6 +156,10 @@ pub struct StepResult {
     pub cut: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// Of `requests`, the attempts that were retries; present when the
+    /// step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
     pub histogram: String,
 }
 
@@ -396,11 +408,13 @@ impl RunResult {
             metrics: Vec::new(),
             scenarios: Vec::new(),
             checks: None,
+            retries: None,
             thresholds: Vec::new(),
             cycles: Vec::new(),
             verdict: None,
             websocket: None,
             failures: Vec::new(),
+            monitor: None,
         }
     }
 

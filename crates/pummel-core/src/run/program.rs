@@ -9,9 +9,11 @@ use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
 use crate::scenario::custom_metric::{MetricKind, MetricStep};
 use crate::scenario::duration::Think;
+use crate::scenario::flow::{OnError, Repeat};
 use crate::scenario::model::{Plan, Step, StepKind};
 use crate::scenario::request::RequestStep;
 use crate::scenario::tags::Tags;
+use crate::scenario::template::Condition;
 use crate::scenario::websocket::{WsAction, WsStep};
 
 /// The gauge of active virtual users.
@@ -34,6 +36,8 @@ pub(crate) enum Op {
     Group(Vec<Op>),
     WebSocket(Box<WsOp>),
     Metric(Box<MetricOp>),
+    Loop(Box<LoopOp>),
+    If(Box<IfOp>),
 }
 
 /// A `metric:` step, ready to run.
@@ -63,6 +67,21 @@ pub(crate) struct CustomMetricInfo {
     pub invalid: CounterId,
 }
 
+/// A `loop:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct LoopOp {
+    pub repeat: Repeat,
+    pub body: Vec<Op>,
+}
+
+/// An `if:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct IfOp {
+    pub condition: Condition,
+    pub then: Vec<Op>,
+    pub otherwise: Vec<Op>,
+}
+
 /// A WebSocket step, ready to run.
 #[derive(Debug)]
 pub(crate) struct WsOp {
@@ -85,6 +104,10 @@ pub(crate) struct RequestOp {
     pub accepted_status: Option<CounterId>,
     /// Pause after the request (the step's, its scenario's, or the defaults').
     pub think: Option<Think>,
+    /// What a failure does (the step's, or the defaults').
+    pub on_error: OnError,
+    /// Counts the attempts after the first, when the step has `retry`.
+    pub retries: Option<CounterId>,
 }
 
 /// A scenario, ready to run.
@@ -147,6 +170,8 @@ pub(crate) struct Program {
     pub metrics: Vec<CustomMetricInfo>,
     /// Per key, the counter of error statuses its `status` check accepted.
     accepted: Vec<Option<CounterId>>,
+    /// Per key, its retries counter (steps with `retry`).
+    retries: Vec<Option<CounterId>>,
 }
 
 struct Builder<'p> {
@@ -169,6 +194,8 @@ struct Builder<'p> {
     metrics: Vec<CustomMetricInfo>,
     /// Gauges after the fixed ones: custom gauges.
     gauges: Vec<String>,
+    /// Per key with a `retry` step, its retries counter.
+    retries: HashMap<KeyId, CounterId>,
 }
 
 /// The global flows: run once, outside any scenario.
@@ -257,12 +284,15 @@ impl Builder<'_> {
                         .iter()
                         .any(|c| matches!(c.kind, crate::scenario::check::CheckKind::Status(_)));
                     let accepted_status = checks_status.then(|| self.accepted(key));
+                    let retries = request.flow.retry.is_some().then(|| self.retries(key));
                     Op::Request(Box::new(RequestOp {
                         step: (**request).clone(),
                         key,
                         check_counters,
                         accepted_status,
                         think: self.plan.think_after(scenario, request),
+                        on_error: self.plan.on_error_for(request),
+                        retries,
                     }))
                 }
                 StepKind::Think(think) => Op::Think(*think),
@@ -280,6 +310,15 @@ impl Builder<'_> {
                     self.group.pop();
                     Op::Group(ops)
                 }
+                StepKind::Loop(l) => Op::Loop(Box::new(LoopOp {
+                    repeat: l.repeat.clone(),
+                    body: self.ops(scenario, &l.steps),
+                })),
+                StepKind::If(i) => Op::If(Box::new(IfOp {
+                    condition: i.condition.clone(),
+                    then: self.ops(scenario, &i.then),
+                    otherwise: self.ops(scenario, &i.otherwise),
+                })),
                 StepKind::WebSocket(ws) => {
                     let key = self.step_key(scenario, step);
                     if !ws.action.is_measured() {
@@ -328,6 +367,16 @@ impl Builder<'_> {
         };
         self.metrics.push(info.clone());
         info
+    }
+
+    /// The retries counter of a key (one per key).
+    fn retries(&mut self, key: KeyId) -> CounterId {
+        if let Some(id) = self.retries.get(&key) {
+            return *id;
+        }
+        let id = self.counter(format!("{}:retries", self.key_names[key.index()]));
+        self.retries.insert(key, id);
+        id
     }
 
     /// The accepted-error-status counter of a key (one per key).
@@ -381,6 +430,7 @@ impl Program {
             group: Vec::new(),
             metrics: Vec::new(),
             gauges: Vec::new(),
+            retries: HashMap::new(),
         };
         let setup = b.ops(None, &plan.setup);
         let mut scenarios = Vec::new();
@@ -439,6 +489,10 @@ impl Program {
         let mut accepted = b.accepted;
         accepted.resize(b.keys.len(), None);
         let (keys, checks, metrics) = (b.keys, b.checks, b.metrics);
+        let mut retries: Vec<Option<CounterId>> = vec![None; keys.len()];
+        for (key, id) in b.retries {
+            retries[key.index()] = Some(id);
+        }
         Program {
             plan,
             setup,
@@ -449,7 +503,23 @@ impl Program {
             checks,
             metrics,
             accepted,
+            retries,
         }
+    }
+
+    /// Whether a step of `key` has `retry`.
+    pub(crate) fn has_retry(&self, key: usize) -> bool {
+        matches!(self.retries.get(key), Some(Some(_)))
+    }
+
+    /// The retries of `key` (attempts after the first of a `retry` step).
+    pub(crate) fn retries(&self, key: usize, counters: &[u64]) -> u64 {
+        self.retries
+            .get(key)
+            .copied()
+            .flatten()
+            .and_then(|id| counters.get(id.0 as usize).copied())
+            .unwrap_or(0)
     }
 
     /// Failed requests of `key` in `stats`: transport errors, plus statuses

@@ -23,6 +23,8 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
         "threads": workers,
         "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
+        "arrivals": plan.load.is_open().then(|| plan.arrivals.name()),
+        "seed": plan.seed,
     })
 }
 
@@ -122,6 +124,9 @@ pub(super) fn step_results(
                 bytes_sent: s.bytes_sent,
                 cut: s.aborted,
                 checks,
+                retries: program
+                    .has_retry(i)
+                    .then(|| program.retries(i, &metrics.counters)),
                 histogram: s.latency.to_base64(),
             })
         })

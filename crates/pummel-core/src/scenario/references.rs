@@ -118,6 +118,11 @@ fn collect<'p>(steps: &'p [Step], groups: &mut Vec<&'p str>, tagged: &mut Vec<&'
                 }
                 collect(&g.steps, groups, tagged);
             }
+            StepKind::Loop(l) => collect(&l.steps, groups, tagged),
+            StepKind::If(i) => {
+                collect(&i.then, groups, tagged);
+                collect(&i.otherwise, groups, tagged);
+            }
             StepKind::Request(_) | StepKind::WebSocket(_) => tagged.push(&step.tags),
             StepKind::Think(_) | StepKind::Metric(_) => {}
         }

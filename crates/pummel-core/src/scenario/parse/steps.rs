@@ -133,10 +133,15 @@ impl Decoder<'_> {
                 "ws_ping",
                 "ws_close",
                 "tags",
+                "loop",
+                "if",
+                "else",
+                "retry",
+                "on_error",
                 "metric",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group", "metric"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -160,8 +165,14 @@ impl Decoder<'_> {
             Some(self.request_step(&f, req))
         } else if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
             self.ws_step(&f, keyword)
+        } else if let Some(g) = f.get("group") {
+            Some(self.group_step(&f, g))
+        } else if let Some(n) = f.get("loop") {
+            self.loop_step(&f, n)
+        } else if let Some(n) = f.get("if") {
+            self.if_step(&f, n)
         } else {
-            f.get("group").map(|g| self.group_step(&f, g))
+            None
         };
         if !kinds.is_empty() {
             // The step's kind is known: its own errors were reported.
@@ -169,6 +180,13 @@ impl Decoder<'_> {
                 step.tags = tags;
                 step
             });
+        }
+        if f.has("else") {
+            self.err(
+                f.key_span("else"),
+                "`else` belongs to an `if` step, beside its `if` and `steps`",
+            );
+            return None;
         }
         if let Some(t) = f.get("think") {
             self.only_keys(&f, "think", &["think"]);
@@ -179,12 +197,12 @@ impl Decoder<'_> {
                 tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
         None
     }
 
     /// Reports the keys of a step that its kind does not take.
-    fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
+    pub(super) fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
         for (key, k, _) in &f.entries {
             if !allowed.contains(key) {
                 self.err(
@@ -203,9 +221,12 @@ impl Decoder<'_> {
         self.only_keys(
             f,
             "request",
-            &["name", "request", "check", "capture", "think", "tags"],
+            &[
+                "name", "request", "check", "capture", "think", "tags", "retry", "on_error",
+            ],
         );
         let mut request = self.decode_request(req);
+        request.flow = self.step_flow(f);
         if let Some(n) = f.get("check") {
             request.checks = self.decode_checks(n);
         }

@@ -2,7 +2,7 @@
 //! text, and their inheritance down to every step.
 
 use super::decoder::{is_ident, Decoder, Fields};
-use crate::scenario::model::{Step, StepKind};
+use crate::scenario::model::Step;
 use crate::scenario::tags::Tags;
 use crate::scenario::yaml::{Kind, Node};
 
@@ -85,9 +85,10 @@ impl Decoder<'_> {
 pub(super) fn inherit_tags(steps: &mut [Step], outer: &Tags) {
     for step in steps {
         step.tags.inherit(outer);
-        if let StepKind::Group(g) = &mut step.kind {
-            let tags = step.tags.clone();
-            inherit_tags(&mut g.steps, &tags);
+        // A loop's or an `if`'s steps take the tags around them, as a group's do.
+        let tags = step.tags.clone();
+        for inner in step.kind.inner_steps_mut() {
+            inherit_tags(inner, &tags);
         }
     }
 }

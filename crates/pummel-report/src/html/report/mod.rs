@@ -17,6 +17,7 @@ mod key_figures;
 mod latency;
 mod load_model;
 mod metrics;
+mod monitor;
 mod over_time;
 mod steps;
 mod thresholds;
@@ -54,6 +55,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     }
     let html = over_time::section(&mut page, r);
     page.section("over-time", "Over time", &html);
+    if let Some(html) = monitor::section(&mut page, r) {
+        page.section("monitor", "The target, monitored", &html);
+    }
     if !r.cycles.is_empty() {
         let html = capacity::section(&mut page, r);
         page.section("capacity", "Capacity", &html);

@@ -65,6 +65,8 @@ fn tag_and_group_thresholds_judge_their_steps_only_and_groups_add_up() {
     let saved = saved.to_str().expect("utf-8 path");
     let html = dir.path().join("r.html");
     let html = html.to_str().expect("utf-8 path");
+    let md = dir.path().join("r.md");
+    let md = md.to_str().expect("utf-8 path");
     let out = pummel(&[
         "run",
         &file,
@@ -74,8 +76,15 @@ fn tag_and_group_thresholds_judge_their_steps_only_and_groups_add_up() {
         saved,
         "--html",
         html,
+        "--markdown",
+        md,
     ])
     .expect_code(99);
+    let markdown = std::fs::read_to_string(md).expect("markdown report");
+    assert!(
+        markdown.contains("#### Groups") && markdown.contains("| shop | checkout | 40 | 20 |"),
+        "{markdown}"
+    );
     // The summary shows the group, rolled up.
     assert!(
         out.stdout
@@ -233,7 +242,7 @@ scenarios:
 
 /// Runs an example of `examples/` against `target`: the file and its data copied into a
 /// temporary directory, its `target:` pointed at the started server.
-fn run_example(target: &Target, name: &str) -> Value {
+fn run_example(target: &Target, name: &str) -> (Value, String) {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("data")).expect("mkdir data");
@@ -253,13 +262,16 @@ fn run_example(target: &Target, name: &str) -> Value {
         target,
         &text.replace("target: http://127.0.0.1:8080", "target: @TARGET@"),
     );
-    pummel(&["run", &file, "--json"]).json_ok()
+    let md = dir.path().join("report.md");
+    let md = md.to_str().expect("utf-8 path");
+    let r = pummel(&["run", &file, "--json", "--markdown", md]).json_ok();
+    (r, std::fs::read_to_string(md).expect("markdown report"))
 }
 
 #[test]
 fn example_tags_groups_passes() {
     let target = Target::start();
-    let r = run_example(&target, "tags-groups.yaml");
+    let (r, _) = run_example(&target, "tags-groups.yaml");
     assert_eq!(r["verdict"], "pass");
     assert_eq!(u(entry(&r["groups"], "name", "checkout"), "/requests"), 40);
 }
@@ -267,7 +279,12 @@ fn example_tags_groups_passes() {
 #[test]
 fn example_custom_metrics_passes() {
     let target = Target::start();
-    let r = run_example(&target, "custom-metrics.yaml");
+    let (r, markdown) = run_example(&target, "custom-metrics.yaml");
+    assert!(
+        markdown.contains("#### Custom metrics")
+            && markdown.contains("| revenue | counter | 550 |"),
+        "{markdown}"
+    );
     assert_eq!(r["verdict"], "pass");
     let metrics = &r["metrics"];
     // 10 + 20 + … + 100.

@@ -125,6 +125,8 @@ fn tag_and_group_thresholds_judge_their_steps_only_and_groups_add_up() {
     assert_eq!(pay["tags"]["kind"], "write");
     assert_eq!(pay["tags"]["area"], "shop");
     assert_eq!(pay["group"], "checkout");
+    let shop = entry(&r["config"]["scenarios"], "name", "shop");
+    assert_eq!(shop["tags"]["area"], "shop");
     let list = entry(&r["steps"], "name", "list");
     assert_eq!(list["tags"]["kind"], "read");
     assert!(list.get("group").is_none(), "{list}");

@@ -9,6 +9,8 @@
 //!   duration of a timed rate run;
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
+//! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
+//!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
@@ -43,6 +45,7 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod deploy;
 mod failures;
 mod honesty;
 mod limits;

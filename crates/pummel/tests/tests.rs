@@ -35,6 +35,8 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
+//!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -57,6 +59,7 @@ mod peers;
 mod reports;
 mod requests;
 mod scenarios;
+mod scenload;
 mod servers;
 mod target;
 mod timing;

@@ -14,6 +14,7 @@
 //! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
 //! `worker_state` and `program`.
 
+mod custom_metrics;
 mod global;
 mod groups;
 mod in_flight;
@@ -355,6 +356,7 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.groups = groups::group_results(program, metrics, elapsed_s);
+    result.metrics = custom_metrics::metric_results(program, metrics);
     let retried = result.steps.iter().filter_map(|s| s.retries);
     result.retries = result
         .steps
@@ -391,9 +393,11 @@ fn judge_thresholds(
     elapsed_s: f64,
     aborted_by: &[usize],
 ) -> Vec<ThresholdResult> {
+    let no_gauges = std::collections::BTreeMap::new();
     let figures = verdict::Figures {
         per_key: &metrics.totals,
         counters: &metrics.counters,
+        gauges: metrics.timeline.last().map_or(&no_gauges, |p| &p.gauges),
         elapsed_s,
     };
     program

@@ -157,6 +157,7 @@ impl AbortWatch {
                 let figures = verdict::Figures {
                     per_key: progress.per_key,
                     counters: progress.counters,
+                    gauges: &progress.last.gauges,
                     elapsed_s: progress.elapsed.as_secs_f64(),
                 };
                 let judged = verdict::judge(&self.program, t, &figures);

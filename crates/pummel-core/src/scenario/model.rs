@@ -155,7 +155,6 @@ pub(crate) struct Scenario {
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
     /// The scenario's own `tags`; every step of it carries them too.
-    #[allow(dead_code)]
     pub tags: Tags,
 }
 
@@ -182,6 +181,8 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// A value fed to a custom metric.
+    Metric(Box<super::custom_metric::MetricStep>),
     /// Steps repeated (`loop:`).
     Loop(Box<super::flow::Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
@@ -201,7 +202,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 
@@ -211,7 +215,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 }

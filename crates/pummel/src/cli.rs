@@ -83,12 +83,34 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Print requests and responses on stderr: headers of the first VU's first iteration (no
+    /// value), with bodies (`full`), or every failed request with bodies (`failures`)
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "headers", value_enum)]
+    pub http_debug: Option<HttpDebugArg>,
+
+    /// Run one iteration of each scenario, in order, by one VU, with `--http-debug=full`
+    /// (unless another mode is given); exit 99 when a check failed or an iteration stopped
+    #[arg(long, conflicts_with_all = ["vus", "duration", "rate", "iterations"])]
+    pub once: bool,
+
     /// Run only this scenario of the file (repeatable; the others are left out)
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `--http-debug` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HttpDebugArg {
+    /// Headers of the first VU's first iteration
+    Headers,
+    /// Headers and bodies (up to 2 KiB each) of the first VU's first iteration
+    Full,
+    /// Headers and bodies of every failed request (at most 100)
+    Failures,
 }
 
 #[derive(Debug, Args)]

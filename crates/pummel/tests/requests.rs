@@ -312,3 +312,68 @@ scenarios:
     assert_eq!(out.code, Some(2), "{}", out.context());
     assert!(out.stderr.contains("shop.pummel.test"), "{}", out.context());
 }
+
+#[test]
+fn once_runs_each_scenario_once_with_the_trace_and_http_debug_shows_the_first_iteration() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "two.yaml",
+        &target,
+        &TWO_SCENARIOS.replace("\"{{ env.BASE_URL }}\"", "@TARGET@"),
+    );
+    // `--once`: one iteration of each scenario, in order, traced with bodies.
+    let out = run(&file, &["--once"]).expect_code(0);
+    let v = out.json();
+    assert_eq!(u(&step(&v, "list")["status"], "/200"), 1, "{}", brief(&v));
+    assert_eq!(u(&step(&v, "who")["status"], "/401"), 1, "{}", brief(&v));
+    let err = &out.stderr;
+    let list = err.find("--- browse/list (VU 1, iteration 1)");
+    let who = err.find("--- me/who (VU 1, iteration 2)");
+    assert!(list.is_some() && who.is_some() && list < who, "{err}");
+    assert!(err.contains("> GET http://127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("< 401") && err.contains("< {\"error\":\"login required"),
+        "{err}"
+    );
+
+    // A failed check makes `--once` fail (exit 99), and the trace says which.
+    let failing = dir.write(
+        "failing.yaml",
+        &target,
+        &TWO_SCENARIOS
+            .replace("\"{{ env.BASE_URL }}\"", "@TARGET@")
+            .replace("status: 401", "status: 200"),
+    );
+    let out = run(&failing, &["--once"]).expect_code(99);
+    assert!(out.stderr.contains("! 1 check(s) failed"), "{}", out.stderr);
+
+    // `--http-debug` alone: headers of the first VU's first iteration, no bodies, nothing more.
+    let out = run(&file, &["--http-debug", "--vus", "2", "--iterations", "6"]).expect_code(0);
+    assert_eq!(out.stderr.matches("--- ").count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("(VU 1, iteration 1)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("< {"), "no bodies: {}", out.stderr);
+
+    // `--http-debug=failures`: every failed request (4 iterations, all of `me` fail), none other.
+    let out = run(
+        &failing,
+        &[
+            "--http-debug=failures",
+            "--scenario",
+            "me",
+            "--vus",
+            "2",
+            "--iterations",
+            "4",
+        ],
+    )
+    // Failed checks fail a load run only through a `checks` threshold, and this file has none.
+    .expect_code(0);
+    assert_eq!(
+        out.stderr.matches("--- me/who").count(),
+        4,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.matches("--- ").count(), 4, "{}", out.stderr);
+}

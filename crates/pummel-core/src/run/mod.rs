@@ -14,6 +14,7 @@
 //! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
 //! `worker_state` and `program`.
 
+mod debug;
 mod global;
 mod in_flight;
 pub(crate) mod program;
@@ -36,6 +37,7 @@ use crate::scenario::load_model::CycleWindow;
 use crate::scenario::model::Plan;
 use crate::segment::Segment;
 
+pub use debug::{DebugMode, HttpDebug, MAX_SHOWN};
 pub use global::GlobalStepsError;
 use program::Program;
 pub use vu::{RenderError, StepPart};
@@ -48,6 +50,8 @@ pub struct RunOptions {
     pub threads: u64,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Show requests and responses (`--http-debug`); `None` costs nothing.
+    pub http_debug: Option<HttpDebug>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -94,6 +98,7 @@ pub fn run(
             ..SessionOptions::default()
         },
         stop: stop.clone(),
+        debug: options.http_debug.clone(),
     };
 
     // Global setup: once, before the load; its captures seed every VU. What
@@ -172,6 +177,7 @@ struct WorkerPlans {
     known_addrs: HashMap<(String, u16), Vec<std::net::SocketAddr>>,
     session: SessionOptions,
     stop: StopSignal,
+    debug: Option<HttpDebug>,
 }
 
 impl WorkerPlans {
@@ -184,6 +190,7 @@ impl WorkerPlans {
             connectors: self.session.clone(),
             known_addrs: self.known_addrs.clone(),
             run_stop: self.stop.clone(),
+            debug: self.debug.clone(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod abort;
 mod render;
+mod trace;
 mod variables;
 mod websocket;
 
@@ -223,24 +224,57 @@ impl Vu {
         }
         in_flight.settle();
         if let Err(kind) = result {
+            if let Some(debug) = &shared.debug {
+                self.trace(debug, shared, op, &request, Err(kind), 0);
+            }
             return Err(Abort::Iteration(format!(
                 "{}: {}",
                 op.step.url.source(),
                 failure_reason::describe(kind)
             )));
         }
-        self.check_and_capture(shared, op, end - sent, end)
+        let (checked, failed_checks) = self.check_and_capture(shared, op, end - sent, end);
+        if let Some(debug) = &shared.debug {
+            self.trace(debug, shared, op, &request, Ok(()), failed_checks);
+        }
+        checked
+    }
+
+    /// Hands the exchange to `--http-debug` (which decides whether to show it).
+    fn trace(
+        &self,
+        debug: &super::HttpDebug,
+        shared: &WorkerState,
+        op: &RequestOp,
+        request: &crate::http::session::Request,
+        outcome: Result<(), ErrorKind>,
+        failed_checks: u32,
+    ) {
+        trace::show(
+            debug,
+            &trace::Exchange {
+                step: shared.program.layout.name(op.key),
+                vu: self.vars.id,
+                iteration: self.vars.iteration,
+                request,
+                outcome: outcome.map(|()| &self.response),
+                failed_checks,
+                every_iteration: shared.program.plan.in_order,
+            },
+        );
     }
 
     /// Checks, then captures (a check may read a variable a capture of the
-    /// same step would overwrite; checks see the state before).
+    /// same step would overwrite; checks see the state before). Also says
+    /// how many checks failed.
     fn check_and_capture(
         &mut self,
         shared: &WorkerState,
         op: &RequestOp,
         elapsed: std::time::Duration,
         end: Instant,
-    ) -> Result<(), Abort> {
+    ) -> (Result<(), Abort>, u32) {
+        let mut failed = 0;
         let view = ResponseView::new(
             self.response.status,
             &self.response.headers,
@@ -252,6 +286,7 @@ impl Vu {
         for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
             let outcome = check.evaluate(&view, &self.vars, &mut scratch);
             let counter = if outcome.passed() { *pass } else { *fail };
+            failed += u32::from(!outcome.passed());
             shared.recorder.borrow_mut().count(counter, 1, end);
             if let (CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
                 if outcome.passed() && view.status >= 400 {
@@ -264,7 +299,7 @@ impl Vu {
         }
         let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
         self.scratch = scratch;
-        match missing {
+        let captured = match missing {
             Some(message)
                 if view.body_truncated
                     && op.step.captures.iter().any(|c| c.source.reads_body()) =>
@@ -276,6 +311,7 @@ impl Vu {
             }
             Some(message) => Err(Abort::Iteration(message)),
             None => Ok(()),
-        }
+        };
+        (captured, failed)
     }
 }

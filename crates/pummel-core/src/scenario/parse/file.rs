@@ -112,6 +112,7 @@ impl Decoder<'_> {
             setup,
             teardown,
             scenarios,
+            in_order: false,
             vars: Vec::new(),
         };
         Some((plan, info))

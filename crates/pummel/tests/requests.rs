@@ -377,3 +377,55 @@ fn once_runs_each_scenario_once_with_the_trace_and_http_debug_shows_the_first_it
     );
     assert_eq!(out.stderr.matches("--- ").count(), 4, "{}", out.stderr);
 }
+
+#[test]
+fn multipart_uploads_reach_the_target_exactly() {
+    let target = Target::start();
+    let dir = Dir::new();
+    // Bytes a text body would mangle: NUL, CR LF, a lone boundary-like line, invalid UTF-8.
+    let bytes: Vec<u8> = b"\x00\x01\r\n--not-the-boundary\r\n\xff\xfe"
+        .iter()
+        .copied()
+        .cycle()
+        .take(3000)
+        .collect();
+    std::fs::write(dir.0.path().join("logo.bin"), &bytes).expect("write upload");
+    let file = dir.write(
+        "upload.yaml",
+        &target,
+        r#"
+target: @TARGET@
+scenarios:
+  - name: upload
+    steps:
+      - name: upload
+        request:
+          method: POST
+          url: /api/upload
+          multipart:
+            title: "app of VU {{ vu }}"
+            notes: { value: "a \"quoted\" note", content_type: text/markdown }
+            logo: { file: logo.bin, filename: icon.png, content_type: image/png }
+            raw: { file: logo.bin }
+        check:
+          status: 200
+          jsonpath:
+            "$.parts[0].name": title
+            "$.parts[0].text": app of VU 1
+            "$.parts[0].content_type": null
+            "$.parts[1].text": a "quoted" note
+            "$.parts[1].content_type": text/markdown
+            "$.parts[2].name": logo
+            "$.parts[2].filename": icon.png
+            "$.parts[2].content_type": image/png
+            "$.parts[2].size": 3000
+            "$.parts[3].filename": logo.bin
+            "$.parts[3].content_type": application/octet-stream
+            "$.parts[3].size": 3000
+            "$.parts[4]": absent
+"#,
+    );
+    let v = run(&file, &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (14, 0), "{}", brief(&v));
+    assert_eq!(u(&step(&v, "upload")["status"], "/200"), 1);
+}

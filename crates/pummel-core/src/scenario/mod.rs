@@ -30,6 +30,7 @@ pub(crate) mod duration;
 pub(crate) mod feeder;
 pub(crate) mod load_model;
 pub(crate) mod model;
+pub(crate) mod multipart;
 mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;

@@ -22,6 +22,7 @@ mod checks;
 mod decoder;
 mod file;
 mod load;
+mod multipart;
 mod request;
 mod request_options;
 mod steps;

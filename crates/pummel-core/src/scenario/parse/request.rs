@@ -141,7 +141,7 @@ impl Decoder<'_> {
             }
             return r;
         }
-        const KEYS: [&str; 12] = [
+        const KEYS: [&str; 13] = [
             "method",
             "url",
             "headers",
@@ -154,6 +154,7 @@ impl Decoder<'_> {
             "timeout",
             "max_body",
             "follow_redirects",
+            "multipart",
         ];
         let Some(f) = self.fields(node, "`request`", &KEYS) else {
             return r;
@@ -178,7 +179,7 @@ impl Decoder<'_> {
         if let Some(q) = f.get("query") {
             r.query = self.decode_query(q);
         }
-        let bodies: Vec<&str> = ["body", "json", "form", "file"]
+        let bodies: Vec<&str> = ["body", "json", "form", "file", "multipart"]
             .into_iter()
             .filter(|k| f.has(k))
             .collect();
@@ -196,6 +197,7 @@ impl Decoder<'_> {
                 "body" => self.template(n, "`body`").map_or(Body::Empty, Body::Raw),
                 "json" => self.decode_json_body(n).map_or(Body::Empty, Body::Json),
                 "form" => Body::Form(self.decode_pairs(n, "`form`")),
+                "multipart" => self.decode_multipart(n),
                 _ => self.decode_file_body(n),
             };
         }

@@ -135,7 +135,8 @@ fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
         brief(&v)
     );
 
-    // From the command line, which needs no BASE_URL; both scenarios by name.
+    // From the command line, which needs no BASE_URL; both scenarios by name, drawn by weight
+    // (40 iterations: one of them never drawn would be a 2^-39 chance).
     let v = run(
         &file,
         &[
@@ -145,14 +146,17 @@ fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
             "browse",
             "--scenario",
             "me",
+            "--iterations",
+            "40",
         ],
     )
     .expect_code(0)
     .json();
-    assert_eq!(
-        u(&step(&v, "who")["status"], "/401") + u(&step(&v, "list")["status"], "/200"),
-        4
+    let (list, who) = (
+        u(&step(&v, "list")["status"], "/200"),
+        u(&step(&v, "who")["status"], "/401"),
     );
+    assert!(list > 0 && who > 0 && list + who == 40, "{}", brief(&v));
 
     // An unknown scenario names the ones there are; an unset variable is located.
     run(&file, &["--env", &env, "--scenario", "nope"]).expect_usage_error(&[
@@ -190,16 +194,22 @@ fn coefficient_of_variation(xs: &[f64]) -> f64 {
     var.sqrt() / mean
 }
 
-/// The variance of the arrival counts per 25 ms window over their mean (1 for Poisson).
-fn dispersion(gaps: &[f64]) -> f64 {
-    let mut counts = vec![0.0f64; 80];
+/// Arrivals per `window` seconds over the first 2 s, from the gaps between them.
+fn counts(gaps: &[f64], window: f64) -> Vec<f64> {
+    let mut counts = vec![0.0f64; (2.0 / window) as usize];
     let mut t = 0.0;
     for g in gaps {
         t += g;
-        if let Some(c) = counts.get_mut((t / 0.025) as usize) {
+        if let Some(c) = counts.get_mut((t / window) as usize) {
             *c += 1.0;
         }
     }
+    counts
+}
+
+/// The variance of the arrival counts per 25 ms window over their mean (1 for Poisson).
+fn dispersion(gaps: &[f64]) -> f64 {
+    let counts = counts(gaps, 0.025);
     let n = counts.len() as f64;
     let mean = counts.iter().sum::<f64>() / n;
     counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n / mean
@@ -252,31 +262,32 @@ fn poisson_arrivals_have_exponential_gaps_and_the_seed_fixes_the_schedule() {
         first.len()
     );
     assert_eq!(u(&v, "/requests"), first.len() as u64 + 1);
-    // Gaps: exponential ones vary as much as their mean (cv 1), even ones hardly at all (the
-    // server's thread wake-ups blur them on a busy machine, hence the margin).
+    // Gaps: exponential ones vary as much as their mean (cv 1). Counts per 25 ms: a Poisson
+    // count's variance equals its mean, even arrivals' counts hardly vary (jitter moves one
+    // across a window's edge now and then; a machine too busy to keep the schedule bunches them,
+    // hence the margins).
     let (cv_even, cv_poisson) = (
         coefficient_of_variation(&even),
         coefficient_of_variation(&first),
     );
-    assert!(
-        (0.75..1.5).contains(&cv_poisson) && cv_poisson > cv_even + 0.3,
-        "gaps' coefficient of variation: poisson {cv_poisson}, even {cv_even}"
-    );
-    // Counts per 25 ms: a Poisson count's variance equals its mean; an even schedule's counts
-    // hardly vary. Jitter moves an arrival across a window's edge now and then, no more.
     let (d_even, d_poisson) = (dispersion(&even), dispersion(&first));
-    assert!(d_even < 0.45, "even counts vary: dispersion {d_even}");
-    assert!(
-        (0.6..1.5).contains(&d_poisson),
-        "poisson counts: dispersion {d_poisson} (even: {d_even})"
+    let figures = format!(
+        "gaps' coefficient of variation: poisson {cv_poisson:.2}, even {cv_even:.2}; \
+         counts' dispersion: poisson {d_poisson:.2}, even {d_even:.2}"
     );
-    // The same seed, the same schedule (up to the machine's jitter, which blurs gaps of well
-    // under a millisecond; unrelated gaps correlate near 0); another seed, another.
+    assert!((0.75..1.6).contains(&cv_poisson), "{figures}");
+    assert!((0.6..1.6).contains(&d_poisson), "{figures}");
+    // On an idle machine even counts show a dispersion near 0.1; a machine loaded by other
+    // builds has been seen to blur them to 0.6, still below the Poisson counts' 1.
+    assert!(d_even < d_poisson * 0.8, "{figures}");
+    // The same seed, the same schedule; another seed, another. Compared as counts per 50 ms
+    // (the machine's jitter reorders gaps of well under a millisecond, but seldom moves an
+    // arrival into another window): the same schedule's counts rise and fall together.
     assert_eq!(first.len(), again.len());
-    let same = correlation(&first, &again);
-    let different = correlation(&first, &other);
-    assert!(same > 0.7, "same seed: correlation {same}");
-    assert!(different < 0.3, "other seed: correlation {different}");
+    let same = correlation(&counts(&first, 0.05), &counts(&again, 0.05));
+    let different = correlation(&counts(&first, 0.05), &counts(&other, 0.05));
+    assert!(same > 0.6, "same seed: correlation {same:.2}");
+    assert!(different < 0.45, "other seed: correlation {different:.2}");
 }
 
 #[test]
@@ -428,4 +439,47 @@ scenarios:
     let v = run(&file, &[]).expect_code(0).json();
     assert_eq!(checks(&v), (14, 0), "{}", brief(&v));
     assert_eq!(u(&step(&v, "upload")["status"], "/200"), 1);
+}
+
+#[test]
+fn a_csrf_token_captured_by_css_selector_makes_the_form_post_pass() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "form.yaml",
+        &target,
+        r#"
+target: @TARGET@
+scenarios:
+  - name: form
+    steps:
+      - name: page
+        request: /api/web/form
+        check:
+          status: 200
+          css:
+            "h1.title": Submit an app
+            "input[name=csrf] @value": exists
+            "input[name=nope]": absent
+        capture:
+          csrf: { css: "input[name=csrf]", attr: value }
+          heading: { css: h1 }
+      - name: post with the token
+        request:
+          method: POST
+          url: /api/web/form
+          form: { csrf: "{{ csrf }}", name: "{{ heading }}" }
+        check: { status: 200, jsonpath: { "$.fields.name": Submit an app } }
+      - name: post with a wrong token
+        request:
+          method: POST
+          url: /api/web/form
+          form: { csrf: "x{{ csrf }}", name: forged }
+        check: { status: 403 }
+"#,
+    );
+    let v = run(&file, &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (7, 0), "{}", brief(&v));
+    assert_eq!(u(&step(&v, "post with the token")["status"], "/200"), 1);
+    assert_eq!(u(&step(&v, "post with a wrong token")["status"], "/403"), 1);
 }

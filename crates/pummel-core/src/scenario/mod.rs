@@ -25,6 +25,7 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
+pub(crate) mod css;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;

@@ -14,7 +14,7 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`check`",
-            &["status", "max_time", "headers", "body", "jsonpath"],
+            &["status", "max_time", "headers", "body", "jsonpath", "css"],
         ) else {
             return out;
         };
@@ -92,6 +92,38 @@ impl Decoder<'_> {
                 }
             } else {
                 self.err(n.span, format!("`jsonpath` must map JSONPaths to tests, e.g. \"$.items\": exists; found {}", n.type_name()));
+            }
+        }
+        if let Some(n) = f.get("css") {
+            if let Kind::Map(entries) = &n.kind {
+                for (k, v) in entries {
+                    let Some(key) = self.scalar(k, "a CSS selector") else {
+                        continue;
+                    };
+                    let (selector, attr) = crate::scenario::css::split_attr(&key);
+                    let query = match crate::scenario::css::CssQuery::parse(selector, attr) {
+                        Ok(q) => q,
+                        Err(e) => {
+                            self.err(k.span, format!("`css`: {e}"));
+                            continue;
+                        }
+                    };
+                    let label = query.label();
+                    for (desc, test, span) in
+                        self.decode_text_tests(v, &format!("css `{label}`"), true)
+                    {
+                        push(
+                            format!("css {label} {desc}"),
+                            span,
+                            CheckKind::Css {
+                                query: query.clone(),
+                                test,
+                            },
+                        );
+                    }
+                }
+            } else {
+                self.err(n.span, format!("`css` must map CSS selectors to tests, e.g. \"h1.title\": Welcome; found {}", n.type_name()));
             }
         }
         out

@@ -9,7 +9,12 @@
 //!   duration of a timed rate run;
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
+//! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
+//!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
+//!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
+//!   result and the HTML report; shell completions and the man page;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
@@ -38,9 +43,11 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod deploy;
 mod failures;
 mod honesty;
 mod limits;
+mod live_metrics;
 mod load_models;
 mod outputs;
 mod peers;

@@ -11,7 +11,7 @@ use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
 use crate::arrivals::PoissonSlots;
-use crate::coordinator::{local_runtime, WorkerContext};
+use crate::coordinator::{local_runtime, until_start, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule, Share};
@@ -63,6 +63,9 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let recorder = Recorder::new(index, start, layout, sink);
     let shared = WorkerState::new(&plan, recorder, budget);
     let deadline = whole.duration().map(|d| start + d);
+    // Set up (runtime, feeders, connectors) before the run's start, so that
+    // every worker, and every agent of a distributed run, starts on time.
+    until_start(start, &mut stop).await;
 
     let ticker = {
         let shared = shared.clone();
@@ -365,6 +368,15 @@ fn note_abort(
             it.failed();
             shared.note_failure(&scenario.name, "iteration aborted", &message);
             true
+        }
+        Abort::Vu(message) => {
+            it.failed();
+            shared.note_failure(
+                &scenario.name,
+                "virtual user aborted (on_error: abort_vu)",
+                &message,
+            );
+            false
         }
     }
 }

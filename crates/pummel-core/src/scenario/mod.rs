@@ -29,6 +29,7 @@ pub(crate) mod css;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
+pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 pub(crate) mod multipart;
@@ -36,17 +37,23 @@ mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod tags;
 mod target_template;
 pub(crate) mod template;
 pub(crate) mod threshold;
+pub(crate) mod threshold_filter;
 mod validate;
 pub(crate) mod websocket;
 mod yaml;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;
 

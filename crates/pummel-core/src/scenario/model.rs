@@ -22,6 +22,7 @@ use super::feeder::Feeder;
 use super::load_model::{Arrivals, LoadModel};
 use super::pick::WeightedPick;
 use super::request::{Auth, AuthSetting, Header, RequestStep};
+use super::tags::Tags;
 use super::template::{Template, VarId};
 use super::threshold::Threshold;
 
@@ -61,6 +62,9 @@ pub struct Plan {
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
+    /// `monitor:`: the system under test's endpoints to scrape during the
+    /// run (the front end runs the monitor; the engine never does).
+    pub(crate) monitor: Vec<pummel_live::MonitorTarget>,
 }
 
 /// A `--scenario` name the file does not have.
@@ -100,6 +104,8 @@ pub(crate) struct Defaults {
     pub auth: Option<Auth>,
     /// Whether each VU keeps a cookie jar (default true).
     pub cookies: bool,
+    /// What a failed request step does when it sets no `on_error`.
+    pub on_error: Option<super::flow::OnError>,
     /// Redirects a request follows (`follow_redirects`); default 10.
     pub follow_redirects: Option<u32>,
     /// Host names (lower case) sent to a fixed address (`hosts:`).
@@ -115,6 +121,7 @@ impl Default for Defaults {
             think: None,
             auth: None,
             cookies: true,
+            on_error: None,
             follow_redirects: None,
             hosts: Vec::new(),
         }
@@ -150,6 +157,9 @@ pub(crate) struct Scenario {
     pub pacing: Option<Duration>,
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
+    /// The scenario's own `tags`; every step of it carries them too.
+    #[allow(dead_code)]
+    pub tags: Tags,
 }
 
 /// One step of a scenario.
@@ -159,6 +169,9 @@ pub(crate) struct Step {
     /// URL as written, templates unrendered, so the key set stays small).
     pub name: String,
     pub kind: StepKind,
+    /// The step's tags with those of its groups and scenario merged in
+    /// (its own values win).
+    pub tags: Tags,
 }
 
 /// What a step does. More kinds (WebSocket, script) will join.
@@ -172,6 +185,10 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// Steps repeated (`loop:`).
+    Loop(Box<super::flow::Loop>),
+    /// Steps run when a condition holds, others when not (`if:`).
+    If(Box<super::flow::IfStep>),
 }
 
 #[derive(Clone, Debug)]
@@ -179,7 +196,35 @@ pub(crate) struct Group {
     pub steps: Vec<Step>,
 }
 
+impl StepKind {
+    /// The lists of steps inside this one (a group's, a loop's, an `if`'s
+    /// two branches).
+    pub(crate) fn inner_steps(&self) -> Vec<&[Step]> {
+        match self {
+            StepKind::Group(g) => vec![&g.steps],
+            StepKind::Loop(l) => vec![&l.steps],
+            StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
+
+    /// The same, to change them.
+    pub(crate) fn inner_steps_mut(&mut self) -> Vec<&mut Vec<Step>> {
+        match self {
+            StepKind::Group(g) => vec![&mut g.steps],
+            StepKind::Loop(l) => vec![&mut l.steps],
+            StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
+}
+
 impl Plan {
+    /// The endpoints of the system under test that `monitor:` names.
+    pub fn monitor(&self) -> &[pummel_live::MonitorTarget] {
+        &self.monitor
+    }
+
     /// Replaces parts of the file's load model with command-line values.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
         self.load.apply(overrides)
@@ -315,6 +360,15 @@ impl Plan {
         }
     }
 
+    /// What a failed request step does: its own `on_error`, else the
+    /// defaults', else end the iteration.
+    pub(crate) fn on_error_for(&self, step: &RequestStep) -> super::flow::OnError {
+        step.flow
+            .on_error
+            .or(self.defaults.on_error)
+            .unwrap_or_default()
+    }
+
     pub(crate) fn timeout_for(&self, step: &RequestStep) -> Duration {
         step.timeout
             .or(self.defaults.timeout)
@@ -359,8 +413,8 @@ impl Plan {
         ) {
             for step in steps {
                 out.push((scenario, step));
-                if let StepKind::Group(g) = &step.kind {
-                    walk(scenario, &g.steps, out);
+                for inner in step.kind.inner_steps() {
+                    walk(scenario, inner, out);
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! the WebSocket steps are `websocket`'s.
 
 mod abort;
+mod flow;
 mod render;
 mod trace;
 mod variables;
@@ -40,6 +41,9 @@ pub(super) struct Vu {
     response: FinalResponse,
     buffers: Buffers,
     scratch: String,
+    /// The last request sent, kept only under `--http-debug` until its
+    /// checks have run.
+    traced: Option<crate::http::session::Request>,
     /// Scenarios whose per-VU setup has run.
     pub(super) set_up: Vec<bool>,
 }
@@ -70,6 +74,7 @@ impl Vu {
             response: FinalResponse::default(),
             buffers: Buffers::default(),
             scratch: String::new(),
+            traced: None,
             set_up: vec![false; plan.scenarios.len()],
         }
     }
@@ -87,6 +92,7 @@ impl Vu {
     /// Counts a finished iteration (templates see the count).
     pub(super) fn iteration_done(&mut self) {
         self.vars.iteration += 1;
+        self.vars.status = None;
     }
 
     /// The variables' values, for sharing the global setup's captures.
@@ -134,8 +140,8 @@ impl Vu {
             }
             match op {
                 Op::Request(request) => {
-                    self.request(shared, request, first_scheduled.take())
-                        .await?;
+                    let outcome = self.request(shared, request, first_scheduled.take()).await;
+                    flow::on_error(shared, request, outcome)?;
                     if let Some(think) = &request.think {
                         tokio::time::sleep(think.sample()).await;
                     }
@@ -144,6 +150,10 @@ impl Vu {
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }
+                Op::Loop(l) => {
+                    Box::pin(self.run_loop(shared, l, first_scheduled, honour_stop)).await?
+                }
+                Op::If(i) => Box::pin(self.run_if(shared, i, first_scheduled, honour_stop)).await?,
                 Op::WebSocket(ws) => {
                     Box::pin(
                         self.sockets
@@ -156,12 +166,57 @@ impl Vu {
         Ok(())
     }
 
+    /// Sends a request step, again while its `retry` wants (each attempt a
+    /// request in the metrics), then runs its checks and captures on the
+    /// last attempt's response.
     async fn request(
         &mut self,
         shared: &WorkerState,
         op: &RequestOp,
         scheduled: Option<Instant>,
     ) -> Result<(), Abort> {
+        let mut scheduled = scheduled;
+        let mut attempt = 1u32;
+        loop {
+            let (sent, end, result) = self.attempt(shared, op, scheduled.take()).await?;
+            if let Some(retry) = &op.step.flow.retry {
+                let outcome = result.map(|()| self.response.status);
+                if attempt < retry.attempts && retry.wants(outcome) && !shared.stopping.get() {
+                    tokio::time::sleep(retry.backoff(attempt)).await;
+                    attempt += 1;
+                    if let Some(retries) = op.retries {
+                        shared
+                            .recorder
+                            .borrow_mut()
+                            .count(retries, 1, Instant::now());
+                    }
+                    continue;
+                }
+            }
+            if let Err(kind) = result {
+                return Err(Abort::Iteration(format!(
+                    "{}: {}",
+                    op.step.url.source(),
+                    failure_reason::describe(kind)
+                )));
+            }
+            let (checked, failed_checks) = self.check_and_capture(shared, op, end - sent, end);
+            if let (Some(debug), Some(request)) = (&shared.debug, self.traced.take()) {
+                self.trace(debug, shared, op, &request, Ok(()), failed_checks);
+            }
+            return checked;
+        }
+    }
+
+    /// One attempt at a request step: rendered, sent and recorded. Its
+    /// send and end times and how it ended; `Err` when the step could not
+    /// even be built (no attempt would fare better).
+    async fn attempt(
+        &mut self,
+        shared: &WorkerState,
+        op: &RequestOp,
+        scheduled: Option<Instant>,
+    ) -> Result<(Instant, Instant, Result<(), ErrorKind>), Abort> {
         let plan = &shared.program.plan;
         let request = match render::request(plan, &op.step, &self.vars, &mut self.buffers) {
             Ok(request) => request,
@@ -204,6 +259,11 @@ impl Vu {
         };
         let end = Instant::now();
         let result = result.unwrap_or(Err(ErrorKind::Timeout));
+        self.vars.status = Some(if result.is_ok() {
+            self.response.status
+        } else {
+            0
+        });
         let latency = end - scheduled.unwrap_or(sent);
         let uncorrected = scheduled.map(|_| end - sent);
         {
@@ -223,21 +283,15 @@ impl Vu {
             }
         }
         in_flight.settle();
-        if let Err(kind) = result {
-            if let Some(debug) = &shared.debug {
-                self.trace(debug, shared, op, &request, Err(kind), 0);
-            }
-            return Err(Abort::Iteration(format!(
-                "{}: {}",
-                op.step.url.source(),
-                failure_reason::describe(kind)
-            )));
-        }
-        let (checked, failed_checks) = self.check_and_capture(shared, op, end - sent, end);
         if let Some(debug) = &shared.debug {
-            self.trace(debug, shared, op, &request, Ok(()), failed_checks);
+            // An attempt that failed is shown now (each one, when retried);
+            // one that got a response once its checks have run.
+            match result {
+                Err(kind) => self.trace(debug, shared, op, &request, Err(kind), 0),
+                Ok(()) => self.traced = Some(request),
+            }
         }
-        checked
+        Ok((sent, end, result))
     }
 
     /// Hands the exchange to `--http-debug` (which decides whether to show it).

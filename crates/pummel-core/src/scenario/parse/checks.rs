@@ -95,36 +95,49 @@ impl Decoder<'_> {
             }
         }
         if let Some(n) = f.get("css") {
-            if let Kind::Map(entries) = &n.kind {
-                for (k, v) in entries {
-                    let Some(key) = self.scalar(k, "a CSS selector") else {
+            let css = self.decode_css_checks(n);
+            out.extend(css);
+        }
+        out
+    }
+
+    /// `css:` checks: selector (`SELECTOR` or `SELECTOR @attr`) → tests.
+    fn decode_css_checks(&mut self, n: &Node) -> Vec<Check> {
+        let mut out = Vec::new();
+        if let Kind::Map(entries) = &n.kind {
+            for (k, v) in entries {
+                let Some(key) = self.scalar(k, "a CSS selector") else {
+                    continue;
+                };
+                let (selector, attr) = crate::scenario::css::split_attr(&key);
+                let query = match crate::scenario::css::CssQuery::parse(selector, attr) {
+                    Ok(q) => q,
+                    Err(e) => {
+                        self.err(k.span, format!("`css`: {e}"));
                         continue;
-                    };
-                    let (selector, attr) = crate::scenario::css::split_attr(&key);
-                    let query = match crate::scenario::css::CssQuery::parse(selector, attr) {
-                        Ok(q) => q,
-                        Err(e) => {
-                            self.err(k.span, format!("`css`: {e}"));
-                            continue;
-                        }
-                    };
-                    let label = query.label();
-                    for (desc, test, span) in
-                        self.decode_text_tests(v, &format!("css `{label}`"), true)
-                    {
-                        push(
-                            format!("css {label} {desc}"),
-                            span,
-                            CheckKind::Css {
-                                query: query.clone(),
-                                test,
-                            },
-                        );
                     }
+                };
+                let label = query.label();
+                for (desc, test, _span) in
+                    self.decode_text_tests(v, &format!("css `{label}`"), true)
+                {
+                    out.push(Check {
+                        label: format!("css {label} {desc}"),
+                        kind: CheckKind::Css {
+                            query: query.clone(),
+                            test,
+                        },
+                    });
                 }
-            } else {
-                self.err(n.span, format!("`css` must map CSS selectors to tests, e.g. \"h1.title\": Welcome; found {}", n.type_name()));
             }
+        } else {
+            self.err(
+                n.span,
+                format!(
+                    "`css` must map CSS selectors to tests, e.g. \"h1.title\": Welcome; found {}",
+                    n.type_name()
+                ),
+            );
         }
         out
     }

@@ -18,6 +18,8 @@ pub(crate) struct DecodeInfo {
     pub(crate) load_span: Span,
     /// Per threshold: where its `scenario` and `step` values are.
     pub(crate) threshold_scopes: Vec<(Option<Span>, Option<Span>)>,
+    /// Per threshold: where its `group` and `tag` values are.
+    pub(crate) threshold_filters: Vec<crate::scenario::threshold_filter::FilterSpans>,
     /// A `target` with `{{ env.NAME }}` in it, resolved once the
     /// environment is at hand, and where it is written.
     pub(crate) target_template: Option<(crate::scenario::template::Template, Span)>,

@@ -10,21 +10,24 @@ use crate::scenario::request::AuthSetting;
 use crate::scenario::template::VarId;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The top-level keys of a scenario file.
+const FILE_KEYS: [&str; 12] = [
+    "name",
+    "description",
+    "target",
+    "defaults",
+    "variables",
+    "data",
+    "load",
+    "thresholds",
+    "setup",
+    "teardown",
+    "scenarios",
+    "monitor",
+];
+
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 11] = [
-            "name",
-            "description",
-            "target",
-            "defaults",
-            "variables",
-            "data",
-            "load",
-            "thresholds",
-            "setup",
-            "teardown",
-            "scenarios",
-        ];
         if matches!(root.kind, Kind::Null) {
             self.err(
                 Span::new(1, 1, 1),
@@ -32,24 +35,16 @@ impl Decoder<'_> {
             );
             return None;
         }
-        let f = self.fields(root, "the scenario file", &KEYS)?;
+        let f = self.fields(root, "the scenario file", &FILE_KEYS)?;
         let mut info = DecodeInfo::default();
         let name = f.get("name").and_then(|n| self.name(n, "`name`"));
         if let Some(d) = f.get("description") {
             self.string(d, "`description`");
         }
         self.target_given = f.has("target") || self.target_overridden;
-        let target = f.get("target").and_then(|n| {
-            let text = self.string(n, "`target`")?;
-            if text.contains("{{") {
-                // Resolved with the environment, after decoding.
-                info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
-                return None;
-            }
-            TargetUrl::parse(&text)
-                .map_err(|e| self.err(n.span, format!("`target`: {e}")))
-                .ok()
-        });
+        let target = f
+            .get("target")
+            .and_then(|n| self.decode_target(n, &mut info));
         let defaults = f
             .get("defaults")
             .map(|n| self.decode_defaults(n))
@@ -83,6 +78,10 @@ impl Decoder<'_> {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),
         };
+        let monitor = f
+            .get("monitor")
+            .map(|n| self.decode_monitor(n))
+            .unwrap_or_default();
         let setup = f
             .get("setup")
             .map(|n| self.decode_steps(n, "`setup`"))
@@ -114,8 +113,22 @@ impl Decoder<'_> {
             scenarios,
             in_order: false,
             vars: Vec::new(),
+            monitor,
         };
         Some((plan, info))
+    }
+
+    /// `target`: a URL, or a template of environment variables resolved
+    /// once the environment is at hand, after decoding.
+    fn decode_target(&mut self, n: &Node, info: &mut DecodeInfo) -> Option<TargetUrl> {
+        let text = self.string(n, "`target`")?;
+        if text.contains("{{") {
+            info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
+            return None;
+        }
+        TargetUrl::parse(&text)
+            .map_err(|e| self.err(n.span, format!("`target`: {e}")))
+            .ok()
     }
 
     fn decode_defaults(&mut self, node: &Node) -> Defaults {
@@ -130,6 +143,7 @@ impl Decoder<'_> {
                 "think",
                 "auth",
                 "cookies",
+                "on_error",
                 "follow_redirects",
                 "hosts",
             ],
@@ -157,6 +171,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("cookies") {
             d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
         }
+        d.on_error = f.get("on_error").and_then(|n| self.on_error(n));
         d.follow_redirects = f
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));

@@ -11,6 +11,23 @@ use crate::scenario::request::{Auth, AuthSetting, Body, Header, JsonBody, Reques
 use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a `request` mapping.
+const REQUEST_KEYS: [&str; 13] = [
+    "method",
+    "url",
+    "headers",
+    "query",
+    "body",
+    "json",
+    "form",
+    "file",
+    "auth",
+    "timeout",
+    "max_body",
+    "follow_redirects",
+    "multipart",
+];
+
 impl Decoder<'_> {
     pub(super) fn decode_headers(&mut self, node: &Node) -> Vec<Header> {
         let Some(entries) = self.map_entries(
@@ -108,6 +125,7 @@ impl Decoder<'_> {
             checks: Vec::new(),
             captures: Vec::new(),
             think: None,
+            flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
@@ -141,22 +159,7 @@ impl Decoder<'_> {
             }
             return r;
         }
-        const KEYS: [&str; 13] = [
-            "method",
-            "url",
-            "headers",
-            "query",
-            "body",
-            "json",
-            "form",
-            "file",
-            "auth",
-            "timeout",
-            "max_body",
-            "follow_redirects",
-            "multipart",
-        ];
-        let Some(f) = self.fields(node, "`request`", &KEYS) else {
+        let Some(f) = self.fields(node, "`request`", &REQUEST_KEYS) else {
             return r;
         };
         if let Some(m) = f.get("method") {

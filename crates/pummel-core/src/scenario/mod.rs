@@ -53,6 +53,8 @@ mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
 #[cfg(test)]
+mod request_option_tests;
+#[cfg(test)]
 mod tag_tests;
 #[cfg(test)]
 mod tests;

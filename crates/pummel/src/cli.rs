@@ -135,6 +135,10 @@ pub(crate) struct RunArgs {
     #[arg(long, conflicts_with_all = ["vus", "duration", "rate", "iterations"])]
     pub once: bool,
 
+    /// Run only the scenarios and steps tagged so: KEY=VALUE (repeatable: each narrows further)
+    #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_tag_pair)]
+    pub select: Vec<(String, String)>,
+
     /// Run only this scenario of the file (repeatable; the others are left out)
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
@@ -467,6 +471,17 @@ fn parse_env_pair(s: &str) -> Result<(String, String), String> {
             Ok((k.to_owned(), v.to_owned()))
         }
         _ => Err(format!("invalid --env {s:?}: expected NAME=VALUE")),
+    }
+}
+
+fn parse_tag_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_owned(), v.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "invalid --select {s:?}: expected KEY=VALUE (a tag)"
+        )),
     }
 }
 

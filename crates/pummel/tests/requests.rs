@@ -483,3 +483,47 @@ scenarios:
     assert_eq!(u(&step(&v, "post with the token")["status"], "/200"), 1);
     assert_eq!(u(&step(&v, "post with a wrong token")["status"], "/403"), 1);
 }
+
+#[test]
+fn select_runs_the_scenarios_and_steps_with_a_tag() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "tagged.yaml",
+        &target,
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 6 }
+scenarios:
+  - name: shop
+    tags: { area: shop }
+    steps:
+      - { name: apps, request: /api/apps }
+  - name: mixed
+    steps:
+      - { name: stats, request: /api/stats, tags: { area: shop } }
+      - { name: me, request: /api/me }
+  - name: other
+    steps:
+      - { name: hello, request: / }
+"#,
+    );
+    let v = run(&file, &["--select", "area=shop"]).expect_code(0).json();
+    let names: Vec<&str> = v["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| u(s, "/requests") > 0)
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"apps") && names.contains(&"stats"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"me") && !names.contains(&"hello"),
+        "{names:?}"
+    );
+    assert_eq!(u(&v, "/requests"), 6, "{}", brief(&v));
+    run(&file, &["--select", "area=none"]).expect_usage_error(&["--select", "`area=none`"]);
+}

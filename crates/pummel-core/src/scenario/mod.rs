@@ -37,6 +37,7 @@ mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+mod select;
 pub(crate) mod tags;
 mod target_template;
 pub(crate) mod template;
@@ -65,6 +66,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
 pub use load_model::{OverrideError, Overrides};
 pub use model::{Plan, UnknownScenario};
+pub use select::NothingTagged;
 
 /// What loading needs besides the file.
 #[derive(Clone, Debug, Default)]

@@ -158,7 +158,6 @@ pub(crate) struct Scenario {
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
     /// The scenario's own `tags`; every step of it carries them too.
-    #[allow(dead_code)]
     pub tags: Tags,
 }
 

@@ -67,6 +67,10 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
     if args.once {
         plan.run_once();
     }
+    for (key, value) in &args.select {
+        plan.select_tag(key, value)
+            .map_err(|e| Failure::usage(format!("--select: {}: {e}", args.file.display())))?;
+    }
     plan.select_scenarios(&args.scenarios)
         .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {

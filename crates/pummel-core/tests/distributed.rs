@@ -121,6 +121,7 @@ fn options(threads: u64) -> RunOptions {
     RunOptions {
         threads,
         insecure: false,
+        http_debug: None,
     }
 }
 

@@ -126,6 +126,21 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Print requests and responses on stderr: headers of the first VU's first iteration (no
+    /// value), with bodies (`full`), or every failed request with bodies (`failures`)
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "headers", value_enum)]
+    pub http_debug: Option<HttpDebugArg>,
+
+    /// Run one iteration of each scenario, in order, by one VU, with `--http-debug=full`
+    /// (unless another mode is given); exit 99 when a check failed or an iteration stopped
+    #[arg(long, conflicts_with_all = ["vus", "duration", "rate", "iterations"])]
+    pub once: bool,
+
+    /// Run only the scenarios and steps tagged so: KEY=VALUE (repeatable: each narrows further)
+    #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_tag_pair)]
+    pub select: Vec<(String, String)>,
+
     /// Run only this scenario of the file (repeatable; the others are left out)
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
@@ -135,6 +150,17 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub live: LiveArgs,
+}
+
+/// `--http-debug` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HttpDebugArg {
+    /// Headers of the first VU's first iteration
+    Headers,
+    /// Headers and bodies (up to 2 KiB each) of the first VU's first iteration
+    Full,
+    /// Headers and bodies of every failed request (at most 100)
+    Failures,
 }
 
 #[derive(Debug, Args)]
@@ -488,6 +514,17 @@ fn parse_env_pair(s: &str) -> Result<(String, String), String> {
             Ok((k.to_owned(), v.to_owned()))
         }
         _ => Err(format!("invalid --env {s:?}: expected NAME=VALUE")),
+    }
+}
+
+fn parse_tag_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_owned(), v.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "invalid --select {s:?}: expected KEY=VALUE (a tag)"
+        )),
     }
 }
 

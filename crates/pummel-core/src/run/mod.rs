@@ -15,6 +15,7 @@
 //! `worker_state` and `program`.
 
 mod custom_metrics;
+mod debug;
 mod global;
 mod groups;
 mod in_flight;
@@ -39,6 +40,7 @@ use crate::scenario::load_model::CycleWindow;
 use crate::scenario::model::Plan;
 use crate::segment::{Segment, SegmentOptions};
 
+pub use debug::{DebugMode, HttpDebug, MAX_SHOWN};
 pub use global::GlobalStepsError;
 pub use parts::{
     collector, finish, global_setup, global_teardown, layout, run_segment, AbortWatch, Captures,
@@ -55,6 +57,8 @@ pub struct RunOptions {
     pub threads: u64,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Show requests and responses (`--http-debug`); `None` costs nothing.
+    pub http_debug: Option<HttpDebug>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -202,6 +206,7 @@ struct WorkerPlans {
     known_addrs: HashMap<(String, u16), Vec<std::net::SocketAddr>>,
     session: SessionOptions,
     stop: StopSignal,
+    debug: Option<HttpDebug>,
 }
 
 impl WorkerPlans {
@@ -220,6 +225,7 @@ impl WorkerPlans {
             },
             program,
             stop: stop.clone(),
+            debug: options.http_debug.clone(),
         })
     }
 
@@ -234,6 +240,7 @@ impl WorkerPlans {
             connectors: self.session.clone(),
             known_addrs: self.known_addrs.clone(),
             run_stop: self.stop.clone(),
+            debug: self.debug.clone(),
         }
     }
 

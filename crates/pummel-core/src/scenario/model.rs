@@ -56,6 +56,9 @@ pub struct Plan {
     /// Run once after the load ends, as VU 0.
     pub(crate) teardown: Vec<Step>,
     pub(crate) scenarios: Vec<Scenario>,
+    /// Scenarios run in the file's order rather than drawn by weight
+    /// (`--once`).
+    pub(crate) in_order: bool,
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
@@ -271,6 +274,20 @@ impl Plan {
     /// Poisson schedules are not shares of one schedule.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// One iteration of each scenario, in the file's order, by one VU
+    /// (`pummel run --once`): for writing a file, with `--http-debug`.
+    pub fn run_once(&mut self) {
+        for s in &mut self.scenarios {
+            s.weight = 1;
+        }
+        self.in_order = true;
+        self.load = LoadModel::Vus {
+            vus: 1,
+            duration: None,
+            iterations: Some(self.scenarios.len().max(1) as u64),
+        };
     }
 
     /// The number of scenarios in the file.

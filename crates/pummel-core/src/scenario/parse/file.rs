@@ -42,17 +42,9 @@ impl Decoder<'_> {
             self.string(d, "`description`");
         }
         self.target_given = f.has("target") || self.target_overridden;
-        let target = f.get("target").and_then(|n| {
-            let text = self.string(n, "`target`")?;
-            if text.contains("{{") {
-                // Resolved with the environment, after decoding.
-                info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
-                return None;
-            }
-            TargetUrl::parse(&text)
-                .map_err(|e| self.err(n.span, format!("`target`: {e}")))
-                .ok()
-        });
+        let target = f
+            .get("target")
+            .and_then(|n| self.decode_target(n, &mut info));
         let defaults = f
             .get("defaults")
             .map(|n| self.decode_defaults(n))
@@ -119,10 +111,24 @@ impl Decoder<'_> {
             setup,
             teardown,
             scenarios,
+            in_order: false,
             vars: Vec::new(),
             monitor,
         };
         Some((plan, info))
+    }
+
+    /// `target`: a URL, or a template of environment variables resolved
+    /// once the environment is at hand, after decoding.
+    fn decode_target(&mut self, n: &Node, info: &mut DecodeInfo) -> Option<TargetUrl> {
+        let text = self.string(n, "`target`")?;
+        if text.contains("{{") {
+            info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
+            return None;
+        }
+        TargetUrl::parse(&text)
+            .map_err(|e| self.err(n.span, format!("`target`: {e}")))
+            .ok()
     }
 
     fn decode_defaults(&mut self, node: &Node) -> Defaults {

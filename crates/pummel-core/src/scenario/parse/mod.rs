@@ -26,6 +26,7 @@ mod flow;
 mod load;
 mod metrics;
 mod monitor;
+mod multipart;
 mod request;
 mod request_options;
 mod steps;

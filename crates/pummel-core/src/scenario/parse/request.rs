@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 12] = [
+const REQUEST_KEYS: [&str; 13] = [
     "method",
     "url",
     "headers",
@@ -25,6 +25,7 @@ const REQUEST_KEYS: [&str; 12] = [
     "timeout",
     "max_body",
     "follow_redirects",
+    "multipart",
 ];
 
 impl Decoder<'_> {
@@ -181,7 +182,7 @@ impl Decoder<'_> {
         if let Some(q) = f.get("query") {
             r.query = self.decode_query(q);
         }
-        let bodies: Vec<&str> = ["body", "json", "form", "file"]
+        let bodies: Vec<&str> = ["body", "json", "form", "file", "multipart"]
             .into_iter()
             .filter(|k| f.has(k))
             .collect();
@@ -199,6 +200,7 @@ impl Decoder<'_> {
                 "body" => self.template(n, "`body`").map_or(Body::Empty, Body::Raw),
                 "json" => self.decode_json_body(n).map_or(Body::Empty, Body::Json),
                 "form" => Body::Form(self.decode_pairs(n, "`form`")),
+                "multipart" => self.decode_multipart(n),
                 _ => self.decode_file_body(n),
             };
         }

@@ -18,6 +18,8 @@ mod global;
 mod in_flight;
 pub(crate) mod program;
 mod result;
+mod runner;
+mod runner_slots;
 pub(crate) mod verdict;
 mod vu;
 mod worker;
@@ -99,7 +101,13 @@ pub fn run(
     // the global steps measure joins the totals, not the timeline.
     let (initial_vars, mut extra) = global_setup(&plans)?;
     let max_vus = u64::from(plan.load.max_vus()).max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
+    // A runner's journey runs one process per worker thread.
+    let threads = plan
+        .runner
+        .as_ref()
+        .and_then(|r| r.processes)
+        .map_or(options.threads, u64::from);
+    let workers = threads.clamp(1, max_vus) as u32;
     let worker_fns: Vec<Worker> = Segment::all(workers)
         .map(|segment| {
             let plan = plans.segment(segment, workers, initial_vars.clone());
@@ -275,9 +283,10 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.scenarios = result::scenario_results(program, metrics);
-    result.checks = (!program.checks.is_empty()).then(|| {
+    let checks = program.check_infos();
+    result.checks = (!checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
-        for c in &program.checks {
+        for c in checks.iter() {
             total.passed += metrics.counters[c.pass.0 as usize];
             total.failed += metrics.counters[c.fail.0 as usize];
         }
@@ -289,6 +298,7 @@ fn outcome(
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
+    result.runner = result::runner_result(program, metrics, workers);
     RunOutcome {
         result,
         fatal,

@@ -34,6 +34,7 @@ mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+pub mod runner;
 pub(crate) mod template;
 pub(crate) mod threshold;
 mod validate;

@@ -12,6 +12,7 @@ use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
 use pummel_core::limits;
 use pummel_core::run::RunOptions;
+use pummel_core::scenario::runner::{RunnerKind, RunnerSpec};
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
@@ -52,19 +53,42 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 
 /// Resolves `pummel run`'s flags and loads its scenario file.
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
-    let options = super::validate::load_options(&args.env);
-    let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
-        crate::output::stderr::say(format_args!("{diagnostics}"));
-        Failure::usage("the scenario file has errors (see above)")
-    })?;
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,
         rate: args.rate,
         iterations: args.iterations,
     };
-    plan.apply_overrides(&overrides)
-        .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+    let mut plan = match &args.runner {
+        Some(kind) => runner_plan(args, kind, &overrides)?,
+        None => {
+            let options = super::validate::load_options(&args.env);
+            let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
+                crate::output::stderr::say(format_args!("{diagnostics}"));
+                Failure::usage("the scenario file has errors (see above)")
+            })?;
+            plan.apply_overrides(&overrides)
+                .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+            plan
+        }
+    };
+    match plan.runner_mut() {
+        Some(runner) => {
+            if let Some(n) = args.runner_processes {
+                runner.set_processes(n);
+            }
+            if let Some(t) = args.iteration_timeout {
+                runner.set_iteration_timeout(t);
+            }
+            runner.add_env(args.env.iter().cloned());
+        }
+        None if args.runner_processes.is_some() || args.iteration_timeout.is_some() => {
+            return Err(Failure::usage(
+                "--runner-processes and --iteration-timeout are for runners: give --runner, or a file with a `runner:` section",
+            ));
+        }
+        None => {}
+    }
     let mut written = destinations::report_paths(&args.output.reports);
     written.extend(args.output.out.clone().map(|p| ("--out", p)));
     destinations::check_distinct(&[("the scenario file", &args.file)], &written)?;
@@ -78,6 +102,21 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         },
         outputs: Destinations::for_result(&args.output)?,
     })
+}
+
+/// The plan of `--runner KIND FILE[:ENTRY]`: the file must exist.
+fn runner_plan(args: &RunArgs, kind: &str, overrides: &Overrides) -> Result<Plan, Failure> {
+    let kind = RunnerKind::parse(kind)
+        .ok_or_else(|| Failure::usage(format!("unknown runner {kind:?} (python or node)")))?;
+    let spec = RunnerSpec::from_command_line(kind, &args.file.to_string_lossy());
+    if !spec.file().is_file() {
+        return Err(Failure::usage(format!(
+            "no test file at {}",
+            spec.file().display()
+        )));
+    }
+    let file = spec.file().display().to_string();
+    Plan::for_runner(spec, overrides).map_err(|e| Failure::usage(format!("{file}: {e}")))
 }
 
 /// Worker threads: as given, or one per core.

@@ -12,7 +12,7 @@ use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 11] = [
+        const KEYS: [&str; 12] = [
             "name",
             "description",
             "target",
@@ -24,6 +24,7 @@ impl Decoder<'_> {
             "setup",
             "teardown",
             "scenarios",
+            "runner",
         ];
         if matches!(root.kind, Kind::Null) {
             self.err(
@@ -82,9 +83,31 @@ impl Decoder<'_> {
             .get("teardown")
             .map(|n| self.decode_steps(n, "`teardown`"))
             .unwrap_or_default();
-        let scenarios = match f.get("scenarios") {
-            Some(n) => self.decode_scenarios(n),
-            None => {
+        let runner = f.get("runner").and_then(|n| self.decode_runner(n));
+        if f.has("runner") {
+            for key in [
+                "scenarios",
+                "setup",
+                "teardown",
+                "variables",
+                "data",
+                "defaults",
+            ] {
+                if f.has(key) {
+                    self.err(
+                        f.key_span(key),
+                        format!(
+                            "`{key}` cannot go with `runner`: the runner's file is the journey"
+                        ),
+                    );
+                }
+            }
+        }
+        let scenarios = match (f.get("scenarios"), &runner) {
+            (_, Some(r)) => vec![crate::scenario::model::Scenario::for_runner(r)],
+            (None, None) if f.has("runner") => Vec::new(),
+            (Some(n), None) => self.decode_scenarios(n),
+            (None, None) => {
                 self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps`");
                 Vec::new()
             }
@@ -102,6 +125,7 @@ impl Decoder<'_> {
             teardown,
             scenarios,
             vars: Vec::new(),
+            runner,
         };
         Some((plan, info))
     }

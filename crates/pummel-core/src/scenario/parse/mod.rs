@@ -22,6 +22,7 @@ mod decoder;
 mod file;
 mod load;
 mod request;
+mod runner;
 mod steps;
 mod thresholds;
 mod values;

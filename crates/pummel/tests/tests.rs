@@ -26,6 +26,8 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
+//!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -43,6 +45,7 @@ mod load_models;
 mod outputs;
 mod peers;
 mod reports;
+mod runners;
 mod scenarios;
 mod servers;
 mod target;

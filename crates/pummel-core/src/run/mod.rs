@@ -64,6 +64,13 @@ pub enum RunError {
     /// The global setup's steps failed; the load did not start.
     #[error("the global setup failed: {0}")]
     Setup(GlobalStepsError),
+    /// A runner process could not start, or did not speak the protocol.
+    #[error("the {kind} runner for {file} could not start: {message}")]
+    Runner {
+        kind: &'static str,
+        file: String,
+        message: String,
+    },
     /// A worker thread (or a runtime) could not be started.
     #[error(transparent)]
     Thread(#[from] SpawnError),
@@ -108,10 +115,28 @@ pub fn run(
         .and_then(|r| r.processes)
         .map_or(options.threads, u64::from);
     let workers = threads.clamp(1, max_vus) as u32;
+    // A runner's processes start, and say hello, before the load: one that
+    // cannot start stops the run before it began.
+    let mut runners = match &plan.runner {
+        Some(spec) => {
+            let origin = std::time::Instant::now();
+            runner::start_all(spec, workers, origin)
+                .map_err(|message| RunError::Runner {
+                    kind: spec.kind().as_str(),
+                    file: spec.file().display().to_string(),
+                    message,
+                })?
+                .into_iter()
+                .map(|ready| Some(worker::Runner { ready, origin }))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let worker_fns: Vec<Worker> = Segment::all(workers)
         .map(|segment| {
             let plan = plans.segment(segment, workers, initial_vars.clone());
-            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
+            let runner = runners.get_mut(segment.index as usize).and_then(Option::take);
+            Box::new(move |ctx: WorkerContext| worker::run(plan, runner, ctx)) as Worker
         })
         .collect();
     let windows = plan.load.cycle_windows();

@@ -27,9 +27,9 @@ const RAMP_STEP: Duration = Duration::from_millis(100);
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs one worker to the end of its share; returns when it stopped.
-pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+pub(super) fn run(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     match local_runtime() {
-        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, runner, ctx)),
         Err(e) => {
             // Without a runtime this share cannot run: the run stops, and
             // says why, as it does for any failure that ends it early.
@@ -39,7 +39,14 @@ pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     }
 }
 
-async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+/// The runner process a worker hosts, started before the load, and
+/// pummel's clock origin it was given.
+pub(super) struct Runner {
+    pub(super) ready: runner::Ready,
+    pub(super) origin: Instant,
+}
+
+async fn drive(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     let WorkerContext {
         index,
         start,
@@ -65,12 +72,10 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     };
     let recorder = Recorder::new(index, start, layout, sink);
     let shared = WorkerState::new(&plan, recorder, budget);
-    let host: Host = plan
-        .program
-        .plan
-        .runner
-        .clone()
-        .map(|spec| RunnerHost::new(spec, start));
+    let host: Host = plan.program.plan.runner.clone().map(|spec| match runner {
+        Some(r) => RunnerHost::new(spec, r.origin, Some(r.ready)),
+        None => RunnerHost::new(spec, start, None),
+    });
     let deadline = whole.duration().map(|d| start + d);
 
     let ticker = {

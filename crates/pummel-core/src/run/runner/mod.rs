@@ -25,6 +25,8 @@
 mod process;
 mod protocol;
 
+pub(super) use process::{start_all, Ready};
+
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
@@ -97,6 +99,8 @@ struct HostState {
 /// One worker's runner process and its VUs.
 pub(super) struct RunnerHost {
     spec: RunnerSpec,
+    /// The process started before the load, until the first iteration adopts it.
+    ready: RefCell<Option<process::Ready>>,
     origin: Instant,
     state: RefCell<HostState>,
     changed: Notify,
@@ -105,9 +109,14 @@ pub(super) struct RunnerHost {
 }
 
 impl RunnerHost {
-    pub(super) fn new(spec: RunnerSpec, origin: Instant) -> Rc<RunnerHost> {
+    pub(super) fn new(
+        spec: RunnerSpec,
+        origin: Instant,
+        ready: Option<process::Ready>,
+    ) -> Rc<RunnerHost> {
         Rc::new(RunnerHost {
             spec,
+            ready: RefCell::new(ready),
             origin,
             state: RefCell::new(HostState::default()),
             changed: Notify::new(),
@@ -164,7 +173,12 @@ impl RunnerHost {
             if self.state.borrow().started_once && self.state.borrow().failures_in_a_row > 0 {
                 tokio::time::sleep(backoff).await;
             }
-            let started = process::start(&self.spec, self.origin).await;
+            let pre_started = self.ready.borrow_mut().take();
+            let started = match pre_started {
+                Some(ready) => process::Process::adopt(ready)
+                    .map_err(|e| format!("cannot take over the runner's pipes: {e}")),
+                None => process::start(&self.spec, self.origin).await,
+            };
             let first = !self.state.borrow().started_once;
             match started {
                 Ok(p) => {
@@ -229,8 +243,7 @@ impl RunnerHost {
                 lost = host.read_output(&shared, generation, &mut p.output) => lost,
                 _ = kill.notified() => None,
             };
-            let _ = p.child.start_kill();
-            let status = p.child.wait().await;
+            let status = p.child.kill_and_wait().await;
             if !host.stopping.get() {
                 let (incident, message) = match lost {
                     Some(lost) => lost,

@@ -35,18 +35,6 @@ export async function main(argv = process.argv.slice(1)) {
     else if (!scheduled) { scheduled = true; setImmediate(flush); }
   };
 
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  const mark = process.hrtime.bigint();
-  let hello;
-  try { hello = JSON.parse(first.value ?? ''); } catch { hello = null; }
-  if (!hello || hello.pummel_runner !== VERSION) {
-    process.stderr.write(`pummel: expected pummel's hello (protocol ${VERSION}), got ${JSON.stringify(String(first.value).slice(0, 200))}\n`);
-    process.exit(2);
-  }
-  const offset = BigInt(hello.clock) - mark;
-  const now = () => Number(process.hrtime.bigint() + offset);
-
   // The module is imported, not run: a module that runs itself when it is
   // the script (`process.argv[1]`) must not do so here.
   process.argv = [process.argv[0], 'pummel-runner'];
@@ -65,14 +53,28 @@ export async function main(argv = process.argv.slice(1)) {
     process.exit(1);
   }
 
+  // The runner's hello goes first; pummel's answers it with its clock, read
+  // as soon as it is written (this process is waiting for it).
+  send(JSON.stringify({ pummel_runner: VERSION, client: CLIENT }) + '\n');
+  flush();
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const mark = process.hrtime.bigint();
+  let hello;
+  try { hello = JSON.parse(first.value ?? ''); } catch { hello = null; }
+  if (!hello || hello.pummel_runner !== VERSION) {
+    process.stderr.write(`pummel: expected pummel's hello (protocol ${VERSION}), got ${JSON.stringify(String(first.value).slice(0, 200))}\n`);
+    process.exit(2);
+  }
+  const offset = BigInt(hello.clock) - mark;
+  const now = () => Number(process.hrtime.bigint() + offset);
+
   const report = {
     hit: (h) => send(`{"hit":${JSON.stringify(h)}}\n`),
     check: (c) => send(`{"check":${JSON.stringify(c)}}\n`),
     metric: (m) => send(`{"metric":${JSON.stringify(m)}}\n`),
     log: (l) => send(`{"log":${JSON.stringify(l)}}\n`),
   };
-  send(JSON.stringify({ pummel_runner: VERSION, client: CLIENT }) + '\n');
-  flush();
 
   const vus = new Map();
   const running = new Set();

@@ -123,6 +123,18 @@ def main(argv=None):
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
+    try:
+        cls, method = _load(path, entry)
+        cls.setUpClass()
+    except SystemExit as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    # The runner's hello goes first; pummel's answers it with its clock, read
+    # as soon as it is written (this process is waiting for it).
+    os.write(proto, (json.dumps({"pummel_runner": VERSION, "client": CLIENT}) + "\n").encode())
     first = stdin.readline()
     mark = time.monotonic_ns()
     try:
@@ -137,17 +149,6 @@ def main(argv=None):
         return 2
     rep = _report.Reporter(proto, clock, mark)
     _report.install(rep)
-    try:
-        cls, method = _load(path, entry)
-        cls.setUpClass()
-    except SystemExit as exc:
-        sys.stderr.write("%s\n" % exc)
-        return 1
-    except BaseException:
-        traceback.print_exc()
-        return 1
-    rep.send(json.dumps({"pummel_runner": VERSION, "client": CLIENT}) + "\n")
-    rep.flush()
     vus = {}
     try:
         for line in stdin:

@@ -183,12 +183,9 @@ pub(crate) fn start_all(spec: &RunnerSpec, n: u32, origin: Instant) -> Result<Ve
     let greetings: Vec<_> = started
         .into_iter()
         .map(|child| {
-            let hello = protocol::hello(
-                origin.elapsed().as_nanos() as u64,
-                spec.iteration_timeout.as_millis(),
-            );
             let program = program.clone();
-            std::thread::spawn(move || greet(child, &hello, &program))
+            let timeout_ms = spec.iteration_timeout.as_millis();
+            std::thread::spawn(move || greet(child, origin, timeout_ms, &program))
         })
         .collect();
     let mut ready = Vec::new();
@@ -212,16 +209,22 @@ pub(crate) fn start_all(spec: &RunnerSpec, n: u32, origin: Instant) -> Result<Ve
     }
 }
 
-/// Writes pummel's hello and reads the runner's, a byte at a time (nothing
-/// past its line may be read here: the rest belongs to the worker).
-fn greet(mut child: std::process::Child, hello: &str, program: &str) -> Result<Ready, String> {
+/// Reads the runner's hello, a byte at a time (nothing past its line may
+/// be read here: the rest belongs to the worker), then writes pummel's with
+/// its clock: the runner is waiting for it, so the moment it reads the clock
+/// is the moment it was written.
+fn greet(
+    mut child: std::process::Child,
+    origin: Instant,
+    iteration_timeout_ms: u128,
+    program: &str,
+) -> Result<Ready, String> {
     use std::io::{Read, Write};
     let (Some(mut stdin), Some(mut stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         return Err(format!("`{program}` started without its pipes"));
     };
-    let _ = stdin.write_all(hello.as_bytes()).and_then(|()| stdin.flush());
     let (tx, rx) = std::sync::mpsc::channel();
     let name = program.to_owned();
     let reader = std::thread::spawn(move || {
@@ -256,7 +259,7 @@ fn greet(mut child: std::process::Child, hello: &str, program: &str) -> Result<R
     if let Err(message) = outcome {
         return fail(child, stderr, message);
     }
-    let hello = match serde_json::from_slice::<Hello>(&line) {
+    let runner_hello = match serde_json::from_slice::<Hello>(&line) {
         Ok(h) if h.pummel_runner == protocol::VERSION => h,
         Ok(h) => {
             return fail(child, stderr, format!(
@@ -272,12 +275,16 @@ fn greet(mut child: std::process::Child, hello: &str, program: &str) -> Result<R
             ))
         }
     };
+    let hello = protocol::hello(origin.elapsed().as_nanos() as u64, iteration_timeout_ms);
+    if let Err(e) = stdin.write_all(hello.as_bytes()).and_then(|()| stdin.flush()) {
+        return fail(child, stderr, format!("writing to `{program}`: {e}"));
+    }
     Ok(Ready {
         child,
         stdin,
         stdout,
         stderr,
-        client: hello.client.unwrap_or_default(),
+        client: runner_hello.client.unwrap_or_default(),
     })
 }
 
@@ -295,8 +302,9 @@ fn std_tail(stderr: std::process::ChildStderr) -> String {
         .join("\n")
 }
 
-/// Starts a runner process and exchanges hellos. `origin` is pummel's
-/// clock origin: the hello carries the time since it.
+/// Starts a runner process and exchanges hellos (the runner's first, then
+/// pummel's). `origin` is pummel's clock origin: the hello carries the time
+/// since it.
 pub(super) async fn start(spec: &RunnerSpec, origin: Instant) -> Result<Process, String> {
     let (program, args) = spec.command();
     let mut command = Command::new(&program);
@@ -316,8 +324,6 @@ pub(super) async fn start(spec: &RunnerSpec, origin: Instant) -> Result<Process,
         return Err(format!("`{program}` started without its pipes"));
     };
     let input = writer(stdin);
-    let clock = origin.elapsed().as_nanos() as u64;
-    let _ = input.send(protocol::hello(clock, spec.iteration_timeout.as_millis()));
     let mut output = BufReader::with_capacity(1 << 16, stdout);
     let mut log = BufReader::new(stderr);
     let mut buf = Vec::new();
@@ -356,6 +362,10 @@ pub(super) async fn start(spec: &RunnerSpec, origin: Instant) -> Result<Process,
             protocol::VERSION
         ));
     }
+    // pummel's hello goes second: the runner is waiting for it, so the
+    // moment it reads the clock is the moment it was written.
+    let clock = origin.elapsed().as_nanos() as u64;
+    let _ = input.send(protocol::hello(clock, spec.iteration_timeout.as_millis()));
     Ok(Process {
         child: ChildHandle::Async(child),
         input,

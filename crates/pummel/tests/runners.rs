@@ -338,7 +338,10 @@ fn a_node_journey_runs_closed_and_open() {
     .json_ok();
     assert_healthy_journey(&r, "node");
     let scheduled = u(&r, "/iteration_counts/scheduled");
-    assert!((28..=32).contains(&scheduled), "10/s for 3s schedules about 30: {scheduled}");
+    assert!(
+        (28..=32).contains(&scheduled),
+        "10/s for 3s schedules about 30: {scheduled}"
+    );
     assert_eq!(target.served() - before, hits(&r), "{}", brief(&r));
 }
 

@@ -135,7 +135,9 @@ pub fn run(
     let worker_fns: Vec<Worker> = Segment::all(workers)
         .map(|segment| {
             let plan = plans.segment(segment, workers, initial_vars.clone());
-            let runner = runners.get_mut(segment.index as usize).and_then(Option::take);
+            let runner = runners
+                .get_mut(segment.index as usize)
+                .and_then(Option::take);
             Box::new(move |ctx: WorkerContext| worker::run(plan, runner, ctx)) as Worker
         })
         .collect();

@@ -125,19 +125,6 @@ impl RunnerHost {
         })
     }
 
-    fn slots<'a>(&self, shared: &'a WorkerState) -> Option<&'a RunnerSlots> {
-        shared.program.runner.as_ref()
-    }
-
-    fn count(&self, shared: &WorkerState, incident: Incident) {
-        if let Some(slots) = self.slots(shared) {
-            shared
-                .recorder
-                .borrow_mut()
-                .count(slots.incident(incident), 1, Instant::now());
-        }
-    }
-
     /// The live process's generation and input, starting one if needed.
     /// `None` when no process can be started at all (the run stops, and
     /// says why) or the worker is stopping.
@@ -183,7 +170,7 @@ impl RunnerHost {
             match started {
                 Ok(p) => {
                     if !first {
-                        self.count(shared, Incident::Restarted);
+                        count(shared, Incident::Restarted);
                     }
                     self.adopt(shared, p);
                 }
@@ -203,7 +190,7 @@ impl RunnerHost {
                     return None;
                 }
                 Err(message) => {
-                    self.count(shared, Incident::Crashed);
+                    count(shared, Incident::Crashed);
                     shared.note_failure("runner", "restart failed", &message);
                     self.state.borrow_mut().failures_in_a_row += 1;
                 }
@@ -300,7 +287,7 @@ impl RunnerHost {
             std::mem::take(&mut state.pending)
         };
         if let Some(incident) = incident {
-            self.count(shared, incident);
+            count(shared, incident);
         }
         for (_, p) in pending {
             let _ = p.done.send(Ending::Lost);
@@ -349,7 +336,7 @@ impl RunnerHost {
     }
 
     fn handle(&self, shared: &WorkerState, generation: u64, message: Message<'_>) {
-        let Some(slots) = self.slots(shared) else {
+        let Some(slots) = slots(shared) else {
             return;
         };
         match message {
@@ -369,7 +356,7 @@ impl RunnerHost {
                     .pending
                     .get(&end.vu)
                     .is_some_and(|p| p.iteration == end.iteration);
-                if matches && self.is_live(&state, generation) {
+                if matches && is_live(&state, generation) {
                     if let Some(p) = state.pending.remove(&end.vu) {
                         let ending = if end.ok {
                             Ending::Ok
@@ -387,13 +374,6 @@ impl RunnerHost {
                 self.state.borrow_mut().retired.insert(r.vu);
             }
         }
-    }
-
-    fn is_live(&self, state: &HostState, generation: u64) -> bool {
-        state
-            .live
-            .as_ref()
-            .is_some_and(|l| l.generation == generation)
     }
 
     fn record_hit(&self, shared: &WorkerState, slots: &RunnerSlots, hit: &protocol::Hit<'_>) {
@@ -447,11 +427,11 @@ impl RunnerHost {
         m: &protocol::MetricValue<'_>,
     ) {
         let Some(kind) = MetricKind::parse(&m.kind) else {
-            self.count(shared, Incident::Protocol);
+            count(shared, Incident::Protocol);
             return;
         };
         if !m.value.is_finite() {
-            self.count(shared, Incident::Protocol);
+            count(shared, Incident::Protocol);
             return;
         }
         let i = self.cache.borrow_mut().metric(slots, kind, &m.name);
@@ -498,7 +478,7 @@ impl RunnerHost {
             }
             in_second += 1;
             if in_second > LOG_LINES_PER_SECOND {
-                self.count(&shared, Incident::LogDropped);
+                count(&shared, Incident::LogDropped);
                 continue;
             }
             self.keep_log(&shared, &String::from_utf8_lossy(&buf));
@@ -547,6 +527,28 @@ impl RunnerHost {
             }
         }
     }
+}
+
+/// Counts an incident under its name.
+fn count(shared: &WorkerState, incident: Incident) {
+    if let Some(slots) = slots(shared) {
+        shared
+            .recorder
+            .borrow_mut()
+            .count(slots.incident(incident), 1, Instant::now());
+    }
+}
+
+/// The program's pools for a runner's names.
+fn slots(shared: &WorkerState) -> Option<&RunnerSlots> {
+    shared.program.runner.as_ref()
+}
+
+fn is_live(state: &HostState, generation: u64) -> bool {
+    state
+        .live
+        .as_ref()
+        .is_some_and(|l| l.generation == generation)
 }
 
 /// One iteration of VU `vu_id` run by the worker's runner. Returns false
@@ -601,7 +603,7 @@ pub(super) async fn iteration(
                 state.pending.remove(&runner_vu);
                 state.vus.remove(&vu_id);
             }
-            host.count(shared, Incident::Hung);
+            count(shared, Incident::Hung);
             shared.note_failure(
                 "runner",
                 Incident::Hung.as_str(),

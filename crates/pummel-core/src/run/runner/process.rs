@@ -244,14 +244,26 @@ fn greet(
         (outcome, line, stdout)
     });
     let timed_out = rx.recv_timeout(HELLO_TIMEOUT).is_err();
-    let fail = |mut child: std::process::Child, stderr: std::process::ChildStderr, message: String| {
-        let _ = child.kill();
-        let _ = child.wait();
-        let tail = std_tail(stderr);
-        Err(if tail.is_empty() { message } else { format!("{message}; it said:\n{tail}") })
-    };
+    let fail =
+        |mut child: std::process::Child, stderr: std::process::ChildStderr, message: String| {
+            let _ = child.kill();
+            let _ = child.wait();
+            let tail = std_tail(stderr);
+            Err(if tail.is_empty() {
+                message
+            } else {
+                format!("{message}; it said:\n{tail}")
+            })
+        };
     if timed_out {
-        return fail(child, stderr, format!("`{program}` did not say hello within {}s", HELLO_TIMEOUT.as_secs()));
+        return fail(
+            child,
+            stderr,
+            format!(
+                "`{program}` did not say hello within {}s",
+                HELLO_TIMEOUT.as_secs()
+            ),
+        );
     }
     let Ok((outcome, line, stdout)) = reader.join() else {
         return fail(child, stderr, format!("reading from `{program}` failed"));
@@ -262,21 +274,32 @@ fn greet(
     let runner_hello = match serde_json::from_slice::<Hello>(&line) {
         Ok(h) if h.pummel_runner == protocol::VERSION => h,
         Ok(h) => {
-            return fail(child, stderr, format!(
-                "`{program}` speaks runner protocol version {}, pummel speaks {}",
-                h.pummel_runner,
-                protocol::VERSION
-            ))
+            return fail(
+                child,
+                stderr,
+                format!(
+                    "`{program}` speaks runner protocol version {}, pummel speaks {}",
+                    h.pummel_runner,
+                    protocol::VERSION
+                ),
+            )
         }
         Err(_) => {
-            return fail(child, stderr, format!(
-                "`{program}` did not speak the runner protocol: its first line was {:?}",
-                String::from_utf8_lossy(&line[..line.len().min(200)])
-            ))
+            return fail(
+                child,
+                stderr,
+                format!(
+                    "`{program}` did not speak the runner protocol: its first line was {:?}",
+                    String::from_utf8_lossy(&line[..line.len().min(200)])
+                ),
+            )
         }
     };
     let hello = protocol::hello(origin.elapsed().as_nanos() as u64, iteration_timeout_ms);
-    if let Err(e) = stdin.write_all(hello.as_bytes()).and_then(|()| stdin.flush()) {
+    if let Err(e) = stdin
+        .write_all(hello.as_bytes())
+        .and_then(|()| stdin.flush())
+    {
         return fail(child, stderr, format!("writing to `{program}`: {e}"));
     }
     Ok(Ready {

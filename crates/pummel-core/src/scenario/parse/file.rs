@@ -83,35 +83,7 @@ impl Decoder<'_> {
             .get("teardown")
             .map(|n| self.decode_steps(n, "`teardown`"))
             .unwrap_or_default();
-        let runner = f.get("runner").and_then(|n| self.decode_runner(n));
-        if f.has("runner") {
-            for key in [
-                "scenarios",
-                "setup",
-                "teardown",
-                "variables",
-                "data",
-                "defaults",
-            ] {
-                if f.has(key) {
-                    self.err(
-                        f.key_span(key),
-                        format!(
-                            "`{key}` cannot go with `runner`: the runner's file is the journey"
-                        ),
-                    );
-                }
-            }
-        }
-        let scenarios = match (f.get("scenarios"), &runner) {
-            (_, Some(r)) => vec![crate::scenario::model::Scenario::for_runner(r)],
-            (None, None) if f.has("runner") => Vec::new(),
-            (Some(n), None) => self.decode_scenarios(n),
-            (None, None) => {
-                self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps`");
-                Vec::new()
-            }
-        };
+        let (runner, scenarios) = self.runner_or_scenarios(&f);
         let plan = Plan {
             file: file.to_owned(),
             name,

@@ -1,13 +1,50 @@
 //! `runner:` — a journey written in another language (Python, Node) in
 //! place of `scenarios`: its file, entry, kind, environment and processes.
 
-use super::decoder::Decoder;
+use super::decoder::{Decoder, Fields};
 use crate::limits::MAX_THREADS;
 use crate::scenario::diagnostic::with_suggestion;
+use crate::scenario::model::Scenario;
 use crate::scenario::runner::{RunnerKind, RunnerSpec, DEFAULT_ITERATION_TIMEOUT};
 use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
+    /// The file's journey: a `runner` (and its one scenario), or its
+    /// `scenarios`; what belongs to YAML journeys is refused beside a runner.
+    pub(super) fn runner_or_scenarios(
+        &mut self,
+        f: &Fields<'_>,
+    ) -> (Option<RunnerSpec>, Vec<Scenario>) {
+        let Some(node) = f.get("runner") else {
+            let scenarios = match f.get("scenarios") {
+                Some(n) => self.decode_scenarios(n),
+                None => {
+                    self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps` (or a `runner`)");
+                    Vec::new()
+                }
+            };
+            return (None, scenarios);
+        };
+        for key in [
+            "scenarios",
+            "setup",
+            "teardown",
+            "variables",
+            "data",
+            "defaults",
+        ] {
+            if f.has(key) {
+                self.err(
+                    f.key_span(key),
+                    format!("`{key}` cannot go with `runner`: the runner's file is the journey"),
+                );
+            }
+        }
+        let runner = self.decode_runner(node);
+        let scenarios = runner.iter().map(Scenario::for_runner).collect();
+        (runner, scenarios)
+    }
+
     pub(crate) fn decode_runner(&mut self, node: &Node) -> Option<RunnerSpec> {
         let f = self.fields(
             node,

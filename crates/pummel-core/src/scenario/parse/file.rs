@@ -10,23 +10,25 @@ use crate::scenario::request::AuthSetting;
 use crate::scenario::template::VarId;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a scenario file's top level.
+const PLAN_KEYS: [&str; 13] = [
+    "name",
+    "description",
+    "target",
+    "defaults",
+    "variables",
+    "data",
+    "load",
+    "thresholds",
+    "setup",
+    "teardown",
+    "scenarios",
+    "monitor",
+    "runner",
+];
+
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 13] = [
-            "name",
-            "description",
-            "target",
-            "defaults",
-            "variables",
-            "data",
-            "load",
-            "thresholds",
-            "setup",
-            "teardown",
-            "scenarios",
-            "monitor",
-            "runner",
-        ];
         if matches!(root.kind, Kind::Null) {
             self.err(
                 Span::new(1, 1, 1),
@@ -34,7 +36,7 @@ impl Decoder<'_> {
             );
             return None;
         }
-        let f = self.fields(root, "the scenario file", &KEYS)?;
+        let f = self.fields(root, "the scenario file", &PLAN_KEYS)?;
         let mut info = DecodeInfo::default();
         let name = f.get("name").and_then(|n| self.name(n, "`name`"));
         if let Some(d) = f.get("description") {

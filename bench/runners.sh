@@ -56,7 +56,7 @@ HITS_PER_S=$(jq '.requests / .duration_s | floor' "$BENCH_TMP/stub.json")
 log "protocol: $HITS_PER_S hits/s"
 
 # 2. The journey, four ways.
-start_target
+start_target runners
 export TARGET=${TARGET_URL%/} VUS=10 DURATION
 sed -e "s|\${TARGET}|$TARGET|" -e "s|\${VUS}|$VUS|" -e "s|\${DURATION}|$DURATION|" "$RUNNERS/browse.yaml" >"$BENCH_TMP/browse.yaml"
 # pummel_journey NAME ARGS... : prints "rps p50 p99 failed_checks"

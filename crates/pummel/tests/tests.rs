@@ -35,6 +35,8 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
+//!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
@@ -58,6 +60,7 @@ mod outputs;
 mod peers;
 mod reports;
 mod requests;
+mod runners;
 mod scenarios;
 mod scenload;
 mod servers;

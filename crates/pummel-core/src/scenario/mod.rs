@@ -40,6 +40,7 @@ mod references;
 pub(crate) mod request;
 pub(crate) mod response;
 mod select;
+pub mod runner;
 pub(crate) mod tags;
 mod target_template;
 pub(crate) mod template;

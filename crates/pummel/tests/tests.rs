@@ -10,6 +10,7 @@
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `flow`: `retry`, `loop`, `if`/`else`, `on_error` and expressions, judged by the target's count;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
@@ -37,6 +38,7 @@ mod bench;
 mod bench_scripts;
 mod cli;
 mod failures;
+mod flow;
 mod honesty;
 mod limits;
 mod load_models;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::metrics::{
-    Collector, MetricLayout, PhaseOf, Recorder, RunMetrics, Stats, TimelinePoint, WorkerMessage,
-    WorkerReport,
+    Collector, IntervalSnapshot, MetricLayout, PhaseOf, Recorder, RunMetrics, Stats, TimelinePoint,
+    WorkerMessage, WorkerReport,
 };
 
 /// Asks a running plan to stop early (Ctrl-C, or a threshold that aborts);
@@ -62,6 +62,8 @@ pub struct Progress<'a> {
     /// All closed seconds so far, per metric key.
     pub per_key: &'a [Stats],
     pub counters: &'a [u64],
+    /// What the keys, counters and gauges are called.
+    pub layout: &'a MetricLayout,
 }
 
 /// What the workers measured and reported.
@@ -107,46 +109,85 @@ impl WorkerContext {
     }
 }
 
-/// Runs `workers` to the end or until `stop`, calling `on_progress` once a
-/// second. `phases` optionally splits the run's totals into phases.
-pub(crate) fn run(
-    workers: Vec<Worker>,
-    layout: Arc<MetricLayout>,
-    phases: Option<(usize, PhaseOf)>,
-    stop: &StopSignal,
-    mut on_progress: impl FnMut(Progress<'_>),
-) -> Result<Measured, SpawnError> {
-    let count = workers.len();
-    let (sink, inbox) = mpsc::channel();
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let started_at = SystemTime::now();
-    let start = Instant::now();
+/// Waits until the run's `start` (a worker sets itself up before it), or
+/// until the run is stopped.
+pub(crate) async fn until_start(start: Instant, stop: &mut watch::Receiver<bool>) {
+    if Instant::now() < start {
+        tokio::select! {
+            () = tokio::time::sleep_until(start.into()) => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
+    }
+}
 
-    let mut handles = Vec::with_capacity(count);
+/// The wall-clock time of `start`, an instant of this process's clock.
+fn wall_clock_at(start: Instant) -> SystemTime {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    if start >= now {
+        wall + (start - now)
+    } else {
+        wall.checked_sub(now - start).unwrap_or(wall)
+    }
+}
+
+/// Starts one thread per worker.
+fn spawn(
+    workers: Vec<Worker>,
+    start: Instant,
+    sink: &mpsc::Sender<WorkerMessage>,
+    stop: &watch::Receiver<bool>,
+    layout: &Arc<MetricLayout>,
+) -> Result<Vec<std::thread::JoinHandle<Instant>>, SpawnError> {
+    let mut handles = Vec::with_capacity(workers.len());
     for (index, worker) in workers.into_iter().enumerate() {
         let context = WorkerContext {
             index,
             start,
             sink: sink.clone(),
-            stop: stop_rx.clone(),
+            stop: stop.clone(),
             layout: layout.clone(),
         };
         let handle = std::thread::Builder::new()
             .name(format!("pummel-worker-{index}"))
-            .spawn(move || worker(context));
-        match handle {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                let _ = stop_tx.send(true);
-                return Err(SpawnError(e));
-            }
-        }
+            .spawn(move || worker(context))?;
+        handles.push(handle);
     }
+    Ok(handles)
+}
+
+/// Runs `workers` to the end or until `stop`, calling `on_progress` once a
+/// second. `phases` optionally splits the run's totals into phases. The
+/// run starts at `start_at` (at once if `None`); `on_interval`, if given,
+/// receives each second's snapshot, merged over all workers, as it closes.
+pub(crate) fn run(
+    workers: Vec<Worker>,
+    layout: Arc<MetricLayout>,
+    phases: Option<(usize, PhaseOf)>,
+    stop: &StopSignal,
+    start_at: Option<Instant>,
+    mut on_interval: Option<&mut dyn FnMut(IntervalSnapshot)>,
+    mut on_progress: impl FnMut(Progress<'_>),
+) -> Result<Measured, SpawnError> {
+    let count = workers.len();
+    let (sink, inbox) = mpsc::channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let start = start_at.unwrap_or_else(Instant::now);
+    let started_at = wall_clock_at(start);
+    let handles = match spawn(workers, start, &sink, &stop_rx, &layout) {
+        Ok(handles) => handles,
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            return Err(e);
+        }
+    };
     drop(sink);
 
-    let mut collector = Collector::new(layout, count);
+    let mut collector = Collector::new(layout.clone(), count);
     if let Some((n, phase_of)) = phases {
         collector = collector.with_phases(n, phase_of);
+    }
+    if on_interval.is_some() {
+        collector = collector.keeping_closed();
     }
     let mut reports = vec![WorkerReport::default(); count];
     let mut partial = false;
@@ -168,6 +209,12 @@ pub(crate) fn run(
                         collector.source_finished(worker)
                     }
                 };
+                if let Some(on_interval) = on_interval.as_deref_mut() {
+                    collector
+                        .take_closed()
+                        .into_iter()
+                        .for_each(&mut *on_interval);
+                }
                 if closed > 0 && !collector.all_finished() {
                     if let Some(last) = collector.timeline().last() {
                         let totals = collector.combined_totals();
@@ -177,6 +224,7 @@ pub(crate) fn run(
                             last,
                             per_key: collector.totals(),
                             counters: collector.counters(),
+                            layout: &layout,
                         });
                     }
                 }
@@ -204,6 +252,10 @@ pub(crate) fn run(
                 }
             }
         }
+    }
+    if let Some(on_interval) = on_interval {
+        collector.all_sources_finished();
+        collector.take_closed().into_iter().for_each(on_interval);
     }
     let end = end.unwrap_or_else(Instant::now);
     let elapsed = end.saturating_duration_since(start);

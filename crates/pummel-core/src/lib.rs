@@ -13,7 +13,15 @@
 //! - [`scenario`]: [`scenario::load_with`] a scenario file into a
 //!   [`scenario::Plan`], or [`scenario::Diagnostics`] naming every problem;
 //! - [`run`]: [`run::run`] a plan into a [`run::RunOutcome`];
-//! - [`Segment`], [`StopSignal`], [`Progress`], [`Measured`];
+//! - a distributed run's parts: [`run::run_segment`] and
+//!   [`bench::run_segment`] run one [`Segment`] of a plan from a given
+//!   start ([`SegmentOptions`]) and hand out each second's snapshot;
+//!   [`run::global_setup`] and [`run::global_teardown`] run once with their
+//!   [`run::Captures`]; [`run::collector`] and [`bench::layout`] merge
+//!   segments, [`run::AbortWatch`] judges aborting thresholds on the merge,
+//!   [`run::finish`] and [`bench::result`] build the outcome;
+//! - [`Segment`], [`SegmentOptions`], [`StopSignal`], [`Progress`],
+//!   [`Measured`], [`WorkerReport`];
 //! - [`http`] and [`ws`]: the URL and request types a bench plan is made of;
 //! - the measurements themselves come from `pummel-result`, re-exported as
 //!   [`result`].
@@ -21,6 +29,7 @@
 //! The engine does no terminal output, no file I/O beyond what a plan asks
 //! for, and never exits the process.
 
+pub(crate) mod arrivals;
 pub mod bench;
 pub(crate) mod coordinator;
 pub mod http;
@@ -33,5 +42,6 @@ pub(crate) mod segment;
 pub mod ws;
 
 pub use coordinator::{Measured, Progress, SpawnError, StopSignal};
+pub use metrics::WorkerReport;
 pub use pummel_result::{result, ErrorKind};
-pub use segment::Segment;
+pub use segment::{Segment, SegmentOptions};

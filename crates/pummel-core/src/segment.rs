@@ -13,8 +13,17 @@
 //! plan's schedule; `n` schedules each at `1/n` of the rate would all start
 //! at zero and send their requests in bunches of `n`.
 
+//!
+//! Segments compose: a distributed run gives agent `i` of `n` its segment,
+//! and that agent's worker threads split it again ([`Segment::within`]):
+//! thread `j` of `m` inside agent `i` of `n` is the segment `i + j·n` of
+//! `n·m` of the whole plan. Every count, feeder row and schedule slot of the
+//! whole then falls to exactly one thread of one agent.
+
+use std::time::Instant;
+
 /// Segment `index` of `count` equal shares (0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     pub index: u32,
     pub count: u32,
@@ -48,9 +57,54 @@ impl Segment {
             .checked_add(u64::from(self.index))
     }
 
+    /// This segment (a share of `outer`, as if `outer` were the whole)
+    /// as a segment of the whole plan: `outer.index + self.index ·
+    /// outer.count` of `outer.count · self.count`. Its slots of the whole
+    /// schedule are this segment's slots of `outer`'s, and its share of any
+    /// count is this segment's share of `outer`'s share. `None` when the
+    /// product of the counts is past `u32`.
+    pub fn within(self, outer: Segment) -> Option<Segment> {
+        let count = outer.count.checked_mul(self.count)?;
+        let index = self
+            .index
+            .checked_mul(outer.count)?
+            .checked_add(outer.index)?;
+        (index < count).then_some(Segment { index, count })
+    }
+
+    /// Whether `index < count`, as every segment the engine runs must be.
+    pub fn is_valid(&self) -> bool {
+        self.index < self.count
+    }
+
     /// The segments a whole is split into.
     pub fn all(count: u32) -> impl Iterator<Item = Segment> {
         (0..count).map(move |index| Segment { index, count })
+    }
+}
+
+/// How one process takes part in a run: which share of the plan it runs,
+/// and when. A local run is the whole plan, started at once; an agent of a
+/// distributed run is given its segment and the run's start on its own
+/// clock, so that every agent's second `k` is the same second.
+#[derive(Clone, Copy, Debug)]
+pub struct SegmentOptions {
+    /// This process's share of the plan; its worker threads split it again.
+    pub segment: Segment,
+    /// When the load starts: second 0 of the run's intervals, timeline and
+    /// schedule. The workers are started (threads, runtimes, per-thread
+    /// state) before it and wait for it. `None`: at once. An instant in the
+    /// past starts at once, behind schedule: an open model then catches up
+    /// (its slots are counted late).
+    pub start_at: Option<Instant>,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> SegmentOptions {
+        SegmentOptions {
+            segment: Segment::WHOLE,
+            start_at: None,
+        }
     }
 }
 
@@ -94,5 +148,43 @@ mod tests {
         }
         assert_eq!(Segment::new(1, 2).slot(3), Some(7));
         assert_eq!(Segment::new(1, 2).slot(u64::MAX), None);
+    }
+
+    #[test]
+    fn segments_within_segments_are_segments_of_the_whole() {
+        for outer_count in 1..=5u32 {
+            for inner_count in 1..=4u32 {
+                let mut owner = vec![None; 240];
+                for outer in Segment::all(outer_count) {
+                    for inner in Segment::all(inner_count) {
+                        let composed = inner.within(outer).unwrap();
+                        assert_eq!(composed.count, outer_count * inner_count);
+                        // Shares of shares are shares of the whole.
+                        for total in [0u64, 1, 7, 59, 240] {
+                            assert_eq!(composed.share(total), inner.share(outer.share(total)));
+                        }
+                        // The inner segment's k-th slot of the outer's slots
+                        // is the composed segment's k-th slot of the whole.
+                        for k in 0..10 {
+                            let of_outer = inner.slot(k).unwrap();
+                            assert_eq!(composed.slot(k), outer.slot(of_outer));
+                        }
+                        for k in 0.. {
+                            let Some(slot) = composed.slot(k).filter(|&s| s < 240) else {
+                                break;
+                            };
+                            assert!(owner[slot as usize].is_none(), "slot {slot} twice");
+                            owner[slot as usize] = Some((outer.index, inner.index));
+                        }
+                    }
+                }
+                assert!(owner.iter().all(Option::is_some));
+            }
+        }
+        assert_eq!(Segment::new(0, 2).within(Segment::new(0, u32::MAX)), None);
+        assert_eq!(
+            Segment::WHOLE.within(Segment::new(2, 3)),
+            Some(Segment::new(2, 3))
+        );
     }
 }

@@ -92,6 +92,9 @@ pub struct Collector {
     /// The combined figures of the last two closed intervals: enough to
     /// fold a final sliver into the second before it (see `finish`).
     recent: [Option<Stats>; 2],
+    /// When kept ([`Collector::keeping_closed`]): the merged snapshots of
+    /// the intervals closed since the last [`Collector::take_closed`].
+    closed: Option<Vec<IntervalSnapshot>>,
 }
 
 /// A last interval narrower than this is folded into the second before it:
@@ -147,7 +150,34 @@ impl Collector {
             next_to_close: 0,
             totals,
             timeline: Vec::new(),
+            closed: None,
         }
+    }
+
+    /// Also keeps each closed interval's merged snapshot (all sources, gaps
+    /// filled with empty seconds, finished sources' gauges carried) until
+    /// [`Collector::take_closed`]: what one agent of a distributed run sends
+    /// its server, one snapshot a second for the whole process.
+    pub fn keeping_closed(mut self) -> Collector {
+        self.closed = Some(Vec::new());
+        self
+    }
+
+    /// The merged snapshots of the intervals closed since the last call, in
+    /// order (empty unless [`Collector::keeping_closed`]).
+    pub fn take_closed(&mut self) -> Vec<IntervalSnapshot> {
+        self.closed.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Records that every source has finished, closing what is pending;
+    /// returns the number of intervals that closes. [`Collector::finish`]
+    /// does this too; call it first to [`Collector::take_closed`] the last
+    /// intervals.
+    pub fn all_sources_finished(&mut self) -> usize {
+        for w in &mut self.workers {
+            w.finished = true;
+        }
+        self.close_ready()
     }
 
     /// Keeps totals per phase too: `phase_of` assigns each interval to one of
@@ -168,10 +198,31 @@ impl Collector {
     /// Takes one source's snapshot of an interval; returns the number of
     /// intervals it closed. A source sends every interval index once, in
     /// increasing order, empty ones included.
+    ///
+    /// Sources may be remote (agents that resend after a reconnect), so:
+    /// a snapshot of an index the source already sent is a resend and is
+    /// ignored (idempotent by source and index); one of an interval that
+    /// already closed without it (its source was taken for finished) still
+    /// adds into the totals and counters, not the timeline, so nothing
+    /// measured is lost; an unknown source is ignored.
     pub fn accept(&mut self, source: usize, snapshot: IntervalSnapshot) -> usize {
-        let state = &mut self.workers[source];
-        state.next_index = state.next_index.max(snapshot.index + 1);
+        let Some(state) = self.workers.get_mut(source) else {
+            return 0;
+        };
+        if snapshot.index < state.next_index {
+            return 0;
+        }
+        state.next_index = snapshot.index + 1;
         state.last_gauges.clone_from(&snapshot.gauges);
+        if snapshot.index < self.next_to_close {
+            for (total, s) in self.totals.iter_mut().zip(&snapshot.stats) {
+                total.merge(s);
+            }
+            for (total, n) in self.counters.iter_mut().zip(&snapshot.counters) {
+                *total += n;
+            }
+            return 0;
+        }
         match self.pending.get_mut(&snapshot.index) {
             Some(merged) => merged.merge(&snapshot),
             None => {
@@ -184,7 +235,10 @@ impl Collector {
     /// Records that `source` will send nothing more; returns the number of
     /// intervals that closes.
     pub fn source_finished(&mut self, source: usize) -> usize {
-        self.workers[source].finished = true;
+        let Some(state) = self.workers.get_mut(source) else {
+            return 0;
+        };
+        state.finished = true;
         self.close_ready()
     }
 
@@ -222,6 +276,9 @@ impl Collector {
         while self.next_to_close < snapshot.index {
             let empty = IntervalSnapshot::empty(self.next_to_close, &self.layout);
             self.close(empty);
+        }
+        if let Some(closed) = &mut self.closed {
+            closed.push(snapshot.clone());
         }
         let combined = self.layout.combine(&snapshot.stats);
         let mut point = TimelinePoint::from_interval(snapshot.index, &combined);
@@ -304,10 +361,7 @@ impl Collector {
     /// Closes everything still pending and returns the run's figures.
     /// `elapsed` is the run's length, which fixes the last interval's width.
     pub fn finish(mut self, elapsed: Duration) -> RunMetrics {
-        for w in &mut self.workers {
-            w.finished = true;
-        }
-        self.close_ready();
+        self.all_sources_finished();
         let secs = elapsed.as_secs_f64();
         self.fold_final_sliver(secs);
         for point in &mut self.timeline {

@@ -131,6 +131,22 @@ impl LatencyHistogram {
         }
     }
 
+    /// Samples at or below `us` microseconds, to the histogram's precision
+    /// (three significant figures): what a cumulative bucket of a classic
+    /// Prometheus histogram counts.
+    pub fn count_at_or_below_us(&self, us: u64) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        self.inner.count_between(0, us)
+    }
+
+    /// The sum of all samples in microseconds, as the histogram knows them
+    /// (each at its bucket's middle): a Prometheus histogram's `_sum`.
+    pub fn sum_us(&self) -> f64 {
+        self.inner.mean() * self.inner.len() as f64
+    }
+
     /// `(latency_ms, count)` for each distinct recorded bucket, in ascending
     /// order: the latency distribution a report draws.
     pub fn distribution(&self) -> Vec<(f64, u64)> {
@@ -179,6 +195,18 @@ impl LatencyHistogram {
         if claimed > plain.len().saturating_sub(40) {
             return Err(bad("the header claims more counts than the encoding holds"));
         }
+        // The precision fixes the size of the counts array allocated for the
+        // range: pummel records three figures, and five would make a
+        // histogram of a hostile range take tens of MiB.
+        let digits = plain
+            .get(12..16)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| bad("truncated header"))?;
+        if digits > u32::from(SIGNIFICANT_FIGURES) {
+            return Err(bad(&format!(
+                "{digits} significant figures: pummel records {SIGNIFICANT_FIGURES}"
+            )));
+        }
         let mut inner: Histogram<u64> = Deserializer::new()
             .deserialize(&mut plain.as_slice())
             .map_err(|e| HistogramDecodeError(format!("{e:?}")))?;
@@ -207,6 +235,22 @@ fn inflate(compressed: &[u8]) -> Result<Vec<u8>, HistogramDecodeError> {
         )));
     }
     Ok(out)
+}
+
+/// On the wire and in files, a histogram is its V2 encoding in base64
+/// ([`LatencyHistogram::to_base64`]); decoding checks it as
+/// [`LatencyHistogram::from_base64`] does, so bad input is an error.
+impl Serialize for LatencyHistogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_base64())
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencyHistogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let encoded = String::deserialize(deserializer)?;
+        LatencyHistogram::from_base64(&encoded).map_err(serde::de::Error::custom)
+    }
 }
 
 fn us_to_ms(us: u64) -> f64 {

@@ -34,7 +34,14 @@ pub struct GaugeId(pub u32);
 /// What a plan measures: the names of its stats keys, counters and gauges,
 /// indexed by their ids. Fixed before the run starts, so the hot path indexes
 /// vectors instead of hashing names, and every worker's snapshots line up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The layout is derived from the plan alone (never from what happened), so
+/// every agent of a distributed run that loads the same plan has the same
+/// layout, and a server merges their snapshots by key id. It is
+/// serialisable, so that an agent can send its layout and the server can
+/// check it equals its own; decoding checks that it is well formed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "LayoutFields")]
 pub struct MetricLayout {
     stats: Vec<String>,
     counters: Vec<String>,
@@ -121,8 +128,46 @@ impl MetricLayout {
     }
 }
 
+/// [`MetricLayout`] as it is read, before it is checked.
+#[derive(serde::Deserialize)]
+struct LayoutFields {
+    stats: Vec<String>,
+    counters: Vec<String>,
+    gauges: Vec<String>,
+    aggregate: Vec<bool>,
+    open_model: bool,
+}
+
+impl TryFrom<LayoutFields> for MetricLayout {
+    type Error = String;
+
+    fn try_from(f: LayoutFields) -> Result<MetricLayout, String> {
+        if f.stats.is_empty() {
+            return Err("a metric layout has at least one stats key".into());
+        }
+        if f.aggregate.len() != f.stats.len() {
+            return Err(format!(
+                "a metric layout has {} stats keys but {} aggregate flags",
+                f.stats.len(),
+                f.aggregate.len()
+            ));
+        }
+        Ok(MetricLayout {
+            stats: f.stats,
+            counters: f.counters,
+            gauges: f.gauges,
+            aggregate: f.aggregate,
+            open_model: f.open_model,
+        })
+    }
+}
+
 /// What one worker measured during one interval, per metric key.
-#[derive(Clone, Debug)]
+///
+/// Serialisable (see [`IntervalSnapshot::encode`] and
+/// [`IntervalSnapshot::decode`]), so that an agent can send its seconds to a
+/// server that merges them with other agents' exactly.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct IntervalSnapshot {
     /// The interval's position: it covers `[index, index + 1)` seconds after
     /// the run's start.
@@ -147,6 +192,60 @@ impl IntervalSnapshot {
         }
     }
 
+    /// The snapshot as JSON bytes (histograms in their base64 V2 encoding):
+    /// what an agent sends, and [`IntervalSnapshot::decode`] reads.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising plain data (strings, numbers, vectors) into a vector
+        // cannot fail; an empty message would be refused by `decode`.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a snapshot that [`IntervalSnapshot::encode`] wrote, from a
+    /// source that may be wrong or hostile: at most [`MAX_SNAPSHOT_BYTES`],
+    /// every histogram checked, and its shape (keys, counters, gauges,
+    /// corrected and uncorrected latencies) must be `layout`'s. Any problem
+    /// is an error saying what, never a panic.
+    pub fn decode(bytes: &[u8], layout: &MetricLayout) -> Result<IntervalSnapshot, SnapshotError> {
+        if bytes.len() > MAX_SNAPSHOT_BYTES {
+            return Err(SnapshotError::TooLarge { bytes: bytes.len() });
+        }
+        let snapshot: IntervalSnapshot =
+            serde_json::from_slice(bytes).map_err(|e| SnapshotError::Invalid(e.to_string()))?;
+        snapshot.check_shape(layout)?;
+        Ok(snapshot)
+    }
+
+    /// Checks that this snapshot has `layout`'s shape, so that merging it
+    /// lines every figure up with its key.
+    pub fn check_shape(&self, layout: &MetricLayout) -> Result<(), SnapshotError> {
+        let mismatch = |what: &str, got: usize, want: usize| {
+            Err(SnapshotError::Shape(format!(
+                "{got} {what}, but the layout has {want}"
+            )))
+        };
+        if self.stats.len() != layout.stats.len() {
+            return mismatch("stats keys", self.stats.len(), layout.stats.len());
+        }
+        if self.counters.len() != layout.counters.len() {
+            return mismatch("counters", self.counters.len(), layout.counters.len());
+        }
+        if self.gauges.len() != layout.gauges.len() {
+            return mismatch("gauges", self.gauges.len(), layout.gauges.len());
+        }
+        if let Some(key) = self
+            .stats
+            .iter()
+            .position(|s| s.uncorrected.is_some() != layout.open_model)
+        {
+            return Err(SnapshotError::Shape(format!(
+                "key {key} {} uncorrected latencies, but the layout is {} open model's",
+                if layout.open_model { "lacks" } else { "has" },
+                if layout.open_model { "an" } else { "not an" },
+            )));
+        }
+        Ok(())
+    }
+
     /// Adds `other` (the same interval, from another worker) into `self`.
     pub fn merge(&mut self, other: &IntervalSnapshot) {
         debug_assert_eq!(self.index, other.index);
@@ -160,6 +259,24 @@ impl IntervalSnapshot {
             *a += b;
         }
     }
+}
+
+/// The largest encoded snapshot [`IntervalSnapshot::decode`] reads: a
+/// second of a plan with hundreds of metric keys, each with its histograms,
+/// is a few hundred KiB.
+pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
+
+/// A snapshot that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot of {bytes} bytes is over the limit of {} MiB", MAX_SNAPSHOT_BYTES >> 20)]
+    TooLarge { bytes: usize },
+    /// Not JSON, or not a snapshot (a bad histogram, an unknown error kind).
+    #[error("invalid snapshot: {0}")]
+    Invalid(String),
+    /// A well-formed snapshot of another plan's layout.
+    #[error("snapshot does not match the run's metric layout: {0}")]
+    Shape(String),
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use crate::histogram::LatencyHistogram;
 /// A run sees a handful of distinct codes, so a short vector searched
 /// linearly beats a map on the hot path and allocates only when a new code
 /// first appears.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct StatusCounts {
     counts: Vec<(u16, u64)>,
 }
@@ -50,9 +51,32 @@ impl StatusCounts {
 }
 
 /// Counts of failures by kind, in a fixed array indexed by [`ErrorKind::index`].
+///
+/// Serialised as a map from each non-zero kind's key ([`ErrorKind::as_str`])
+/// to its count, so a kind added later does not shift the others; an
+/// unknown key is an error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
     counts: [u64; ErrorKind::COUNT],
+}
+
+impl serde::Serialize for ErrorCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.nonzero().map(|(kind, n)| (kind.as_str(), n)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut counts = ErrorCounts::default();
+        for (key, n) in map {
+            let kind = ErrorKind::from_key(&key)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown error kind {key:?}")))?;
+            counts.add(kind, n);
+        }
+        Ok(counts)
+    }
 }
 
 impl ErrorCounts {
@@ -91,7 +115,10 @@ impl ErrorCounts {
 /// for a free connection is part of the latency (no coordinated omission).
 /// `uncorrected` (open-model runs only) counts from the moment the request
 /// actually went out, the figure most other tools report.
-#[derive(Clone, Debug, Default)]
+///
+/// Serialisable (histograms as their base64 V2 encoding) so that snapshots
+/// can travel from an agent to a server and merge there exactly.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub latency: LatencyHistogram,
     pub uncorrected: Option<LatencyHistogram>,

@@ -18,9 +18,9 @@ use crate::coordinator::{Measured, Progress, StopSignal};
 use crate::http::tls::{self, Alpn};
 use crate::http::transport::InvalidServerName;
 use crate::http::{Connector, RequestSpec};
-use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout};
+use crate::metrics::{CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout};
 use crate::pacer::{ConstantRate, Share};
-use crate::segment::Segment;
+use crate::segment::{Segment, SegmentOptions};
 use crate::ws::WsUrl;
 
 /// What to run.
@@ -119,6 +119,47 @@ pub fn run(
     stop: &StopSignal,
     on_progress: impl FnMut(Progress<'_>),
 ) -> Result<Measured, BenchError> {
+    run_segment(plan, &SegmentOptions::default(), stop, None, on_progress)
+}
+
+/// The metric keys of `plan`'s bench: the same for every segment of it, so
+/// a server merges its agents' snapshots by key id.
+pub fn layout(plan: &BenchPlan) -> Arc<MetricLayout> {
+    let layout = if plan.websocket.is_some() {
+        // Round trips are the "requests"; connects are kept apart.
+        MetricLayout::new(
+            vec!["roundtrip".into(), "connect".into()],
+            plan.rate.is_some(),
+        )
+        .with_gauges(vec![SOCKETS_GAUGE.into()])
+        .with_counters(vec!["ws:messages_sent".into()])
+        .without_aggregate(WS_CONNECT)
+    } else {
+        MetricLayout::new(vec!["bench".into()], plan.rate.is_some())
+    };
+    Arc::new(layout)
+}
+
+/// Runs one segment of a bench (an agent's share of a distributed one):
+/// `part.segment` of the whole `plan`'s connections, requests and open
+/// schedule, split again among `plan.threads` worker threads, started at
+/// `part.start_at`. `on_interval`, if given, receives each second's
+/// snapshot of this segment (all its threads merged) as it closes, the
+/// last ones before this returns. The [`Measured`] is this segment's alone.
+pub fn run_segment(
+    plan: &BenchPlan,
+    part: &SegmentOptions,
+    stop: &StopSignal,
+    on_interval: Option<&mut dyn FnMut(IntervalSnapshot)>,
+    on_progress: impl FnMut(Progress<'_>),
+) -> Result<Measured, BenchError> {
+    let outer = part.segment;
+    if !outer.is_valid() {
+        return Err(BenchError::Worker(format!(
+            "segment {}/{} is not a segment",
+            outer.index, outer.count
+        )));
+    }
     let plan = &BenchPlan {
         connections: plan.connections_that_run(),
         ..plan.clone()
@@ -133,22 +174,22 @@ pub fn run(
     let connect_timeout = plan.timeout;
     let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)?;
 
-    let workers = plan.worker_count();
-    let layout = if plan.websocket.is_some() {
-        // Round trips are the "requests"; connects are kept apart.
-        MetricLayout::new(
-            vec!["roundtrip".into(), "connect".into()],
-            plan.rate.is_some(),
-        )
-        .with_gauges(vec![SOCKETS_GAUGE.into()])
-        .with_counters(vec!["ws:messages_sent".into()])
-        .without_aggregate(WS_CONNECT)
-    } else {
-        MetricLayout::new(vec!["bench".into()], plan.rate.is_some())
-    };
-    let layout = Arc::new(layout);
+    // This segment's threads are segments of the whole plan (see
+    // `Segment::within`): each takes its share of the whole's connections,
+    // requests and schedule slots.
+    let workers = plan.segment(outer).worker_count() as u32;
+    let segments = Segment::all(workers)
+        .map(|inner| inner.within(outer))
+        .collect::<Option<Vec<Segment>>>()
+        .ok_or_else(|| {
+            BenchError::Worker(format!(
+                "segment {}/{} cannot be split into {workers} threads",
+                outer.index, outer.count
+            ))
+        })?;
     let deadline_after = plan.duration;
-    let workers: Vec<Worker> = Segment::all(workers as u32)
+    let workers: Vec<Worker> = segments
+        .into_iter()
         .map(|segment| {
             let schedule = plan.schedule(segment);
             let plan = plan.segment(segment);
@@ -164,7 +205,15 @@ pub fn run(
             }) as Worker
         })
         .collect();
-    let measured = coordinator::run(workers, layout, None, stop, on_progress)?;
+    let measured = coordinator::run(
+        workers,
+        layout(plan),
+        None,
+        stop,
+        part.start_at,
+        on_interval,
+        on_progress,
+    )?;
     if let Some(fatal) = measured.reports.iter().find_map(|r| r.fatal.clone()) {
         return Err(BenchError::Worker(fatal));
     }

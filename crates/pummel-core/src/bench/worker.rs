@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::BenchPlan;
-use crate::coordinator::{local_runtime, WorkerContext};
+use crate::coordinator::{local_runtime, until_start, WorkerContext};
 use crate::http::h2::{self, H2Sender};
 use crate::http::{Connector, Discard, H1Connection, H1Error, RequestSpec};
 use crate::metrics::recorder::roll_each_second;
@@ -199,6 +199,9 @@ async fn drive(setup: WorkerPlan) -> Instant {
         handshakes: tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE),
     });
 
+    // Set up before the run's start, so that every worker, and every agent
+    // of a distributed run, starts on time.
+    until_start(start, &mut stop).await;
     let mut lanes = JoinSet::new();
     if let Some(url) = &plan.websocket {
         for conn in 0..plan.connections {

@@ -5,6 +5,9 @@
 pub(crate) mod recorder;
 
 pub(crate) use pummel_result::collector::{Collector, PhaseOf, RunMetrics, TimelinePoint};
-pub(crate) use pummel_result::snapshot::{CounterId, GaugeId, KeyId, MetricLayout};
+pub(crate) use pummel_result::snapshot::{
+    CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout,
+};
 pub(crate) use pummel_result::stats::Stats;
-pub(crate) use recorder::{Recorder, WorkerMessage, WorkerReport};
+pub use recorder::WorkerReport;
+pub(crate) use recorder::{Recorder, WorkerMessage};

@@ -28,8 +28,9 @@ pub(crate) enum WorkerMessage {
     Finished { worker: usize, report: WorkerReport },
 }
 
-/// What a worker reports when it ends, besides its snapshots.
-#[derive(Clone, Debug, Default)]
+/// What a worker reports when it ends, besides its snapshots (serialisable:
+/// an agent sends its workers' reports to the server with its last second).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerReport {
     /// A few failure messages, as examples for the summary.
     pub failures: Vec<String>,

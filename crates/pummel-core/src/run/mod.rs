@@ -15,7 +15,9 @@
 //! `worker_state` and `program`.
 
 mod global;
+mod groups;
 mod in_flight;
+mod parts;
 pub(crate) mod program;
 mod result;
 pub(crate) mod verdict;
@@ -30,13 +32,17 @@ use std::time::Duration;
 use crate::coordinator::{self, Measured, Progress, SpawnError, StopSignal, Worker, WorkerContext};
 use crate::http::session::SessionOptions;
 use crate::http::tls::SharedClientConfig;
-use crate::metrics::{PhaseOf, RunMetrics, WorkerMessage};
+use crate::metrics::{IntervalSnapshot, PhaseOf, RunMetrics, WorkerMessage};
 use crate::result::{ChecksTotal, RunFacts, RunResult, ThresholdResult};
 use crate::scenario::load_model::CycleWindow;
 use crate::scenario::model::Plan;
-use crate::segment::Segment;
+use crate::segment::{Segment, SegmentOptions};
 
 pub use global::GlobalStepsError;
+pub use parts::{
+    collector, finish, global_setup, global_teardown, layout, run_segment, AbortWatch, Captures,
+    GlobalSteps,
+};
 use program::Program;
 pub use vu::{RenderError, StepPart};
 use worker_state::{InitialVars, WorkerPlan};
@@ -65,6 +71,19 @@ pub enum RunError {
     /// A worker thread (or a runtime) could not be started.
     #[error(transparent)]
     Thread(#[from] SpawnError),
+    /// The segment to run is not one (`index` not below `count`), or cannot
+    /// be split among the threads asked for.
+    #[error(
+        "segment {index}/{count} cannot be run: not a segment, or too many to split among threads"
+    )]
+    Segment { index: u32, count: u32 },
+    /// Captures given to a segment or a teardown name a variable the plan
+    /// does not have: they are another plan's.
+    #[error("the captures name variable {0:?}, which the plan does not have")]
+    UnknownCapture(String),
+    /// The global teardown's steps failed.
+    #[error("the global teardown failed: {0}")]
+    Teardown(GlobalStepsError),
 }
 
 /// What a run produced.
@@ -82,49 +101,53 @@ pub fn run(
     plan: Arc<Plan>,
     options: &RunOptions,
     stop: &StopSignal,
-    on_progress: impl FnMut(&Progress<'_>),
+    mut on_progress: impl FnMut(&Progress<'_>),
 ) -> Result<RunOutcome, RunError> {
-    let program = Arc::new(Program::compile(plan.clone()));
-    let plans = WorkerPlans {
-        program: program.clone(),
-        known_addrs: resolve_target(&plan)?,
-        session: SessionOptions {
-            tls: SharedClientConfig::new(options.insecure),
-            ..SessionOptions::default()
-        },
-        stop: stop.clone(),
-    };
+    let program = Arc::new(Program::compile(plan));
+    let plans = WorkerPlans::new(program.clone(), options, stop)?;
 
     // Global setup: once, before the load; its captures seed every VU. What
     // the global steps measure joins the totals, not the timeline.
-    let (initial_vars, mut extra) = global_setup(&plans)?;
-    let max_vus = u64::from(plan.load.max_vus()).max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
-    let worker_fns: Vec<Worker> = Segment::all(workers)
-        .map(|segment| {
-            let plan = plans.segment(segment, workers, initial_vars.clone());
-            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
-        })
-        .collect();
-    let windows = plan.load.cycle_windows();
-    let (mut measured, aborted_by) = run_load(&program, worker_fns, &windows, stop, on_progress)?;
+    let (initial_vars, mut extra) = setup_steps(&plans)?;
+    let mut aborts = AbortWatch::of(program.clone());
+    let (mut measured, workers) = run_load(
+        &plans,
+        options,
+        &SegmentOptions::default(),
+        initial_vars.clone(),
+        None,
+        |p| {
+            if aborts.check(p) {
+                stop.stop();
+            }
+            on_progress(p);
+        },
+    )?;
 
     // Global teardown: once, after the load.
-    extra.extend(global_teardown(&plans, initial_vars, &mut measured));
-    merge_extra(&mut measured.metrics, extra);
+    match teardown_steps(&plans, initial_vars) {
+        Ok(teardown) => extra.extend(teardown),
+        Err(e) => {
+            if let Some(first) = measured.reports.first_mut() {
+                first.failures.push(format!("teardown: {e}"));
+            }
+        }
+    }
+    merge_extra(&mut measured.metrics, &extra);
+    let windows = program.plan.load.cycle_windows();
     Ok(outcome(
         &program,
         options,
         workers,
         measured,
         &windows,
-        &aborted_by,
+        aborts.aborted_by(),
     ))
 }
 
 /// Runs the global setup, if any: the variables every VU starts with (its
 /// captures) and what it measured.
-fn global_setup(plans: &WorkerPlans) -> Result<(InitialVars, Vec<WorkerMessage>), RunError> {
+fn setup_steps(plans: &WorkerPlans) -> Result<(InitialVars, Vec<IntervalSnapshot>), RunError> {
     let program = &plans.program;
     let empty_vars = Arc::new(vec![None; program.plan.vars.len()]);
     if program.setup.is_empty() {
@@ -136,33 +159,35 @@ fn global_setup(plans: &WorkerPlans) -> Result<(InitialVars, Vec<WorkerMessage>)
         program.layout.clone(),
     )
     .map_err(RunError::Setup)?;
-    Ok((Arc::new(vars), measured))
+    Ok((Arc::new(vars), intervals(measured)))
 }
 
-/// Runs the global teardown, if any: what it measured. Its failure is
-/// reported with the first worker's.
-fn global_teardown(
+/// Runs the global teardown, if any: what it measured.
+fn teardown_steps(
     plans: &WorkerPlans,
     initial_vars: InitialVars,
-    measured: &mut Measured,
-) -> Vec<WorkerMessage> {
+) -> Result<Vec<IntervalSnapshot>, GlobalStepsError> {
     let program = &plans.program;
     if program.teardown.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    match global::run_global_steps(
+    let (_, measured) = global::run_global_steps(
         &plans.whole(initial_vars),
         &program.teardown,
         program.layout.clone(),
-    ) {
-        Ok((_, teardown_measured)) => teardown_measured,
-        Err(e) => {
-            if let Some(first) = measured.reports.first_mut() {
-                first.failures.push(format!("teardown: {e}"));
-            }
-            Vec::new()
-        }
-    }
+    )?;
+    Ok(intervals(measured))
+}
+
+/// The interval snapshots among a worker's messages.
+fn intervals(messages: Vec<WorkerMessage>) -> Vec<IntervalSnapshot> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            WorkerMessage::Interval { snapshot, .. } => Some(snapshot),
+            WorkerMessage::Finished { .. } => None,
+        })
+        .collect()
 }
 
 /// What every worker's plan has in common, to make one per segment.
@@ -174,11 +199,31 @@ struct WorkerPlans {
 }
 
 impl WorkerPlans {
-    fn segment(&self, segment: Segment, workers: u32, initial_vars: InitialVars) -> WorkerPlan {
+    /// Resolves the plan's target once, for every worker.
+    fn new(
+        program: Arc<Program>,
+        options: &RunOptions,
+        stop: &StopSignal,
+    ) -> Result<WorkerPlans, RunError> {
+        Ok(WorkerPlans {
+            known_addrs: resolve_target(&program.plan)?,
+            session: SessionOptions {
+                tls: SharedClientConfig::new(options.insecure),
+                hosts: program.plan.defaults.hosts.iter().cloned().collect(),
+                ..SessionOptions::default()
+            },
+            program,
+            stop: stop.clone(),
+        })
+    }
+
+    /// The plan of the worker that runs `segment` of the whole plan.
+    fn segment(&self, segment: Segment, initial_vars: InitialVars) -> WorkerPlan {
         WorkerPlan {
             program: self.program.clone(),
             segment,
-            workers,
+            // VU ids are numbered across every segment of the whole.
+            workers: segment.count,
             initial_vars,
             connectors: self.session.clone(),
             known_addrs: self.known_addrs.clone(),
@@ -188,50 +233,71 @@ impl WorkerPlans {
 
     /// The plan of the global setup's and teardown's lone VU.
     fn whole(&self, initial_vars: InitialVars) -> WorkerPlan {
-        self.segment(Segment::WHOLE, 1, initial_vars)
+        self.segment(Segment::WHOLE, initial_vars)
     }
 }
 
-/// Runs the workers under the coordinator. Thresholds that abort are
-/// judged once a second on the figures so far; returns what was measured
-/// and the thresholds that stopped the run.
+/// Runs `part`'s share of the load, split among worker threads, under the
+/// coordinator; returns what was measured and the number of threads.
 fn run_load(
-    program: &Program,
-    workers: Vec<Worker>,
-    windows: &[CycleWindow],
-    stop: &StopSignal,
+    plans: &WorkerPlans,
+    options: &RunOptions,
+    part: &SegmentOptions,
+    initial_vars: InitialVars,
+    on_interval: Option<&mut dyn FnMut(IntervalSnapshot)>,
     mut on_progress: impl FnMut(&Progress<'_>),
-) -> Result<(Measured, Vec<usize>), RunError> {
-    let phases = (!windows.is_empty()).then(|| {
-        let w = windows.to_vec();
-        // Metrics are kept per second: a second belongs to the cycle whose
-        // steady window holds its middle, so even a one-second hold is
-        // measured (over the second that overlaps it most).
+) -> Result<(Measured, u32), RunError> {
+    let program = &plans.program;
+    let outer = part.segment;
+    let bad_segment = || RunError::Segment {
+        index: outer.index,
+        count: outer.count,
+    };
+    if !outer.is_valid() {
+        return Err(bad_segment());
+    }
+    // Never more threads than the segment has VUs to run.
+    let max_vus = outer.share(u64::from(program.plan.load.max_vus())).max(1);
+    let workers = options.threads.clamp(1, max_vus) as u32;
+    // Each thread runs a segment of the whole plan (`Segment::within`).
+    let segments = Segment::all(workers)
+        .map(|inner| inner.within(outer))
+        .collect::<Option<Vec<Segment>>>()
+        .ok_or_else(bad_segment)?;
+    let worker_fns: Vec<Worker> = segments
+        .into_iter()
+        .map(|segment| {
+            let plan = plans.segment(segment, initial_vars.clone());
+            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
+        })
+        .collect();
+    let measured = coordinator::run(
+        worker_fns,
+        program.layout.clone(),
+        phases(&program.plan),
+        &plans.stop,
+        part.start_at,
+        on_interval,
+        |p| on_progress(&p),
+    )?;
+    Ok((measured, workers))
+}
+
+/// A cycles run's phases: a second belongs to the cycle whose steady
+/// window holds its middle, so even a one-second hold is measured (over the
+/// second that overlaps it most).
+fn phases(plan: &Plan) -> Option<(usize, PhaseOf)> {
+    let windows = plan.load.cycle_windows();
+    (!windows.is_empty()).then(|| {
+        let count = windows.len();
         let phase_of: PhaseOf = Box::new(move |interval: u32| {
             let middle = Duration::from_millis(u64::from(interval) * 1000 + 500);
-            w.iter().position(|c| middle >= c.steady && middle < c.end)
+            windows
+                .iter()
+                .position(|c| middle >= c.steady && middle < c.end)
         });
-        (windows.len(), phase_of)
-    });
-    let mut aborted_by: Vec<usize> = Vec::new();
-    let measured = coordinator::run(workers, program.layout.clone(), phases, stop, |p| {
-        for (i, t) in program.plan.thresholds.iter().enumerate() {
-            if t.abort_on_fail && p.elapsed >= t.abort_grace && !aborted_by.contains(&i) {
-                let figures = verdict::Figures {
-                    per_key: p.per_key,
-                    counters: p.counters,
-                    elapsed_s: p.elapsed.as_secs_f64(),
-                };
-                let judged = verdict::judge(program, t, &figures);
-                if judged.observed.is_some() && !judged.passed {
-                    aborted_by.push(i);
-                    stop.stop();
-                }
-            }
-        }
-        on_progress(&p);
-    })?;
-    Ok((measured, aborted_by))
+        (count, phase_of)
+    })
 }
 
 /// The run's outcome from what was measured: failures, verdict, result.
@@ -274,6 +340,7 @@ fn outcome(
         partial: partial || fatal.is_some(),
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
+    result.groups = groups::group_results(program, metrics, elapsed_s);
     let retried = result.steps.iter().filter_map(|s| s.retries);
     result.retries = result
         .steps
@@ -338,6 +405,15 @@ fn resolve_target(
     let Some(target) = &plan.target else {
         return Ok(known);
     };
+    if plan
+        .defaults
+        .hosts
+        .iter()
+        .any(|(name, _)| target.host.eq_ignore_ascii_case(name))
+    {
+        // `hosts:` says where the target is: no lookup, which may well fail.
+        return Ok(known);
+    }
     let runtime = coordinator::local_runtime()?;
     let addrs = runtime
         .block_on(target.resolve())
@@ -351,15 +427,13 @@ fn resolve_target(
 
 /// Adds what the global setup and teardown measured into the run's totals
 /// (they are not part of the timeline: they ran outside it).
-fn merge_extra(metrics: &mut RunMetrics, extra: Vec<WorkerMessage>) {
-    for message in extra {
-        if let WorkerMessage::Interval { snapshot, .. } = message {
-            for (total, s) in metrics.totals.iter_mut().zip(&snapshot.stats) {
-                total.merge(s);
-            }
-            for (total, n) in metrics.counters.iter_mut().zip(&snapshot.counters) {
-                *total += n;
-            }
+fn merge_extra(metrics: &mut RunMetrics, extra: &[IntervalSnapshot]) {
+    for snapshot in extra {
+        for (total, s) in metrics.totals.iter_mut().zip(&snapshot.stats) {
+            total.merge(s);
+        }
+        for (total, n) in metrics.counters.iter_mut().zip(&snapshot.counters) {
+            *total += n;
         }
     }
 }

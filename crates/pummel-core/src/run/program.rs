@@ -11,6 +11,7 @@ use crate::scenario::duration::Think;
 use crate::scenario::flow::{OnError, Repeat};
 use crate::scenario::model::{Plan, Step, StepKind};
 use crate::scenario::request::RequestStep;
+use crate::scenario::tags::Tags;
 use crate::scenario::template::Condition;
 use crate::scenario::websocket::{WsAction, WsStep};
 
@@ -105,6 +106,10 @@ pub(crate) enum KeyKind {
         scenario: Option<String>,
         name: String,
         global: Option<GlobalPhase>,
+        /// The names of the groups around the step, outermost first.
+        group: Vec<String>,
+        /// The step's tags, its groups' and scenario's merged in.
+        tags: Tags,
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
@@ -149,6 +154,8 @@ struct Builder<'p> {
     accepted: Vec<Option<CounterId>>,
     /// Which global flow `ops` is compiling when it has no scenario.
     global: GlobalPhase,
+    /// The groups `ops` is inside, outermost first.
+    group: Vec<String>,
     /// Per key with a `retry` step, its retries counter.
     retries: HashMap<KeyId, CounterId>,
 }
@@ -183,7 +190,8 @@ impl Builder<'_> {
     }
 
     /// The metric key of a step: `scenario/step`, shared by steps of the
-    /// same name in one scenario.
+    /// same name in one scenario — and the same groups and tags, so that
+    /// group roll-ups and tag-scoped thresholds see exactly their steps.
     fn step_key(
         &mut self,
         scenario: Option<&crate::scenario::model::Scenario>,
@@ -196,12 +204,21 @@ impl Builder<'_> {
             Some(s) => s.name.clone(),
             None => format!("({})", self.global.as_str()),
         };
+        let mut name = format!("{scope}/{}", step.name);
+        if !self.group.is_empty() {
+            name.push_str(&format!(" [group {}]", self.group.join("/")));
+        }
+        if !step.tags.is_empty() {
+            name.push_str(&format!(" [tags {}]", step.tags));
+        }
         self.key(
-            format!("{scope}/{}", step.name),
+            name,
             KeyKind::Step {
                 scenario: scenario.map(|s| s.name.clone()),
                 name: step.name.clone(),
                 global,
+                group: self.group.clone(),
+                tags: step.tags.clone(),
             },
         )
     }
@@ -241,7 +258,12 @@ impl Builder<'_> {
                     }))
                 }
                 StepKind::Think(think) => Op::Think(*think),
-                StepKind::Group(group) => Op::Group(self.ops(scenario, &group.steps)),
+                StepKind::Group(group) => {
+                    self.group.push(step.name.clone());
+                    let ops = self.ops(scenario, &group.steps);
+                    self.group.pop();
+                    Op::Group(ops)
+                }
                 StepKind::Loop(l) => Op::Loop(Box::new(LoopOp {
                     repeat: l.repeat.clone(),
                     body: self.ops(scenario, &l.steps),
@@ -330,6 +352,7 @@ impl Program {
             unmeasured: Vec::new(),
             accepted: Vec::new(),
             global: GlobalPhase::Setup,
+            group: Vec::new(),
             retries: HashMap::new(),
         };
         let setup = b.ops(None, &plan.setup);

@@ -13,6 +13,7 @@ fn options() -> LoadOptions {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures"
         ))),
+        target: None,
     }
     .with_env("LIMIT", "3")
 }

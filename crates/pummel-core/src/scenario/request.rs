@@ -212,6 +212,9 @@ pub(crate) struct RequestStep {
     pub think: Option<Think>,
     /// `retry` and `on_error`.
     pub flow: super::flow::StepFlow,
+    /// Redirects followed before the response is the step's
+    /// (`follow_redirects`); `None` inherits the defaults'.
+    pub follow_redirects: Option<u32>,
 }
 
 impl RequestStep {
@@ -288,6 +291,7 @@ mod tests {
             captures: vec![],
             think: None,
             flow: crate::scenario::flow::StepFlow::default(),
+            follow_redirects: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn options() -> LoadOptions {
     LoadOptions {
         env: Default::default(),
         base_dir: Some(fixtures()),
+        target: None,
     }
     .with_env("TOKEN", "t0k")
 }

@@ -179,6 +179,7 @@ pub(crate) fn validate(
     plan.feeders = feeders;
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
+    crate::scenario::threshold_filter::check_filters(plan, &info.threshold_filters, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
     check_sockets(plan, problems);
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod compare;
+mod completions;
 mod demo;
 mod init;
 mod report;
@@ -27,6 +28,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Trend(args) => trend::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 

@@ -17,7 +17,7 @@ pub use render::{RenderError, StepPart};
 use super::in_flight::RequestInFlight;
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
-use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
+use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session};
 use crate::http::{failure_reason, TargetUrl};
 use crate::scenario::check::{CheckKind, CheckOutcome, BODY_TRUNCATED};
 use crate::scenario::cookie::CookieJar;
@@ -232,6 +232,7 @@ impl Vu {
         // it finishes, it is counted as cut.
         let in_flight = RequestInFlight::start(shared, op.key);
         let timeout = plan.timeout_for(&op.step);
+        let max_redirects = plan.max_redirects_for(&op.step);
         failure_reason::clear();
         let mut no_cookies = NoCookies;
         let result = {
@@ -242,7 +243,7 @@ impl Vu {
             tokio::time::timeout(
                 timeout,
                 self.session
-                    .send(&request, DEFAULT_MAX_REDIRECTS, cookies, &mut self.response),
+                    .send(&request, max_redirects, cookies, &mut self.response),
             )
             .await
         };

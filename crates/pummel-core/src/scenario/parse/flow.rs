@@ -1,6 +1,7 @@
 //! Flow-control steps and settings: `loop`, `if`/`else`, and a request
 //! step's `retry` and `on_error` (also in `defaults`).
 
+use crate::scenario::tags::Tags;
 use std::time::Duration;
 
 use super::decoder::{Decoder, Fields};
@@ -69,6 +70,7 @@ impl Decoder<'_> {
         };
         Some(Step {
             name,
+            tags: Tags::default(),
             kind: StepKind::If(Box::new(IfStep {
                 condition: condition?,
                 then,
@@ -154,6 +156,7 @@ impl Decoder<'_> {
         };
         Some(Step {
             name,
+            tags: Tags::default(),
             kind: StepKind::Loop(Box::new(Loop { repeat, steps })),
         })
     }

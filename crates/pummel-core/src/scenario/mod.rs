@@ -25,6 +25,7 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
+pub(crate) mod custom_metric;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
@@ -33,6 +34,7 @@ pub(crate) mod load_model;
 pub(crate) mod model;
 mod parse;
 pub(crate) mod pick;
+mod references;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod tags;
@@ -50,6 +52,8 @@ mod flow_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod metric_tests;
 #[cfg(test)]
 mod tag_tests;
 #[cfg(test)]

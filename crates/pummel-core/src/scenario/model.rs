@@ -155,7 +155,6 @@ pub(crate) struct Scenario {
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
     /// The scenario's own `tags`; every step of it carries them too.
-    #[allow(dead_code)]
     pub tags: Tags,
 }
 
@@ -182,6 +181,8 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// A value fed to a custom metric.
+    Metric(Box<super::custom_metric::MetricStep>),
     /// Steps repeated (`loop:`).
     Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
@@ -216,7 +217,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 
@@ -226,7 +230,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 }
@@ -272,6 +279,13 @@ impl Plan {
     /// records the seed, so a run's schedule can be had again.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+    }
+
+    /// The seed of the schedule's random parts. The segments of one run
+    /// (every agent of a distributed run) must have the same seed, or their
+    /// Poisson schedules are not shares of one schedule.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The number of scenarios in the file.

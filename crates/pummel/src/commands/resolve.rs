@@ -190,12 +190,14 @@ pub(super) fn monitor_targets(
     for flag in flags {
         let mut words = split_series(flag).into_iter();
         let url = words.next().unwrap_or_default();
-        let url = EndpointUrl::parse(&url).map_err(|e| Failure::usage(format!("--monitor: {e}")))?;
+        let url =
+            EndpointUrl::parse(&url).map_err(|e| Failure::usage(format!("--monitor: {e}")))?;
         let mut series = Vec::new();
         for word in words {
-            series.push(SeriesSpec::parse(&word).map_err(|e| {
-                Failure::usage(format!("--monitor: series {word:?}: {e}"))
-            })?);
+            series.push(
+                SeriesSpec::parse(&word)
+                    .map_err(|e| Failure::usage(format!("--monitor: series {word:?}: {e}")))?,
+            );
         }
         if series.is_empty() {
             series = SeriesSpec::defaults();

@@ -4,6 +4,7 @@
 
 mod abort;
 mod flow;
+mod metric;
 mod render;
 mod variables;
 mod websocket;
@@ -142,6 +143,7 @@ impl Vu {
                     }
                 }
                 Op::Think(think) => tokio::time::sleep(think.sample()).await,
+                Op::Metric(metric) => self.feed_metric(shared, metric),
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }

@@ -10,22 +10,24 @@ use crate::scenario::request::AuthSetting;
 use crate::scenario::template::VarId;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a scenario file's top level.
+const PLAN_KEYS: [&str; 12] = [
+    "name",
+    "description",
+    "target",
+    "defaults",
+    "variables",
+    "data",
+    "load",
+    "thresholds",
+    "setup",
+    "teardown",
+    "scenarios",
+    "monitor",
+];
+
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 12] = [
-            "name",
-            "description",
-            "target",
-            "defaults",
-            "variables",
-            "data",
-            "load",
-            "thresholds",
-            "setup",
-            "teardown",
-            "scenarios",
-            "monitor",
-        ];
         if matches!(root.kind, Kind::Null) {
             self.err(
                 Span::new(1, 1, 1),
@@ -33,7 +35,7 @@ impl Decoder<'_> {
             );
             return None;
         }
-        let f = self.fields(root, "the scenario file", &KEYS)?;
+        let f = self.fields(root, "the scenario file", &PLAN_KEYS)?;
         let mut info = DecodeInfo::default();
         let name = f.get("name").and_then(|n| self.name(n, "`name`"));
         if let Some(d) = f.get("description") {

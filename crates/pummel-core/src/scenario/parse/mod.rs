@@ -24,6 +24,7 @@ mod decoder;
 mod file;
 mod flow;
 mod load;
+mod metrics;
 mod monitor;
 mod request;
 mod request_options;

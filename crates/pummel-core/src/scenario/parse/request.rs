@@ -11,6 +11,22 @@ use crate::scenario::request::{Auth, AuthSetting, Body, Header, JsonBody, Reques
 use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a `request` mapping.
+const REQUEST_KEYS: [&str; 12] = [
+    "method",
+    "url",
+    "headers",
+    "query",
+    "body",
+    "json",
+    "form",
+    "file",
+    "auth",
+    "timeout",
+    "max_body",
+    "follow_redirects",
+];
+
 impl Decoder<'_> {
     pub(super) fn decode_headers(&mut self, node: &Node) -> Vec<Header> {
         let Some(entries) = self.map_entries(
@@ -116,21 +132,7 @@ impl Decoder<'_> {
             self.request_shorthand(node, text, &mut r);
             return r;
         }
-        const KEYS: [&str; 12] = [
-            "method",
-            "url",
-            "headers",
-            "query",
-            "body",
-            "json",
-            "form",
-            "file",
-            "auth",
-            "timeout",
-            "max_body",
-            "follow_redirects",
-        ];
-        let Some(f) = self.fields(node, "`request`", &KEYS) else {
+        let Some(f) = self.fields(node, "`request`", &REQUEST_KEYS) else {
             return r;
         };
         if let Some(m) = f.get("method") {

@@ -293,6 +293,14 @@ fn steps(out: &mut String, r: &RunResult) {
             format::ms_compact(l.p99),
             format::ms_compact(l.max),
         );
+        if let Some(retries) = step.retries.filter(|n| *n > 0) {
+            // Retries are among the requests above; say how many.
+            let _ = writeln!(
+                out,
+                "    ↻ {} of the requests were retries",
+                format::count(retries),
+            );
+        }
         for check in &step.checks {
             if check.passed + check.failed == 0 {
                 // Never ran (its step never got a response): no pass to show.

@@ -12,6 +12,7 @@
 //! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
 //!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `flow`: `retry`, `loop`, `if`/`else`, `on_error` and expressions, judged by the target's count;
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
@@ -52,6 +53,7 @@ mod cli;
 mod convert;
 mod deploy;
 mod failures;
+mod flow;
 mod honesty;
 mod limits;
 mod live_metrics;

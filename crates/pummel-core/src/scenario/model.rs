@@ -206,14 +206,29 @@ pub(crate) enum StepKind {
     /// A value fed to a custom metric.
     Metric(Box<super::custom_metric::MetricStep>),
     /// Steps repeated (`loop:`).
-    Loop(Box<super::flow::Loop>),
+    Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
-    If(Box<super::flow::IfStep>),
+    If(Box<IfStep>),
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
     pub steps: Vec<Step>,
+}
+
+/// A `loop:` step.
+#[derive(Clone, Debug)]
+pub(crate) struct Loop {
+    pub repeat: super::flow::Repeat,
+    pub steps: Vec<Step>,
+}
+
+/// An `if:` step.
+#[derive(Clone, Debug)]
+pub(crate) struct IfStep {
+    pub condition: super::template::Condition,
+    pub then: Vec<Step>,
+    pub otherwise: Vec<Step>,
 }
 
 impl StepKind {

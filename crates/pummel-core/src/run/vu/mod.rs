@@ -187,14 +187,13 @@ impl Vu {
             if let Some(retry) = &op.step.flow.retry {
                 let outcome = result.map(|()| self.response.status);
                 if attempt < retry.attempts && retry.wants(outcome) && !shared.stopping.get() {
+                    // Counted when decided: this attempt is not judged, the next one is
+                    // (unless the run's end cuts the pause before it is sent).
+                    if let Some(retries) = op.retries {
+                        shared.recorder.borrow_mut().count(retries, 1, end);
+                    }
                     tokio::time::sleep(retry.backoff(attempt)).await;
                     attempt += 1;
-                    if let Some(retries) = op.retries {
-                        shared
-                            .recorder
-                            .borrow_mut()
-                            .count(retries, 1, Instant::now());
-                    }
                     continue;
                 }
             }

@@ -102,6 +102,7 @@ impl Decoder<'_> {
             name,
             target,
             defaults,
+            tls_profiles: std::mem::take(&mut self.tls_profiles),
             variables,
             feeders,
             load,
@@ -146,6 +147,7 @@ impl Decoder<'_> {
                 "on_error",
                 "follow_redirects",
                 "hosts",
+                "tls",
             ],
         ) else {
             return d;
@@ -178,6 +180,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("hosts") {
             d.hosts = self.hosts(n);
         }
+        d.tls = f.get("tls").and_then(|n| self.client_tls(n));
         d
     }
 

@@ -22,9 +22,11 @@ pub fn render(r: &RunResult) -> String {
         status_and_errors(&mut out, r);
         steps(&mut out, r);
         groups(&mut out, r);
+        custom_metrics(&mut out, r);
         scenarios(&mut out, r);
         checks(&mut out, r);
         cycles(&mut out, r);
+        runner(&mut out, r);
         failures(&mut out, r);
         thresholds(&mut out, r);
     } else {
@@ -343,6 +345,55 @@ fn groups(out: &mut String, r: &RunResult) {
     }
 }
 
+/// Custom metrics: a counter's total, a gauge's value, a trend's figures.
+fn custom_metrics(out: &mut String, r: &RunResult) {
+    if r.metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<24} {:<8} {:>12} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "metric", "kind", "value", "count", "p50", "p95", "p99", "max"
+    );
+    for m in &r.metrics {
+        let number = format::sig3;
+        let (count, p50, p95, p99, max) = match (&m.trend, m.count) {
+            (Some(t), Some(n)) => (
+                format::count(n),
+                number(t.p50),
+                number(t.p95),
+                number(t.p99),
+                number(t.max),
+            ),
+            _ => Default::default(),
+        };
+        let line = format!(
+            "  {:<24} {:<8} {:>12} {:>9} {:>10} {:>10} {:>10} {:>10}",
+            truncate(&m.name, 24),
+            m.kind,
+            if m.trend.is_some() {
+                number(m.value)
+            } else {
+                format::thousandths(m.value)
+            },
+            count,
+            p50,
+            p95,
+            p99,
+            max,
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+        if m.invalid > 0 {
+            let _ = writeln!(
+                out,
+                "    ✗ {} values were not a non-negative number (left out)",
+                format::count(m.invalid)
+            );
+        }
+    }
+}
+
 /// Iterations per scenario, when the run had scenarios.
 fn scenarios(out: &mut String, r: &RunResult) {
     if r.scenarios.is_empty() {
@@ -409,6 +460,43 @@ fn cycles(out: &mut String, r: &RunResult) {
             format::ms_compact(c.latency_ms.p95),
             format::ms_compact(c.latency_ms.p99),
         );
+    }
+}
+
+/// A runner's run: what ran it, its custom metrics, and what went wrong
+/// with its processes, by named kind.
+fn runner(out: &mut String, r: &RunResult) {
+    let Some(runner) = &r.runner else {
+        return;
+    };
+    let _ = writeln!(out);
+    let incidents = if runner.incidents.is_empty() {
+        "no incidents".to_owned()
+    } else {
+        runner
+            .incidents
+            .iter()
+            .map(|(k, n)| format!("{k} × {}", format::count(*n)))
+            .collect::<Vec<_>>()
+            .join("   ")
+    };
+    let _ = writeln!(
+        out,
+        "  Runner      {} × {}   {incidents}",
+        runner.kind, runner.processes
+    );
+    for m in &runner.metrics {
+        let value = match (&m.trend, m.value) {
+            (Some(t), _) if m.kind == "trend" => format!(
+                "p50 {}  p95 {}  max {}",
+                format::ms_compact(t.p50),
+                format::ms_compact(t.p95),
+                format::ms_compact(t.max)
+            ),
+            (_, Some(v)) => format!("{v}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    {} ({})  {value}", m.name, m.kind);
     }
 }
 

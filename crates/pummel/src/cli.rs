@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Validate(ValidateArgs),
     /// Write a commented example scenario file
     Init(InitArgs),
+    /// Turn a browser recording (HAR) or a Postman collection into a scenario file
+    Convert(ConvertArgs),
     /// Make reports from a JSON result: HTML, JUnit, CSV, Markdown
     Report(ReportCmdArgs),
     /// Compare two results: changes per step, regression gates (exit 99)
@@ -84,8 +86,21 @@ pub(crate) struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The scenario file (YAML)
+    /// The scenario file (YAML); with --runner, the test file and its entry: FILE[:ENTRY]
     pub file: PathBuf,
+
+    /// Run FILE[:ENTRY] in a runner process: python (a pummel.TestCase method, e.g.
+    /// tests/test_market.py:MarketTest.test_buy) or node (an exported test function)
+    #[arg(long, value_name = "KIND", value_parser = ["python", "node"])]
+    pub runner: Option<String>,
+
+    /// Runner processes, each hosting its share of the VUs (default: one per core)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=limits::MAX_THREADS as i64))]
+    pub runner_processes: Option<u32>,
+
+    /// A runner's iteration that runs longer counts as hung and its VU is replaced (default 60s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub iteration_timeout: Option<Duration>,
 
     /// Override the load model: this many virtual users (closed model)
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -170,6 +185,47 @@ pub(crate) struct ValidateArgs {
     /// Set a variable for {{ env.NAME }}: NAME=VALUE (repeatable)
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// A HAR 1.2 file (as browsers' DevTools save it) or a Postman v2.1 collection
+    pub input: PathBuf,
+
+    /// Where to write the scenario file (default: stdout)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Read the input as this format instead of recognising it
+    #[arg(long = "from", value_name = "FORMAT", value_parser = ["har", "postman"])]
+    pub from: Option<String>,
+
+    /// HAR: keep images, fonts, style sheets and scripts as steps
+    #[arg(long)]
+    pub keep_assets: bool,
+
+    /// HAR: multiply the recorded pauses between requests by this (0 drops them)
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_think_scale)]
+    pub think_scale: f64,
+
+    /// HAR: only requests to this host (host, host:port or *.domain; repeatable)
+    #[arg(long = "include-host", value_name = "HOST")]
+    pub include_hosts: Vec<String>,
+
+    /// HAR: leave out requests to this host (host, host:port or *.domain; repeatable)
+    #[arg(long = "exclude-host", value_name = "HOST")]
+    pub exclude_hosts: Vec<String>,
+
+    /// Replace the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_think_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.0..=1000.0).contains(&f) => Ok(f),
+        _ => Err(format!("{s:?} is not a number from 0 to 1000")),
+    }
 }
 
 #[derive(Debug, Args)]

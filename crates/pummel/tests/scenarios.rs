@@ -281,13 +281,16 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-/// The examples this module runs, each in a test of its own below.
-const EXAMPLES: [&str; 7] = [
+/// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
+/// `tags-groups.yaml` in `scenload`).
+const EXAMPLES: [&str; 9] = [
     "browser-forms.yaml",
+    "custom-metrics.yaml",
     "cycles.yaml",
     "marketplace.yaml",
     "open-model.yaml",
     "quickstart.yaml",
+    "tags-groups.yaml",
     "thresholds-fail.yaml",
     "websocket-feed.yaml",
 ];

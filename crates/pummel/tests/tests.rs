@@ -16,6 +16,8 @@
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
+//! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
+//!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
@@ -33,6 +35,10 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
+//!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
+//! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
+//!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -43,6 +49,7 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod convert;
 mod deploy;
 mod failures;
 mod honesty;
@@ -53,7 +60,9 @@ mod outputs;
 mod peers;
 mod reports;
 mod requests;
+mod runners;
 mod scenarios;
+mod scenload;
 mod servers;
 mod target;
 mod timing;

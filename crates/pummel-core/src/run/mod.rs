@@ -14,6 +14,7 @@
 //! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
 //! `worker_state` and `program`.
 
+mod custom_metrics;
 mod debug;
 mod global;
 mod groups;
@@ -21,6 +22,8 @@ mod in_flight;
 mod parts;
 pub(crate) mod program;
 mod result;
+mod runner;
+mod runner_slots;
 pub(crate) mod verdict;
 mod vu;
 mod worker;
@@ -72,6 +75,13 @@ pub enum RunError {
     /// The global setup's steps failed; the load did not start.
     #[error("the global setup failed: {0}")]
     Setup(GlobalStepsError),
+    /// A runner process could not start, or did not speak the protocol.
+    #[error("the {kind} runner for {file} could not start: {message}")]
+    Runner {
+        kind: &'static str,
+        file: String,
+        message: String,
+    },
     /// A worker thread (or a runtime) could not be started.
     #[error(transparent)]
     Thread(#[from] SpawnError),
@@ -81,6 +91,11 @@ pub enum RunError {
         "segment {index}/{count} cannot be run: not a segment, or too many to split among threads"
     )]
     Segment { index: u32, count: u32 },
+    /// A closed model's segment with no virtual user of its own: the
+    /// plan has fewer VUs than there are segments, and this one's share of
+    /// the iterations would never run.
+    #[error("segment {index}/{count} has no virtual user: the plan's {vus} cannot be shared among {count} segments")]
+    NoVus { index: u32, count: u32, vus: u32 },
     /// Captures given to a segment or a teardown name a variable the plan
     /// does not have: they are another plan's.
     #[error("the captures name variable {0:?}, which the plan does not have")]
@@ -266,19 +281,54 @@ fn run_load(
     if !outer.is_valid() {
         return Err(bad_segment());
     }
+    let whole_vus = program.plan.load.max_vus();
+    let own_vus = outer.share(u64::from(whole_vus));
+    if own_vus == 0 && !program.plan.load.is_open() && outer.count > 1 {
+        return Err(RunError::NoVus {
+            index: outer.index,
+            count: outer.count,
+            vus: whole_vus,
+        });
+    }
     // Never more threads than the segment has VUs to run.
-    let max_vus = outer.share(u64::from(program.plan.load.max_vus())).max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
+    // A runner's journey runs one process per worker thread.
+    let threads = program
+        .plan
+        .runner
+        .as_ref()
+        .and_then(|r| r.processes)
+        .map_or(options.threads, u64::from);
+    let max_vus = own_vus.max(1);
+    let workers = threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)
         .map(|inner| inner.within(outer))
         .collect::<Option<Vec<Segment>>>()
         .ok_or_else(bad_segment)?;
+    // A runner's processes start, and say hello, before the load: one that
+    // cannot start stops the run before it began.
+    let mut runners = match &program.plan.runner {
+        Some(spec) => {
+            let origin = std::time::Instant::now();
+            runner::start_all(spec, workers, origin)
+                .map_err(|message| RunError::Runner {
+                    kind: spec.kind().as_str(),
+                    file: spec.file().display().to_string(),
+                    message,
+                })?
+                .into_iter()
+                .map(|ready| Some(worker::Runner { ready, origin }))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let worker_fns: Vec<Worker> = segments
         .into_iter()
-        .map(|segment| {
+        .enumerate()
+        .map(|(i, segment)| {
             let plan = plans.segment(segment, initial_vars.clone());
-            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
+            let runner = runners.get_mut(i).and_then(Option::take);
+            Box::new(move |ctx: WorkerContext| worker::run(plan, runner, ctx)) as Worker
         })
         .collect();
     let measured = coordinator::run(
@@ -351,6 +401,7 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.groups = groups::group_results(program, metrics, elapsed_s);
+    result.metrics = custom_metrics::metric_results(program, metrics);
     let retried = result.steps.iter().filter_map(|s| s.retries);
     result.retries = result
         .steps
@@ -358,9 +409,10 @@ fn outcome(
         .any(|s| s.retries.is_some())
         .then(|| retried.sum());
     result.scenarios = result::scenario_results(program, metrics);
-    result.checks = (!program.checks.is_empty()).then(|| {
+    let checks = program.check_infos();
+    result.checks = (!checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
-        for c in &program.checks {
+        for c in checks.iter() {
             total.passed += metrics.counters[c.pass.0 as usize];
             total.failed += metrics.counters[c.fail.0 as usize];
         }
@@ -372,6 +424,7 @@ fn outcome(
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
+    result.runner = result::runner_result(program, metrics, workers);
     RunOutcome {
         result,
         fatal,
@@ -387,9 +440,11 @@ fn judge_thresholds(
     elapsed_s: f64,
     aborted_by: &[usize],
 ) -> Vec<ThresholdResult> {
+    let no_gauges = std::collections::BTreeMap::new();
     let figures = verdict::Figures {
         per_key: &metrics.totals,
         counters: &metrics.counters,
+        gauges: metrics.timeline.last().map_or(&no_gauges, |p| &p.gauges),
         elapsed_s,
     };
     program

@@ -5,8 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::runner_slots::{
+    Incident, RunnerSlots, MAX_RUNNER_CHECKS, MAX_RUNNER_METRICS, MAX_RUNNER_STEPS,
+};
 use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
+use crate::scenario::custom_metric::{MetricKind, MetricStep};
 use crate::scenario::duration::Think;
 use crate::scenario::flow::{OnError, Repeat};
 use crate::scenario::model::{Plan, Step, StepKind};
@@ -24,6 +28,8 @@ pub(crate) const SOCKETS_GAUGE: GaugeId = GaugeId(1);
 pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
 pub(crate) const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
 const FIXED_COUNTERS: [&str; 2] = ["ws:messages_sent", "ws:messages_received"];
+/// Gauges every program has, before custom gauges.
+const FIXED_GAUGES: [&str; 2] = ["vus", "sockets"];
 
 /// A step, ready to run.
 #[derive(Debug)]
@@ -32,8 +38,36 @@ pub(crate) enum Op {
     Think(Think),
     Group(Vec<Op>),
     WebSocket(Box<WsOp>),
+    Metric(Box<MetricOp>),
     Loop(Box<LoopOp>),
     If(Box<IfOp>),
+}
+
+/// A `metric:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct MetricOp {
+    pub step: MetricStep,
+    pub sink: MetricSink,
+    /// Counts values that were not a non-negative number.
+    pub invalid: CounterId,
+}
+
+/// Where a custom metric's values go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetricSink {
+    Counter(CounterId),
+    Gauge(GaugeId),
+    /// A stats key whose latency histogram holds the values.
+    Trend(KeyId),
+}
+
+/// A custom metric's ids, for results and thresholds.
+#[derive(Clone, Debug)]
+pub(crate) struct CustomMetricInfo {
+    pub name: String,
+    pub kind: MetricKind,
+    pub sink: MetricSink,
+    pub invalid: CounterId,
 }
 
 /// A `loop:` step, ready to run.
@@ -113,6 +147,10 @@ pub(crate) enum KeyKind {
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
+    /// A trend custom metric's values.
+    Trend { metric: String },
+    /// A runner's slot no name has taken (yet).
+    Unused,
 }
 
 /// A check's counters, for results.
@@ -133,10 +171,14 @@ pub(crate) struct Program {
     pub layout: Arc<MetricLayout>,
     pub keys: Vec<KeyKind>,
     pub checks: Vec<CheckInfo>,
+    /// The custom metrics `metric:` steps feed.
+    pub metrics: Vec<CustomMetricInfo>,
     /// Per key, the counter of error statuses its `status` check accepted.
     accepted: Vec<Option<CounterId>>,
     /// Per key, its retries counter (steps with `retry`).
     retries: Vec<Option<CounterId>>,
+    /// A runner's pools of keys and counters, named as the run goes.
+    pub runner: Option<RunnerSlots>,
 }
 
 struct Builder<'p> {
@@ -156,6 +198,9 @@ struct Builder<'p> {
     global: GlobalPhase,
     /// The groups `ops` is inside, outermost first.
     group: Vec<String>,
+    metrics: Vec<CustomMetricInfo>,
+    /// Gauges after the fixed ones: custom gauges.
+    gauges: Vec<String>,
     /// Per key with a `retry` step, its retries counter.
     retries: HashMap<KeyId, CounterId>,
 }
@@ -178,6 +223,46 @@ impl GlobalPhase {
 }
 
 impl Builder<'_> {
+    /// A runner's pools: step keys, check counters, custom metrics and
+    /// incident counters (see `runner_slots`).
+    fn runner_slots(&mut self) -> RunnerSlots {
+        let scope = self
+            .plan
+            .scenarios
+            .first()
+            .map_or_else(String::new, |s| s.name.clone());
+        let steps = (0..MAX_RUNNER_STEPS)
+            .map(|i| self.key(format!("{scope}/#{i}"), KeyKind::Unused))
+            .collect();
+        let checks = (0..MAX_RUNNER_CHECKS)
+            .map(|i| {
+                (
+                    self.counter(format!("runner:check#{i}:pass")),
+                    self.counter(format!("runner:check#{i}:fail")),
+                )
+            })
+            .collect();
+        let counters = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.counter(format!("runner:counter#{i}")))
+            .collect();
+        // A gauge's levels are kept as a distribution, as a trend's values
+        // are: the timeline's gauges are the engine's own (vus, sockets).
+        let gauges: Vec<KeyId> = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.key(format!("runner:gauge#{i}"), KeyKind::Unused))
+            .collect();
+        let trends: Vec<KeyId> = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.key(format!("runner:trend#{i}"), KeyKind::Unused))
+            .collect();
+        // Neither is a request: they stay out of the combined figures.
+        self.unmeasured.extend(&gauges);
+        self.unmeasured.extend(&trends);
+        let incidents = Incident::ALL
+            .iter()
+            .map(|i| self.counter(format!("runner:{}", i.as_str())))
+            .collect();
+        RunnerSlots::new(steps, checks, counters, gauges, trends, incidents)
+    }
+
     fn key(&mut self, name: String, kind: KeyKind) -> KeyId {
         if let Some(id) = self.by_name.get(&name) {
             return *id;
@@ -258,6 +343,14 @@ impl Builder<'_> {
                     }))
                 }
                 StepKind::Think(think) => Op::Think(*think),
+                StepKind::Metric(m) => {
+                    let info = self.custom_metric(m);
+                    Op::Metric(Box::new(MetricOp {
+                        step: (**m).clone(),
+                        sink: info.sink,
+                        invalid: info.invalid,
+                    }))
+                }
                 StepKind::Group(group) => {
                     self.group.push(step.name.clone());
                     let ops = self.ops(scenario, &group.steps);
@@ -292,6 +385,35 @@ impl Builder<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The ids of a custom metric, made the first time it is named.
+    fn custom_metric(&mut self, m: &MetricStep) -> CustomMetricInfo {
+        if let Some(info) = self.metrics.iter().find(|i| i.name == m.name) {
+            return info.clone();
+        }
+        let sink = match m.kind {
+            MetricKind::Counter => MetricSink::Counter(self.counter(format!("metric:{}", m.name))),
+            MetricKind::Gauge => {
+                self.gauges.push(format!("metric:{}", m.name));
+                MetricSink::Gauge(GaugeId((FIXED_GAUGES.len() + self.gauges.len() - 1) as u32))
+            }
+            MetricKind::Trend => MetricSink::Trend(self.key(
+                format!("(metric)/{}", m.name),
+                KeyKind::Trend {
+                    metric: m.name.clone(),
+                },
+            )),
+        };
+        let invalid = self.counter(format!("metric:{}:invalid", m.name));
+        let info = CustomMetricInfo {
+            name: m.name.clone(),
+            kind: m.kind,
+            sink,
+            invalid,
+        };
+        self.metrics.push(info.clone());
+        info
     }
 
     /// The retries counter of a key (one per key).
@@ -353,6 +475,8 @@ impl Program {
             accepted: Vec::new(),
             global: GlobalPhase::Setup,
             group: Vec::new(),
+            metrics: Vec::new(),
+            gauges: Vec::new(),
             retries: HashMap::new(),
         };
         let setup = b.ops(None, &plan.setup);
@@ -377,6 +501,7 @@ impl Program {
                 aborted_counter,
             });
         }
+        let runner = plan.runner.as_ref().map(|_| b.runner_slots());
         b.global = GlobalPhase::Teardown;
         let teardown = b.ops(None, &plan.teardown);
         let layout = MetricLayout::new(
@@ -388,7 +513,13 @@ impl Program {
             plan.load.is_open(),
         )
         .with_counters(b.counters.clone())
-        .with_gauges(vec!["vus".into(), "sockets".into()]);
+        .with_gauges(
+            FIXED_GAUGES
+                .iter()
+                .map(|g| (*g).to_owned())
+                .chain(b.gauges.iter().cloned())
+                .collect(),
+        );
         // Iteration durations are not requests: they stay out of the run's
         // combined figures and timeline.
         let layout = scenarios
@@ -398,9 +529,14 @@ impl Program {
             .unmeasured
             .iter()
             .fold(layout, |l, k| l.without_aggregate(*k));
+        // A trend's values are not latencies: out of the run's figures.
+        let layout = b.metrics.iter().fold(layout, |l, m| match m.sink {
+            MetricSink::Trend(key) => l.without_aggregate(key),
+            _ => l,
+        });
         let mut accepted = b.accepted;
         accepted.resize(b.keys.len(), None);
-        let (keys, checks) = (b.keys, b.checks);
+        let (keys, checks, metrics) = (b.keys, b.checks, b.metrics);
         let mut retries: Vec<Option<CounterId>> = vec![None; keys.len()];
         for (key, id) in b.retries {
             retries[key.index()] = Some(id);
@@ -413,8 +549,10 @@ impl Program {
             layout: Arc::new(layout),
             keys,
             checks,
+            metrics,
             accepted,
             retries,
+            runner,
         }
     }
 
@@ -431,6 +569,48 @@ impl Program {
             .flatten()
             .and_then(|id| counters.get(id.0 as usize).copied())
             .unwrap_or(0)
+    }
+
+    /// What each key stands for; a runner's slots named as far as the run
+    /// has named them.
+    pub(crate) fn key_kinds(&self) -> std::borrow::Cow<'_, [KeyKind]> {
+        let Some(runner) = &self.runner else {
+            return std::borrow::Cow::Borrowed(&self.keys);
+        };
+        let names = runner.snapshot();
+        let scenario = self.scenarios.first().map(|s| s.name.clone());
+        let mut keys = self.keys.clone();
+        for (name, key) in names.steps.iter().zip(&runner.steps) {
+            keys[key.index()] = KeyKind::Step {
+                scenario: scenario.clone(),
+                name: name.clone(),
+                global: None,
+                group: Vec::new(),
+                tags: Tags::default(),
+            };
+        }
+        std::borrow::Cow::Owned(keys)
+    }
+
+    /// Every check with its counters; a runner's as far as the run has
+    /// named them.
+    pub(crate) fn check_infos(&self) -> std::borrow::Cow<'_, [CheckInfo]> {
+        let Some(runner) = &self.runner else {
+            return std::borrow::Cow::Borrowed(&self.checks);
+        };
+        let names = runner.snapshot();
+        let checks = names
+            .checks
+            .iter()
+            .zip(&runner.checks)
+            .map(|((step, label), (pass, fail))| CheckInfo {
+                key: runner.steps[*step],
+                label: label.clone(),
+                pass: *pass,
+                fail: *fail,
+            })
+            .collect();
+        std::borrow::Cow::Owned(checks)
     }
 
     /// Failed requests of `key` in `stats`: transport errors, plus statuses

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use super::program::{KeyKind, Program};
+use super::runner_slots::Incident;
 use crate::metrics::{KeyId, RunMetrics, Stats};
 use crate::result::{
-    error_map, status_map, CheckResult, CycleResult, IterationCounts, ScenarioResult, StepResult,
+    error_map, status_map, CheckResult, CustomMetricResult, CycleResult, IterationCounts,
+    RunnerResult, ScenarioResult, StepResult,
 };
 use crate::scenario::load_model::{CycleWindow, LoadModel, Stage};
 use crate::scenario::model::Plan;
@@ -19,13 +21,28 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
         "name": plan.name,
         "url": plan.target.as_ref().map(|t| t.absolute()),
         "load": load_json(&plan.load),
-        "scenarios": plan.scenarios.iter().map(|s| serde_json::json!({"name": s.name, "weight": s.weight})).collect::<Vec<_>>(),
+        "scenarios": plan.scenarios.iter().map(scenario_json).collect::<Vec<_>>(),
         "threads": workers,
         "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
         "arrivals": plan.load.is_open().then(|| plan.arrivals.name()),
         "seed": plan.seed,
     })
+}
+
+/// A scenario as the result's configuration records it: its tags only
+/// when it has some, so results of files without tags keep their shape.
+fn scenario_json(s: &crate::scenario::model::Scenario) -> serde_json::Value {
+    let mut v = serde_json::json!({"name": s.name, "weight": s.weight});
+    if !s.tags.is_empty() {
+        let tags: serde_json::Map<String, serde_json::Value> = s
+            .tags
+            .iter()
+            .map(|(k, t)| (k.to_owned(), serde_json::Value::from(t)))
+            .collect();
+        v["tags"] = serde_json::Value::Object(tags);
+    }
+    v
 }
 
 /// The load model as the result records it.
@@ -74,8 +91,9 @@ pub(super) fn step_results(
     metrics: &RunMetrics,
     elapsed_s: f64,
 ) -> Vec<StepResult> {
+    let checks = program.check_infos();
     program
-        .keys
+        .key_kinds()
         .iter()
         .enumerate()
         .filter_map(|(i, kind)| {
@@ -90,8 +108,7 @@ pub(super) fn step_results(
                 return None;
             };
             let s: &Stats = &metrics.totals[i];
-            let checks = program
-                .checks
+            let checks = checks
                 .iter()
                 .filter(|c| c.key.index() == i)
                 .map(|c| CheckResult {
@@ -214,4 +231,56 @@ pub(super) fn cycle_results(
             }
         })
         .collect()
+}
+
+/// A runner's run: what ran it, what went wrong, its custom metrics.
+pub(super) fn runner_result(
+    program: &Program,
+    metrics: &RunMetrics,
+    processes: u32,
+) -> Option<RunnerResult> {
+    let spec = program.plan.runner.as_ref()?;
+    let slots = program.runner.as_ref()?;
+    let incidents = Incident::ALL
+        .iter()
+        .map(|i| {
+            (
+                i.as_str().to_owned(),
+                metrics.counters[slots.incident(*i).0 as usize],
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let names = slots.snapshot();
+    let mut custom = Vec::new();
+    for (name, id) in names.counters.iter().zip(&slots.counters) {
+        custom.push(CustomMetricResult {
+            name: name.clone(),
+            kind: "counter".into(),
+            value: Some(metrics.counters[id.0 as usize] as f64),
+            trend: None,
+        });
+    }
+    for (kind, names, keys) in [
+        ("gauge", &names.gauges, &slots.gauges),
+        ("trend", &names.trends, &slots.trends),
+    ] {
+        for (name, key) in names.iter().zip(keys) {
+            let summary = metrics.totals[key.index()].latency.summary();
+            custom.push(CustomMetricResult {
+                name: name.clone(),
+                kind: kind.into(),
+                value: (kind == "gauge").then_some(summary.max),
+                trend: Some(summary),
+            });
+        }
+    }
+    Some(RunnerResult {
+        kind: spec.kind.as_str().to_owned(),
+        file: spec.file.display().to_string(),
+        entry: spec.entry.clone(),
+        processes,
+        incidents,
+        metrics: custom,
+    })
 }

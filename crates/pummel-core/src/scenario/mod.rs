@@ -25,6 +25,7 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
+pub(crate) mod custom_metric;
 pub(crate) mod css;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
@@ -35,9 +36,11 @@ pub(crate) mod model;
 pub(crate) mod multipart;
 mod parse;
 pub(crate) mod pick;
+mod references;
 pub(crate) mod request;
 pub(crate) mod response;
 mod select;
+pub mod runner;
 pub(crate) mod tags;
 mod target_template;
 pub(crate) mod template;
@@ -53,6 +56,8 @@ mod flow_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod metric_tests;
 #[cfg(test)]
 mod request_option_tests;
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod abort;
 mod flow;
+mod metric;
 mod render;
 mod trace;
 mod variables;
@@ -32,6 +33,8 @@ use websocket::Sockets;
 /// A virtual user: one journey at a time, with its own variables, cookies,
 /// connections and sockets.
 pub(super) struct Vu {
+    /// The run-wide VU number.
+    pub(super) id: u64,
     vars: Variables,
     /// Iterations aborted one after the other (closed-model backoff).
     pub(super) aborts_in_a_row: u32,
@@ -66,6 +69,7 @@ impl Vu {
     pub(super) fn new(id: u64, index: usize, shared: &WorkerState) -> Vu {
         let plan = &shared.program.plan;
         Vu {
+            id,
             vars: Variables::new(id, index, &shared.initial_vars, plan.feeders.len()),
             aborts_in_a_row: 0,
             jar: plan.defaults.cookies.then(CookieJar::new),
@@ -147,6 +151,7 @@ impl Vu {
                     }
                 }
                 Op::Think(think) => tokio::time::sleep(think.sample()).await,
+                Op::Metric(metric) => self.feed_metric(shared, metric),
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }

@@ -10,8 +10,8 @@ use crate::scenario::request::AuthSetting;
 use crate::scenario::template::VarId;
 use crate::scenario::yaml::{Kind, Node};
 
-/// The top-level keys of a scenario file.
-const FILE_KEYS: [&str; 12] = [
+/// The keys of a scenario file's top level.
+const PLAN_KEYS: [&str; 13] = [
     "name",
     "description",
     "target",
@@ -24,6 +24,7 @@ const FILE_KEYS: [&str; 12] = [
     "teardown",
     "scenarios",
     "monitor",
+    "runner",
 ];
 
 impl Decoder<'_> {
@@ -35,7 +36,7 @@ impl Decoder<'_> {
             );
             return None;
         }
-        let f = self.fields(root, "the scenario file", &FILE_KEYS)?;
+        let f = self.fields(root, "the scenario file", &PLAN_KEYS)?;
         let mut info = DecodeInfo::default();
         let name = f.get("name").and_then(|n| self.name(n, "`name`"));
         if let Some(d) = f.get("description") {
@@ -90,13 +91,7 @@ impl Decoder<'_> {
             .get("teardown")
             .map(|n| self.decode_steps(n, "`teardown`"))
             .unwrap_or_default();
-        let scenarios = match f.get("scenarios") {
-            Some(n) => self.decode_scenarios(n),
-            None => {
-                self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps`");
-                Vec::new()
-            }
-        };
+        let (runner, scenarios) = self.runner_or_scenarios(&f);
         let plan = Plan {
             file: file.to_owned(),
             name,
@@ -115,6 +110,7 @@ impl Decoder<'_> {
             in_order: false,
             vars: Vec::new(),
             monitor,
+            runner,
         };
         Some((plan, info))
     }

@@ -274,6 +274,7 @@ impl Plan {
             name: None,
             target: None,
             defaults: Defaults::default(),
+            tls_profiles: Vec::new(),
             variables: Vec::new(),
             feeders: Vec::new(),
             load,

@@ -533,3 +533,207 @@ scenarios:
     assert_eq!(u(&v, "/requests"), 6, "{}", brief(&v));
     run(&file, &["--select", "area=none"]).expect_usage_error(&["--select", "`area=none`"]);
 }
+
+/// Runs `openssl` with `args` in `dir`; `false` (the test skips, saying why) when openssl is not
+/// installed.
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    match std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => panic!(
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            crate::util::skip_without("client TLS certificates", &format!("no openssl ({e})"));
+            false
+        }
+    }
+}
+
+/// A private CA (`ca.pem`), a server certificate for 127.0.0.1 it signed (`server.pem`,
+/// `server-key.pem`), a client certificate it signed for CN=pummel-client (`client.pem`,
+/// `client-key.pem`), and a key of nobody's certificate (`stray-key.pem`).
+fn private_pki(dir: &Path) -> bool {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 6] = [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "1", "-subj", "/CN=pummel test CA"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-keyout", "ca-key.pem", "-out", "ca.pem"])
+        .collect(),
+        [&["req"][..], &ec, &["-subj", "/CN=127.0.0.1"]]
+            .concat()
+            .into_iter()
+            .chain(["-keyout", "server-key.pem", "-out", "server.csr"])
+            .collect(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "san.cnf",
+        ],
+        [&["req"][..], &ec, &["-subj", "/CN=pummel-client"]]
+            .concat()
+            .into_iter()
+            .chain(["-keyout", "client-key.pem", "-out", "client.csr"])
+            .collect(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "client.pem",
+            "-extfile",
+            "client.cnf",
+        ],
+        vec![
+            "genpkey",
+            "-algorithm",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "stray-key.pem",
+        ],
+    ];
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .expect("write san.cnf");
+    // An extension makes the certificate X.509 v3: TLS stacks refuse v1 certificates.
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage=clientAuth\n")
+        .expect("write client.cnf");
+    steps.iter().all(|args| openssl(dir, args))
+}
+
+#[test]
+fn client_certificates_are_presented_per_request_and_a_private_ca_is_trusted() {
+    let dir = Dir::new();
+    let d = dir.0.path();
+    if !private_pki(d) {
+        return;
+    }
+    let read = |name: &str| std::fs::read(d.join(name)).expect("read pki file");
+    let (server, server_key, ca) = (read("server.pem"), read("server-key.pem"), read("ca.pem"));
+    // nginx answers a request without a client certificate with its own 400 ("No required SSL
+    // certificate was sent"), and one with a certificate with the certificate's subject.
+    let conf = "    ssl_certificate @DIR@/server.pem;\n    ssl_certificate_key @DIR@/server-key.pem;\n    ssl_client_certificate @DIR@/ca.pem;\n    ssl_verify_client optional;\n    location / { if ($ssl_client_verify != SUCCESS) { return 400 \"no client certificate\\n\"; } return 200 \"client $ssl_client_s_dn\\n\"; }\n";
+    let Some(nginx) = crate::scenarios::nginx::Nginx::start_or_skip(
+        conf,
+        &[],
+        &[
+            ("server.pem", &server),
+            ("server-key.pem", &server_key),
+            ("ca.pem", &ca),
+        ],
+    ) else {
+        return;
+    };
+    let scenario = |defaults: &str| {
+        format!(
+            r#"
+target: {base}
+load: {{ vus: 2, iterations: 3 }}
+defaults:
+{defaults}
+scenarios:
+  - name: mtls
+    steps:
+      - name: with certificate
+        request:
+          url: /
+          tls: {{ cert: client.pem, key: client-key.pem, ca: ca.pem }}
+        check: {{ status: 200, body: "CN=pummel-client" }}
+      - name: without certificate
+        request: /
+        check: {{ status: 400 }}
+"#,
+            base = nginx.base()
+        )
+    };
+    // The defaults trust the private CA; one step presents the client certificate, the other,
+    // to the same origin, does not and must not reuse the first one's connections.
+    let file = std::fs::write(d.join("mtls.yaml"), scenario("  tls: { ca: ca.pem }"));
+    file.expect("write scenario");
+    let v = run(&d.join("mtls.yaml"), &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (9, 0), "{}\n{}", brief(&v), nginx.log());
+    assert_eq!(u(&step(&v, "with certificate")["status"], "/200"), 3);
+    assert_eq!(u(&step(&v, "without certificate")["status"], "/400"), 3);
+
+    // Without the CA in the defaults, the step that does not name it cannot verify the server.
+    std::fs::write(d.join("noca.yaml"), scenario("  timeout: 5s")).expect("write scenario");
+    let v = run(&d.join("noca.yaml"), &[]).json();
+    assert_eq!(u(&step(&v, "with certificate")["status"], "/200"), 3);
+    assert_eq!(
+        u(&step(&v, "without certificate")["errors"], "/tls"),
+        3,
+        "{}",
+        brief(&v)
+    );
+
+    // `insecure: true` accepts the server's certificate without the CA.
+    std::fs::write(
+        d.join("insecure.yaml"),
+        scenario("  tls: { insecure: true }"),
+    )
+    .expect("write scenario");
+    let v = run(&d.join("insecure.yaml"), &[]).expect_code(0).json();
+    assert_eq!(u(&step(&v, "without certificate")["status"], "/400"), 3);
+
+    // A key that is not the certificate's, and a file that is not there, are load errors at
+    // their place in the file.
+    let bad =
+        scenario("  tls: { ca: ca.pem }").replace("key: client-key.pem", "key: stray-key.pem");
+    std::fs::write(d.join("bad.yaml"), bad).expect("write scenario");
+    let out = run(&d.join("bad.yaml"), &[]);
+    assert_eq!(out.code, Some(2), "{}", out.context());
+    assert!(out.stderr.contains("bad.yaml:12:36:"), "{}", out.context());
+    assert!(
+        out.stderr.contains("is not the key of the certificate"),
+        "{}",
+        out.context()
+    );
+    std::fs::write(
+        d.join("missing.yaml"),
+        scenario("  tls: { ca: nowhere.pem }"),
+    )
+    .expect("write scenario");
+    let out = run(&d.join("missing.yaml"), &[]);
+    assert_eq!(out.code, Some(2), "{}", out.context());
+    assert!(out.stderr.contains("missing.yaml:5:"), "{}", out.context());
+    assert!(out.stderr.contains("nowhere.pem"), "{}", out.context());
+}

@@ -21,6 +21,7 @@ use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::SharedClientConfig;
 use super::transport::Connector;
+use crate::http::tls::TlsProfileId;
 use crate::ErrorKind;
 
 /// How many redirects a request follows before the last one is returned as is.
@@ -60,6 +61,9 @@ pub(crate) struct Request {
     /// Response body bytes to keep (after decoding); the rest is read off
     /// the wire, counted in `bytes_received`, and dropped.
     pub max_body: u64,
+    /// The scenario's `tls:` profile for this request (`None`: the run's
+    /// settings).
+    pub tls: Option<TlsProfileId>,
 }
 
 /// The final response to a session's request (after any redirects), its body
@@ -166,11 +170,16 @@ impl Default for SessionOptions {
     }
 }
 
+/// What a kept-alive connection can be reused for: its origin, and the
+/// `tls:` profile it was opened with (a connection that presented one client
+/// certificate is not another's).
+type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>);
+
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
 pub(crate) struct Connectors {
     options: SessionOptions,
-    by_origin: std::cell::RefCell<HashMap<(Scheme, String, u16), Connector>>,
+    by_origin: std::cell::RefCell<HashMap<ConnectionKey, Connector>>,
     /// Pre-resolved addresses (the plan's target, resolved before the run).
     known: HashMap<(String, u16), Vec<SocketAddr>>,
 }
@@ -187,9 +196,14 @@ impl Connectors {
         })
     }
 
-    /// The connector for `url`'s origin, resolving the host the first time.
-    pub(crate) async fn get(&self, url: &TargetUrl) -> Result<Connector, ErrorKind> {
-        let key = (url.scheme, url.host.clone(), url.port);
+    /// The connector for `url`'s origin (with the `tls:` profile `tls`),
+    /// resolving the host the first time.
+    pub(crate) async fn get(
+        &self,
+        url: &TargetUrl,
+        tls: Option<TlsProfileId>,
+    ) -> Result<Connector, ErrorKind> {
+        let key = (url.scheme, url.host.clone(), url.port, tls);
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
@@ -203,7 +217,16 @@ impl Connectors {
             // resolved now; failure to resolve is a failed connect.
             None => url.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
         };
-        let tls = url.scheme.is_tls().then(|| self.options.tls.get());
+        let tls = match url.scheme.is_tls() {
+            // Fails only for settings the loader checked already.
+            true => Some(
+                self.options
+                    .tls
+                    .for_profile(tls)
+                    .map_err(|_| ErrorKind::Tls)?,
+            ),
+            false => None,
+        };
         let connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
             .map_err(|_| ErrorKind::Tls)?;
         self.by_origin.borrow_mut().insert(key, connector.clone());
@@ -214,7 +237,7 @@ impl Connectors {
 /// One virtual user's HTTP client: a keep-alive connection per origin.
 pub(crate) struct Session {
     connectors: Rc<Connectors>,
-    connections: Vec<((Scheme, String, u16), H1Connection)>,
+    connections: Vec<(ConnectionKey, H1Connection)>,
     encoded: Vec<u8>,
     connects: usize,
 }
@@ -256,8 +279,8 @@ impl Session {
                 .exchange(
                     &method,
                     &url,
-                    &request.headers,
                     &body,
+                    request,
                     cookies,
                     &mut Collect {
                         response: &mut *response,
@@ -310,8 +333,10 @@ impl Session {
         &mut self,
         method: &Method,
         url: &TargetUrl,
-        headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
+        // Its headers and TLS profile: a redirect changes only the method,
+        // URL and body.
+        request: &Request,
         cookies: &mut dyn CookieStore,
         sink: &mut Collect<'_>,
     ) -> Result<(), ErrorKind> {
@@ -320,12 +345,13 @@ impl Session {
             &mut self.encoded,
             method,
             url,
-            headers,
+            &request.headers,
             body,
             cookie.as_deref(),
             self.connectors.options.decompress,
         );
-        let key = (url.scheme, url.host.clone(), url.port);
+        let tls = request.tls;
+        let key = (url.scheme, url.host.clone(), url.port, tls);
         sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
@@ -336,7 +362,7 @@ impl Session {
             let mut conn = match self.connections.iter().position(|(k, _)| *k == key) {
                 Some(i) => self.connections.swap_remove(i).1,
                 None => {
-                    let connector = self.connectors.get(url).await?;
+                    let connector = self.connectors.get(url, tls).await?;
                     let stream = connector.connect(self.connects).await?;
                     self.connects += 1;
                     H1Connection::new(stream)

@@ -228,7 +228,10 @@ impl WorkerPlans {
         Ok(WorkerPlans {
             known_addrs: resolve_target(&program.plan)?,
             session: SessionOptions {
-                tls: SharedClientConfig::new(options.insecure),
+                tls: SharedClientConfig::with_profiles(
+                    options.insecure,
+                    &program.plan.tls_profiles,
+                ),
                 hosts: program.plan.defaults.hosts.iter().cloned().collect(),
                 ..SessionOptions::default()
             },

@@ -39,6 +39,9 @@ pub struct Plan {
     /// Relative URLs (`/api/...`) are appended to this.
     pub(crate) target: Option<TargetUrl>,
     pub(crate) defaults: Defaults,
+    /// The distinct client TLS settings (`tls:`) of the defaults and the
+    /// requests, each read and checked at load time.
+    pub(crate) tls_profiles: Vec<std::sync::Arc<crate::http::tls::ClientTls>>,
     /// Per-VU variables, evaluated in order when a VU starts.
     pub(crate) variables: Vec<Variable>,
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
@@ -113,6 +116,8 @@ pub(crate) struct Defaults {
     pub follow_redirects: Option<u32>,
     /// Host names (lower case) sent to a fixed address (`hosts:`).
     pub hosts: Vec<(String, std::net::IpAddr)>,
+    /// Client TLS settings (`tls:`), a profile in `Plan::tls_profiles`.
+    pub tls: Option<crate::http::tls::TlsProfileId>,
 }
 
 impl Default for Defaults {
@@ -127,6 +132,7 @@ impl Default for Defaults {
             on_error: None,
             follow_redirects: None,
             hosts: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -283,6 +289,7 @@ impl Plan {
             name: None,
             target: None,
             defaults: Defaults::default(),
+            tls_profiles: Vec::new(),
             variables: Vec::new(),
             feeders: Vec::new(),
             load,
@@ -480,6 +487,10 @@ impl Plan {
 
     /// How many redirects `step` follows: its own setting, else the
     /// defaults', else 10.
+    pub(crate) fn tls_for(&self, step: &RequestStep) -> Option<crate::http::tls::TlsProfileId> {
+        step.tls.or(self.defaults.tls)
+    }
+
     pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
         step.follow_redirects
             .or(self.defaults.follow_redirects)

@@ -219,6 +219,8 @@ pub(crate) struct RequestStep {
     /// Redirects followed before the response is the step's
     /// (`follow_redirects`); `None` inherits the defaults'.
     pub follow_redirects: Option<u32>,
+    /// Client TLS settings (`tls:`); `None` inherits the defaults'.
+    pub tls: Option<crate::http::tls::TlsProfileId>,
 }
 
 impl RequestStep {
@@ -303,6 +305,7 @@ mod tests {
             think: None,
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
+            tls: None,
         }
     }
 

@@ -117,3 +117,40 @@ fn scenarios_are_selected_by_name() {
     plan.run_once();
     assert!(plan.in_order);
 }
+
+#[test]
+fn client_tls_settings_are_checked_where_they_are_written() {
+    let not_pem = std::env::temp_dir().join(format!("pummel-not-pem-{}.pem", std::process::id()));
+    std::fs::write(&not_pem, "just text\n").expect("write");
+    let text = format!(
+        r#"target: https://127.0.0.1:8443
+defaults:
+  tls: {{ cert: c.pem, insecure: sometimes, keys: k.pem }}
+scenarios:
+  - name: a
+    steps:
+      - request:
+          url: /x
+          tls: {{ ca: missing-ca.pem }}
+      - request:
+          url: /y
+          tls: {{ key: k.pem }}
+      - request:
+          url: /z
+          tls: {{ ca: "{not_pem}" }}
+      - request:
+          url: /w
+          tls: [cert]
+"#,
+        not_pem = not_pem.display()
+    );
+    let e = errors(&text, &[]);
+    let _ = std::fs::remove_file(&not_pem);
+    assert_error(&e, 3, 33, "`tls.insecure` must be true or false");
+    assert_error(&e, 3, 44, "unknown key `keys` in `tls`");
+    assert_error(&e, 3, 10, "`tls.cert` needs `key`");
+    assert_error(&e, 9, 22, "cannot read missing-ca.pem");
+    assert_error(&e, 12, 18, "`tls.key` needs `cert`");
+    assert_error(&e, 15, 22, "holds no PEM certificate");
+    assert_error(&e, 18, 16, "`tls` must be a mapping");
+}

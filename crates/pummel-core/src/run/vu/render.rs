@@ -156,6 +156,7 @@ pub(super) fn request(
         headers,
         body,
         max_body: plan.max_body_for(step),
+        tls: plan.tls_for(step),
     })
 }
 

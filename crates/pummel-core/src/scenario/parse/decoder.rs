@@ -36,6 +36,8 @@ pub(crate) struct Decoder<'a> {
     /// The target comes from the command line: relative URLs are allowed
     /// whatever the file says.
     pub(crate) target_overridden: bool,
+    /// The distinct `tls:` settings met so far (the plan's `tls_profiles`).
+    pub(super) tls_profiles: Vec<std::sync::Arc<crate::http::tls::ClientTls>>,
 }
 
 /// A mapping's entries, after its keys were checked.
@@ -83,6 +85,7 @@ impl<'a> Decoder<'a> {
             problems: Problems::default(),
             target_given: false,
             target_overridden: false,
+            tls_profiles: Vec::new(),
         }
     }
 

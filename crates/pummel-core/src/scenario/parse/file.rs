@@ -97,6 +97,7 @@ impl Decoder<'_> {
             name,
             target,
             defaults,
+            tls_profiles: std::mem::take(&mut self.tls_profiles),
             variables,
             feeders,
             load,
@@ -142,6 +143,7 @@ impl Decoder<'_> {
                 "on_error",
                 "follow_redirects",
                 "hosts",
+                "tls",
             ],
         ) else {
             return d;
@@ -174,6 +176,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("hosts") {
             d.hosts = self.hosts(n);
         }
+        d.tls = f.get("tls").and_then(|n| self.client_tls(n));
         d
     }
 

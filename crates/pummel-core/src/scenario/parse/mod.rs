@@ -20,6 +20,7 @@
 mod arrivals;
 mod captures;
 mod checks;
+mod client_tls;
 mod decoder;
 mod file;
 mod flow;

@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 13] = [
+const REQUEST_KEYS: [&str; 14] = [
     "method",
     "url",
     "headers",
@@ -26,6 +26,7 @@ const REQUEST_KEYS: [&str; 13] = [
     "max_body",
     "follow_redirects",
     "multipart",
+    "tls",
 ];
 
 impl Decoder<'_> {
@@ -127,6 +128,7 @@ impl Decoder<'_> {
             think: None,
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
+            tls: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -181,6 +183,13 @@ impl Decoder<'_> {
         if let Some(a) = f.get("auth") {
             r.auth = self.decode_auth(a).unwrap_or_default();
         }
+        self.decode_request_options(&f, &mut r);
+        r
+    }
+
+    /// How the request travels: `timeout`, `max_body`, `follow_redirects`,
+    /// `tls`.
+    fn decode_request_options(&mut self, f: &super::decoder::Fields<'_>, r: &mut RequestStep) {
         r.timeout = f
             .get("timeout")
             .and_then(|n| self.positive_duration(n, "`timeout`"));
@@ -188,7 +197,7 @@ impl Decoder<'_> {
         r.follow_redirects = f
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
-        r
+        r.tls = f.get("tls").and_then(|n| self.client_tls(n));
     }
 
     /// `request: METHOD URL` or `request: URL`, into `r`.

@@ -107,7 +107,7 @@ RSS_10=$(idle_rss 10)
 RSS_1010=$(idle_rss 1010)
 log "memory: RSS $RSS_10 KiB with 10 idle VUs, $RSS_1010 KiB with 1,010"
 
-RESULT=$(jq -n \
+result=$(jq -n \
     --argjson hits "$HITS_PER_S" \
     --argjson yr "$YAML_RPS" --argjson y50 "$YAML_P50" --argjson y99 "$YAML_P99" --argjson yf "$YAML_FAILED" \
     --argjson pr "$PY_RPS" --argjson p50 "$PY_P50" --argjson p99 "$PY_P99" --argjson pf "$PY_FAILED" \
@@ -133,4 +133,4 @@ RESULT=$(jq -n \
       },
       load_average: $load
     }')
-finish_with_goals "$RESULT"
+finish_with_goals "$result"

@@ -17,6 +17,9 @@ venv=target/runner-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ./clients/python
 
+# The client's own dependencies (ws) at its lockfile's versions: node
+# resolves them from the client's real directory, not through the link.
+npm ci --prefix clients/js --no-audit --no-fund --loglevel=error
 mkdir -p target/runner-node
 [ -f target/runner-node/package.json ] || echo '{"private": true}' > target/runner-node/package.json
 npm install --prefix target/runner-node --no-audit --no-fund --loglevel=error ./clients/js

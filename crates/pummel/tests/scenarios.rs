@@ -283,11 +283,12 @@ fn examples_dir() -> PathBuf {
 
 /// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
 /// `tags-groups.yaml` in `scenload`).
-const EXAMPLES: [&str; 8] = [
+const EXAMPLES: [&str; 9] = [
     "custom-metrics.yaml",
     "cycles.yaml",
     "marketplace.yaml",
     "open-model.yaml",
+    "per-scenario-load.yaml",
     "quickstart.yaml",
     "tags-groups.yaml",
     "thresholds-fail.yaml",
@@ -405,6 +406,27 @@ fn validate_accepts_every_example() {
             out.context()
         );
     }
+}
+
+#[test]
+fn example_per_scenario_load_passes() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let (_dir, file) = example(&target, "per-scenario-load.yaml");
+    let r = assert_example_passed(&run(&file, &["--threads", "2"]));
+    // Each scenario ran its own model: 10 orders/s for 2 s exactly, 2 users × 3 onboardings.
+    let order = scenario(&r, "order");
+    assert_eq!(
+        u(order, "/iteration_counts/scheduled"),
+        20,
+        "{}",
+        brief_run(&r)
+    );
+    assert_eq!(u(order, "/iterations"), 20, "{}", brief_run(&r));
+    assert_eq!(u(scenario(&r, "onboarding"), "/iterations"), 6);
+    let timeline = order["timeline"].as_array().expect("order timeline");
+    assert_eq!(u(&timeline[0], "/started"), 0, "no order before 1 s");
+    assert!(u(scenario(&r, "browse"), "/iterations") > 0);
 }
 
 #[test]

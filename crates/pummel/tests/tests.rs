@@ -34,7 +34,8 @@
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
-//!   metrics (counters, gauges, trends) and thresholds on them;
+//!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
+//!   `start_after`, `iterations_per_vu`, per-scenario timelines);
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 

@@ -64,7 +64,7 @@ impl<'a> IterationInFlight<'a> {
         shared: &'a WorkerState,
         scheduled: Option<Instant>,
     ) -> IterationInFlight<'a> {
-        let scenario = shared.pick.pick();
+        let scenario = shared.draw_scenario();
         let now = Instant::now();
         if scheduled.is_some_and(|at| is_late(at, now)) {
             let key = shared.program.scenarios[scenario].iteration_key;

@@ -258,7 +258,7 @@ fn run_load(
         return Err(bad_segment());
     }
     // Never more threads than the segment has VUs to run.
-    let max_vus = outer.share(u64::from(program.plan.load.max_vus())).max(1);
+    let max_vus = outer.share(u64::from(program.plan.max_vus_all())).max(1);
     let workers = options.threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)

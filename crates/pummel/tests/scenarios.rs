@@ -413,7 +413,13 @@ fn example_per_scenario_load_passes() {
     let _machine = util::busy();
     let target = Target::start();
     let (_dir, file) = example(&target, "per-scenario-load.yaml");
-    let r = assert_example_passed(&run(&file, &["--threads", "2"]));
+    let html = file.with_extension("html");
+    let r = assert_example_passed(&run(&file, &["--threads", "2", "--html", s(&html)]));
+    let page = std::fs::read_to_string(&html).expect("html report");
+    assert!(
+        page.contains(r#"<section id="scenario-load">"#) && page.contains("<h3>order</h3>"),
+        "no load-per-scenario section"
+    );
     // Each scenario ran its own model: 10 orders/s for 2 s exactly, 2 users × 3 onboardings.
     let order = scenario(&r, "order");
     assert_eq!(

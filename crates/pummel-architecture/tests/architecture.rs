@@ -12,19 +12,21 @@ use std::path::{Path, PathBuf};
 
 use pummel_architecture::{public_items, sibling_cycles, CrateSource};
 
-const LIBRARIES: [&str; 5] = [
+const LIBRARIES: [&str; 6] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-convert",
 ];
-const ALL_CRATES: [&str; 6] = [
+const ALL_CRATES: [&str; 7] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-convert",
     "pummel",
 ];
 

@@ -51,7 +51,10 @@ impl Published {
 pub fn respond<B>(published: &Published, request: &Request<B>) -> Response<Full<Bytes>> {
     let path = request.uri().path();
     if path != "/metrics" && path != "/" {
-        return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics\n");
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: metrics are at /metrics\n",
+        );
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");

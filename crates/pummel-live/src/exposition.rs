@@ -10,7 +10,8 @@ use crate::series::{Family, Kind};
 /// The content type of the classic text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The content type of OpenMetrics 1.0.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Which text format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,15 +129,23 @@ mod tests {
     #[test]
     fn classic_text_names_counters_by_their_samples() {
         let text = render(&families(&figures()), Format::Text);
-        assert!(text.contains("# TYPE pummel_requests_total counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE pummel_requests_total counter\n"),
+            "{text}"
+        );
         assert!(
             text.contains("pummel_requests_total{step=\"shop/\\\"quoted\\\"\\\\step\"} 3\n"),
             "{text}"
         );
-        assert!(text.contains("pummel_errors_total{step=\"shop/\\\"quoted\\\"\\\\step\",kind=\"reset\"} 1\n"));
+        assert!(text.contains(
+            "pummel_errors_total{step=\"shop/\\\"quoted\\\"\\\\step\",kind=\"reset\"} 1\n"
+        ));
         assert!(text.contains("le=\"0.005\"} 2\n"), "{text}");
         assert!(text.contains("le=\"+Inf\"} 2\n"), "{text}");
-        assert!(text.contains("pummel_request_duration_seconds_sum{step="), "{text}");
+        assert!(
+            text.contains("pummel_request_duration_seconds_sum{step="),
+            "{text}"
+        );
         assert!(text.contains("\npummel_vus 4\n"), "{text}");
         assert!(!text.contains("# EOF"));
     }
@@ -148,7 +157,9 @@ mod tests {
         assert!(text.contains("# UNIT pummel_request_duration_seconds seconds\n"));
         assert!(text.ends_with("# EOF\n"));
         assert_eq!(
-            Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")),
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+            )),
             Format::OpenMetrics
         );
         assert_eq!(Format::negotiate(None), Format::Text);

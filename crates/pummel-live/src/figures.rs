@@ -240,7 +240,11 @@ mod tests {
         // 0.5ms 1ms 2.5ms 5ms 10ms 25ms 50ms 100ms 250ms 500ms …
         assert_eq!(&step.buckets[..10], &[0, 1, 2, 3, 4, 4, 5, 5, 5, 6]);
         assert_eq!(*step.buckets.last().unwrap(), 6);
-        assert!((step.latency_sum_s - 0.343).abs() < 0.001, "{}", step.latency_sum_s);
+        assert!(
+            (step.latency_sum_s - 0.343).abs() < 0.001,
+            "{}",
+            step.latency_sum_s
+        );
         assert_eq!(step.errors, vec![("reset".to_owned(), 1)]);
         assert_eq!(step.status, vec![(200, 5), (404, 1)]);
     }

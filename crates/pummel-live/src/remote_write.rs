@@ -82,11 +82,18 @@ impl RemoteWriteUrl {
         let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(bad("https is not supported yet; use http:// (a local receiver or a proxy)")),
+            Some("https") => {
+                return Err(bad(
+                    "https is not supported yet; use http:// (a local receiver or a proxy)",
+                ))
+            }
             _ => return Err(bad("expected http://HOST:PORT/PATH")),
         }
         let host = uri.host().ok_or_else(|| bad("no host"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let port = uri.port_u16().unwrap_or(80);
         Ok(RemoteWriteUrl { uri, host, port })
     }
@@ -170,9 +177,9 @@ impl RemoteWriter {
             .unwrap_or_default();
         if self.dropped > 0 {
             report.failed += self.dropped;
-            report.last_error.get_or_insert_with(|| {
-                "the receiver was too slow: pushes were dropped".to_owned()
-            });
+            report
+                .last_error
+                .get_or_insert_with(|| "the receiver was too slow: pushes were dropped".to_owned());
         }
         report
     }
@@ -240,7 +247,10 @@ async fn push(url: &RemoteWriteUrl, body: Vec<u8>) -> Result<(), String> {
         .header(header::HOST, authority)
         .header(header::CONTENT_TYPE, "application/x-protobuf")
         .header(header::CONTENT_ENCODING, "snappy")
-        .header(header::USER_AGENT, concat!("pummel/", env!("CARGO_PKG_VERSION")))
+        .header(
+            header::USER_AGENT,
+            concat!("pummel/", env!("CARGO_PKG_VERSION")),
+        )
         .header("X-Prometheus-Remote-Write-Version", "0.1.0")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
@@ -258,7 +268,9 @@ async fn push(url: &RemoteWriteUrl, body: Vec<u8>) -> Result<(), String> {
     if status.is_success() {
         Ok(())
     } else {
-        let text = String::from_utf8_lossy(&text[..text.len().min(200)]).trim().to_owned();
+        let text = String::from_utf8_lossy(&text[..text.len().min(200)])
+            .trim()
+            .to_owned();
         Err(format!("{url} answered {status}: {text}"))
     }
 }
@@ -283,7 +295,9 @@ mod tests {
             ..LiveFigures::default()
         };
         let compressed = encode(&figures, 1234);
-        let raw = snap::raw::Decoder::new().decompress_vec(&compressed).unwrap();
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&compressed)
+            .unwrap();
         let request: WriteRequest = prost::Message::decode(raw.as_slice()).unwrap();
         let requests = request
             .timeseries
@@ -292,7 +306,13 @@ mod tests {
             .unwrap();
         assert_eq!(requests.labels[0].name, "__name__");
         assert_eq!(requests.labels[1].name, "step");
-        assert_eq!(requests.samples, vec![Sample { value: 5.0, timestamp: 1234 }]);
+        assert_eq!(
+            requests.samples,
+            vec![Sample {
+                value: 5.0,
+                timestamp: 1234
+            }]
+        );
         for t in &request.timeseries {
             let names: Vec<_> = t.labels.iter().map(|l| &l.name).collect();
             let mut sorted = names.clone();

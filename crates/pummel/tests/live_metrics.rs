@@ -97,7 +97,11 @@ impl Daemon {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("the daemon on port {} exited: {status}", self.port);
             }
-            assert!(Instant::now() < deadline, "port {} never answered {path}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "port {} never answered {path}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -117,7 +121,10 @@ fn prometheus(scrape_port: u16) -> Daemon {
     let port = free_port();
     let child = Command::new(PROMETHEUS)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-remote-write-receiver")
         .arg("--log.level=warn")
@@ -227,12 +234,19 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
     .expect_code(0)
     .json();
     let requests = u(&result, "/requests");
-    assert!(requests > 20, "too few requests to mean anything: {requests}");
+    assert!(
+        requests > 20,
+        "too few requests to mean anything: {requests}"
+    );
     let refused = u(&result, "/errors/connect_refused");
     assert!(refused > 0, "the failing step failed: {result}");
 
     // Scraped (job="pummel"): the lingering endpoint's final figures are the result's.
-    eventually_equals(&prom, r#"max_over_time(pummel_finished{job="pummel"}[5m])"#, 1);
+    eventually_equals(
+        &prom,
+        r#"max_over_time(pummel_finished{job="pummel"}[5m])"#,
+        1,
+    );
     eventually_equals(
         &prom,
         r#"sum(max_over_time(pummel_requests_total{job="pummel"}[5m]))"#,
@@ -279,7 +293,12 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
     .expect("pushed samples");
     assert!(pushed >= 3.0, "one push a second: only {pushed} samples");
 
-    // Every panel of the dashboard, its variables at "All", returns data over the run.
+    every_dashboard_panel_has_data(&prom, started);
+    stream_matches_the_result(&stream, &result);
+}
+
+/// Every panel of the dashboard, its variables at "All", returns data over the run.
+fn every_dashboard_panel_has_data(prom: &Daemon, started: f64) {
     let dashboard: Value =
         serde_json::from_str(&std::fs::read_to_string(dashboard()).expect("read the dashboard"))
             .expect("the dashboard is JSON");
@@ -320,10 +339,13 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
         }
     }
     assert!(checked >= 8, "only {checked} panel queries");
+}
 
-    // The stream: one line per second as it closed, then the totals. The result folds a last
-    // sliver of a second into the one before; written as it happened, the stream keeps it apart.
-    let text = std::fs::read_to_string(&stream).expect("read the stream");
+/// The stream: one line per second as it closed, then the totals. The result folds a last
+/// sliver of a second into the one before; written as it happened, the stream keeps it apart.
+fn stream_matches_the_result(stream: &Path, result: &Value) {
+    let requests = u(result, "/requests");
+    let text = std::fs::read_to_string(stream).expect("read the stream");
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
@@ -399,6 +421,37 @@ scenarios:
     let result = pummel(&["run", s(&file), "--json", "--report", s(&html)])
         .expect_code(0)
         .json();
+    monitor_holds_the_exporters_series(&result);
+    // The report charts the series under the run's own charts, and Chromium draws them.
+    let page = std::fs::read_to_string(&html).expect("read the report");
+    assert!(
+        page.contains(r#"<section id="monitor">"#),
+        "no monitor section"
+    );
+    assert!(page.contains(r#"id="chart-monitor-0""#) && page.contains(r#"id="chart-monitor-1""#));
+    assert!(page.contains("CPU idle") && page.contains("node_memory_MemAvailable_bytes"));
+    assert!(
+        page.contains("scrapes failed"),
+        "the dead endpoint is shown"
+    );
+    let over_time = page.find(r#"<section id="over-time">"#).expect("over time");
+    let monitored = page.find(r#"<section id="monitor">"#).expect("monitor");
+    assert!(
+        over_time < monitored,
+        "the monitor comes under the latency chart"
+    );
+    if crate::reports::browser_available() {
+        crate::reports::check_in_browser(&html);
+    } else {
+        util::skip_without(
+            "a_scenario_monitors_node_exporter_into_the_result_and_the_html_report",
+            "Chromium and Node.js are needed to open the report",
+        );
+    }
+}
+
+/// The monitor's part of the result: the exporter's series, the dead endpoint's failures.
+fn monitor_holds_the_exporters_series(result: &Value) {
     let monitor = &result["monitor"];
     let endpoints = monitor["endpoints"].as_array().expect("endpoints");
     assert_eq!(endpoints.len(), 2, "{monitor}");
@@ -424,47 +477,34 @@ scenarios:
         .unwrap_or_else(|| panic!("no memory series: {monitor}"));
     let points = memory["points"].as_array().expect("points");
     assert!(points.len() >= 3, "{memory}");
-    assert!(points.iter().all(|p| p[1].as_f64().is_some_and(|v| v > 0.0)));
+    assert!(points
+        .iter()
+        .all(|p| p[1].as_f64().is_some_and(|v| v > 0.0)));
     let cpu = series
         .iter()
         .find(|s| s["name"] == "CPU idle")
         .unwrap_or_else(|| panic!("no CPU series: {monitor}"));
-    assert_eq!((cpu["rate"].as_bool(), cpu["sum"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (cpu["rate"].as_bool(), cpu["sum"].as_bool()),
+        (Some(true), Some(true))
+    );
     let cpu_points = cpu["points"].as_array().expect("points");
     assert!(cpu_points.len() >= 2, "{cpu}");
     // Idle CPU-seconds per second: between none and every core.
     let cores = std::thread::available_parallelism().map_or(64, |n| n.get()) as f64;
     assert!(
-        cpu_points
-            .iter()
-            .all(|p| p[1].as_f64().is_some_and(|v| (0.0..=cores * 1.5).contains(&v))),
+        cpu_points.iter().all(|p| p[1]
+            .as_f64()
+            .is_some_and(|v| (0.0..=cores * 1.5).contains(&v))),
         "{cpu}"
     );
     let duration = result["duration_s"].as_f64().expect("duration");
     assert!(
-        points
-            .iter()
-            .all(|p| p[0].as_f64().is_some_and(|t| (0.0..duration + 1.5).contains(&t))),
+        points.iter().all(|p| p[0]
+            .as_f64()
+            .is_some_and(|t| (0.0..duration + 1.5).contains(&t))),
         "{memory}"
     );
-
-    // The report charts the series under the run's own charts, and Chromium draws them.
-    let page = std::fs::read_to_string(&html).expect("read the report");
-    assert!(page.contains(r#"<section id="monitor">"#), "no monitor section");
-    assert!(page.contains(r#"id="chart-monitor-0""#) && page.contains(r#"id="chart-monitor-1""#));
-    assert!(page.contains("CPU idle") && page.contains("node_memory_MemAvailable_bytes"));
-    assert!(page.contains("scrapes failed"), "the dead endpoint is shown");
-    let over_time = page.find(r#"<section id="over-time">"#).expect("over time");
-    let monitored = page.find(r#"<section id="monitor">"#).expect("monitor");
-    assert!(over_time < monitored, "the monitor comes under the latency chart");
-    if crate::reports::browser_available() {
-        crate::reports::check_in_browser(&html);
-    } else {
-        util::skip_without(
-            "a_scenario_monitors_node_exporter_into_the_result_and_the_html_report",
-            "Chromium and Node.js are needed to open the report",
-        );
-    }
 }
 
 #[test]
@@ -478,7 +518,11 @@ fn completions_parse_in_their_shells_and_the_man_page_renders() {
         let out = pummel(&["completions", shell]).expect_code(0);
         let script = dir.path().join(format!("pummel.{shell}"));
         std::fs::write(&script, &out.stdout).expect("write the script");
-        assert!(out.stdout.contains("metrics-listen"), "{shell}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("metrics-listen"),
+            "{shell}: {}",
+            out.stdout
+        );
         if !have(checker) && checker != "bash" {
             util::skip_without(
                 "completions_parse_in_their_shells_and_the_man_page_renders",
@@ -508,7 +552,10 @@ fn completions_parse_in_their_shells_and_the_man_page_renders() {
         Ok(r) => {
             let text = String::from_utf8_lossy(&r.stdout);
             assert!(r.status.success(), "groff failed");
-            assert!(text.contains("pummel") && text.contains("completions"), "{text}");
+            assert!(
+                text.contains("pummel") && text.contains("completions"),
+                "{text}"
+            );
             assert!(
                 !String::from_utf8_lossy(&r.stderr).contains("warning"),
                 "groff warns: {}",
@@ -536,14 +583,30 @@ fn live_outputs_and_the_monitor_section_are_checked_before_any_load() {
     let url = format!("http://127.0.0.1:{port}/");
     pummel(&["bench", &url, "-n", "1", "--metrics-listen", &addr])
         .expect_usage_error(&["cannot listen", &addr]);
-    pummel(&["bench", &url, "-n", "1", "--out", "prometheus-rw=https://127.0.0.1/write"])
-        .expect_usage_error(&["https"]);
-    pummel(&["bench", &url, "-n", "1", "--out", "a.json", "--out", "b.json"])
-        .expect_usage_error(&["more than one result file"]);
+    pummel(&[
+        "bench",
+        &url,
+        "-n",
+        "1",
+        "--out",
+        "prometheus-rw=https://127.0.0.1/write",
+    ])
+    .expect_usage_error(&["https"]);
+    pummel(&[
+        "bench", &url, "-n", "1", "--out", "a.json", "--out", "b.json",
+    ])
+    .expect_usage_error(&["more than one result file"]);
     pummel(&["bench", &url, "-n", "1", "--monitor", "ftp://x/metrics"])
         .expect_usage_error(&["--monitor", "http://"]);
-    pummel(&["bench", &url, "-n", "1", "--monitor", "http://127.0.0.1:1/metrics up{a=b}"])
-        .expect_usage_error(&["quoted value"]);
+    pummel(&[
+        "bench",
+        &url,
+        "-n",
+        "1",
+        "--monitor",
+        "http://127.0.0.1:1/metrics up{a=b}",
+    ])
+    .expect_usage_error(&["quoted value"]);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("bad.yaml");
@@ -556,6 +619,12 @@ fn live_outputs_and_the_monitor_section_are_checked_before_any_load() {
     let said = out.stderr.clone();
     assert!(said.contains("bad.yaml:5:36"), "{said}");
     assert!(said.contains("regular-expression"), "{said}");
-    assert!(said.contains("bad.yaml:7:9") && said.contains("`rat`"), "{said}");
-    assert!(said.contains("bad.yaml:8:10") && said.contains("https"), "{said}");
+    assert!(
+        said.contains("bad.yaml:7:9") && said.contains("`rat`"),
+        "{said}"
+    );
+    assert!(
+        said.contains("bad.yaml:8:10") && said.contains("https"),
+        "{said}"
+    );
 }

@@ -12,10 +12,13 @@
 //! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
 //!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `flow`: `retry`, `loop`, `if`/`else`, `on_error` and expressions, judged by the target's count;
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
+//! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
+//!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
@@ -33,6 +36,8 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
+//!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
@@ -46,8 +51,10 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod convert;
 mod deploy;
 mod failures;
+mod flow;
 mod honesty;
 mod limits;
 mod live_metrics;
@@ -56,6 +63,7 @@ mod outputs;
 mod peers;
 mod reports;
 mod requests;
+mod runners;
 mod scenarios;
 mod scenload;
 mod servers;

@@ -15,12 +15,15 @@
 //! `worker_state` and `program`.
 
 mod custom_metrics;
+mod debug;
 mod global;
 mod groups;
 mod in_flight;
 mod parts;
 pub(crate) mod program;
 mod result;
+mod runner;
+mod runner_slots;
 pub(crate) mod verdict;
 mod vu;
 mod worker;
@@ -39,6 +42,7 @@ use crate::scenario::load_model::CycleWindow;
 use crate::scenario::model::Plan;
 use crate::segment::{Segment, SegmentOptions};
 
+pub use debug::{DebugMode, HttpDebug, MAX_SHOWN};
 pub use global::GlobalStepsError;
 pub use parts::{
     collector, finish, global_setup, global_teardown, layout, run_segment, AbortWatch, Captures,
@@ -55,6 +59,8 @@ pub struct RunOptions {
     pub threads: u64,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Show requests and responses (`--http-debug`); `None` costs nothing.
+    pub http_debug: Option<HttpDebug>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -69,6 +75,13 @@ pub enum RunError {
     /// The global setup's steps failed; the load did not start.
     #[error("the global setup failed: {0}")]
     Setup(GlobalStepsError),
+    /// A runner process could not start, or did not speak the protocol.
+    #[error("the {kind} runner for {file} could not start: {message}")]
+    Runner {
+        kind: &'static str,
+        file: String,
+        message: String,
+    },
     /// A worker thread (or a runtime) could not be started.
     #[error(transparent)]
     Thread(#[from] SpawnError),
@@ -78,6 +91,11 @@ pub enum RunError {
         "segment {index}/{count} cannot be run: not a segment, or too many to split among threads"
     )]
     Segment { index: u32, count: u32 },
+    /// A closed model's segment with no virtual user of its own: the
+    /// plan has fewer VUs than there are segments, and this one's share of
+    /// the iterations would never run.
+    #[error("segment {index}/{count} has no virtual user: the plan's {vus} cannot be shared among {count} segments")]
+    NoVus { index: u32, count: u32, vus: u32 },
     /// Captures given to a segment or a teardown name a variable the plan
     /// does not have: they are another plan's.
     #[error("the captures name variable {0:?}, which the plan does not have")]
@@ -197,6 +215,7 @@ struct WorkerPlans {
     known_addrs: HashMap<(String, u16), Vec<std::net::SocketAddr>>,
     session: SessionOptions,
     stop: StopSignal,
+    debug: Option<HttpDebug>,
 }
 
 impl WorkerPlans {
@@ -215,6 +234,7 @@ impl WorkerPlans {
             },
             program,
             stop: stop.clone(),
+            debug: options.http_debug.clone(),
         })
     }
 
@@ -229,6 +249,7 @@ impl WorkerPlans {
             connectors: self.session.clone(),
             known_addrs: self.known_addrs.clone(),
             run_stop: self.stop.clone(),
+            debug: self.debug.clone(),
         }
     }
 
@@ -257,19 +278,54 @@ fn run_load(
     if !outer.is_valid() {
         return Err(bad_segment());
     }
+    let whole_vus = program.plan.load.max_vus();
+    let own_vus = outer.share(u64::from(whole_vus));
+    if own_vus == 0 && !program.plan.load.is_open() && outer.count > 1 {
+        return Err(RunError::NoVus {
+            index: outer.index,
+            count: outer.count,
+            vus: whole_vus,
+        });
+    }
     // Never more threads than the segment has VUs to run.
+    // A runner's journey runs one process per worker thread.
+    let threads = program
+        .plan
+        .runner
+        .as_ref()
+        .and_then(|r| r.processes)
+        .map_or(options.threads, u64::from);
     let max_vus = outer.share(u64::from(program.plan.max_vus_all())).max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
+    let workers = threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)
         .map(|inner| inner.within(outer))
         .collect::<Option<Vec<Segment>>>()
         .ok_or_else(bad_segment)?;
+    // A runner's processes start, and say hello, before the load: one that
+    // cannot start stops the run before it began.
+    let mut runners = match &program.plan.runner {
+        Some(spec) => {
+            let origin = std::time::Instant::now();
+            runner::start_all(spec, workers, origin)
+                .map_err(|message| RunError::Runner {
+                    kind: spec.kind().as_str(),
+                    file: spec.file().display().to_string(),
+                    message,
+                })?
+                .into_iter()
+                .map(|ready| Some(worker::Runner { ready, origin }))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let worker_fns: Vec<Worker> = segments
         .into_iter()
-        .map(|segment| {
+        .enumerate()
+        .map(|(i, segment)| {
             let plan = plans.segment(segment, initial_vars.clone());
-            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
+            let runner = runners.get_mut(i).and_then(Option::take);
+            Box::new(move |ctx: WorkerContext| worker::run(plan, runner, ctx)) as Worker
         })
         .collect();
     let measured = coordinator::run(
@@ -350,9 +406,10 @@ fn outcome(
         .any(|s| s.retries.is_some())
         .then(|| retried.sum());
     result.scenarios = result::scenario_results(program, metrics);
-    result.checks = (!program.checks.is_empty()).then(|| {
+    let checks = program.check_infos();
+    result.checks = (!checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
-        for c in &program.checks {
+        for c in checks.iter() {
             total.passed += metrics.counters[c.pass.0 as usize];
             total.failed += metrics.counters[c.fail.0 as usize];
         }
@@ -364,6 +421,7 @@ fn outcome(
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
+    result.runner = result::runner_result(program, metrics, workers);
     RunOutcome {
         result,
         fatal,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
+use super::runner::{self, RunnerHost};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
 use crate::arrivals::PoissonSlots;
@@ -19,15 +20,18 @@ use crate::scenario::load_model::{Arrivals, LoadModel};
 use crate::scenario::model::LoadGroup;
 use crate::segment::Segment;
 
+/// The worker's runner, when the plan's journey runs in another language.
+type Host = Option<Rc<RunnerHost>>;
+
 /// How often a closed model's VU count is brought to its target.
 const RAMP_STEP: Duration = Duration::from_millis(100);
 /// Teardown steps (per VU) get this long once the run has stopped.
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs one worker to the end of its share; returns when it stopped.
-pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+pub(super) fn run(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     match local_runtime() {
-        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, runner, ctx)),
         Err(e) => {
             // Without a runtime this share cannot run: the run stops, and
             // says why, as it does for any failure that ends it early.
@@ -37,7 +41,14 @@ pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     }
 }
 
-async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+/// The runner process a worker hosts, started before the load, and
+/// pummel's clock origin it was given.
+pub(super) struct Runner {
+    pub(super) ready: runner::Ready,
+    pub(super) origin: Instant,
+}
+
+async fn drive(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     let WorkerContext {
         index,
         start,
@@ -48,6 +59,10 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let segment = plan.segment;
     let recorder = Recorder::new(index, start, layout, sink);
     let base = WorkerState::new(&plan, recorder, u64::MAX);
+    let host: Host = plan.program.plan.runner.clone().map(|spec| match runner {
+        Some(r) => RunnerHost::new(spec, r.origin, Some(r.ready)),
+        None => RunnerHost::new(spec, start, None),
+    });
     // One load model (the file's) unless scenarios have their own: each
     // runs its VUs apart, from its own start, until its own end.
     let groups: Vec<Group> = {
@@ -78,7 +93,7 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
         groups
             .iter()
             .zip(sets.iter_mut())
-            .map(|(g, vus)| g.drive(segment, vus)),
+            .map(|(g, vus)| g.drive(segment, &host, vus)),
     );
     tokio::select! {
         _ = all_driven => {}
@@ -112,6 +127,10 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     // snapshot: wait until the aborted tasks are gone.
     for vus in &mut sets {
         vus.shutdown().await;
+    }
+    if let Some(host) = &host {
+        // What the runner's iterations under way still report is recorded.
+        host.shutdown().await;
     }
     ticker.abort();
 
@@ -179,18 +198,25 @@ impl Group {
 
     /// Runs this model's VUs from its start to its end (its schedule's
     /// end, its iterations done); they stop then, the others go on.
-    async fn drive(&self, segment: Segment, vus: &mut tokio::task::JoinSet<()>) {
+    async fn drive(&self, segment: Segment, host: &Host, vus: &mut tokio::task::JoinSet<()>) {
         tokio::time::sleep_until(self.start.into()).await;
         let shared = &self.shared;
         let driven = async {
             match &self.pacer {
                 Some(pacer) => {
-                    drive_open(shared, pacer.clone(), &self.whole.segment(segment), vus).await;
+                    drive_open(
+                        shared,
+                        host,
+                        pacer.clone(),
+                        &self.whole.segment(segment),
+                        vus,
+                    )
+                    .await;
                     // The model lasts as long as its schedule, however
                     // early this worker's share of it was done.
                     pacer.until_end().await;
                 }
-                None => drive_closed(shared, &self.whole, segment, self.start, vus).await,
+                None => drive_closed(shared, host, &self.whole, segment, self.start, vus).await,
             }
         };
         let deadline_reached = async {
@@ -214,6 +240,7 @@ impl Group {
 /// the whole model's target (the VUs of the whole whose index falls to it).
 async fn drive_closed(
     shared: &Rc<WorkerState>,
+    host: &Host,
     model: &LoadModel,
     segment: Segment,
     start: Instant,
@@ -232,7 +259,7 @@ async fn drive_closed(
                 !std::mem::replace(&mut alive[index], true)
             };
             if needs_start {
-                vus.spawn_local(closed_vu(shared.clone(), index));
+                vus.spawn_local(closed_vu(shared.clone(), host.clone(), index));
             }
         }
         let iterations_done = shared.budget.get() == 0 && shared.active.get() == 0;
@@ -253,7 +280,7 @@ async fn drive_closed(
     }
 }
 
-async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
+async fn closed_vu(shared: Rc<WorkerState>, host: Host, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
     let mut quota = shared.iterations_per_vu;
@@ -278,7 +305,7 @@ async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
             }
             let started = IterationInFlight::start(&shared, None);
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, started, None) => r,
+                r = iteration(&shared, &host, &mut vu, started, None) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -301,6 +328,7 @@ async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
 /// new VU starts when none is free, up to the model's pool.
 async fn drive_open(
     shared: &Rc<WorkerState>,
+    host: &Host,
     pacer: Rc<Pacer>,
     model: &LoadModel,
     vus: &mut tokio::task::JoinSet<()>,
@@ -310,7 +338,7 @@ async fn drive_open(
     let spawn = |vus: &mut tokio::task::JoinSet<()>| {
         let index = next_index.get();
         next_index.set(index + 1);
-        vus.spawn_local(open_vu(shared.clone(), pacer.clone(), index));
+        vus.spawn_local(open_vu(shared.clone(), host.clone(), pacer.clone(), index));
     };
     // Start with a small pool; it grows on demand.
     for _ in 0..max_vus.min(1) {
@@ -333,7 +361,7 @@ async fn drive_open(
     while vus.join_next().await.is_some() {}
 }
 
-async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
+async fn open_vu(shared: Rc<WorkerState>, host: Host, pacer: Rc<Pacer>, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
     if let Err(e) = vu.init_variables(&shared) {
@@ -352,7 +380,7 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
             let Some((_, scheduled)) = slot else { break };
             let started = IterationInFlight::start(&shared, Some(scheduled));
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, started, Some(scheduled)) => r,
+                r = iteration(&shared, &host, &mut vu, started, Some(scheduled)) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -370,10 +398,16 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
 /// `it` drops unsettled.
 async fn iteration(
     shared: &Rc<WorkerState>,
+    host: &Host,
     vu: &mut Vu,
     it: IterationInFlight<'_>,
     scheduled: Option<Instant>,
 ) -> bool {
+    if let Some(host) = host {
+        let keep_going = runner::iteration(shared, host, vu.id, it, scheduled).await;
+        vu.iteration_done();
+        return keep_going;
+    }
     let program = shared.program.clone();
     let which = it.scenario();
     let scenario = &program.scenarios[which];

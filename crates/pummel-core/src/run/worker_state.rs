@@ -37,6 +37,8 @@ pub(super) struct WorkerPlan {
     /// The run's stop signal: a worker that meets a fatal error stops them all.
     pub(super) run_stop: StopSignal,
     pub(super) known_addrs: std::collections::HashMap<(String, u16), Vec<std::net::SocketAddr>>,
+    /// `--http-debug`, when asked for.
+    pub(super) debug: Option<super::HttpDebug>,
 }
 
 /// State the VUs of one load model of a worker share (all on one thread).
@@ -65,6 +67,9 @@ pub(super) struct WorkerState {
     vu_offset: u64,
     /// The worker's VUs over all its load models.
     all_active: Rc<Cell<u64>>,
+    /// The next scenario when the plan takes them in order (`--once`).
+    pub(super) next_in_order: Option<Cell<u64>>,
+    pub(super) debug: Option<super::HttpDebug>,
     /// Closed model: VUs with an index below this keep iterating.
     pub(super) desired: Cell<usize>,
     pub(super) alive: RefCell<Vec<bool>>,
@@ -104,6 +109,8 @@ impl WorkerState {
             started: Cell::new(0),
             vu_offset: 0,
             all_active: Rc::new(Cell::new(0)),
+            next_in_order: plan.program.plan.in_order.then(|| Cell::new(0)),
+            debug: plan.debug.clone(),
             program: plan.program.clone(),
             stopping: Cell::new(false),
             stop_notify: Notify::new(),
@@ -149,6 +156,8 @@ impl WorkerState {
             quota_done: Cell::new(0),
             own_gauges,
             started: Cell::new(0),
+            next_in_order: self.next_in_order.as_ref().map(|_| Cell::new(0)),
+            debug: self.debug.clone(),
             vu_offset,
             all_active: self.all_active.clone(),
             desired: Cell::new(0),
@@ -175,6 +184,14 @@ impl WorkerState {
                 .set_gauge(started, self.started.get(), Instant::now());
         }
         scenario
+    }
+
+    /// The scenario of pick `k` when the plan takes them in order (`--once`).
+    pub(super) fn pick_in_order(&self, k: u64) -> usize {
+        self.scenarios
+            .get(self.pick.pick_with(k))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `n` iterations this load model dropped, counted per scenario (an

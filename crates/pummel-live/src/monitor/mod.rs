@@ -72,13 +72,28 @@ impl SeriesSpec {
         })
     }
 
+    /// The series as PromQL would write it: `sum(rate(metric{…}))`.
+    pub fn expression(&self) -> String {
+        let mut text = self.selector.text.clone();
+        if self.rate {
+            text = format!("rate({text})");
+        }
+        if self.sum {
+            text = format!("sum({text})");
+        }
+        text
+    }
+
     /// Series worth keeping from any Prometheus endpoint when none are
     /// named: a host's CPU, memory and load (node_exporter) and a process's
     /// CPU and memory (every official client library). Those an endpoint
     /// does not have are simply absent.
     pub fn defaults() -> Vec<SeriesSpec> {
         [
-            ("sum(rate(node_cpu_seconds_total{mode!=\"idle\"}))", "CPU busy (cores)"),
+            (
+                "sum(rate(node_cpu_seconds_total{mode!=\"idle\"}))",
+                "CPU busy (cores)",
+            ),
             ("node_memory_MemAvailable_bytes", "memory available"),
             ("node_load1", "load 1m"),
             ("rate(process_cpu_seconds_total)", "process CPU (cores)"),
@@ -243,7 +258,7 @@ impl Watch {
                     selector: spec.selector.text.clone(),
                     name: spec.name.clone().unwrap_or_else(|| {
                         if spec.sum || labels.is_empty() {
-                            spec.selector.text.clone()
+                            spec.expression()
                         } else {
                             let l: Vec<String> =
                                 labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -295,6 +310,10 @@ mod tests {
         let s = SeriesSpec::parse(r#"sum(rate(node_cpu_seconds_total{mode="idle"}))"#).unwrap();
         assert!(s.sum && s.rate);
         assert_eq!(s.selector.metric, "node_cpu_seconds_total");
+        assert_eq!(
+            s.expression(),
+            r#"sum(rate(node_cpu_seconds_total{mode="idle"}))"#
+        );
         let s = SeriesSpec::parse("rate(x)").unwrap();
         assert!(s.rate && !s.sum);
         let e = SeriesSpec::parse("rate(x{a=b})").unwrap_err();
@@ -309,7 +328,10 @@ mod tests {
             url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
             series: vec![spec("sum(rate(c))"), spec("g{k!=\"b\"}")],
         });
-        w.record(0.0, "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n");
+        w.record(
+            0.0,
+            "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n",
+        );
         w.record(2.0, "c{k=\"a\"} 14\nc{k=\"b\"} 10\ng{k=\"a\"} 3\n");
         w.record(3.0, "c{k=\"a\"} 1\nc{k=\"b\"} 1\n");
         let mut r = MonitorResult::default();

@@ -72,10 +72,16 @@ async fn get(url: &EndpointUrl) -> Result<String, String> {
         .header(header::HOST, authority)
         // The classic text format: every exporter serves it.
         .header(header::ACCEPT, "text/plain;version=0.0.4")
-        .header(header::USER_AGENT, concat!("pummel/", env!("CARGO_PKG_VERSION")))
+        .header(
+            header::USER_AGENT,
+            concat!("pummel/", env!("CARGO_PKG_VERSION")),
+        )
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("answered {status}"));

@@ -38,7 +38,10 @@ fn parse_line(line: &str) -> Option<ScrapedSample> {
         let mut chars = after.char_indices().peekable();
         let mut consumed = None;
         loop {
-            while chars.peek().is_some_and(|(_, c)| c.is_whitespace() || *c == ',') {
+            while chars
+                .peek()
+                .is_some_and(|(_, c)| c.is_whitespace() || *c == ',')
+            {
                 chars.next();
             }
             match chars.peek() {

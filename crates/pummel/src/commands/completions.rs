@@ -21,7 +21,12 @@ pub(super) fn man(args: &ManArgs) -> Result<i32, Failure> {
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(command, dir))
-            .map_err(|e| Failure::runtime(format!("cannot write man pages into {}: {e}", dir.display())))?;
+            .map_err(|e| {
+                Failure::runtime(format!(
+                    "cannot write man pages into {}: {e}",
+                    dir.display()
+                ))
+            })?;
         return Ok(exit::SUCCESS);
     }
     let mut page = Vec::new();

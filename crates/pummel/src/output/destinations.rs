@@ -58,7 +58,11 @@ impl Destinations {
     /// The outputs of a command that measured a result (`bench`, `run`,
     /// `demo`): the text summary on stdout unless something else takes it.
     pub(crate) fn for_result(args: &OutputArgs) -> Result<Destinations, Failure> {
-        let files = args.outs.iter().filter(|o| matches!(o, Out::File(_))).count();
+        let files = args
+            .outs
+            .iter()
+            .filter(|o| matches!(o, Out::File(_)))
+            .count();
         if files > 1 {
             return Err(Failure::usage(
                 "--out names more than one result file: give one FILE.json (and any number of prometheus-rw=URL)",

@@ -50,14 +50,17 @@ impl Live {
             }
             if let Some(path) = &live.out_stream {
                 let stream = JsonLines::create(path).map_err(|e| {
-                    Failure::usage(format!("--out-stream: cannot create {}: {e}", path.display()))
+                    Failure::usage(format!(
+                        "--out-stream: cannot create {}: {e}",
+                        path.display()
+                    ))
                 })?;
                 this.stream = Some(stream);
             }
         }
         for url in output.remote_writes() {
-            let writer = RemoteWriter::start(url.clone())
-                .map_err(|e| Failure::runtime(e.to_string()))?;
+            let writer =
+                RemoteWriter::start(url.clone()).map_err(|e| Failure::runtime(e.to_string()))?;
             this.writers.push(writer);
         }
         if !targets.is_empty() {
@@ -171,7 +174,9 @@ impl Lingering {
         // Nothing to synchronise with: scrapers come when they come. The
         // wait only has to notice Ctrl-C within a blink.
         while Instant::now() < deadline && (was_stopped || !stop.is_stopped()) {
-            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
+            std::thread::sleep(
+                Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())),
+            );
         }
         endpoint.stop();
     }

@@ -30,7 +30,10 @@ impl Decoder<'_> {
         if items.len() > MAX_ENDPOINTS {
             self.err(
                 node.span,
-                format!("`monitor` names {} endpoints: at most {MAX_ENDPOINTS}", items.len()),
+                format!(
+                    "`monitor` names {} endpoints: at most {MAX_ENDPOINTS}",
+                    items.len()
+                ),
             );
         }
         items

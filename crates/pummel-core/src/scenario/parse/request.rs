@@ -11,6 +11,23 @@ use crate::scenario::request::{Auth, AuthSetting, Body, Header, JsonBody, Reques
 use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a `request` mapping.
+const REQUEST_KEYS: [&str; 13] = [
+    "method",
+    "url",
+    "headers",
+    "query",
+    "body",
+    "json",
+    "form",
+    "file",
+    "auth",
+    "timeout",
+    "max_body",
+    "follow_redirects",
+    "multipart",
+];
+
 impl Decoder<'_> {
     pub(super) fn decode_headers(&mut self, node: &Node) -> Vec<Header> {
         let Some(entries) = self.map_entries(
@@ -113,50 +130,10 @@ impl Decoder<'_> {
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
-            let (method, url) = match text.trim().split_once(char::is_whitespace) {
-                Some((m, u)) if !m.starts_with('/') && !m.contains("://") => (Some(m), u.trim()),
-                _ => (None, text.trim()),
-            };
-            if let Some(m) = method {
-                r.method = self.method(m, node.span).unwrap_or(Method::GET);
-            }
-            // `url` is a slice of `text`: its offset there locates errors.
-            let offset = url.as_ptr() as usize - text.as_ptr() as usize;
-            let url_node = Node {
-                kind: Kind::Str(url.to_owned()),
-                ..node.clone()
-            };
-            match Template::parse(url) {
-                Ok(mut t) => {
-                    let source = self.source;
-                    t.bind(&mut |n| {
-                        n.span = node.inner_span(source, offset + n.start, offset + n.end)
-                    });
-                    self.check_url(&t, &url_node);
-                    r.url = t;
-                }
-                Err(e) => {
-                    let span = node.inner_span(self.source, offset + e.start, offset + e.end);
-                    self.err(span, format!("`url`: {}", e.message));
-                }
-            }
+            self.request_shorthand(node, text, &mut r);
             return r;
         }
-        const KEYS: [&str; 12] = [
-            "method",
-            "url",
-            "headers",
-            "query",
-            "body",
-            "json",
-            "form",
-            "file",
-            "auth",
-            "timeout",
-            "max_body",
-            "follow_redirects",
-        ];
-        let Some(f) = self.fields(node, "`request`", &KEYS) else {
+        let Some(f) = self.fields(node, "`request`", &REQUEST_KEYS) else {
             return r;
         };
         if let Some(m) = f.get("method") {
@@ -179,7 +156,7 @@ impl Decoder<'_> {
         if let Some(q) = f.get("query") {
             r.query = self.decode_query(q);
         }
-        let bodies: Vec<&str> = ["body", "json", "form", "file"]
+        let bodies: Vec<&str> = ["body", "json", "form", "file", "multipart"]
             .into_iter()
             .filter(|k| f.has(k))
             .collect();
@@ -197,6 +174,7 @@ impl Decoder<'_> {
                 "body" => self.template(n, "`body`").map_or(Body::Empty, Body::Raw),
                 "json" => self.decode_json_body(n).map_or(Body::Empty, Body::Json),
                 "form" => Body::Form(self.decode_pairs(n, "`form`")),
+                "multipart" => self.decode_multipart(n),
                 _ => self.decode_file_body(n),
             };
         }
@@ -211,6 +189,35 @@ impl Decoder<'_> {
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
         r
+    }
+
+    /// `request: METHOD URL` or `request: URL`, into `r`.
+    fn request_shorthand(&mut self, node: &Node, text: &str, r: &mut RequestStep) {
+        let (method, url) = match text.trim().split_once(char::is_whitespace) {
+            Some((m, u)) if !m.starts_with('/') && !m.contains("://") => (Some(m), u.trim()),
+            _ => (None, text.trim()),
+        };
+        if let Some(m) = method {
+            r.method = self.method(m, node.span).unwrap_or(Method::GET);
+        }
+        // `url` is a slice of `text`: its offset there locates errors.
+        let offset = url.as_ptr() as usize - text.as_ptr() as usize;
+        let url_node = Node {
+            kind: Kind::Str(url.to_owned()),
+            ..node.clone()
+        };
+        match Template::parse(url) {
+            Ok(mut t) => {
+                let source = self.source;
+                t.bind(&mut |n| n.span = node.inner_span(source, offset + n.start, offset + n.end));
+                self.check_url(&t, &url_node);
+                r.url = t;
+            }
+            Err(e) => {
+                let span = node.inner_span(self.source, offset + e.start, offset + e.end);
+                self.err(span, format!("`url`: {}", e.message));
+            }
+        }
     }
 
     fn method(&mut self, text: &str, span: Span) -> Option<Method> {

@@ -49,7 +49,11 @@ pub(super) fn section(page: &mut Page, r: &RunResult) -> Option<String> {
         let title = series[0].name.clone();
         let caption = format!(
             "{selector}{} from {endpoint}, each second",
-            if series[0].rate { " (rate per second)" } else { "" }
+            if series[0].rate {
+                " (rate per second)"
+            } else {
+                ""
+            }
         );
         figures.push(page.chart(chart, &title, &caption));
     }

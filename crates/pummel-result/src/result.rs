@@ -281,6 +281,24 @@ pub struct ScenarioResult {
     /// written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iteration_counts: Option<IterationCounts>,
+    /// A scenario with its own `load`: its load second by second (absent
+    /// for scenarios sharing the file's `load`, whose figures are the run's
+    /// timeline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<ScenarioTimelinePoint>,
+}
+
+/// One second of a scenario's own load.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioTimelinePoint {
+    /// Start of the interval, in seconds since the run started.
+    pub t: u32,
+    /// The scenario's VUs at the end of the second.
+    pub vus: u64,
+    /// Iterations of the scenario started in the second.
+    pub started: u64,
+    /// Iterations started per second.
+    pub rate: f64,
 }
 
 impl ScenarioResult {

@@ -287,13 +287,14 @@ fn examples_dir() -> PathBuf {
 
 /// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
 /// `tags-groups.yaml` in `scenload`).
-const EXAMPLES: [&str; 10] = [
+const EXAMPLES: [&str; 11] = [
     "browser-forms.yaml",
     "custom-metrics.yaml",
     "cycles.yaml",
     "flow.yaml",
     "marketplace.yaml",
     "open-model.yaml",
+    "per-scenario-load.yaml",
     "quickstart.yaml",
     "tags-groups.yaml",
     "thresholds-fail.yaml",
@@ -411,6 +412,33 @@ fn validate_accepts_every_example() {
             out.context()
         );
     }
+}
+
+#[test]
+fn example_per_scenario_load_passes() {
+    let _machine = util::busy();
+    let target = Target::start();
+    let (_dir, file) = example(&target, "per-scenario-load.yaml");
+    let html = file.with_extension("html");
+    let r = assert_example_passed(&run(&file, &["--threads", "2", "--html", s(&html)]));
+    let page = std::fs::read_to_string(&html).expect("html report");
+    assert!(
+        page.contains(r#"<section id="scenario-load">"#) && page.contains("<h3>order</h3>"),
+        "no load-per-scenario section"
+    );
+    // Each scenario ran its own model: 10 orders/s for 2 s exactly, 2 users × 3 onboardings.
+    let order = scenario(&r, "order");
+    assert_eq!(
+        u(order, "/iteration_counts/scheduled"),
+        20,
+        "{}",
+        brief_run(&r)
+    );
+    assert_eq!(u(order, "/iterations"), 20, "{}", brief_run(&r));
+    assert_eq!(u(scenario(&r, "onboarding"), "/iterations"), 6);
+    let timeline = order["timeline"].as_array().expect("order timeline");
+    assert_eq!(u(&timeline[0], "/started"), 0, "no order before 1 s");
+    assert!(u(scenario(&r, "browse"), "/iterations") > 0);
 }
 
 #[test]

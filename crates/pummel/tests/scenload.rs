@@ -5,9 +5,17 @@
 //!   their subset only (one that passes over the whole run fails on its tag), groups rolled up;
 //! - custom metrics fed from captures of `/echo`: a counter exact over several threads, a gauge
 //!   keeping each thread's last value (summed), a trend's percentiles from known values, and
-//!   thresholds on them (exit 99 when one fails).
+//!   thresholds on them (exit 99 when one fails);
+//! - load per scenario: each scenario's own `load` (closed and open side by side, the open one
+//!   from its `start_after`, as the server sees the requests arrive), `iterations_per_vu` exact,
+//!   `--vus`/`--iterations` replacing the file's `load` only, per-scenario timelines adding up to
+//!   the totals, and the mistakes `validate` reports at their line and column.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -297,4 +305,280 @@ fn example_custom_metrics_passes() {
     assert_eq!(u(basket, "/count"), 10);
     assert_eq!(f(basket, "/trend/min"), 10.0);
     assert!((f(basket, "/trend/max") - 100.0).abs() <= 0.1, "{basket}");
+}
+
+// ---- Load per scenario: each scenario's own `load`, `start_after` and `iterations_per_vu` ----
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers every request `200 ok` on a kept-alive connection
+/// and records when each request arrived and for which path: what each scenario's own load model
+/// sent, and when, as the server saw it.
+struct PathRecorder {
+    port: u16,
+    arrivals: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl PathRecorder {
+    fn start() -> PathRecorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let shared = arrivals.clone();
+        // The accepting thread ends with the test process; it only ever serves loopback.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let arrivals = shared.clone();
+                std::thread::spawn(move || serve_recording(stream, &arrivals));
+            }
+        });
+        PathRecorder { port, arrivals }
+    }
+
+    /// Milliseconds from the first request of all to each request for `path`, in order.
+    fn times_ms(&self, path: &str) -> Vec<f64> {
+        let all = self
+            .arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let first = all
+            .iter()
+            .map(|(t, _)| *t)
+            .min()
+            .expect("some request arrived");
+        let mut times: Vec<f64> = all
+            .iter()
+            .filter(|(_, p)| p == path)
+            .map(|(t, _)| (*t - first).as_secs_f64() * 1000.0)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times
+    }
+}
+
+/// Serves one connection: request line and headers (the tests send no body), answered `200 ok`.
+fn serve_recording(stream: TcpStream, arrivals: &Mutex<Vec<(Instant, String)>>) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut out) = stream.try_clone() else {
+        return;
+    };
+    let mut lines = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.trim().is_empty() => continue,
+            Ok(_) => {}
+        }
+        let arrived = Instant::now();
+        let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((arrived, path));
+        loop {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line.trim().is_empty() => break,
+                Ok(_) => {}
+            }
+        }
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
+        if out.write_all(answer).is_err() {
+            return;
+        }
+    }
+}
+
+/// A closed model from the start and an open one from 1.5 s: the server sees the VU scenario's
+/// requests from the start to its end (3 s), and the arrival-rate scenario's exactly 10, none
+/// before its offset, over two worker threads sharing its one schedule.
+const SIDE_BY_SIDE: &str = r#"
+target: @TARGET@
+scenarios:
+  - name: browse
+    load: { vus: 2, duration: 3s }
+    pacing: 100ms
+    steps:
+      - request: GET /browse
+  - name: order
+    start_after: 1500ms
+    load: { rate: 10, duration: 1s, max_vus: 10 }
+    steps:
+      - request: GET /order
+"#;
+
+#[test]
+fn each_scenario_runs_its_own_load_model_from_its_own_start() {
+    let server = PathRecorder::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("side-by-side.yaml");
+    let base = format!("http://127.0.0.1:{}", server.port);
+    std::fs::write(&path, SIDE_BY_SIDE.replace("@TARGET@", &base)).expect("write scenario");
+    let file = path.to_str().expect("utf-8 path");
+    let r = pummel(&["run", file, "--threads", "2", "--json"]).json_ok();
+
+    let orders = server.times_ms("/order");
+    let browses = server.times_ms("/browse");
+    // 10/s for 1 s: exactly 10 slots, shared by the two threads, none lost or doubled.
+    assert_eq!(orders.len(), 10, "order arrivals {orders:?}");
+    // None before the offset (the first request of all, a browse, is at the run's start).
+    assert!(orders[0] >= 1450.0, "first order at {} ms", orders[0]);
+    // Spaced as 10/s: the last 900 ms after the first (a scheduling hiccup allowed for).
+    let span = orders[9] - orders[0];
+    assert!(
+        (700.0..1300.0).contains(&span),
+        "orders span {span} ms: {orders:?}"
+    );
+    // The VU scenario ran before the open one began and after it ended, to its own 3 s.
+    assert!(
+        browses.iter().filter(|&&t| t < 1400.0).count() >= 10,
+        "{browses:?}"
+    );
+    assert!(browses.last().is_some_and(|&t| t > 2600.0), "{browses:?}");
+    // The run lasted as long as its longest load.
+    let duration = f(&r, "/duration_s");
+    assert!((2.9..4.5).contains(&duration), "duration {duration}");
+
+    // Per-scenario figures and timelines, consistent with the totals.
+    let order = entry(&r["scenarios"], "name", "order");
+    assert_eq!(u(order, "/iteration_counts/scheduled"), 10, "{order}");
+    assert_eq!(u(order, "/iterations"), 10, "{order}");
+    let timeline = order["timeline"].as_array().expect("order timeline");
+    let started: u64 = timeline.iter().map(|p| u(p, "/started")).sum();
+    assert_eq!(started, 10, "{timeline:?}");
+    assert_eq!(
+        u(&timeline[0], "/started"),
+        0,
+        "no order in the first second"
+    );
+    assert!(timeline.iter().any(|p| u(p, "/vus") > 0), "{timeline:?}");
+    let browse = entry(&r["scenarios"], "name", "browse");
+    let timeline = browse["timeline"].as_array().expect("browse timeline");
+    let started: u64 = timeline.iter().map(|p| u(p, "/started")).sum();
+    assert_eq!(started, u(browse, "/iterations"), "{timeline:?}");
+    assert_eq!(u(&timeline[0], "/vus"), 2, "{timeline:?}");
+    assert_eq!(u(&r, "/requests"), (browses.len() + orders.len()) as u64);
+    let config = entry(&r["config"]["scenarios"], "name", "order");
+    assert_eq!(f(config, "/start_after_s"), 1.5);
+}
+
+/// `iterations_per_vu` exact over threads, beside a scenario on the file's `load`, which
+/// `--vus` and `--iterations` replace while the scenario's own load keeps its figures.
+const PER_VU: &str = r#"
+target: @TARGET@
+load: { vus: 1, iterations: 2 }
+scenarios:
+  - name: shared
+    steps:
+      - request: POST /api/hit?key=shared
+  - name: onboarding
+    load: { vus: 3, iterations_per_vu: 4 }
+    steps:
+      - request: POST /api/hit?key=onboarding
+"#;
+
+#[test]
+fn iterations_per_vu_is_exact_and_overrides_change_the_file_load_only() {
+    let target = Target::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "per-vu.yaml", &target, PER_VU);
+    let r = pummel(&[
+        "run",
+        &file,
+        "--threads",
+        "2",
+        "--vus",
+        "4",
+        "--iterations",
+        "9",
+        "--json",
+    ])
+    .json_ok();
+    let counts: Value =
+        serde_json::from_str(&reqwest_free_get(&target.url("/api/hits"))).expect("counts json");
+    // Each of the 3 VUs ran 4 iterations; the command line did not touch that model.
+    assert_eq!(counts["counts"]["onboarding"], 12, "{counts}");
+    // The file's `load` became 4 VUs sharing 9 iterations.
+    assert_eq!(counts["counts"]["shared"], 9, "{counts}");
+    let onboarding = entry(&r["scenarios"], "name", "onboarding");
+    assert_eq!(u(onboarding, "/iterations"), 12);
+    let peak = onboarding["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|p| u(p, "/vus"))
+        .max();
+    assert!(peak.is_some_and(|p| p <= 3), "{onboarding}");
+    assert_eq!(r["config"]["load"]["vus"], 4, "{}", r["config"]);
+    assert_eq!(
+        entry(&r["config"]["scenarios"], "name", "onboarding")["iterations_per_vu"],
+        4
+    );
+}
+
+/// A GET over a plain TCP connection (the target's `/api/hits` answers a small JSON body).
+fn reqwest_free_get(url: &str) -> String {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = TcpStream::connect(host).expect("connect to the target");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).expect("read");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    // A chunked body: its chunk sizes around the JSON.
+    match (body.find('{'), body.rfind('}')) {
+        (Some(a), Some(b)) => body[a..=b].to_owned(),
+        _ => body,
+    }
+}
+
+#[test]
+fn scenario_load_mistakes_are_reported_where_they_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "weight.yaml",
+            "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    weight: 3\n    load: { vus: 1, duration: 1s }\n    steps:\n      - request: GET /\n",
+            &[":4:5: ", "`weight` does not apply to scenario `a`: it has its own `load`"],
+        ),
+        (
+            "offset.yaml",
+            "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    start_after: 2s\n    steps:\n      - request: GET /\n",
+            &[":4:5: ", "`start_after` needs the scenario's own `load`"],
+        ),
+        (
+            "per-vu.yaml",
+            "target: http://127.0.0.1:1\nload: { vus: 1, iterations_per_vu: 2 }\nscenarios:\n  - name: a\n    steps:\n      - request: GET /\n",
+            &[":2:17: ", "`iterations_per_vu` belongs in a scenario's own `load`"],
+        ),
+        (
+            "unknown.yaml",
+            "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    load: { rate: 5, duration: 1s, iterations_per_vu: 2 }\n    steps:\n      - request: GET /\n",
+            &[":4:36: ", "`iterations_per_vu` does not apply to a `rate` load model"],
+        ),
+        (
+            "type.yaml",
+            "target: http://127.0.0.1:1\nscenarios:\n  - name: a\n    start_after: soon\n    load: { vus: 1, duration: 1s }\n    steps:\n      - request: GET /\n",
+            &[":4:18: ", "`start_after`"],
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write scenario");
+        let file = path.to_str().expect("utf-8 path");
+        let out = pummel(&["validate", file]).expect_code(2);
+        for needle in expected {
+            assert!(
+                out.stderr.contains(*needle),
+                "{name}: expected {needle:?}\n{}",
+                out.context()
+            );
+        }
+    }
 }

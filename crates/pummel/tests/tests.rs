@@ -39,7 +39,8 @@
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
-//!   metrics (counters, gauges, trends) and thresholds on them;
+//!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
+//!   `start_after`, `iterations_per_vu`, per-scenario timelines);
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 

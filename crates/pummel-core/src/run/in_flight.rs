@@ -69,9 +69,9 @@ impl<'a> IterationInFlight<'a> {
             Some(next) => {
                 let k = next.get();
                 next.set(k + 1);
-                shared.pick.pick_with(k)
+                shared.pick_in_order(k)
             }
-            None => shared.pick.pick(),
+            None => shared.draw_scenario(),
         };
         let now = Instant::now();
         if scheduled.is_some_and(|at| is_late(at, now)) {

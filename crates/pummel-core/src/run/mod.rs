@@ -298,7 +298,7 @@ fn run_load(
         .as_ref()
         .and_then(|r| r.processes)
         .map_or(options.threads, u64::from);
-    let max_vus = own_vus.max(1);
+    let max_vus = outer.share(u64::from(program.plan.max_vus_all())).max(1);
     let workers = threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)

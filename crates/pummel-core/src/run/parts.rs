@@ -192,7 +192,7 @@ pub fn finish(
     aborted_by: &[usize],
 ) -> RunOutcome {
     let program = Program::compile(plan);
-    let max_vus = u64::from(program.plan.load.max_vus()).max(1);
+    let max_vus = u64::from(program.plan.max_vus_all()).max(1);
     let workers = options.threads.clamp(1, max_vus) as u32;
     merge_extra(&mut measured.metrics, global);
     let windows = program.plan.load.cycle_windows();

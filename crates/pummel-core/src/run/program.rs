@@ -28,6 +28,17 @@ pub(crate) const SOCKETS_GAUGE: GaugeId = GaugeId(1);
 pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
 pub(crate) const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
 const FIXED_COUNTERS: [&str; 2] = ["ws:messages_sent", "ws:messages_received"];
+/// The timeline gauge of the VUs of a scenario with its own load.
+pub(crate) fn scenario_vus_gauge(scenario: &str) -> String {
+    format!("vus:{scenario}")
+}
+
+/// The timeline gauge of the iterations a scenario with its own load has
+/// started so far (a level that only grows, so a second's rate is its step).
+pub(crate) fn scenario_started_gauge(scenario: &str) -> String {
+    format!("started:{scenario}")
+}
+
 /// Gauges every program has, before custom gauges.
 const FIXED_GAUGES: [&str; 2] = ["vus", "sockets"];
 
@@ -129,6 +140,9 @@ pub(crate) struct ScenarioOps {
     pub completed_counter: CounterId,
     /// Iterations stopped by an error (a request failed, a capture found nothing).
     pub aborted_counter: CounterId,
+    /// A scenario with its own load: the gauges of its VUs and of the
+    /// iterations it started so far (its per-scenario timeline).
+    pub own_gauges: Option<(GaugeId, GaugeId)>,
 }
 
 /// What a metric key stands for, for results and thresholds.
@@ -490,6 +504,12 @@ impl Program {
             );
             let completed_counter = b.counter(format!("{}:completed", s.name));
             let aborted_counter = b.counter(format!("{}:aborted", s.name));
+            let own_gauges = s.load.is_some().then(|| {
+                b.gauges.push(scenario_vus_gauge(&s.name));
+                b.gauges.push(scenario_started_gauge(&s.name));
+                let next = (FIXED_GAUGES.len() + b.gauges.len()) as u32;
+                (GaugeId(next - 2), GaugeId(next - 1))
+            });
             scenarios.push(ScenarioOps {
                 name: s.name.clone(),
                 setup: b.ops(Some(s), &s.setup),
@@ -499,6 +519,7 @@ impl Program {
                 iteration_key,
                 completed_counter,
                 aborted_counter,
+                own_gauges,
             });
         }
         let runner = plan.runner.as_ref().map(|_| b.runner_slots());
@@ -510,7 +531,7 @@ impl Program {
             } else {
                 b.key_names.clone()
             },
-            plan.load.is_open(),
+            plan.any_open(),
         )
         .with_counters(b.counters.clone())
         .with_gauges(

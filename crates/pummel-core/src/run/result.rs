@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::program::{KeyKind, Program};
+use super::program::{scenario_started_gauge, scenario_vus_gauge, KeyKind, Program, ScenarioOps};
 use super::runner_slots::Incident;
 use crate::metrics::{KeyId, RunMetrics, Stats};
+use crate::result::ScenarioTimelinePoint;
 use crate::result::{
     error_map, status_map, CheckResult, CustomMetricResult, CycleResult, IterationCounts,
     RunnerResult, ScenarioResult, StepResult,
@@ -33,7 +34,17 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
 /// A scenario as the result's configuration records it: its tags only
 /// when it has some, so results of files without tags keep their shape.
 fn scenario_json(s: &crate::scenario::model::Scenario) -> serde_json::Value {
-    let mut v = serde_json::json!({"name": s.name, "weight": s.weight});
+    let mut v = match &s.load {
+        None => serde_json::json!({"name": s.name, "weight": s.weight}),
+        // Its own load: the weight plays no part, its model and offset do.
+        Some(l) => serde_json::json!({
+            "name": s.name,
+            "load": load_json(&l.model),
+            "start_after_s": l.start_after.as_secs_f64(),
+            "iterations_per_vu": l.iterations_per_vu,
+            "arrivals": l.model.is_open().then(|| l.arrivals.name()),
+        }),
+    };
     if !s.tags.is_empty() {
         let tags: serde_json::Map<String, serde_json::Value> = s
             .tags
@@ -152,11 +163,16 @@ pub(super) fn step_results(
 
 /// Per scenario: its iterations' duration and what became of each one.
 pub(super) fn scenario_results(program: &Program, metrics: &RunMetrics) -> Vec<ScenarioResult> {
-    let open_model = program.plan.load.is_open();
+    let plan = &program.plan;
     program
         .scenarios
         .iter()
-        .map(|s| {
+        .zip(&plan.scenarios)
+        .map(|(s, declared)| {
+            let open_model = declared
+                .load
+                .as_ref()
+                .map_or(plan.load.is_open(), |l| l.model.is_open());
             let it = &metrics.totals[s.iteration_key.index()];
             let completed = metrics.counters[s.completed_counter.0 as usize];
             let failed = metrics.counters[s.aborted_counter.0 as usize];
@@ -177,6 +193,37 @@ pub(super) fn scenario_results(program: &Program, metrics: &RunMetrics) -> Vec<S
                     cut,
                     dropped,
                 }),
+                timeline: scenario_timeline(s, metrics),
+            }
+        })
+        .collect()
+}
+
+/// A scenario's own load second by second, from its gauges in the run's
+/// timeline (summed over workers and agents as every gauge is).
+fn scenario_timeline(s: &ScenarioOps, metrics: &RunMetrics) -> Vec<ScenarioTimelinePoint> {
+    if s.own_gauges.is_none() {
+        return Vec::new();
+    }
+    let vus_name = scenario_vus_gauge(&s.name);
+    let started_name = scenario_started_gauge(&s.name);
+    let mut before = 0u64;
+    metrics
+        .timeline
+        .iter()
+        .map(|p| {
+            let level = p.gauges.get(&started_name).copied().unwrap_or(before);
+            let started = level.saturating_sub(before);
+            before = before.max(level);
+            ScenarioTimelinePoint {
+                t: p.t,
+                vus: p.gauges.get(&vus_name).copied().unwrap_or(0),
+                started,
+                rate: if p.duration_s > 0.0 {
+                    started as f64 / p.duration_s
+                } else {
+                    0.0
+                },
             }
         })
         .collect()

@@ -17,6 +17,7 @@ use crate::metrics::recorder::roll_each_second;
 use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule, Share};
 use crate::scenario::load_model::{Arrivals, LoadModel};
+use crate::scenario::model::LoadGroup;
 use crate::segment::Segment;
 
 /// The worker's runner, when the plan's journey runs in another language.
@@ -55,102 +56,184 @@ async fn drive(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> 
         mut stop,
         layout,
     } = ctx;
-    // A closed model's schedule (when each VU starts and stops, when the
-    // run ends) is the whole plan's: this segment runs the VUs whose global
-    // index falls to it, so its share of the VUs running at `t` is its share
-    // of the whole model's count at `t`. Segmenting the model itself would
-    // give each share a schedule of its own (a cycle's users one
-    // `startup_delay` apart within each share, a ramp rounded per share).
-    let whole = plan.program.plan.load.clone();
     let segment = plan.segment;
-    let model = whole.segment(segment);
-    let budget = match &model {
-        LoadModel::Vus {
-            iterations: Some(n),
-            ..
-        } => *n,
-        _ => u64::MAX,
-    };
     let recorder = Recorder::new(index, start, layout, sink);
-    let shared = WorkerState::new(&plan, recorder, budget);
+    let base = WorkerState::new(&plan, recorder, u64::MAX);
     let host: Host = plan.program.plan.runner.clone().map(|spec| match runner {
         Some(r) => RunnerHost::new(spec, r.origin, Some(r.ready)),
         None => RunnerHost::new(spec, start, None),
     });
-    let deadline = whole.duration().map(|d| start + d);
+    // One load model (the file's) unless scenarios have their own: each
+    // runs its VUs apart, from its own start, until its own end.
+    let groups: Vec<Group> = {
+        let mut vu_offset = 0u64;
+        plan.program
+            .plan
+            .load_groups()
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let group = Group::new(&base, &plan, g, i, vu_offset, start);
+                vu_offset += u64::from(group.whole.max_vus());
+                group
+            })
+            .collect()
+    };
     // Set up (runtime, feeders, connectors) before the run's start, so that
     // every worker, and every agent of a distributed run, starts on time.
     until_start(start, &mut stop).await;
 
     let ticker = {
-        let shared = shared.clone();
-        tokio::task::spawn_local(async move { roll_each_second(&shared.recorder, start).await })
+        let recorder = base.recorder.clone();
+        tokio::task::spawn_local(async move { roll_each_second(&recorder, start).await })
     };
-    let mut vus = tokio::task::JoinSet::new();
-    let pacer = model.is_open().then(|| {
-        // This worker's share of the whole plan's arrivals, not a smaller rate.
-        let arrivals_plan = &plan.program.plan;
-        let poisson = (arrivals_plan.arrivals == Arrivals::Poisson)
-            .then(|| PoissonSlots::new(arrivals_plan.seed));
-        let schedule = ModelSchedule {
-            model: whole.clone(),
-            poisson,
-        };
-        Rc::new(Pacer::new(start, Box::new(Share::new(schedule, segment))))
-    });
-    let driven = async {
-        match &pacer {
-            Some(pacer) => {
-                drive_open(&shared, &host, pacer.clone(), &model, &mut vus).await;
-                // The run lasts as long as its schedule, however early this
-                // worker's share of it was done.
-                pacer.until_end().await;
-            }
-            None => drive_closed(&shared, &host, &whole, segment, start, &mut vus).await,
-        }
-    };
-    let deadline_reached = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d.into()).await,
-            None => std::future::pending().await,
-        }
-    };
+    let mut sets: Vec<tokio::task::JoinSet<()>> =
+        groups.iter().map(|_| tokio::task::JoinSet::new()).collect();
+    let all_driven = futures_util::future::join_all(
+        groups
+            .iter()
+            .zip(sets.iter_mut())
+            .map(|(g, vus)| g.drive(segment, &host, vus)),
+    );
     tokio::select! {
-        _ = driven => {}
+        _ = all_driven => {}
         _ = stop.wait_for(|stopped| *stopped) => {}
-        _ = deadline_reached => {}
     }
     let end = Instant::now();
-    if let Some(pacer) = &pacer {
-        // Iterations that were due and never started, each one a scenario's
-        // as it would have been had it started: drawn by weight. No VU has
-        // run since `end` (one thread), and none takes a slot once stopping.
-        let dropped = shared.pick.pick_many(pacer.dropped(end));
-        let mut recorder = shared.recorder.borrow_mut();
-        for (scenario, n) in shared.program.scenarios.iter().zip(dropped) {
-            recorder.stats(scenario.iteration_key, end).dropped += n;
+    for group in &groups {
+        if let Some(pacer) = &group.pacer {
+            // Iterations that were due and never started, each one a
+            // scenario's as it would have been had it started: drawn by
+            // weight. No VU has run since `end` (one thread), and none
+            // takes a slot once stopping.
+            let dropped = group.shared.draw_dropped(pacer.dropped(end));
+            let mut recorder = group.shared.recorder.borrow_mut();
+            for (scenario, n) in dropped {
+                let key = group.shared.program.scenarios[scenario].iteration_key;
+                recorder.stats(key, end).dropped += n;
+            }
         }
+        // VUs abandon their iteration (counted as cut) and run their
+        // teardown within the grace period.
+        group.shared.stop();
     }
-    // VUs abandon their iteration (counted as cut) and run their teardown
-    // within the grace period.
-    shared.stop();
     let _ = tokio::time::timeout(TEARDOWN_GRACE, async {
-        while vus.join_next().await.is_some() {}
+        for vus in &mut sets {
+            while vus.join_next().await.is_some() {}
+        }
     })
     .await;
     // A teardown past its grace is cut too, and counted before the last
     // snapshot: wait until the aborted tasks are gone.
-    vus.shutdown().await;
+    for vus in &mut sets {
+        vus.shutdown().await;
+    }
     if let Some(host) = &host {
         // What the runner's iterations under way still report is recorded.
         host.shutdown().await;
     }
     ticker.abort();
 
-    let mut recorder = shared.recorder.borrow_mut();
+    let mut recorder = base.recorder.borrow_mut();
     recorder.set_gauge(VUS_GAUGE, 0, Instant::now());
-    recorder.finish(shared.report());
+    recorder.finish(base.report());
     end
+}
+
+/// One load model of a worker: its VUs' state and, open, its pacer.
+struct Group {
+    shared: Rc<WorkerState>,
+    /// The whole model (every segment's), whose schedule this worker shares.
+    whole: LoadModel,
+    /// The run's start plus the model's `start_after`.
+    start: Instant,
+    pacer: Option<Rc<Pacer>>,
+}
+
+impl Group {
+    fn new(
+        base: &WorkerState,
+        plan: &WorkerPlan,
+        group: LoadGroup,
+        number: usize,
+        vu_offset: u64,
+        run_start: Instant,
+    ) -> Group {
+        // A closed model's schedule (when each VU starts and stops, when
+        // the run ends) is the whole plan's: this segment runs the VUs
+        // whose global index falls to it, so its share of the VUs running
+        // at `t` is its share of the whole model's count at `t`. Segmenting
+        // the model itself would give each share a schedule of its own (a
+        // cycle's users one `startup_delay` apart within each share, a ramp
+        // rounded per share).
+        let segment = plan.segment;
+        let whole = group.model.clone();
+        let budget = match whole.segment(segment) {
+            LoadModel::Vus {
+                iterations: Some(n),
+                ..
+            } => n,
+            _ => u64::MAX,
+        };
+        let start = run_start + group.start_after;
+        let pacer = whole.is_open().then(|| {
+            // This worker's share of the whole model's arrivals, not a
+            // smaller rate; each load model its own Poisson draws, all
+            // from the run's seed.
+            let poisson = (group.arrivals == Arrivals::Poisson)
+                .then(|| PoissonSlots::new(plan.program.plan.seed.wrapping_add(number as u64)));
+            let schedule = ModelSchedule {
+                model: whole.clone(),
+                poisson,
+            };
+            Rc::new(Pacer::new(start, Box::new(Share::new(schedule, segment))))
+        });
+        Group {
+            shared: base.for_group(&group, budget, vu_offset),
+            whole,
+            start,
+            pacer,
+        }
+    }
+
+    /// Runs this model's VUs from its start to its end (its schedule's
+    /// end, its iterations done); they stop then, the others go on.
+    async fn drive(&self, segment: Segment, host: &Host, vus: &mut tokio::task::JoinSet<()>) {
+        tokio::time::sleep_until(self.start.into()).await;
+        let shared = &self.shared;
+        let driven = async {
+            match &self.pacer {
+                Some(pacer) => {
+                    drive_open(
+                        shared,
+                        host,
+                        pacer.clone(),
+                        &self.whole.segment(segment),
+                        vus,
+                    )
+                    .await;
+                    // The model lasts as long as its schedule, however
+                    // early this worker's share of it was done.
+                    pacer.until_end().await;
+                }
+                None => drive_closed(shared, host, &self.whole, segment, self.start, vus).await,
+            }
+        };
+        let deadline_reached = async {
+            match self.whole.duration() {
+                Some(d) => tokio::time::sleep_until((self.start + d).into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = driven => {}
+            () = deadline_reached => {}
+        }
+        // Past its end the model's VUs stop (cutting what they were
+        // doing) while other models go on; an open model's dropped slots
+        // are counted when the worker stops, as none is taken after this.
+        shared.stop();
+    }
 }
 
 /// Closed model: keeps the number of running VUs at this segment's share of
@@ -180,8 +263,13 @@ async fn drive_closed(
             }
         }
         let iterations_done = shared.budget.get() == 0 && shared.active.get() == 0;
+        // `iterations_per_vu` with a fixed number of VUs: over once each
+        // has run its iterations (a ramp's later VUs may be yet to come).
+        let quotas_done = shared.iterations_per_vu.is_some()
+            && matches!(model, LoadModel::Vus { .. })
+            && shared.quota_done.get() >= target;
         let schedule_over = model.duration().is_some_and(|d| elapsed >= d);
-        if iterations_done || schedule_over || shared.stopping.get() {
+        if iterations_done || quotas_done || schedule_over || shared.stopping.get() {
             // Wait for the last VUs to finish their iterations.
             while vus.join_next().await.is_some() {}
             return;
@@ -195,12 +283,18 @@ async fn drive_closed(
 async fn closed_vu(shared: Rc<WorkerState>, host: Host, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
+    let mut quota = shared.iterations_per_vu;
     if let Err(e) = vu.init_variables(&shared) {
         shared.note_failure("variables", "render", &e.to_string());
     } else {
         loop {
             if shared.stopping.get() || index >= shared.desired.get() {
                 break;
+            }
+            match quota {
+                Some(0) => break,
+                Some(n) => quota = Some(n - 1),
+                None => {}
             }
             let left = shared.budget.get();
             if left == 0 {
@@ -220,7 +314,13 @@ async fn closed_vu(shared: Rc<WorkerState>, host: Host, index: usize) {
         }
     }
     teardown(&shared, &mut vu).await;
-    shared.alive.borrow_mut()[index] = false;
+    if quota == Some(0) {
+        // Its iterations are done: it stays counted as started, so the
+        // model does not start it again.
+        shared.quota_done.set(shared.quota_done.get() + 1);
+    } else {
+        shared.alive.borrow_mut()[index] = false;
+    }
     shared.set_active(-1);
 }
 

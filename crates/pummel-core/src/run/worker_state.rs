@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 use super::program::{Program, SOCKETS_GAUGE, VUS_GAUGE};
 use crate::coordinator::StopSignal;
 use crate::http::session::{Connectors, SessionOptions};
-use crate::metrics::{Recorder, WorkerReport};
+use crate::metrics::{GaugeId, Recorder, WorkerReport};
 use crate::scenario::feeder::Feeder;
+use crate::scenario::model::LoadGroup;
 use crate::scenario::pick::WeightedPick;
 use crate::segment::Segment;
 
@@ -40,17 +41,32 @@ pub(super) struct WorkerPlan {
     pub(super) debug: Option<super::HttpDebug>,
 }
 
-/// State the VUs of one worker share (all on one thread).
+/// State the VUs of one load model of a worker share (all on one thread).
+/// A run whose scenarios have loads of their own has one per load model,
+/// sharing the recorder, connections, feeders and failures.
 pub(super) struct WorkerState {
     pub(super) program: Arc<Program>,
-    pub(super) recorder: RefCell<Recorder>,
+    pub(super) recorder: Rc<RefCell<Recorder>>,
     pub(super) connectors: Rc<Connectors>,
-    pub(super) feeders: Vec<Feeder>,
+    pub(super) feeders: Rc<Vec<Feeder>>,
     pub(super) initial_vars: InitialVars,
     pub(super) stopping: Cell<bool>,
     stop_notify: Notify,
     pub(super) run_stop: StopSignal,
     pub(super) pick: WeightedPick,
+    /// The scenarios this load model runs: a pick indexes this.
+    scenarios: Vec<usize>,
+    /// Closed model: each VU stops after this many iterations.
+    pub(super) iterations_per_vu: Option<u64>,
+    /// VUs that stopped after their `iterations_per_vu`.
+    pub(super) quota_done: Cell<usize>,
+    /// A scenario's own load: the gauges of its VUs and started iterations.
+    own_gauges: Option<(GaugeId, GaugeId)>,
+    started: Cell<u64>,
+    /// Added to VU ids, so that each load model's VUs have ids of their own.
+    vu_offset: u64,
+    /// The worker's VUs over all its load models.
+    all_active: Rc<Cell<u64>>,
     /// The next scenario when the plan takes them in order (`--once`).
     pub(super) next_in_order: Option<Cell<u64>>,
     pub(super) debug: Option<super::HttpDebug>,
@@ -62,10 +78,10 @@ pub(super) struct WorkerState {
     pub(super) budget: Cell<u64>,
     pub(super) idle: Cell<u64>,
     /// WebSockets open on this worker.
-    sockets: Cell<u64>,
-    failures: RefCell<Vec<String>>,
+    sockets: Rc<Cell<u64>>,
+    failures: Rc<RefCell<Vec<String>>>,
     /// A failure that must end the run (a unique feeder ran dry).
-    fatal: RefCell<Option<String>>,
+    fatal: Rc<RefCell<Option<String>>>,
     workers: u32,
     worker_index: u32,
 }
@@ -74,17 +90,25 @@ impl WorkerState {
     /// The shared state of a worker (or of the global setup's lone VU).
     pub(super) fn new(plan: &WorkerPlan, recorder: Recorder, budget: u64) -> Rc<WorkerState> {
         Rc::new(WorkerState {
-            recorder: RefCell::new(recorder),
+            recorder: Rc::new(RefCell::new(recorder)),
             connectors: Connectors::new(plan.connectors.clone(), plan.known_addrs.clone()),
-            feeders: plan
-                .program
-                .plan
-                .feeders
-                .iter()
-                .map(|f| f.rows_for(plan.segment))
-                .collect(),
+            feeders: Rc::new(
+                plan.program
+                    .plan
+                    .feeders
+                    .iter()
+                    .map(|f| f.rows_for(plan.segment))
+                    .collect(),
+            ),
             initial_vars: plan.initial_vars.clone(),
             pick: plan.program.plan.scenario_pick(),
+            scenarios: (0..plan.program.scenarios.len()).collect(),
+            iterations_per_vu: None,
+            quota_done: Cell::new(0),
+            own_gauges: None,
+            started: Cell::new(0),
+            vu_offset: 0,
+            all_active: Rc::new(Cell::new(0)),
             next_in_order: plan.program.plan.in_order.then(|| Cell::new(0)),
             debug: plan.debug.clone(),
             program: plan.program.clone(),
@@ -96,12 +120,88 @@ impl WorkerState {
             active: Cell::new(0),
             budget: Cell::new(budget),
             idle: Cell::new(0),
-            sockets: Cell::new(0),
-            failures: RefCell::new(Vec::new()),
-            fatal: RefCell::new(None),
+            sockets: Rc::new(Cell::new(0)),
+            failures: Rc::new(RefCell::new(Vec::new())),
+            fatal: Rc::new(RefCell::new(None)),
             workers: plan.workers,
             worker_index: plan.segment.index,
         })
+    }
+
+    /// The state of the VUs of one more load model of this worker: its own
+    /// VU counts, scenarios and stop; the recorder, connections, feeders
+    /// and failures this one's.
+    pub(super) fn for_group(
+        &self,
+        group: &LoadGroup,
+        budget: u64,
+        vu_offset: u64,
+    ) -> Rc<WorkerState> {
+        let own_gauges = match group.scenarios.as_slice() {
+            [one] if group.own.is_some() => self.program.scenarios[*one].own_gauges,
+            _ => None,
+        };
+        Rc::new(WorkerState {
+            program: self.program.clone(),
+            recorder: self.recorder.clone(),
+            connectors: self.connectors.clone(),
+            feeders: self.feeders.clone(),
+            initial_vars: self.initial_vars.clone(),
+            stopping: Cell::new(false),
+            stop_notify: Notify::new(),
+            run_stop: self.run_stop.clone(),
+            pick: group.pick.clone(),
+            scenarios: group.scenarios.clone(),
+            iterations_per_vu: group.iterations_per_vu,
+            quota_done: Cell::new(0),
+            own_gauges,
+            started: Cell::new(0),
+            next_in_order: self.next_in_order.as_ref().map(|_| Cell::new(0)),
+            debug: self.debug.clone(),
+            vu_offset,
+            all_active: self.all_active.clone(),
+            desired: Cell::new(0),
+            alive: RefCell::new(Vec::new()),
+            active: Cell::new(0),
+            budget: Cell::new(budget),
+            idle: Cell::new(0),
+            sockets: self.sockets.clone(),
+            failures: self.failures.clone(),
+            fatal: self.fatal.clone(),
+            workers: self.workers,
+            worker_index: self.worker_index,
+        })
+    }
+
+    /// The scenario of the next iteration: drawn by weight among this load
+    /// model's scenarios (an index into the program's scenarios).
+    pub(super) fn draw_scenario(&self) -> usize {
+        let scenario = self.scenarios.get(self.pick.pick()).copied().unwrap_or(0);
+        if let Some((_, started)) = self.own_gauges {
+            self.started.set(self.started.get() + 1);
+            self.recorder
+                .borrow_mut()
+                .set_gauge(started, self.started.get(), Instant::now());
+        }
+        scenario
+    }
+
+    /// The scenario of pick `k` when the plan takes them in order (`--once`).
+    pub(super) fn pick_in_order(&self, k: u64) -> usize {
+        self.scenarios
+            .get(self.pick.pick_with(k))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `n` iterations this load model dropped, counted per scenario (an
+    /// index into the program's scenarios) as [`Self::draw_scenario`] would.
+    pub(super) fn draw_dropped(&self, n: u64) -> Vec<(usize, u64)> {
+        self.scenarios
+            .iter()
+            .copied()
+            .zip(self.pick.pick_many(n))
+            .collect()
     }
 
     /// Keeps a few failure messages, for the summary.
@@ -140,7 +240,7 @@ impl WorkerState {
 
     /// The run-wide id of this worker's VU number `index`.
     pub(super) fn vu_id(&self, index: usize) -> u64 {
-        index as u64 * u64::from(self.workers) + u64::from(self.worker_index) + 1
+        (self.vu_offset + index as u64) * u64::from(self.workers) + u64::from(self.worker_index) + 1
     }
 
     pub(super) fn socket_opened(&self) {
@@ -161,8 +261,13 @@ impl WorkerState {
     pub(super) fn set_active(&self, delta: i64) {
         let active = (self.active.get() as i64 + delta).max(0) as u64;
         self.active.set(active);
-        self.recorder
-            .borrow_mut()
-            .set_gauge(VUS_GAUGE, active, Instant::now());
+        let all = (self.all_active.get() as i64 + delta).max(0) as u64;
+        self.all_active.set(all);
+        let mut recorder = self.recorder.borrow_mut();
+        let now = Instant::now();
+        recorder.set_gauge(VUS_GAUGE, all, now);
+        if let Some((vus, _)) = self.own_gauges {
+            recorder.set_gauge(vus, active, now);
+        }
     }
 }

@@ -168,6 +168,45 @@ pub(crate) struct Scenario {
     pub think: Option<Think>,
     /// The scenario's own `tags`; every step of it carries them too.
     pub tags: Tags,
+    /// The scenario's own load model (`load:` in the scenario); without
+    /// one it shares the file's `load` with the others by weight.
+    pub load: Option<ScenarioLoad>,
+}
+
+/// A scenario's own load: its model, run from `start_after` on, apart
+/// from the file's `load` (which the command line's `--vus`, `--rate`,
+/// `--duration` and `--iterations` replace; this one they leave alone).
+#[derive(Clone, Debug)]
+pub(crate) struct ScenarioLoad {
+    pub model: LoadModel,
+    pub arrivals: Arrivals,
+    /// From the run's start to this load's start.
+    pub start_after: Duration,
+    /// Closed models: each VU stops after this many iterations.
+    pub iterations_per_vu: Option<u64>,
+}
+
+/// A load model and the scenarios it runs: the file's `load` shared by
+/// the scenarios without their own (by weight), or one scenario's own.
+#[derive(Clone, Debug)]
+pub(crate) struct LoadGroup {
+    pub model: LoadModel,
+    pub arrivals: Arrivals,
+    pub start_after: Duration,
+    pub iterations_per_vu: Option<u64>,
+    /// Indices into [`Plan::scenarios`]; a pick from `pick` indexes this.
+    pub scenarios: Vec<usize>,
+    pub pick: WeightedPick,
+    /// The scenario's name when the group is a scenario's own load.
+    pub own: Option<String>,
+}
+
+impl LoadGroup {
+    /// When the group's load ends, from the run's start (`None`: when its
+    /// iterations are done).
+    pub(crate) fn end(&self) -> Option<Duration> {
+        self.model.duration().map(|d| self.start_after + d)
+    }
 }
 
 impl Scenario {
@@ -182,6 +221,7 @@ impl Scenario {
             pacing: None,
             think: None,
             tags: Tags::default(),
+            load: None,
         }
     }
 }
@@ -336,7 +376,12 @@ impl Plan {
     /// How long the load lasts, when the load model says (not for a number
     /// of iterations).
     pub fn duration(&self) -> Option<Duration> {
-        self.load.duration()
+        if !self.has_scenario_loads() {
+            return self.load.duration();
+        }
+        // The run lasts as long as its longest load.
+        let ends: Option<Vec<Duration>> = self.load_groups().iter().map(LoadGroup::end).collect();
+        ends.and_then(|ends| ends.into_iter().max())
     }
 
     /// Keeps only the scenarios named (`pummel run --scenario NAME`), in
@@ -409,6 +454,59 @@ impl Plan {
     /// The weighted choice of scenarios, in `scenarios` order.
     pub(crate) fn scenario_pick(&self) -> WeightedPick {
         WeightedPick::new(self.scenarios.iter().map(|s| s.weight))
+    }
+
+    /// The load models the run drives at once: the file's `load`, shared
+    /// by weight among the scenarios without their own (left out when
+    /// every scenario has its own), then each scenario's own load.
+    pub(crate) fn load_groups(&self) -> Vec<LoadGroup> {
+        let shared: Vec<usize> = (0..self.scenarios.len())
+            .filter(|&i| self.scenarios[i].load.is_none())
+            .collect();
+        let mut groups = Vec::new();
+        if !shared.is_empty() {
+            groups.push(LoadGroup {
+                model: self.load.clone(),
+                arrivals: self.arrivals,
+                start_after: Duration::ZERO,
+                iterations_per_vu: None,
+                pick: WeightedPick::new(shared.iter().map(|&i| self.scenarios[i].weight)),
+                scenarios: shared,
+                own: None,
+            });
+        }
+        for (i, s) in self.scenarios.iter().enumerate() {
+            if let Some(l) = &s.load {
+                groups.push(LoadGroup {
+                    model: l.model.clone(),
+                    arrivals: l.arrivals,
+                    start_after: l.start_after,
+                    iterations_per_vu: l.iterations_per_vu,
+                    scenarios: vec![i],
+                    pick: WeightedPick::new([1]),
+                    own: Some(s.name.clone()),
+                });
+            }
+        }
+        groups
+    }
+
+    /// Whether some scenario has its own load model.
+    pub(crate) fn has_scenario_loads(&self) -> bool {
+        self.scenarios.iter().any(|s| s.load.is_some())
+    }
+
+    /// The most VUs the run's load models may run at once, all together.
+    pub(crate) fn max_vus_all(&self) -> u32 {
+        self.load_groups()
+            .iter()
+            .map(|g| g.model.max_vus())
+            .fold(0u32, u32::saturating_add)
+    }
+
+    /// Whether some load model of the run is open (arrival rate).
+    pub(crate) fn any_open(&self) -> bool {
+        self.load_groups().iter().any(|g| g.model.is_open())
     }
 
     /// The URL a rendered step URL stands for: absolute as it is, or

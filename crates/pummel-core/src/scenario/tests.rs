@@ -534,7 +534,9 @@ fn load_models() {
             .join("\n")
     };
     assert!(msgs("{ vus: 3, rate: 5, duration: 1s }").contains("`rate` conflicts with `vus`"));
-    assert!(msgs("{ vus: 3 }").contains("`vus` needs `duration` or `iterations`"));
+    assert!(
+        msgs("{ vus: 3 }").contains("`vus` needs `duration`, `iterations` or `iterations_per_vu`")
+    );
     assert!(msgs("{ rate: 5 }").contains("`rate` needs `duration`"));
     assert!(msgs("{ duration: 5s }").contains("`load` needs one of"));
     assert!(msgs("{ vus: 2, duration: 1s, max_vus: 3 }")

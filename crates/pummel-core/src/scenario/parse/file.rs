@@ -75,6 +75,7 @@ impl Decoder<'_> {
             .get("load")
             .map(|n| self.decode_arrivals(n))
             .unwrap_or_default();
+        self.reject_iterations_per_vu(f.get("load"));
         let thresholds = match f.get("thresholds") {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),

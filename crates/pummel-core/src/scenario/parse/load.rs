@@ -2,12 +2,14 @@
 
 use super::decoder::{Decoder, Fields};
 use crate::limits::{MAX_RATE, MAX_VUS};
+use crate::scenario::diagnostic::Span;
 use crate::scenario::load_model::{Cycles, LoadModel, Stage, DEFAULT_MAX_VUS};
-use crate::scenario::yaml::Node;
+use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
     pub(super) fn decode_load(&mut self, node: &Node) -> Option<LoadModel> {
-        const KEYS: [&str; 14] = [
+        const KEYS: [&str; 15] = [
+            "iterations_per_vu",
             "vus",
             "duration",
             "iterations",
@@ -41,8 +43,8 @@ impl Decoder<'_> {
             );
         }
         let allowed: &[&str] = match kind {
-            "vus" => &["vus", "duration", "iterations"],
-            "stages" => &["stages", "start_vus"],
+            "vus" => &["vus", "duration", "iterations", "iterations_per_vu"],
+            "stages" => &["stages", "start_vus", "iterations_per_vu"],
             "rate" => &["rate", "duration", "max_vus", "arrivals"],
             "rate_stages" => &["rate_stages", "start_rate", "max_vus", "arrivals"],
             _ => &["cycles", "cycle_duration", "startup_delay", "cycle_pause"],
@@ -79,8 +81,8 @@ impl Decoder<'_> {
             .get("iterations")
             .and_then(|n| self.int(n, "`iterations`", 1, i64::MAX))
             .map(|n| n as u64);
-        if !f.has("duration") && !f.has("iterations") {
-            self.missing(f, f.key_span("vus"), "`vus` needs `duration` or `iterations` (or both: whichever comes first ends the run)");
+        if !f.has("duration") && !f.has("iterations") && !f.has("iterations_per_vu") {
+            self.missing(f, f.key_span("vus"), "`vus` needs `duration`, `iterations` or `iterations_per_vu` (whichever comes first ends the run)");
             return None;
         }
         Some(LoadModel::Vus {
@@ -88,6 +90,30 @@ impl Decoder<'_> {
             duration,
             iterations,
         })
+    }
+
+    /// `iterations_per_vu` of a `load` mapping: each VU of a closed model
+    /// stops after that many iterations.
+    pub(super) fn decode_iterations_per_vu(&mut self, load: &Node) -> Option<(u64, Span)> {
+        let Kind::Map(entries) = &load.kind else {
+            return None;
+        };
+        let (key, node) = entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("iterations_per_vu"))?;
+        let n = self.int(node, "`iterations_per_vu`", 1, i64::MAX)?;
+        Some((n as u64, key.span))
+    }
+
+    /// `iterations_per_vu` in the file's `load`: an error, it is a
+    /// scenario's own load's (the file's has `iterations`, shared by its VUs).
+    pub(super) fn reject_iterations_per_vu(&mut self, load: Option<&Node>) {
+        if let Some((_, span)) = load.and_then(|n| self.decode_iterations_per_vu(n)) {
+            self.err(
+                span,
+                "`iterations_per_vu` belongs in a scenario's own `load` (the file's `load` has `iterations`, shared by all its VUs)",
+            );
+        }
     }
 
     /// `stages`: VUs ramped from `start_vus` through each stage's target.

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::decoder::{Decoder, Fields};
 use super::tags::inherit_tags;
-use crate::scenario::model::{Group, Scenario, Step, StepKind};
+use crate::scenario::model::{Group, Scenario, ScenarioLoad, Step, StepKind};
 use crate::scenario::tags::Tags;
 use crate::scenario::websocket::{WsStep, DEFAULT_SOCKET, WS_KEYS};
 use crate::scenario::yaml::{Kind, Node};
@@ -27,7 +27,16 @@ impl Decoder<'_> {
                 item,
                 "a scenario",
                 &[
-                    "name", "weight", "setup", "steps", "teardown", "pacing", "think", "tags",
+                    "name",
+                    "weight",
+                    "setup",
+                    "steps",
+                    "teardown",
+                    "pacing",
+                    "think",
+                    "tags",
+                    "load",
+                    "start_after",
                 ],
             ) else {
                 continue;
@@ -84,6 +93,7 @@ impl Decoder<'_> {
                 .get("pacing")
                 .and_then(|n| self.positive_duration(n, "`pacing`"));
             let think = f.get("think").and_then(|n| self.think(n, "`think`"));
+            let load = self.decode_scenario_load(&f, &name);
             out.push(Scenario {
                 name,
                 weight,
@@ -93,9 +103,43 @@ impl Decoder<'_> {
                 pacing,
                 think,
                 tags,
+                load,
             });
         }
         out
+    }
+
+    /// A scenario's own `load` and `start_after`. A `weight` beside its own
+    /// load is an error: weights share the file's `load`, which such a
+    /// scenario does not take part in, so the weight would silently do nothing.
+    fn decode_scenario_load(&mut self, f: &Fields<'_>, name: &str) -> Option<ScenarioLoad> {
+        let start_after = f
+            .get("start_after")
+            .and_then(|n| self.duration(n, "`start_after`"));
+        let Some(node) = f.get("load") else {
+            if f.has("start_after") {
+                self.err(
+                    f.key_span("start_after"),
+                    format!("`start_after` needs the scenario's own `load` (scenario `{name}` shares the file's `load`, which starts with the run)"),
+                );
+            }
+            return None;
+        };
+        if f.has("weight") {
+            self.err(
+                f.key_span("weight"),
+                format!("`weight` does not apply to scenario `{name}`: it has its own `load` (weights share the file's `load` among the scenarios without one)"),
+            );
+        }
+        let model = self.decode_load(node)?;
+        let arrivals = self.decode_arrivals(node);
+        let iterations_per_vu = self.decode_iterations_per_vu(node).map(|(n, _)| n);
+        Some(ScenarioLoad {
+            model,
+            arrivals,
+            start_after: start_after.unwrap_or_default(),
+            iterations_per_vu,
+        })
     }
 
     /// A list of steps, each with its own tags and those of the groups

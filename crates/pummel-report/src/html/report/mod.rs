@@ -19,6 +19,7 @@ mod load_model;
 mod metrics;
 mod monitor;
 mod over_time;
+mod scenario_load;
 mod steps;
 mod thresholds;
 mod websocket;
@@ -66,6 +67,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     page.section("latency", "Latency", &html);
     if !r.steps.is_empty() {
         page.section("steps", "Steps", &steps::section(r, &run, options));
+    }
+    if let Some(html) = scenario_load::section(r) {
+        page.section("scenario-load", "Load per scenario", &html);
     }
     if !r.groups.is_empty() {
         page.section("groups", "Groups", &render(&groups::table(r)));

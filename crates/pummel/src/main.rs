@@ -7,9 +7,11 @@
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 
 mod cli;
+mod cli_distributed;
 mod commands;
 mod exit;
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 

@@ -26,6 +26,9 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `distributed`: `pummel server` and `pummel agent` on loopback: exact merges, the shared
+//!   schedule, unique rows, detach/attach/stop, tokens, lost agents, cut links, restarts, skew;
+//! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -36,6 +39,8 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod cluster;
+mod distributed;
 mod failures;
 mod honesty;
 mod limits;

@@ -209,8 +209,13 @@ pub(crate) struct RunsArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AgentsArgs {
-    #[command(subcommand)]
+    /// disable: give the agent no new run (one it runs goes on); drain: let it finish what it
+    /// runs, then give it nothing new; enable: give it runs again
+    #[arg(value_enum, requires = "name")]
     pub action: Option<AgentsAction>,
+
+    /// The agent to act on
+    pub name: Option<String>,
 
     /// Print the list as JSON
     #[arg(long)]
@@ -220,12 +225,9 @@ pub(crate) struct AgentsArgs {
     pub remote: RemoteArgs,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AgentsAction {
-    /// Give this agent no new run (a run it is running goes on)
-    Disable { name: String },
-    /// Let this agent finish what it runs, then give it nothing new
-    Drain { name: String },
-    /// Give this agent runs again
-    Enable { name: String },
+    Disable,
+    Drain,
+    Enable,
 }

@@ -163,10 +163,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn pummel agent");
-        Agent {
-            child,
-            name: name.to_owned(),
-        }
+        Agent { child }
     }
 
     /// `pummel ARGS --server URL --token CLIENT` (the client side).
@@ -236,7 +233,6 @@ impl Drop for Server {
 /// A `pummel agent` process, killed on drop.
 pub(crate) struct Agent {
     child: Child,
-    pub(crate) name: String,
 }
 
 impl Agent {

@@ -126,19 +126,21 @@ fn json_lines<T: serde::Serialize>(list: &T) -> Result<String, Failure> {
 }
 
 pub(super) fn agents(args: &AgentsArgs) -> Result<i32, Failure> {
-    let req = match &args.action {
-        None => FromClient::Agents,
-        Some(action) => {
-            let (name, action) = match action {
-                AgentsAction::Disable { name } => (name, AgentAction::Disable),
-                AgentsAction::Drain { name } => (name, AgentAction::Drain),
-                AgentsAction::Enable { name } => (name, AgentAction::Enable),
-            };
-            FromClient::Agent {
-                name: name.clone(),
-                action,
-            }
+    let req = match (args.action, &args.name) {
+        (Some(action), Some(name)) => FromClient::Agent {
+            name: name.clone(),
+            action: match action {
+                AgentsAction::Disable => AgentAction::Disable,
+                AgentsAction::Drain => AgentAction::Drain,
+                AgentsAction::Enable => AgentAction::Enable,
+            },
+        },
+        (None, Some(name)) => {
+            return Err(Failure::usage(format!(
+                "what to do with agent {name}? disable, drain or enable"
+            )))
         }
+        _ => FromClient::Agents,
     };
     match one_shot(&args.remote, &req)? {
         ToClient::Agents { agents } if args.json => destinations::print(&json_lines(&agents)?)?,

@@ -20,9 +20,82 @@ use crate::util::{pummel_bin, Output};
 /// How long a server or agent may take to come up, and a state to be reached.
 pub(crate) const SETTLE: Duration = Duration::from_secs(30);
 
+/// Runs `pummel ARGS` under a small `sh` guard: when this test process ends, however it ends,
+/// the guard's stdin closes and it kills the pummel process, so a server or agent shared by many
+/// tests (kept in a static, which is never dropped) does not outlive the test run. The guard
+/// exits with pummel's exit code.
+const GUARD: &str = r#"exec 3<&0
+"$@" </dev/null & p=$!
+echo "$p"
+( read _ <&3; kill -9 "$p" 2>/dev/null ) & w=$!
+wait "$p"; code=$?
+kill "$w" 2>/dev/null
+exit "$code""#;
+
+/// A pummel process under its guard.
+pub(crate) struct Guarded {
+    guard: Child,
+    /// Closing it makes the guard kill pummel.
+    stdin: Option<std::process::ChildStdin>,
+    /// pummel's own pid (for a SIGKILL of pummel itself).
+    pid: u32,
+}
+
+impl Guarded {
+    fn spawn(
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> (Guarded, Option<std::process::ChildStderr>) {
+        let mut guard = Command::new("sh")
+            .args(["-c", GUARD, "sh", pummel_bin()])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn sh");
+        let stdin = guard.stdin.take();
+        let stdout = guard.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let pid = lines
+            .next()
+            .and_then(Result::ok)
+            .and_then(|l| l.trim().parse().ok())
+            .expect("the guard prints pummel's pid");
+        // pummel's own stdout, drained so it never blocks.
+        std::thread::spawn(move || for _ in lines {});
+        let stderr = guard.stderr.take();
+        (Guarded { guard, stdin, pid }, stderr)
+    }
+
+    /// SIGKILL to pummel itself; waits for it.
+    fn kill(&mut self) {
+        // Already gone (it exited by itself) is fine.
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.guard.wait();
+    }
+
+    /// pummel's exit code, once it has exited by itself (None until then).
+    fn try_code(&mut self) -> Option<Option<i32>> {
+        self.guard.try_wait().ok().flatten().map(|s| s.code())
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.guard.wait();
+    }
+}
+
 /// A `pummel server` on 127.0.0.1 with a fresh store, killed on drop.
 pub(crate) struct Server {
-    child: Option<Child>,
+    child: Option<Guarded>,
     pub(crate) url: String,
     listen: String,
     pub(crate) data: PathBuf,
@@ -92,16 +165,11 @@ impl Server {
     }
 
     fn launch(&mut self) {
-        let mut child = Command::new(pummel_bin())
-            .args(["server", "--listen", &self.listen, "--data-dir"])
-            .arg(&self.data)
-            .args(&self.extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn pummel server");
-        let stderr = child.stderr.take().expect("piped stderr");
+        let data = self.data.to_str().expect("utf-8 path").to_owned();
+        let mut args = vec!["server", "--listen", &self.listen, "--data-dir", &data];
+        args.extend(self.extra.iter().map(String::as_str));
+        let (mut child, stderr) = Guarded::spawn(&args, &[], Stdio::piped());
+        let stderr = stderr.expect("piped stderr");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stderr).lines();
@@ -114,7 +182,7 @@ impl Server {
             for _ in lines {}
         });
         let url = rx.recv_timeout(SETTLE).unwrap_or_else(|_| {
-            let _ = child.kill();
+            child.kill();
             panic!("pummel server did not announce its address")
         });
         // A restart keeps the same port, so agents redial the same address.
@@ -127,8 +195,7 @@ impl Server {
     /// and store.
     pub(crate) fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
         self.launch();
     }
@@ -146,23 +213,17 @@ impl Server {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Agent {
-        let child = Command::new(pummel_bin())
-            .args([
-                "agent",
-                "--server",
-                url,
-                "--token",
-                &self.agent_token,
-                "--name",
-                name,
-            ])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn pummel agent");
+        let mut args = vec![
+            "agent",
+            "--server",
+            url,
+            "--token",
+            &self.agent_token,
+            "--name",
+            name,
+        ];
+        args.extend_from_slice(extra);
+        let (child, _) = Guarded::spawn(&args, env, Stdio::null());
         Agent { child }
     }
 
@@ -224,30 +285,28 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
     }
 }
 
 /// A `pummel agent` process, killed on drop.
 pub(crate) struct Agent {
-    child: Child,
+    child: Guarded,
 }
 
 impl Agent {
     /// SIGKILL: the agent vanishes without a word.
     pub(crate) fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
     }
 
     /// Waits for the agent to exit by itself; its exit code.
     pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
+            if let Some(code) = self.child.try_code() {
+                return code;
             }
             if Instant::now() > deadline {
                 return None;

@@ -12,17 +12,19 @@ use std::path::{Path, PathBuf};
 
 use pummel_architecture::{public_items, sibling_cycles, CrateSource};
 
-const LIBRARIES: [&str; 4] = [
+const LIBRARIES: [&str; 5] = [
     "pummel-result",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-server",
 ];
-const ALL_CRATES: [&str; 5] = [
+const ALL_CRATES: [&str; 6] = [
     "pummel-result",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-server",
     "pummel",
 ];
 

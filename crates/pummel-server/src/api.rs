@@ -1,7 +1,7 @@
 //! The HTTP side of the one port: the health probe and the two WebSocket
 //! endpoints, each behind a token of the right role.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -187,10 +187,12 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
     let name = hello.name.clone();
     let (tx, mut outbound) = mpsc::unbounded_channel();
     let (reply, accepted) = oneshot::channel();
+    let heard = Arc::new(AtomicI64::new(crate::hub::unix_ms_now()));
     if !hub.send(HubMsg::AgentUp {
         hello,
         offset_ns,
         conn,
+        heard: heard.clone(),
         tx,
         reply,
     }) {
@@ -212,7 +214,11 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
                 None => break,
             },
             incoming = receive::<FromAgent>(&mut socket) => match incoming {
-                Some(msg) => if !hub.send(HubMsg::FromAgent { agent: name.clone(), conn, msg }) { break },
+                Some(msg) => {
+                    // Liveness as this task sees it, whatever the hub's backlog.
+                    heard.store(crate::hub::unix_ms_now(), Ordering::Relaxed);
+                    if !hub.send(HubMsg::FromAgent { agent: name.clone(), conn, msg }) { break }
+                }
                 None => break,
             },
         }

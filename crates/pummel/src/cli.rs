@@ -314,8 +314,11 @@ pub(crate) struct TrendArgs {
     pub apdex_t: Duration,
 }
 
-pub(crate) use crate::cli_distributed::{
-    AgentArgs, AgentsArgs, ResultArgs, RunIdArgs, RunsArgs, ServerArgs, SubmitArgs,
+mod distributed;
+
+pub(crate) use distributed::{
+    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
+    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

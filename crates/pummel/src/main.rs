@@ -7,7 +7,6 @@
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 
 mod cli;
-mod cli_distributed;
 mod commands;
 mod exit;
 mod output;

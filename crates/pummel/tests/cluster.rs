@@ -80,9 +80,9 @@ impl Guarded {
         let _ = self.guard.wait();
     }
 
-    /// pummel's exit code, once it has exited by itself (None until then).
-    fn try_code(&mut self) -> Option<Option<i32>> {
-        self.guard.try_wait().ok().flatten().map(|s| s.code())
+    /// How pummel exited, once it has (None until then).
+    fn try_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.guard.try_wait().ok().flatten()
     }
 }
 
@@ -305,8 +305,8 @@ impl Agent {
     pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(code) = self.child.try_code() {
-                return code;
+            if let Some(status) = self.child.try_status() {
+                return status.code();
             }
             if Instant::now() > deadline {
                 return None;

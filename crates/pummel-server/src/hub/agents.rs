@@ -1,7 +1,9 @@
 //! What the hub knows of each agent: its introduction, its link (if
 //! connected), its clock offset, when it was last heard, and what it runs.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -13,6 +15,8 @@ use crate::wire::{AgentAction, AgentInfo, Hello, ToAgent, ToClient, PROTOCOL_VER
 pub(super) struct Link {
     pub(super) conn: u64,
     pub(super) tx: mpsc::UnboundedSender<ToAgent>,
+    /// Unix ms of the last frame the connection received.
+    pub(super) heard: Arc<AtomicI64>,
 }
 
 pub(crate) struct Agent {
@@ -77,6 +81,7 @@ impl Hub {
         hello: Hello,
         offset_ns: i64,
         conn: u64,
+        heard: Arc<AtomicI64>,
         tx: mpsc::UnboundedSender<ToAgent>,
     ) -> Result<(), String> {
         if hello.protocol != PROTOCOL_VERSION {
@@ -125,7 +130,7 @@ impl Hub {
         // agent that the server has not yet seen die: the new one replaces
         // it.
         agent.hello = hello;
-        agent.link = Some(Link { conn, tx });
+        agent.link = Some(Link { conn, tx, heard });
         agent.offset_ns = offset_ns;
         agent.last_seen = Instant::now();
         agent.lost = false;
@@ -165,7 +170,19 @@ impl Hub {
     pub(super) fn find_lost(&mut self) -> Vec<String> {
         let timeout = self.config.agent_timeout;
         let mut lost = Vec::new();
+        let now_ms = unix_ms_now();
         for (name, agent) in &mut self.agents {
+            // Heard by the connection task (not yet by the hub, whose queue
+            // may hold the heartbeat behind snapshots): alive.
+            if let Some(link) = &agent.link {
+                let silent_ms = now_ms.saturating_sub(link.heard.load(Ordering::Relaxed));
+                let silent = Duration::from_millis(u64::try_from(silent_ms).unwrap_or(0));
+                if silent < agent.last_seen.elapsed() {
+                    agent.last_seen = Instant::now()
+                        .checked_sub(silent)
+                        .unwrap_or_else(Instant::now);
+                }
+            }
             if !agent.lost && agent.last_seen.elapsed() > timeout {
                 agent.lost = true;
                 // Closing the link ends the socket task; the agent redials.
@@ -259,4 +276,11 @@ impl Hub {
         list.sort_by(|a, b| a.name.cmp(&b.name));
         list
     }
+}
+
+/// Unix ms now.
+pub(crate) fn unix_ms_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

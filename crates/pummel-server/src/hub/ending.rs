@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::runs::{unix_ns, AgentShare, Phase, EXIT_FAILED, EXIT_STOPPED};
+use super::runs::{append_failure, unix_ns, AgentShare, Phase, EXIT_FAILED, EXIT_STOPPED};
 use super::{tell, Hub};
 use crate::backend::Ending;
 use crate::store::Store as _;
@@ -148,22 +148,6 @@ impl Hub {
                     message: message.clone(),
                 },
             );
-        }
-    }
-}
-
-/// Adds a failure message to an agent's report (a JSON object with a
-/// `failures` list, as the agent sends it).
-pub(super) fn append_failure(report: &mut serde_json::Value, failure: String) {
-    if !report.is_object() {
-        *report = serde_json::json!({ "failures": [] });
-    }
-    if let Some(object) = report.as_object_mut() {
-        let list = object
-            .entry("failures")
-            .or_insert_with(|| serde_json::json!([]));
-        if let Some(list) = list.as_array_mut() {
-            list.push(serde_json::Value::String(failure));
         }
     }
 }

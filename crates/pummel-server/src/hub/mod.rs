@@ -8,11 +8,14 @@
 //! from its submission to its result.
 
 mod agents;
+
+pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
 mod runs;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +56,10 @@ pub(crate) enum HubMsg {
         hello: Hello,
         offset_ns: i64,
         conn: u64,
+        /// When the connection last received a frame (Unix ms), written by
+        /// the connection task itself: liveness never waits in the hub's
+        /// queue behind snapshots.
+        heard: Arc<AtomicI64>,
         tx: mpsc::UnboundedSender<ToAgent>,
         reply: oneshot::Sender<Result<(), String>>,
     },
@@ -140,13 +147,14 @@ impl Hub {
                 hello,
                 offset_ns,
                 conn,
+                heard,
                 tx,
                 reply,
             } => {
-                let outcome = self.agent_up(hello, offset_ns, conn, tx).await;
+                let outcome = self.agent_up(hello, offset_ns, conn, heard, tx).await;
                 let _ = reply.send(outcome);
             }
-            HubMsg::FromAgent { agent, conn, msg } => self.from_agent(&agent, conn, msg).await,
+            HubMsg::FromAgent { agent, conn, msg } => self.agent_said(&agent, conn, msg).await,
             HubMsg::AgentDown { agent, conn } => self.agent_down(&agent, conn),
             HubMsg::AgentRefused { agent, reason } => self.agent_refused(agent, reason),
             HubMsg::Client { owner, req, tx } => self.client(&owner, req, &tx).await,
@@ -164,7 +172,7 @@ impl Hub {
 }
 
 impl Hub {
-    async fn from_agent(&mut self, agent: &str, conn: u64, msg: FromAgent) {
+    async fn agent_said(&mut self, agent: &str, conn: u64, msg: FromAgent) {
         if !self.heard(agent, conn) {
             return;
         }

@@ -9,7 +9,6 @@ use pummel_result::{Collector, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::ending::append_failure;
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
 use crate::store::{unix_now, RunRow, Store as _};
@@ -632,6 +631,22 @@ impl Hub {
                 message: row.message,
             },
         );
+    }
+}
+
+/// Adds a failure message to an agent's report (a JSON object with a
+/// `failures` list, as the agent sends it).
+pub(super) fn append_failure(report: &mut serde_json::Value, failure: String) {
+    if !report.is_object() {
+        *report = serde_json::json!({ "failures": [] });
+    }
+    if let Some(object) = report.as_object_mut() {
+        let list = object
+            .entry("failures")
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(serde_json::Value::String(failure));
+        }
     }
 }
 

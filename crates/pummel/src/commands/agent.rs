@@ -13,7 +13,7 @@ mod clock;
 mod link;
 mod segment;
 
-use crate::cli_distributed::AgentArgs;
+use crate::cli::AgentArgs;
 use crate::exit::Failure;
 
 pub(super) fn run(args: &AgentArgs) -> Result<i32, Failure> {

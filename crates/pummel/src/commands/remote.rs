@@ -19,7 +19,7 @@ use pummel_server::wire::{
     AgentAction, FromClient, OnAgentLoss, PlanSpec, Submit, ToClient, PROTOCOL_VERSION,
 };
 
-use crate::cli_distributed::{
+use crate::cli::{
     AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RunIdArgs, RunsArgs, SubmitArgs,
 };
 use crate::exit::{self, Failure};

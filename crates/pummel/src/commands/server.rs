@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pummel_server::token::Role;
 use pummel_server::{HubConfig, ServerConfig};
 
-use crate::cli_distributed::{RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 

@@ -31,7 +31,7 @@ pub(crate) enum Loaded {
         /// when the plan is dropped.
         _files: Option<tempfile::TempDir>,
     },
-    Bench(BenchPlan),
+    Bench(Box<BenchPlan>),
 }
 
 /// All the files one plan may ship, together.
@@ -198,7 +198,7 @@ pub(crate) fn load(spec: &PlanSpec, threads: Option<u64>) -> Result<Loaded, Stri
             };
             bench.threads = threads.or(bench.threads);
             super::resolve::bench_plan(&bench)
-                .map(Loaded::Bench)
+                .map(|plan| Loaded::Bench(Box::new(plan)))
                 .map_err(|f| f.message)
         }
         PlanSpec::Scenario {

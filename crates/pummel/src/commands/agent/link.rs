@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::clock;
 use super::segment::{self, Command, Running};
-use crate::cli_distributed::AgentArgs;
+use crate::cli::AgentArgs;
 use crate::exit::Failure;
 use crate::output::stderr::say;
 use crate::remote::{connect, ConnectError, Socket};

@@ -30,7 +30,7 @@ impl PlanBackend for EngineBackend {
             }),
             Loaded::Bench(plan) => Box::new(BenchPlanOnServer {
                 layout: bench::layout(&plan),
-                plan,
+                plan: *plan,
             }),
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::cli::{parse_duration, ReportArgs};
+use super::{parse_duration, ReportArgs};
 
 /// Where a server is and who is asking.
 #[derive(Debug, Clone, Args)]
@@ -52,7 +52,7 @@ pub(crate) struct SubmitArgs {
     pub agents: Option<u32>,
 
     /// Only agents with this label: k=v (repeatable)
-    #[arg(long = "label", value_name = "K=V", requires = "server", value_parser = crate::cli::parse_env_pair)]
+    #[arg(long = "label", value_name = "K=V", requires = "server", value_parser = super::parse_env_pair)]
     pub labels: Vec<(String, String)>,
 
     /// Submit and print the run's id; follow it later with `pummel attach`
@@ -160,7 +160,7 @@ pub(crate) struct AgentArgs {
     pub name: Option<String>,
 
     /// A label runs can select this agent by: k=v (repeatable)
-    #[arg(long = "label", value_name = "K=V", value_parser = crate::cli::parse_env_pair)]
+    #[arg(long = "label", value_name = "K=V", value_parser = super::parse_env_pair)]
     pub labels: Vec<(String, String)>,
 
     /// Trust this CA certificate (PEM) for the server's TLS

@@ -14,6 +14,7 @@ use pummel_architecture::{public_items, sibling_cycles, CrateSource};
 
 const LIBRARIES: [&str; 5] = [
     "pummel-result",
+    "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",
@@ -21,6 +22,7 @@ const LIBRARIES: [&str; 5] = [
 ];
 const ALL_CRATES: [&str; 6] = [
     "pummel-result",
+    "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",

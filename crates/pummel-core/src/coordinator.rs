@@ -62,6 +62,8 @@ pub struct Progress<'a> {
     /// All closed seconds so far, per metric key.
     pub per_key: &'a [Stats],
     pub counters: &'a [u64],
+    /// What the keys, counters and gauges are called.
+    pub layout: &'a MetricLayout,
 }
 
 /// What the workers measured and reported.
@@ -180,7 +182,7 @@ pub(crate) fn run(
     };
     drop(sink);
 
-    let mut collector = Collector::new(layout, count);
+    let mut collector = Collector::new(layout.clone(), count);
     if let Some((n, phase_of)) = phases {
         collector = collector.with_phases(n, phase_of);
     }
@@ -222,6 +224,7 @@ pub(crate) fn run(
                             last,
                             per_key: collector.totals(),
                             counters: collector.counters(),
+                            layout: &layout,
                         });
                     }
                 }

@@ -29,6 +29,7 @@
 //! The engine does no terminal output, no file I/O beyond what a plan asks
 //! for, and never exits the process.
 
+pub(crate) mod arrivals;
 pub mod bench;
 pub(crate) mod coordinator;
 pub mod http;

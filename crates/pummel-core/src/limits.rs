@@ -29,9 +29,14 @@ pub const MAX_H2_STREAMS: u64 = 1_000;
 /// adds switching.
 pub const MAX_THREADS: u64 = 1_024;
 
-/// Deepest nesting of function calls in a template, e.g. `upper(lower(x))`
-/// is 2: parsing, binding and rendering recurse once a level.
+/// Deepest nesting of function calls, parentheses and prefix operators in
+/// an expression, e.g. `base64(urlencode(x))` is 2: parsing, binding and
+/// rendering recurse once a level.
 pub const MAX_TEMPLATE_DEPTH: usize = 32;
+
+/// Most infix operators in one expression (`a + b` has one): each makes
+/// the expression's tree one level deeper, and evaluating it recurses.
+pub const MAX_EXPR_OPERATORS: usize = 256;
 
 /// Deepest nesting of YAML collections in a scenario file.
 pub const MAX_YAML_DEPTH: usize = 64;

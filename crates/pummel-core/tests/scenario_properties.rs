@@ -185,6 +185,7 @@ fn load(text: String) -> Result<(), TestCaseError> {
             let options = LoadOptions {
                 env: Default::default(),
                 base_dir: Some(base),
+                target: None,
             }
             .with_env("TOKEN", "t");
             let outcome = match scenario::load_str_with("fuzz.yaml", &text, &options) {

@@ -21,6 +21,7 @@ pub fn render(r: &RunResult) -> String {
         run_totals(&mut out, r);
         status_and_errors(&mut out, r);
         steps(&mut out, r);
+        groups(&mut out, r);
         scenarios(&mut out, r);
         checks(&mut out, r);
         cycles(&mut out, r);
@@ -310,6 +311,35 @@ fn steps(out: &mut String, r: &RunResult) {
                 format::count(check.passed + check.failed),
             );
         }
+    }
+}
+
+/// Per group, its steps rolled up, when the file has groups.
+fn groups(out: &mut String, r: &RunResult) {
+    if r.groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<32} {:>9} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "group", "requests", "errors", "req/s", "p50", "p95", "p99", "max"
+    );
+    for g in &r.groups {
+        let name = format!("{}/{}", g.scenario.as_deref().unwrap_or("(global)"), g.name);
+        let l = &g.latency_ms;
+        let _ = writeln!(
+            out,
+            "  {:<32} {:>9} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8}",
+            truncate(&name, 32),
+            format::count(g.requests),
+            format::count(g.failed),
+            format::rate_tenths(g.rps),
+            format::ms_compact(l.p50),
+            format::ms_compact(l.p95),
+            format::ms_compact(l.p99),
+            format::ms_compact(l.max),
+        );
     }
 }
 

@@ -131,6 +131,22 @@ impl LatencyHistogram {
         }
     }
 
+    /// Samples at or below `us` microseconds, to the histogram's precision
+    /// (three significant figures): what a cumulative bucket of a classic
+    /// Prometheus histogram counts.
+    pub fn count_at_or_below_us(&self, us: u64) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        self.inner.count_between(0, us)
+    }
+
+    /// The sum of all samples in microseconds, as the histogram knows them
+    /// (each at its bucket's middle): a Prometheus histogram's `_sum`.
+    pub fn sum_us(&self) -> f64 {
+        self.inner.mean() * self.inner.len() as f64
+    }
+
     /// `(latency_ms, count)` for each distinct recorded bucket, in ascending
     /// order: the latency distribution a report draws.
     pub fn distribution(&self) -> Vec<(f64, u64)> {

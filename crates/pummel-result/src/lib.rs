@@ -17,6 +17,7 @@ pub mod collector;
 pub mod error_kind;
 pub mod file;
 pub mod histogram;
+pub mod monitor;
 pub mod result;
 pub mod snapshot;
 pub mod stats;
@@ -24,6 +25,7 @@ pub mod stats;
 pub use collector::{Collector, PhaseOf, PhaseTotals, RunMetrics, TimelinePoint};
 pub use error_kind::ErrorKind;
 pub use histogram::{LatencyHistogram, LatencySummary};
+pub use monitor::{MonitorEndpoint, MonitorResult, MonitorSeries};
 pub use result::RunResult;
 pub use snapshot::{
     CounterId, GaugeId, IntervalSnapshot, KeyId, MetricLayout, SnapshotError, INTERVAL,

@@ -65,12 +65,20 @@ pub struct RunResult {
     /// Per request step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepResult>,
+    /// Per group: its steps' figures rolled up (nested groups' steps
+    /// included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupResult>,
     /// Per scenario.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioResult>,
     /// All checks together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<ChecksTotal>,
+    /// Attempts that were retries, all steps together (already counted in
+    /// `requests`); present when a step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
     /// Cycles runs: figures per concurrency level, measured in each cycle's
@@ -90,6 +98,10 @@ pub struct RunResult {
     /// each agent was lost or came back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<RunAgent>,
+    /// What the monitor scraped from the system under test (`monitor:` in
+    /// a scenario, `--monitor` on the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::MonitorResult>,
 }
 
 /// One agent's part in a distributed run. Times are Unix milliseconds.
@@ -150,6 +162,14 @@ pub struct StepResult {
     /// teardown (absent in results written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<String>,
+    /// The groups around the step, outermost first, joined by `/`; absent
+    /// for a step in no group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The step's tags, its groups' and scenario's merged in; absent when
+    /// it has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     pub requests: u64,
     pub responses: u64,
     /// Requests that failed: transport errors, plus statuses of 400 or more
@@ -167,6 +187,30 @@ pub struct StepResult {
     pub cut: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// Of `requests`, the attempts that were retries; present when the
+    /// step has `retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    pub histogram: String,
+}
+
+/// A group's figures: the sum of its steps' (requests, failures, checks),
+/// their latency histograms merged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupResult {
+    /// The group's path: its name after those of the groups around it,
+    /// joined by `/`.
+    pub name: String,
+    /// `None` for a group of the global setup or teardown.
+    pub scenario: Option<String>,
+    /// How many step results (`steps`) it rolls up.
+    pub steps: u64,
+    pub requests: u64,
+    pub responses: u64,
+    pub failed: u64,
+    pub rps: f64,
+    pub latency_ms: LatencySummary,
+    pub checks: ChecksTotal,
     pub histogram: String,
 }
 
@@ -367,14 +411,17 @@ impl RunResult {
             histogram: totals.latency.to_base64(),
             partial,
             steps: Vec::new(),
+            groups: Vec::new(),
             scenarios: Vec::new(),
             checks: None,
+            retries: None,
             thresholds: Vec::new(),
             cycles: Vec::new(),
             verdict: None,
             websocket: None,
             failures: Vec::new(),
             agents: Vec::new(),
+            monitor: None,
         }
     }
 

@@ -53,6 +53,47 @@ pub(crate) enum Command {
     Result(ResultArgs),
     /// List a server's agents, or disable, drain or enable one
     Agents(AgentsArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell, elvish
+    Completions(CompletionsArgs),
+    /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write pummel.1 and one page per subcommand (pummel-bench.1, …) into this directory
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
+
+/// Live metrics and the monitor, for the commands that run load (`bench`,
+/// `run`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Live metrics")]
+pub(crate) struct LiveArgs {
+    /// Serve Prometheus/OpenMetrics metrics at http://ADDR/metrics while the run goes on
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Keep the metrics endpoint up this long after the run, so the last seconds are scraped
+    /// (the default outlasts Prometheus's default 15s scrape interval)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_linger, requires = "metrics_listen")]
+    pub metrics_linger: Duration,
+
+    /// Write each second's figures as a JSON line to this file as it happens
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out_stream: Option<PathBuf>,
+
+    /// Watch the system under test: scrape this Prometheus endpoint each second and keep its
+    /// series in the result (repeatable; URL or URL=SERIES,SERIES; a scenario's `monitor:` says more)
+    #[arg(long = "monitor", value_name = "URL")]
+    pub monitor: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -88,11 +129,27 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send the file's relative URLs to this base URL instead of its `target`
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+
+    /// Seed the schedule's random parts (`arrivals: poisson`): the same seed, the same schedule.
+    /// Without it a fresh seed is drawn; the result records it (config.seed)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Run only this scenario of the file (repeatable; the others are left out)
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
     #[command(flatten)]
     pub distributed: SubmitArgs,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +238,9 @@ pub(crate) struct BenchArgs {
 
     #[command(flatten)]
     pub distributed: SubmitArgs,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -230,12 +290,67 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Also write the JSON result to this file ('-' for stdout, instead of the text)
-    #[arg(long, value_name = "FILE.json")]
-    pub out: Option<PathBuf>,
+    /// Also write the JSON result to this file ('-' for stdout, instead of the text); or,
+    /// as prometheus-rw=URL, push live metrics each second with Prometheus remote write
+    /// (repeatable: one file, any number of URLs)
+    #[arg(long = "out", value_name = "FILE.json", value_parser = parse_out)]
+    pub outs: Vec<Out>,
 
     #[command(flatten)]
     pub reports: ReportArgs,
+}
+
+/// One `--out`: the JSON result's file, or a remote-write receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Out {
+    File(PathBuf),
+    RemoteWrite(pummel_live::RemoteWriteUrl),
+}
+
+impl OutputArgs {
+    /// The JSON result's file (`-` for stdout), if `--out` names one.
+    pub(crate) fn out(&self) -> Option<&std::path::Path> {
+        self.outs.iter().find_map(|o| match o {
+            Out::File(p) => Some(p.as_path()),
+            Out::RemoteWrite(_) => None,
+        })
+    }
+
+    /// Remote-write receivers (`--out prometheus-rw=URL`).
+    pub(crate) fn remote_writes(&self) -> impl Iterator<Item = &pummel_live::RemoteWriteUrl> {
+        self.outs.iter().filter_map(|o| match o {
+            Out::RemoteWrite(url) => Some(url),
+            Out::File(_) => None,
+        })
+    }
+}
+
+fn parse_out(s: &str) -> Result<Out, String> {
+    match s.split_once('=') {
+        Some(("prometheus-rw", url)) => pummel_live::RemoteWriteUrl::parse(url)
+            .map(Out::RemoteWrite)
+            .map_err(|e| e.to_string()),
+        _ => Ok(Out::File(PathBuf::from(s))),
+    }
+}
+
+/// A listening address: `127.0.0.1:9464`, `[::1]:9464`, or `:9464` for
+/// every interface.
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    let full = match s.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => s.to_owned(),
+    };
+    full.parse()
+        .map_err(|_| format!("invalid address {s:?}: expected HOST:PORT, e.g. 127.0.0.1:9464"))
+}
+
+/// A linger may be zero: no wait after the run.
+fn parse_linger(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" || s.trim() == "0s" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
 }
 
 /// Reports written from a result: after `run` and `bench`, or by `pummel report`.

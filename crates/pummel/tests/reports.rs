@@ -557,6 +557,17 @@ fn html_pages_have_no_console_errors_and_make_no_network_request() {
         );
         return;
     }
+    let _machine = busy();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for page in real_pages(dir.path()) {
+        check_in_browser(&page);
+    }
+}
+
+/// Opens `page` in headless Chromium through the Playwright harness: no console error, no
+/// network request, every chart drawn; a screenshot lands in the build directory, to look at
+/// when something is off. The caller has checked that Chromium and Node.js are there.
+pub(crate) fn check_in_browser(page: &Path) {
     let harness = browser_dir();
     if !harness.join("node_modules/playwright-core").exists() {
         let status = Command::new("npm")
@@ -570,33 +581,33 @@ fn html_pages_have_no_console_errors_and_make_no_network_request() {
             harness.display()
         );
     }
-    let _machine = busy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Screenshots land in the build directory, to look at when something is off.
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    for page in real_pages(dir.path()) {
-        let shot = shots
-            .join(page.file_name().expect("name"))
-            .with_extension("png");
-        let out = Command::new("node")
-            .arg(harness.join("check-report.mjs"))
-            .arg(&page)
-            .arg(&shot)
-            .env("CHROMIUM", CHROMIUM)
-            .output()
-            .expect("run node");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{} in the browser: {stdout}\n{}",
-            page.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let found: Value = serde_json::from_str(stdout.trim()).expect("the harness prints JSON");
-        assert_eq!(found["errors"], serde_json::json!([]), "{stdout}");
-        assert_eq!(found["requests"], serde_json::json!([]), "{stdout}");
-        assert!(found["canvases"].as_u64().unwrap_or(0) > 0, "{stdout}");
-        assert!(shot.exists(), "no screenshot at {}", shot.display());
-    }
+    let shot = shots
+        .join(page.file_name().expect("name"))
+        .with_extension("png");
+    let out = Command::new("node")
+        .arg(harness.join("check-report.mjs"))
+        .arg(page)
+        .arg(&shot)
+        .env("CHROMIUM", CHROMIUM)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{} in the browser: {stdout}\n{}",
+        page.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Value = serde_json::from_str(stdout.trim()).expect("the harness prints JSON");
+    assert_eq!(found["errors"], serde_json::json!([]), "{stdout}");
+    assert_eq!(found["requests"], serde_json::json!([]), "{stdout}");
+    assert!(found["canvases"].as_u64().unwrap_or(0) > 0, "{stdout}");
+    assert!(shot.exists(), "no screenshot at {}", shot.display());
+}
+
+/// Whether the browser harness can run: Chromium and Node.js.
+pub(crate) fn browser_available() -> bool {
+    Path::new(CHROMIUM).exists() && have("node")
 }

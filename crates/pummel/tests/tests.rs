@@ -9,7 +9,12 @@
 //!   duration of a timed rate run;
 //! - `bench_scripts`: the scripts in `bench/` exit 1 when a goal is missed;
 //! - `timing`: the open model's rate, the stall (coordinated omission), percentile truth;
+//! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
+//!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
+//!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
+//!   result and the HTML report; shell completions and the man page;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
@@ -20,6 +25,8 @@
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
 //! - `reports`: HTML, JUnit, CSV and Markdown reports, `pummel compare` and `trend`, the pages in
 //!   headless Chromium;
+//! - `requests`: request options (redirects not followed, multipart, `hosts:`), scenario and target
+//!   selection, `--once`/`--http-debug`, Poisson arrivals;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
@@ -40,14 +47,17 @@ mod bench;
 mod bench_scripts;
 mod cli;
 mod cluster;
+mod deploy;
 mod distributed;
 mod failures;
 mod honesty;
 mod limits;
+mod live_metrics;
 mod load_models;
 mod outputs;
 mod peers;
 mod reports;
+mod requests;
 mod scenarios;
 mod servers;
 mod target;

@@ -26,6 +26,10 @@ use crate::ErrorKind;
 /// How many redirects a request follows before the last one is returned as is.
 pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
+/// The most redirects a scenario may ask a request to follow
+/// (`follow_redirects: N`): beyond this a chain is a loop, not a journey.
+pub(crate) const MAX_REDIRECTS_LIMIT: u32 = 100;
+
 /// Stores and supplies cookies for a session (a virtual user's jar).
 pub(crate) trait CookieStore {
     /// The `Cookie` header value to send to `url`, if any. (Mutable: a jar
@@ -145,6 +149,10 @@ pub(crate) struct SessionOptions {
     pub connect_timeout: Duration,
     /// Ask for and decode gzip/deflate bodies, as a browser does.
     pub decompress: bool,
+    /// Host names sent to a fixed address instead of being resolved
+    /// (`hosts:`, curl's `--resolve`); the URL's name still goes in the
+    /// `Host` header and the TLS server name.
+    pub hosts: HashMap<String, std::net::IpAddr>,
 }
 
 impl Default for SessionOptions {
@@ -153,6 +161,7 @@ impl Default for SessionOptions {
             tls: SharedClientConfig::new(false),
             connect_timeout: Duration::from_secs(10),
             decompress: true,
+            hosts: HashMap::new(),
         }
     }
 }
@@ -184,7 +193,11 @@ impl Connectors {
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
+        let fixed = self.options.hosts.get(&url.host.to_ascii_lowercase());
         let addrs = match self.known.get(&(url.host.clone(), url.port)) {
+            _ if fixed.is_some() => fixed
+                .map(|ip| vec![SocketAddr::new(*ip, url.port)])
+                .unwrap_or_default(),
             Some(addrs) => addrs.clone(),
             // A host the plan did not name (an absolute URL, a redirect):
             // resolved now; failure to resolve is a failed connect.

@@ -51,7 +51,9 @@ pub(super) fn run_global_steps(
         vu.close(&shared);
         shared.recorder.borrow_mut().finish(shared.report());
         match outcome {
-            Err(Abort::Iteration(message)) => Err(GlobalStepsError::Step(message)),
+            Err(Abort::Iteration(message) | Abort::Vu(message)) => {
+                Err(GlobalStepsError::Step(message))
+            }
             _ => Ok(vu.into_vars()),
         }
     })?;

@@ -15,6 +15,7 @@
 //! `worker_state` and `program`.
 
 mod global;
+mod groups;
 mod in_flight;
 mod parts;
 pub(crate) mod program;
@@ -206,11 +207,12 @@ impl WorkerPlans {
     ) -> Result<WorkerPlans, RunError> {
         Ok(WorkerPlans {
             known_addrs: resolve_target(&program.plan)?,
-            program,
             session: SessionOptions {
                 tls: SharedClientConfig::new(options.insecure),
+                hosts: program.plan.defaults.hosts.iter().cloned().collect(),
                 ..SessionOptions::default()
             },
+            program,
             stop: stop.clone(),
         })
     }
@@ -338,6 +340,13 @@ fn outcome(
         partial: partial || fatal.is_some(),
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
+    result.groups = groups::group_results(program, metrics, elapsed_s);
+    let retried = result.steps.iter().filter_map(|s| s.retries);
+    result.retries = result
+        .steps
+        .iter()
+        .any(|s| s.retries.is_some())
+        .then(|| retried.sum());
     result.scenarios = result::scenario_results(program, metrics);
     result.checks = (!program.checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
@@ -396,6 +405,15 @@ fn resolve_target(
     let Some(target) = &plan.target else {
         return Ok(known);
     };
+    if plan
+        .defaults
+        .hosts
+        .iter()
+        .any(|(name, _)| target.host.eq_ignore_ascii_case(name))
+    {
+        // `hosts:` says where the target is: no lookup, which may well fail.
+        return Ok(known);
+    }
     let runtime = coordinator::local_runtime()?;
     let addrs = runtime
         .block_on(target.resolve())

@@ -8,8 +8,11 @@ use std::sync::Arc;
 use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
 use crate::scenario::duration::Think;
+use crate::scenario::flow::{OnError, Repeat};
 use crate::scenario::model::{Plan, Step, StepKind};
 use crate::scenario::request::RequestStep;
+use crate::scenario::tags::Tags;
+use crate::scenario::template::Condition;
 use crate::scenario::websocket::{WsAction, WsStep};
 
 /// The gauge of active virtual users.
@@ -29,6 +32,23 @@ pub(crate) enum Op {
     Think(Think),
     Group(Vec<Op>),
     WebSocket(Box<WsOp>),
+    Loop(Box<LoopOp>),
+    If(Box<IfOp>),
+}
+
+/// A `loop:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct LoopOp {
+    pub repeat: Repeat,
+    pub body: Vec<Op>,
+}
+
+/// An `if:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct IfOp {
+    pub condition: Condition,
+    pub then: Vec<Op>,
+    pub otherwise: Vec<Op>,
 }
 
 /// A WebSocket step, ready to run.
@@ -53,6 +73,10 @@ pub(crate) struct RequestOp {
     pub accepted_status: Option<CounterId>,
     /// Pause after the request (the step's, its scenario's, or the defaults').
     pub think: Option<Think>,
+    /// What a failure does (the step's, or the defaults').
+    pub on_error: OnError,
+    /// Counts the attempts after the first, when the step has `retry`.
+    pub retries: Option<CounterId>,
 }
 
 /// A scenario, ready to run.
@@ -82,6 +106,10 @@ pub(crate) enum KeyKind {
         scenario: Option<String>,
         name: String,
         global: Option<GlobalPhase>,
+        /// The names of the groups around the step, outermost first.
+        group: Vec<String>,
+        /// The step's tags, its groups' and scenario's merged in.
+        tags: Tags,
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
@@ -107,6 +135,8 @@ pub(crate) struct Program {
     pub checks: Vec<CheckInfo>,
     /// Per key, the counter of error statuses its `status` check accepted.
     accepted: Vec<Option<CounterId>>,
+    /// Per key, its retries counter (steps with `retry`).
+    retries: Vec<Option<CounterId>>,
 }
 
 struct Builder<'p> {
@@ -124,6 +154,10 @@ struct Builder<'p> {
     accepted: Vec<Option<CounterId>>,
     /// Which global flow `ops` is compiling when it has no scenario.
     global: GlobalPhase,
+    /// The groups `ops` is inside, outermost first.
+    group: Vec<String>,
+    /// Per key with a `retry` step, its retries counter.
+    retries: HashMap<KeyId, CounterId>,
 }
 
 /// The global flows: run once, outside any scenario.
@@ -156,7 +190,8 @@ impl Builder<'_> {
     }
 
     /// The metric key of a step: `scenario/step`, shared by steps of the
-    /// same name in one scenario.
+    /// same name in one scenario — and the same groups and tags, so that
+    /// group roll-ups and tag-scoped thresholds see exactly their steps.
     fn step_key(
         &mut self,
         scenario: Option<&crate::scenario::model::Scenario>,
@@ -169,12 +204,21 @@ impl Builder<'_> {
             Some(s) => s.name.clone(),
             None => format!("({})", self.global.as_str()),
         };
+        let mut name = format!("{scope}/{}", step.name);
+        if !self.group.is_empty() {
+            name.push_str(&format!(" [group {}]", self.group.join("/")));
+        }
+        if !step.tags.is_empty() {
+            name.push_str(&format!(" [tags {}]", step.tags));
+        }
         self.key(
-            format!("{scope}/{}", step.name),
+            name,
             KeyKind::Step {
                 scenario: scenario.map(|s| s.name.clone()),
                 name: step.name.clone(),
                 global,
+                group: self.group.clone(),
+                tags: step.tags.clone(),
             },
         )
     }
@@ -202,16 +246,33 @@ impl Builder<'_> {
                         .iter()
                         .any(|c| matches!(c.kind, crate::scenario::check::CheckKind::Status(_)));
                     let accepted_status = checks_status.then(|| self.accepted(key));
+                    let retries = request.flow.retry.is_some().then(|| self.retries(key));
                     Op::Request(Box::new(RequestOp {
                         step: (**request).clone(),
                         key,
                         check_counters,
                         accepted_status,
                         think: self.plan.think_after(scenario, request),
+                        on_error: self.plan.on_error_for(request),
+                        retries,
                     }))
                 }
                 StepKind::Think(think) => Op::Think(*think),
-                StepKind::Group(group) => Op::Group(self.ops(scenario, &group.steps)),
+                StepKind::Group(group) => {
+                    self.group.push(step.name.clone());
+                    let ops = self.ops(scenario, &group.steps);
+                    self.group.pop();
+                    Op::Group(ops)
+                }
+                StepKind::Loop(l) => Op::Loop(Box::new(LoopOp {
+                    repeat: l.repeat.clone(),
+                    body: self.ops(scenario, &l.steps),
+                })),
+                StepKind::If(i) => Op::If(Box::new(IfOp {
+                    condition: i.condition.clone(),
+                    then: self.ops(scenario, &i.then),
+                    otherwise: self.ops(scenario, &i.otherwise),
+                })),
                 StepKind::WebSocket(ws) => {
                     let key = self.step_key(scenario, step);
                     if !ws.action.is_measured() {
@@ -231,6 +292,16 @@ impl Builder<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The retries counter of a key (one per key).
+    fn retries(&mut self, key: KeyId) -> CounterId {
+        if let Some(id) = self.retries.get(&key) {
+            return *id;
+        }
+        let id = self.counter(format!("{}:retries", self.key_names[key.index()]));
+        self.retries.insert(key, id);
+        id
     }
 
     /// The accepted-error-status counter of a key (one per key).
@@ -281,6 +352,8 @@ impl Program {
             unmeasured: Vec::new(),
             accepted: Vec::new(),
             global: GlobalPhase::Setup,
+            group: Vec::new(),
+            retries: HashMap::new(),
         };
         let setup = b.ops(None, &plan.setup);
         let mut scenarios = Vec::new();
@@ -328,6 +401,10 @@ impl Program {
         let mut accepted = b.accepted;
         accepted.resize(b.keys.len(), None);
         let (keys, checks) = (b.keys, b.checks);
+        let mut retries: Vec<Option<CounterId>> = vec![None; keys.len()];
+        for (key, id) in b.retries {
+            retries[key.index()] = Some(id);
+        }
         Program {
             plan,
             setup,
@@ -337,7 +414,23 @@ impl Program {
             keys,
             checks,
             accepted,
+            retries,
         }
+    }
+
+    /// Whether a step of `key` has `retry`.
+    pub(crate) fn has_retry(&self, key: usize) -> bool {
+        matches!(self.retries.get(key), Some(Some(_)))
+    }
+
+    /// The retries of `key` (attempts after the first of a `retry` step).
+    pub(crate) fn retries(&self, key: usize, counters: &[u64]) -> u64 {
+        self.retries
+            .get(key)
+            .copied()
+            .flatten()
+            .and_then(|id| counters.get(id.0 as usize).copied())
+            .unwrap_or(0)
     }
 
     /// Failed requests of `key` in `stats`: transport errors, plus statuses

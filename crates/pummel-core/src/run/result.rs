@@ -23,6 +23,8 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
         "threads": workers,
         "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
+        "arrivals": plan.load.is_open().then(|| plan.arrivals.name()),
+        "seed": plan.seed,
     })
 }
 
@@ -81,6 +83,8 @@ pub(super) fn step_results(
                 scenario,
                 name,
                 global,
+                group,
+                tags,
             } = kind
             else {
                 return None;
@@ -100,6 +104,11 @@ pub(super) fn step_results(
                 name: name.clone(),
                 scenario: scenario.clone(),
                 global: global.map(|g| g.as_str().to_owned()),
+                group: (!group.is_empty()).then(|| group.join("/")),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
                 requests: s.requests(),
                 responses: s.responses,
                 failed: program.failed(i, s, &metrics.counters),
@@ -115,6 +124,9 @@ pub(super) fn step_results(
                 bytes_sent: s.bytes_sent,
                 cut: s.aborted,
                 checks,
+                retries: program
+                    .has_retry(i)
+                    .then(|| program.retries(i, &metrics.counters)),
                 histogram: s.latency.to_base64(),
             })
         })

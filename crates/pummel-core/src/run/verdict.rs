@@ -25,7 +25,10 @@ pub(crate) fn judge(
     let passed = observed.is_some_and(|v| threshold.holds(v));
     ThresholdResult {
         condition: threshold.source.clone(),
-        scope: describe_scope(&threshold.scope),
+        scope: match (&threshold.scope, threshold.filter.is_empty()) {
+            (Scope::Run, false) => threshold.filter.describe().trim_start().to_owned(),
+            (scope, _) => format!("{}{}", describe_scope(scope), threshold.filter.describe()),
+        },
         observed,
         passed,
         aborted_run: false,
@@ -85,7 +88,11 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
     let mut merged = Stats::default();
     let mut keys = Vec::new();
     for (i, kind) in program.keys.iter().enumerate() {
-        if in_scope(kind, scope) {
+        let admitted = match kind {
+            KeyKind::Step { group, tags, .. } => threshold.filter.admits(group, tags),
+            KeyKind::Iteration { .. } => true,
+        };
+        if admitted && in_scope(kind, scope) {
             if let Some(s) = f.per_key.get(i) {
                 merged.merge(s);
                 keys.push(i);

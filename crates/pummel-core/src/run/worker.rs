@@ -10,11 +10,12 @@ use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
+use crate::arrivals::PoissonSlots;
 use crate::coordinator::{local_runtime, until_start, WorkerContext};
 use crate::metrics::recorder::roll_each_second;
 use crate::metrics::Recorder;
 use crate::pacer::{Pacer, Schedule, Share};
-use crate::scenario::load_model::LoadModel;
+use crate::scenario::load_model::{Arrivals, LoadModel};
 use crate::segment::Segment;
 
 /// How often a closed model's VU count is brought to its target.
@@ -73,7 +74,13 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let mut vus = tokio::task::JoinSet::new();
     let pacer = model.is_open().then(|| {
         // This worker's share of the whole plan's arrivals, not a smaller rate.
-        let schedule = ModelSchedule(whole.clone());
+        let arrivals_plan = &plan.program.plan;
+        let poisson = (arrivals_plan.arrivals == Arrivals::Poisson)
+            .then(|| PoissonSlots::new(arrivals_plan.seed));
+        let schedule = ModelSchedule {
+            model: whole.clone(),
+            poisson,
+        };
         Rc::new(Pacer::new(start, Box::new(Share::new(schedule, segment))))
     });
     let driven = async {
@@ -362,6 +369,15 @@ fn note_abort(
             shared.note_failure(&scenario.name, "iteration aborted", &message);
             true
         }
+        Abort::Vu(message) => {
+            it.failed();
+            shared.note_failure(
+                &scenario.name,
+                "virtual user aborted (on_error: abort_vu)",
+                &message,
+            );
+            false
+        }
     }
 }
 
@@ -377,12 +393,19 @@ async fn teardown(shared: &Rc<WorkerState>, vu: &mut Vu) {
     vu.close(shared);
 }
 
-/// An open load model's arrival schedule.
-struct ModelSchedule(LoadModel);
+/// An open load model's arrival schedule: slot `k` at position `k` of the
+/// model's arrivals, or at its Poisson position.
+struct ModelSchedule {
+    model: LoadModel,
+    poisson: Option<PoissonSlots>,
+}
 
 impl Schedule for ModelSchedule {
     fn at(&self, k: u64) -> Option<Duration> {
-        self.0.arrival_time(k)
+        match &self.poisson {
+            None => self.model.arrival_time(k),
+            Some(p) => self.model.arrival_time_at(p.position(k)),
+        }
     }
 
     /// The slots whose moment [`Schedule::at`] is before `t`. The integral
@@ -393,11 +416,14 @@ impl Schedule for ModelSchedule {
     /// few slots at most, as rounding is never off by more.
     fn due(&self, t: Duration) -> u64 {
         const MAX_CORRECTION: u32 = 4;
-        let Some(estimate) = self.0.arrivals_by(t) else {
+        let Some(estimate) = self.model.arrivals_by(t) else {
             return 0;
         };
         let before = |k: u64| self.at(k).is_some_and(|at| at < t);
-        let mut n = estimate.ceil().max(0.0) as u64;
+        let mut n = match &self.poisson {
+            None => estimate.ceil().max(0.0) as u64,
+            Some(p) => p.count_before(estimate),
+        };
         for _ in 0..MAX_CORRECTION {
             if n > 0 && !before(n - 1) {
                 n -= 1;
@@ -411,7 +437,7 @@ impl Schedule for ModelSchedule {
     }
 
     fn end(&self) -> Option<Duration> {
-        self.0.duration()
+        self.model.duration()
     }
 }
 
@@ -426,6 +452,58 @@ fn pacing_wait(iteration_start: Instant, pacing: Option<Duration>) -> Option<Dur
 mod tests {
     use super::*;
     use crate::scenario::load_model::Stage;
+
+    #[allow(non_snake_case)]
+    fn ModelSchedule(model: LoadModel) -> super::ModelSchedule {
+        super::ModelSchedule {
+            model,
+            poisson: None,
+        }
+    }
+
+    /// Poisson slots keep the same promise, and every slot due by `t` is
+    /// one whose moment is before `t`.
+    #[test]
+    fn poisson_slots_due_are_the_slots_scheduled() {
+        for (seed, model) in [
+            (
+                1,
+                LoadModel::Rate {
+                    rate: 700.0,
+                    duration: Duration::from_millis(3100),
+                    max_vus: 1,
+                },
+            ),
+            (
+                2,
+                LoadModel::RampingRate {
+                    start: 0.0,
+                    stages: vec![Stage {
+                        duration: Duration::from_secs(4),
+                        target: 900.0,
+                    }],
+                    max_vus: 1,
+                },
+            ),
+        ] {
+            let schedule = super::ModelSchedule {
+                model,
+                poisson: Some(PoissonSlots::new(seed)),
+            };
+            let end = schedule.end().unwrap_or_default();
+            let scheduled = (0..).map_while(|k| schedule.at(k)).count() as u64;
+            assert_eq!(schedule.due(end), scheduled, "seed {seed}");
+            for ms in (0..end.as_millis() as u64).step_by(97) {
+                let t = Duration::from_millis(ms);
+                let due = schedule.due(t);
+                assert!(due == 0 || schedule.at(due - 1).is_some_and(|at| at < t));
+                assert!(
+                    schedule.at(due).is_none_or(|at| at >= t),
+                    "seed {seed} at {ms} ms"
+                );
+            }
+        }
+    }
 
     /// Every slot counted due comes, and every slot that comes was counted:
     /// `due` at the end equals the slots `at` gives, so no slot is counted

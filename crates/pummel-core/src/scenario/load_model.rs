@@ -54,6 +54,26 @@ pub(crate) struct CycleWindow {
 /// The VU pool an open model may use unless told otherwise.
 pub(crate) const DEFAULT_MAX_VUS: u32 = 1000;
 
+/// How an open model spaces its arrivals (`load: { arrivals: … }`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Arrivals {
+    /// One every `1 / rate`: the default.
+    #[default]
+    Even,
+    /// Exponential gaps of mean `1 / rate`, as independent users arrive
+    /// (see `crate::arrivals`).
+    Poisson,
+}
+
+impl Arrivals {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Arrivals::Even => "even",
+            Arrivals::Poisson => "poisson",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum LoadModel {
     /// `vus` VUs looping until `duration` has passed or `iterations`
@@ -185,8 +205,14 @@ impl LoadModel {
     /// ends before, or for closed models. A constant rate of 10/s for 1 s
     /// starts iterations 0 to 9 at 0, 0.1, … 0.9 s.
     pub(crate) fn arrival_time(&self, n: u64) -> Option<Duration> {
+        self.arrival_time_at(n as f64)
+    }
+
+    /// When [`LoadModel::arrivals_by`] reaches `position`, which need not be
+    /// a whole number (Poisson arrivals put slots between them).
+    pub(crate) fn arrival_time_at(&self, position: f64) -> Option<Duration> {
         let (start, stages) = self.rate_pieces()?;
-        let mut remaining = n as f64;
+        let mut remaining = position;
         let mut elapsed = 0.0f64;
         let mut from = start;
         for s in &stages {

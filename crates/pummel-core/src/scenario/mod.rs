@@ -28,22 +28,30 @@ pub(crate) mod cookie;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
+pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 mod parse;
 pub(crate) mod pick;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod tags;
+mod target_template;
 pub(crate) mod template;
 pub(crate) mod threshold;
+pub(crate) mod threshold_filter;
 mod validate;
 pub(crate) mod websocket;
 mod yaml;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;
 
@@ -52,7 +60,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
 pub use load_model::{OverrideError, Overrides};
-pub use model::Plan;
+pub use model::{Plan, UnknownScenario};
 
 /// What loading needs besides the file.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +71,9 @@ pub struct LoadOptions {
     /// Where relative data and body file paths start; by default the
     /// scenario file's directory (the current directory for `load_str`).
     pub base_dir: Option<PathBuf>,
+    /// Replaces the file's `target` (`pummel run --target URL`); a file
+    /// without one may then use relative URLs.
+    pub target: Option<crate::http::TargetUrl>,
 }
 
 impl LoadOptions {
@@ -76,6 +87,7 @@ impl LoadOptions {
         LoadOptions {
             env,
             base_dir: None,
+            target: None,
         }
     }
 
@@ -102,7 +114,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, Diagnostics
         .base_dir
         .clone()
         .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
-    load_text(&name, &text, &base, &options.env)
+    load_text(&name, &text, &base, options)
 }
 
 /// The error for a file that is not UTF-8, at the line and column of its
@@ -139,7 +151,7 @@ pub fn load_str(name: &str, text: &str) -> Result<Plan, Diagnostics> {
 /// current directory.
 pub fn load_str_with(name: &str, text: &str, options: &LoadOptions) -> Result<Plan, Diagnostics> {
     let base = options.base_dir.clone().unwrap_or_default();
-    load_text(name, text, &base, &options.env)
+    load_text(name, text, &base, options)
 }
 
 /// Stack for the loading thread: parsing recurses once per nesting level
@@ -153,13 +165,13 @@ fn load_text(
     name: &str,
     text: &str,
     base_dir: &Path,
-    env: &HashMap<String, String>,
+    options: &LoadOptions,
 ) -> Result<Plan, Diagnostics> {
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("scenario-loader".into())
             .stack_size(LOADER_STACK)
-            .spawn_scoped(scope, || load_here(name, text, base_dir, env));
+            .spawn_scoped(scope, || load_here(name, text, base_dir, options));
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
                 Err(Diagnostics::whole_file(
@@ -168,7 +180,7 @@ fn load_text(
                 ))
             }),
             // No thread to be had: load here, within the caller's stack.
-            Err(_) => load_here(name, text, base_dir, env),
+            Err(_) => load_here(name, text, base_dir, options),
         }
     })
 }
@@ -177,8 +189,9 @@ fn load_here(
     name: &str,
     text: &str,
     base_dir: &Path,
-    env: &HashMap<String, String>,
+    options: &LoadOptions,
 ) -> Result<Plan, Diagnostics> {
+    let env = &options.env;
     let text_for_spans = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let root = match yaml::parse(text_for_spans) {
         Ok(root) => root,
@@ -189,11 +202,19 @@ fn load_here(
         }
     };
     let mut decoder = parse::Decoder::new(text_for_spans, base_dir);
+    decoder.target_overridden = options.target.is_some();
     let decoded = decoder.decode_plan(&root, name);
     let mut problems = std::mem::take(&mut decoder.problems);
-    let Some((mut plan, info)) = decoded else {
+    let Some((mut plan, mut info)) = decoded else {
         return Err(problems.into_diagnostics(name, text_for_spans));
     };
+    if let Some(target) = &options.target {
+        // The command line's target wins; the file's is not even resolved
+        // (its environment variables need not be set).
+        plan.target = Some(target.clone());
+    } else if let Some((template, span)) = info.target_template.take() {
+        plan.target = target_template::resolve(template, span, env, &mut problems);
+    }
     validate::validate(&mut plan, &info, env, &mut problems);
     if problems.is_empty() {
         Ok(plan)

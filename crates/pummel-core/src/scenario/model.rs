@@ -19,9 +19,10 @@ use crate::http::TargetUrl;
 use super::diagnostic::Span;
 use super::duration::Think;
 use super::feeder::Feeder;
-use super::load_model::LoadModel;
+use super::load_model::{Arrivals, LoadModel};
 use super::pick::WeightedPick;
 use super::request::{Auth, AuthSetting, Header, RequestStep};
+use super::tags::Tags;
 use super::template::{Template, VarId};
 use super::threshold::Threshold;
 
@@ -43,6 +44,11 @@ pub struct Plan {
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
     pub(crate) feeders: Vec<Feeder>,
     pub(crate) load: LoadModel,
+    /// How an open model spaces its arrivals.
+    pub(crate) arrivals: Arrivals,
+    /// Seeds the random parts of the schedule (Poisson arrivals): the same
+    /// seed gives the same schedule (`pummel run --seed`).
+    pub(crate) seed: u64,
     pub(crate) thresholds: Vec<Threshold>,
     /// Run once before the load starts, as VU 0; captures are shared,
     /// read-only, with every VU.
@@ -53,7 +59,35 @@ pub struct Plan {
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
+    /// `monitor:`: the system under test's endpoints to scrape during the
+    /// run (the front end runs the monitor; the engine never does).
+    pub(crate) monitor: Vec<pummel_live::MonitorTarget>,
 }
+
+/// A `--scenario` name the file does not have.
+#[derive(Clone, Debug)]
+pub struct UnknownScenario {
+    name: String,
+    known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownScenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = self
+            .known
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "no scenario named `{}` (the file's scenarios: {known})",
+            self.name
+        )
+    }
+}
+
+impl std::error::Error for UnknownScenario {}
 
 /// Settings every request step inherits.
 #[derive(Clone, Debug)]
@@ -67,6 +101,12 @@ pub(crate) struct Defaults {
     pub auth: Option<Auth>,
     /// Whether each VU keeps a cookie jar (default true).
     pub cookies: bool,
+    /// What a failed request step does when it sets no `on_error`.
+    pub on_error: Option<super::flow::OnError>,
+    /// Redirects a request follows (`follow_redirects`); default 10.
+    pub follow_redirects: Option<u32>,
+    /// Host names (lower case) sent to a fixed address (`hosts:`).
+    pub hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for Defaults {
@@ -78,6 +118,9 @@ impl Default for Defaults {
             think: None,
             auth: None,
             cookies: true,
+            on_error: None,
+            follow_redirects: None,
+            hosts: Vec::new(),
         }
     }
 }
@@ -111,6 +154,9 @@ pub(crate) struct Scenario {
     pub pacing: Option<Duration>,
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
+    /// The scenario's own `tags`; every step of it carries them too.
+    #[allow(dead_code)]
+    pub tags: Tags,
 }
 
 /// One step of a scenario.
@@ -120,6 +166,9 @@ pub(crate) struct Step {
     /// URL as written, templates unrendered, so the key set stays small).
     pub name: String,
     pub kind: StepKind,
+    /// The step's tags with those of its groups and scenario merged in
+    /// (its own values win).
+    pub tags: Tags,
 }
 
 /// What a step does. More kinds (WebSocket, script) will join.
@@ -133,6 +182,10 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// Steps repeated (`loop:`).
+    Loop(Box<super::flow::Loop>),
+    /// Steps run when a condition holds, others when not (`if:`).
+    If(Box<super::flow::IfStep>),
 }
 
 #[derive(Clone, Debug)]
@@ -140,7 +193,35 @@ pub(crate) struct Group {
     pub steps: Vec<Step>,
 }
 
+impl StepKind {
+    /// The lists of steps inside this one (a group's, a loop's, an `if`'s
+    /// two branches).
+    pub(crate) fn inner_steps(&self) -> Vec<&[Step]> {
+        match self {
+            StepKind::Group(g) => vec![&g.steps],
+            StepKind::Loop(l) => vec![&l.steps],
+            StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
+
+    /// The same, to change them.
+    pub(crate) fn inner_steps_mut(&mut self) -> Vec<&mut Vec<Step>> {
+        match self {
+            StepKind::Group(g) => vec![&mut g.steps],
+            StepKind::Loop(l) => vec![&mut l.steps],
+            StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+        }
+    }
+}
+
 impl Plan {
+    /// The endpoints of the system under test that `monitor:` names.
+    pub fn monitor(&self) -> &[pummel_live::MonitorTarget] {
+        &self.monitor
+    }
+
     /// Replaces parts of the file's load model with command-line values.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
         self.load.apply(overrides)
@@ -150,6 +231,32 @@ impl Plan {
     /// of iterations).
     pub fn duration(&self) -> Option<Duration> {
         self.load.duration()
+    }
+
+    /// Keeps only the scenarios named (`pummel run --scenario NAME`), in
+    /// the file's order; their weights share the load among them. Every
+    /// name must be a scenario of the file.
+    pub fn select_scenarios(&mut self, names: &[String]) -> Result<(), UnknownScenario> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.scenarios.iter().any(|s| &s.name == *n))
+        {
+            return Err(UnknownScenario {
+                name: unknown.clone(),
+                known: self.scenarios.iter().map(|s| s.name.clone()).collect(),
+            });
+        }
+        self.scenarios.retain(|s| names.contains(&s.name));
+        Ok(())
+    }
+
+    /// Seeds the schedule's random parts (Poisson arrivals); the result
+    /// records the seed, so a run's schedule can be had again.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 
     /// The number of scenarios in the file.
@@ -236,10 +343,27 @@ impl Plan {
         }
     }
 
+    /// What a failed request step does: its own `on_error`, else the
+    /// defaults', else end the iteration.
+    pub(crate) fn on_error_for(&self, step: &RequestStep) -> super::flow::OnError {
+        step.flow
+            .on_error
+            .or(self.defaults.on_error)
+            .unwrap_or_default()
+    }
+
     pub(crate) fn timeout_for(&self, step: &RequestStep) -> Duration {
         step.timeout
             .or(self.defaults.timeout)
             .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// How many redirects `step` follows: its own setting, else the
+    /// defaults', else 10.
+    pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
+        step.follow_redirects
+            .or(self.defaults.follow_redirects)
+            .unwrap_or(crate::http::session::DEFAULT_MAX_REDIRECTS)
     }
 
     /// Response body bytes kept for `step`'s checks and captures.
@@ -272,8 +396,8 @@ impl Plan {
         ) {
             for step in steps {
                 out.push((scenario, step));
-                if let StepKind::Group(g) = &step.kind {
-                    walk(scenario, &g.steps, out);
+                for inner in step.kind.inner_steps() {
+                    walk(scenario, inner, out);
                 }
             }
         }

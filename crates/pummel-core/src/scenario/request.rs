@@ -210,6 +210,11 @@ pub(crate) struct RequestStep {
     pub captures: Vec<Capture>,
     /// Pause after this request; overrides the scenario's and the defaults'.
     pub think: Option<Think>,
+    /// `retry` and `on_error`.
+    pub flow: super::flow::StepFlow,
+    /// Redirects followed before the response is the step's
+    /// (`follow_redirects`); `None` inherits the defaults'.
+    pub follow_redirects: Option<u32>,
 }
 
 impl RequestStep {
@@ -285,6 +290,8 @@ mod tests {
             checks: vec![],
             captures: vec![],
             think: None,
+            flow: crate::scenario::flow::StepFlow::default(),
+            follow_redirects: None,
         }
     }
 

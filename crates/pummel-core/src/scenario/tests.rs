@@ -22,6 +22,7 @@ fn options() -> LoadOptions {
     LoadOptions {
         env: Default::default(),
         base_dir: Some(fixtures()),
+        target: None,
     }
     .with_env("TOKEN", "t0k")
 }
@@ -466,7 +467,7 @@ fn structure_errors() {
         &e,
         7,
         9,
-        "a step needs `request`, `think`, `group` or a WebSocket action",
+        "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action",
     );
     assert_error(
         &e,

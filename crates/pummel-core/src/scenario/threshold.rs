@@ -297,6 +297,8 @@ pub(crate) struct Threshold {
     pub source: String,
     pub condition: Condition,
     pub scope: Scope,
+    /// `group` and `tag`: the steps of the scope it looks at.
+    pub filter: super::threshold_filter::StepFilter,
     /// Stop the run as soon as the threshold fails (evaluated during the run).
     pub abort_on_fail: bool,
     /// With `abort_on_fail`: ignore failures during this first part of the

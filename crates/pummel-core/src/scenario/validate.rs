@@ -35,6 +35,8 @@ use super::threshold::Scope as ThresholdScope;
 use super::websocket::WsAction;
 use crate::limits::{MAX_VARIABLES_BYTES, MAX_VARIABLE_BYTES};
 
+mod flow;
+
 /// Where a template is, for the rules above.
 #[derive(Clone)]
 struct Scope {
@@ -177,6 +179,7 @@ pub(crate) fn validate(
     plan.feeders = feeders;
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
+    crate::scenario::threshold_filter::check_filters(plan, &info.threshold_filters, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
     check_sockets(plan, problems);
 }
@@ -216,7 +219,11 @@ fn collect_sockets<'a>(
 ) {
     for step in steps {
         match &step.kind {
-            StepKind::Group(g) => collect_sockets(&g.steps, connected, used),
+            StepKind::Group(_) | StepKind::Loop(_) | StepKind::If(_) => {
+                for inner in step.kind.inner_steps() {
+                    collect_sockets(inner, connected, used);
+                }
+            }
             StepKind::WebSocket(ws) => {
                 if let WsAction::Connect { .. } = ws.action {
                     connected.insert(ws.socket.as_str());
@@ -253,7 +260,12 @@ impl Checker<'_> {
         names
     }
 
-    fn assign_capture_slots(&mut self, steps: &mut [Step], flow: usize, names: &mut Vec<String>) {
+    pub(super) fn assign_capture_slots(
+        &mut self,
+        steps: &mut [Step],
+        flow: usize,
+        names: &mut Vec<String>,
+    ) {
         for step in steps {
             match &mut step.kind {
                 StepKind::Request(r) => {
@@ -262,6 +274,9 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.assign_capture_slots(&mut g.steps, flow, names),
+                StepKind::Loop(_) | StepKind::If(_) => {
+                    self.assign_flow_slots(&mut step.kind, flow, names)
+                }
                 StepKind::WebSocket(ws) => {
                     if let WsAction::Expect { captures, .. } = &mut ws.action {
                         for c in captures {
@@ -276,7 +291,12 @@ impl Checker<'_> {
 
     /// Gives a capture its variable slot (shared by every capture of the
     /// same name) and records where it is captured, for scope checks.
-    fn assign_capture_slot(&mut self, c: &mut Capture, flow: usize, names: &mut Vec<String>) {
+    pub(super) fn assign_capture_slot(
+        &mut self,
+        c: &mut Capture,
+        flow: usize,
+        names: &mut Vec<String>,
+    ) {
         self.captures
             .entry(c.name.clone())
             .or_default()
@@ -303,7 +323,12 @@ impl Checker<'_> {
         }
     }
 
-    fn check_steps(&mut self, steps: &mut [Step], scope: &mut Scope, defaults: &mut Defaults) {
+    pub(super) fn check_steps(
+        &mut self,
+        steps: &mut [Step],
+        scope: &mut Scope,
+        defaults: &mut Defaults,
+    ) {
         for step in steps {
             match &mut step.kind {
                 StepKind::Request(r) => {
@@ -319,6 +344,9 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.check_steps(&mut g.steps, scope, defaults),
+                StepKind::Loop(_) | StepKind::If(_) => {
+                    self.check_flow_step(&mut step.kind, scope, defaults)
+                }
                 StepKind::WebSocket(ws) => {
                     ws.action
                         .templates_mut(&mut |t| self.check_template(t, scope, None));
@@ -416,7 +444,12 @@ impl Checker<'_> {
         }
     }
 
-    fn check_template(&mut self, t: &mut Template, scope: &Scope, this_variable: Option<&str>) {
+    pub(super) fn check_template(
+        &mut self,
+        t: &mut Template,
+        scope: &Scope,
+        this_variable: Option<&str>,
+    ) {
         let mut found = Vec::new();
         self.bind(t, scope, this_variable, &mut found);
         for (span, message) in found {
@@ -465,6 +498,9 @@ impl Checker<'_> {
         match head {
             "vu" => return (Binding::Vu, None),
             "iteration" => return (Binding::Iteration, None),
+            // A variable or capture of that name, in files written before
+            // `status` existed, keeps its meaning.
+            "status" if !self.slots.contains_key(head) => return (Binding::Status, None),
             _ => {}
         }
         let slot = self.slots.get(head).copied();
@@ -618,8 +654,16 @@ impl Checker<'_> {
             Some((_, Origin::Variable)) => format!("`{head}` is not available here"),
             None => {
                 let mut candidates: Vec<&str> = scope.vars.iter().map(String::as_str).collect();
-                candidates.extend(["vu", "iteration"]);
+                candidates.extend(["vu", "iteration", "status"]);
                 let base = format!("`{head}` is not defined");
+                let minus = head.split_once('-').filter(|(before, _)| {
+                    scope.vars.contains(*before)
+                        || self.slots.contains_key(*before)
+                        || ["vu", "iteration", "status"].contains(before)
+                });
+                if let Some((before, after)) = minus {
+                    return format!("{base}: a name may contain `-`; to subtract, put spaces around it (`{before} - {after}`)");
+                }
                 match suggest(head, candidates) {
                     Some(s) => format!("{base} (did you mean `{s}`?)"),
                     None => format!(
@@ -634,8 +678,8 @@ impl Checker<'_> {
 fn step_names(steps: &[Step], out: &mut Vec<String>) {
     for s in steps {
         out.push(s.name.clone());
-        if let StepKind::Group(g) = &s.kind {
-            step_names(&g.steps, out);
+        for inner in s.kind.inner_steps() {
+            step_names(inner, out);
         }
     }
 }

@@ -57,7 +57,8 @@ pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
             args.duration
         ))?;
     }
-    let code = super::bench::execute(&plan, &stop, &outputs);
+    let live = crate::output::live::Live::start(None, &args.output, Vec::new())?;
+    let code = super::bench::execute(&plan, &stop, &outputs, live);
     runtime.block_on(target.shutdown());
     code
 }

@@ -4,6 +4,7 @@
 mod agent;
 mod bench;
 mod compare;
+mod completions;
 mod demo;
 mod init;
 mod remote;
@@ -38,6 +39,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Stop(args) => remote::stop(args),
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 

@@ -210,7 +210,12 @@ async fn fetch_result(remote: &Remote<'_>, run: &str) -> Result<RunResult, Failu
 pub(super) fn result(args: &ResultArgs) -> Result<i32, Failure> {
     let outputs = Destinations::for_result(&crate::cli::OutputArgs {
         json: false,
-        out: args.out.clone(),
+        outs: args
+            .out
+            .clone()
+            .map(crate::cli::Out::File)
+            .into_iter()
+            .collect(),
         reports: args.reports.clone(),
     })?;
     let remote = Remote::of(&args.remote);

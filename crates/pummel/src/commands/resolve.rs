@@ -15,6 +15,8 @@ use pummel_core::run::RunOptions;
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
+use pummel_live::monitor::{EndpointUrl, MonitorTarget, SeriesSpec, MAX_ENDPOINTS};
+
 use crate::cli::{BenchArgs, RunArgs};
 use crate::exit::Failure;
 use crate::output::destinations::{self, Destinations};
@@ -52,11 +54,18 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 
 /// Resolves `pummel run`'s flags and loads its scenario file.
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
-    let options = super::validate::load_options(&args.env);
+    let mut options = super::validate::load_options(&args.env);
+    if let Some(url) = &args.target {
+        options.target =
+            Some(TargetUrl::parse(url).map_err(|e| Failure::usage(format!("--target: {e}")))?);
+    }
     let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
         crate::output::stderr::say(format_args!("{diagnostics}"));
         Failure::usage("the scenario file has errors (see above)")
     })?;
+    plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
+    plan.select_scenarios(&args.scenarios)
+        .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,
@@ -66,7 +75,8 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
     plan.apply_overrides(&overrides)
         .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
     let mut written = destinations::report_paths(&args.output.reports);
-    written.extend(args.output.out.clone().map(|p| ("--out", p)));
+    written.extend(args.output.out().map(|p| ("--out", p.to_owned())));
+    written.extend(args.live.out_stream.clone().map(|p| ("--out-stream", p)));
     destinations::check_distinct(&[("the scenario file", &args.file)], &written)?;
     Ok(Resolved {
         plan: RunPlan {
@@ -78,6 +88,13 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         },
         outputs: Destinations::for_result(&args.output)?,
     })
+}
+
+/// A seed for a run given none: the standard library's per-process random
+/// keys, so two runs differ unless `--seed` makes them alike.
+fn fresh_seed() -> u64 {
+    use std::hash::BuildHasher as _;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
 }
 
 /// Worker threads: as given, or one per core.
@@ -161,4 +178,74 @@ fn read_body(inline: Option<&str>, file: Option<&Path>) -> Result<Bytes, Failure
             }),
         (None, None) => Ok(Bytes::new()),
     }
+}
+
+/// The endpoints to monitor: the scenario's `monitor:` and each
+/// `--monitor 'URL [SERIES …]'` (no series: the defaults).
+pub(super) fn monitor_targets(
+    flags: &[String],
+    from_plan: &[MonitorTarget],
+) -> Result<Vec<MonitorTarget>, Failure> {
+    let mut targets = from_plan.to_vec();
+    for flag in flags {
+        let mut words = split_series(flag).into_iter();
+        let url = words.next().unwrap_or_default();
+        let url =
+            EndpointUrl::parse(&url).map_err(|e| Failure::usage(format!("--monitor: {e}")))?;
+        let mut series = Vec::new();
+        for word in words {
+            series.push(
+                SeriesSpec::parse(&word)
+                    .map_err(|e| Failure::usage(format!("--monitor: series {word:?}: {e}")))?,
+            );
+        }
+        if series.is_empty() {
+            series = SeriesSpec::defaults();
+        }
+        targets.push(MonitorTarget { url, series });
+    }
+    if targets.len() > MAX_ENDPOINTS {
+        return Err(Failure::usage(format!(
+            "{} endpoints to monitor: at most {MAX_ENDPOINTS}",
+            targets.len()
+        )));
+    }
+    Ok(targets)
+}
+
+/// Splits at white space outside `{…}` and quotes, so a selector's label
+/// matchers may hold spaces.
+fn split_series(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
+    for c in text.chars() {
+        if escaped {
+            escaped = false;
+        } else if quoted {
+            match c {
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                c if c.is_whitespace() && depth == 0 => {
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        word.push(c);
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }

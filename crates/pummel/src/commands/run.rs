@@ -4,6 +4,7 @@ use pummel_core::run;
 
 use crate::cli::RunArgs;
 use crate::exit::{self, Failure};
+use crate::output::live::Live;
 use crate::output::progress::ProgressLine;
 
 use super::resolve::{self, Resolved, RunPlan};
@@ -16,13 +17,21 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
         plan: RunPlan { plan, options },
         outputs,
     } = resolve::run(args)?;
+    let targets = resolve::monitor_targets(&args.live.monitor, plan.monitor())?;
+    let mut live = Live::start(Some(&args.live), &args.output, targets)?;
     let stop = super::stop_on_interrupt();
     let mut progress = ProgressLine::on_terminal(plan.duration());
-    let outcome = run::run(plan, &options, &stop, |p| progress.update(p)).map_err(|e| match e {
+    let outcome = run::run(plan, &options, &stop, |p| {
+        progress.update(p);
+        live.progress(p);
+    })
+    .map_err(|e| match e {
         run::RunError::Resolve { .. } => Failure::usage(e.to_string()),
         _ => Failure::runtime(e.to_string()),
     })?;
     progress.clear();
+    let mut result = outcome.result;
+    let lingering = live.end(&mut result);
     let verdict = if let Some(fatal) = outcome.fatal {
         Err(Failure::runtime(fatal))
     } else if !outcome.passed {
@@ -32,7 +41,9 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
     } else {
         Ok(exit::SUCCESS)
     };
-    outputs.write(&outcome.result, verdict)
+    let code = outputs.write(&result, verdict);
+    lingering.wait(&stop);
+    code
 }
 
 /// `run FILE --server URL`: the scenario checked here (every problem named

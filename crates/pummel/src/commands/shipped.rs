@@ -62,6 +62,9 @@ pub(super) fn scenario_spec(args: &RunArgs, options: &LoadOptions) -> Result<Pla
     if args.insecure {
         overrides.push("--insecure".to_owned());
     }
+    if let Some(target) = &args.target {
+        overrides.extend(["--target".to_owned(), target.clone()]);
+    }
     let file_name = args.file.file_name().map_or_else(
         || "scenario.yaml".to_owned(),
         |n| n.to_string_lossy().into_owned(),
@@ -221,9 +224,17 @@ pub(crate) fn load(spec: &PlanSpec, threads: Option<u64>) -> Result<Loaded, Stri
             } else {
                 Some(write_files(files)?)
             };
+            let target = match &args.target {
+                Some(url) => Some(
+                    pummel_core::http::TargetUrl::parse(url)
+                        .map_err(|e| format!("--target: {e}"))?,
+                ),
+                None => None,
+            };
             let options = LoadOptions {
                 env: env.clone().into_iter().collect(),
                 base_dir: dir.as_ref().map(|d| d.path().to_path_buf()),
+                target,
             };
             let mut plan =
                 scenario::load_str_with(file_name, text, &options).map_err(|d| d.to_string())?;

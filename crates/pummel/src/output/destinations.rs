@@ -21,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use pummel_core::result::RunResult;
 use pummel_report::ReportOptions;
 
-use crate::cli::{OutputArgs, ReportArgs};
+use crate::cli::{Out, OutputArgs, ReportArgs};
 use crate::exit::{self, Failure};
 use pummel_report::summary;
 
@@ -58,16 +58,26 @@ impl Destinations {
     /// The outputs of a command that measured a result (`bench`, `run`,
     /// `demo`): the text summary on stdout unless something else takes it.
     pub(crate) fn for_result(args: &OutputArgs) -> Result<Destinations, Failure> {
-        let json_on_stdout = args.json || args.out.as_deref() == Some(Path::new(STDOUT));
+        let files = args
+            .outs
+            .iter()
+            .filter(|o| matches!(o, Out::File(_)))
+            .count();
+        if files > 1 {
+            return Err(Failure::usage(
+                "--out names more than one result file: give one FILE.json (and any number of prometheus-rw=URL)",
+            ));
+        }
+        let json_on_stdout = args.json || args.out() == Some(Path::new(STDOUT));
         let mut claims = Claims::default();
         if json_on_stdout {
             let flag = if args.json { "--json" } else { "--out" };
             claims.add(flag, Path::new(STDOUT), Place::Stdout)?;
         }
-        let json_file = match &args.out {
+        let json_file = match args.out() {
             Some(path) if path != Path::new(STDOUT) => {
                 claims.add("--out", path, check_file("--out", path)?)?;
-                Some(path.clone())
+                Some(path.to_owned())
             }
             _ => None,
         };

@@ -2,5 +2,6 @@
 //! text summary itself is rendered by `pummel_report::summary`).
 
 pub(crate) mod destinations;
+pub(crate) mod live;
 pub(crate) mod progress;
 pub(crate) mod stderr;

@@ -3,6 +3,7 @@
 //! the WebSocket steps are `websocket`'s.
 
 mod abort;
+mod flow;
 mod render;
 mod variables;
 mod websocket;
@@ -16,7 +17,7 @@ pub use render::{RenderError, StepPart};
 use super::in_flight::RequestInFlight;
 use super::program::{Op, RequestOp};
 use super::worker_state::WorkerState;
-use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session, DEFAULT_MAX_REDIRECTS};
+use crate::http::session::{CookieStore, FinalResponse, NoCookies, Session};
 use crate::http::{failure_reason, TargetUrl};
 use crate::scenario::check::{CheckKind, CheckOutcome, BODY_TRUNCATED};
 use crate::scenario::cookie::CookieJar;
@@ -86,6 +87,7 @@ impl Vu {
     /// Counts a finished iteration (templates see the count).
     pub(super) fn iteration_done(&mut self) {
         self.vars.iteration += 1;
+        self.vars.status = None;
     }
 
     /// The variables' values, for sharing the global setup's captures.
@@ -133,8 +135,8 @@ impl Vu {
             }
             match op {
                 Op::Request(request) => {
-                    self.request(shared, request, first_scheduled.take())
-                        .await?;
+                    let outcome = self.request(shared, request, first_scheduled.take()).await;
+                    flow::on_error(shared, request, outcome)?;
                     if let Some(think) = &request.think {
                         tokio::time::sleep(think.sample()).await;
                     }
@@ -143,6 +145,10 @@ impl Vu {
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }
+                Op::Loop(l) => {
+                    Box::pin(self.run_loop(shared, l, first_scheduled, honour_stop)).await?
+                }
+                Op::If(i) => Box::pin(self.run_if(shared, i, first_scheduled, honour_stop)).await?,
                 Op::WebSocket(ws) => {
                     Box::pin(
                         self.sockets
@@ -155,12 +161,53 @@ impl Vu {
         Ok(())
     }
 
+    /// Sends a request step, again while its `retry` wants (each attempt a
+    /// request in the metrics), then runs its checks and captures on the
+    /// last attempt's response.
     async fn request(
         &mut self,
         shared: &WorkerState,
         op: &RequestOp,
         scheduled: Option<Instant>,
     ) -> Result<(), Abort> {
+        let mut scheduled = scheduled;
+        let mut attempt = 1u32;
+        loop {
+            let (sent, end, result) = self.attempt(shared, op, scheduled.take()).await?;
+            if let Some(retry) = &op.step.flow.retry {
+                let outcome = result.map(|()| self.response.status);
+                if attempt < retry.attempts && retry.wants(outcome) && !shared.stopping.get() {
+                    tokio::time::sleep(retry.backoff(attempt)).await;
+                    attempt += 1;
+                    if let Some(retries) = op.retries {
+                        shared
+                            .recorder
+                            .borrow_mut()
+                            .count(retries, 1, Instant::now());
+                    }
+                    continue;
+                }
+            }
+            if let Err(kind) = result {
+                return Err(Abort::Iteration(format!(
+                    "{}: {}",
+                    op.step.url.source(),
+                    failure_reason::describe(kind)
+                )));
+            }
+            return self.check_and_capture(shared, op, end - sent, end);
+        }
+    }
+
+    /// One attempt at a request step: rendered, sent and recorded. Its
+    /// send and end times and how it ended; `Err` when the step could not
+    /// even be built (no attempt would fare better).
+    async fn attempt(
+        &mut self,
+        shared: &WorkerState,
+        op: &RequestOp,
+        scheduled: Option<Instant>,
+    ) -> Result<(Instant, Instant, Result<(), ErrorKind>), Abort> {
         let plan = &shared.program.plan;
         let request = match render::request(plan, &op.step, &self.vars, &mut self.buffers) {
             Ok(request) => request,
@@ -186,6 +233,7 @@ impl Vu {
         // it finishes, it is counted as cut.
         let in_flight = RequestInFlight::start(shared, op.key);
         let timeout = plan.timeout_for(&op.step);
+        let max_redirects = plan.max_redirects_for(&op.step);
         failure_reason::clear();
         let mut no_cookies = NoCookies;
         let result = {
@@ -196,12 +244,17 @@ impl Vu {
             tokio::time::timeout(
                 timeout,
                 self.session
-                    .send(&request, DEFAULT_MAX_REDIRECTS, cookies, &mut self.response),
+                    .send(&request, max_redirects, cookies, &mut self.response),
             )
             .await
         };
         let end = Instant::now();
         let result = result.unwrap_or(Err(ErrorKind::Timeout));
+        self.vars.status = Some(if result.is_ok() {
+            self.response.status
+        } else {
+            0
+        });
         let latency = end - scheduled.unwrap_or(sent);
         let uncorrected = scheduled.map(|_| end - sent);
         {
@@ -221,14 +274,7 @@ impl Vu {
             }
         }
         in_flight.settle();
-        if let Err(kind) = result {
-            return Err(Abort::Iteration(format!(
-                "{}: {}",
-                op.step.url.source(),
-                failure_reason::describe(kind)
-            )));
-        }
-        self.check_and_capture(shared, op, end - sent, end)
+        Ok((sent, end, result))
     }
 
     /// Checks, then captures (a check may read a variable a capture of the

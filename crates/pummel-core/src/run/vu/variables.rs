@@ -17,6 +17,8 @@ pub(super) struct Variables {
     /// 0-based within this worker's segment (unique feeders use it).
     pub(super) index: usize,
     pub(super) iteration: u64,
+    /// The status of the last response in this iteration (0: no response).
+    pub(super) status: Option<u16>,
     values: Vec<Option<String>>,
     rows: Vec<Option<Box<[String]>>>,
 }
@@ -38,6 +40,9 @@ impl Context for Variables {
     fn iteration(&self) -> u64 {
         self.iteration
     }
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
 }
 
 impl Variables {
@@ -46,6 +51,7 @@ impl Variables {
             id,
             index,
             iteration: 0,
+            status: None,
             values: initial.to_vec(),
             rows: vec![None; feeders],
         }
@@ -70,6 +76,18 @@ impl Variables {
             self.rows[i] = Some(row.into());
         }
         Ok(())
+    }
+
+    /// Takes a feeder's current row out (a loop over the feeder puts it back).
+    pub(super) fn take_row(&mut self, feeder: usize) -> Option<Box<[String]>> {
+        self.rows.get_mut(feeder).and_then(Option::take)
+    }
+
+    /// Makes `row` the feeder's current row.
+    pub(super) fn put_row(&mut self, feeder: usize, row: Option<Box<[String]>>) {
+        if let Some(slot) = self.rows.get_mut(feeder) {
+            *slot = row;
+        }
     }
 
     /// Sets a variable (a capture), reusing its buffer.

@@ -18,6 +18,11 @@ pub(crate) struct DecodeInfo {
     pub(crate) load_span: Span,
     /// Per threshold: where its `scenario` and `step` values are.
     pub(crate) threshold_scopes: Vec<(Option<Span>, Option<Span>)>,
+    /// Per threshold: where its `group` and `tag` values are.
+    pub(crate) threshold_filters: Vec<crate::scenario::threshold_filter::FilterSpans>,
+    /// A `target` with `{{ env.NAME }}` in it, resolved once the
+    /// environment is at hand, and where it is written.
+    pub(crate) target_template: Option<(crate::scenario::template::Template, Span)>,
 }
 
 /// Decodes one file: the text (to locate errors inside values), where its
@@ -28,6 +33,9 @@ pub(crate) struct Decoder<'a> {
     pub(crate) problems: Problems,
     /// The file has a `target`: relative request URLs are then allowed.
     pub(super) target_given: bool,
+    /// The target comes from the command line: relative URLs are allowed
+    /// whatever the file says.
+    pub(crate) target_overridden: bool,
 }
 
 /// A mapping's entries, after its keys were checked.
@@ -74,6 +82,7 @@ impl<'a> Decoder<'a> {
             base_dir,
             problems: Problems::default(),
             target_given: false,
+            target_overridden: false,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
     pub(crate) fn decode_plan(&mut self, root: &Node, file: &str) -> Option<(Plan, DecodeInfo)> {
-        const KEYS: [&str; 11] = [
+        const KEYS: [&str; 12] = [
             "name",
             "description",
             "target",
@@ -24,6 +24,7 @@ impl Decoder<'_> {
             "setup",
             "teardown",
             "scenarios",
+            "monitor",
         ];
         if matches!(root.kind, Kind::Null) {
             self.err(
@@ -38,9 +39,14 @@ impl Decoder<'_> {
         if let Some(d) = f.get("description") {
             self.string(d, "`description`");
         }
-        self.target_given = f.has("target");
+        self.target_given = f.has("target") || self.target_overridden;
         let target = f.get("target").and_then(|n| {
             let text = self.string(n, "`target`")?;
+            if text.contains("{{") {
+                // Resolved with the environment, after decoding.
+                info.target_template = self.template(n, "`target`").map(|t| (t, n.span));
+                return None;
+            }
             TargetUrl::parse(&text)
                 .map_err(|e| self.err(n.span, format!("`target`: {e}")))
                 .ok()
@@ -70,10 +76,18 @@ impl Decoder<'_> {
                 iterations: Some(1),
             },
         };
+        let arrivals = f
+            .get("load")
+            .map(|n| self.decode_arrivals(n))
+            .unwrap_or_default();
         let thresholds = match f.get("thresholds") {
             Some(n) => self.decode_thresholds(n, &mut info),
             None => Vec::new(),
         };
+        let monitor = f
+            .get("monitor")
+            .map(|n| self.decode_monitor(n))
+            .unwrap_or_default();
         let setup = f
             .get("setup")
             .map(|n| self.decode_steps(n, "`setup`"))
@@ -97,11 +111,14 @@ impl Decoder<'_> {
             variables,
             feeders,
             load,
+            arrivals,
+            seed: 0,
             thresholds,
             setup,
             teardown,
             scenarios,
             vars: Vec::new(),
+            monitor,
         };
         Some((plan, info))
     }
@@ -111,7 +128,17 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`defaults`",
-            &["headers", "timeout", "max_body", "think", "auth", "cookies"],
+            &[
+                "headers",
+                "timeout",
+                "max_body",
+                "think",
+                "auth",
+                "cookies",
+                "on_error",
+                "follow_redirects",
+                "hosts",
+            ],
         ) else {
             return d;
         };
@@ -135,6 +162,13 @@ impl Decoder<'_> {
         }
         if let Some(n) = f.get("cookies") {
             d.cookies = self.bool(n, "`cookies`").unwrap_or(true);
+        }
+        d.on_error = f.get("on_error").and_then(|n| self.on_error(n));
+        d.follow_redirects = f
+            .get("follow_redirects")
+            .and_then(|n| self.follow_redirects(n));
+        if let Some(n) = f.get("hosts") {
+            d.hosts = self.hosts(n);
         }
         d
     }

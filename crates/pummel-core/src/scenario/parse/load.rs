@@ -7,7 +7,7 @@ use crate::scenario::yaml::Node;
 
 impl Decoder<'_> {
     pub(super) fn decode_load(&mut self, node: &Node) -> Option<LoadModel> {
-        const KEYS: [&str; 13] = [
+        const KEYS: [&str; 14] = [
             "vus",
             "duration",
             "iterations",
@@ -21,6 +21,7 @@ impl Decoder<'_> {
             "cycle_duration",
             "startup_delay",
             "cycle_pause",
+            "arrivals",
         ];
         const KINDS: [&str; 5] = ["vus", "stages", "rate", "rate_stages", "cycles"];
         let f = self.fields(node, "`load`", &KEYS)?;
@@ -42,8 +43,8 @@ impl Decoder<'_> {
         let allowed: &[&str] = match kind {
             "vus" => &["vus", "duration", "iterations"],
             "stages" => &["stages", "start_vus"],
-            "rate" => &["rate", "duration", "max_vus"],
-            "rate_stages" => &["rate_stages", "start_rate", "max_vus"],
+            "rate" => &["rate", "duration", "max_vus", "arrivals"],
+            "rate_stages" => &["rate_stages", "start_rate", "max_vus", "arrivals"],
             _ => &["cycles", "cycle_duration", "startup_delay", "cycle_pause"],
         };
         for (key, k, _) in &f.entries {

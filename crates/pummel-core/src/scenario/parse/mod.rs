@@ -11,18 +11,24 @@
 //!
 //! One file per section of the scenario file, each adding the methods that
 //! decode it to [`Decoder`]. They depend one way: `file` (the top level)
-//! uses `load`, `thresholds`, `steps` and `request`; `steps` uses `request`,
-//! `websocket`, `checks` and `captures`; `websocket` uses `request`,
+//! uses `load`, `thresholds`, `monitor`, `steps` and `request`; `steps` uses
+//! `request`, `websocket`, `checks`, `captures` and `flow` (which uses `steps`
+//! back for the steps inside a loop or an `if`); `websocket` uses `request`,
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
 
+mod arrivals;
 mod captures;
 mod checks;
 mod decoder;
 mod file;
+mod flow;
 mod load;
+mod monitor;
 mod request;
+mod request_options;
 mod steps;
+mod tags;
 mod thresholds;
 mod values;
 mod websocket;

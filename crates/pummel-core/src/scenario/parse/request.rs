@@ -108,6 +108,8 @@ impl Decoder<'_> {
             checks: Vec::new(),
             captures: Vec::new(),
             think: None,
+            flow: crate::scenario::flow::StepFlow::default(),
+            follow_redirects: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -140,9 +142,19 @@ impl Decoder<'_> {
             }
             return r;
         }
-        const KEYS: [&str; 11] = [
-            "method", "url", "headers", "query", "body", "json", "form", "file", "auth", "timeout",
+        const KEYS: [&str; 12] = [
+            "method",
+            "url",
+            "headers",
+            "query",
+            "body",
+            "json",
+            "form",
+            "file",
+            "auth",
+            "timeout",
             "max_body",
+            "follow_redirects",
         ];
         let Some(f) = self.fields(node, "`request`", &KEYS) else {
             return r;
@@ -195,6 +207,9 @@ impl Decoder<'_> {
             .get("timeout")
             .and_then(|n| self.positive_duration(n, "`timeout`"));
         r.max_body = f.get("max_body").and_then(|n| self.max_body(n));
+        r.follow_redirects = f
+            .get("follow_redirects")
+            .and_then(|n| self.follow_redirects(n));
         r
     }
 

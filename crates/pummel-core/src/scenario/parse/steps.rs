@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use super::decoder::{Decoder, Fields};
+use super::tags::inherit_tags;
 use crate::scenario::model::{Group, Scenario, Step, StepKind};
+use crate::scenario::tags::Tags;
 use crate::scenario::websocket::{WsStep, DEFAULT_SOCKET, WS_KEYS};
 use crate::scenario::yaml::{Kind, Node};
 
@@ -25,7 +27,7 @@ impl Decoder<'_> {
                 item,
                 "a scenario",
                 &[
-                    "name", "weight", "setup", "steps", "teardown", "pacing", "think",
+                    "name", "weight", "setup", "steps", "teardown", "pacing", "think", "tags",
                 ],
             ) else {
                 continue;
@@ -53,11 +55,12 @@ impl Decoder<'_> {
                 },
                 None => 1,
             };
-            let setup = f
+            let tags = self.decode_tags_of(&f);
+            let mut setup = f
                 .get("setup")
                 .map(|n| self.decode_steps(n, "`setup`"))
                 .unwrap_or_default();
-            let steps = match f.get("steps") {
+            let mut steps = match f.get("steps") {
                 Some(n) => {
                     let steps = self.decode_steps(n, "`steps`");
                     if matches!(&n.kind, Kind::Seq(items) if items.is_empty()) {
@@ -70,10 +73,13 @@ impl Decoder<'_> {
                     Vec::new()
                 }
             };
-            let teardown = f
+            let mut teardown = f
                 .get("teardown")
                 .map(|n| self.decode_steps(n, "`teardown`"))
                 .unwrap_or_default();
+            for part in [&mut setup, &mut steps, &mut teardown] {
+                inherit_tags(part, &tags);
+            }
             let pacing = f
                 .get("pacing")
                 .and_then(|n| self.positive_duration(n, "`pacing`"));
@@ -86,19 +92,24 @@ impl Decoder<'_> {
                 teardown,
                 pacing,
                 think,
+                tags,
             });
         }
         out
     }
 
+    /// A list of steps, each with its own tags and those of the groups
+    /// around it (a scenario's tags are added by [`Self::decode_scenarios`]).
     pub(super) fn decode_steps(&mut self, node: &Node, what: &str) -> Vec<Step> {
         let Some(items) = self.seq(node, what) else {
             return Vec::new();
         };
-        items
+        let mut steps: Vec<Step> = items
             .iter()
             .filter_map(|item| self.decode_step(item))
-            .collect()
+            .collect();
+        inherit_tags(&mut steps, &Tags::default());
+        steps
     }
 
     fn decode_step(&mut self, node: &Node) -> Option<Step> {
@@ -121,9 +132,15 @@ impl Decoder<'_> {
                 "ws_hold",
                 "ws_ping",
                 "ws_close",
+                "tags",
+                "loop",
+                "if",
+                "else",
+                "retry",
+                "on_error",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -138,14 +155,30 @@ impl Decoder<'_> {
             );
             return None;
         }
-        if let Some(req) = f.get("request") {
-            return Some(self.request_step(&f, req));
+        let tags = self.decode_tags_of(&f);
+        let step = if let Some(req) = f.get("request") {
+            Some(self.request_step(&f, req))
+        } else if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
+            self.ws_step(&f, keyword)
+        } else if let Some(g) = f.get("group") {
+            Some(self.group_step(&f, g))
+        } else if let Some(n) = f.get("loop") {
+            self.loop_step(&f, n)
+        } else if let Some(n) = f.get("if") {
+            self.if_step(&f, n)
+        } else {
+            None
+        };
+        if let Some(mut step) = step {
+            step.tags = tags;
+            return Some(step);
         }
-        if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
-            return self.ws_step(&f, keyword);
-        }
-        if let Some(g) = f.get("group") {
-            return Some(self.group_step(&f, g));
+        if f.has("else") {
+            self.err(
+                f.key_span("else"),
+                "`else` belongs to an `if` step, beside its `if` and `steps`",
+            );
+            return None;
         }
         if let Some(t) = f.get("think") {
             self.only_keys(&f, "think", &["think"]);
@@ -153,14 +186,15 @@ impl Decoder<'_> {
             return Some(Step {
                 name: "think".into(),
                 kind: StepKind::Think(think),
+                tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
         None
     }
 
     /// Reports the keys of a step that its kind does not take.
-    fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
+    pub(super) fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
         for (key, k, _) in &f.entries {
             if !allowed.contains(key) {
                 self.err(
@@ -179,9 +213,12 @@ impl Decoder<'_> {
         self.only_keys(
             f,
             "request",
-            &["name", "request", "check", "capture", "think"],
+            &[
+                "name", "request", "check", "capture", "think", "tags", "retry", "on_error",
+            ],
         );
         let mut request = self.decode_request(req);
+        request.flow = self.step_flow(f);
         if let Some(n) = f.get("check") {
             request.checks = self.decode_checks(n);
         }
@@ -196,12 +233,13 @@ impl Decoder<'_> {
         Step {
             name,
             kind: StepKind::Request(Box::new(request)),
+            tags: Tags::default(),
         }
     }
 
     /// A WebSocket step: its socket and the action its keyword names.
     fn ws_step(&mut self, f: &Fields<'_>, keyword: &str) -> Option<Step> {
-        self.only_keys(f, keyword, &["name", "socket", keyword, "capture"]);
+        self.only_keys(f, keyword, &["name", "socket", keyword, "capture", "tags"]);
         if keyword != "ws_expect" && f.has("capture") {
             self.err(
                 f.key_span("capture"),
@@ -224,12 +262,13 @@ impl Decoder<'_> {
                 action,
                 span: f.key_span(keyword),
             })),
+            tags: Tags::default(),
         })
     }
 
     /// A `group` of steps, reported under the group's name.
     fn group_step(&mut self, f: &Fields<'_>, g: &Node) -> Step {
-        self.only_keys(f, "group", &["group", "steps"]);
+        self.only_keys(f, "group", &["group", "steps", "tags"]);
         let name = self.name(g, "`group`").unwrap_or_default();
         let steps = match f.get("steps") {
             Some(n) => {
@@ -250,6 +289,7 @@ impl Decoder<'_> {
         Step {
             name,
             kind: StepKind::Group(Group { steps }),
+            tags: Tags::default(),
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::decoder::{DecodeInfo, Decoder};
-use crate::scenario::threshold::{Condition, Scope, Threshold};
+use super::decoder::{DecodeInfo, Decoder, Fields};
+use crate::scenario::threshold::{Condition, Metric, Scope, Threshold};
+use crate::scenario::threshold_filter::{FilterSpans, StepFilter};
 use crate::scenario::yaml::{Kind, Node};
 
 impl Decoder<'_> {
@@ -27,6 +28,8 @@ impl Decoder<'_> {
                             "condition",
                             "scenario",
                             "step",
+                            "group",
+                            "tag",
                             "abort_on_fail",
                             "abort_grace",
                         ],
@@ -61,12 +64,15 @@ impl Decoder<'_> {
                 source: text.trim().to_owned(),
                 condition,
                 scope: Scope::Run,
+                filter: StepFilter::default(),
                 abort_on_fail: false,
                 abort_grace: Duration::ZERO,
                 span: cond_node.span,
             };
             let mut spans = (None, None);
+            let mut filter_spans = FilterSpans::default();
             if let Some(f) = f {
+                filter_spans = self.decode_threshold_filter(&f, &mut threshold);
                 let scenario = f.get("scenario").and_then(|n| self.string(n, "`scenario`"));
                 let step = f.get("step").and_then(|n| self.string(n, "`step`"));
                 spans = (
@@ -92,8 +98,33 @@ impl Decoder<'_> {
                 }
             }
             info.threshold_scopes.push(spans);
+            info.threshold_filters.push(filter_spans);
             out.push(threshold);
         }
         out
+    }
+
+    /// A threshold's `group` and `tag`, and where they are written.
+    fn decode_threshold_filter(
+        &mut self,
+        f: &Fields<'_>,
+        threshold: &mut Threshold,
+    ) -> FilterSpans {
+        threshold.filter.group = f.get("group").and_then(|n| self.name(n, "`group`"));
+        threshold.filter.tags = f
+            .get("tag")
+            .map(|n| self.decode_tags(n))
+            .unwrap_or_default();
+        let metric = threshold.condition.metric;
+        if !threshold.filter.is_empty() && matches!(metric, Metric::Iterations | Metric::Dropped) {
+            self.err(
+                f.key_span(if f.has("group") { "group" } else { "tag" }),
+                format!("`{metric}` counts a scenario's iterations: `group` and `tag` narrow a threshold to steps (scope it with `scenario`)"),
+            );
+        }
+        FilterSpans {
+            group: f.get("group").map(|n| n.span),
+            tag: f.get("tag").map(|n| n.span),
+        }
     }
 }

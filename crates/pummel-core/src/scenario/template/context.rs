@@ -22,6 +22,11 @@ pub(crate) trait Context {
     fn vu(&self) -> u64;
     /// The VU's iteration number (0-based).
     fn iteration(&self) -> u64;
+    /// The status of the last response in this iteration (0 when that
+    /// request got no response); `None` before the first request.
+    fn status(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// A context with nothing in it, for tests of templates that need nothing.

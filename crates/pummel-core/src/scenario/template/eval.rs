@@ -5,48 +5,13 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::context::Context;
+use super::operators;
 use super::syntax::{Binding, Expr, Func, Name};
-
-/// A template could not be rendered: a name had no value at run time (a
-/// capture that found nothing), or a function got an unusable argument.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct RenderError {
-    pub message: String,
-}
+pub(crate) use super::value::RenderError;
+use super::value::Value;
 
 /// The longest `random_string` allowed.
 pub(super) const MAX_RANDOM_STRING: i64 = 65_536;
-
-/// An evaluated argument: borrowed when it can be.
-enum Value<'a> {
-    Str(&'a str),
-    Owned(String),
-    Int(i64),
-}
-
-impl Value<'_> {
-    fn write(&self, out: &mut String) {
-        match self {
-            Value::Str(s) => out.push_str(s),
-            Value::Owned(s) => out.push_str(s),
-            Value::Int(n) => {
-                let _ = write!(out, "{n}");
-            }
-        }
-    }
-
-    fn as_int(&self, what: &str) -> Result<i64, RenderError> {
-        let text = match self {
-            Value::Int(n) => return Ok(*n),
-            Value::Str(s) => *s,
-            Value::Owned(s) => s.as_str(),
-        };
-        text.trim().parse().map_err(|_| RenderError {
-            message: format!("{what}: {text:?} is not an integer"),
-        })
-    }
-}
 
 fn lookup<'c>(name: &Name, ctx: &'c dyn Context) -> Result<Value<'c>, RenderError> {
     let missing = || RenderError {
@@ -61,16 +26,32 @@ fn lookup<'c>(name: &Name, ctx: &'c dyn Context) -> Result<Value<'c>, RenderErro
         Binding::Const(s) => Ok(Value::Owned(s.clone())),
         Binding::Vu => Ok(Value::Int(ctx.vu() as i64)),
         Binding::Iteration => Ok(Value::Int(ctx.iteration() as i64)),
+        Binding::Status => ctx
+            .status()
+            .map(|s| Value::Int(i64::from(s)))
+            .ok_or_else(|| RenderError {
+                message: "`status` has no value: no request has been sent yet in this iteration"
+                    .into(),
+            }),
         Binding::Unresolved => Err(RenderError {
             message: format!("`{}` is not defined", name.path),
         }),
     }
 }
 
-fn eval<'e, 'c: 'e>(e: &'e Expr, ctx: &'c dyn Context) -> Result<Value<'e>, RenderError> {
+pub(super) fn eval<'e, 'c: 'e>(
+    e: &'e Expr,
+    ctx: &'c dyn Context,
+) -> Result<Value<'e>, RenderError> {
     match e {
         Expr::Str(s) => Ok(Value::Str(s)),
         Expr::Int(n) => Ok(Value::Int(*n)),
+        Expr::Float(x) => Ok(Value::Float(x.0)),
+        Expr::Bool(b) => Ok(Value::Bool(*b)),
+        Expr::Unary(op, operand) => operators::unary(*op, &eval(operand, ctx)?),
+        Expr::Binary(op, left, right) => {
+            operators::binary(*op, &eval(left, ctx)?, || eval(right, ctx))
+        }
         Expr::Name(Name {
             binding: Binding::Const(s),
             ..
@@ -88,18 +69,23 @@ fn eval<'e, 'c: 'e>(e: &'e Expr, ctx: &'c dyn Context) -> Result<Value<'e>, Rend
 pub(super) fn max_len(e: &Expr, var_bound: &dyn Fn(super::VarId) -> u64) -> u64 {
     /// An `i64` or a timestamp, written out.
     const NUMBER: u64 = 20;
+    /// Any finite `f64`, written out in full (`1e300` is 301 digits).
+    const ANY_NUMBER: u64 = 330;
     let arg = |i: usize| e_args(e).get(i).map_or(0, |a| max_len(a, var_bound));
     match e {
         Expr::Str(s) => s.len() as u64,
         Expr::Int(_) => NUMBER,
+        Expr::Float(_) | Expr::Unary(..) | Expr::Binary(..) => ANY_NUMBER,
+        Expr::Bool(_) => 5,
         Expr::Name(n) => match &n.binding {
             Binding::Const(v) => v.len() as u64,
             Binding::Var(id) => var_bound(*id),
-            Binding::Vu | Binding::Iteration => NUMBER,
+            Binding::Vu | Binding::Iteration | Binding::Status => NUMBER,
             Binding::Field { .. } | Binding::Unresolved => u64::MAX,
         },
         Expr::Call(func, args) => match func {
             Func::RandomInt | Func::Timestamp | Func::TimestampMs => NUMBER,
+            Func::Random => ANY_NUMBER,
             Func::Uuid => 36,
             Func::RandomChoice => (0..args.len()).map(arg).max().unwrap_or(0),
             Func::RandomString => match args.first() {
@@ -151,6 +137,7 @@ pub(super) fn eval_into(e: &Expr, ctx: &dyn Context, out: &mut String) -> Result
             out.extend((0..n).map(|_| fastrand::alphanumeric()));
         }
         Func::Uuid => write_uuid_v4(out),
+        Func::Random => Value::Float(fastrand::f64()).write(out),
         Func::Timestamp | Func::TimestampMs => {
             let since = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

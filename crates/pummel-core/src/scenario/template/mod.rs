@@ -8,11 +8,16 @@
 //! /api/apps/{{ app_id }}?page={{ random_int(1, 10) }}&by={{ users.email }}
 //! ```
 //!
-//! Expressions are deliberately small: a name (`app_id`, `env.TOKEN`,
-//! `users.email`, `vu`, `iteration`), a string literal (`'x'` or `"x"`), an
-//! integer, or a call to one of a few functions ([`Func`]). There are no
-//! operators: a scenario file describes traffic, it is not a program, and
-//! anything cleverer belongs in a script step (a later feature).
+//! Expressions are small, and the same in templates and in conditions
+//! (`if:`, `loop: { while: }`): names (`app_id`, `env.TOKEN`,
+//! `users.email`, `vu`, `iteration`, `status`), string literals (`'x'` or
+//! `"x"`), numbers (`3`, `0.25`), `true` and `false`, calls to a few
+//! functions ([`Func`]), parentheses, and operators: comparisons (`==`
+//! `!=` `<` `<=` `>` `>=`), `and`/`or`/`not` (or `&&` `||` `!`) and
+//! arithmetic (`+` `-` `*` `/` `%`). In a template, `{{ count + 1 }}`
+//! renders the value. There are no assignments, loops or user functions: a
+//! scenario file describes traffic, it is not a program. Since names may
+//! contain `-`, subtraction needs spaces: `a - 1`.
 //!
 //! Names are bound after parsing, by the validator, which knows what is
 //! defined where: a variable or capture becomes a slot number ([`VarId`]),
@@ -23,19 +28,26 @@
 //! Write literal braces as an expression: `{{ '{{' }}`.
 //!
 //! The parts depend one way: `syntax` is the tree (pieces, expressions,
-//! names, functions), `parse` turns text into it (checking literal
-//! arguments against `eval`'s limits), `eval` renders it through a
-//! `context`; this module holds the [`Template`] that ties them together.
+//! names, functions, operators), `parse` turns text into it (checking
+//! literal arguments against `eval`'s limits, and operand types with
+//! `typing`), `eval` renders it through a `context` into `value`s, with
+//! `operators` for what the operators do to values; `condition` is an expression that decides; this
+//! module holds the [`Template`] that ties them together.
 
+mod condition;
 mod context;
 mod eval;
+mod operators;
 mod parse;
 mod syntax;
+mod typing;
+mod value;
 
 use std::fmt;
 
 use crate::scenario::diagnostic;
 
+pub(crate) use condition::Condition;
 #[cfg(test)]
 pub(crate) use context::EmptyContext;
 pub(crate) use context::{Context, VarId};
@@ -178,12 +190,17 @@ impl Template {
 
     /// Appends the template as a JSON value: a JSON number when the
     /// template is a single numeric expression (`{{ random_int(1, 5) }}`,
-    /// `{{ number(qty) }}`), a JSON string otherwise.
+    /// `{{ number(qty) }}`, `{{ qty * 2 }}`), a JSON boolean when it is a
+    /// single comparison or condition (`{{ qty > 2 }}`), a JSON string
+    /// otherwise.
     pub(crate) fn render_json(
         &self,
         ctx: &dyn Context,
         out: &mut String,
     ) -> Result<(), RenderError> {
+        if let Some(e) = self.as_single_expr().filter(|e| e.is_bool()) {
+            return eval_into(e, ctx, out);
+        }
         if let Some(e) = self.as_single_expr().filter(|e| e.is_number()) {
             let start = out.len();
             eval_into(e, ctx, out)?;
@@ -211,6 +228,9 @@ impl fmt::Display for Template {
         f.write_str(&self.source)
     }
 }
+
+#[cfg(test)]
+mod expr_tests;
 
 #[cfg(test)]
 mod tests {
@@ -385,7 +405,9 @@ mod tests {
         assert!(err("{{ random_choice() }}").message.contains("at least 1"));
         assert!(err("{{ random_string(-1) }}").message.contains("length"));
         assert!(err("{{ a b }}").message.contains("unexpected `b`"));
-        assert!(err("{{ a + b }}").message.contains("unexpected"));
+        assert!(err("{{ a + }}")
+            .message
+            .contains("needs a value on its right"));
         assert!(err("{{ 'open }}").message.contains("never closed"));
         assert!(err("{{ f( }}").message.contains("unknown function"));
         assert!(err("{{ uuid( }}").message.contains("closing"));

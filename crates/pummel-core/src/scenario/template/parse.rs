@@ -1,9 +1,18 @@
-//! The template parser: text with `{{ expression }}`s into [`Piece`]s,
-//! with errors that point at the offending bytes.
+//! The template parser: text with `{{ expression }}`s into [`Piece`]s, and
+//! conditions into an [`Expr`], with errors that point at the offending
+//! bytes.
+//!
+//! Expressions are parsed by precedence climbing, loosest first: `or`
+//! (`||`), `and` (`&&`), `not` (`!`), comparisons (`==` `!=` `<` `<=` `>`
+//! `>=`, not chained), `+` `-`, `*` `/` `%`, unary `-`, then operands (a
+//! name, a string, a number, `true`/`false`, a call, or a parenthesised
+//! expression). What the operands' types make certain to fail is an error
+//! here (see [`super::typing`]).
 
 use super::eval::{is_json_number, MAX_RANDOM_STRING};
-use super::syntax::{Binding, Expr, Func, Name, Piece};
-use crate::limits::MAX_TEMPLATE_DEPTH;
+use super::syntax::{BinaryOp, Binding, Expr, Float, Func, Name, Piece, UnaryOp};
+use super::typing;
+use crate::limits::{MAX_EXPR_OPERATORS, MAX_TEMPLATE_DEPTH};
 use crate::scenario::diagnostic::Span;
 
 /// A template could not be parsed. `start..end` is a byte range of the
@@ -31,13 +40,7 @@ pub(super) fn parse_pieces(text: &str) -> Result<Vec<Piece>, TemplateError> {
             end: text.len(),
             message: "`{{` is never closed with `}}` (for literal braces write {{ '{{' }})".into(),
         })?;
-        let expr = ExprParser {
-            text,
-            pos: body_start,
-            end: close,
-            depth: 0,
-        }
-        .parse_whole()?;
+        let expr = ExprParser::new(text, body_start, close).parse_whole()?;
         pieces.push(Piece::Expr(expr));
         pos = close + 2;
     }
@@ -45,6 +48,16 @@ pub(super) fn parse_pieces(text: &str) -> Result<Vec<Piece>, TemplateError> {
         pieces.push(Piece::Literal(text[pos..].to_string()));
     }
     Ok(pieces)
+}
+
+/// Parses `text` as one expression (a condition), with no `{{ }}` around it.
+pub(super) fn parse_bare(text: &str) -> Result<Expr, TemplateError> {
+    let mut parser = ExprParser::new(text, 0, text.len());
+    parser.skip_ws();
+    if parser.pos >= parser.end {
+        return parser.err(0, text.len(), "the condition is empty");
+    }
+    parser.parse_rest()
 }
 
 /// Finds the `}}` that closes an expression starting at `from`, skipping
@@ -72,13 +85,27 @@ struct ExprParser<'a> {
     text: &'a str,
     pos: usize,
     end: usize,
-    /// Function calls open around the current position: parsing (and
-    /// later binding and rendering) recurse once a call, so the depth is
-    /// bounded here, before any of them can overflow a stack.
+    /// Calls, parentheses and prefix operators open around the current
+    /// position: parsing (and later binding and rendering) recurse once for
+    /// each, so the depth is bounded here, before any of them can overflow
+    /// a stack.
     depth: usize,
+    /// Infix operators so far: each makes the tree one level deeper, so
+    /// they are bounded too.
+    operators: usize,
 }
 
-impl ExprParser<'_> {
+impl<'a> ExprParser<'a> {
+    fn new(text: &'a str, pos: usize, end: usize) -> ExprParser<'a> {
+        ExprParser {
+            text,
+            pos,
+            end,
+            depth: 0,
+            operators: 0,
+        }
+    }
+
     fn err<T>(
         &self,
         start: usize,
@@ -121,33 +148,215 @@ impl ExprParser<'_> {
                 "empty `{{ }}`: put a name or a function call inside",
             );
         }
+        self.parse_rest()
+    }
+
+    /// The expression from here to the end, and nothing after it.
+    fn parse_rest(&mut self) -> Result<Expr, TemplateError> {
         let expr = self.parse_expr()?;
         self.skip_ws();
         if self.pos < self.end {
+            let rest = self.text[self.pos..self.end].trim();
+            let hint = if rest.starts_with('=') {
+                " (compare with `==`)"
+            } else {
+                " (join values with an operator: `==`, `<`, `and`, `+`, …)"
+            };
             return self.err(
                 self.pos,
                 self.end,
-                format!("unexpected `{}` in expression (expressions are a name, a string, a number or a function call)", &self.text[self.pos..self.end].trim()),
+                format!("unexpected `{rest}` in expression{hint}"),
             );
         }
         Ok(expr)
     }
 
+    /// Enters a call, a parenthesis or a prefix operator at `start`.
+    fn enter(&mut self, start: usize, len: usize) -> Result<(), TemplateError> {
+        if self.depth >= MAX_TEMPLATE_DEPTH {
+            return self.err(
+                start,
+                start + len,
+                format!("expression nested more than {MAX_TEMPLATE_DEPTH} deep"),
+            );
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Whether the word `word` (not a longer name) is at the current position.
+    fn at_word(&self, word: &str) -> bool {
+        let rest = &self.text[self.pos..self.end];
+        rest.starts_with(word)
+            && !rest[word.len()..]
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    }
+
+    /// The infix operator at the current position, and its length.
+    fn peek_operator(&self) -> Option<(BinaryOp, usize)> {
+        const SYMBOLS: [(&str, BinaryOp); 13] = [
+            ("||", BinaryOp::Or),
+            ("&&", BinaryOp::And),
+            ("==", BinaryOp::Eq),
+            ("!=", BinaryOp::Ne),
+            ("<=", BinaryOp::Le),
+            (">=", BinaryOp::Ge),
+            ("<", BinaryOp::Lt),
+            (">", BinaryOp::Gt),
+            ("+", BinaryOp::Add),
+            ("-", BinaryOp::Sub),
+            ("*", BinaryOp::Mul),
+            ("/", BinaryOp::Div),
+            ("%", BinaryOp::Rem),
+        ];
+        let rest = &self.text[self.pos..self.end];
+        if let Some((sym, op)) = SYMBOLS.iter().find(|(sym, _)| rest.starts_with(sym)) {
+            return Some((*op, sym.len()));
+        }
+        [("and", BinaryOp::And), ("or", BinaryOp::Or)]
+            .into_iter()
+            .find(|(word, _)| self.at_word(word))
+            .map(|(word, op)| (op, word.len()))
+    }
+
     fn parse_expr(&mut self) -> Result<Expr, TemplateError> {
+        self.parse_binary(1)
+    }
+
+    /// Operands joined by operators of precedence `min` or tighter.
+    fn parse_binary(&mut self, min: u8) -> Result<Expr, TemplateError> {
+        self.skip_ws();
+        let start = self.pos;
+        let mut left = self.parse_unary()?;
+        let mut compared = false;
+        loop {
+            self.skip_ws();
+            let Some((op, len)) = self.peek_operator() else {
+                break;
+            };
+            if op.precedence() < min {
+                break;
+            }
+            let op_start = self.pos;
+            if op.is_comparison() && compared {
+                return self.err(
+                    op_start,
+                    op_start + len,
+                    format!(
+                        "comparisons do not chain: write `a < b and b < c`, not `a < b < c` (found a second `{}`)",
+                        op.symbol()
+                    ),
+                );
+            }
+            self.operators += 1;
+            if self.operators > MAX_EXPR_OPERATORS {
+                return self.err(
+                    op_start,
+                    op_start + len,
+                    format!("more than {MAX_EXPR_OPERATORS} operators in one expression"),
+                );
+            }
+            self.pos += len;
+            self.skip_ws();
+            if self.pos >= self.end {
+                return self.err(
+                    op_start,
+                    op_start + len,
+                    format!("`{}` needs a value on its right", op.symbol()),
+                );
+            }
+            let right = self.parse_binary(op.precedence() + 1)?;
+            typing::check_binary(op, &left, &right)
+                .or_else(|message| self.err(start, self.pos, message))?;
+            compared |= op.is_comparison();
+            left = Expr::Binary(op, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    /// A prefix operator and its operand, or an operand.
+    fn parse_unary(&mut self) -> Result<Expr, TemplateError> {
+        self.skip_ws();
+        let start = self.pos;
+        let next = self.text.as_bytes().get(self.pos + 1).copied();
+        let (op, len) = match self.peek() {
+            Some(b'-') if next.is_some_and(|b| b.is_ascii_digit()) => return self.parse_number(),
+            Some(b'-') => (UnaryOp::Neg, 1),
+            Some(b'!') if next != Some(b'=') => (UnaryOp::Not, 1),
+            Some(b'n') if self.at_word("not") => (UnaryOp::Not, 3),
+            _ => return self.parse_primary(),
+        };
+        self.enter(start, len)?;
+        self.pos += len;
+        self.skip_ws();
+        if self.pos >= self.end {
+            return self.err(start, start + len, "expression is incomplete");
+        }
+        // `not a == b` negates the comparison; `-a * b` negates `a`.
+        let operand = match op {
+            UnaryOp::Not => self.parse_binary(BinaryOp::Eq.precedence())?,
+            UnaryOp::Neg => self.parse_unary()?,
+        };
+        self.depth -= 1;
+        typing::check_unary(op, &operand).or_else(|message| self.err(start, self.pos, message))?;
+        Ok(Expr::Unary(op, Box::new(operand)))
+    }
+
+    /// A number: digits, with a sign and a fraction if written.
+    fn parse_number(&mut self) -> Result<Expr, TemplateError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = |p: &mut Self| {
+            while p.peek().is_some_and(|b| b.is_ascii_digit()) {
+                p.pos += 1;
+            }
+        };
+        digits(self);
+        let fraction = self.peek() == Some(b'.')
+            && self
+                .text
+                .as_bytes()
+                .get(self.pos + 1)
+                .is_some_and(u8::is_ascii_digit);
+        if fraction {
+            self.pos += 1;
+            digits(self);
+        }
+        let text = &self.text[start..self.pos];
+        if fraction {
+            return match text.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(Expr::Float(Float(n))),
+                _ => self.err(start, self.pos, format!("`{text}` is not a number")),
+            };
+        }
+        match text.parse::<i64>() {
+            Ok(n) => Ok(Expr::Int(n)),
+            Err(_) => self.err(start, self.pos, format!("`{text}` is not an integer")),
+        }
+    }
+
+    /// An operand: a string, a number, a name, a call or `( expression )`.
+    fn parse_primary(&mut self) -> Result<Expr, TemplateError> {
         self.skip_ws();
         let start = self.pos;
         match self.peek() {
             Some(q @ (b'\'' | b'"')) => self.parse_string(q),
-            Some(b) if b.is_ascii_digit() || b == b'-' => {
+            Some(b) if b.is_ascii_digit() => self.parse_number(),
+            Some(b'(') => {
+                self.enter(start, 1)?;
                 self.pos += 1;
-                while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                    self.pos += 1;
+                let inner = self.parse_expr()?;
+                self.skip_ws();
+                if self.peek() != Some(b')') {
+                    return self.err(start, self.pos, "`(` is missing its closing `)`");
                 }
-                let digits = &self.text[start..self.pos];
-                match digits.parse::<i64>() {
-                    Ok(n) => Ok(Expr::Int(n)),
-                    Err(_) => self.err(start, self.pos, format!("`{digits}` is not an integer")),
-                }
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(inner)
             }
             Some(b) if b.is_ascii_alphabetic() || b == b'_' => {
                 while self
@@ -161,6 +370,18 @@ impl ExprParser<'_> {
                 if self.peek() == Some(b'(') {
                     return self.parse_call(ident, start);
                 }
+                match ident {
+                    "true" => return Ok(Expr::Bool(true)),
+                    "false" => return Ok(Expr::Bool(false)),
+                    "and" | "or" => {
+                        return self.err(
+                            start,
+                            start + ident.len(),
+                            format!("`{ident}` needs a value on its left"),
+                        )
+                    }
+                    _ => {}
+                }
                 if ident.ends_with('.') || ident.contains("..") {
                     return self.err(start, self.pos, format!("`{ident}` is not a valid name"));
                 }
@@ -172,13 +393,16 @@ impl ExprParser<'_> {
                     binding: Binding::Unresolved,
                 }))
             }
+            Some(b')') => self.err(start, start + 1, "`)` without its opening `(`"),
             Some(_) => {
                 let c = self.text[self.pos..].chars().next().unwrap_or('?');
-                self.err(
-                    start,
-                    start + c.len_utf8(),
-                    format!("unexpected `{c}` in expression"),
-                )
+                let message = match c {
+                    '=' | '<' | '>' | '*' | '/' | '%' | '|' | '&' => {
+                        format!("`{c}` needs a value on its left")
+                    }
+                    c => format!("unexpected `{c}` in expression"),
+                };
+                self.err(start, start + c.len_utf8(), message)
             }
             None => self.err(start.saturating_sub(1), start, "expression is incomplete"),
         }
@@ -224,14 +448,7 @@ impl ExprParser<'_> {
             );
             return self.err(start, start + ident.len(), message);
         };
-        if self.depth >= MAX_TEMPLATE_DEPTH {
-            return self.err(
-                start,
-                start + ident.len(),
-                format!("function calls nested more than {MAX_TEMPLATE_DEPTH} deep"),
-            );
-        }
-        self.depth += 1;
+        self.enter(start, ident.len())?;
         self.pos += 1; // '('
         let mut args = Vec::new();
         self.skip_ws();

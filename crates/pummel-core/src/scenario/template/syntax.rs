@@ -1,5 +1,6 @@
 //! A compiled template's syntax tree: its pieces, the expressions inside
-//! `{{ }}`, the names they read and the functions they call.
+//! `{{ }}` (and in conditions), the names they read, the functions they
+//! call and the operators that join them.
 
 use super::context::VarId;
 use crate::scenario::diagnostic::Span;
@@ -19,6 +20,9 @@ pub(crate) enum Binding {
     Vu,
     /// The iteration number.
     Iteration,
+    /// The status of the virtual user's last response in this iteration
+    /// (0 when that request got no response).
+    Status,
 }
 
 /// A dotted name in an expression, as written, and what it is bound to.
@@ -56,10 +60,13 @@ pub(crate) enum Func {
     UrlEncode,
     /// `base64(x)`: `x` in standard base64.
     Base64,
+    /// `random()`: a number drawn uniformly from `[0, 1)`, for conditions
+    /// such as `random() < 0.3`.
+    Random,
 }
 
 impl Func {
-    pub(crate) const ALL: [(&'static str, Func); 9] = [
+    pub(crate) const ALL: [(&'static str, Func); 10] = [
         ("random_int", Func::RandomInt),
         ("random_choice", Func::RandomChoice),
         ("random_string", Func::RandomString),
@@ -69,6 +76,7 @@ impl Func {
         ("number", Func::Number),
         ("urlencode", Func::UrlEncode),
         ("base64", Func::Base64),
+        ("random", Func::Random),
     ];
 
     /// Allowed argument counts, and how to call it (for error messages).
@@ -83,17 +91,120 @@ impl Func {
             Func::Number => (1, 1, "number(value)"),
             Func::UrlEncode => (1, 1, "urlencode(value)"),
             Func::Base64 => (1, 1, "base64(value)"),
+            Func::Random => (0, 0, "random()"),
         }
     }
 }
 
-/// An expression inside `{{ }}`.
+/// A number with a fraction (`0.3`). Compared by its bits so that the
+/// syntax tree can be `Eq`; a literal is never NaN.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Float(pub f64);
+
+impl PartialEq for Float {
+    fn eq(&self, other: &Float) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Float {}
+
+/// A prefix operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnaryOp {
+    /// `not x`, `!x`.
+    Not,
+    /// `-x`.
+    Neg,
+}
+
+/// An infix operator, loosest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinaryOp {
+    /// The operator as the documentation writes it.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+
+    /// Binding strength: a larger number binds tighter.
+    pub(super) fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => 3,
+            BinaryOp::Add | BinaryOp::Sub => 4,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => 5,
+        }
+    }
+
+    pub(super) fn is_comparison(self) -> bool {
+        self.precedence() == 3
+    }
+
+    pub(super) fn is_arithmetic(self) -> bool {
+        self.precedence() >= 4
+    }
+}
+
+/// What an expression is known to yield before it runs: enough to reject
+/// `'abc' < 3` or `x > 1 + (a == b)` at load time. Names hold text, which
+/// may or may not read as a number: only the run can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StaticType {
+    Number,
+    Bool,
+    /// A string literal that does not read as a number.
+    Text,
+    /// Text known only at run time (a capture, a feeder field, a choice).
+    Unknown,
+}
+
+/// An expression inside `{{ }}`, or a condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Expr {
     Str(String),
     Int(i64),
+    Float(Float),
+    Bool(bool),
     Name(Name),
     Call(Func, Vec<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
 }
 
 impl Expr {
@@ -101,13 +212,44 @@ impl Expr {
     /// value that is only such an expression is written as a JSON number.
     pub(crate) fn is_number(&self) -> bool {
         match self {
-            Expr::Int(_) => true,
-            Expr::Str(_) => false,
-            Expr::Name(n) => matches!(n.binding, Binding::Vu | Binding::Iteration),
-            Expr::Call(f, _) => matches!(
-                f,
-                Func::RandomInt | Func::Timestamp | Func::TimestampMs | Func::Number
+            Expr::Name(n) => matches!(
+                n.binding,
+                Binding::Vu | Binding::Iteration | Binding::Status
             ),
+            other => other.static_type() == StaticType::Number,
+        }
+    }
+
+    /// Whether the expression always yields `true` or `false` (a JSON
+    /// boolean inside a `json` body).
+    pub(crate) fn is_bool(&self) -> bool {
+        self.static_type() == StaticType::Bool
+    }
+
+    /// What the expression is known to yield before it runs.
+    pub(crate) fn static_type(&self) -> StaticType {
+        match self {
+            Expr::Int(_) | Expr::Float(_) => StaticType::Number,
+            Expr::Bool(_) => StaticType::Bool,
+            Expr::Str(s) if s.trim().parse::<f64>().is_ok() => StaticType::Unknown,
+            Expr::Str(_) => StaticType::Text,
+            Expr::Name(_) => StaticType::Unknown,
+            Expr::Call(f, _) => match f {
+                Func::RandomInt
+                | Func::Timestamp
+                | Func::TimestampMs
+                | Func::Number
+                | Func::Random => StaticType::Number,
+                Func::RandomChoice
+                | Func::RandomString
+                | Func::Uuid
+                | Func::UrlEncode
+                | Func::Base64 => StaticType::Unknown,
+            },
+            Expr::Unary(UnaryOp::Not, _) => StaticType::Bool,
+            Expr::Unary(UnaryOp::Neg, _) => StaticType::Number,
+            Expr::Binary(op, ..) if op.is_arithmetic() => StaticType::Number,
+            Expr::Binary(..) => StaticType::Bool,
         }
     }
 
@@ -116,7 +258,12 @@ impl Expr {
         match self {
             Expr::Name(n) => f(n),
             Expr::Call(_, args) => args.iter().for_each(|a| a.visit_names(f)),
-            Expr::Str(_) | Expr::Int(_) => {}
+            Expr::Unary(_, e) => e.visit_names(f),
+            Expr::Binary(_, l, r) => {
+                l.visit_names(f);
+                r.visit_names(f);
+            }
+            Expr::Str(_) | Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) => {}
         }
     }
 
@@ -124,7 +271,12 @@ impl Expr {
         match self {
             Expr::Name(n) => f(n),
             Expr::Call(_, args) => args.iter_mut().for_each(|a| a.visit_names_mut(f)),
-            Expr::Str(_) | Expr::Int(_) => {}
+            Expr::Unary(_, e) => e.visit_names_mut(f),
+            Expr::Binary(_, l, r) => {
+                l.visit_names_mut(f);
+                r.visit_names_mut(f);
+            }
+            Expr::Str(_) | Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) => {}
         }
     }
 }

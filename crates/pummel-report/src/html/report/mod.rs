@@ -11,10 +11,12 @@ mod capacity;
 mod checks;
 mod configuration;
 mod errors;
+mod groups;
 mod header;
 mod key_figures;
 mod latency;
 mod load_model;
+mod monitor;
 mod over_time;
 mod steps;
 mod thresholds;
@@ -52,6 +54,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     }
     let html = over_time::section(&mut page, r);
     page.section("over-time", "Over time", &html);
+    if let Some(html) = monitor::section(&mut page, r) {
+        page.section("monitor", "The target, monitored", &html);
+    }
     if !r.cycles.is_empty() {
         let html = capacity::section(&mut page, r);
         page.section("capacity", "Capacity", &html);
@@ -60,6 +65,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     page.section("latency", "Latency", &html);
     if !r.steps.is_empty() {
         page.section("steps", "Steps", &steps::section(r, &run, options));
+    }
+    if !r.groups.is_empty() {
+        page.section("groups", "Groups", &render(&groups::table(r)));
     }
     if r.steps.iter().any(|s| !s.checks.is_empty()) {
         page.section("checks", "Checks", &checks::section(r));

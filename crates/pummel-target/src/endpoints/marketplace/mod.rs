@@ -18,6 +18,10 @@
 //! | `POST /api/apps/{id}/reviews` `{"rating":1..5,"text"}` | 201 review | 400, 401, 404 |
 //! | `GET /api/apps/{id}/reviews?limit=&offset=` | 200 `{"total","items"}` | 400, 404 |
 //! | `GET /api/stats` | 200 `{"users","apps","reviews","sessions"}` | |
+//! | `GET/POST /api/hit?key=` | 200 `{"key","count"}` | 400 |
+//! | `GET/POST /api/flaky?key=&every=N` | 200, or 503 for the 1st of every N per key | 400 |
+//! | `GET /api/hits?key=` | 200 `{"key","count"}` (or `{"counts"}`) | 400 |
+//! | `POST /api/web/login`, `GET`/`POST /api/web/form`, `POST /api/upload` | see `web` | |
 //!
 //! Any `/api` request: 405 (with `Allow`) for a wrong method, 404 for an unknown path, 413 for a
 //! body over 1 MiB, 507 once the store holds a million objects or 256 MiB of text — so a long load
@@ -28,17 +32,22 @@
 //! Module map: `records` (the values the API takes in and hands out), `state` (data, rules, the
 //! lock), `handlers` (one function per endpoint), `request` (body, session, parameters), `error`
 //! (statuses and error bodies), `credentials` (demo-grade password hashing and tokens), `feed`
-//! (live events), `seed` (start-up data). Dependencies run one way, from `handlers` down to
+//! (live events), `seed` (start-up data), `tally` (per-key request counts for testing retries
+//! and loops), `web` (a login form that redirects, a CSRF-protected form, an upload) with
+//! `multipart` (its body parser). Dependencies run one way, from `handlers` down to
 //! `records`.
 
 mod credentials;
 mod error;
 mod feed;
 mod handlers;
+mod multipart;
 mod records;
 mod request;
 mod seed;
 mod state;
+mod tally;
+mod web;
 
 use http::request::Parts;
 use http::{Method, Response};
@@ -86,6 +95,19 @@ async fn dispatch(
         (Some("register" | "login" | "logout"), None, ..) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }
+
+        (Some("hit"), None, ..) if get || post => tally::hit(market.tally(), query),
+        (Some("flaky"), None, ..) if get || post => tally::flaky(market.tally(), query),
+        (Some("hits"), None, ..) if get => tally::hits(market.tally(), query),
+        (Some("hit" | "flaky"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+        (Some("hits"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        (Some("web"), Some("login"), None, _) if post => web::login(market, body).await,
+        (Some("web"), Some("form"), None, _) if get => web::form_page(),
+        (Some("web"), Some("form"), None, _) if post => web::submit_form(headers, body).await,
+        (Some("web"), Some("login"), None, _) => Err(ApiError::MethodNotAllowed("POST")),
+        (Some("web"), Some("form"), None, _) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+        (Some("upload"), None, ..) if post => web::upload(headers, body).await,
+        (Some("upload"), None, ..) => Err(ApiError::MethodNotAllowed("POST")),
 
         (Some("me"), None, ..) if get => handlers::me(market, headers),
         (Some("stats"), None, ..) if get => handlers::stats(market),

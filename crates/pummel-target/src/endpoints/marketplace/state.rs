@@ -331,6 +331,7 @@ pub(crate) struct Marketplace {
     store: RwLock<Store>,
     credentials: Credentials,
     feed: Feed,
+    tally: super::tally::Tally,
 }
 
 impl Marketplace {
@@ -339,7 +340,13 @@ impl Marketplace {
             store: RwLock::new(Store::new(limits)),
             credentials: Credentials::new(),
             feed: Feed::new(),
+            tally: super::tally::Tally::default(),
         }
+    }
+
+    /// The per-key request counts of `/api/hit`, `/api/flaky` and `/api/hits`.
+    pub(crate) fn tally(&self) -> &super::tally::Tally {
+        &self.tally
     }
 
     // Nothing panics while holding the lock, but should it ever, the data is still consistent

@@ -137,6 +137,7 @@ impl LoadedPlan for ScenarioPlan {
             last,
             per_key: merged.totals(),
             counters: merged.counters(),
+            layout: &self.layout,
         };
         self.watch
             .check(&progress)

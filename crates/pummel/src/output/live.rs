@@ -1,0 +1,183 @@
+//! What a run shows the outside world while it goes on: the metrics
+//! endpoint (`--metrics-listen`), remote write (`--out prometheus-rw=URL`),
+//! the JSON-lines stream (`--out-stream`), and the monitor of the system
+//! under test (`monitor:`, `--monitor`), whose series join the result.
+//!
+//! Everything here is fed from the progress callback, once a second, with
+//! the figures the coordinator has already merged; the last word comes from
+//! the result itself, so what a scraper last sees equals the result file.
+
+use std::time::{Duration, Instant};
+
+use pummel_core::result::RunResult;
+use pummel_core::{Progress, StopSignal};
+use pummel_live::{JsonLines, LiveFigures, MetricsEndpoint, Monitor, MonitorTarget, RemoteWriter};
+
+use crate::cli::{LiveArgs, OutputArgs};
+use crate::exit::Failure;
+use crate::output::stderr::say;
+
+/// The live outputs of one run.
+#[derive(Default)]
+pub(crate) struct Live {
+    endpoint: Option<MetricsEndpoint>,
+    linger: Duration,
+    writers: Vec<RemoteWriter>,
+    stream: Option<JsonLines>,
+    monitor: Option<Monitor>,
+}
+
+impl Live {
+    /// Starts what `live` and `output` ask for, monitoring `targets`: the
+    /// endpoint is bound and the stream file created before the first
+    /// request, so a taken port or an unwritable path is a usage error.
+    pub(crate) fn start(
+        live: Option<&LiveArgs>,
+        output: &OutputArgs,
+        targets: Vec<MonitorTarget>,
+    ) -> Result<Live, Failure> {
+        let mut this = Live::default();
+        if let Some(live) = live {
+            if let Some(addr) = live.metrics_listen {
+                let endpoint =
+                    MetricsEndpoint::start(addr).map_err(|e| Failure::usage(e.to_string()))?;
+                say(format_args!(
+                    "pummel: metrics at http://{}/metrics",
+                    endpoint.addr()
+                ));
+                this.endpoint = Some(endpoint);
+                this.linger = live.metrics_linger;
+            }
+            if let Some(path) = &live.out_stream {
+                let stream = JsonLines::create(path).map_err(|e| {
+                    Failure::usage(format!(
+                        "--out-stream: cannot create {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                this.stream = Some(stream);
+            }
+        }
+        for url in output.remote_writes() {
+            let writer =
+                RemoteWriter::start(url.clone()).map_err(|e| Failure::runtime(e.to_string()))?;
+            this.writers.push(writer);
+        }
+        if !targets.is_empty() {
+            let monitor = Monitor::start(targets, Instant::now())
+                .map_err(|e| Failure::runtime(format!("cannot start the monitor: {e}")))?;
+            this.monitor = Some(monitor);
+        }
+        Ok(this)
+    }
+
+    fn publishes(&self) -> bool {
+        self.endpoint.is_some() || !self.writers.is_empty()
+    }
+
+    /// One closed second.
+    pub(crate) fn progress(&mut self, p: &Progress<'_>) {
+        if let Some(stream) = &mut self.stream {
+            stream.second(p.last);
+        }
+        if !self.publishes() {
+            return;
+        }
+        let figures = LiveFigures::from_totals(
+            p.layout,
+            p.per_key,
+            p.counters,
+            &p.last.gauges,
+            p.elapsed.as_secs_f64(),
+        );
+        self.publish(figures);
+    }
+
+    fn publish(&mut self, figures: LiveFigures) {
+        for writer in &mut self.writers {
+            writer.push(figures.clone());
+        }
+        if let Some(endpoint) = &self.endpoint {
+            endpoint.published().publish(figures);
+        }
+    }
+
+    /// The run has ended: the monitor's series join `result`, the result's
+    /// figures are published and pushed one last time, the stream closes.
+    /// What failed on the way is said, never fatal. Returns what lingers.
+    pub(crate) fn end(mut self, result: &mut RunResult) -> Lingering {
+        if let Some(monitor) = self.monitor.take() {
+            let seen = monitor.finish();
+            for e in &seen.endpoints {
+                if e.failed > 0 {
+                    say(format_args!(
+                        "pummel: monitor: {} of {} scrapes of {} failed (last: {})",
+                        e.failed,
+                        e.scrapes,
+                        e.url,
+                        e.last_error.as_deref().unwrap_or("unknown")
+                    ));
+                }
+            }
+            result.monitor = Some(seen);
+        }
+        if let Some(stream) = self.stream.take() {
+            if let Err(e) = stream.finish(result) {
+                say(format_args!("pummel: --out-stream: {e}"));
+            }
+        }
+        if self.publishes() {
+            self.publish(LiveFigures::from_result(result));
+        }
+        for writer in std::mem::take(&mut self.writers) {
+            let report = writer.finish();
+            if report.failed > 0 {
+                say(format_args!(
+                    "pummel: remote write: {} of {} pushes failed (last: {})",
+                    report.failed,
+                    report.failed + report.sent,
+                    report.last_error.as_deref().unwrap_or("unknown")
+                ));
+            }
+        }
+        Lingering {
+            endpoint: self.endpoint.take(),
+            linger: self.linger,
+        }
+    }
+}
+
+/// The endpoint after the run, serving the final figures a while longer.
+pub(crate) struct Lingering {
+    endpoint: Option<MetricsEndpoint>,
+    linger: Duration,
+}
+
+impl Lingering {
+    /// Keeps serving for the linger time, or until Ctrl-C (a run that was
+    /// interrupted has already been asked to stop: a second Ctrl-C ends
+    /// the process at once).
+    pub(crate) fn wait(self, stop: &StopSignal) {
+        let Some(endpoint) = self.endpoint else {
+            return;
+        };
+        if self.linger.is_zero() {
+            return;
+        }
+        say(format_args!(
+            "pummel: final metrics stay at http://{}/metrics for {} (Ctrl-C ends this)",
+            endpoint.addr(),
+            humantime::format_duration(self.linger)
+        ));
+        let was_stopped = stop.is_stopped();
+        let deadline = Instant::now() + self.linger;
+        // Nothing to synchronise with: scrapers come when they come. The
+        // wait only has to notice Ctrl-C within a blink.
+        while Instant::now() < deadline && (was_stopped || !stop.is_stopped()) {
+            std::thread::sleep(
+                Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())),
+            );
+        }
+        endpoint.stop();
+    }
+}

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use pummel_architecture::{public_items, sibling_cycles, CrateSource};
 
-const LIBRARIES: [&str; 5] = [
+const LIBRARIES: [&str; 6] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",
@@ -20,7 +20,7 @@ const LIBRARIES: [&str; 5] = [
     "pummel-target",
     "pummel-server",
 ];
-const ALL_CRATES: [&str; 6] = [
+const ALL_CRATES: [&str; 7] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",

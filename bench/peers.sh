@@ -9,7 +9,11 @@
 # Per run: requests/s, client CPU per request ((user+sys)/requests, µs) and peak RSS (GNU time).
 # Goals: pummel/wrk rps >= 1.00, pummel/wrk CPU per request <= 1.00.
 #
-# Usage: bench/peers.sh [--rounds 5] [--duration 10s] [--connections 50] [--with-oha] [--out FILE]
+# --with-metrics adds "pummel-m": pummel with --metrics-listen, its endpoint scraped every second by
+# curl during the run (as Prometheus would), to show what live metrics cost: its ratio against wrk
+# beside plain pummel's, and pummel-m/pummel.
+#
+# Usage: bench/peers.sh [--rounds 5] [--duration 10s] [--connections 50] [--with-oha] [--with-metrics] [--out FILE]
 # The last line of stdout is the summary as one JSON object (also written to FILE with --out).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -20,13 +24,15 @@ DURATION=10s
 CONNS=50
 WITH_OHA=
 OUT=
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+WITH_METRICS=
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
     case $1 in
         --rounds) ROUNDS=$2; shift 2 ;;
         --duration | -z) DURATION=$2; shift 2 ;;
         --connections | -c) CONNS=$2; shift 2 ;;
         --with-oha) WITH_OHA=1; shift ;;
+        --with-metrics) WITH_METRICS=1; shift ;;
         --out) OUT=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -42,6 +48,7 @@ ensure_wrk
 ensure_pummel
 if [[ -n $WITH_OHA ]]; then ensure_oha install; else ensure_oha; fi
 TOOLS=(wrk pummel)
+[[ -z $WITH_METRICS ]] || TOOLS+=(pummel-m)
 if [[ -n $OHA ]]; then
     TOOLS+=(oha)
     # oha 1.x: JSON is --output-format json in newer releases, --json in older ones; its runtime
@@ -74,6 +81,26 @@ run_tool() {
             ;;
         pummel)
             measure "$name" "${pin[@]}" "$PUMMEL" bench "$URL" -c "$CONNS" --threads 1 -z "$DURATION" --json
+            out="$BENCH_TMP/$name.out"
+            R_REQS=$(jq -r '.requests' "$out" 2>/dev/null || echo 0)
+            R_RPS=$(jq -r '.rps' "$out" 2>/dev/null || echo nan)
+            R_ERRS=$(jq -r '([.errors[]?] | add // 0) + ([.status | to_entries[]? | select(.key | test("^[23]") | not) | .value] | add // 0)' "$out" 2>/dev/null || echo "?")
+            ;;
+        pummel-m)
+            # The scraper runs beside the client, unpinned and unmeasured, as Prometheus would.
+            local mport scraper
+            mport=$(pick_port)
+            (
+                while true; do
+                    curl -s -o /dev/null "http://127.0.0.1:$mport/metrics" || true
+                    sleep 1
+                done
+            ) &
+            scraper=$!
+            track_pid "$scraper"
+            measure "$name" "${pin[@]}" "$PUMMEL" bench "$URL" -c "$CONNS" --threads 1 -z "$DURATION" --json \
+                --metrics-listen "127.0.0.1:$mport" --metrics-linger 0s
+            stop_pid "$scraper"
             out="$BENCH_TMP/$name.out"
             R_REQS=$(jq -r '.requests' "$out" 2>/dev/null || echo 0)
             R_RPS=$(jq -r '.rps' "$out" 2>/dev/null || echo nan)
@@ -158,6 +185,12 @@ verdict() { awk -v x="$1" -v goal="$2" -v op="$3" 'BEGIN {
     ok = (op == ">=") ? (x >= goal) : (x <= goal); print ok ? "met" : "MISSED" }'; }
 printf '\n  pummel/wrk rps          %6.3f   (goal >= 1.00: %s)\n' "$ratio_rps" "$(verdict "$ratio_rps" 1 '>=')"
 printf '  pummel/wrk cpu per req  %6.3f   (goal <= 1.00: %s)\n' "$ratio_cpu" "$(verdict "$ratio_cpu" 1 '<=')"
+if [[ -n $WITH_METRICS ]]; then
+    printf '  pummel-m/wrk rps        %6.3f   (pummel with --metrics-listen, scraped every second)\n' \
+        "$(calc "${MED_RPS[pummel-m]} / ${MED_RPS[wrk]}")"
+    printf '  pummel-m/wrk cpu per req %5.3f\n' "$(calc "${MED_CPU[pummel-m]} / ${MED_CPU[wrk]}")"
+    printf '  pummel-m/pummel rps     %6.3f\n' "$(calc "${MED_RPS[pummel-m]} / ${MED_RPS[pummel]}")"
+fi
 if [[ -n $OHA ]]; then
     printf '  pummel/oha rps          %6.3f\n' "$(calc "${MED_RPS[pummel]} / ${MED_RPS[oha]}")"
     printf '  pummel/oha cpu per req  %6.3f\n' "$(calc "${MED_CPU[pummel]} / ${MED_CPU[oha]}")"

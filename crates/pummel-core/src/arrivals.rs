@@ -90,7 +90,7 @@ fn draw(seed: u64, j: u64) -> Vec<f64> {
     let scale = BLOCK as f64 / total;
     sums.truncate(BLOCK as usize);
     for s in &mut sums {
-        *s = start + *s * scale;
+        *s = (*s).mul_add(scale, start);
     }
     sums
 }

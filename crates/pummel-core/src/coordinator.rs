@@ -110,11 +110,13 @@ impl WorkerContext {
 }
 
 /// Waits until the run's `start` (a worker sets itself up before it), or
-/// until the run is stopped.
+/// until the run is stopped. To within microseconds, not the timer's
+/// millisecond: agents of a distributed run start together only as closely
+/// as each of them starts on time.
 pub(crate) async fn until_start(start: Instant, stop: &mut watch::Receiver<bool>) {
     if Instant::now() < start {
         tokio::select! {
-            () = tokio::time::sleep_until(start.into()) => {}
+            () = crate::pacer::wait_until(start) => {}
             _ = stop.wait_for(|stopped| *stopped) => {}
         }
     }
@@ -153,6 +155,33 @@ fn spawn(
         handles.push(handle);
     }
     Ok(handles)
+}
+
+/// Waits for every worker thread; returns the moment the last one stopped.
+///
+/// A worker whose thread died (a panic is a bug, but its share of the plan
+/// did not run) must not pass for one that finished: its report says so,
+/// and the run fails instead of showing the others as the whole.
+fn join(
+    handles: Vec<std::thread::JoinHandle<Instant>>,
+    reports: &mut [WorkerReport],
+) -> Option<Instant> {
+    let mut end = None;
+    for (index, handle) in handles.into_iter().enumerate() {
+        match handle.join() {
+            Ok(stopped) => end = end.max(Some(stopped)),
+            Err(_) => {
+                if let Some(report) = reports.get_mut(index) {
+                    report.fatal.get_or_insert_with(|| {
+                        format!(
+                            "worker thread {index} stopped before its share of the plan was done"
+                        )
+                    });
+                }
+            }
+        }
+    }
+    end
 }
 
 /// Runs `workers` to the end or until `stop`, calling `on_progress` once a
@@ -235,24 +264,7 @@ pub(crate) fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    // A worker whose thread died (a panic is a bug, but its share of the
-    // plan did not run) must not pass for one that finished: its report
-    // says so, and the run fails instead of showing the others as the whole.
-    let mut end = None;
-    for (index, handle) in handles.into_iter().enumerate() {
-        match handle.join() {
-            Ok(stopped) => end = end.max(Some(stopped)),
-            Err(_) => {
-                if let Some(report) = reports.get_mut(index) {
-                    report.fatal.get_or_insert_with(|| {
-                        format!(
-                            "worker thread {index} stopped before its share of the plan was done"
-                        )
-                    });
-                }
-            }
-        }
-    }
+    let end = join(handles, &mut reports);
     if let Some(on_interval) = on_interval {
         collector.all_sources_finished();
         collector.take_closed().into_iter().for_each(on_interval);

@@ -5,7 +5,8 @@
 //! over the wire; the "server" decodes them, merges them with the plan's
 //! collector and builds the outcome (`run::finish`), with the global setup
 //! and teardown run once, apart. What the merge says must equal what the
-//! whole plan does, and what the target saw.
+//! whole plan does, and what the target saw. (`snapshot_wire.rs` tests the
+//! snapshots' encoding itself.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -18,12 +19,28 @@ use pummel_core::http::{Bytes, Method, RequestSpec, TargetUrl};
 use pummel_core::run::{self, Captures, RunOptions, RunOutcome};
 use pummel_core::scenario::{self, LoadOptions, Plan};
 use pummel_core::{Measured, Segment, SegmentOptions, StopSignal, WorkerReport};
-use pummel_result::snapshot::{IntervalSnapshot, MetricLayout, SnapshotError, MAX_SNAPSHOT_BYTES};
-use pummel_result::stats::Stats;
-use pummel_result::{ErrorKind, LatencyHistogram, RunMetrics};
+use pummel_result::snapshot::IntervalSnapshot;
+use pummel_result::{LatencyHistogram, RunMetrics};
 use pummel_target::{Target, TargetConfig};
 
 const AGENTS: u32 = 3;
+
+/// The machine, as the tests of this file share it: the timing test runs
+/// alone ([`quiet`]), the others side by side ([`busy`]), as in the
+/// end-to-end suite.
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn quiet() -> std::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn busy() -> std::sync::RwLockReadGuard<'static, ()> {
+    MACHINE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A server on loopback that answers every request at once and records
 /// when each one arrived and its path: what a distributed run's target saw.
@@ -104,6 +121,7 @@ fn options(threads: u64) -> RunOptions {
     RunOptions {
         threads,
         insecure: false,
+        http_debug: None,
     }
 }
 
@@ -206,6 +224,7 @@ fn requests(metrics: &RunMetrics) -> u64 {
 
 #[test]
 fn three_segments_from_one_start_merge_into_the_whole() {
+    let _machine = busy();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime for the target");
     let target = runtime
         .block_on(Target::start(TargetConfig::default()))
@@ -278,8 +297,15 @@ fn gaps_ms(arrivals: &[Instant]) -> Vec<f64> {
 }
 
 /// 60 arrivals a second over three segments must reach the target as one
-/// schedule (a request every 16.7 ms), not as three of 20/s in bursts of
-/// three: most gaps would then be near zero.
+/// schedule (slot k at k · 16.7 ms), not as three schedules of 20/s, which
+/// would send requests in threes every 50 ms.
+///
+/// A request never arrives before its slot, however busy the machine (a
+/// busy machine only makes it late), so the k-th arrival is never before
+/// slot k: three schedules of 20/s would put the second and third arrivals
+/// of every 50 ms at its start, 16.7 and 33.3 ms early. That is the strict
+/// check; the spacing (median gap) is checked loosely, as late requests
+/// bunch on a loaded machine.
 fn assert_evenly_spaced(arrivals: &mut [Instant], start: Instant, what: &str) {
     arrivals.sort();
     assert!(
@@ -287,30 +313,32 @@ fn assert_evenly_spaced(arrivals: &mut [Instant], start: Instant, what: &str) {
         "{what}: {} arrivals of 120 scheduled",
         arrivals.len()
     );
-    let first = arrivals[0];
-    assert!(first >= start, "{what}: a request before the start");
+    for (k, at) in arrivals.iter().enumerate() {
+        let slot = start + Duration::from_secs_f64(k as f64 / 60.0);
+        assert!(
+            *at + Duration::from_millis(1) >= slot,
+            "{what}: arrival {k} at {:.1} ms, before its slot at {:.1} ms: not one schedule",
+            (at.saturating_duration_since(start)).as_secs_f64() * 1000.0,
+            (slot - start).as_secs_f64() * 1000.0
+        );
+    }
     assert!(
-        first - start < Duration::from_millis(40),
+        arrivals[0] - start < Duration::from_millis(100),
         "{what}: the first request {:?} after the start",
-        first - start
+        arrivals[0] - start
     );
     let mut gaps = gaps_ms(arrivals);
-    let bunched = gaps.iter().filter(|g| **g < 4.0).count();
     gaps.sort_by(f64::total_cmp);
     let median = gaps[gaps.len() / 2];
     assert!(
-        (13.0..=20.5).contains(&median),
+        (10.0..=23.0).contains(&median),
         "{what}: median gap {median:.2} ms, not 16.7"
-    );
-    assert!(
-        bunched * 100 <= gaps.len() * 15,
-        "{what}: {bunched} of {} gaps under 4 ms: bursts",
-        gaps.len()
     );
 }
 
 #[test]
 fn an_open_model_over_three_segments_is_one_schedule() {
+    let _machine = quiet();
     let recorder = Recorder::start();
     let plan = load(
         &format!(
@@ -346,8 +374,12 @@ fn an_open_model_over_three_segments_is_one_schedule() {
             .expect("the agent sent requests");
         let offset = (first - start).as_secs_f64() * 1000.0;
         let due = k as f64 * 1000.0 / 60.0;
+        eprintln!(
+            "agent {k}: first request {:.3} ms after its first slot",
+            offset - due
+        );
         assert!(
-            offset >= due - 1.0 && offset < due + 30.0,
+            offset >= due - 1.0 && offset < due + 100.0,
             "agent {k}: first request at {offset:.1} ms, its first slot at {due:.1} ms"
         );
         assert_eq!(requests(&agent.measured.metrics), 40, "agent {k}'s share");
@@ -400,6 +432,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
 
 #[test]
 fn unique_feeder_rows_go_to_one_segment_each() {
+    let _machine = busy();
     let recorder = Recorder::start();
     let dir = std::env::temp_dir().join(format!("pummel-distributed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a data directory");
@@ -458,6 +491,7 @@ fn unique_feeder_rows_go_to_one_segment_each() {
 
 #[test]
 fn setup_runs_once_its_captures_reach_every_segment_and_teardown_runs_once() {
+    let _machine = busy();
     let recorder = Recorder::start();
     let plan = load(
         &format!(
@@ -534,136 +568,194 @@ fn setup_runs_once_its_captures_reach_every_segment_and_teardown_runs_once() {
     assert!(e.to_string().contains("\"nope\""), "{e}");
 }
 
-fn busy_snapshot(layout: &MetricLayout) -> IntervalSnapshot {
-    let mut s = IntervalSnapshot::empty(7, layout);
-    let stats: &mut Stats = &mut s.stats[0];
-    for ms in [1u64, 2, 3, 50, 900, 12_000] {
-        stats.record_response(
-            Duration::from_millis(ms),
-            Some(Duration::from_micros(ms * 700)),
-            if ms > 100 { 503 } else { 200 },
-            100,
-            20,
-        );
-    }
-    stats.record_error(ErrorKind::Reset, 0, 20);
-    stats.record_error(ErrorKind::ConnectTimeout, 0, 0);
-    (stats.late, stats.dropped, stats.aborted) = (4, 5, 6);
-    s.counters[0] = 11;
-    s.gauges[1] = 3;
-    s
-}
-
 #[test]
-fn snapshots_round_trip_exactly_and_bad_ones_are_errors() {
-    let layout = MetricLayout::new(vec!["a".into(), "b".into()], true)
-        .with_counters(vec!["c".into()])
-        .with_gauges(vec!["vus".into(), "sockets".into()]);
-    let snapshot = busy_snapshot(&layout);
-    let bytes = snapshot.encode();
-    let back = IntervalSnapshot::decode(&bytes, &layout).expect("decodes");
-    assert_eq!(back.index, 7);
-    assert_eq!(
-        (back.counters.clone(), back.gauges.clone()),
-        (vec![11], vec![0, 3])
+fn a_segment_with_nothing_to_run_is_refused_before_any_load() {
+    let plan = load(
+        "name: small\ntarget: http://127.0.0.1:9\nload: { vus: 2, iterations: 90 }\n\
+         scenarios:\n  - name: a\n    steps:\n      - request: GET /a\n",
+        None,
     );
-    for (a, b) in snapshot.stats.iter().zip(&back.stats) {
-        assert_eq!(a.latency.distribution(), b.latency.distribution());
-        assert_eq!(a.latency.summary(), b.latency.summary());
-        let (ua, ub) = (a.uncorrected.as_ref(), b.uncorrected.as_ref());
-        assert_eq!(
-            ua.map(LatencyHistogram::distribution),
-            ub.map(LatencyHistogram::distribution)
-        );
-        assert_eq!(
-            (a.responses, a.bytes_received, a.bytes_sent),
-            (b.responses, b.bytes_received, b.bytes_sent)
-        );
-        assert_eq!(
-            (a.late, a.dropped, a.aborted),
-            (b.late, b.dropped, b.aborted)
-        );
-        assert_eq!(a.status, b.status);
-        assert_eq!(a.errors, b.errors);
-    }
-    assert_eq!(back.stats[0].errors.get(ErrorKind::Reset), 1);
-    assert_eq!(back.encode(), bytes, "encoding is stable");
-
-    // The layout travels too, and reads back equal; a malformed one is refused.
-    let text = serde_json::to_string(&layout).expect("json");
-    assert_eq!(
-        serde_json::from_str::<MetricLayout>(&text).expect("reads"),
-        layout
-    );
-    let no_keys = text.replacen(r#""stats":["a","b"]"#, r#""stats":[]"#, 1);
-    assert!(
-        serde_json::from_str::<MetricLayout>(&no_keys).is_err(),
-        "{no_keys}"
-    );
-    let short = text.replacen(r#""stats":["a","b"]"#, r#""stats":["a","b","c"]"#, 1);
-    assert!(
-        serde_json::from_str::<MetricLayout>(&short).is_err(),
-        "{short}"
-    );
-
-    let invalid = |bytes: &[u8]| match IntervalSnapshot::decode(bytes, &layout) {
-        Err(e @ SnapshotError::Invalid(_)) => e.to_string(),
-        other => panic!("expected an invalid snapshot, got {other:?}"),
+    let part = |index| SegmentOptions {
+        segment: Segment { index, count: 3 },
+        start_at: None,
     };
-    // Truncated, not JSON, a corrupt histogram, an unknown error kind.
-    invalid(&bytes[..bytes.len() / 2]);
-    invalid(b"\x00\x01garbage");
-    let text = String::from_utf8(bytes.clone()).expect("utf-8");
-    let histogram = back.stats[0].latency.to_base64();
-    let corrupt = text.replacen(&histogram, &histogram[..histogram.len() - 8], 1);
-    assert!(
-        invalid(corrupt.as_bytes()).contains("histogram"),
-        "{corrupt}"
-    );
-    let unknown = text.replacen("\"reset\"", "\"meltdown\"", 1);
-    assert!(invalid(unknown.as_bytes()).contains("meltdown"));
+    let run_part = |index| {
+        run::run_segment(
+            plan.clone(),
+            &options(1),
+            &part(index),
+            &Captures::new(),
+            &StopSignal::new(),
+            &mut |_| {},
+            |_| {},
+        )
+    };
+    let e = run_part(2).expect_err("two VUs cannot make three segments");
+    assert!(e.to_string().contains("no virtual user"), "{e}");
+    let e = run_part(3).expect_err("segment 3 of 3 is not one");
+    assert!(e.to_string().contains("segment 3/3"), "{e}");
 
-    // Too large: refused before it is parsed.
-    let huge = vec![b' '; MAX_SNAPSHOT_BYTES + 1];
-    assert!(matches!(
-        IntervalSnapshot::decode(&huge, &layout),
-        Err(SnapshotError::TooLarge { .. })
-    ));
-    // Another layout's snapshot does not merge by key id.
-    let other = MetricLayout::new(vec!["a".into()], true)
-        .with_counters(vec!["c".into()])
-        .with_gauges(vec!["vus".into(), "sockets".into()]);
-    assert!(matches!(
-        IntervalSnapshot::decode(&bytes, &other),
-        Err(SnapshotError::Shape(_))
-    ));
-    let closed = MetricLayout::new(vec!["a".into(), "b".into()], false)
-        .with_counters(vec!["c".into()])
-        .with_gauges(vec!["vus".into(), "sockets".into()]);
-    assert!(matches!(
-        IntervalSnapshot::decode(&bytes, &closed),
-        Err(SnapshotError::Shape(_))
-    ));
+    let bench_plan = BenchPlan {
+        request: RequestSpec {
+            method: Method::GET,
+            url: TargetUrl::parse("http://127.0.0.1:9/").expect("a URL"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        },
+        connections: 2,
+        h2_streams: 1,
+        requests: Some(100),
+        duration: None,
+        rate: None,
+        threads: 1,
+        timeout: Duration::from_secs(1),
+        http2: false,
+        insecure: false,
+        websocket: None,
+    };
+    let e = bench::run_segment(&bench_plan, &part(2), &StopSignal::new(), None, |_| {})
+        .expect_err("two connections cannot make three segments");
+    assert!(e.to_string().contains("no connection"), "{e}");
 }
 
+/// The spacing check itself: it passes one schedule with requests late by
+/// up to 12 ms, and fails three schedules of a third of the rate each.
 #[test]
-fn the_layout_comes_from_the_plan_alone() {
-    let text = "name: layout\ntarget: http://127.0.0.1:9\nload: { vus: 2, iterations: 2 }\n\
-                setup:\n  - request: GET /s\n\
-                scenarios:\n  - name: a\n    steps:\n      - request: GET /a\n        check: { status: 200 }\n\
-                \x20 - name: b\n    steps:\n      - request: GET /b\n";
-    // Two loads of the same file (two agents) have equal layouts, key by key.
-    let one = run::layout(&load(text, None));
-    let two = run::layout(&load(text, None));
-    assert_eq!(one, two);
-    let wire = serde_json::to_string(&*one).expect("json");
-    assert_eq!(
-        serde_json::from_str::<MetricLayout>(&wire).expect("reads"),
-        *two
-    );
+fn the_spacing_check_tells_one_schedule_from_three() {
+    let start = Instant::now();
+    let mut one: Vec<Instant> = (0..120u64)
+        .map(|k| {
+            start + Duration::from_secs_f64(k as f64 / 60.0) + Duration::from_millis(k * 7 % 13)
+        })
+        .collect();
+    assert_evenly_spaced(&mut one, start, "one schedule");
+    let mut three: Vec<Instant> = (0..120u64)
+        .map(|k| start + Duration::from_secs_f64((k / 3) as f64 / 20.0) + Duration::from_millis(2))
+        .collect();
+    let caught = std::panic::catch_unwind(move || assert_evenly_spaced(&mut three, start, "three"));
     assert!(
-        one.len() >= 5,
-        "steps and iterations are keys: {}",
-        one.len()
+        caught.is_err(),
+        "three schedules of 20/s passed for one of 60/s"
     );
+}
+
+/// Offsets from `start` of what the recorder saw, sorted, in ms.
+fn offsets_ms(log: &[(Instant, String)], start: Instant) -> Vec<f64> {
+    let mut offsets: Vec<f64> = log
+        .iter()
+        .map(|(at, _)| at.saturating_duration_since(start).as_secs_f64() * 1000.0)
+        .collect();
+    offsets.sort_by(f64::total_cmp);
+    offsets
+}
+
+/// Poisson arrivals are random, but drawn from the plan's seed: three
+/// segments of one seed send the very schedule the whole plan sends (the
+/// same number of arrivals, each at its moment), not three schedules.
+#[test]
+fn poisson_arrivals_over_three_segments_are_the_whole_plans_schedule() {
+    let _machine = quiet();
+    let recorder = Recorder::start();
+    let mut plan = Arc::unwrap_or_clone(load(
+        &format!(
+            "name: poisson\ntarget: {}\nload: {{ rate: 60, duration: 2s, max_vus: 30, arrivals: poisson }}\n\
+             scenarios:\n  - name: tick\n    steps:\n      - request: GET /tick\n",
+            recorder.url()
+        ),
+        None,
+    ));
+    plan.set_seed(20_261_202);
+    let plan = Arc::new(plan);
+
+    let start = start_soon();
+    let whole = run::run_segment(
+        plan.clone(),
+        &options(2),
+        &SegmentOptions {
+            segment: Segment::WHOLE,
+            start_at: Some(start),
+        },
+        &Captures::new(),
+        &StopSignal::new(),
+        &mut |_| {},
+        |_| {},
+    )
+    .expect("the whole plan runs");
+    let whole_offsets = offsets_ms(&recorder.take(), start);
+
+    let start = start_soon();
+    let agents = run_agents(&plan, 2, start, &Captures::new());
+    let parts_offsets = offsets_ms(&recorder.take(), start);
+    let outcome = run::finish(plan.clone(), &options(2), merge(&plan, &agents), &[], &[]);
+
+    let scheduled = outcome
+        .result
+        .iteration_counts
+        .as_ref()
+        .and_then(|c| c.scheduled);
+    let whole_scheduled = requests(&whole.metrics);
+    assert_eq!(parts_offsets.len(), whole_offsets.len(), "arrivals");
+    assert_eq!(scheduled, Some(whole_offsets.len() as u64));
+    assert_eq!(requests(&whole.metrics), whole_scheduled);
+    // Arrival by arrival, the segments' schedule is the whole's: each
+    // request is late by a little in both runs, never by a Poisson gap.
+    let mut diffs: Vec<f64> = whole_offsets
+        .iter()
+        .zip(&parts_offsets)
+        .map(|(a, b)| (a - b).abs())
+        .collect();
+    diffs.sort_by(f64::total_cmp);
+    let median = diffs[diffs.len() / 2];
+    assert!(
+        median < 4.0,
+        "median difference {median:.2} ms: not one schedule"
+    );
+}
+
+/// A segment stopped while it waits for its start ends at once, having sent
+/// nothing.
+#[test]
+fn a_segment_stopped_before_its_start_sends_nothing() {
+    let _machine = busy();
+    let recorder = Recorder::start();
+    let plan = load(
+        &format!(
+            "name: early\ntarget: {}\nload: {{ vus: 2, duration: 5s }}\n\
+             scenarios:\n  - name: a\n    steps:\n      - request: GET /a\n",
+            recorder.url()
+        ),
+        None,
+    );
+    let stop = StopSignal::new();
+    let called = Instant::now();
+    let measured = std::thread::scope(|scope| {
+        let agent = scope.spawn(|| {
+            run::run_segment(
+                plan.clone(),
+                &options(2),
+                &SegmentOptions {
+                    segment: Segment::new(1, 2),
+                    start_at: Some(called + Duration::from_secs(30)),
+                },
+                &Captures::new(),
+                &stop,
+                &mut |_| {},
+                |_| {},
+            )
+        });
+        // Not a synchronisation: the outcome must be the same whenever the
+        // stop comes before the start; a moment's pause only makes it most
+        // likely to come while the workers wait.
+        std::thread::sleep(Duration::from_millis(100));
+        stop.stop();
+        agent.join().expect("the agent thread")
+    })
+    .expect("the segment ends");
+    assert!(
+        called.elapsed() < Duration::from_secs(10),
+        "the segment waited for its start despite the stop"
+    );
+    assert!(measured.partial);
+    assert_eq!(requests(&measured.metrics), 0);
+    assert!(recorder.take().is_empty());
 }

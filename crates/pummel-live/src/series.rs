@@ -74,6 +74,13 @@ pub fn le_label(le: f64) -> String {
 /// appear for every step from the first second on (zero until something
 /// happens), so `rate()` sees the start of each series.
 pub fn families(figures: &LiveFigures) -> Vec<Family> {
+    let mut out = step_families(figures);
+    out.extend(run_families(figures));
+    out
+}
+
+/// The per-step families: requests, responses, errors, latency.
+fn step_families(figures: &LiveFigures) -> Vec<Family> {
     let step = |name: &str| vec![("step", name.to_owned())];
     let mut requests = Vec::new();
     let mut responses = Vec::new();
@@ -122,7 +129,7 @@ pub fn families(figures: &LiveFigures) -> Vec<Family> {
             s.latency_count as f64,
         ));
     }
-    let mut out = vec![
+    vec![
         Family {
             name: REQUESTS,
             help: "Requests that finished, with a response or an error.",
@@ -147,7 +154,12 @@ pub fn families(figures: &LiveFigures) -> Vec<Family> {
             kind: Kind::Histogram,
             samples: duration,
         },
-    ];
+    ]
+}
+
+/// The run's families: checks, levels, progress.
+fn run_families(figures: &LiveFigures) -> Vec<Family> {
+    let mut out = Vec::new();
     if let Some(checks) = figures.checks {
         out.push(Family {
             name: CHECKS,

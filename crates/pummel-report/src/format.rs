@@ -43,6 +43,13 @@ pub fn sig3(v: f64) -> String {
     }
 }
 
+/// A custom metric's value as kept (to the thousandth), without trailing
+/// zeros: `12.5`, `3`, `0.001`.
+pub fn thousandths(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// An integer with thousands separators: `1,234,567`.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();

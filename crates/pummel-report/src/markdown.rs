@@ -46,6 +46,8 @@ pub fn markdown(r: &RunResult, options: &ReportOptions) -> String {
     key_figures(&mut out, &run, options);
     thresholds_table(&mut out, r);
     steps_table(&mut out, r, options);
+    groups_table(&mut out, r);
+    metrics_table(&mut out, r);
     let details = details(r, &run);
     if !details.is_empty() {
         let _ = writeln!(
@@ -133,6 +135,71 @@ fn thresholds_table(out: &mut String, r: &RunResult) {
             code(&t.condition),
             escape(&t.scope),
             thresholds::observed(t)
+        );
+    }
+}
+
+/// Each group's steps rolled up.
+fn groups_table(out: &mut String, r: &RunResult) {
+    if r.groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n#### Groups\n");
+    let _ = writeln!(
+        out,
+        "| scenario | group | requests | failed | req/s | p50 | p95 | p99 | max |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for g in &r.groups {
+        let l = &g.latency_ms;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape(g.scenario.as_deref().unwrap_or("(global)")),
+            escape(&g.name),
+            format::count(g.requests),
+            format::count(g.failed),
+            format::rate(g.rps),
+            format::ms(l.p50),
+            format::ms(l.p95),
+            format::ms(l.p99),
+            format::ms(l.max),
+        );
+    }
+}
+
+/// Custom metrics: a counter's total, a gauge's value, a trend's figures.
+fn metrics_table(out: &mut String, r: &RunResult) {
+    if r.metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n#### Custom metrics\n");
+    let _ = writeln!(
+        out,
+        "| metric | kind | value | count | p50 | p95 | p99 | max |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    for m in &r.metrics {
+        let trend = |f: fn(&pummel_result::LatencySummary) -> f64| {
+            m.trend
+                .as_ref()
+                .map_or_else(String::new, |t| format::sig3(f(t)))
+        };
+        let value = if m.trend.is_some() {
+            format::sig3(m.value)
+        } else {
+            format::thousandths(m.value)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {value} | {} | {} | {} | {} | {} |",
+            escape(&m.name),
+            m.kind,
+            m.count.map(format::count).unwrap_or_default(),
+            trend(|t| t.p50),
+            trend(|t| t.p95),
+            trend(|t| t.p99),
+            trend(|t| t.max),
         );
     }
 }

@@ -22,6 +22,7 @@ pub fn render(r: &RunResult) -> String {
         status_and_errors(&mut out, r);
         steps(&mut out, r);
         groups(&mut out, r);
+        custom_metrics(&mut out, r);
         scenarios(&mut out, r);
         checks(&mut out, r);
         cycles(&mut out, r);
@@ -340,6 +341,55 @@ fn groups(out: &mut String, r: &RunResult) {
             format::ms_compact(l.p99),
             format::ms_compact(l.max),
         );
+    }
+}
+
+/// Custom metrics: a counter's total, a gauge's value, a trend's figures.
+fn custom_metrics(out: &mut String, r: &RunResult) {
+    if r.metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<24} {:<8} {:>12} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "metric", "kind", "value", "count", "p50", "p95", "p99", "max"
+    );
+    for m in &r.metrics {
+        let number = format::sig3;
+        let (count, p50, p95, p99, max) = match (&m.trend, m.count) {
+            (Some(t), Some(n)) => (
+                format::count(n),
+                number(t.p50),
+                number(t.p95),
+                number(t.p99),
+                number(t.max),
+            ),
+            _ => Default::default(),
+        };
+        let line = format!(
+            "  {:<24} {:<8} {:>12} {:>9} {:>10} {:>10} {:>10} {:>10}",
+            truncate(&m.name, 24),
+            m.kind,
+            if m.trend.is_some() {
+                number(m.value)
+            } else {
+                format::thousandths(m.value)
+            },
+            count,
+            p50,
+            p95,
+            p99,
+            max,
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+        if m.invalid > 0 {
+            let _ = writeln!(
+                out,
+                "    ✗ {} values were not a non-negative number (left out)",
+                format::count(m.invalid)
+            );
+        }
     }
 }
 

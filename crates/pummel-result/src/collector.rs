@@ -495,6 +495,41 @@ mod tests {
     }
 
     #[test]
+    fn remote_sources_resend_arrive_late_or_are_unknown_and_nothing_counts_twice() {
+        let mut c = Collector::new(layout(), 2).keeping_closed();
+        c.accept(0, interval(0, 10, 1));
+        // A resend of a second already received (after a reconnect) is ignored.
+        assert_eq!(c.accept(0, interval(0, 10, 1)), 0);
+        assert_eq!(c.accept(1, interval(0, 5, 1)), 1);
+        assert_eq!(c.accept(1, interval(0, 5, 1)), 0);
+        // An unknown source changes nothing and does not panic.
+        assert_eq!(c.accept(9, interval(1, 100, 1)), 0);
+        assert_eq!(c.source_finished(9), 0);
+        // Source 1 is taken for finished; its second 1 arrives after that
+        // second closed: it counts in the totals, not in the closed timeline.
+        c.accept(0, interval(1, 1, 1));
+        assert_eq!(c.source_finished(1), 1);
+        assert_eq!(c.accept(1, interval(1, 7, 1)), 0);
+        let closed = c.take_closed();
+        let per_second: Vec<(u32, u64)> = closed
+            .iter()
+            .map(|s| (s.index, s.stats[0].responses))
+            .collect();
+        assert_eq!(per_second, vec![(0, 15), (1, 1)]);
+        assert!(c.take_closed().is_empty(), "taken once");
+        // With source 1 finished, source 0's second 3 closes at once, and
+        // the second it skipped closes empty before it.
+        assert_eq!(c.accept(0, interval(3, 2, 1)), 1);
+        assert_eq!(c.all_sources_finished(), 0);
+        let gap_filled: Vec<u32> = c.take_closed().iter().map(|s| s.index).collect();
+        assert_eq!(gap_filled, vec![2, 3]);
+        let metrics = c.finish(Duration::from_secs(4));
+        assert_eq!(metrics.combined().responses, 15 + 1 + 7 + 2);
+        let timeline: u64 = metrics.timeline.iter().map(|p| p.requests).sum();
+        assert_eq!(timeline, 15 + 1 + 2);
+    }
+
+    #[test]
     fn a_timeline_point_reads_back_exactly_from_json() {
         // A report made later from the result file must equal the one made
         // at the end of the run: every float must survive the round trip to

@@ -72,6 +72,9 @@ pub struct RunResult {
     /// Per scenario.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioResult>,
+    /// Custom metrics fed by `metric:` steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricResult>,
     /// All checks together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<ChecksTotal>,
@@ -192,6 +195,30 @@ pub struct StepResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u64>,
     pub histogram: String,
+}
+
+/// A custom metric's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricResult {
+    pub name: String,
+    /// `"counter"`, `"gauge"` or `"trend"`.
+    pub kind: String,
+    /// A counter's total; a gauge's value at the end (each thread's last
+    /// value, summed); a trend's mean.
+    pub value: f64,
+    /// A trend's number of values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// A trend's figures, in the metric's own unit (the `_ms` names aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<LatencySummary>,
+    /// A trend's HDR histogram of the value × 1000, encoded as the latency
+    /// histograms are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+    /// Values that were not a non-negative number, left out.
+    #[serde(default)]
+    pub invalid: u64,
 }
 
 /// A group's figures: the sum of its steps' (requests, failures, checks),
@@ -412,6 +439,7 @@ impl RunResult {
             partial,
             steps: Vec::new(),
             groups: Vec::new(),
+            metrics: Vec::new(),
             scenarios: Vec::new(),
             checks: None,
             retries: None,

@@ -13,7 +13,7 @@ use hyper::body::{Body as _, Incoming};
 
 use crate::body::Body;
 use crate::endpoints::{
-    auth, basic, bytes, cookies, delay, echo, gzip, headers, marketplace, redirect, stall,
+    auth, basic, bytes, cookies, delay, echo, gzip, headers, marketplace, redirect, shop, stall,
     websocket,
 };
 use crate::response;
@@ -54,6 +54,7 @@ pub(crate) async fn handle(state: &Arc<ServerState>, request: Request<Incoming>)
         (Some("api"), _, _, _) => {
             Box::pin(marketplace::route(&state.marketplace, &parts, body)).await
         }
+        (Some("shop"), _, _, _) => Box::pin(shop::route(&state.shop, &parts, body)).await,
         (Some("ws"), Some(name), None, _) => match websocket::Endpoint::from_name(name) {
             Some(endpoint) => websocket::route(
                 &state.websockets,

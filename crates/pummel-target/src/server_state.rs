@@ -13,6 +13,7 @@ use std::sync::{Arc, Weak};
 use crate::config::StallPlan;
 use crate::counter::ShardedCounter;
 use crate::endpoints::marketplace::{self, Limits, Marketplace};
+use crate::endpoints::shop::Shop;
 use crate::endpoints::websocket::WebSocketHub;
 use crate::stall::Stall;
 
@@ -23,6 +24,8 @@ pub(crate) struct ServerState {
     served: ShardedCounter,
     /// The `/api` demo store, seeded.
     pub(crate) marketplace: Marketplace,
+    /// The `/shop` HTML flow's sessions.
+    pub(crate) shop: Shop,
     /// Shared by the `/ws` sessions, which outlive the requests that opened them (hence the `Arc`).
     pub(crate) websockets: Arc<WebSocketHub>,
 }
@@ -35,6 +38,7 @@ impl ServerState {
             stall: Stall::new(plan),
             served: ShardedCounter::default(),
             marketplace: market,
+            shop: Shop::default(),
             websockets: Arc::new(WebSocketHub::new()),
         }
     }

@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Validate(ValidateArgs),
     /// Write a commented example scenario file
     Init(InitArgs),
+    /// Turn a browser recording (HAR) or a Postman collection into a scenario file
+    Convert(ConvertArgs),
     /// Make reports from a JSON result: HTML, JUnit, CSV, Markdown
     Report(ReportCmdArgs),
     /// Compare two results: changes per step, regression gates (exit 99)
@@ -138,6 +140,21 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Print requests and responses on stderr: headers of the first VU's first iteration (no
+    /// value), with bodies (`full`), or every failed request with bodies (`failures`)
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "headers", value_enum)]
+    pub http_debug: Option<HttpDebugArg>,
+
+    /// Run one iteration of each scenario, in order, by one VU, with `--http-debug=full`
+    /// (unless another mode is given); exit 99 when a check failed or an iteration stopped
+    #[arg(long, conflicts_with_all = ["vus", "duration", "rate", "iterations"])]
+    pub once: bool,
+
+    /// Run only the scenarios and steps tagged so: KEY=VALUE (repeatable: each narrows further)
+    #[arg(long = "select", value_name = "KEY=VALUE", value_parser = parse_tag_pair)]
+    pub select: Vec<(String, String)>,
+
     /// Run only this scenario of the file (repeatable; the others are left out)
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
@@ -152,6 +169,17 @@ pub(crate) struct RunArgs {
     pub live: LiveArgs,
 }
 
+/// `--http-debug` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HttpDebugArg {
+    /// Headers of the first VU's first iteration
+    Headers,
+    /// Headers and bodies (up to 2 KiB each) of the first VU's first iteration
+    Full,
+    /// Headers and bodies of every failed request (at most 100)
+    Failures,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
     /// Scenario files to check
@@ -161,6 +189,47 @@ pub(crate) struct ValidateArgs {
     /// Set a variable for {{ env.NAME }}: NAME=VALUE (repeatable)
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// A HAR 1.2 file (as browsers' DevTools save it) or a Postman v2.1 collection
+    pub input: PathBuf,
+
+    /// Where to write the scenario file (default: stdout)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Read the input as this format instead of recognising it
+    #[arg(long = "from", value_name = "FORMAT", value_parser = ["har", "postman"])]
+    pub from: Option<String>,
+
+    /// HAR: keep images, fonts, style sheets and scripts as steps
+    #[arg(long)]
+    pub keep_assets: bool,
+
+    /// HAR: multiply the recorded pauses between requests by this (0 drops them)
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_think_scale)]
+    pub think_scale: f64,
+
+    /// HAR: only requests to this host (host, host:port or *.domain; repeatable)
+    #[arg(long = "include-host", value_name = "HOST")]
+    pub include_hosts: Vec<String>,
+
+    /// HAR: leave out requests to this host (host, host:port or *.domain; repeatable)
+    #[arg(long = "exclude-host", value_name = "HOST")]
+    pub exclude_hosts: Vec<String>,
+
+    /// Replace the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_think_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.0..=1000.0).contains(&f) => Ok(f),
+        _ => Err(format!("{s:?} is not a number from 0 to 1000")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -472,6 +541,17 @@ pub(crate) fn parse_env_pair(s: &str) -> Result<(String, String), String> {
             Ok((k.to_owned(), v.to_owned()))
         }
         _ => Err(format!("invalid --env {s:?}: expected NAME=VALUE")),
+    }
+}
+
+fn parse_tag_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_owned(), v.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "invalid --select {s:?}: expected KEY=VALUE (a tag)"
+        )),
     }
 }
 

@@ -293,7 +293,12 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
     .expect("pushed samples");
     assert!(pushed >= 3.0, "one push a second: only {pushed} samples");
 
-    // Every panel of the dashboard, its variables at "All", returns data over the run.
+    every_dashboard_panel_has_data(&prom, started);
+    stream_matches_the_result(&stream, &result);
+}
+
+/// Every panel of the dashboard, its variables at "All", returns data over the run.
+fn every_dashboard_panel_has_data(prom: &Daemon, started: f64) {
     let dashboard: Value =
         serde_json::from_str(&std::fs::read_to_string(dashboard()).expect("read the dashboard"))
             .expect("the dashboard is JSON");
@@ -334,10 +339,13 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
         }
     }
     assert!(checked >= 8, "only {checked} panel queries");
+}
 
-    // The stream: one line per second as it closed, then the totals. The result folds a last
-    // sliver of a second into the one before; written as it happened, the stream keeps it apart.
-    let text = std::fs::read_to_string(&stream).expect("read the stream");
+/// The stream: one line per second as it closed, then the totals. The result folds a last
+/// sliver of a second into the one before; written as it happened, the stream keeps it apart.
+fn stream_matches_the_result(stream: &Path, result: &Value) {
+    let requests = u(result, "/requests");
+    let text = std::fs::read_to_string(stream).expect("read the stream");
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
@@ -413,6 +421,37 @@ scenarios:
     let result = pummel(&["run", s(&file), "--json", "--report", s(&html)])
         .expect_code(0)
         .json();
+    monitor_holds_the_exporters_series(&result);
+    // The report charts the series under the run's own charts, and Chromium draws them.
+    let page = std::fs::read_to_string(&html).expect("read the report");
+    assert!(
+        page.contains(r#"<section id="monitor">"#),
+        "no monitor section"
+    );
+    assert!(page.contains(r#"id="chart-monitor-0""#) && page.contains(r#"id="chart-monitor-1""#));
+    assert!(page.contains("CPU idle") && page.contains("node_memory_MemAvailable_bytes"));
+    assert!(
+        page.contains("scrapes failed"),
+        "the dead endpoint is shown"
+    );
+    let over_time = page.find(r#"<section id="over-time">"#).expect("over time");
+    let monitored = page.find(r#"<section id="monitor">"#).expect("monitor");
+    assert!(
+        over_time < monitored,
+        "the monitor comes under the latency chart"
+    );
+    if crate::reports::browser_available() {
+        crate::reports::check_in_browser(&html);
+    } else {
+        util::skip_without(
+            "a_scenario_monitors_node_exporter_into_the_result_and_the_html_report",
+            "Chromium and Node.js are needed to open the report",
+        );
+    }
+}
+
+/// The monitor's part of the result: the exporter's series, the dead endpoint's failures.
+fn monitor_holds_the_exporters_series(result: &Value) {
     let monitor = &result["monitor"];
     let endpoints = monitor["endpoints"].as_array().expect("endpoints");
     assert_eq!(endpoints.len(), 2, "{monitor}");
@@ -466,33 +505,6 @@ scenarios:
             .is_some_and(|t| (0.0..duration + 1.5).contains(&t))),
         "{memory}"
     );
-
-    // The report charts the series under the run's own charts, and Chromium draws them.
-    let page = std::fs::read_to_string(&html).expect("read the report");
-    assert!(
-        page.contains(r#"<section id="monitor">"#),
-        "no monitor section"
-    );
-    assert!(page.contains(r#"id="chart-monitor-0""#) && page.contains(r#"id="chart-monitor-1""#));
-    assert!(page.contains("CPU idle") && page.contains("node_memory_MemAvailable_bytes"));
-    assert!(
-        page.contains("scrapes failed"),
-        "the dead endpoint is shown"
-    );
-    let over_time = page.find(r#"<section id="over-time">"#).expect("over time");
-    let monitored = page.find(r#"<section id="monitor">"#).expect("monitor");
-    assert!(
-        over_time < monitored,
-        "the monitor comes under the latency chart"
-    );
-    if crate::reports::browser_available() {
-        crate::reports::check_in_browser(&html);
-    } else {
-        util::skip_without(
-            "a_scenario_monitors_node_exporter_into_the_result_and_the_html_report",
-            "Chromium and Node.js are needed to open the report",
-        );
-    }
 }
 
 #[test]

@@ -135,7 +135,8 @@ fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
         brief(&v)
     );
 
-    // From the command line, which needs no BASE_URL; both scenarios by name.
+    // From the command line, which needs no BASE_URL; both scenarios by name, drawn by weight
+    // (40 iterations: one of them never drawn would be a 2^-39 chance).
     let v = run(
         &file,
         &[
@@ -145,14 +146,17 @@ fn the_target_comes_from_env_or_the_command_line_and_scenarios_are_selected() {
             "browse",
             "--scenario",
             "me",
+            "--iterations",
+            "40",
         ],
     )
     .expect_code(0)
     .json();
-    assert_eq!(
-        u(&step(&v, "who")["status"], "/401") + u(&step(&v, "list")["status"], "/200"),
-        4
+    let (list, who) = (
+        u(&step(&v, "list")["status"], "/200"),
+        u(&step(&v, "who")["status"], "/401"),
     );
+    assert!(list > 0 && who > 0 && list + who == 40, "{}", brief(&v));
 
     // An unknown scenario names the ones there are; an unset variable is located.
     run(&file, &["--env", &env, "--scenario", "nope"]).expect_usage_error(&[
@@ -190,16 +194,22 @@ fn coefficient_of_variation(xs: &[f64]) -> f64 {
     var.sqrt() / mean
 }
 
-/// The variance of the arrival counts per 25 ms window over their mean (1 for Poisson).
-fn dispersion(gaps: &[f64]) -> f64 {
-    let mut counts = vec![0.0f64; 80];
+/// Arrivals per `window` seconds over the first 2 s, from the gaps between them.
+fn counts(gaps: &[f64], window: f64) -> Vec<f64> {
+    let mut counts = vec![0.0f64; (2.0 / window) as usize];
     let mut t = 0.0;
     for g in gaps {
         t += g;
-        if let Some(c) = counts.get_mut((t / 0.025) as usize) {
+        if let Some(c) = counts.get_mut((t / window) as usize) {
             *c += 1.0;
         }
     }
+    counts
+}
+
+/// The variance of the arrival counts per 25 ms window over their mean (1 for Poisson).
+fn dispersion(gaps: &[f64]) -> f64 {
+    let counts = counts(gaps, 0.025);
     let n = counts.len() as f64;
     let mean = counts.iter().sum::<f64>() / n;
     counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n / mean
@@ -251,32 +261,39 @@ fn poisson_arrivals_have_exponential_gaps_and_the_seed_fixes_the_schedule() {
         "{} arrivals",
         first.len()
     );
-    assert_eq!(u(&v, "/requests"), first.len() as u64 + 1);
-    // Gaps: exponential ones vary as much as their mean (cv 1), even ones hardly at all (the
-    // server's thread wake-ups blur them on a busy machine, hence the margin).
+    // Gaps: exponential ones vary as much as their mean (cv 1). Counts per 25 ms: a Poisson
+    // count's variance equals its mean, even arrivals' counts hardly vary (jitter moves one
+    // across a window's edge now and then; a machine too busy to keep the schedule bunches them,
+    // hence the margins).
     let (cv_even, cv_poisson) = (
         coefficient_of_variation(&even),
         coefficient_of_variation(&first),
     );
-    assert!(
-        (0.75..1.5).contains(&cv_poisson) && cv_poisson > cv_even + 0.3,
-        "gaps' coefficient of variation: poisson {cv_poisson}, even {cv_even}"
-    );
-    // Counts per 25 ms: a Poisson count's variance equals its mean; an even schedule's counts
-    // hardly vary. Jitter moves an arrival across a window's edge now and then, no more.
     let (d_even, d_poisson) = (dispersion(&even), dispersion(&first));
-    assert!(d_even < 0.45, "even counts vary: dispersion {d_even}");
-    assert!(
-        (0.6..1.5).contains(&d_poisson),
-        "poisson counts: dispersion {d_poisson} (even: {d_even})"
+    let figures = format!(
+        "gaps' coefficient of variation: poisson {cv_poisson:.2}, even {cv_even:.2}; \
+         counts' dispersion: poisson {d_poisson:.2}, even {d_even:.2}"
     );
-    // The same seed, the same schedule (up to the machine's jitter, which blurs gaps of well
-    // under a millisecond; unrelated gaps correlate near 0); another seed, another.
-    assert_eq!(first.len(), again.len());
-    let same = correlation(&first, &again);
-    let different = correlation(&first, &other);
-    assert!(same > 0.7, "same seed: correlation {same}");
-    assert!(different < 0.3, "other seed: correlation {different}");
+    assert!((0.75..1.6).contains(&cv_poisson), "{figures}");
+    assert!((0.6..1.6).contains(&d_poisson), "{figures}");
+    // On an idle machine even counts show a dispersion near 0.1; a machine loaded by other
+    // builds has been seen to blur them to 0.6, still below the Poisson counts' 1.
+    assert!(d_even < d_poisson * 0.8, "{figures}");
+    // The same seed, the same schedule; another seed, another. Compared as counts per 50 ms
+    // (the machine's jitter reorders gaps of well under a millisecond, but seldom moves an
+    // arrival into another window): the same schedule's counts rise and fall together.
+    // The same slots are scheduled; on a machine too busy to keep up, the last one or two may
+    // be dropped at the end instead of sent.
+    assert!(
+        first.len().abs_diff(again.len()) <= 2,
+        "{} and {} arrivals",
+        first.len(),
+        again.len()
+    );
+    let same = correlation(&counts(&first, 0.05), &counts(&again, 0.05));
+    let different = correlation(&counts(&first, 0.05), &counts(&other, 0.05));
+    assert!(same > 0.6, "same seed: correlation {same:.2}");
+    assert!(different < 0.45, "other seed: correlation {different:.2}");
 }
 
 #[test]
@@ -311,4 +328,208 @@ scenarios:
     let out = run(&file, &[]);
     assert_eq!(out.code, Some(2), "{}", out.context());
     assert!(out.stderr.contains("shop.pummel.test"), "{}", out.context());
+}
+
+#[test]
+fn once_runs_each_scenario_once_with_the_trace_and_http_debug_shows_the_first_iteration() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "two.yaml",
+        &target,
+        &TWO_SCENARIOS.replace("\"{{ env.BASE_URL }}\"", "@TARGET@"),
+    );
+    // `--once`: one iteration of each scenario, in order, traced with bodies.
+    let out = run(&file, &["--once"]).expect_code(0);
+    let v = out.json();
+    assert_eq!(u(&step(&v, "list")["status"], "/200"), 1, "{}", brief(&v));
+    assert_eq!(u(&step(&v, "who")["status"], "/401"), 1, "{}", brief(&v));
+    let err = &out.stderr;
+    let list = err.find("--- browse/list (VU 1, iteration 1)");
+    let who = err.find("--- me/who (VU 1, iteration 2)");
+    assert!(list.is_some() && who.is_some() && list < who, "{err}");
+    assert!(err.contains("> GET http://127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("< 401") && err.contains("< {\"error\":\"login required"),
+        "{err}"
+    );
+
+    // A failed check makes `--once` fail (exit 99), and the trace says which.
+    let failing = dir.write(
+        "failing.yaml",
+        &target,
+        &TWO_SCENARIOS
+            .replace("\"{{ env.BASE_URL }}\"", "@TARGET@")
+            .replace("status: 401", "status: 200"),
+    );
+    let out = run(&failing, &["--once"]).expect_code(99);
+    assert!(out.stderr.contains("! 1 check(s) failed"), "{}", out.stderr);
+
+    // `--http-debug` alone: headers of the first VU's first iteration, no bodies, nothing more.
+    let out = run(&file, &["--http-debug", "--vus", "2", "--iterations", "6"]).expect_code(0);
+    assert_eq!(out.stderr.matches("--- ").count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("(VU 1, iteration 1)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("< {"), "no bodies: {}", out.stderr);
+
+    // `--http-debug=failures`: every failed request (4 iterations, all of `me` fail), none other.
+    let out = run(
+        &failing,
+        &[
+            "--http-debug=failures",
+            "--scenario",
+            "me",
+            "--vus",
+            "2",
+            "--iterations",
+            "4",
+        ],
+    )
+    // Failed checks fail a load run only through a `checks` threshold, and this file has none.
+    .expect_code(0);
+    assert_eq!(
+        out.stderr.matches("--- me/who").count(),
+        4,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.matches("--- ").count(), 4, "{}", out.stderr);
+}
+
+#[test]
+fn multipart_uploads_reach_the_target_exactly() {
+    let target = Target::start();
+    let dir = Dir::new();
+    // Bytes a text body would mangle: NUL, CR LF, a lone boundary-like line, invalid UTF-8.
+    let bytes: Vec<u8> = b"\x00\x01\r\n--not-the-boundary\r\n\xff\xfe"
+        .iter()
+        .copied()
+        .cycle()
+        .take(3000)
+        .collect();
+    std::fs::write(dir.0.path().join("logo.bin"), &bytes).expect("write upload");
+    let file = dir.write(
+        "upload.yaml",
+        &target,
+        r#"
+target: @TARGET@
+scenarios:
+  - name: upload
+    steps:
+      - name: upload
+        request:
+          method: POST
+          url: /api/upload
+          multipart:
+            title: "app of VU {{ vu }}"
+            notes: { value: "a \"quoted\" note", content_type: text/markdown }
+            logo: { file: logo.bin, filename: icon.png, content_type: image/png }
+            raw: { file: logo.bin }
+        check:
+          status: 200
+          jsonpath:
+            "$.parts[0].name": title
+            "$.parts[0].text": app of VU 1
+            "$.parts[0].content_type": null
+            "$.parts[1].text": a "quoted" note
+            "$.parts[1].content_type": text/markdown
+            "$.parts[2].name": logo
+            "$.parts[2].filename": icon.png
+            "$.parts[2].content_type": image/png
+            "$.parts[2].size": 3000
+            "$.parts[3].filename": logo.bin
+            "$.parts[3].content_type": application/octet-stream
+            "$.parts[3].size": 3000
+            "$.parts[4]": absent
+"#,
+    );
+    let v = run(&file, &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (14, 0), "{}", brief(&v));
+    assert_eq!(u(&step(&v, "upload")["status"], "/200"), 1);
+}
+
+#[test]
+fn a_csrf_token_captured_by_css_selector_makes_the_form_post_pass() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "form.yaml",
+        &target,
+        r#"
+target: @TARGET@
+scenarios:
+  - name: form
+    steps:
+      - name: page
+        request: /api/web/form
+        check:
+          status: 200
+          css:
+            "h1.title": Submit an app
+            "input[name=csrf] @value": exists
+            "input[name=nope]": absent
+        capture:
+          csrf: { css: "input[name=csrf]", attr: value }
+          heading: { css: h1 }
+      - name: post with the token
+        request:
+          method: POST
+          url: /api/web/form
+          form: { csrf: "{{ csrf }}", name: "{{ heading }}" }
+        check: { status: 200, jsonpath: { "$.fields.name": Submit an app } }
+      - name: post with a wrong token
+        request:
+          method: POST
+          url: /api/web/form
+          form: { csrf: "x{{ csrf }}", name: forged }
+        check: { status: 403 }
+"#,
+    );
+    let v = run(&file, &[]).expect_code(0).json();
+    assert_eq!(checks(&v), (7, 0), "{}", brief(&v));
+    assert_eq!(u(&step(&v, "post with the token")["status"], "/200"), 1);
+    assert_eq!(u(&step(&v, "post with a wrong token")["status"], "/403"), 1);
+}
+
+#[test]
+fn select_runs_the_scenarios_and_steps_with_a_tag() {
+    let target = Target::start();
+    let dir = Dir::new();
+    let file = dir.write(
+        "tagged.yaml",
+        &target,
+        r#"
+target: @TARGET@
+load: { vus: 1, iterations: 6 }
+scenarios:
+  - name: shop
+    tags: { area: shop }
+    steps:
+      - { name: apps, request: /api/apps }
+  - name: mixed
+    steps:
+      - { name: stats, request: /api/stats, tags: { area: shop } }
+      - { name: me, request: /api/me }
+  - name: other
+    steps:
+      - { name: hello, request: / }
+"#,
+    );
+    let v = run(&file, &["--select", "area=shop"]).expect_code(0).json();
+    let names: Vec<&str> = v["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| u(s, "/requests") > 0)
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"apps") && names.contains(&"stats"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"me") && !names.contains(&"hello"),
+        "{names:?}"
+    );
+    assert_eq!(u(&v, "/requests"), 6, "{}", brief(&v));
+    run(&file, &["--select", "area=none"]).expect_usage_error(&["--select", "`area=none`"]);
 }

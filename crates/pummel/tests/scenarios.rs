@@ -281,12 +281,16 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-/// The examples this module runs, each in a test of its own below.
-const EXAMPLES: [&str; 6] = [
+/// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
+/// `tags-groups.yaml` in `scenload`).
+const EXAMPLES: [&str; 9] = [
+    "browser-forms.yaml",
+    "custom-metrics.yaml",
     "cycles.yaml",
     "marketplace.yaml",
     "open-model.yaml",
     "quickstart.yaml",
+    "tags-groups.yaml",
     "thresholds-fail.yaml",
     "websocket-feed.yaml",
 ];
@@ -412,6 +416,16 @@ fn example_quickstart_passes() {
     let r = assert_example_passed(&run(&file, &["--vus", "3", "--duration", "2s"]));
     assert_eq!(r["verdict"], "pass", "{}", brief_run(&r));
     assert!(u(scenario(&r, "browse"), "/iterations") > 0);
+}
+
+/// The browser-forms example, once through: a redirect not followed, a CSRF token read by CSS
+/// selector, an upload.
+#[test]
+fn example_browser_forms_passes() {
+    let target = Target::start();
+    let (_dir, file) = example(&target, "browser-forms.yaml");
+    let r = assert_example_passed(&run(&file, &["--once"]));
+    assert_eq!(u(&r, "/checks/passed"), 14, "{}", brief_run(&r));
 }
 
 /// The marketplace example with its default pause between requests (500 ms to 2 s) replaced.

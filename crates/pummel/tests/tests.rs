@@ -16,6 +16,8 @@
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
+//! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
+//!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
@@ -36,6 +38,8 @@
 //! - `distributed`: `pummel server` and `pummel agent` on loopback: exact merges, the shared
 //!   schedule, unique rows, detach/attach/stop, tokens, lost agents, cut links, restarts, skew;
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
+//! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
+//!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -47,6 +51,7 @@ mod bench;
 mod bench_scripts;
 mod cli;
 mod cluster;
+mod convert;
 mod deploy;
 mod distributed;
 mod failures;
@@ -59,6 +64,7 @@ mod peers;
 mod reports;
 mod requests;
 mod scenarios;
+mod scenload;
 mod servers;
 mod target;
 mod timing;

@@ -164,6 +164,13 @@ pub fn run_segment(
         connections: plan.connections_that_run(),
         ..plan.clone()
     };
+    if outer.share(plan.connections) == 0 {
+        // Its share of the requests or of the schedule would never be sent.
+        return Err(BenchError::Worker(format!(
+            "segment {}/{} has no connection: the bench's {} cannot be shared among {} segments",
+            outer.index, outer.count, plan.connections, outer.count
+        )));
+    }
     let addrs = resolve(plan)?;
     let tls_config = plan.request.url.scheme.is_tls().then(|| {
         tls::client_config(

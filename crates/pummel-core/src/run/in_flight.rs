@@ -64,7 +64,15 @@ impl<'a> IterationInFlight<'a> {
         shared: &'a WorkerState,
         scheduled: Option<Instant>,
     ) -> IterationInFlight<'a> {
-        let scenario = shared.pick.pick();
+        let scenario = match &shared.next_in_order {
+            // Weights are all 1 then: pick k is scenario k mod n.
+            Some(next) => {
+                let k = next.get();
+                next.set(k + 1);
+                shared.pick.pick_with(k)
+            }
+            None => shared.pick.pick(),
+        };
         let now = Instant::now();
         if scheduled.is_some_and(|at| is_late(at, now)) {
             let key = shared.program.scenarios[scenario].iteration_key;

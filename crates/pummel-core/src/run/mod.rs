@@ -14,6 +14,8 @@
 //! `vu::websocket`, `worker` and `vu` → `in_flight`, all of them →
 //! `worker_state` and `program`.
 
+mod custom_metrics;
+mod debug;
 mod global;
 mod groups;
 mod in_flight;
@@ -38,6 +40,7 @@ use crate::scenario::load_model::CycleWindow;
 use crate::scenario::model::Plan;
 use crate::segment::{Segment, SegmentOptions};
 
+pub use debug::{DebugMode, HttpDebug, MAX_SHOWN};
 pub use global::GlobalStepsError;
 pub use parts::{
     collector, finish, global_setup, global_teardown, layout, run_segment, AbortWatch, Captures,
@@ -54,6 +57,8 @@ pub struct RunOptions {
     pub threads: u64,
     /// Accept any TLS certificate.
     pub insecure: bool,
+    /// Show requests and responses (`--http-debug`); `None` costs nothing.
+    pub http_debug: Option<HttpDebug>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -77,6 +82,11 @@ pub enum RunError {
         "segment {index}/{count} cannot be run: not a segment, or too many to split among threads"
     )]
     Segment { index: u32, count: u32 },
+    /// A closed model's segment with no virtual user of its own: the
+    /// plan has fewer VUs than there are segments, and this one's share of
+    /// the iterations would never run.
+    #[error("segment {index}/{count} has no virtual user: the plan's {vus} cannot be shared among {count} segments")]
+    NoVus { index: u32, count: u32, vus: u32 },
     /// Captures given to a segment or a teardown name a variable the plan
     /// does not have: they are another plan's.
     #[error("the captures name variable {0:?}, which the plan does not have")]
@@ -196,6 +206,7 @@ struct WorkerPlans {
     known_addrs: HashMap<(String, u16), Vec<std::net::SocketAddr>>,
     session: SessionOptions,
     stop: StopSignal,
+    debug: Option<HttpDebug>,
 }
 
 impl WorkerPlans {
@@ -214,6 +225,7 @@ impl WorkerPlans {
             },
             program,
             stop: stop.clone(),
+            debug: options.http_debug.clone(),
         })
     }
 
@@ -228,6 +240,7 @@ impl WorkerPlans {
             connectors: self.session.clone(),
             known_addrs: self.known_addrs.clone(),
             run_stop: self.stop.clone(),
+            debug: self.debug.clone(),
         }
     }
 
@@ -256,8 +269,17 @@ fn run_load(
     if !outer.is_valid() {
         return Err(bad_segment());
     }
+    let whole_vus = program.plan.load.max_vus();
+    let own_vus = outer.share(u64::from(whole_vus));
+    if own_vus == 0 && !program.plan.load.is_open() && outer.count > 1 {
+        return Err(RunError::NoVus {
+            index: outer.index,
+            count: outer.count,
+            vus: whole_vus,
+        });
+    }
     // Never more threads than the segment has VUs to run.
-    let max_vus = outer.share(u64::from(program.plan.load.max_vus())).max(1);
+    let max_vus = own_vus.max(1);
     let workers = options.threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)
@@ -341,6 +363,7 @@ fn outcome(
     });
     result.steps = result::step_results(program, metrics, elapsed_s);
     result.groups = groups::group_results(program, metrics, elapsed_s);
+    result.metrics = custom_metrics::metric_results(program, metrics);
     let retried = result.steps.iter().filter_map(|s| s.retries);
     result.retries = result
         .steps
@@ -377,9 +400,11 @@ fn judge_thresholds(
     elapsed_s: f64,
     aborted_by: &[usize],
 ) -> Vec<ThresholdResult> {
+    let no_gauges = std::collections::BTreeMap::new();
     let figures = verdict::Figures {
         per_key: &metrics.totals,
         counters: &metrics.counters,
+        gauges: metrics.timeline.last().map_or(&no_gauges, |p| &p.gauges),
         elapsed_s,
     };
     program

@@ -100,7 +100,10 @@ pub fn global_teardown(
 /// VUs, iterations, open-model slots and feeder rows, split again among
 /// `options.threads` worker threads), from `part.start_at`, every VU
 /// starting with `captures`. Neither the global setup nor the teardown
-/// runs, and no threshold is judged: that is the caller's part.
+/// runs, and no threshold is judged: that is the caller's part. Every
+/// segment of one run must be given the same plan, seed included
+/// ([`Plan::seed`]): a Poisson schedule is one schedule only if every
+/// segment draws it from the same seed.
 ///
 /// `on_interval` receives each second's snapshot of this segment (all its
 /// threads merged, seconds counted from the start) as it closes, the last
@@ -154,6 +157,7 @@ impl AbortWatch {
                 let figures = verdict::Figures {
                     per_key: progress.per_key,
                     counters: progress.counters,
+                    gauges: &progress.last.gauges,
                     elapsed_s: progress.elapsed.as_secs_f64(),
                 };
                 let judged = verdict::judge(&self.program, t, &figures);

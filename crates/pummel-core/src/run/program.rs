@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
+use crate::scenario::custom_metric::{MetricKind, MetricStep};
 use crate::scenario::duration::Think;
 use crate::scenario::flow::{OnError, Repeat};
 use crate::scenario::model::{Plan, Step, StepKind};
@@ -24,6 +25,8 @@ pub(crate) const SOCKETS_GAUGE: GaugeId = GaugeId(1);
 pub(crate) const WS_MESSAGES_SENT: CounterId = CounterId(0);
 pub(crate) const WS_MESSAGES_RECEIVED: CounterId = CounterId(1);
 const FIXED_COUNTERS: [&str; 2] = ["ws:messages_sent", "ws:messages_received"];
+/// Gauges every program has, before custom gauges.
+const FIXED_GAUGES: [&str; 2] = ["vus", "sockets"];
 
 /// A step, ready to run.
 #[derive(Debug)]
@@ -32,8 +35,36 @@ pub(crate) enum Op {
     Think(Think),
     Group(Vec<Op>),
     WebSocket(Box<WsOp>),
+    Metric(Box<MetricOp>),
     Loop(Box<LoopOp>),
     If(Box<IfOp>),
+}
+
+/// A `metric:` step, ready to run.
+#[derive(Debug)]
+pub(crate) struct MetricOp {
+    pub step: MetricStep,
+    pub sink: MetricSink,
+    /// Counts values that were not a non-negative number.
+    pub invalid: CounterId,
+}
+
+/// Where a custom metric's values go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetricSink {
+    Counter(CounterId),
+    Gauge(GaugeId),
+    /// A stats key whose latency histogram holds the values.
+    Trend(KeyId),
+}
+
+/// A custom metric's ids, for results and thresholds.
+#[derive(Clone, Debug)]
+pub(crate) struct CustomMetricInfo {
+    pub name: String,
+    pub kind: MetricKind,
+    pub sink: MetricSink,
+    pub invalid: CounterId,
 }
 
 /// A `loop:` step, ready to run.
@@ -113,6 +144,8 @@ pub(crate) enum KeyKind {
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
+    /// A trend custom metric's values.
+    Trend { metric: String },
 }
 
 /// A check's counters, for results.
@@ -133,6 +166,8 @@ pub(crate) struct Program {
     pub layout: Arc<MetricLayout>,
     pub keys: Vec<KeyKind>,
     pub checks: Vec<CheckInfo>,
+    /// The custom metrics `metric:` steps feed.
+    pub metrics: Vec<CustomMetricInfo>,
     /// Per key, the counter of error statuses its `status` check accepted.
     accepted: Vec<Option<CounterId>>,
     /// Per key, its retries counter (steps with `retry`).
@@ -156,6 +191,9 @@ struct Builder<'p> {
     global: GlobalPhase,
     /// The groups `ops` is inside, outermost first.
     group: Vec<String>,
+    metrics: Vec<CustomMetricInfo>,
+    /// Gauges after the fixed ones: custom gauges.
+    gauges: Vec<String>,
     /// Per key with a `retry` step, its retries counter.
     retries: HashMap<KeyId, CounterId>,
 }
@@ -258,6 +296,14 @@ impl Builder<'_> {
                     }))
                 }
                 StepKind::Think(think) => Op::Think(*think),
+                StepKind::Metric(m) => {
+                    let info = self.custom_metric(m);
+                    Op::Metric(Box::new(MetricOp {
+                        step: (**m).clone(),
+                        sink: info.sink,
+                        invalid: info.invalid,
+                    }))
+                }
                 StepKind::Group(group) => {
                     self.group.push(step.name.clone());
                     let ops = self.ops(scenario, &group.steps);
@@ -292,6 +338,35 @@ impl Builder<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The ids of a custom metric, made the first time it is named.
+    fn custom_metric(&mut self, m: &MetricStep) -> CustomMetricInfo {
+        if let Some(info) = self.metrics.iter().find(|i| i.name == m.name) {
+            return info.clone();
+        }
+        let sink = match m.kind {
+            MetricKind::Counter => MetricSink::Counter(self.counter(format!("metric:{}", m.name))),
+            MetricKind::Gauge => {
+                self.gauges.push(format!("metric:{}", m.name));
+                MetricSink::Gauge(GaugeId((FIXED_GAUGES.len() + self.gauges.len() - 1) as u32))
+            }
+            MetricKind::Trend => MetricSink::Trend(self.key(
+                format!("(metric)/{}", m.name),
+                KeyKind::Trend {
+                    metric: m.name.clone(),
+                },
+            )),
+        };
+        let invalid = self.counter(format!("metric:{}:invalid", m.name));
+        let info = CustomMetricInfo {
+            name: m.name.clone(),
+            kind: m.kind,
+            sink,
+            invalid,
+        };
+        self.metrics.push(info.clone());
+        info
     }
 
     /// The retries counter of a key (one per key).
@@ -353,6 +428,8 @@ impl Program {
             accepted: Vec::new(),
             global: GlobalPhase::Setup,
             group: Vec::new(),
+            metrics: Vec::new(),
+            gauges: Vec::new(),
             retries: HashMap::new(),
         };
         let setup = b.ops(None, &plan.setup);
@@ -388,7 +465,13 @@ impl Program {
             plan.load.is_open(),
         )
         .with_counters(b.counters.clone())
-        .with_gauges(vec!["vus".into(), "sockets".into()]);
+        .with_gauges(
+            FIXED_GAUGES
+                .iter()
+                .map(|g| (*g).to_owned())
+                .chain(b.gauges.iter().cloned())
+                .collect(),
+        );
         // Iteration durations are not requests: they stay out of the run's
         // combined figures and timeline.
         let layout = scenarios
@@ -398,9 +481,14 @@ impl Program {
             .unmeasured
             .iter()
             .fold(layout, |l, k| l.without_aggregate(*k));
+        // A trend's values are not latencies: out of the run's figures.
+        let layout = b.metrics.iter().fold(layout, |l, m| match m.sink {
+            MetricSink::Trend(key) => l.without_aggregate(key),
+            _ => l,
+        });
         let mut accepted = b.accepted;
         accepted.resize(b.keys.len(), None);
-        let (keys, checks) = (b.keys, b.checks);
+        let (keys, checks, metrics) = (b.keys, b.checks, b.metrics);
         let mut retries: Vec<Option<CounterId>> = vec![None; keys.len()];
         for (key, id) in b.retries {
             retries[key.index()] = Some(id);
@@ -413,6 +501,7 @@ impl Program {
             layout: Arc::new(layout),
             keys,
             checks,
+            metrics,
             accepted,
             retries,
         }

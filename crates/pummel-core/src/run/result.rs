@@ -19,13 +19,28 @@ pub(super) fn config_json(plan: &Plan, requested_threads: u64, workers: u32) -> 
         "name": plan.name,
         "url": plan.target.as_ref().map(|t| t.absolute()),
         "load": load_json(&plan.load),
-        "scenarios": plan.scenarios.iter().map(|s| serde_json::json!({"name": s.name, "weight": s.weight})).collect::<Vec<_>>(),
+        "scenarios": plan.scenarios.iter().map(scenario_json).collect::<Vec<_>>(),
         "threads": workers,
         "requested_threads": requested_threads,
         "max_vus": plan.load.max_vus(),
         "arrivals": plan.load.is_open().then(|| plan.arrivals.name()),
         "seed": plan.seed,
     })
+}
+
+/// A scenario as the result's configuration records it: its tags only
+/// when it has some, so results of files without tags keep their shape.
+fn scenario_json(s: &crate::scenario::model::Scenario) -> serde_json::Value {
+    let mut v = serde_json::json!({"name": s.name, "weight": s.weight});
+    if !s.tags.is_empty() {
+        let tags: serde_json::Map<String, serde_json::Value> = s
+            .tags
+            .iter()
+            .map(|(k, t)| (k.to_owned(), serde_json::Value::from(t)))
+            .collect();
+        v["tags"] = serde_json::Value::Object(tags);
+    }
+    v
 }
 
 /// The load model as the result records it.

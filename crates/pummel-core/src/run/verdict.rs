@@ -10,6 +10,8 @@ use super::program::{KeyKind, Program};
 pub(crate) struct Figures<'a> {
     pub per_key: &'a [Stats],
     pub counters: &'a [u64],
+    /// The gauges' levels now (custom gauges among them).
+    pub gauges: &'a std::collections::BTreeMap<String, u64>,
     pub elapsed_s: f64,
 }
 
@@ -84,13 +86,24 @@ fn iterations_in_scope(kind: &KeyKind, scope: &Scope) -> bool {
 }
 
 fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<f64> {
+    if let (Metric::Custom(stat), Some(name)) = (threshold.condition.metric, &threshold.custom) {
+        return super::custom_metrics::observe(
+            program,
+            name,
+            stat,
+            f.per_key,
+            f.counters,
+            f.gauges,
+            f.elapsed_s,
+        );
+    }
     let scope = &threshold.scope;
     let mut merged = Stats::default();
     let mut keys = Vec::new();
     for (i, kind) in program.keys.iter().enumerate() {
         let admitted = match kind {
             KeyKind::Step { group, tags, .. } => threshold.filter.admits(group, tags),
-            KeyKind::Iteration { .. } => true,
+            KeyKind::Iteration { .. } | KeyKind::Trend { .. } => true,
         };
         if admitted && in_scope(kind, scope) {
             if let Some(s) = f.per_key.get(i) {
@@ -139,6 +152,8 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
         Metric::Rps => (f.elapsed_s > 0.0 && requests > 0).then(|| requests as f64 / f.elapsed_s),
         Metric::Requests => Some(requests as f64),
         Metric::Errors => Some(merged.errors.total() as f64),
+        // Judged above, by the metric's name.
+        Metric::Custom(_) => None,
         Metric::Iterations | Metric::Dropped => {
             let mut iterations = Stats::default();
             for (i, kind) in program.keys.iter().enumerate() {

@@ -36,6 +36,8 @@ pub(super) struct WorkerPlan {
     /// The run's stop signal: a worker that meets a fatal error stops them all.
     pub(super) run_stop: StopSignal,
     pub(super) known_addrs: std::collections::HashMap<(String, u16), Vec<std::net::SocketAddr>>,
+    /// `--http-debug`, when asked for.
+    pub(super) debug: Option<super::HttpDebug>,
 }
 
 /// State the VUs of one worker share (all on one thread).
@@ -49,6 +51,9 @@ pub(super) struct WorkerState {
     stop_notify: Notify,
     pub(super) run_stop: StopSignal,
     pub(super) pick: WeightedPick,
+    /// The next scenario when the plan takes them in order (`--once`).
+    pub(super) next_in_order: Option<Cell<u64>>,
+    pub(super) debug: Option<super::HttpDebug>,
     /// Closed model: VUs with an index below this keep iterating.
     pub(super) desired: Cell<usize>,
     pub(super) alive: RefCell<Vec<bool>>,
@@ -80,6 +85,8 @@ impl WorkerState {
                 .collect(),
             initial_vars: plan.initial_vars.clone(),
             pick: plan.program.plan.scenario_pick(),
+            next_in_order: plan.program.plan.in_order.then(|| Cell::new(0)),
+            debug: plan.debug.clone(),
             program: plan.program.clone(),
             stopping: Cell::new(false),
             stop_notify: Notify::new(),

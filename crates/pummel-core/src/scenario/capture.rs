@@ -38,6 +38,9 @@ pub(crate) enum CaptureSource {
     /// The value of the cookie of that name set by this response (the last
     /// `Set-Cookie` for it wins).
     Cookie(String),
+    /// The first element a CSS selector selects: an attribute's value or
+    /// its text.
+    Css(super::css::CssQuery),
 }
 
 impl CaptureSource {
@@ -46,7 +49,7 @@ impl CaptureSource {
     pub(crate) fn reads_body(&self) -> bool {
         matches!(
             self,
-            CaptureSource::JsonPath { .. } | CaptureSource::Regex { .. }
+            CaptureSource::JsonPath { .. } | CaptureSource::Regex { .. } | CaptureSource::Css(_)
         )
     }
 
@@ -69,6 +72,13 @@ impl CaptureSource {
                 out.push_str(m.as_str());
                 true
             }
+            CaptureSource::Css(query) => match query.first(&response.text()) {
+                Some(v) => {
+                    out.push_str(&v);
+                    true
+                }
+                None => false,
+            },
             CaptureSource::Header(name) => match response.header(name) {
                 Some(v) => {
                     out.push_str(v);
@@ -122,6 +132,7 @@ impl CaptureSource {
             CaptureSource::Regex { regex, .. } => format!("regex /{}/", regex.as_str()),
             CaptureSource::Header(h) => format!("header {h}"),
             CaptureSource::Cookie(c) => format!("cookie {c}"),
+            CaptureSource::Css(q) => format!("css {}", q.label()),
         }
     }
 }

@@ -44,6 +44,12 @@ pub(crate) enum CheckKind {
     },
     /// The response took at most this long.
     MaxTime(Duration),
+    /// The first element a CSS selector selects (its text or an
+    /// attribute) passes the test.
+    Css {
+        query: super::css::CssQuery,
+        test: TextTest,
+    },
 }
 
 /// A test on a piece of text (a header or the body).
@@ -204,7 +210,9 @@ impl Check {
     /// Every template of the check's expectations, for validation.
     pub(crate) fn templates_mut(&mut self, f: &mut dyn FnMut(&mut Template)) {
         match &mut self.kind {
-            CheckKind::Header { test, .. } | CheckKind::Body(test) => match test {
+            CheckKind::Header { test, .. }
+            | CheckKind::Body(test)
+            | CheckKind::Css { test, .. } => match test {
                 TextTest::Equals(t) | TextTest::Contains(t) | TextTest::NotContains(t) => f(t),
                 TextTest::Exists | TextTest::Absent | TextTest::Matches(_) => {}
             },
@@ -235,7 +243,7 @@ impl Check {
             CheckKind::Body(test) => {
                 !outcome.passed() || matches!(test, TextTest::NotContains(_) | TextTest::Absent)
             }
-            CheckKind::JsonPath { .. } => true,
+            CheckKind::JsonPath { .. } | CheckKind::Css { .. } => true,
             CheckKind::Status(_) | CheckKind::MaxTime(_) | CheckKind::Header { .. } => false,
         };
         if !needed_the_rest {
@@ -275,6 +283,11 @@ impl Check {
             CheckKind::Header { name, test } => {
                 let value = response.header(name);
                 text_test(test, value, &format!("header {name}"), ctx, scratch)
+            }
+            CheckKind::Css { query, test } => {
+                let value = query.first(&response.text());
+                let what = format!("css {}", query.label());
+                text_test(test, value.as_deref(), &what, ctx, scratch)
             }
             CheckKind::Body(test) => {
                 let body = response.text();

@@ -25,16 +25,21 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
+pub(crate) mod custom_metric;
+pub(crate) mod css;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
 pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
+pub(crate) mod multipart;
 mod parse;
 pub(crate) mod pick;
+mod references;
 pub(crate) mod request;
 pub(crate) mod response;
+mod select;
 pub(crate) mod tags;
 mod target_template;
 pub(crate) mod template;
@@ -51,6 +56,10 @@ mod hostile_tests;
 #[cfg(test)]
 mod limit_tests;
 #[cfg(test)]
+mod metric_tests;
+#[cfg(test)]
+mod request_option_tests;
+#[cfg(test)]
 mod tag_tests;
 #[cfg(test)]
 mod tests;
@@ -61,6 +70,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
 pub use load_model::{OverrideError, Overrides};
 pub use model::{Plan, UnknownScenario};
+pub use select::NothingTagged;
 
 /// What loading needs besides the file.
 #[derive(Clone, Debug, Default)]

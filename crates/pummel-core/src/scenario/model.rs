@@ -56,6 +56,9 @@ pub struct Plan {
     /// Run once after the load ends, as VU 0.
     pub(crate) teardown: Vec<Step>,
     pub(crate) scenarios: Vec<Scenario>,
+    /// Scenarios run in the file's order rather than drawn by weight
+    /// (`--once`).
+    pub(crate) in_order: bool,
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
@@ -155,7 +158,6 @@ pub(crate) struct Scenario {
     /// Pause after each request step, overriding `defaults.think`.
     pub think: Option<Think>,
     /// The scenario's own `tags`; every step of it carries them too.
-    #[allow(dead_code)]
     pub tags: Tags,
 }
 
@@ -182,6 +184,8 @@ pub(crate) enum StepKind {
     Group(Group),
     /// A WebSocket action on one of the VU's sockets.
     WebSocket(Box<super::websocket::WsStep>),
+    /// A value fed to a custom metric.
+    Metric(Box<super::custom_metric::MetricStep>),
     /// Steps repeated (`loop:`).
     Loop(Box<super::flow::Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
@@ -201,7 +205,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 
@@ -211,7 +218,10 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
-            StepKind::Request(_) | StepKind::Think(_) | StepKind::WebSocket(_) => Vec::new(),
+            StepKind::Request(_)
+            | StepKind::Think(_)
+            | StepKind::WebSocket(_)
+            | StepKind::Metric(_) => Vec::new(),
         }
     }
 }
@@ -257,6 +267,27 @@ impl Plan {
     /// records the seed, so a run's schedule can be had again.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+    }
+
+    /// The seed of the schedule's random parts. The segments of one run
+    /// (every agent of a distributed run) must have the same seed, or their
+    /// Poisson schedules are not shares of one schedule.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// One iteration of each scenario, in the file's order, by one VU
+    /// (`pummel run --once`): for writing a file, with `--http-debug`.
+    pub fn run_once(&mut self) {
+        for s in &mut self.scenarios {
+            s.weight = 1;
+        }
+        self.in_order = true;
+        self.load = LoadModel::Vus {
+            vus: 1,
+            duration: None,
+            iterations: Some(self.scenarios.len().max(1) as u64),
+        };
     }
 
     /// The number of scenarios in the file.

@@ -141,6 +141,8 @@ pub(crate) enum Body {
     Form(Vec<(String, Template)>),
     /// A file's bytes, read when the scenario loads (`file:`).
     File { content: Bytes },
+    /// `multipart/form-data` fields and files (`multipart:`).
+    Multipart(Vec<super::multipart::Part>),
 }
 
 impl Body {
@@ -150,6 +152,7 @@ impl Body {
             Body::Json(_) => Some("application/json"),
             Body::Form(_) => Some("application/x-www-form-urlencoded"),
             Body::File { .. } => Some("application/octet-stream"),
+            Body::Multipart(_) => Some(super::multipart::CONTENT_TYPE),
             Body::Empty | Body::Raw(_) => None,
         }
     }
@@ -158,7 +161,8 @@ impl Body {
     /// for them (and for any body without templates).
     pub(crate) fn render(&self, ctx: &dyn Context, out: &mut String) -> Result<(), RenderError> {
         match self {
-            Body::Empty | Body::File { .. } => Ok(()),
+            // Bytes, not text: rendered by `multipart::render`.
+            Body::Empty | Body::File { .. } | Body::Multipart(_) => Ok(()),
             Body::Raw(t) => t.render(ctx, out),
             Body::Json(j) => j.render(ctx, out),
             Body::Form(fields) => {
@@ -185,7 +189,7 @@ impl Body {
             Body::Empty => Some(Bytes::new()),
             Body::File { content, .. } => Some(content.clone()),
             Body::Raw(t) => t.as_literal().map(|s| Bytes::copy_from_slice(s.as_bytes())),
-            Body::Json(_) | Body::Form(_) => None,
+            Body::Json(_) | Body::Form(_) | Body::Multipart(_) => None,
         }
     }
 }
@@ -250,6 +254,13 @@ impl RequestStep {
             Body::Raw(t) => f(t),
             Body::Json(j) => j.templates_mut(f),
             Body::Form(fields) => fields.iter_mut().for_each(|(_, t)| f(t)),
+            Body::Multipart(parts) => {
+                for part in parts {
+                    if let super::multipart::PartContent::Text(t) = &mut part.content {
+                        f(t);
+                    }
+                }
+            }
             Body::Empty | Body::File { .. } => {}
         }
         if let AuthSetting::Use(a) = &mut self.auth {

@@ -689,7 +689,7 @@ fn compiled_things_are_checked() {
         &e,
         19,
         14,
-        "needs one of `jsonpath`, `regex`, `header` or `cookie`",
+        "needs one of `jsonpath`, `regex`, `header`, `cookie` or `css`",
     );
 }
 

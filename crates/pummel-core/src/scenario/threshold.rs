@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::custom_metric::CustomStat;
 use super::diagnostic::Span;
 use super::duration::{format_duration, parse_duration};
 
@@ -43,6 +44,9 @@ pub(crate) enum Metric {
     Iterations,
     /// Open-model iterations dropped because no VU was free (a count).
     Dropped,
+    /// A figure of a custom metric (`basket_total.p95`); the threshold's
+    /// `custom` names the metric.
+    Custom(CustomStat),
 }
 
 /// The kind of value a metric compares against.
@@ -90,12 +94,17 @@ impl Metric {
             "errors" => Metric::Errors,
             "iterations" => Metric::Iterations,
             "dropped" => Metric::Dropped,
-            p => {
-                let n: f64 = p.strip_prefix('p')?.parse().ok()?;
-                if !(n > 0.0 && n <= 100.0) {
+            other => {
+                // `p99.9` is a latency percentile; `basket.p95` a custom
+                // metric's figure.
+                if let Some(CustomStat::Percentile(n)) = CustomStat::parse(other) {
+                    return Some(Metric::Latency(LatencyStat::Percentile(n)));
+                }
+                let (name, stat) = other.split_once('.')?;
+                if name.is_empty() {
                     return None;
                 }
-                Metric::Latency(LatencyStat::Percentile(n))
+                Metric::Custom(CustomStat::parse(stat)?)
             }
         })
     }
@@ -123,6 +132,7 @@ impl fmt::Display for Metric {
             Metric::Errors => f.write_str("errors"),
             Metric::Iterations => f.write_str("iterations"),
             Metric::Dropped => f.write_str("dropped"),
+            Metric::Custom(stat) => write!(f, "{stat}"),
         }
     }
 }
@@ -211,7 +221,7 @@ impl Condition {
         }
         let metric = Metric::parse(name).ok_or_else(|| {
             let message = super::diagnostic::with_suggestion(
-                format!("unknown metric `{name}` (metrics: p50…p99.9, mean, min, max, error_rate, checks, rps, requests, errors, iterations, dropped)"),
+                format!("unknown metric `{name}` (metrics: p50…p99.9, mean, min, max, error_rate, checks, rps, requests, errors, iterations, dropped; a custom metric's figure as `name.p95`, `name.count`, `name.value`)"),
                 name,
                 Metric::NAMES,
             );
@@ -297,6 +307,8 @@ pub(crate) struct Threshold {
     pub source: String,
     pub condition: Condition,
     pub scope: Scope,
+    /// The custom metric a [`Metric::Custom`] condition is about.
+    pub custom: Option<String>,
     /// `group` and `tag`: the steps of the scope it looks at.
     pub filter: super::threshold_filter::StepFilter,
     /// Stop the run as soon as the threshold fails (evaluated during the run).
@@ -344,6 +356,26 @@ mod tests {
         );
         assert_eq!(parse("p95 < 300ms").to_string(), "p95 < 300ms");
         assert_eq!(parse("error_rate < 1%").to_string(), "error_rate < 1%");
+    }
+
+    #[test]
+    fn custom_metric_figures() {
+        assert_eq!(
+            parse("basket.p95 < 500").metric,
+            Metric::Custom(CustomStat::Percentile(95.0))
+        );
+        assert_eq!(
+            parse("basket.p99.9 < 500").metric,
+            Metric::Custom(CustomStat::Percentile(99.9))
+        );
+        assert_eq!(
+            parse("orders.count > 10").metric,
+            Metric::Custom(CustomStat::Count)
+        );
+        assert_eq!(parse("queue.value <= 3").bound, 3.0);
+        assert!(Condition::parse(".p95 < 1").is_err());
+        assert!(Condition::parse("basket.p0 < 1").is_err());
+        assert!(Condition::parse("basket.median_x < 1").is_err());
     }
 
     #[test]

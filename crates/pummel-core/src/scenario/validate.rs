@@ -179,7 +179,9 @@ pub(crate) fn validate(
     plan.feeders = feeders;
     plan.defaults = defaults;
     check_threshold_scopes(plan, info, problems);
-    crate::scenario::threshold_filter::check_filters(plan, &info.threshold_filters, problems);
+    crate::scenario::references::check_filters(plan, &info.threshold_filters, problems);
+    crate::scenario::references::check_kinds(plan, problems);
+    crate::scenario::references::check_thresholds(plan, problems);
     check_unique_feeders(plan, info, &used_feeders, problems);
     check_sockets(plan, problems);
 }
@@ -231,7 +233,7 @@ fn collect_sockets<'a>(
                     used.push((ws.socket.as_str(), ws.action.keyword(), ws.span));
                 }
             }
-            StepKind::Request(_) | StepKind::Think(_) => {}
+            StepKind::Request(_) | StepKind::Think(_) | StepKind::Metric(_) => {}
         }
     }
 }
@@ -284,7 +286,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                StepKind::Think(_) => {}
+                StepKind::Think(_) | StepKind::Metric(_) => {}
             }
         }
     }
@@ -356,6 +358,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                StepKind::Metric(m) => self.check_template(&mut m.value, scope, None),
                 StepKind::Think(_) => {}
             }
         }

@@ -72,6 +72,18 @@ impl SeriesSpec {
         })
     }
 
+    /// The series as PromQL would write it: `sum(rate(metric{…}))`.
+    pub fn expression(&self) -> String {
+        let mut text = self.selector.text.clone();
+        if self.rate {
+            text = format!("rate({text})");
+        }
+        if self.sum {
+            text = format!("sum({text})");
+        }
+        text
+    }
+
     /// Series worth keeping from any Prometheus endpoint when none are
     /// named: a host's CPU, memory and load (node_exporter) and a process's
     /// CPU and memory (every official client library). Those an endpoint
@@ -246,7 +258,7 @@ impl Watch {
                     selector: spec.selector.text.clone(),
                     name: spec.name.clone().unwrap_or_else(|| {
                         if spec.sum || labels.is_empty() {
-                            spec.selector.text.clone()
+                            spec.expression()
                         } else {
                             let l: Vec<String> =
                                 labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -298,6 +310,10 @@ mod tests {
         let s = SeriesSpec::parse(r#"sum(rate(node_cpu_seconds_total{mode="idle"}))"#).unwrap();
         assert!(s.sum && s.rate);
         assert_eq!(s.selector.metric, "node_cpu_seconds_total");
+        assert_eq!(
+            s.expression(),
+            r#"sum(rate(node_cpu_seconds_total{mode="idle"}))"#
+        );
         let s = SeriesSpec::parse("rate(x)").unwrap();
         assert!(s.rate && !s.sum);
         let e = SeriesSpec::parse("rate(x{a=b})").unwrap_err();

@@ -39,149 +39,164 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == ':'
 }
 
-impl Selector {
-    pub fn parse(text: &str) -> Result<Selector, SelectorError> {
-        let err = |offset: usize, message: String| SelectorError { message, offset };
-        let s = text.trim_end();
-        let start = s.len() - s.trim_start().len();
-        let chars: Vec<(usize, char)> = s
-            .char_indices()
-            .skip_while(|(_, c)| c.is_whitespace())
-            .collect();
-        let mut i = 0;
-        let name_end = chars
-            .iter()
-            .position(|(_, c)| !is_name_char(*c))
-            .unwrap_or(chars.len());
-        match chars.first() {
-            Some((_, c)) if is_name_start(*c) => {}
-            _ => {
-                return Err(err(
-                    start,
-                    "expected a metric name (letters, digits, _ and :), e.g. node_load1".to_owned(),
-                ))
+/// A cursor over the selector's characters, with their byte offsets.
+struct Cursor {
+    chars: Vec<(usize, char)>,
+    at: usize,
+    /// The text's length: where an error at the end points.
+    end: usize,
+}
+
+impl Cursor {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).map(|c| c.1)
+    }
+
+    fn peek2(&self) -> Option<char> {
+        self.chars.get(self.at + 1).map(|c| c.1)
+    }
+
+    /// The byte offset of the current character (the end when past it).
+    fn offset(&self) -> usize {
+        self.chars.get(self.at).map_or(self.end, |c| c.0)
+    }
+
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn take_while(&mut self, keep: impl Fn(char) -> bool) -> String {
+        let mut out = String::new();
+        while let Some(c) = self.peek().filter(|c| keep(*c)) {
+            out.push(c);
+            self.at += 1;
+        }
+        out
+    }
+
+    fn err(&self, message: impl Into<String>) -> SelectorError {
+        SelectorError {
+            message: message.into(),
+            offset: self.offset(),
+        }
+    }
+
+    /// `= "value"` or `!= "value"` after a label name.
+    fn matcher(&mut self, label: String) -> Result<Matcher, SelectorError> {
+        self.skip_space();
+        let negated = match (self.peek(), self.peek2()) {
+            (Some('=' | '!'), Some('~')) => {
+                return Err(
+                    self.err("regular-expression matchers (=~, !~) are not supported: use = or !=")
+                )
+            }
+            (Some('!'), Some('=')) => {
+                self.at += 2;
+                true
+            }
+            (Some('='), _) => {
+                self.at += 1;
+                false
+            }
+            _ => return Err(self.err(format!("expected = or != after label {label}"))),
+        };
+        self.skip_space();
+        if self.peek() != Some('"') {
+            return Err(self.err(format!("expected a quoted value for label {label}")));
+        }
+        self.at += 1;
+        let mut value = String::new();
+        loop {
+            match self.peek() {
+                Some('"') => {
+                    self.at += 1;
+                    break;
+                }
+                Some('\\') => {
+                    self.at += 1;
+                    match self.peek() {
+                        Some('n') => value.push('\n'),
+                        Some(c) => value.push(c),
+                        None => return Err(self.err("unterminated value")),
+                    }
+                    self.at += 1;
+                }
+                Some(c) => {
+                    value.push(c);
+                    self.at += 1;
+                }
+                None => return Err(self.err(format!("unterminated value of label {label}"))),
             }
         }
-        let metric: String = chars[..name_end].iter().map(|(_, c)| c).collect();
-        i += name_end;
+        Ok(Matcher {
+            label,
+            value,
+            negated,
+        })
+    }
+
+    /// The matchers after `{`, up to and including `}`.
+    fn matchers(&mut self) -> Result<Vec<Matcher>, SelectorError> {
         let mut matchers = Vec::new();
-        if i < chars.len() {
-            if chars[i].1 != '{' {
-                return Err(err(
-                    chars[i].0,
-                    format!(
-                        "unexpected {:?} after the metric name: label matchers go in {{…}}",
-                        chars[i].1
-                    ),
-                ));
+        loop {
+            self.skip_space();
+            match self.peek() {
+                Some('}') => {
+                    self.at += 1;
+                    return Ok(matchers);
+                }
+                Some(c) if is_name_start(c) && c != ':' => {}
+                Some(c) => {
+                    return Err(self.err(format!("expected a label name or }}, found {c:?}")))
+                }
+                None => return Err(self.err("unclosed {: expected }")),
             }
-            i += 1;
-            loop {
-                while i < chars.len() && chars[i].1.is_whitespace() {
-                    i += 1;
+            let label = self.take_while(|c| is_name_char(c) && c != ':');
+            matchers.push(self.matcher(label)?);
+            self.skip_space();
+            match self.peek() {
+                Some(',') => self.at += 1,
+                Some('}') => {}
+                Some(c) => {
+                    return Err(self.err(format!("expected , or }} after a matcher, found {c:?}")))
                 }
-                match chars.get(i) {
-                    Some((_, '}')) => {
-                        i += 1;
-                        break;
-                    }
-                    Some((_, c)) if is_name_start(*c) && *c != ':' => {}
-                    Some((at, c)) => {
-                        return Err(err(
-                            *at,
-                            format!("expected a label name or }}, found {c:?}"),
-                        ))
-                    }
-                    None => return Err(err(s.len(), "unclosed {: expected }".to_owned())),
-                }
-                let label_start = i;
-                while i < chars.len() && is_name_char(chars[i].1) && chars[i].1 != ':' {
-                    i += 1;
-                }
-                let label: String = chars[label_start..i].iter().map(|(_, c)| c).collect();
-                while i < chars.len() && chars[i].1.is_whitespace() {
-                    i += 1;
-                }
-                let negated =
-                    match (chars.get(i).map(|c| c.1), chars.get(i + 1).map(|c| c.1)) {
-                        (Some('='), Some('~')) | (Some('!'), Some('~')) => return Err(err(
-                            chars[i].0,
-                            "regular-expression matchers (=~, !~) are not supported: use = or !="
-                                .to_owned(),
-                        )),
-                        (Some('!'), Some('=')) => {
-                            i += 2;
-                            true
-                        }
-                        (Some('='), _) => {
-                            i += 1;
-                            false
-                        }
-                        _ => {
-                            let at = chars.get(i).map_or(s.len(), |c| c.0);
-                            return Err(err(at, format!("expected = or != after label {label}")));
-                        }
-                    };
-                while i < chars.len() && chars[i].1.is_whitespace() {
-                    i += 1;
-                }
-                if chars.get(i).map(|c| c.1) != Some('"') {
-                    let at = chars.get(i).map_or(s.len(), |c| c.0);
-                    return Err(err(
-                        at,
-                        format!("expected a quoted value for label {label}"),
-                    ));
-                }
-                i += 1;
-                let mut value = String::new();
-                loop {
-                    match chars.get(i).map(|c| c.1) {
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('\\') => {
-                            match chars.get(i + 1).map(|c| c.1) {
-                                Some('n') => value.push('\n'),
-                                Some(c) => value.push(c),
-                                None => return Err(err(s.len(), "unterminated value".to_owned())),
-                            }
-                            i += 2;
-                        }
-                        Some(c) => {
-                            value.push(c);
-                            i += 1;
-                        }
-                        None => {
-                            return Err(err(
-                                s.len(),
-                                format!("unterminated value of label {label}"),
-                            ))
-                        }
-                    }
-                }
-                matchers.push(Matcher {
-                    label,
-                    value,
-                    negated,
-                });
-                while i < chars.len() && chars[i].1.is_whitespace() {
-                    i += 1;
-                }
-                match chars.get(i).map(|c| c.1) {
-                    Some(',') => i += 1,
-                    Some('}') => {}
-                    Some(c) => {
-                        return Err(err(
-                            chars[i].0,
-                            format!("expected , or }} after a matcher, found {c:?}"),
-                        ))
-                    }
-                    None => return Err(err(s.len(), "unclosed {: expected }".to_owned())),
+                None => return Err(self.err("unclosed {: expected }")),
+            }
+        }
+    }
+}
+
+impl Selector {
+    pub fn parse(text: &str) -> Result<Selector, SelectorError> {
+        let s = text.trim_end();
+        let mut cursor = Cursor {
+            chars: s.char_indices().collect(),
+            at: 0,
+            end: s.len(),
+        };
+        cursor.skip_space();
+        if !cursor.peek().is_some_and(is_name_start) {
+            return Err(
+                cursor.err("expected a metric name (letters, digits, _ and :), e.g. node_load1")
+            );
+        }
+        let metric = cursor.take_while(is_name_char);
+        let mut matchers = Vec::new();
+        match cursor.peek() {
+            None => {}
+            Some('{') => {
+                cursor.at += 1;
+                matchers = cursor.matchers()?;
+                if let Some(c) = cursor.peek() {
+                    return Err(cursor.err(format!("unexpected {c:?} after the selector")));
                 }
             }
-            if let Some((at, c)) = chars.get(i) {
-                return Err(err(*at, format!("unexpected {c:?} after the selector")));
+            Some(c) => {
+                return Err(cursor.err(format!(
+                    "unexpected {c:?} after the metric name: label matchers go in {{…}}"
+                )))
             }
         }
         Ok(Selector {

@@ -15,5 +15,6 @@ pub(crate) mod gzip;
 pub(crate) mod headers;
 pub(crate) mod marketplace;
 pub(crate) mod redirect;
+pub(crate) mod shop;
 pub(crate) mod stall;
 pub(crate) mod websocket;

@@ -5,6 +5,7 @@ mod agent;
 mod bench;
 mod compare;
 mod completions;
+mod convert;
 mod demo;
 mod init;
 mod remote;
@@ -29,6 +30,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Init(args) => init::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Trend(args) => trend::run(args),

@@ -11,13 +11,13 @@ use pummel_core::http::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
 use pummel_core::limits;
-use pummel_core::run::RunOptions;
+use pummel_core::run::{DebugMode, HttpDebug, RunOptions};
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
 use pummel_live::monitor::{EndpointUrl, MonitorTarget, SeriesSpec, MAX_ENDPOINTS};
 
-use crate::cli::{BenchArgs, RunArgs};
+use crate::cli::{BenchArgs, HttpDebugArg, RunArgs};
 use crate::exit::Failure;
 use crate::output::destinations::{self, Destinations};
 
@@ -64,6 +64,13 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         Failure::usage("the scenario file has errors (see above)")
     })?;
     plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
+    if args.once {
+        plan.run_once();
+    }
+    for (key, value) in &args.select {
+        plan.select_tag(key, value)
+            .map_err(|e| Failure::usage(format!("--select: {}: {e}", args.file.display())))?;
+    }
     plan.select_scenarios(&args.scenarios)
         .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {
@@ -84,10 +91,29 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
             options: RunOptions {
                 threads: threads(args.threads),
                 insecure: args.insecure,
+                http_debug: http_debug(args),
             },
         },
         outputs: Destinations::for_result(&args.output)?,
     })
+}
+
+/// `--http-debug` (and `--once`, which implies `full`), printing on stderr.
+fn http_debug(args: &RunArgs) -> Option<HttpDebug> {
+    let mode = match args.http_debug {
+        Some(HttpDebugArg::Headers) => DebugMode::Headers,
+        Some(HttpDebugArg::Full) => DebugMode::Full,
+        Some(HttpDebugArg::Failures) => DebugMode::Failures,
+        None if args.once => DebugMode::Full,
+        None => return None,
+    };
+    let sink = |text: &str| {
+        use std::io::Write as _;
+        // One write per exchange, so threads do not interleave lines; a
+        // stderr that cannot be written loses the trace, not the run.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    };
+    Some(HttpDebug::new(mode, Arc::new(sink)))
 }
 
 /// A seed for a run given none: the standard library's per-process random

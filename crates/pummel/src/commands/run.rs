@@ -34,7 +34,7 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
     let lingering = live.end(&mut result);
     let verdict = if let Some(fatal) = outcome.fatal {
         Err(Failure::runtime(fatal))
-    } else if !outcome.passed {
+    } else if !outcome.passed || (args.once && once_failed(&result)) {
         Ok(exit::THRESHOLDS_FAILED)
     } else if stop.is_stopped() {
         Ok(exit::INTERRUPTED)
@@ -53,4 +53,12 @@ fn distributed(args: &RunArgs) -> Result<i32, Failure> {
     let options = super::validate::load_options(&args.env);
     let plan = super::shipped::scenario_spec(args, &options)?;
     super::remote::submit(&args.distributed, plan, outputs)
+}
+
+/// Whether a `--once` run had a failed check, a failed request or an
+/// iteration that stopped: what writing a file needs to know.
+fn once_failed(result: &pummel_core::result::RunResult) -> bool {
+    result.checks.as_ref().is_some_and(|c| c.failed > 0)
+        || result.aborted > 0
+        || !result.errors.is_empty()
 }

@@ -280,7 +280,12 @@ fn write_files(files: &BTreeMap<String, String>) -> Result<tempfile::TempDir, St
     Ok(dir)
 }
 
-/// Options of a scenario segment on this machine.
+/// Options of a scenario segment on this machine: an agent has no terminal
+/// to trace requests to, so `--http-debug` stays a local-run option.
 pub(crate) fn run_options(insecure: bool, threads: u64) -> RunOptions {
-    RunOptions { threads, insecure }
+    RunOptions {
+        threads,
+        insecure,
+        http_debug: None,
+    }
 }

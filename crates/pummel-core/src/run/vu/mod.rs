@@ -4,7 +4,9 @@
 
 mod abort;
 mod flow;
+mod metric;
 mod render;
+mod trace;
 mod variables;
 mod websocket;
 
@@ -40,6 +42,9 @@ pub(super) struct Vu {
     response: FinalResponse,
     buffers: Buffers,
     scratch: String,
+    /// The last request sent, kept only under `--http-debug` until its
+    /// checks have run.
+    traced: Option<crate::http::session::Request>,
     /// Scenarios whose per-VU setup has run.
     pub(super) set_up: Vec<bool>,
 }
@@ -70,6 +75,7 @@ impl Vu {
             response: FinalResponse::default(),
             buffers: Buffers::default(),
             scratch: String::new(),
+            traced: None,
             set_up: vec![false; plan.scenarios.len()],
         }
     }
@@ -142,6 +148,7 @@ impl Vu {
                     }
                 }
                 Op::Think(think) => tokio::time::sleep(think.sample()).await,
+                Op::Metric(metric) => self.feed_metric(shared, metric),
                 Op::Group(ops) => {
                     Box::pin(self.run_ops_inner(shared, ops, first_scheduled, honour_stop)).await?
                 }
@@ -195,7 +202,11 @@ impl Vu {
                     failure_reason::describe(kind)
                 )));
             }
-            return self.check_and_capture(shared, op, end - sent, end);
+            let (checked, failed_checks) = self.check_and_capture(shared, op, end - sent, end);
+            if let (Some(debug), Some(request)) = (&shared.debug, self.traced.take()) {
+                self.trace(debug, shared, op, &request, Ok(()), failed_checks);
+            }
+            return checked;
         }
     }
 
@@ -274,18 +285,52 @@ impl Vu {
             }
         }
         in_flight.settle();
+        if let Some(debug) = &shared.debug {
+            // An attempt that failed is shown now (each one, when retried);
+            // one that got a response once its checks have run.
+            match result {
+                Err(kind) => self.trace(debug, shared, op, &request, Err(kind), 0),
+                Ok(()) => self.traced = Some(request),
+            }
+        }
         Ok((sent, end, result))
     }
 
+    /// Hands the exchange to `--http-debug` (which decides whether to show it).
+    fn trace(
+        &self,
+        debug: &super::HttpDebug,
+        shared: &WorkerState,
+        op: &RequestOp,
+        request: &crate::http::session::Request,
+        outcome: Result<(), ErrorKind>,
+        failed_checks: u32,
+    ) {
+        trace::show(
+            debug,
+            &trace::Exchange {
+                step: shared.program.layout.name(op.key),
+                vu: self.vars.id,
+                iteration: self.vars.iteration,
+                request,
+                outcome: outcome.map(|()| &self.response),
+                failed_checks,
+                every_iteration: shared.program.plan.in_order,
+            },
+        );
+    }
+
     /// Checks, then captures (a check may read a variable a capture of the
-    /// same step would overwrite; checks see the state before).
+    /// same step would overwrite; checks see the state before). Also says
+    /// how many checks failed.
     fn check_and_capture(
         &mut self,
         shared: &WorkerState,
         op: &RequestOp,
         elapsed: std::time::Duration,
         end: Instant,
-    ) -> Result<(), Abort> {
+    ) -> (Result<(), Abort>, u32) {
+        let mut failed = 0;
         let view = ResponseView::new(
             self.response.status,
             &self.response.headers,
@@ -297,6 +342,7 @@ impl Vu {
         for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
             let outcome = check.evaluate(&view, &self.vars, &mut scratch);
             let counter = if outcome.passed() { *pass } else { *fail };
+            failed += u32::from(!outcome.passed());
             shared.recorder.borrow_mut().count(counter, 1, end);
             if let (CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
                 if outcome.passed() && view.status >= 400 {
@@ -309,7 +355,7 @@ impl Vu {
         }
         let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
         self.scratch = scratch;
-        match missing {
+        let captured = match missing {
             Some(message)
                 if view.body_truncated
                     && op.step.captures.iter().any(|c| c.source.reads_body()) =>
@@ -321,6 +367,7 @@ impl Vu {
             }
             Some(message) => Err(Abort::Iteration(message)),
             None => Ok(()),
-        }
+        };
+        (captured, failed)
     }
 }

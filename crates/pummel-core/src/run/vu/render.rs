@@ -34,6 +34,10 @@ pub enum RenderError {
     /// Rendered credentials are not a valid `Authorization` value.
     #[error("auth: the credentials have characters a header cannot carry (line breaks, control characters)")]
     Credentials,
+    /// A `multipart` text field rendered to text that holds the parts'
+    /// boundary.
+    #[error("multipart: a field's value contains the parts' boundary")]
+    MultipartBoundary,
     /// The rendered URL is not one pummel can request.
     #[error(transparent)]
     Url(#[from] UrlError),
@@ -124,9 +128,19 @@ pub(super) fn request(
             ));
         }
     }
-    let body = match step.body.fixed() {
-        Some(bytes) => bytes,
-        None => {
+    let body = match (step.body.fixed(), &step.body) {
+        (Some(bytes), _) => bytes,
+        (None, crate::scenario::request::Body::Multipart(parts)) => {
+            let mut bytes = Vec::new();
+            crate::scenario::multipart::render(parts, vars, &mut value, &mut bytes).map_err(
+                |e| match e {
+                    Some(e) => RenderError::template(StepPart::Body, e),
+                    None => RenderError::MultipartBoundary,
+                },
+            )?;
+            Bytes::from(bytes)
+        }
+        (None, _) => {
             let mut body = std::mem::take(&mut buffers.body);
             body.clear();
             let rendered = step.body.render(vars, &mut body);

@@ -41,18 +41,20 @@ impl Decoder<'_> {
     }
 
     fn decode_capture_source(&mut self, node: &Node, what: &str) -> Option<CaptureSource> {
-        const SOURCES: [&str; 4] = ["jsonpath", "regex", "header", "cookie"];
+        const SOURCES: [&str; 5] = ["jsonpath", "regex", "header", "cookie", "css"];
         let f = self.fields(
             node,
             what,
-            &["jsonpath", "regex", "header", "cookie", "group", "optional"],
+            &[
+                "jsonpath", "regex", "header", "cookie", "css", "attr", "group", "optional",
+            ],
         )?;
         let given: Vec<&str> = SOURCES.into_iter().filter(|k| f.has(k)).collect();
         let Some(&kind) = given.first() else {
             self.missing(
                 &f,
                 f.span,
-                format!("{what} needs one of `jsonpath`, `regex`, `header` or `cookie`"),
+                format!("{what} needs one of `jsonpath`, `regex`, `header`, `cookie` or `css`"),
             );
             return None;
         };
@@ -68,6 +70,12 @@ impl Decoder<'_> {
                 format!("{what}: `group` only applies to `regex`"),
             );
         }
+        if kind != "css" && f.has("attr") {
+            self.err(
+                f.key_span("attr"),
+                format!("{what}: `attr` only applies to `css`"),
+            );
+        }
         let n = f.get(kind)?;
         match kind {
             "jsonpath" => self
@@ -81,6 +89,14 @@ impl Decoder<'_> {
                     None => usize::from(groups >= 1),
                 };
                 Some(CaptureSource::Regex { regex, group })
+            }
+            "css" => {
+                let selector = self.string(n, "`css`")?;
+                let attr = f.get("attr").and_then(|a| self.string(a, "`attr`"));
+                crate::scenario::css::CssQuery::parse(&selector, attr)
+                    .map_err(|e| self.err(n.span, format!("{what}: {e}")))
+                    .ok()
+                    .map(CaptureSource::Css)
             }
             "header" => self
                 .string(n, "`header`")

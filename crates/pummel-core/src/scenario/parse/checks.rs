@@ -14,7 +14,7 @@ impl Decoder<'_> {
         let Some(f) = self.fields(
             node,
             "`check`",
-            &["status", "max_time", "headers", "body", "jsonpath"],
+            &["status", "max_time", "headers", "body", "jsonpath", "css"],
         ) else {
             return out;
         };
@@ -93,6 +93,51 @@ impl Decoder<'_> {
             } else {
                 self.err(n.span, format!("`jsonpath` must map JSONPaths to tests, e.g. \"$.items\": exists; found {}", n.type_name()));
             }
+        }
+        if let Some(n) = f.get("css") {
+            let css = self.decode_css_checks(n);
+            out.extend(css);
+        }
+        out
+    }
+
+    /// `css:` checks: selector (`SELECTOR` or `SELECTOR @attr`) → tests.
+    fn decode_css_checks(&mut self, n: &Node) -> Vec<Check> {
+        let mut out = Vec::new();
+        if let Kind::Map(entries) = &n.kind {
+            for (k, v) in entries {
+                let Some(key) = self.scalar(k, "a CSS selector") else {
+                    continue;
+                };
+                let (selector, attr) = crate::scenario::css::split_attr(&key);
+                let query = match crate::scenario::css::CssQuery::parse(selector, attr) {
+                    Ok(q) => q,
+                    Err(e) => {
+                        self.err(k.span, format!("`css`: {e}"));
+                        continue;
+                    }
+                };
+                let label = query.label();
+                for (desc, test, _span) in
+                    self.decode_text_tests(v, &format!("css `{label}`"), true)
+                {
+                    out.push(Check {
+                        label: format!("css {label} {desc}"),
+                        kind: CheckKind::Css {
+                            query: query.clone(),
+                            test,
+                        },
+                    });
+                }
+            }
+        } else {
+            self.err(
+                n.span,
+                format!(
+                    "`css` must map CSS selectors to tests, e.g. \"h1.title\": Welcome; found {}",
+                    n.type_name()
+                ),
+            );
         }
         out
     }

@@ -11,6 +11,23 @@ use crate::scenario::request::{Auth, AuthSetting, Body, Header, JsonBody, Reques
 use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
+/// The keys of a `request` mapping.
+const REQUEST_KEYS: [&str; 13] = [
+    "method",
+    "url",
+    "headers",
+    "query",
+    "body",
+    "json",
+    "form",
+    "file",
+    "auth",
+    "timeout",
+    "max_body",
+    "follow_redirects",
+    "multipart",
+];
+
 impl Decoder<'_> {
     pub(super) fn decode_headers(&mut self, node: &Node) -> Vec<Header> {
         let Some(entries) = self.map_entries(
@@ -142,21 +159,7 @@ impl Decoder<'_> {
             }
             return r;
         }
-        const KEYS: [&str; 12] = [
-            "method",
-            "url",
-            "headers",
-            "query",
-            "body",
-            "json",
-            "form",
-            "file",
-            "auth",
-            "timeout",
-            "max_body",
-            "follow_redirects",
-        ];
-        let Some(f) = self.fields(node, "`request`", &KEYS) else {
+        let Some(f) = self.fields(node, "`request`", &REQUEST_KEYS) else {
             return r;
         };
         if let Some(m) = f.get("method") {
@@ -179,7 +182,7 @@ impl Decoder<'_> {
         if let Some(q) = f.get("query") {
             r.query = self.decode_query(q);
         }
-        let bodies: Vec<&str> = ["body", "json", "form", "file"]
+        let bodies: Vec<&str> = ["body", "json", "form", "file", "multipart"]
             .into_iter()
             .filter(|k| f.has(k))
             .collect();
@@ -197,6 +200,7 @@ impl Decoder<'_> {
                 "body" => self.template(n, "`body`").map_or(Body::Empty, Body::Raw),
                 "json" => self.decode_json_body(n).map_or(Body::Empty, Body::Json),
                 "form" => Body::Form(self.decode_pairs(n, "`form`")),
+                "multipart" => self.decode_multipart(n),
                 _ => self.decode_file_body(n),
             };
         }

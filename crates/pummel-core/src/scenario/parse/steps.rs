@@ -138,9 +138,10 @@ impl Decoder<'_> {
                 "else",
                 "retry",
                 "on_error",
+                "metric",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group", "loop", "if"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -156,6 +157,10 @@ impl Decoder<'_> {
             return None;
         }
         let tags = self.decode_tags_of(&f);
+        if let Some(m) = f.get("metric") {
+            self.only_keys(&f, "metric", &["metric"]);
+            return self.metric_step(&f, m);
+        }
         let step = if let Some(req) = f.get("request") {
             Some(self.request_step(&f, req))
         } else if let Some(&keyword) = kinds.first().filter(|k| k.starts_with("ws_")) {
@@ -169,9 +174,12 @@ impl Decoder<'_> {
         } else {
             None
         };
-        if let Some(mut step) = step {
-            step.tags = tags;
-            return Some(step);
+        if !kinds.is_empty() {
+            // The step's kind is known: its own errors were reported.
+            return step.map(|mut step| {
+                step.tags = tags;
+                step
+            });
         }
         if f.has("else") {
             self.err(
@@ -189,7 +197,7 @@ impl Decoder<'_> {
                 tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …)");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
         None
     }
 

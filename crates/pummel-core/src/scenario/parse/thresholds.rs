@@ -64,6 +64,9 @@ impl Decoder<'_> {
                 source: text.trim().to_owned(),
                 condition,
                 scope: Scope::Run,
+                custom: matches!(condition.metric, Metric::Custom(_))
+                    .then(|| custom_metric_name(&text))
+                    .flatten(),
                 filter: StepFilter::default(),
                 abort_on_fail: false,
                 abort_grace: Duration::ZERO,
@@ -127,4 +130,12 @@ impl Decoder<'_> {
             tag: f.get("tag").map(|n| n.span),
         }
     }
+}
+
+/// The metric a custom-metric condition names: `basket_total` in
+/// `basket_total.p95 < 500`.
+fn custom_metric_name(condition: &str) -> Option<String> {
+    let before_op = condition.split(['<', '>']).next()?;
+    let (name, _) = before_op.trim().split_once('.')?;
+    Some(name.to_owned())
 }

@@ -16,6 +16,7 @@ mod header;
 mod key_figures;
 mod latency;
 mod load_model;
+mod metrics;
 mod monitor;
 mod over_time;
 mod steps;
@@ -68,6 +69,9 @@ pub(crate) fn build(r: &RunResult, options: &ReportOptions) -> Page {
     }
     if !r.groups.is_empty() {
         page.section("groups", "Groups", &render(&groups::table(r)));
+    }
+    if !r.metrics.is_empty() {
+        page.section("metrics", "Custom metrics", &render(&metrics::table(r)));
     }
     if r.steps.iter().any(|s| !s.checks.is_empty()) {
         page.section("checks", "Checks", &checks::section(r));

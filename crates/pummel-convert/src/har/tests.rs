@@ -1,0 +1,218 @@
+//! A whole HAR conversion on a hand-written recording: what is left out, what is kept, what is
+//! hidden.
+
+use crate::{convert, ConvertError, Options};
+
+/// An entry of a recording: method, URL, request headers, response MIME type and body, start (ms
+/// after 10:00:00) and duration.
+fn entry(
+    method: &str,
+    url: &str,
+    headers: &str,
+    mime: &str,
+    body: &str,
+    start_ms: u32,
+    time: u32,
+) -> String {
+    format!(
+        r#"{{"startedDateTime": "2026-01-01T10:00:{:02}.{:03}Z", "time": {time},
+            "request": {{"method": "{method}", "url": "{url}", "httpVersion": "HTTP/1.1", "cookies": [],
+                        "headers": [{headers}], "queryString": [], "headersSize": -1, "bodySize": 0}},
+            "response": {{"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
+                         "content": {{"size": 0, "mimeType": "{mime}", "text": {}}}, "redirectURL": "", "headersSize": -1, "bodySize": 0}},
+            "cache": {{}}, "timings": {{"send": 0, "wait": 0, "receive": 0}}}}"#,
+        start_ms / 1000,
+        start_ms % 1000,
+        serde_json::to_string(body).unwrap_or_default()
+    )
+}
+
+fn har(entries: &[String]) -> String {
+    format!(
+        r#"{{"log": {{"version": "1.2", "creator": {{"name": "test", "version": "1"}}, "entries": [{}]}}}}"#,
+        entries.join(",")
+    )
+}
+
+fn recording() -> String {
+    har(&[
+        entry(
+            "GET",
+            "http://127.0.0.1:8080/",
+            r#"{"name": "User-Agent", "value": "Mozilla/5.0"}, {"name": "Cookie", "value": "sid=abc"}"#,
+            "text/html",
+            "<p>hi</p>",
+            0,
+            100,
+        ),
+        entry(
+            "GET",
+            "http://127.0.0.1:8080/app.css",
+            "",
+            "text/css",
+            "p{}",
+            120,
+            10,
+        ),
+        entry(
+            "GET",
+            "https://cdn.example.com/logo.png",
+            "",
+            "image/png",
+            "",
+            130,
+            10,
+        ),
+        entry(
+            "GET",
+            "data:image/png;base64,AAAA",
+            "",
+            "image/png",
+            "",
+            140,
+            0,
+        ),
+        entry(
+            "GET",
+            "http://127.0.0.1:8080/api/me?api_key=k-123456",
+            r#"{"name": "Authorization", "value": "Basic ZGVtbzpodW50ZXIy"}, {"name": "X-Trace", "value": "t1"}, {"name": "Accept", "value": "application/json"}"#,
+            "application/json",
+            "{}",
+            2100,
+            20,
+        ),
+        entry(
+            "GET",
+            "https://api.example.com/v1/ping",
+            "",
+            "application/json",
+            "{}",
+            2200,
+            20,
+        ),
+    ])
+}
+
+#[test]
+fn assets_other_schemes_and_hosts_are_left_out_as_asked() {
+    let c = convert(&recording(), &Options::default()).unwrap();
+    assert_eq!(c.steps, 3, "{}", c.yaml);
+    assert_eq!((c.skipped.assets, c.skipped.other), (2, 1));
+    assert!(
+        !c.yaml.contains("app.css") && !c.yaml.contains("logo.png"),
+        "{}",
+        c.yaml
+    );
+    assert!(
+        c.yaml.contains("target: \"http://127.0.0.1:8080\""),
+        "{}",
+        c.yaml
+    );
+    assert!(
+        c.yaml.contains("url: \"https://api.example.com/v1/ping\""),
+        "{}",
+        c.yaml
+    );
+
+    let keep = Options {
+        keep_assets: true,
+        ..Options::default()
+    };
+    let c = convert(&recording(), &keep).unwrap();
+    assert_eq!(c.steps, 5, "{}", c.yaml);
+    assert!(c.yaml.contains("url: /app.css"), "{}", c.yaml);
+
+    let only_local = Options {
+        include_hosts: vec!["127.0.0.1:8080".to_owned()],
+        ..Options::default()
+    };
+    let c = convert(&recording(), &only_local).unwrap();
+    // The CDN image counts as another host's, whatever it is.
+    assert_eq!((c.steps, c.skipped.hosts), (2, 2), "{}", c.yaml);
+    let no_api = Options {
+        exclude_hosts: vec!["*.example.com".to_owned()],
+        ..Options::default()
+    };
+    assert_eq!(convert(&recording(), &no_api).unwrap().skipped.hosts, 2);
+}
+
+#[test]
+fn headers_secrets_and_think_times() {
+    let c = convert(&recording(), &Options::default()).unwrap();
+    let yaml = &c.yaml;
+    // Browser noise and cookies go; the application's headers stay.
+    assert!(
+        !yaml.contains("Mozilla") && !yaml.contains("sid=abc"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("x-trace: t1") && yaml.contains("accept: application/json"),
+        "{yaml}"
+    );
+    // Secrets: the Basic password and the API key, never their values.
+    assert!(
+        !yaml.contains("hunter2")
+            && !yaml.contains("ZGVtbzpodW50ZXIy")
+            && !yaml.contains("k-123456"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("auth: { basic: { username: demo, password: \"{{ env.PASSWORD }}\" } }"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("api_key: \"{{ env.API_KEY }}\""), "{yaml}");
+    let names: Vec<&str> = c.env.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["PASSWORD", "API_KEY"]);
+    // 100 ms page, then 2 s until the API call: the pause after the first step.
+    assert!(yaml.contains("think: 2s"), "{yaml}");
+    let fast = Options {
+        think_scale: 0.5,
+        ..Options::default()
+    };
+    assert!(convert(&recording(), &fast)
+        .unwrap()
+        .yaml
+        .contains("think: 1s"));
+    let none = Options {
+        think_scale: 0.0,
+        ..Options::default()
+    };
+    assert!(!convert(&recording(), &none)
+        .unwrap()
+        .yaml
+        .contains("think:"));
+}
+
+#[test]
+fn bad_input_names_the_problem() {
+    let err = |text: &str| convert(text, &Options::default()).unwrap_err().to_string();
+    assert!(err("<html>").contains("not JSON"));
+    assert!(err(r#"{"log": {"version": "1.2"}}"#).contains("missing field `entries`"));
+    let e = convert(
+        r#"{"log": {"version": "0.9", "entries": []}}"#,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ConvertError::Version { .. }), "{e}");
+    assert!(err(&har(&[entry(
+        "GET",
+        "http://h/",
+        "",
+        "text/html",
+        "",
+        0,
+        1
+    )
+    .replace("2026-01-01T", "yesterday ")]))
+    .contains("entry 1: startedDateTime"));
+    assert!(err(&har(&[entry(
+        "GET",
+        "http://h/a.js",
+        "",
+        "text/javascript",
+        "",
+        0,
+        1
+    )]))
+    .contains("no request left"));
+}

@@ -1,0 +1,646 @@
+//! Postman Collection v2.1 → scenario: folders become `group` steps, requests request steps
+//! named as in Postman, collection variables `variables:`, auth `auth:` or headers, and the
+//! common forms of test scripts (expected status, values kept for later requests) become checks
+//! and captures.
+//!
+//! Module map: `file` (the format), `syntax` (`{{var}}` and `{{$dynamic}}`), `scripts` (what
+//! test scripts say).
+
+mod file;
+mod scripts;
+mod syntax;
+
+use self::file::{Auth as PmAuth, Collection, Item, KeyValue, RequestBody, RequestOrUrl, UrlSpec};
+use self::scripts::{Reader, ScriptFacts};
+use crate::model::{Auth, Body, Document, Json, RequestStep, Step};
+use crate::secrets::{self, EnvVar, Vault};
+use crate::text::Text;
+use crate::{Conversion, ConvertError, Skipped};
+
+/// The boundary of multipart bodies written from `formdata`.
+const BOUNDARY: &str = "pummel-form-boundary-7MA4YWxkTrZu0gW";
+
+pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
+    let collection: Collection = serde_json::from_str(text).map_err(|e| ConvertError::Invalid {
+        format: "Postman collection",
+        message: e.to_string(),
+    })?;
+    if !collection.info.schema.contains("/v2.1") {
+        let found = collection
+            .info
+            .schema
+            .split('/')
+            .find(|p| p.starts_with('v') && p.contains('.'))
+            .unwrap_or(if collection.info.schema.is_empty() {
+                "(no info.schema)"
+            } else {
+                collection.info.schema.as_str()
+            })
+            .to_owned();
+        return Err(ConvertError::Version {
+            format: "Postman collection",
+            found,
+            supported: "v2.1.0; export the collection from Postman as Collection v2.1",
+        });
+    }
+    let Some(reader) = Reader::new() else {
+        return Err(ConvertError::Empty(
+            "internal error: a script pattern does not compile".to_owned(),
+        ));
+    };
+    let mut converter = Converter {
+        reader,
+        variables: collection
+            .variable
+            .iter()
+            .filter(|v| !v.disabled)
+            .filter_map(|v| Some((v.key.clone()?, value_text(v.value.as_ref()), v.kind.clone())))
+            .collect(),
+        captured: Vec::new(),
+        env: Vec::new(),
+        vault: Vault::default(),
+        target: None,
+        requests: 0,
+    };
+    collect_captures(&collection.item, &converter.reader, &mut converter.captured);
+    converter.target = converter.choose_target(&collection.item);
+
+    let steps = converter.items(&collection.item, collection.auth.as_ref());
+    if converter.requests == 0 {
+        return Err(ConvertError::Empty(
+            "the collection holds no request".to_owned(),
+        ));
+    }
+    let mut doc = Document {
+        name: Some(collection.info.name.clone()),
+        target: converter
+            .target
+            .as_ref()
+            .map(|(_, v)| v.trim_end_matches('/').to_owned()),
+        scenario: collection.info.name.clone(),
+        steps,
+        ..Document::default()
+    };
+    doc.header.push(format!(
+        "Converted by `pummel convert` from the Postman collection {:?}: {} requests.",
+        collection.info.name, converter.requests
+    ));
+    doc.header.push("Folders are groups; collection variables are `variables`; values test scripts keep are captures.".to_owned());
+    doc.variables = converter.variables_section();
+    let mut env = std::mem::take(&mut converter.vault).into_env();
+    env.append(&mut converter.env);
+    if !env.is_empty() {
+        let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
+        doc.header.push(format!(
+            "Read from the environment: set {} (or pass --env NAME=VALUE).",
+            names.join(", ")
+        ));
+    }
+    Ok(Conversion {
+        yaml: crate::emit::document(&doc),
+        steps: converter.requests,
+        skipped: Skipped::default(),
+        correlations: Vec::new(),
+        env,
+    })
+}
+
+fn value_text(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn collect_captures(items: &[Item], reader: &Reader, out: &mut Vec<String>) {
+    for item in items {
+        if let Some(children) = &item.item {
+            collect_captures(children, reader, out);
+        }
+        for (name, _) in facts(item, reader).captures {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+}
+
+fn facts(item: &Item, reader: &Reader) -> ScriptFacts {
+    let lines: Vec<String> = item
+        .event
+        .iter()
+        .filter(|e| e.listen == "test")
+        .filter_map(|e| e.script.as_ref()?.exec.as_ref())
+        .flat_map(|exec| {
+            exec.joined("\n")
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    reader.read(&lines)
+}
+
+struct Converter {
+    reader: Reader,
+    /// Collection variables: name, value, type.
+    variables: Vec<(String, String, Option<String>)>,
+    /// Variables test scripts set.
+    captured: Vec<String>,
+    /// Variables no one defines: read from the environment.
+    env: Vec<EnvVar>,
+    vault: Vault,
+    /// The variable whose value is the base URL, and that value.
+    target: Option<(String, String)>,
+    requests: usize,
+}
+
+impl Converter {
+    /// The base URL: the collection variable (holding an http(s) URL) that most request URLs
+    /// start with.
+    fn choose_target(&self, items: &[Item]) -> Option<(String, String)> {
+        let mut urls = Vec::new();
+        raw_urls(items, &mut urls);
+        let mut best: Option<(String, String, usize)> = None;
+        for (name, value, _) in &self.variables {
+            if !(value.starts_with("http://") || value.starts_with("https://")) {
+                continue;
+            }
+            let prefix = format!("{{{{{name}}}}}");
+            let count = urls.iter().filter(|u| u.starts_with(&prefix)).count();
+            if count > 0 && best.as_ref().is_none_or(|b| count > b.2) {
+                best = Some((name.clone(), value.clone(), count));
+            }
+        }
+        best.map(|(n, v, _)| (n, v))
+    }
+
+    fn variables_section(&mut self) -> Vec<(String, Text)> {
+        let mut out = Vec::new();
+        for (name, value, kind) in self.variables.clone() {
+            if self.target.as_ref().is_some_and(|(t, _)| *t == name) {
+                continue;
+            }
+            let secret = secrets::is_secret_name(&name) || kind.as_deref() == Some("secret");
+            if self.captured.contains(&name) && (value.is_empty() || secret) {
+                continue;
+            }
+            let text = if secret {
+                let mut t = Text::lit(value.clone());
+                self.vault
+                    .hide(&mut t, &name, &format!("collection variable {name}"));
+                t
+            } else {
+                self.template(&value)
+            };
+            out.push((syntax::variable_name(&name), text));
+        }
+        out
+    }
+
+    /// Postman text → template.
+    fn template(&mut self, s: &str) -> Text {
+        let mut resolve = |name: &str| self.resolve(name);
+        syntax::convert(s, &mut resolve)
+    }
+
+    fn resolve(&mut self, name: &str) -> String {
+        if name.starts_with('$') {
+            return syntax::dynamic(name).0;
+        }
+        if let Some((_, value)) = self.target.as_ref().filter(|(t, _)| t == name) {
+            return format!("'{}'", value.replace('\'', ""));
+        }
+        if self.captured.iter().any(|c| c == name) || self.variables.iter().any(|(n, ..)| n == name)
+        {
+            return syntax::variable_name(name);
+        }
+        let env_name = secrets::env_name(name);
+        if !self.env.iter().any(|e| e.name == env_name) {
+            self.env.push(EnvVar {
+                name: env_name.clone(),
+                used_for: format!(
+                    "the Postman variable {{{{{name}}}}}, which the collection does not define"
+                ),
+            });
+        }
+        format!("env.{env_name}")
+    }
+
+    fn items(&mut self, items: &[Item], auth: Option<&PmAuth>) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for item in items {
+            let auth = item.auth.as_ref().or(auth);
+            if let Some(children) = &item.item {
+                let inner = self.items(children, auth);
+                if !inner.is_empty() {
+                    steps.push(Step::Group {
+                        name: item.name.clone(),
+                        steps: inner,
+                    });
+                }
+            } else if let Some(request) = &item.request {
+                let step = self.request(item, request, auth);
+                self.requests += 1;
+                steps.push(Step::Request(Box::new(step)));
+            }
+        }
+        steps
+    }
+
+    fn request(
+        &mut self,
+        item: &Item,
+        request: &RequestOrUrl,
+        auth: Option<&PmAuth>,
+    ) -> RequestStep {
+        let mut step = RequestStep {
+            name: Some(item.name.clone()).filter(|n| !n.is_empty()),
+            method: "GET".to_owned(),
+            ..RequestStep::default()
+        };
+        let (url, spec) = match request {
+            RequestOrUrl::Url(u) => (u.clone(), None),
+            RequestOrUrl::Request(r) => {
+                if let Some(m) = &r.method {
+                    m.to_ascii_uppercase().clone_into(&mut step.method);
+                }
+                match &r.url {
+                    Some(UrlSpec::Text(u)) => (u.clone(), None),
+                    Some(UrlSpec::Parts(parts)) => (assemble(parts), Some(parts)),
+                    None => (String::new(), None),
+                }
+            }
+        };
+        self.url(
+            &mut step,
+            &url,
+            spec.map(|p| (&p.query[..], &p.variable[..])),
+        );
+        let request = match request {
+            RequestOrUrl::Request(r) => Some(r),
+            RequestOrUrl::Url(_) => None,
+        };
+        let auth = request.and_then(|r| r.auth.as_ref()).or(auth);
+        if let Some(request) = request {
+            self.headers(&mut step, &request.header);
+            if let Some(body) = &request.body {
+                self.body(&mut step, body);
+            }
+        }
+        if let Some(auth) = auth {
+            self.auth(&mut step, auth);
+        }
+        let facts = facts(item, &self.reader);
+        step.status = Some(facts.status.unwrap_or_else(|| "2xx".to_owned()));
+        for (name, capture) in facts.captures {
+            step.captures.push((syntax::variable_name(&name), capture));
+        }
+        if facts.unread_lines > 0 {
+            step.comments.push(format!(
+                "{} line(s) of this request's test script say more than a status check or a kept value: not converted",
+                facts.unread_lines
+            ));
+        }
+        step
+    }
+
+    fn url(
+        &mut self,
+        step: &mut RequestStep,
+        raw: &str,
+        parts: Option<(&[KeyValue], &[KeyValue])>,
+    ) {
+        let raw = raw.split('#').next().unwrap_or("");
+        let (mut base, query) = raw.split_once('?').unwrap_or((raw, ""));
+        let mut relative = false;
+        if let Some((name, _)) = &self.target {
+            if let Some(rest) = base.strip_prefix(&format!("{{{{{name}}}}}")) {
+                base = rest;
+                relative = true;
+            }
+        }
+        let mut url = String::new();
+        if relative {
+            if !base.starts_with('/') {
+                url.push('/');
+            }
+        } else if !base.starts_with("http://")
+            && !base.starts_with("https://")
+            && !base.starts_with("{{")
+        {
+            url.push_str("http://");
+        }
+        url.push_str(base);
+        // Path variables (`/apps/:id`) take their values from the URL's `variable` list.
+        let path_vars = parts.map_or(&[][..], |p| p.1);
+        let mut text = Text::default();
+        for (i, segment) in url.split('/').enumerate() {
+            if i > 0 {
+                text.append(Text::lit("/"));
+            }
+            match segment.strip_prefix(':') {
+                Some(name) if !name.is_empty() => {
+                    let value = path_vars
+                        .iter()
+                        .find(|v| v.key.as_deref() == Some(name))
+                        .map(KeyValue::value_text)
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or_else(|| format!("{{{{{name}}}}}"));
+                    text.append(self.template(&value));
+                }
+                _ => text.append(self.template(segment)),
+            }
+        }
+        step.url = text;
+        let listed: Vec<(String, String)> = match parts {
+            Some((q, _)) if !q.is_empty() => q
+                .iter()
+                .filter(|kv| !kv.disabled)
+                .filter_map(|kv| Some((kv.key.clone()?, kv.value_text())))
+                .collect(),
+            _ => query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (k.to_owned(), v.to_owned())
+                })
+                .collect(),
+        };
+        for (name, value) in listed {
+            let mut value = self.template(&value);
+            if secrets::is_secret_name(&name) {
+                self.vault
+                    .hide(&mut value, &name, &format!("query parameter {name}"));
+            }
+            step.query.push((name, value));
+        }
+    }
+
+    fn headers(&mut self, step: &mut RequestStep, headers: &file::Headers) {
+        let list: Vec<(String, String)> = match headers {
+            file::Headers::List(list) => list
+                .iter()
+                .filter(|kv| !kv.disabled)
+                .filter_map(|kv| Some((kv.key.clone()?, kv.value_text())))
+                .collect(),
+            file::Headers::Text(text) => text
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect(),
+            file::Headers::None => Vec::new(),
+        };
+        for (name, value) in list {
+            let lower = name.to_ascii_lowercase();
+            if lower == "cookie" || step.headers.iter().any(|(n, _)| *n == lower) {
+                continue;
+            }
+            let mut value = self.template(&value);
+            if secrets::is_secret_name(&lower) {
+                self.vault.hide(
+                    &mut value,
+                    &lower,
+                    &format!(
+                        "header {name} of {}",
+                        step.name.as_deref().unwrap_or("a request")
+                    ),
+                );
+            }
+            step.headers.push((lower, value));
+        }
+    }
+
+    fn body(&mut self, step: &mut RequestStep, body: &RequestBody) {
+        let content_type = step
+            .headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .and_then(|(_, v)| v.as_literal())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let language = body
+            .options
+            .as_ref()
+            .and_then(|o| o.pointer("/raw/language"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let converted = match body.mode.as_deref().unwrap_or("raw") {
+            "raw" => {
+                let raw = body.raw.clone().unwrap_or_default();
+                if raw.trim().is_empty() {
+                    None
+                } else if language == "json" || content_type.contains("json") {
+                    match serde_json::from_str::<serde_json::Value>(&raw) {
+                        Ok(value) => Some(Body::Json(self.json(&value))),
+                        Err(_) => {
+                            // `{"rating": {{rating}}}` is not JSON until Postman fills it in:
+                            // sent as text, the template fills it in the same way.
+                            if content_type.is_empty() {
+                                step.headers.push((
+                                    "content-type".to_owned(),
+                                    Text::lit("application/json"),
+                                ));
+                            }
+                            Some(Body::Raw(self.template(&raw)))
+                        }
+                    }
+                } else {
+                    Some(Body::Raw(self.template(&raw)))
+                }
+            }
+            "urlencoded" => Some(Body::Form(self.fields(&body.urlencoded))),
+            "formdata" => self.multipart(step, &body.formdata),
+            "graphql" => body.graphql.as_ref().map(|g| {
+                let mut value = g.clone();
+                if let Some(vars) = value.get("variables").and_then(serde_json::Value::as_str) {
+                    let parsed = serde_json::from_str(vars).unwrap_or(serde_json::Value::Null);
+                    value["variables"] = parsed;
+                }
+                Body::Json(self.json(&value))
+            }),
+            "file" => {
+                let src = body
+                    .file
+                    .as_ref()
+                    .and_then(|f| f.get("src"))
+                    .and_then(serde_json::Value::as_str);
+                src.map(|s| {
+                    step.comments.push(
+                        "the body is a file: the path is relative to this scenario file".to_owned(),
+                    );
+                    Body::File(s.to_owned())
+                })
+            }
+            _ => None,
+        };
+        if matches!(converted, Some(Body::Json(_))) && content_type.starts_with("application/json")
+        {
+            step.headers.retain(|(n, _)| n != "content-type");
+        }
+        if matches!(converted, Some(Body::Form(_)))
+            && content_type.starts_with("application/x-www-form-urlencoded")
+        {
+            step.headers.retain(|(n, _)| n != "content-type");
+        }
+        step.body = converted;
+    }
+
+    fn fields(&mut self, list: &[KeyValue]) -> Vec<(String, Text)> {
+        let mut out = Vec::new();
+        for kv in list.iter().filter(|kv| !kv.disabled) {
+            let Some(key) = kv.key.clone() else { continue };
+            let mut value = self.template(&kv.value_text());
+            if secrets::is_secret_name(&key) {
+                self.vault
+                    .hide(&mut value, &key, &format!("form field {key}"));
+            }
+            out.push((key, value));
+        }
+        out
+    }
+
+    /// `formdata` as a `multipart/form-data` body written out (text fields; file fields cannot be
+    /// embedded and are reported).
+    fn multipart(&mut self, step: &mut RequestStep, list: &[KeyValue]) -> Option<Body> {
+        let mut body = Text::default();
+        let mut files = 0;
+        for kv in list.iter().filter(|kv| !kv.disabled) {
+            if kv.kind.as_deref() == Some("file") || kv.src.is_some() {
+                files += 1;
+                continue;
+            }
+            let Some(key) = &kv.key else { continue };
+            body.append(Text::lit(format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n"
+            )));
+            let mut value = self.template(&kv.value_text());
+            if secrets::is_secret_name(key) {
+                self.vault
+                    .hide(&mut value, key, &format!("form field {key}"));
+            }
+            body.append(value);
+            body.append(Text::lit("\r\n"));
+        }
+        if files > 0 {
+            step.comments.push(format!(
+                "{files} file field(s) of the form data are not converted"
+            ));
+        }
+        if body.0.is_empty() {
+            return None;
+        }
+        body.append(Text::lit(format!("--{BOUNDARY}--\r\n")));
+        step.headers.retain(|(n, _)| n != "content-type");
+        step.headers.push((
+            "content-type".to_owned(),
+            Text::lit(format!("multipart/form-data; boundary={BOUNDARY}")),
+        ));
+        Some(Body::Raw(body))
+    }
+
+    fn json(&mut self, value: &serde_json::Value) -> Json {
+        let mut json = Json::from_value(value);
+        json.visit_leaves(None, &mut |key, leaf| {
+            if let Json::String(text) = leaf {
+                let raw = text.as_literal().unwrap_or_default();
+                let mut converted = self.template(&raw);
+                if key.is_some_and(secrets::is_secret_name) {
+                    self.vault.hide(
+                        &mut converted,
+                        key.unwrap_or("secret"),
+                        &format!("JSON field {}", key.unwrap_or("")),
+                    );
+                }
+                *text = converted;
+            }
+        });
+        json
+    }
+
+    fn auth(&mut self, step: &mut RequestStep, auth: &PmAuth) {
+        match auth.kind.as_str() {
+            "noauth" => {}
+            "bearer" => {
+                let token = PmAuth::param(&auth.bearer, "token").unwrap_or_default();
+                let mut token = self.template(&token);
+                self.vault.hide(&mut token, "token", "the bearer token");
+                step.auth = Some(Auth::Bearer(token));
+            }
+            "basic" => {
+                let username = PmAuth::param(&auth.basic, "username").unwrap_or_default();
+                let password = PmAuth::param(&auth.basic, "password").unwrap_or_default();
+                let username = self.template(&username);
+                let mut password = self.template(&password);
+                self.vault
+                    .hide(&mut password, "password", "the Basic auth password");
+                step.auth = Some(Auth::Basic { username, password });
+            }
+            "apikey" => {
+                let key =
+                    PmAuth::param(&auth.apikey, "key").unwrap_or_else(|| "x-api-key".to_owned());
+                let value = PmAuth::param(&auth.apikey, "value").unwrap_or_default();
+                let mut value = self.template(&value);
+                self.vault
+                    .hide(&mut value, &key, &format!("the API key {key}"));
+                if PmAuth::param(&auth.apikey, "in").as_deref() == Some("query") {
+                    step.query.push((key, value));
+                } else {
+                    step.headers.push((key.to_ascii_lowercase(), value));
+                }
+            }
+            other => step
+                .comments
+                .push(format!("Postman auth of type {other} is not converted")),
+        }
+    }
+}
+
+/// The URL of a request as Postman shows it.
+fn assemble(parts: &file::UrlParts) -> String {
+    if let Some(raw) = &parts.raw {
+        return raw.clone();
+    }
+    let mut url = String::new();
+    if let Some(p) = &parts.protocol {
+        url.push_str(p);
+        url.push_str("://");
+    }
+    if let Some(h) = &parts.host {
+        url.push_str(&h.joined("."));
+    }
+    if let Some(p) = &parts.port {
+        url.push(':');
+        url.push_str(p);
+    }
+    if let Some(p) = &parts.path {
+        let path = p.joined("/");
+        if !path.starts_with('/') {
+            url.push('/');
+        }
+        url.push_str(&path);
+    }
+    url
+}
+
+fn raw_urls(items: &[Item], out: &mut Vec<String>) {
+    for item in items {
+        if let Some(children) = &item.item {
+            raw_urls(children, out);
+        }
+        match &item.request {
+            Some(RequestOrUrl::Url(u)) => out.push(u.clone()),
+            Some(RequestOrUrl::Request(r)) => match &r.url {
+                Some(UrlSpec::Text(u)) => out.push(u.clone()),
+                Some(UrlSpec::Parts(p)) => out.push(assemble(p)),
+                None => {}
+            },
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! Postman's `{{name}}` variables and `{{$dynamic}}` values in pummel template terms.
+
+use crate::text::{Piece, Text};
+
+/// A piece of Postman text: literal, or a `{{…}}` reference.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Part<'a> {
+    Lit(&'a str),
+    Var(&'a str),
+}
+
+/// Splits Postman text at its `{{name}}` references.
+pub(crate) fn parts(s: &str) -> Vec<Part<'_>> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open + 2..].find("}}") else {
+            break;
+        };
+        let name = rest[open + 2..open + 2 + close].trim();
+        if name.is_empty() || name.contains(['{', '}']) {
+            out.push(Part::Lit(&rest[..open + 2]));
+            rest = &rest[open + 2..];
+            continue;
+        }
+        if open > 0 {
+            out.push(Part::Lit(&rest[..open]));
+        }
+        out.push(Part::Var(name));
+        rest = &rest[open + 2 + close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Part::Lit(rest));
+    }
+    out
+}
+
+/// A pummel name for a Postman variable: letters, digits, `_` and `-`, starting with a letter or
+/// `_`, and none of the reserved names.
+pub(crate) fn variable_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    if matches!(out.as_str(), "env" | "vu" | "iteration") {
+        out.push_str("_var");
+    }
+    out
+}
+
+/// The pummel expression for a Postman dynamic variable (`$guid`), and whether it is exact.
+pub(crate) fn dynamic(name: &str) -> (String, bool) {
+    match name {
+        "$guid" | "$randomUUID" => ("uuid()".to_owned(), true),
+        "$timestamp" => ("timestamp()".to_owned(), true),
+        "$randomInt" => ("random_int(0, 1000)".to_owned(), true),
+        "$randomAlphaNumeric" => ("random_string(1)".to_owned(), true),
+        "$randomBoolean" => ("random_choice('true', 'false')".to_owned(), true),
+        _ => ("random_string(8)".to_owned(), false),
+    }
+}
+
+/// Converts Postman text, resolving each reference with `resolve` (name → expression).
+pub(crate) fn convert(s: &str, resolve: &mut dyn FnMut(&str) -> String) -> Text {
+    let mut text = Text::default();
+    for part in parts(s) {
+        match part {
+            Part::Lit(l) => text.push(Piece::Lit(l.to_owned())),
+            Part::Var(name) => text.push(Piece::Expr(resolve(name))),
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_literals() {
+        assert_eq!(
+            parts("{{baseUrl}}/apps/{{ id }}?x={"),
+            vec![
+                Part::Var("baseUrl"),
+                Part::Lit("/apps/"),
+                Part::Var("id"),
+                Part::Lit("?x={")
+            ]
+        );
+        assert_eq!(parts("no vars"), vec![Part::Lit("no vars")]);
+        assert_eq!(parts("{{}}x"), vec![Part::Lit("{{"), Part::Lit("}}x")]);
+    }
+
+    #[test]
+    fn names_and_dynamic_values() {
+        assert_eq!(variable_name("base url"), "base_url");
+        assert_eq!(variable_name("1st"), "_1st");
+        assert_eq!(variable_name("vu"), "vu_var");
+        assert_eq!(dynamic("$guid").0, "uuid()");
+        assert!(!dynamic("$randomFirstName").1);
+        let t = convert("Bearer {{token}} {{$timestamp}}", &mut |n| {
+            if n.starts_with('$') {
+                dynamic(n).0
+            } else {
+                variable_name(n)
+            }
+        });
+        assert_eq!(t.render(), "Bearer {{ token }} {{ timestamp() }}");
+    }
+}

@@ -1,0 +1,87 @@
+//! A whole Postman conversion: variables, auth inheritance, bodies, versions.
+
+use crate::{convert, ConvertError, Options};
+
+const COLLECTION: &str = r#"{
+  "info": {"name": "shop", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+  "variable": [
+    {"key": "baseUrl", "value": "http://127.0.0.1:8080"},
+    {"key": "apiSecret", "value": "s-9f8e7d"},
+    {"key": "page", "value": "2"}
+  ],
+  "auth": {"type": "apikey", "apikey": [{"key": "key", "value": "X-Api-Key"}, {"key": "value", "value": "{{apiSecret}}"}, {"key": "in", "value": "header"}]},
+  "item": [
+    {"name": "login", "auth": {"type": "basic", "basic": [{"key": "username", "value": "demo"}, {"key": "password", "value": "hunter2"}]},
+     "request": {"method": "POST", "url": "{{baseUrl}}/login",
+                 "body": {"mode": "urlencoded", "urlencoded": [{"key": "remember", "value": "yes"}, {"key": "skip", "value": "x", "disabled": true}]}},
+     "event": [{"listen": "test", "script": {"exec": ["pm.environment.set(\"sid\", pm.response.json().session.id);"]}}]},
+    {"name": "folder", "item": [
+      {"name": "list", "request": {"method": "GET", "url": {"raw": "{{baseUrl}}/items?page={{page}}&tenant={{tenant}}",
+                                   "host": ["{{baseUrl}}"], "path": ["items"],
+                                   "query": [{"key": "page", "value": "{{page}}"}, {"key": "tenant", "value": "{{tenant}}"}]}}},
+      {"name": "upload", "request": {"method": "POST", "url": "{{baseUrl}}/upload/{{sid}}",
+                                     "body": {"mode": "formdata", "formdata": [{"key": "title", "value": "t", "type": "text"}, {"key": "f", "type": "file", "src": "/x"}]}}}
+    ]}
+  ]
+}"#;
+
+#[test]
+fn variables_auth_and_bodies() {
+    let c = convert(COLLECTION, &Options::default()).unwrap();
+    let yaml = &c.yaml;
+    assert_eq!(c.steps, 3);
+    assert!(yaml.contains("target: \"http://127.0.0.1:8080\""), "{yaml}");
+    // Secrets from the collection and its auth are environment variables, never text.
+    assert!(
+        !yaml.contains("s-9f8e7d") && !yaml.contains("hunter2"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("apiSecret: \"{{ env.APISECRET }}\""),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("auth: { basic: { username: demo, password: \"{{ env.PASSWORD }}\" } }"),
+        "{yaml}"
+    );
+    // The collection's API key reaches requests that do not set their own auth.
+    assert!(yaml.contains("x-api-key: \"{{ apiSecret }}\""), "{yaml}");
+    // Undefined variables come from the environment; script values are captures.
+    assert!(yaml.contains("tenant: \"{{ env.TENANT }}\""), "{yaml}");
+    assert!(
+        yaml.contains("sid: { jsonpath: \"$.session.id\" }"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("url: \"/upload/{{ sid }}\""), "{yaml}");
+    assert!(yaml.contains("- group: folder"), "{yaml}");
+    assert!(
+        yaml.contains("remember: \"yes\"") && !yaml.contains("skip"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("multipart/form-data; boundary="), "{yaml}");
+    assert!(
+        yaml.contains("file field(s) of the form data are not converted"),
+        "{yaml}"
+    );
+    let names: Vec<&str> = c.env.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["PASSWORD", "APISECRET", "TENANT"], "{yaml}");
+}
+
+#[test]
+fn only_version_2_1_is_read() {
+    let old = COLLECTION.replace("v2.1.0", "v2.0.0");
+    let e = convert(&old, &Options::default()).unwrap_err();
+    assert!(
+        matches!(&e, ConvertError::Version { found, .. } if found == "v2.0.0"),
+        "{e}"
+    );
+    let e = convert(
+        r#"{"info": {"name": "x"}, "item": "nope"}"#,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("not a valid Postman collection"),
+        "{e}"
+    );
+}

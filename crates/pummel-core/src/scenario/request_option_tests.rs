@@ -1,0 +1,119 @@
+//! Validation of request options, selection and arrivals: every new key's
+//! mistakes are errors at their `file:line:col`.
+
+use super::{load_str_with, LoadOptions};
+
+fn errors(text: &str, env: &[(&str, &str)]) -> Vec<(u32, u32, String)> {
+    let options = env
+        .iter()
+        .fold(LoadOptions::default(), |o, (k, v)| o.with_env(*k, *v));
+    match load_str_with("t.yaml", text, &options) {
+        Ok(_) => panic!("expected errors, the file loaded:\n{text}"),
+        Err(d) => d
+            .iter()
+            .map(|d| (d.line, d.column, d.message.clone()))
+            .collect(),
+    }
+}
+
+#[track_caller]
+fn assert_error(all: &[(u32, u32, String)], line: u32, column: u32, needle: &str) {
+    assert!(
+        all.iter()
+            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
+        "no error at {line}:{column} containing {needle:?}; got:\n{all:#?}"
+    );
+}
+
+#[test]
+fn request_options_are_checked_where_they_are_written() {
+    let e = errors(
+        r#"target: http://127.0.0.1:8080
+defaults:
+  follow_redirects: maybe
+  hosts: { shop.test: not-an-ip, "a.test:80": 127.0.0.1 }
+scenarios:
+  - name: a
+    steps:
+      - request:
+          url: /x
+          follow_redirects: 101
+          multipart:
+            f: { file: missing.bin }
+            g: { value: x, file: y }
+            h: { filename: x }
+        check:
+          css: { "input[": exists }
+        capture:
+          t: { css: "a", attr: href, regex: "x" }
+          u: { header: x, attr: y }
+"#,
+        &[],
+    );
+    assert_error(
+        &e,
+        3,
+        21,
+        "`follow_redirects` must be true, false or a number",
+    );
+    assert_error(&e, 4, 23, "`not-an-ip` is not an IP address");
+    assert_error(&e, 4, 34, "is not a host name");
+    assert_error(&e, 10, 29, "`follow_redirects` must be at most 100");
+    assert_error(&e, 12, 24, "cannot read missing.bin");
+    assert_error(&e, 13, 18, "`value` conflicts with `file`");
+    assert_error(&e, 14, 16, "needs `file`");
+    assert_error(&e, 16, 18, "is not a CSS selector");
+    assert_error(&e, 18, 16, "`css` conflicts with `regex`");
+    assert_error(&e, 19, 27, "`attr` only applies to `css`");
+}
+
+#[test]
+fn targets_from_the_environment_and_arrivals_are_checked() {
+    let file = "target: \"{{ env.BASE }}/shop\"\nload: { rate: 5, duration: 1s, arrivals: poison }\nscenarios:\n  - name: a\n    steps:\n      - request: /x\n";
+    let e = errors(file, &[]);
+    assert_error(&e, 1, 13, "environment variable `BASE` is not set");
+    assert_error(&e, 2, 42, "unknown arrivals `poison`");
+    let e = errors(file, &[("BASE", "ftp://h")]);
+    assert_error(&e, 1, 13, "`target`, with the environment's values");
+    let e = errors(
+        "target: \"{{ vu }}\"\nload: { vus: 1, iterations: 1, arrivals: poisson }\nscenarios:\n  - name: a\n    steps:\n      - request: /x\n",
+        &[],
+    );
+    assert_error(&e, 1, 13, "`target` may only use environment variables");
+    assert_error(&e, 2, 32, "`arrivals` does not apply to a `vus` load model");
+
+    let ok = file.replace("poison", "poisson");
+    let options = LoadOptions::default().with_env("BASE", "http://127.0.0.1:9");
+    let plan = load_str_with("t.yaml", &ok, &options).unwrap();
+    assert_eq!(
+        plan.target.as_ref().map(|t| t.absolute()),
+        Some("http://127.0.0.1:9/shop".to_owned())
+    );
+    assert_eq!(plan.arrivals, super::load_model::Arrivals::Poisson);
+    // `--target` replaces a target whose variable is not even set.
+    let options = LoadOptions {
+        target: crate::http::TargetUrl::parse("http://127.0.0.1:7").ok(),
+        ..LoadOptions::default()
+    };
+    let plan = load_str_with("t.yaml", &ok, &options).unwrap();
+    assert_eq!(plan.target.map(|t| t.port), Some(7));
+}
+
+#[test]
+fn scenarios_are_selected_by_name() {
+    let mut plan = load_str_with(
+        "t.yaml",
+        "target: http://h\nscenarios:\n  - { name: a, steps: [ { request: /a } ] }\n  - { name: b, steps: [ { request: /b } ] }\n",
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let err = plan.select_scenarios(&["c".into()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no scenario named `c` (the file's scenarios: `a`, `b`)"
+    );
+    plan.select_scenarios(&["b".into()]).unwrap();
+    assert_eq!(plan.scenario_count(), 1);
+    plan.run_once();
+    assert!(plan.in_order);
+}

@@ -26,6 +26,7 @@ pub fn render(r: &RunResult) -> String {
         scenarios(&mut out, r);
         checks(&mut out, r);
         cycles(&mut out, r);
+        runner(&mut out, r);
         failures(&mut out, r);
         thresholds(&mut out, r);
     } else {
@@ -292,6 +293,14 @@ fn steps(out: &mut String, r: &RunResult) {
             format::ms_compact(l.p99),
             format::ms_compact(l.max),
         );
+        if let Some(retries) = step.retries.filter(|n| *n > 0) {
+            // Retries are among the requests above; say how many.
+            let _ = writeln!(
+                out,
+                "    ↻ {} of the requests were retries",
+                format::count(retries),
+            );
+        }
         for check in &step.checks {
             if check.passed + check.failed == 0 {
                 // Never ran (its step never got a response): no pass to show.
@@ -459,6 +468,43 @@ fn cycles(out: &mut String, r: &RunResult) {
             format::ms_compact(c.latency_ms.p95),
             format::ms_compact(c.latency_ms.p99),
         );
+    }
+}
+
+/// A runner's run: what ran it, its custom metrics, and what went wrong
+/// with its processes, by named kind.
+fn runner(out: &mut String, r: &RunResult) {
+    let Some(runner) = &r.runner else {
+        return;
+    };
+    let _ = writeln!(out);
+    let incidents = if runner.incidents.is_empty() {
+        "no incidents".to_owned()
+    } else {
+        runner
+            .incidents
+            .iter()
+            .map(|(k, n)| format!("{k} × {}", format::count(*n)))
+            .collect::<Vec<_>>()
+            .join("   ")
+    };
+    let _ = writeln!(
+        out,
+        "  Runner      {} × {}   {incidents}",
+        runner.kind, runner.processes
+    );
+    for m in &runner.metrics {
+        let value = match (&m.trend, m.value) {
+            (Some(t), _) if m.kind == "trend" => format!(
+                "p50 {}  p95 {}  max {}",
+                format::ms_compact(t.p50),
+                format::ms_compact(t.p95),
+                format::ms_compact(t.max)
+            ),
+            (_, Some(v)) => format!("{v}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    {} ({})  {value}", m.name, m.kind);
     }
 }
 

@@ -105,6 +105,44 @@ pub struct RunResult {
     /// a scenario, `--monitor` on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<crate::MonitorResult>,
+    /// Runs whose journey ran in runner processes (Python, Node): what ran
+    /// it, what went wrong with the processes, the custom metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<RunnerResult>,
+}
+
+/// What ran a journey written in another language, and how it went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunnerResult {
+    /// `"python"` or `"node"`.
+    pub kind: String,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// Runner processes run at once (one per worker thread).
+    pub processes: u32,
+    /// What went wrong, by named kind (`runner_crashed`, `runner_protocol`,
+    /// `iteration_hung`, `runner_restarted`, `runner_log_dropped`); only
+    /// kinds that happened.
+    #[serde(default)]
+    pub incidents: BTreeMap<String, u64>,
+    /// The journey's custom metrics, in the order first reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<CustomMetricResult>,
+}
+
+/// One custom metric of a runner's journey.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomMetricResult {
+    pub name: String,
+    /// `"counter"`, `"gauge"` or `"trend"`.
+    pub kind: String,
+    /// Counter: the total; gauge: the last value (summed over processes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Trend: its values' distribution (the values are milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<LatencySummary>,
 }
 
 /// One agent's part in a distributed run. Times are Unix milliseconds.
@@ -450,6 +488,7 @@ impl RunResult {
             failures: Vec::new(),
             agents: Vec::new(),
             monitor: None,
+            runner: None,
         }
     }
 

@@ -100,8 +100,21 @@ pub(crate) struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The scenario file (YAML)
+    /// The scenario file (YAML); with --runner, the test file and its entry: FILE[:ENTRY]
     pub file: PathBuf,
+
+    /// Run FILE[:ENTRY] in a runner process: python (a pummel.TestCase method, e.g.
+    /// tests/test_market.py:MarketTest.test_buy) or node (an exported test function)
+    #[arg(long, value_name = "KIND", value_parser = ["python", "node"])]
+    pub runner: Option<String>,
+
+    /// Runner processes, each hosting its share of the VUs (default: one per core)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=limits::MAX_THREADS as i64))]
+    pub runner_processes: Option<u32>,
+
+    /// A runner's iteration that runs longer counts as hung and its VU is replaced (default 60s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub iteration_timeout: Option<Duration>,
 
     /// Override the load model: this many virtual users (closed model)
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]

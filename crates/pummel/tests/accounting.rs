@@ -14,14 +14,14 @@ use serde_json::Value;
 use crate::util::{self, brief, pummel, u, Running};
 
 /// A `pummel_target::Target` on its own runtime in this process: its request counter is readable.
-struct CountingTarget {
+pub(crate) struct CountingTarget {
     target: pummel_target::Target,
     // Declared after `target`, so the server is dropped (and stopped) before its runtime.
     _runtime: tokio::runtime::Runtime,
 }
 
 impl CountingTarget {
-    fn start() -> CountingTarget {
+    pub(crate) fn start() -> CountingTarget {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -40,12 +40,12 @@ impl CountingTarget {
         }
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://{}", self.target.local_addr())
     }
 
     /// Requests that reached the target's router so far.
-    fn served(&self) -> u64 {
+    pub(crate) fn served(&self) -> u64 {
         self.target.requests_served()
     }
 

@@ -318,6 +318,19 @@ fn the_manifests_give_the_server_a_volume_and_the_agents_the_server_and_a_token(
         format!("http://pummel-server:{port}")
     );
 
+    // The root file system is read-only: a plan's data files go to a writable /tmp.
+    let tmp = agent["volumeMounts"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["mountPath"] == "/tmp"))
+        .expect("the agent has a /tmp to write to");
+    let volumes = agents["spec"]["template"]["spec"]["volumes"].as_array();
+    assert!(
+        volumes.is_some_and(|v| v
+            .iter()
+            .any(|v| v["name"] == tmp["name"] && v["emptyDir"].is_object())),
+        "the agent's /tmp is an emptyDir"
+    );
+
     // Every token comes from the generated Secret, and the server registers each one.
     let secret = small.of_kind("Secret");
     assert_eq!(secret.len(), 1, "one Secret");

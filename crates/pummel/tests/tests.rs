@@ -12,6 +12,7 @@
 //! - `deploy`: the Kubernetes manifests, systemd units and Dockerfile, rendered, validated and run as
 //!   they say;
 //! - `failures`: failing targets are counted errors and the run goes on;
+//! - `flow`: `retry`, `loop`, `if`/`else`, `on_error` and expressions, judged by the target's count;
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
@@ -38,6 +39,8 @@
 //! - `distributed`: `pummel server` and `pummel agent` on loopback: exact merges, the shared
 //!   schedule, unique rows, detach/attach/stop, tokens, lost agents, cut links, restarts, skew;
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
+//! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
+//!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
@@ -55,6 +58,7 @@ mod convert;
 mod deploy;
 mod distributed;
 mod failures;
+mod flow;
 mod honesty;
 mod limits;
 mod live_metrics;
@@ -63,6 +67,7 @@ mod outputs;
 mod peers;
 mod reports;
 mod requests;
+mod runners;
 mod scenarios;
 mod scenload;
 mod servers;

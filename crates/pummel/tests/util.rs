@@ -267,6 +267,16 @@ impl Running {
         Running::start(command, args)
     }
 
+    /// Spawns in `dir` with extra environment variables (a runner's interpreter, say).
+    pub(crate) fn spawn_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(pummel_bin());
+        command
+            .current_dir(dir)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped());
+        Running::start(command, args)
+    }
+
     fn start(mut command: Command, args: &[&str]) -> Running {
         let mut child = command
             .args(args)

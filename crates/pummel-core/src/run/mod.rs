@@ -22,6 +22,8 @@ mod in_flight;
 mod parts;
 pub(crate) mod program;
 mod result;
+mod runner;
+mod runner_slots;
 pub(crate) mod verdict;
 mod vu;
 mod worker;
@@ -73,6 +75,13 @@ pub enum RunError {
     /// The global setup's steps failed; the load did not start.
     #[error("the global setup failed: {0}")]
     Setup(GlobalStepsError),
+    /// A runner process could not start, or did not speak the protocol.
+    #[error("the {kind} runner for {file} could not start: {message}")]
+    Runner {
+        kind: &'static str,
+        file: String,
+        message: String,
+    },
     /// A worker thread (or a runtime) could not be started.
     #[error(transparent)]
     Thread(#[from] SpawnError),
@@ -279,18 +288,44 @@ fn run_load(
         });
     }
     // Never more threads than the segment has VUs to run.
+    // A runner's journey runs one process per worker thread.
+    let threads = program
+        .plan
+        .runner
+        .as_ref()
+        .and_then(|r| r.processes)
+        .map_or(options.threads, u64::from);
     let max_vus = own_vus.max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
+    let workers = threads.clamp(1, max_vus) as u32;
     // Each thread runs a segment of the whole plan (`Segment::within`).
     let segments = Segment::all(workers)
         .map(|inner| inner.within(outer))
         .collect::<Option<Vec<Segment>>>()
         .ok_or_else(bad_segment)?;
+    // A runner's processes start, and say hello, before the load: one that
+    // cannot start stops the run before it began.
+    let mut runners = match &program.plan.runner {
+        Some(spec) => {
+            let origin = std::time::Instant::now();
+            runner::start_all(spec, workers, origin)
+                .map_err(|message| RunError::Runner {
+                    kind: spec.kind().as_str(),
+                    file: spec.file().display().to_string(),
+                    message,
+                })?
+                .into_iter()
+                .map(|ready| Some(worker::Runner { ready, origin }))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let worker_fns: Vec<Worker> = segments
         .into_iter()
-        .map(|segment| {
+        .enumerate()
+        .map(|(i, segment)| {
             let plan = plans.segment(segment, initial_vars.clone());
-            Box::new(move |ctx: WorkerContext| worker::run(plan, ctx)) as Worker
+            let runner = runners.get_mut(i).and_then(Option::take);
+            Box::new(move |ctx: WorkerContext| worker::run(plan, runner, ctx)) as Worker
         })
         .collect();
     let measured = coordinator::run(
@@ -371,9 +406,10 @@ fn outcome(
         .any(|s| s.retries.is_some())
         .then(|| retried.sum());
     result.scenarios = result::scenario_results(program, metrics);
-    result.checks = (!program.checks.is_empty()).then(|| {
+    let checks = program.check_infos();
+    result.checks = (!checks.is_empty()).then(|| {
         let mut total = ChecksTotal::default();
-        for c in &program.checks {
+        for c in checks.iter() {
             total.passed += metrics.counters[c.pass.0 as usize];
             total.failed += metrics.counters[c.fail.0 as usize];
         }
@@ -385,6 +421,7 @@ fn outcome(
         (!thresholds.is_empty()).then(|| if passed { "pass" } else { "fail" }.to_owned());
     result.thresholds = thresholds;
     result.failures = failures;
+    result.runner = result::runner_result(program, metrics, workers);
     RunOutcome {
         result,
         fatal,

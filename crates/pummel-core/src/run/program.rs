@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::runner_slots::{
+    Incident, RunnerSlots, MAX_RUNNER_CHECKS, MAX_RUNNER_METRICS, MAX_RUNNER_STEPS,
+};
 use crate::metrics::{CounterId, GaugeId, KeyId, MetricLayout, Stats};
 use crate::scenario::check::Check;
 use crate::scenario::custom_metric::{MetricKind, MetricStep};
@@ -146,6 +149,8 @@ pub(crate) enum KeyKind {
     Iteration { scenario: String },
     /// A trend custom metric's values.
     Trend { metric: String },
+    /// A runner's slot no name has taken (yet).
+    Unused,
 }
 
 /// A check's counters, for results.
@@ -172,6 +177,8 @@ pub(crate) struct Program {
     accepted: Vec<Option<CounterId>>,
     /// Per key, its retries counter (steps with `retry`).
     retries: Vec<Option<CounterId>>,
+    /// A runner's pools of keys and counters, named as the run goes.
+    pub runner: Option<RunnerSlots>,
 }
 
 struct Builder<'p> {
@@ -216,6 +223,46 @@ impl GlobalPhase {
 }
 
 impl Builder<'_> {
+    /// A runner's pools: step keys, check counters, custom metrics and
+    /// incident counters (see `runner_slots`).
+    fn runner_slots(&mut self) -> RunnerSlots {
+        let scope = self
+            .plan
+            .scenarios
+            .first()
+            .map_or_else(String::new, |s| s.name.clone());
+        let steps = (0..MAX_RUNNER_STEPS)
+            .map(|i| self.key(format!("{scope}/#{i}"), KeyKind::Unused))
+            .collect();
+        let checks = (0..MAX_RUNNER_CHECKS)
+            .map(|i| {
+                (
+                    self.counter(format!("runner:check#{i}:pass")),
+                    self.counter(format!("runner:check#{i}:fail")),
+                )
+            })
+            .collect();
+        let counters = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.counter(format!("runner:counter#{i}")))
+            .collect();
+        // A gauge's levels are kept as a distribution, as a trend's values
+        // are: the timeline's gauges are the engine's own (vus, sockets).
+        let gauges: Vec<KeyId> = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.key(format!("runner:gauge#{i}"), KeyKind::Unused))
+            .collect();
+        let trends: Vec<KeyId> = (0..MAX_RUNNER_METRICS)
+            .map(|i| self.key(format!("runner:trend#{i}"), KeyKind::Unused))
+            .collect();
+        // Neither is a request: they stay out of the combined figures.
+        self.unmeasured.extend(&gauges);
+        self.unmeasured.extend(&trends);
+        let incidents = Incident::ALL
+            .iter()
+            .map(|i| self.counter(format!("runner:{}", i.as_str())))
+            .collect();
+        RunnerSlots::new(steps, checks, counters, gauges, trends, incidents)
+    }
+
     fn key(&mut self, name: String, kind: KeyKind) -> KeyId {
         if let Some(id) = self.by_name.get(&name) {
             return *id;
@@ -454,6 +501,7 @@ impl Program {
                 aborted_counter,
             });
         }
+        let runner = plan.runner.as_ref().map(|_| b.runner_slots());
         b.global = GlobalPhase::Teardown;
         let teardown = b.ops(None, &plan.teardown);
         let layout = MetricLayout::new(
@@ -504,6 +552,7 @@ impl Program {
             metrics,
             accepted,
             retries,
+            runner,
         }
     }
 
@@ -520,6 +569,48 @@ impl Program {
             .flatten()
             .and_then(|id| counters.get(id.0 as usize).copied())
             .unwrap_or(0)
+    }
+
+    /// What each key stands for; a runner's slots named as far as the run
+    /// has named them.
+    pub(crate) fn key_kinds(&self) -> std::borrow::Cow<'_, [KeyKind]> {
+        let Some(runner) = &self.runner else {
+            return std::borrow::Cow::Borrowed(&self.keys);
+        };
+        let names = runner.snapshot();
+        let scenario = self.scenarios.first().map(|s| s.name.clone());
+        let mut keys = self.keys.clone();
+        for (name, key) in names.steps.iter().zip(&runner.steps) {
+            keys[key.index()] = KeyKind::Step {
+                scenario: scenario.clone(),
+                name: name.clone(),
+                global: None,
+                group: Vec::new(),
+                tags: Tags::default(),
+            };
+        }
+        std::borrow::Cow::Owned(keys)
+    }
+
+    /// Every check with its counters; a runner's as far as the run has
+    /// named them.
+    pub(crate) fn check_infos(&self) -> std::borrow::Cow<'_, [CheckInfo]> {
+        let Some(runner) = &self.runner else {
+            return std::borrow::Cow::Borrowed(&self.checks);
+        };
+        let names = runner.snapshot();
+        let checks = names
+            .checks
+            .iter()
+            .zip(&runner.checks)
+            .map(|((step, label), (pass, fail))| CheckInfo {
+                key: runner.steps[*step],
+                label: label.clone(),
+                pass: *pass,
+                fail: *fail,
+            })
+            .collect();
+        std::borrow::Cow::Owned(checks)
     }
 
     /// Failed requests of `key` in `stats`: transport errors, plus statuses

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use super::program::{KeyKind, Program};
+use super::runner_slots::Incident;
 use crate::metrics::{KeyId, RunMetrics, Stats};
 use crate::result::{
-    error_map, status_map, CheckResult, CycleResult, IterationCounts, ScenarioResult, StepResult,
+    error_map, status_map, CheckResult, CustomMetricResult, CycleResult, IterationCounts,
+    RunnerResult, ScenarioResult, StepResult,
 };
 use crate::scenario::load_model::{CycleWindow, LoadModel, Stage};
 use crate::scenario::model::Plan;
@@ -89,8 +91,9 @@ pub(super) fn step_results(
     metrics: &RunMetrics,
     elapsed_s: f64,
 ) -> Vec<StepResult> {
+    let checks = program.check_infos();
     program
-        .keys
+        .key_kinds()
         .iter()
         .enumerate()
         .filter_map(|(i, kind)| {
@@ -105,8 +108,7 @@ pub(super) fn step_results(
                 return None;
             };
             let s: &Stats = &metrics.totals[i];
-            let checks = program
-                .checks
+            let checks = checks
                 .iter()
                 .filter(|c| c.key.index() == i)
                 .map(|c| CheckResult {
@@ -229,4 +231,56 @@ pub(super) fn cycle_results(
             }
         })
         .collect()
+}
+
+/// A runner's run: what ran it, what went wrong, its custom metrics.
+pub(super) fn runner_result(
+    program: &Program,
+    metrics: &RunMetrics,
+    processes: u32,
+) -> Option<RunnerResult> {
+    let spec = program.plan.runner.as_ref()?;
+    let slots = program.runner.as_ref()?;
+    let incidents = Incident::ALL
+        .iter()
+        .map(|i| {
+            (
+                i.as_str().to_owned(),
+                metrics.counters[slots.incident(*i).0 as usize],
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let names = slots.snapshot();
+    let mut custom = Vec::new();
+    for (name, id) in names.counters.iter().zip(&slots.counters) {
+        custom.push(CustomMetricResult {
+            name: name.clone(),
+            kind: "counter".into(),
+            value: Some(metrics.counters[id.0 as usize] as f64),
+            trend: None,
+        });
+    }
+    for (kind, names, keys) in [
+        ("gauge", &names.gauges, &slots.gauges),
+        ("trend", &names.trends, &slots.trends),
+    ] {
+        for (name, key) in names.iter().zip(keys) {
+            let summary = metrics.totals[key.index()].latency.summary();
+            custom.push(CustomMetricResult {
+                name: name.clone(),
+                kind: kind.into(),
+                value: (kind == "gauge").then_some(summary.max),
+                trend: Some(summary),
+            });
+        }
+    }
+    Some(RunnerResult {
+        kind: spec.kind.as_str().to_owned(),
+        file: spec.file.display().to_string(),
+        entry: spec.entry.clone(),
+        processes,
+        incidents,
+        metrics: custom,
+    })
 }

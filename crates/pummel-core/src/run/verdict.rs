@@ -100,10 +100,12 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
     let scope = &threshold.scope;
     let mut merged = Stats::default();
     let mut keys = Vec::new();
-    for (i, kind) in program.keys.iter().enumerate() {
+    let kinds = program.key_kinds();
+    for (i, kind) in kinds.iter().enumerate() {
         let admitted = match kind {
             KeyKind::Step { group, tags, .. } => threshold.filter.admits(group, tags),
             KeyKind::Iteration { .. } | KeyKind::Trend { .. } => true,
+            KeyKind::Unused => false,
         };
         if admitted && in_scope(kind, scope) {
             if let Some(s) = f.per_key.get(i) {
@@ -138,7 +140,7 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
         }
         Metric::Checks => {
             let (mut passed, mut failed) = (0u64, 0u64);
-            for check in &program.checks {
+            for check in program.check_infos().iter() {
                 if keys.contains(&check.key.index()) {
                     passed += f.counters.get(check.pass.0 as usize).copied().unwrap_or(0);
                     failed += f.counters.get(check.fail.0 as usize).copied().unwrap_or(0);
@@ -156,7 +158,7 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
         Metric::Custom(_) => None,
         Metric::Iterations | Metric::Dropped => {
             let mut iterations = Stats::default();
-            for (i, kind) in program.keys.iter().enumerate() {
+            for (i, kind) in kinds.iter().enumerate() {
                 if iterations_in_scope(kind, scope) {
                     if let Some(s) = f.per_key.get(i) {
                         iterations.merge(s);

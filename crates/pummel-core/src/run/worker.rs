@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::in_flight::IterationInFlight;
 use super::program::{ScenarioOps, VUS_GAUGE};
+use super::runner::{self, RunnerHost};
 use super::vu::{Abort, Vu};
 use super::worker_state::{WorkerPlan, WorkerState};
 use crate::arrivals::PoissonSlots;
@@ -18,15 +19,18 @@ use crate::pacer::{Pacer, Schedule, Share};
 use crate::scenario::load_model::{Arrivals, LoadModel};
 use crate::segment::Segment;
 
+/// The worker's runner, when the plan's journey runs in another language.
+type Host = Option<Rc<RunnerHost>>;
+
 /// How often a closed model's VU count is brought to its target.
 const RAMP_STEP: Duration = Duration::from_millis(100);
 /// Teardown steps (per VU) get this long once the run has stopped.
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs one worker to the end of its share; returns when it stopped.
-pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+pub(super) fn run(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     match local_runtime() {
-        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, ctx)),
+        Ok(runtime) => tokio::task::LocalSet::new().block_on(&runtime, drive(plan, runner, ctx)),
         Err(e) => {
             // Without a runtime this share cannot run: the run stops, and
             // says why, as it does for any failure that ends it early.
@@ -36,7 +40,14 @@ pub(super) fn run(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     }
 }
 
-async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
+/// The runner process a worker hosts, started before the load, and
+/// pummel's clock origin it was given.
+pub(super) struct Runner {
+    pub(super) ready: runner::Ready,
+    pub(super) origin: Instant,
+}
+
+async fn drive(plan: WorkerPlan, runner: Option<Runner>, ctx: WorkerContext) -> Instant {
     let WorkerContext {
         index,
         start,
@@ -62,6 +73,10 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     };
     let recorder = Recorder::new(index, start, layout, sink);
     let shared = WorkerState::new(&plan, recorder, budget);
+    let host: Host = plan.program.plan.runner.clone().map(|spec| match runner {
+        Some(r) => RunnerHost::new(spec, r.origin, Some(r.ready)),
+        None => RunnerHost::new(spec, start, None),
+    });
     let deadline = whole.duration().map(|d| start + d);
     // Set up (runtime, feeders, connectors) before the run's start, so that
     // every worker, and every agent of a distributed run, starts on time.
@@ -86,12 +101,12 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     let driven = async {
         match &pacer {
             Some(pacer) => {
-                drive_open(&shared, pacer.clone(), &model, &mut vus).await;
+                drive_open(&shared, &host, pacer.clone(), &model, &mut vus).await;
                 // The run lasts as long as its schedule, however early this
                 // worker's share of it was done.
                 pacer.until_end().await;
             }
-            None => drive_closed(&shared, &whole, segment, start, &mut vus).await,
+            None => drive_closed(&shared, &host, &whole, segment, start, &mut vus).await,
         }
     };
     let deadline_reached = async {
@@ -126,6 +141,10 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
     // A teardown past its grace is cut too, and counted before the last
     // snapshot: wait until the aborted tasks are gone.
     vus.shutdown().await;
+    if let Some(host) = &host {
+        // What the runner's iterations under way still report is recorded.
+        host.shutdown().await;
+    }
     ticker.abort();
 
     let mut recorder = shared.recorder.borrow_mut();
@@ -138,6 +157,7 @@ async fn drive(plan: WorkerPlan, ctx: WorkerContext) -> Instant {
 /// the whole model's target (the VUs of the whole whose index falls to it).
 async fn drive_closed(
     shared: &Rc<WorkerState>,
+    host: &Host,
     model: &LoadModel,
     segment: Segment,
     start: Instant,
@@ -156,7 +176,7 @@ async fn drive_closed(
                 !std::mem::replace(&mut alive[index], true)
             };
             if needs_start {
-                vus.spawn_local(closed_vu(shared.clone(), index));
+                vus.spawn_local(closed_vu(shared.clone(), host.clone(), index));
             }
         }
         let iterations_done = shared.budget.get() == 0 && shared.active.get() == 0;
@@ -172,7 +192,7 @@ async fn drive_closed(
     }
 }
 
-async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
+async fn closed_vu(shared: Rc<WorkerState>, host: Host, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
     if let Err(e) = vu.init_variables(&shared) {
@@ -191,7 +211,7 @@ async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
             }
             let started = IterationInFlight::start(&shared, None);
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, started, None) => r,
+                r = iteration(&shared, &host, &mut vu, started, None) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -208,6 +228,7 @@ async fn closed_vu(shared: Rc<WorkerState>, index: usize) {
 /// new VU starts when none is free, up to the model's pool.
 async fn drive_open(
     shared: &Rc<WorkerState>,
+    host: &Host,
     pacer: Rc<Pacer>,
     model: &LoadModel,
     vus: &mut tokio::task::JoinSet<()>,
@@ -217,7 +238,7 @@ async fn drive_open(
     let spawn = |vus: &mut tokio::task::JoinSet<()>| {
         let index = next_index.get();
         next_index.set(index + 1);
-        vus.spawn_local(open_vu(shared.clone(), pacer.clone(), index));
+        vus.spawn_local(open_vu(shared.clone(), host.clone(), pacer.clone(), index));
     };
     // Start with a small pool; it grows on demand.
     for _ in 0..max_vus.min(1) {
@@ -240,7 +261,7 @@ async fn drive_open(
     while vus.join_next().await.is_some() {}
 }
 
-async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
+async fn open_vu(shared: Rc<WorkerState>, host: Host, pacer: Rc<Pacer>, index: usize) {
     let mut vu = Vu::new(shared.vu_id(index), index, &shared);
     shared.set_active(1);
     if let Err(e) = vu.init_variables(&shared) {
@@ -259,7 +280,7 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
             let Some((_, scheduled)) = slot else { break };
             let started = IterationInFlight::start(&shared, Some(scheduled));
             let keep_going = tokio::select! {
-                r = iteration(&shared, &mut vu, started, Some(scheduled)) => r,
+                r = iteration(&shared, &host, &mut vu, started, Some(scheduled)) => r,
                 _ = shared.stopped() => false,
             };
             if !keep_going {
@@ -277,10 +298,16 @@ async fn open_vu(shared: Rc<WorkerState>, pacer: Rc<Pacer>, index: usize) {
 /// `it` drops unsettled.
 async fn iteration(
     shared: &Rc<WorkerState>,
+    host: &Host,
     vu: &mut Vu,
     it: IterationInFlight<'_>,
     scheduled: Option<Instant>,
 ) -> bool {
+    if let Some(host) = host {
+        let keep_going = runner::iteration(shared, host, vu.id, it, scheduled).await;
+        vu.iteration_done();
+        return keep_going;
+    }
     let program = shared.program.clone();
     let which = it.scenario();
     let scenario = &program.scenarios[which];

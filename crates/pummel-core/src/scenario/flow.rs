@@ -13,12 +13,13 @@
 //!   default, as before), carry on with the next step, or end the virtual
 //!   user.
 //!
-//! Conditions use the template grammar (see [`super::template`]).
+//! Conditions use the template grammar (see [`super::template`]). The
+//! steps themselves (`Loop`, `IfStep`) are in the model, which holds steps;
+//! this module is what they and request steps are configured with.
 
 use std::time::Duration;
 
 use super::diagnostic::Span;
-use super::model::Step;
 use super::template::{Condition, Template, VarId};
 use crate::ErrorKind;
 
@@ -31,13 +32,6 @@ pub(crate) const MAX_LOOP_PASSES: u64 = 1_000_000;
 
 /// The most attempts a `retry` may be given.
 pub(crate) const MAX_ATTEMPTS: u32 = 100;
-
-/// A `loop:` step.
-#[derive(Clone, Debug)]
-pub(crate) struct Loop {
-    pub repeat: Repeat,
-    pub steps: Vec<Step>,
-}
 
 /// How many times a loop runs its steps.
 #[derive(Clone, Debug)]
@@ -62,14 +56,6 @@ pub(crate) enum Repeat {
         span: Span,
         feeder: Option<usize>,
     },
-}
-
-/// An `if:` step.
-#[derive(Clone, Debug)]
-pub(crate) struct IfStep {
-    pub condition: Condition,
-    pub then: Vec<Step>,
-    pub otherwise: Vec<Step>,
 }
 
 /// What a failed step does to the rest of the iteration.

@@ -25,8 +25,8 @@
 pub(crate) mod capture;
 pub(crate) mod check;
 pub(crate) mod cookie;
-pub(crate) mod custom_metric;
 pub(crate) mod css;
+pub(crate) mod custom_metric;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
@@ -39,6 +39,7 @@ pub(crate) mod pick;
 mod references;
 pub(crate) mod request;
 pub(crate) mod response;
+pub mod runner;
 mod select;
 pub(crate) mod tags;
 mod target_template;

@@ -62,6 +62,9 @@ pub struct Plan {
     /// The name of each variable slot: variables first, then captures. A
     /// VU's state is one value per slot; [`VarId`] indexes this.
     pub(crate) vars: Vec<String>,
+    /// A journey in another language (`runner:`): its one scenario's
+    /// iterations run in runner processes, not as steps.
+    pub(crate) runner: Option<super::runner::RunnerSpec>,
     /// `monitor:`: the system under test's endpoints to scrape during the
     /// run (the front end runs the monitor; the engine never does).
     pub(crate) monitor: Vec<pummel_live::MonitorTarget>,
@@ -161,6 +164,22 @@ pub(crate) struct Scenario {
     pub tags: Tags,
 }
 
+impl Scenario {
+    /// The one scenario of a runner's plan: no steps of its own.
+    pub(crate) fn for_runner(runner: &super::runner::RunnerSpec) -> Scenario {
+        Scenario {
+            name: runner.scenario_name(),
+            weight: 1,
+            setup: Vec::new(),
+            steps: Vec::new(),
+            teardown: Vec::new(),
+            pacing: None,
+            think: None,
+            tags: Tags::default(),
+        }
+    }
+}
+
 /// One step of a scenario.
 #[derive(Clone, Debug)]
 pub(crate) struct Step {
@@ -187,14 +206,29 @@ pub(crate) enum StepKind {
     /// A value fed to a custom metric.
     Metric(Box<super::custom_metric::MetricStep>),
     /// Steps repeated (`loop:`).
-    Loop(Box<super::flow::Loop>),
+    Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
-    If(Box<super::flow::IfStep>),
+    If(Box<IfStep>),
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
     pub steps: Vec<Step>,
+}
+
+/// A `loop:` step.
+#[derive(Clone, Debug)]
+pub(crate) struct Loop {
+    pub repeat: super::flow::Repeat,
+    pub steps: Vec<Step>,
+}
+
+/// An `if:` step.
+#[derive(Clone, Debug)]
+pub(crate) struct IfStep {
+    pub condition: super::template::Condition,
+    pub then: Vec<Step>,
+    pub otherwise: Vec<Step>,
 }
 
 impl StepKind {
@@ -227,6 +261,61 @@ impl StepKind {
 }
 
 impl Plan {
+    /// A plan that runs a journey written in another language under the
+    /// command line's load model (one VU, one iteration unless overridden).
+    pub fn for_runner(
+        runner: super::runner::RunnerSpec,
+        overrides: &Overrides,
+    ) -> Result<Plan, OverrideError> {
+        // Without a duration, one iteration per VU: a quick try of the
+        // journey; with one, as many as fit.
+        let mut load = LoadModel::Vus {
+            vus: 1,
+            duration: None,
+            iterations: overrides
+                .duration
+                .is_none()
+                .then_some(u64::from(overrides.vus.unwrap_or(1))),
+        };
+        load.apply(overrides)?;
+        Ok(Plan {
+            file: runner.file.display().to_string(),
+            name: None,
+            target: None,
+            defaults: Defaults::default(),
+            variables: Vec::new(),
+            feeders: Vec::new(),
+            load,
+            arrivals: Arrivals::default(),
+            seed: 0,
+            thresholds: Vec::new(),
+            setup: Vec::new(),
+            teardown: Vec::new(),
+            scenarios: vec![Scenario::for_runner(&runner)],
+            vars: Vec::new(),
+            monitor: Vec::new(),
+            runner: Some(runner),
+            in_order: false,
+        })
+    }
+
+    /// The journey in another language, if the plan runs one.
+    pub fn runner(&self) -> Option<&super::runner::RunnerSpec> {
+        self.runner.as_ref()
+    }
+
+    /// Changes the runner's settings (the command line's, over the file's).
+    pub fn runner_mut(&mut self) -> Option<&mut super::runner::RunnerSpec> {
+        self.runner.as_mut()
+    }
+
+    /// Files the plan needs beside itself, to ship with it to another
+    /// machine: data feeders' files are read into the plan, a runner's test
+    /// file is not.
+    pub fn data_files(&self) -> Vec<std::path::PathBuf> {
+        self.runner.iter().map(|r| r.file.clone()).collect()
+    }
+
     /// The endpoints of the system under test that `monitor:` names.
     pub fn monitor(&self) -> &[pummel_live::MonitorTarget] {
         &self.monitor

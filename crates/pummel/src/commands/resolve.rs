@@ -12,6 +12,7 @@ use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
 use pummel_core::limits;
 use pummel_core::run::{DebugMode, HttpDebug, RunOptions};
+use pummel_core::scenario::runner::{RunnerKind, RunnerSpec};
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
@@ -54,33 +55,58 @@ pub(super) fn bench(args: &BenchArgs) -> Result<Resolved<BenchPlan>, Failure> {
 
 /// Resolves `pummel run`'s flags and loads its scenario file.
 pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
-    let mut options = super::validate::load_options(&args.env);
-    if let Some(url) = &args.target {
-        options.target =
-            Some(TargetUrl::parse(url).map_err(|e| Failure::usage(format!("--target: {e}")))?);
-    }
-    let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
-        crate::output::stderr::say(format_args!("{diagnostics}"));
-        Failure::usage("the scenario file has errors (see above)")
-    })?;
-    plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
-    if args.once {
-        plan.run_once();
-    }
-    for (key, value) in &args.select {
-        plan.select_tag(key, value)
-            .map_err(|e| Failure::usage(format!("--select: {}: {e}", args.file.display())))?;
-    }
-    plan.select_scenarios(&args.scenarios)
-        .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,
         rate: args.rate,
         iterations: args.iterations,
     };
-    plan.apply_overrides(&overrides)
-        .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+    let mut plan = match &args.runner {
+        Some(kind) => runner_plan(args, kind, &overrides)?,
+        None => {
+            let mut options = super::validate::load_options(&args.env);
+            if let Some(url) = &args.target {
+                options.target = Some(
+                    TargetUrl::parse(url).map_err(|e| Failure::usage(format!("--target: {e}")))?,
+                );
+            }
+            let mut plan = scenario::load_with(&args.file, &options).map_err(|diagnostics| {
+                crate::output::stderr::say(format_args!("{diagnostics}"));
+                Failure::usage("the scenario file has errors (see above)")
+            })?;
+            if args.once {
+                plan.run_once();
+            }
+            for (key, value) in &args.select {
+                plan.select_tag(key, value).map_err(|e| {
+                    Failure::usage(format!("--select: {}: {e}", args.file.display()))
+                })?;
+            }
+            plan.select_scenarios(&args.scenarios)
+                .map_err(|e| Failure::usage(format!("--scenario: {}: {e}", args.file.display())))?;
+            plan.apply_overrides(&overrides)
+                .map_err(|e| Failure::usage(format!("{}: {e}", args.file.display())))?;
+            plan
+        }
+    };
+    plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
+    match plan.runner_mut() {
+        Some(runner) => {
+            if let Some(n) = args.runner_processes {
+                runner.set_processes(n);
+            }
+            if let Some(t) = args.iteration_timeout {
+                runner.set_iteration_timeout(t);
+            }
+            runner.add_env(args.env.iter().cloned());
+        }
+        None if args.runner_processes.is_some() || args.iteration_timeout.is_some() => {
+            return Err(Failure::usage(
+                "--runner-processes and --iteration-timeout are for runners: give --runner, or a file with a `runner:` section",
+            ));
+        }
+        None => {}
+    }
     let mut written = destinations::report_paths(&args.output.reports);
     written.extend(args.output.out().map(|p| ("--out", p.to_owned())));
     written.extend(args.live.out_stream.clone().map(|p| ("--out-stream", p)));
@@ -114,6 +140,21 @@ fn http_debug(args: &RunArgs) -> Option<HttpDebug> {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     };
     Some(HttpDebug::new(mode, Arc::new(sink)))
+}
+
+/// The plan of `--runner KIND FILE[:ENTRY]`: the file must exist.
+fn runner_plan(args: &RunArgs, kind: &str, overrides: &Overrides) -> Result<Plan, Failure> {
+    let kind = RunnerKind::parse(kind)
+        .ok_or_else(|| Failure::usage(format!("unknown runner {kind:?} (python or node)")))?;
+    let spec = RunnerSpec::from_command_line(kind, &args.file.to_string_lossy());
+    if !spec.file().is_file() {
+        return Err(Failure::usage(format!(
+            "no test file at {}",
+            spec.file().display()
+        )));
+    }
+    let file = spec.file().display().to_string();
+    Plan::for_runner(spec, overrides).map_err(|e| Failure::usage(format!("{file}: {e}")))
 }
 
 /// A seed for a run given none: the standard library's per-process random

@@ -33,6 +33,8 @@ use websocket::Sockets;
 /// A virtual user: one journey at a time, with its own variables, cookies,
 /// connections and sockets.
 pub(super) struct Vu {
+    /// The run-wide VU number.
+    pub(super) id: u64,
     vars: Variables,
     /// Iterations aborted one after the other (closed-model backoff).
     pub(super) aborts_in_a_row: u32,
@@ -67,6 +69,7 @@ impl Vu {
     pub(super) fn new(id: u64, index: usize, shared: &WorkerState) -> Vu {
         let plan = &shared.program.plan;
         Vu {
+            id,
             vars: Variables::new(id, index, &shared.initial_vars, plan.feeders.len()),
             aborts_in_a_row: 0,
             jar: plan.defaults.cookies.then(CookieJar::new),
@@ -184,14 +187,13 @@ impl Vu {
             if let Some(retry) = &op.step.flow.retry {
                 let outcome = result.map(|()| self.response.status);
                 if attempt < retry.attempts && retry.wants(outcome) && !shared.stopping.get() {
+                    // Counted when decided: this attempt is not judged, the next one is
+                    // (unless the run's end cuts the pause before it is sent).
+                    if let Some(retries) = op.retries {
+                        shared.recorder.borrow_mut().count(retries, 1, end);
+                    }
                     tokio::time::sleep(retry.backoff(attempt)).await;
                     attempt += 1;
-                    if let Some(retries) = op.retries {
-                        shared
-                            .recorder
-                            .borrow_mut()
-                            .count(retries, 1, Instant::now());
-                    }
                     continue;
                 }
             }

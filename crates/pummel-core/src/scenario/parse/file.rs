@@ -11,7 +11,7 @@ use crate::scenario::template::VarId;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a scenario file's top level.
-const PLAN_KEYS: [&str; 12] = [
+const PLAN_KEYS: [&str; 13] = [
     "name",
     "description",
     "target",
@@ -24,6 +24,7 @@ const PLAN_KEYS: [&str; 12] = [
     "teardown",
     "scenarios",
     "monitor",
+    "runner",
 ];
 
 impl Decoder<'_> {
@@ -90,13 +91,7 @@ impl Decoder<'_> {
             .get("teardown")
             .map(|n| self.decode_steps(n, "`teardown`"))
             .unwrap_or_default();
-        let scenarios = match f.get("scenarios") {
-            Some(n) => self.decode_scenarios(n),
-            None => {
-                self.err(f.span, "the file has no `scenarios`: add a list of scenarios, each with `name` and `steps`");
-                Vec::new()
-            }
-        };
+        let (runner, scenarios) = self.runner_or_scenarios(&f);
         let plan = Plan {
             file: file.to_owned(),
             name,
@@ -114,6 +109,7 @@ impl Decoder<'_> {
             in_order: false,
             vars: Vec::new(),
             monitor,
+            runner,
         };
         Some((plan, info))
     }

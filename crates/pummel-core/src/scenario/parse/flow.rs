@@ -7,10 +7,9 @@ use std::time::Duration;
 use super::decoder::{Decoder, Fields};
 use crate::scenario::duration::Think;
 use crate::scenario::flow::{
-    IfStep, Loop, OnError, Repeat, Retry, RetryOn, StepFlow, DEFAULT_WHILE_MAX, MAX_ATTEMPTS,
-    MAX_LOOP_PASSES,
+    OnError, Repeat, Retry, RetryOn, StepFlow, DEFAULT_WHILE_MAX, MAX_ATTEMPTS, MAX_LOOP_PASSES,
 };
-use crate::scenario::model::{Step, StepKind};
+use crate::scenario::model::{IfStep, Loop, Step, StepKind};
 use crate::scenario::template::{Condition, VarId};
 use crate::scenario::yaml::{Kind, Node};
 use crate::ErrorKind;

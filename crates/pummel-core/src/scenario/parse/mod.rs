@@ -29,6 +29,7 @@ mod monitor;
 mod multipart;
 mod request;
 mod request_options;
+mod runner;
 mod steps;
 mod tags;
 mod thresholds;

@@ -130,33 +130,7 @@ impl Decoder<'_> {
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
-            let (method, url) = match text.trim().split_once(char::is_whitespace) {
-                Some((m, u)) if !m.starts_with('/') && !m.contains("://") => (Some(m), u.trim()),
-                _ => (None, text.trim()),
-            };
-            if let Some(m) = method {
-                r.method = self.method(m, node.span).unwrap_or(Method::GET);
-            }
-            // `url` is a slice of `text`: its offset there locates errors.
-            let offset = url.as_ptr() as usize - text.as_ptr() as usize;
-            let url_node = Node {
-                kind: Kind::Str(url.to_owned()),
-                ..node.clone()
-            };
-            match Template::parse(url) {
-                Ok(mut t) => {
-                    let source = self.source;
-                    t.bind(&mut |n| {
-                        n.span = node.inner_span(source, offset + n.start, offset + n.end)
-                    });
-                    self.check_url(&t, &url_node);
-                    r.url = t;
-                }
-                Err(e) => {
-                    let span = node.inner_span(self.source, offset + e.start, offset + e.end);
-                    self.err(span, format!("`url`: {}", e.message));
-                }
-            }
+            self.request_shorthand(node, text, &mut r);
             return r;
         }
         let Some(f) = self.fields(node, "`request`", &REQUEST_KEYS) else {
@@ -215,6 +189,35 @@ impl Decoder<'_> {
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
         r
+    }
+
+    /// `request: METHOD URL` or `request: URL`, into `r`.
+    fn request_shorthand(&mut self, node: &Node, text: &str, r: &mut RequestStep) {
+        let (method, url) = match text.trim().split_once(char::is_whitespace) {
+            Some((m, u)) if !m.starts_with('/') && !m.contains("://") => (Some(m), u.trim()),
+            _ => (None, text.trim()),
+        };
+        if let Some(m) = method {
+            r.method = self.method(m, node.span).unwrap_or(Method::GET);
+        }
+        // `url` is a slice of `text`: its offset there locates errors.
+        let offset = url.as_ptr() as usize - text.as_ptr() as usize;
+        let url_node = Node {
+            kind: Kind::Str(url.to_owned()),
+            ..node.clone()
+        };
+        match Template::parse(url) {
+            Ok(mut t) => {
+                let source = self.source;
+                t.bind(&mut |n| n.span = node.inner_span(source, offset + n.start, offset + n.end));
+                self.check_url(&t, &url_node);
+                r.url = t;
+            }
+            Err(e) => {
+                let span = node.inner_span(self.source, offset + e.start, offset + e.end);
+                self.err(span, format!("`url`: {}", e.message));
+            }
+        }
     }
 
     fn method(&mut self, text: &str, span: Span) -> Option<Method> {

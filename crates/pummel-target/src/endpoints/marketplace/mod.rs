@@ -37,6 +37,7 @@
 //! `multipart` (its body parser). Dependencies run one way, from `handlers` down to
 //! `records`.
 
+mod counted;
 mod credentials;
 mod error;
 mod feed;
@@ -96,9 +97,9 @@ async fn dispatch(
             Err(ApiError::MethodNotAllowed("POST"))
         }
 
-        (Some("hit"), None, ..) if get || post => tally::hit(market.tally(), query),
-        (Some("flaky"), None, ..) if get || post => tally::flaky(market.tally(), query),
-        (Some("hits"), None, ..) if get => tally::hits(market.tally(), query),
+        (Some("hit"), None, ..) if get || post => counted::hit(market.tally(), query),
+        (Some("flaky"), None, ..) if get || post => counted::flaky(market.tally(), query),
+        (Some("hits"), None, ..) if get => counted::hits(market.tally(), query),
         (Some("hit" | "flaky"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
         (Some("hits"), None, ..) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
         (Some("web"), Some("login"), None, _) if post => web::login(market, body).await,

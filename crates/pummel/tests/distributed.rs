@@ -43,13 +43,13 @@ fn shared() -> MutexGuard<'static, Shared> {
 }
 
 /// `pummel_target` in this process: its own request count is readable.
-struct CountingTarget {
+pub(crate) struct CountingTarget {
     target: pummel_target::Target,
     _runtime: tokio::runtime::Runtime,
 }
 
 impl CountingTarget {
-    fn start() -> CountingTarget {
+    pub(crate) fn start() -> CountingTarget {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -68,21 +68,21 @@ impl CountingTarget {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.target.local_addr())
     }
 
-    fn served(&self) -> u64 {
+    pub(crate) fn served(&self) -> u64 {
         self.target.requests_served()
     }
 }
 
-fn read_json(path: &std::path::Path) -> Value {
+pub(crate) fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read result")).expect("JSON result")
 }
 
 /// The run id a detached submission printed.
-fn run_id(out: &util::Output) -> String {
+pub(crate) fn run_id(out: &util::Output) -> String {
     out.stdout.trim().to_owned()
 }
 

@@ -210,7 +210,9 @@ fn global_thread(
     let loaded = shipped::load(plan, Some(1));
     let run = run.to_owned();
     let message = match (loaded, teardown_captures) {
-        (Err(message), None) => FromAgent::SetupFailed { run, message },
+        // A plan that does not load here is the plan's problem, not the
+        // setup's: the client hears it as such (exit 2), before any load.
+        (Err(message), None) => FromAgent::PlanError { run, message },
         (Err(error), Some(_)) => FromAgent::TeardownDone {
             run,
             measured: serde_json::Value::Null,

@@ -12,20 +12,22 @@ use std::path::{Path, PathBuf};
 
 use pummel_architecture::{public_items, sibling_cycles, CrateSource};
 
-const LIBRARIES: [&str; 6] = [
+const LIBRARIES: [&str; 7] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-server",
     "pummel-convert",
 ];
-const ALL_CRATES: [&str; 7] = [
+const ALL_CRATES: [&str; 8] = [
     "pummel-result",
     "pummel-live",
     "pummel-core",
     "pummel-report",
     "pummel-target",
+    "pummel-server",
     "pummel-convert",
     "pummel",
 ];

@@ -97,6 +97,10 @@ pub struct RunResult {
     /// A few examples of failed checks and aborted iterations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// Distributed runs only: who ran which share of the plan, and when
+    /// each agent was lost or came back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<RunAgent>,
     /// What the monitor scraped from the system under test (`monitor:` in
     /// a scenario, `--monitor` on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +143,36 @@ pub struct CustomMetricResult {
     /// Trend: its values' distribution (the values are milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend: Option<LatencySummary>,
+}
+
+/// One agent's part in a distributed run. Times are Unix milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAgent {
+    pub name: String,
+    /// Its segment: `segment` of `of` equal shares of the plan (0-based).
+    pub segment: u32,
+    pub of: u32,
+    pub assigned_at: i64,
+    /// When it was declared lost (no heartbeat past the timeout): its share
+    /// after `seconds_sent` did not run, or was not received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at: Option<i64>,
+    /// When a lost agent was heard again (what it buffered then arrived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    /// Seconds of measurements received from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_sent: Option<u64>,
+    /// Requests it finished (responses and errors): the run's `requests`
+    /// is the sum over its agents.
+    #[serde(default)]
+    pub requests: u64,
+    /// Its latency histogram (µs, HdrHistogram V2, base64), as `histogram`
+    /// is the run's: the run's is their exact merge.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub histogram: String,
 }
 
 /// What a WebSocket run did with its sockets.
@@ -470,6 +504,7 @@ impl RunResult {
             verdict: None,
             websocket: None,
             failures: Vec::new(),
+            agents: Vec::new(),
             monitor: None,
             runner: None,
         }

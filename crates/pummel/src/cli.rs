@@ -41,6 +41,20 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Key figures over several results, oldest first
     Trend(TrendArgs),
+    /// Serve the agent hub and the API for distributed runs (and manage its store)
+    Server(ServerArgs),
+    /// Run the segments a server gives this machine (dials out to the server)
+    Agent(AgentArgs),
+    /// List the runs a server knows
+    Runs(RunsArgs),
+    /// Follow a run on a server: its timeline so far, then live (Ctrl-C detaches)
+    Attach(RunIdArgs),
+    /// Stop a run on a server (every agent stops its load)
+    Stop(RunIdArgs),
+    /// Fetch a run's result from a server: JSON, reports
+    Result(ResultArgs),
+    /// List a server's agents, or disable, drain or enable one
+    Agents(AgentsArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -160,6 +174,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub distributed: SubmitArgs,
 
     #[command(flatten)]
     pub live: LiveArgs,
@@ -300,6 +317,9 @@ pub(crate) struct BenchArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub distributed: SubmitArgs,
 
     #[command(flatten)]
     pub live: LiveArgs,
@@ -491,6 +511,13 @@ pub(crate) struct TrendArgs {
     pub apdex_t: Duration,
 }
 
+mod distributed;
+
+pub(crate) use distributed::{
+    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
+    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+};
+
 /// Parses a percentage: `5%`, `5` or `12.5%`.
 fn parse_percent(s: &str) -> Result<f64, String> {
     match s.trim().trim_end_matches('%').trim().parse::<f64>() {
@@ -521,7 +548,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
-fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
             Ok((k.to_owned(), v.to_owned()))

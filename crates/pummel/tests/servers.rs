@@ -30,6 +30,8 @@ pub(crate) enum Behaviour {
 /// A request as it reached a [`Server`].
 pub(crate) struct Seen {
     pub(crate) at: Instant,
+    /// The connection it came on, numbered from 0 in accept order.
+    pub(crate) conn: u64,
     /// The request line and headers, lines joined by `\n`.
     pub(crate) head: String,
 }
@@ -88,6 +90,15 @@ impl Server {
         self.requests(|s| s.at)
     }
 
+    /// The first request's arrival on each connection, by connection.
+    pub(crate) fn first_per_connection(&self) -> Vec<Instant> {
+        let mut first: std::collections::BTreeMap<u64, Instant> = std::collections::BTreeMap::new();
+        for (conn, at) in self.requests(|s| (s.conn, s.at)) {
+            first.entry(conn).or_insert(at);
+        }
+        first.into_values().collect()
+    }
+
     fn requests<T>(&self, each: impl Fn(&Seen) -> T) -> Vec<T> {
         let seen = self
             .log
@@ -125,6 +136,7 @@ fn serve(conn: TcpStream, n: u64, behaviour: Behaviour, log: &Log) {
             .unwrap_or_else(PoisonError::into_inner)
             .push(Seen {
                 at: Instant::now(),
+                conn: n,
                 head,
             });
         let answer = match behaviour {

@@ -36,6 +36,11 @@
 //!   them;
 //! - `wire`: what reaches the server: headers, HTTP/2 connections, cookies, resets and malformed
 //!   answers counted exactly, thousands of WebSockets;
+//! - `distributed`: `pummel server` and `pummel agent` on loopback: exact merges, the shared
+//!   schedule, unique rows, detach/attach/stop, tokens, lost agents, cut links, restarts, skew;
+//! - `distributed_failures`: `abort_on_fail` and `--on-agent-loss stop` across agents, a plan an
+//!   agent cannot load, an orphaned agent stopping itself, a server behind TLS with a private CA;
+//! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
@@ -51,8 +56,11 @@ mod arrivals;
 mod bench;
 mod bench_scripts;
 mod cli;
+mod cluster;
 mod convert;
 mod deploy;
+mod distributed;
+mod distributed_failures;
 mod failures;
 mod flow;
 mod honesty;

@@ -10,6 +10,10 @@ use crate::output::progress::ProgressLine;
 
 pub(super) fn run(args: &BenchArgs) -> Result<i32, Failure> {
     let resolved = super::resolve::bench(args)?;
+    if args.distributed.server.is_some() {
+        let plan = super::shipped::bench_spec(args)?;
+        return super::remote::submit(&args.distributed, plan, resolved.outputs);
+    }
     let targets = super::resolve::monitor_targets(&args.live.monitor, &[])?;
     let live = Live::start(Some(&args.live), &args.output, targets)?;
     let stop = super::stop_on_interrupt();

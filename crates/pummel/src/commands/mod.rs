@@ -1,15 +1,19 @@
 //! One module per subcommand, and `resolve`, which turns the flags of the
 //! commands that measure (`bench`, `run`) into what they execute.
 
+mod agent;
 mod bench;
 mod compare;
 mod completions;
 mod convert;
 mod demo;
 mod init;
+mod remote;
 mod report;
 mod resolve;
 mod run;
+mod server;
+mod shipped;
 mod target;
 mod trend;
 mod validate;
@@ -30,6 +34,13 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Trend(args) => trend::run(args),
+        Command::Server(args) => server::run(args),
+        Command::Agent(args) => agent::run(args),
+        Command::Runs(args) => remote::runs(args),
+        Command::Attach(args) => remote::attach(args),
+        Command::Stop(args) => remote::stop(args),
+        Command::Result(args) => remote::result(args),
+        Command::Agents(args) => remote::agents(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

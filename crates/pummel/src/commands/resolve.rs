@@ -169,7 +169,7 @@ pub(super) fn threads(given: Option<u64>) -> u64 {
     given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64))
 }
 
-fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
+pub(super) fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
     let is_ws = {
         let lower = args.url.trim_start().to_ascii_lowercase();
         lower.starts_with("ws://") || lower.starts_with("wss://")

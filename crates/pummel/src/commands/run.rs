@@ -10,6 +10,9 @@ use crate::output::progress::ProgressLine;
 use super::resolve::{self, Resolved, RunPlan};
 
 pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
+    if args.distributed.server.is_some() {
+        return distributed(args);
+    }
     let Resolved {
         plan: RunPlan { plan, options },
         outputs,
@@ -41,6 +44,15 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
     let code = outputs.write(&result, verdict);
     lingering.wait(&stop);
     code
+}
+
+/// `run FILE --server URL`: the scenario checked here (every problem named
+/// before anything is sent), then shipped to the server's agents.
+fn distributed(args: &RunArgs) -> Result<i32, Failure> {
+    let Resolved { outputs, .. } = resolve::run(args)?;
+    let options = super::validate::load_options(&args.env);
+    let plan = super::shipped::scenario_spec(args, &options)?;
+    super::remote::submit(&args.distributed, plan, outputs)
 }
 
 /// Whether a `--once` run had a failed check, a failed request or an

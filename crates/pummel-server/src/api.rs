@@ -1,0 +1,283 @@
+//! The HTTP side of the one port: the health probe and the two WebSocket
+//! endpoints, each behind a token of the right role.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::hub::{HubHandle, HubMsg};
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store as _;
+use crate::token::{Identity, Role};
+use crate::wire::{
+    self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+};
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) hub: HubHandle,
+    pub(crate) next_conn: Arc<AtomicU64>,
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/agent", get(agent_socket))
+        .route("/v1/client", get(client_socket))
+        .with_state(state)
+}
+
+/// The caller's identity, if its token is known and its role allows `may`.
+async fn authorise(
+    state: &AppState,
+    headers: &HeaderMap,
+    may: fn(Role) -> bool,
+) -> Result<Identity, Response> {
+    let token = headers
+        .get(wire::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "a token is required\n").into_response())?;
+    let who = state
+        .store
+        .identify(token)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())?
+        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "unknown token\n").into_response())?;
+    if !may(who.role) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "the token of {:?} has role {}, which may not do this\n",
+                who.name,
+                who.role.as_str()
+            ),
+        )
+            .into_response());
+    }
+    Ok(who)
+}
+
+async fn agent_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(refusal) = authorise(&state, &headers, Role::may_run_agent).await {
+        return refusal;
+    }
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| agent_connection(socket, state.hub, conn))
+}
+
+async fn client_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let who = match authorise(&state, &headers, Role::may_use_client).await {
+        Ok(who) => who,
+        Err(refusal) => return refusal,
+    };
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| client_connection(socket, state.hub, who))
+}
+
+async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
+    match wire::encode(message) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The next protocol message on the socket (pings and pongs of WebSocket
+/// itself are answered by the library); None when it closed or spoke
+/// nonsense.
+async fn receive<T: serde::de::DeserializeOwned>(socket: &mut WebSocket) -> Option<T> {
+    loop {
+        match socket.recv().await? {
+            Ok(Message::Text(text)) => return wire::decode(text.as_str()).ok(),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn unix_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Clock samples taken at connect; the one with the shortest round trip
+/// bounds the offset's error best (NTP's choice).
+const CLOCK_SAMPLES: u64 = 8;
+
+/// Measures the agent's clock offset (agent minus server, ns).
+async fn measure_offset(socket: &mut WebSocket) -> Option<i64> {
+    let mut best: Option<(i64, i64)> = None;
+    for id in 0..CLOCK_SAMPLES {
+        let sent = unix_ns();
+        if !send(socket, &ToAgent::Ping { id }).await {
+            return None;
+        }
+        let reply = tokio::time::timeout(Duration::from_secs(10), receive::<FromAgent>(socket))
+            .await
+            .ok()??;
+        let received = unix_ns();
+        let FromAgent::Pong {
+            id: got,
+            agent_unix_ns,
+        } = reply
+        else {
+            return None;
+        };
+        if got != id {
+            return None;
+        }
+        let rtt = received - sent;
+        let offset = agent_unix_ns - (sent + rtt / 2);
+        if best.is_none_or(|(r, _)| rtt < r) {
+            best = Some((rtt, offset));
+        }
+    }
+    best.map(|(_, offset)| offset)
+}
+
+async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
+    let hello = match tokio::time::timeout(
+        Duration::from_secs(10),
+        receive::<FromAgent>(&mut socket),
+    )
+    .await
+    {
+        Ok(Some(FromAgent::Hello(hello))) => hello,
+        _ => return,
+    };
+    if hello.protocol != PROTOCOL_VERSION {
+        let reason = format!(
+            "it speaks protocol {} (pummel {}), this server protocol {PROTOCOL_VERSION} (pummel {}): \
+             run the same pummel version on both",
+            hello.protocol,
+            hello.version,
+            env!("CARGO_PKG_VERSION"),
+        );
+        hub.send(HubMsg::AgentRefused {
+            agent: hello.name.clone(),
+            reason: reason.clone(),
+        });
+        send(&mut socket, &ToAgent::Refused { reason }).await;
+        return;
+    }
+    let Some(offset_ns) = measure_offset(&mut socket).await else {
+        return;
+    };
+    let name = hello.name.clone();
+    let (tx, mut outbound) = mpsc::unbounded_channel();
+    let (reply, accepted) = oneshot::channel();
+    let heard = Arc::new(AtomicI64::new(crate::hub::unix_ms_now()));
+    if !hub.send(HubMsg::AgentUp {
+        hello,
+        offset_ns,
+        conn,
+        heard: heard.clone(),
+        tx,
+        reply,
+    }) {
+        return;
+    }
+    match accepted.await {
+        Ok(Ok(())) => {}
+        Ok(Err(reason)) => {
+            send(&mut socket, &ToAgent::Refused { reason }).await;
+            return;
+        }
+        Err(_) => return,
+    }
+    loop {
+        tokio::select! {
+            out = outbound.recv() => match out {
+                Some(message) => if !send(&mut socket, &message).await { break },
+                // The hub dropped the link (the agent was declared lost).
+                None => break,
+            },
+            incoming = receive::<FromAgent>(&mut socket) => match incoming {
+                Some(msg) => {
+                    // Liveness as this task sees it, whatever the hub's backlog.
+                    heard.store(crate::hub::unix_ms_now(), Ordering::Relaxed);
+                    if !hub.send(HubMsg::FromAgent { agent: name.clone(), conn, msg }) { break }
+                }
+                None => break,
+            },
+        }
+    }
+    hub.send(HubMsg::AgentDown { agent: name, conn });
+}
+
+async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity) {
+    match receive::<FromClient>(&mut socket).await {
+        Some(FromClient::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
+            let welcome = ToClient::Welcome {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            };
+            if !send(&mut socket, &welcome).await {
+                return;
+            }
+        }
+        Some(FromClient::Hello { protocol, version }) => {
+            let message = format!(
+                "this server speaks protocol {PROTOCOL_VERSION} (pummel {}); this client speaks {protocol} \
+                 (pummel {version}): use the same pummel version on both",
+                env!("CARGO_PKG_VERSION")
+            );
+            send(&mut socket, &ToClient::Error { message }).await;
+            return;
+        }
+        _ => return,
+    }
+    let Some(req) = receive::<FromClient>(&mut socket).await else {
+        return;
+    };
+    // A detached submission ends with the run's id.
+    let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
+    let (tx, mut events) = mpsc::unbounded_channel();
+    if !hub.send(HubMsg::Client {
+        owner: who.name,
+        req,
+        tx,
+    }) {
+        return;
+    }
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    let last = matches!(
+                        event,
+                        ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }
+                            | ToClient::Runs { .. } | ToClient::Done { .. } | ToClient::Result { .. }
+                    ) || (ends_on_submitted && matches!(event, ToClient::Submitted { .. }));
+                    if !send(&mut socket, &event).await || last {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            // The client went away (detached): the run goes on.
+            incoming = receive::<FromClient>(&mut socket) => if incoming.is_none() { break },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}

@@ -1,0 +1,713 @@
+//! One run from its submission to its result: agents chosen and given
+//! their segments, the ready barrier, one start instant, snapshots kept and
+//! merged live, thresholds that abort, agents lost, the end and the result.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pummel_result::{Collector, IntervalSnapshot};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::{tell, Hub};
+use crate::backend::LoadedPlan;
+use crate::store::{unix_now, RunRow, Store as _};
+use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
+
+/// Exit codes a run ends with (the same as a local run's).
+pub(crate) const EXIT_FAILED: i32 = 1;
+pub(crate) const EXIT_PLAN: i32 = 2;
+pub(crate) const EXIT_STOPPED: i32 = 130;
+
+/// Who ran which share, as the store and the result keep it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct AgentShare {
+    pub(crate) name: String,
+    pub(crate) segment: u32,
+    pub(crate) of: u32,
+    /// Unix ms.
+    pub(crate) assigned_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lost_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) back_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) finished_at: Option<i64>,
+    /// The agent's last second sent, when it was lost: the share of the plan
+    /// past it did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) seconds_sent: Option<u64>,
+    /// Its own totals, filled in with the result.
+    #[serde(default)]
+    pub(crate) requests: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) histogram: String,
+    #[serde(skip)]
+    pub(crate) ready: bool,
+    #[serde(skip)]
+    pub(crate) report: serde_json::Value,
+}
+
+impl AgentShare {
+    pub(super) fn done(&self) -> bool {
+        self.finished_at.is_some() || self.lost_at.is_some()
+    }
+}
+
+pub(super) enum Phase {
+    /// The first agent runs the global setup.
+    SettingUp,
+    /// Agents loading the plan; the start is not given yet.
+    Preparing,
+    /// Started at this server instant (Unix ns).
+    Running { start_ns: i64 },
+    /// Every agent is done; one runs the global teardown. `end_ns`: when
+    /// the last agent's load ended.
+    TearingDown { start_ns: i64, end_ns: i64 },
+}
+
+impl Phase {
+    /// Before the start barrier: nothing was measured, and ending the run
+    /// needs no result.
+    pub(super) fn before_start(&self) -> bool {
+        matches!(self, Phase::SettingUp | Phase::Preparing)
+    }
+}
+
+pub(crate) struct ActiveRun {
+    pub(super) id: String,
+    pub(super) plan: Box<dyn LoadedPlan>,
+    pub(super) on_agent_loss: OnAgentLoss,
+    pub(super) agents: Vec<AgentShare>,
+    pub(super) phase: Phase,
+    pub(super) live: Collector,
+    pub(super) followers: Vec<mpsc::UnboundedSender<ToClient>>,
+    pub(super) spec: PlanSpec,
+    /// The global setup's variables, for every agent and the teardown.
+    pub(super) captures: BTreeMap<String, String>,
+    /// What the global setup and teardown measured (totals only).
+    pub(super) global: Vec<IntervalSnapshot>,
+    /// Why the run is being stopped early (a user, a threshold, a loss).
+    pub(super) stopping: Option<String>,
+    pub(super) stopped_by_user: bool,
+}
+
+pub(super) fn unix_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+pub(super) fn unix_ms() -> i64 {
+    unix_ns() / 1_000_000
+}
+
+/// A fresh run id: the submission time and a random suffix.
+fn run_id() -> String {
+    let mut bytes = [0u8; 3];
+    let _ = getrandom::fill(&mut bytes);
+    format!(
+        "r{}-{:02x}{:02x}{:02x}",
+        unix_now(),
+        bytes[0],
+        bytes[1],
+        bytes[2]
+    )
+}
+
+impl Hub {
+    pub(super) async fn submit(
+        &mut self,
+        owner: &str,
+        submit: Submit,
+        tx: &mpsc::UnboundedSender<ToClient>,
+    ) {
+        let plan = match self.backend.load(&submit.plan) {
+            Ok(plan) => plan,
+            Err(message) => {
+                tell(
+                    tx,
+                    ToClient::Error {
+                        message: format!("the plan does not load: {message}"),
+                    },
+                );
+                return;
+            }
+        };
+        let chosen = match self.choose_agents(&submit) {
+            Ok(chosen) => chosen,
+            Err(message) => {
+                tell(tx, ToClient::Error { message });
+                return;
+            }
+        };
+        let count = u32::try_from(chosen.len()).unwrap_or(u32::MAX);
+        let id = run_id();
+        let shares: Vec<AgentShare> = chosen
+            .iter()
+            .zip(0..)
+            .map(|(name, index)| AgentShare {
+                name: name.clone(),
+                segment: index,
+                of: count,
+                assigned_at: unix_ms(),
+                ..AgentShare::default()
+            })
+            .collect();
+        let row = RunRow {
+            id: id.clone(),
+            owner: owner.to_owned(),
+            state: "pending".to_owned(),
+            created_at: unix_now(),
+            plan: serde_json::to_string(&submit.plan).unwrap_or_default(),
+            agents: serde_json::to_string(&shares).unwrap_or_default(),
+            result: None,
+            exit_code: None,
+            message: None,
+        };
+        if let Err(e) = self.store.insert_run(&row).await {
+            tell(
+                tx,
+                ToClient::Error {
+                    message: e.to_string(),
+                },
+            );
+            return;
+        }
+        for share in &shares {
+            if let Some(agent) = self.agents.get_mut(&share.name) {
+                agent.run = Some(id.clone());
+            }
+        }
+        let live = plan.collector(shares.len());
+        let setup = plan.has_setup();
+        let mut run = ActiveRun {
+            id: id.clone(),
+            plan,
+            on_agent_loss: submit.on_agent_loss,
+            agents: shares,
+            phase: if setup {
+                Phase::SettingUp
+            } else {
+                Phase::Preparing
+            },
+            live,
+            followers: Vec::new(),
+            spec: submit.plan,
+            captures: BTreeMap::new(),
+            global: Vec::new(),
+            stopping: None,
+            stopped_by_user: false,
+        };
+        if setup {
+            // The global setup runs once, on the first agent, before any
+            // segment is given out: its captures go to every agent.
+            if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
+                first.send(ToAgent::Setup {
+                    run: id.clone(),
+                    plan: run.spec.clone(),
+                });
+            }
+        } else {
+            self.assign(&run);
+        }
+        tell(
+            tx,
+            ToClient::Submitted {
+                run: id.clone(),
+                agents: chosen,
+            },
+        );
+        if submit.follow {
+            run.followers.push(tx.clone());
+        }
+        self.runs.insert(id, run);
+    }
+
+    /// The idle agents a submission gets (by count and labels), or why
+    /// there are not enough.
+    fn choose_agents(&self, submit: &Submit) -> Result<Vec<String>, String> {
+        let mut idle: Vec<&str> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.is_idle())
+            .filter(|(_, a)| {
+                submit
+                    .labels
+                    .iter()
+                    .all(|(k, v)| a.hello.labels.get(k) == Some(v))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        idle.sort_unstable();
+        let wanted = submit.agents.map_or(idle.len(), |n| n as usize);
+        if wanted == 0 || idle.len() < wanted {
+            let labels = if submit.labels.is_empty() {
+                String::new()
+            } else {
+                let pairs: Vec<String> = submit
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!(" with {}", pairs.join(","))
+            };
+            let refused: String = self
+                .refused
+                .iter()
+                .map(|(name, reason)| format!("; agent {name} was refused: {reason}"))
+                .collect();
+            return Err(format!(
+                "not enough agents: {} wanted, {} idle{labels} (see `pummel agents`); \
+                         no load was started{refused}",
+                submit
+                    .agents
+                    .map_or_else(|| "at least 1".to_owned(), |n| n.to_string()),
+                idle.len()
+            ));
+        }
+        Ok(idle[..wanted].iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// Gives every agent its segment.
+    fn assign(&self, run: &ActiveRun) {
+        for share in &run.agents {
+            if let Some(agent) = self.agents.get(&share.name) {
+                agent.send(ToAgent::Assign {
+                    run: run.id.clone(),
+                    segment: SegmentSpec {
+                        index: share.segment,
+                        count: share.of,
+                    },
+                    plan: run.spec.clone(),
+                    captures: run.captures.clone(),
+                });
+            }
+        }
+    }
+
+    pub(super) fn setup_done(
+        &mut self,
+        agent: &str,
+        run_id: &str,
+        captures: BTreeMap<String, String>,
+        measured: &serde_json::Value,
+    ) {
+        let Some(run) = self.runs.get_mut(run_id) else {
+            return;
+        };
+        if !matches!(run.phase, Phase::SettingUp)
+            || run.agents.first().is_none_or(|s| s.name != agent)
+        {
+            return;
+        }
+        if let Ok(snapshot) = run.plan.decode(measured) {
+            run.global.push(snapshot);
+        }
+        run.captures = captures;
+        run.phase = Phase::Preparing;
+        let run = &self.runs[run_id];
+        self.assign(run);
+    }
+
+    pub(super) async fn ready(&mut self, agent: &str, run_id: &str) {
+        let Some(run) = self.runs.get_mut(run_id) else {
+            return;
+        };
+        if let Some(share) = run.agents.iter_mut().find(|s| s.name == agent) {
+            share.ready = true;
+        }
+        if !matches!(run.phase, Phase::Preparing) || !run.agents.iter().all(|s| s.ready) {
+            return;
+        }
+        // Every agent is ready: one start instant, in each agent's clock.
+        let margin = i64::try_from(self.config.start_margin.as_nanos()).unwrap_or(i64::MAX);
+        let start_ns = unix_ns().saturating_add(margin);
+        for share in &run.agents {
+            if let Some(a) = self.agents.get(&share.name) {
+                a.send(ToAgent::StartAt {
+                    run: run_id.to_owned(),
+                    agent_unix_ns: start_ns.saturating_add(a.offset_ns),
+                });
+            }
+        }
+        run.phase = Phase::Running { start_ns };
+        let agents = serde_json::to_string(&run.agents).unwrap_or_default();
+        let _ = self
+            .store
+            .update_run(run_id, "running", &agents, None)
+            .await;
+        run.announce("running", None);
+    }
+
+    pub(super) async fn plan_error(&mut self, agent: &str, run_id: &str, message: &str) {
+        let text = format!("the plan failed to load on agent {agent}: {message}");
+        if let Some(run) = self.runs.get_mut(run_id) {
+            if run.phase.before_start() {
+                self.end_before_start(run_id, "failed", EXIT_PLAN, &text)
+                    .await;
+            }
+        }
+    }
+
+    /// Ends a run whose load never started: every agent told to drop it.
+    pub(super) async fn end_before_start(
+        &mut self,
+        run_id: &str,
+        state: &str,
+        code: i32,
+        message: &str,
+    ) {
+        let Some(run) = self.runs.remove(run_id) else {
+            return;
+        };
+        for share in &run.agents {
+            if let Some(a) = self.agents.get_mut(&share.name) {
+                a.send(ToAgent::Stop {
+                    run: run_id.to_owned(),
+                });
+                if a.run.as_deref() == Some(run_id) {
+                    a.run = None;
+                }
+            }
+        }
+        let _ = self
+            .store
+            .finish_run(run_id, state, "null", code, Some(message))
+            .await;
+        for f in &run.followers {
+            tell(
+                f,
+                ToClient::Ended {
+                    run: run_id.to_owned(),
+                    state: state.to_owned(),
+                    exit_code: code,
+                    message: Some(message.to_owned()),
+                },
+            );
+        }
+    }
+
+    pub(super) async fn snapshot(
+        &mut self,
+        agent: &str,
+        run_id: &str,
+        second: u64,
+        body: serde_json::Value,
+    ) {
+        let text = body.to_string();
+        let active = self
+            .runs
+            .get(run_id)
+            .map(|run| run.agents.iter().any(|s| s.name == agent));
+        let kept = match active {
+            Some(given) => given,
+            // A run no longer driven (ended, or from before a restart): a
+            // late snapshot of an agent it was given is still its own.
+            None => self
+                .store
+                .run(run_id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| serde_json::from_str::<Vec<AgentShare>>(&row.agents).ok())
+                .is_some_and(|shares| shares.iter().any(|s| s.name == agent)),
+        };
+        if !kept {
+            return;
+        }
+        let new = match self.store.put_snapshot(run_id, agent, second, &text).await {
+            Ok(new) => new,
+            Err(_) => return,
+        };
+        if let Some(a) = self.agents.get(agent) {
+            a.send(ToAgent::Ack {
+                run: run_id.to_owned(),
+                second,
+            });
+        }
+        if !new {
+            return;
+        }
+        let abort = self
+            .runs
+            .get_mut(run_id)
+            .and_then(|run| run.merge_live(agent, &body));
+        if let Some(reason) = abort {
+            self.stop_run(run_id, reason, false);
+        }
+    }
+
+    pub(super) async fn finished(&mut self, agent: &str, run_id: &str, report: serde_json::Value) {
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.send(ToAgent::Done {
+                run: run_id.to_owned(),
+            });
+            if a.run.as_deref() == Some(run_id) {
+                a.run = None;
+            }
+        }
+        let Some(run) = self.runs.get_mut(run_id) else {
+            return;
+        };
+        if let Some(index) = run.agents.iter().position(|s| s.name == agent) {
+            let share = &mut run.agents[index];
+            if share.finished_at.is_none() {
+                share.finished_at = Some(unix_ms());
+                share.report = report;
+                let closed = run.live.source_finished(index);
+                run.stream_closed(closed);
+            }
+        }
+        self.end_if_done(run_id).await;
+    }
+
+    /// An agent was silent past the timeout.
+    pub(super) async fn agent_lost(&mut self, name: &str) {
+        let Some(run_id) = self.agents.get_mut(name).and_then(|a| a.run.take()) else {
+            return;
+        };
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        if run.phase.before_start() {
+            let message = format!("agent {name} was lost before the start; no load was started");
+            self.end_before_start(&run_id, "failed", EXIT_FAILED, &message)
+                .await;
+            return;
+        }
+        if matches!(run.phase, Phase::TearingDown { .. }) {
+            if let Some(first) = run.agents.first_mut() {
+                append_failure(
+                    &mut first.report,
+                    format!("teardown: agent {name} was lost"),
+                );
+            }
+            self.end(&run_id).await;
+            return;
+        }
+        if let Some(index) = run.agents.iter().position(|s| s.name == name) {
+            let share = &mut run.agents[index];
+            if share.done() {
+                return;
+            }
+            share.lost_at = Some(unix_ms());
+            let closed = run.live.source_finished(index);
+            run.stream_closed(closed);
+        }
+        let message = format!(
+            "agent {name} lost (no heartbeat for {:?})",
+            self.config.agent_timeout
+        );
+        run.announce("running", Some(message.clone()));
+        if run.on_agent_loss == OnAgentLoss::Stop {
+            self.stop_run(&run_id, message, false);
+        }
+        self.end_if_done(&run_id).await;
+    }
+
+    /// An agent lost earlier is heard again: what it buffered comes next.
+    pub(super) fn agent_back(&mut self, name: &str) {
+        for run in self.runs.values_mut() {
+            if let Some(share) = run.agents.iter_mut().find(|s| s.name == name) {
+                if share.lost_at.is_some() && share.back_at.is_none() {
+                    share.back_at = Some(unix_ms());
+                }
+            }
+        }
+    }
+
+    /// Asks every agent of a run to stop its load.
+    pub(super) fn stop_run(&mut self, run_id: &str, reason: String, by_user: bool) {
+        let Some(run) = self.runs.get_mut(run_id) else {
+            return;
+        };
+        if run.stopping.is_none() {
+            run.stopping = Some(reason.clone());
+            run.stopped_by_user = by_user;
+            run.announce("stopping", Some(reason));
+        }
+        for share in run.agents.iter().filter(|s| !s.done()) {
+            if let Some(a) = self.agents.get(&share.name) {
+                a.send(ToAgent::Stop {
+                    run: run_id.to_owned(),
+                });
+            }
+        }
+    }
+
+    pub(super) async fn stop_request(
+        &mut self,
+        run_id: &str,
+        tx: &mpsc::UnboundedSender<ToClient>,
+    ) {
+        match self.runs.get(run_id).map(|r| r.phase.before_start()) {
+            Some(true) => {
+                self.end_before_start(run_id, "stopped", EXIT_STOPPED, "stopped before the start")
+                    .await;
+            }
+            Some(false) => self.stop_run(run_id, "stopped by `pummel stop`".to_owned(), true),
+            None => {
+                tell(
+                    tx,
+                    ToClient::Error {
+                        message: format!("run {run_id} is not in flight"),
+                    },
+                );
+                return;
+            }
+        }
+        tell(
+            tx,
+            ToClient::Done {
+                message: format!("run {run_id}: stopping"),
+            },
+        );
+    }
+
+    /// Replays a run's timeline to a client, then follows it live (or
+    /// says how it ended).
+    pub(super) async fn attach(&mut self, run_id: &str, tx: &mpsc::UnboundedSender<ToClient>) {
+        if let Some(run) = self.runs.get_mut(run_id) {
+            for point in run.live.timeline() {
+                tell(
+                    tx,
+                    ToClient::Second {
+                        run: run_id.to_owned(),
+                        point: point.clone(),
+                    },
+                );
+            }
+            let state = if run.phase.before_start() {
+                "pending"
+            } else {
+                "running"
+            };
+            tell(
+                tx,
+                ToClient::State {
+                    run: run_id.to_owned(),
+                    state: state.to_owned(),
+                    message: None,
+                    start_unix_ms: run.start_unix_ms(),
+                },
+            );
+            run.followers.push(tx.clone());
+            return;
+        }
+        let Ok(Some(row)) = self.store.run(run_id).await else {
+            tell(
+                tx,
+                ToClient::Error {
+                    message: format!("no run {run_id:?} (see `pummel runs`)"),
+                },
+            );
+            return;
+        };
+        if let Some(result) = row
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        {
+            let timeline = result.get("timeline").cloned().unwrap_or_default();
+            let points: Vec<pummel_result::TimelinePoint> =
+                serde_json::from_value(timeline).unwrap_or_default();
+            for point in points {
+                tell(
+                    tx,
+                    ToClient::Second {
+                        run: run_id.to_owned(),
+                        point,
+                    },
+                );
+            }
+        }
+        tell(
+            tx,
+            ToClient::Ended {
+                run: run_id.to_owned(),
+                exit_code: row.exit_code.unwrap_or(EXIT_FAILED),
+                state: row.state,
+                message: row.message,
+            },
+        );
+    }
+}
+
+/// Adds a failure message to an agent's report (a JSON object with a
+/// `failures` list, as the agent sends it).
+pub(super) fn append_failure(report: &mut serde_json::Value, failure: String) {
+    if !report.is_object() {
+        *report = serde_json::json!({ "failures": [] });
+    }
+    if let Some(object) = report.as_object_mut() {
+        let list = object
+            .entry("failures")
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(serde_json::Value::String(failure));
+        }
+    }
+}
+
+impl ActiveRun {
+    pub(super) fn start_unix_ms(&self) -> Option<i64> {
+        match self.phase {
+            Phase::Running { start_ns } | Phase::TearingDown { start_ns, .. } => {
+                Some(start_ns / 1_000_000)
+            }
+            Phase::SettingUp | Phase::Preparing => None,
+        }
+    }
+
+    pub(super) fn announce(&self, state: &str, message: Option<String>) {
+        for f in &self.followers {
+            tell(
+                f,
+                ToClient::State {
+                    run: self.id.clone(),
+                    state: state.to_owned(),
+                    message: message.clone(),
+                    start_unix_ms: self.start_unix_ms(),
+                },
+            );
+        }
+    }
+
+    /// Feeds the live merge; returns why the run must abort, if a
+    /// threshold says so.
+    fn merge_live(&mut self, agent: &str, body: &serde_json::Value) -> Option<String> {
+        let index = self.agents.iter().position(|s| s.name == agent)?;
+        // A source the live merge has closed (lost, then back) only adds to
+        // the stored snapshots: the result is merged from those.
+        if self.agents[index].done() {
+            return None;
+        }
+        let snapshot = self.plan.decode(body).ok()?;
+        self.agents[index].seconds_sent = Some(u64::from(snapshot.index) + 1);
+        let closed = self.live.accept(index, snapshot);
+        self.stream_closed(closed);
+        if closed > 0 && self.stopping.is_none() {
+            return self.plan.abort(&self.live);
+        }
+        None
+    }
+
+    /// Sends the seconds the live merge just closed to every follower.
+    fn stream_closed(&mut self, closed: usize) {
+        let timeline = self.live.timeline();
+        let from = timeline.len().saturating_sub(closed);
+        self.followers.retain(|f| !f.is_closed());
+        for point in &timeline[from..] {
+            for f in &self.followers {
+                tell(
+                    f,
+                    ToClient::Second {
+                        run: self.id.clone(),
+                        point: point.clone(),
+                    },
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Command-line flags of distributed runs: the server, the agent, and the
+//! client side (`run`/`bench --server`, `runs`, `attach`, `stop`, `result`,
+//! `agents`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{parse_duration, ReportArgs};
+
+/// Where a server is and who is asking.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Server")]
+pub(crate) struct RemoteArgs {
+    /// The server's URL: http://HOST:PORT or https://HOST:PORT
+    #[arg(long = "server", env = "PUMMEL_SERVER", value_name = "URL")]
+    pub server: String,
+
+    /// A client (or admin) token from `pummel server token create`
+    #[arg(long, env = "PUMMEL_TOKEN", hide_env_values = true)]
+    pub token: String,
+
+    /// Trust this CA certificate (PEM) for the server's TLS, beside the public roots
+    #[arg(long, value_name = "FILE.pem")]
+    pub server_ca: Option<PathBuf>,
+}
+
+/// `run` and `bench` through a server instead of on this machine.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Distributed")]
+pub(crate) struct SubmitArgs {
+    /// Run on this server's agents instead of here
+    #[arg(long = "server", env = "PUMMEL_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// A client token (with --server)
+    #[arg(
+        long,
+        env = "PUMMEL_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
+
+    /// Trust this CA certificate (PEM) for the server's TLS
+    #[arg(long, value_name = "FILE.pem", requires = "server")]
+    pub server_ca: Option<PathBuf>,
+
+    /// Split the run over this many agents (default: every idle agent that matches)
+    #[arg(long, requires = "server", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub agents: Option<u32>,
+
+    /// Only agents with this label: k=v (repeatable)
+    #[arg(long = "label", value_name = "K=V", requires = "server", value_parser = super::parse_env_pair)]
+    pub labels: Vec<(String, String)>,
+
+    /// Submit and print the run's id; follow it later with `pummel attach`
+    #[arg(long, requires = "server")]
+    pub detach: bool,
+
+    /// When an agent is lost mid-run: go on with the others, or stop the run
+    #[arg(long, value_enum, default_value_t = OnLoss::Continue, requires = "server")]
+    pub on_agent_loss: OnLoss,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnLoss {
+    Continue,
+    Stop,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct ServerArgs {
+    #[command(subcommand)]
+    pub action: Option<ServerAction>,
+
+    /// Address to listen on (HTTP API and agent hub, one port)
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+
+    /// Where the server keeps its store (made by `pummel server init`)
+    #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// TLS certificate chain (PEM); with --tls-key, the port speaks only TLS
+    #[arg(long, value_name = "FILE.pem", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM)
+    #[arg(long, value_name = "FILE.pem", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// An agent silent this long is lost (agents heartbeat every second)
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub agent_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DataDirArgs {
+    /// Where the server keeps its store
+    #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServerAction {
+    /// Create the store and print the first admin token (once)
+    Init(DataDirArgs),
+    /// Manage tokens
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenAction {
+    /// Create a token and print it (it is stored hashed: it cannot be shown again)
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreateArgs {
+    #[command(flatten)]
+    pub data: DataDirArgs,
+
+    /// The token's owner (a person, a CI job, an agent pool)
+    #[arg(long)]
+    pub name: String,
+
+    /// What it may do
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+
+    /// Register the token held in this environment variable (from a secret store) instead of
+    /// making one; one already registered with the same name and role is left as it is
+    #[arg(long, value_name = "VAR")]
+    pub value_from_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RoleArg {
+    Agent,
+    Client,
+    Admin,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// The server's URL: http://HOST:PORT or https://HOST:PORT
+    #[arg(long = "server", env = "PUMMEL_SERVER", value_name = "URL")]
+    pub server: String,
+
+    /// An agent token from `pummel server token create --role agent`
+    #[arg(long, env = "PUMMEL_TOKEN", hide_env_values = true)]
+    pub token: String,
+
+    /// This agent's name (default: the host name)
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// A label runs can select this agent by: k=v (repeatable)
+    #[arg(long = "label", value_name = "K=V", value_parser = super::parse_env_pair)]
+    pub labels: Vec<(String, String)>,
+
+    /// Trust this CA certificate (PEM) for the server's TLS
+    #[arg(long, value_name = "FILE.pem")]
+    pub server_ca: Option<PathBuf>,
+
+    /// Stop the load by itself when the server has been unreachable this long
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub orphan_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunIdArgs {
+    /// The run's id (see `pummel runs`)
+    pub run: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultArgs {
+    /// The run's id (see `pummel runs`)
+    pub run: String,
+
+    /// Write the JSON result to this file ('-' for stdout)
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentsArgs {
+    /// disable: give the agent no new run (one it runs goes on); drain: let it finish what it
+    /// runs, then give it nothing new; enable: give it runs again
+    #[arg(value_enum, requires = "name")]
+    pub action: Option<AgentsAction>,
+
+    /// The agent to act on
+    pub name: Option<String>,
+
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AgentsAction {
+    Disable,
+    Drain,
+    Enable,
+}

@@ -1,0 +1,260 @@
+//! One run's part on this agent, on a thread of its own: load the plan,
+//! say ready, wait for the start, run the segment with the engine, send
+//! each second as it closes, then the end. The global setup and teardown,
+//! when this agent is given them, run the same way.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc as std_mpsc;
+use std::time::Instant;
+
+use pummel_core::run::{self, Captures};
+use pummel_core::{bench, Measured, Segment, SegmentOptions, StopSignal, WorkerReport};
+use pummel_server::wire::{FromAgent, PlanSpec, SegmentSpec};
+use tokio::sync::mpsc;
+
+use crate::commands::shipped::{self, Loaded};
+
+/// What the link tells a segment's thread.
+pub(super) enum Command {
+    Start(Instant),
+}
+
+/// A segment (or global steps) running on this agent.
+pub(super) struct Running {
+    pub(super) stop: StopSignal,
+    /// Dropped (the sender side) to cancel a segment not yet started.
+    pub(super) commands: Option<std_mpsc::Sender<Command>>,
+}
+
+/// Worker threads for a segment: one per core.
+pub(super) fn threads() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
+fn send(events: &mpsc::UnboundedSender<FromAgent>, message: FromAgent) {
+    let _ = events.send(message);
+}
+
+/// Starts a segment's thread: it loads the plan and answers `ready` or
+/// `plan_error`, then waits for [`Command::Start`].
+pub(super) fn start_segment(
+    run: String,
+    segment: SegmentSpec,
+    plan: PlanSpec,
+    captures: BTreeMap<String, String>,
+    events: mpsc::UnboundedSender<FromAgent>,
+) -> Running {
+    let stop = StopSignal::new();
+    let (tx, commands) = std_mpsc::channel();
+    let thread_stop = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("segment {run}"))
+        .spawn(move || {
+            segment_thread(
+                &run,
+                segment,
+                &plan,
+                &captures,
+                &events,
+                &commands,
+                &thread_stop,
+            )
+        });
+    if let Err(e) = spawned {
+        crate::output::stderr::say(format_args!("pummel agent: cannot start a thread: {e}"));
+    }
+    Running {
+        stop,
+        commands: Some(tx),
+    }
+}
+
+fn segment_thread(
+    run: &str,
+    spec: SegmentSpec,
+    plan: &PlanSpec,
+    captures: &Captures,
+    events: &mpsc::UnboundedSender<FromAgent>,
+    commands: &std_mpsc::Receiver<Command>,
+    stop: &StopSignal,
+) {
+    let segment = match (spec.count > 0 && spec.index < spec.count)
+        .then(|| Segment::new(spec.index, spec.count))
+    {
+        Some(segment) => segment,
+        None => {
+            let message = format!("segment {}/{} is not a segment", spec.index, spec.count);
+            send(
+                events,
+                FromAgent::PlanError {
+                    run: run.to_owned(),
+                    message,
+                },
+            );
+            return;
+        }
+    };
+    let loaded = match shipped::load(plan, Some(threads())) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            send(
+                events,
+                FromAgent::PlanError {
+                    run: run.to_owned(),
+                    message,
+                },
+            );
+            return;
+        }
+    };
+    send(
+        events,
+        FromAgent::Ready {
+            run: run.to_owned(),
+        },
+    );
+    // Wait for the start; a closed channel means the run was called off.
+    let Ok(Command::Start(start_at)) = commands.recv() else {
+        return;
+    };
+    let part = SegmentOptions {
+        segment,
+        start_at: Some(start_at),
+    };
+    let mut on_interval = |snapshot: pummel_result::IntervalSnapshot| {
+        if let Ok(value) = serde_json::to_value(&snapshot) {
+            send(
+                events,
+                FromAgent::Snapshot {
+                    run: run.to_owned(),
+                    second: u64::from(snapshot.index),
+                    snapshot: value,
+                },
+            );
+        }
+    };
+    let measured: Result<Measured, String> = match &loaded {
+        Loaded::Scenario { plan, insecure, .. } => run::run_segment(
+            plan.clone(),
+            &shipped::run_options(*insecure, threads()),
+            &part,
+            captures,
+            stop,
+            &mut on_interval,
+            |_| {},
+        )
+        .map_err(|e| e.to_string()),
+        Loaded::Bench(plan) => {
+            let on_interval: &mut dyn FnMut(pummel_result::IntervalSnapshot) = &mut on_interval;
+            bench::run_segment(plan, &part, stop, Some(on_interval), |_| {})
+                .map_err(|e| e.to_string())
+        }
+    };
+    let report = match measured {
+        Ok(measured) => one_report(&measured.reports),
+        Err(e) => WorkerReport {
+            failures: Vec::new(),
+            fatal: Some(e),
+        },
+    };
+    send(
+        events,
+        FromAgent::Finished {
+            run: run.to_owned(),
+            report: serde_json::to_value(report).unwrap_or_default(),
+        },
+    );
+}
+
+/// The agent's workers' reports as one: every failure example (a few), the
+/// first fatal error.
+fn one_report(reports: &[WorkerReport]) -> WorkerReport {
+    let mut one = WorkerReport::default();
+    for r in reports {
+        one.failures.extend(r.failures.iter().take(10).cloned());
+        if one.fatal.is_none() {
+            one.fatal.clone_from(&r.fatal);
+        }
+    }
+    one
+}
+
+/// Runs the plan's global setup (`setup: true`) or teardown on a thread.
+pub(super) fn start_global(
+    run: String,
+    plan: PlanSpec,
+    captures: Option<Captures>,
+    events: mpsc::UnboundedSender<FromAgent>,
+) -> Running {
+    let stop = StopSignal::new();
+    let thread_stop = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("global {run}"))
+        .spawn(move || global_thread(&run, &plan, captures.as_ref(), &events, &thread_stop));
+    if let Err(e) = spawned {
+        crate::output::stderr::say(format_args!("pummel agent: cannot start a thread: {e}"));
+    }
+    Running {
+        stop,
+        commands: None,
+    }
+}
+
+fn global_thread(
+    run: &str,
+    plan: &PlanSpec,
+    teardown_captures: Option<&Captures>,
+    events: &mpsc::UnboundedSender<FromAgent>,
+    stop: &StopSignal,
+) {
+    let loaded = shipped::load(plan, Some(1));
+    let run = run.to_owned();
+    let message = match (loaded, teardown_captures) {
+        // A plan that does not load here is the plan's problem, not the
+        // setup's: the client hears it as such (exit 2), before any load.
+        (Err(message), None) => FromAgent::PlanError { run, message },
+        (Err(error), Some(_)) => FromAgent::TeardownDone {
+            run,
+            measured: serde_json::Value::Null,
+            error: Some(error),
+        },
+        (Ok(Loaded::Bench(_)), None) => FromAgent::SetupDone {
+            run,
+            captures: BTreeMap::new(),
+            measured: serde_json::Value::Null,
+        },
+        (Ok(Loaded::Bench(_)), Some(_)) => FromAgent::TeardownDone {
+            run,
+            measured: serde_json::Value::Null,
+            error: None,
+        },
+        (Ok(Loaded::Scenario { plan, insecure, .. }), None) => {
+            match run::global_setup(plan, &shipped::run_options(insecure, 1), stop) {
+                Ok(steps) => FromAgent::SetupDone {
+                    run,
+                    captures: steps.captures,
+                    measured: serde_json::to_value(&steps.measured).unwrap_or_default(),
+                },
+                Err(e) => FromAgent::SetupFailed {
+                    run,
+                    message: e.to_string(),
+                },
+            }
+        }
+        (Ok(Loaded::Scenario { plan, insecure, .. }), Some(captures)) => {
+            match run::global_teardown(plan, &shipped::run_options(insecure, 1), captures, stop) {
+                Ok(steps) => FromAgent::TeardownDone {
+                    run,
+                    measured: serde_json::to_value(&steps.measured).unwrap_or_default(),
+                    error: None,
+                },
+                Err(e) => FromAgent::TeardownDone {
+                    run,
+                    measured: serde_json::Value::Null,
+                    error: Some(e.to_string()),
+                },
+            }
+        }
+    };
+    send(events, message);
+}

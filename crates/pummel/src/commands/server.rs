@@ -1,0 +1,104 @@
+//! `pummel server`: the agent hub and API for distributed runs; `server
+//! init` and `server token create` manage its store.
+
+mod backend;
+
+use std::sync::Arc;
+
+use pummel_server::token::Role;
+use pummel_server::{HubConfig, ServerConfig};
+
+use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::exit::{self, Failure};
+use crate::output::destinations;
+
+pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
+    match &args.action {
+        Some(ServerAction::Init(data)) => {
+            let token = runtime
+                .block_on(pummel_server::init(&data.data_dir))
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            destinations::print(&format!(
+                "Created the store in {}.\nThe first admin token (shown once, keep it safe):\n{token}\n",
+                data.data_dir.display()
+            ))?;
+            Ok(exit::SUCCESS)
+        }
+        Some(ServerAction::Token(TokenAction::Create(create))) => {
+            let role = match create.role {
+                RoleArg::Agent => Role::Agent,
+                RoleArg::Client => Role::Client,
+                RoleArg::Admin => Role::Admin,
+            };
+            let given = match &create.value_from_env {
+                Some(var) => Some(std::env::var(var).map_err(|_| {
+                    Failure::usage(format!(
+                        "--value-from-env {var}: the variable is not set (or not UTF-8)"
+                    ))
+                })?),
+                None => None,
+            };
+            let made = runtime
+                .block_on(pummel_server::create_token(
+                    &create.data.data_dir,
+                    &create.name,
+                    role,
+                    given.as_deref(),
+                ))
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            match made {
+                Some(token) => destinations::print(&format!("{token}\n"))?,
+                None => crate::output::stderr::say(format_args!(
+                    "token of {} ({}) registered",
+                    create.name,
+                    role.as_str()
+                )),
+            }
+            Ok(exit::SUCCESS)
+        }
+        None => serve(&runtime, args),
+    }
+}
+
+fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {
+    let Some(data_dir) = args.data_dir.clone() else {
+        return Err(Failure::usage(
+            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR): where its store is",
+        ));
+    };
+    let config = ServerConfig {
+        listen: args.listen.clone(),
+        data_dir,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        hub: HubConfig {
+            agent_timeout: args.agent_timeout,
+            ..HubConfig::default()
+        },
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    runtime
+        .block_on(pummel_server::serve(
+            config,
+            Arc::new(backend::EngineBackend),
+            |addr| {
+                // The line tests and scripts wait for: where to connect.
+                crate::output::stderr::say(format_args!(
+                    "pummel server listening on {scheme}://{addr}"
+                ));
+            },
+        ))
+        .map_err(|e| match e {
+            pummel_server::ServerError::Serve(_) => Failure::runtime(e.to_string()),
+            _ => Failure::usage(e.to_string()),
+        })?;
+    Ok(exit::SUCCESS)
+}

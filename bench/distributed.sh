@@ -184,7 +184,7 @@ LAG_S=$(median "${lags[@]}")
 MANY_REQUESTS=$(jq .requests "$BENCH_TMP/many.json")
 stop_agents
 
-finish_with_goals "$(jq -n \
+result=$(jq -n \
     --argjson local_rps "$LOCAL_RPS" --argjson dist_rps "$DIST_RPS" --argjson ratio "$RPS_RATIO" \
     --argjson skew "$SKEW_MS" --argjson skew_offset "$SKEW_OFFSET_MS" \
     --argjson cpu "$SERVER_CPU_PCT" --argjson lag "$LAG_S" --argjson many "$MANY" \
@@ -197,4 +197,5 @@ finish_with_goals "$(jq -n \
       live_progress_lag_s: $lag,
       goals_met: { rps_ratio: ($ratio >= 0.97), skew: ($skew <= 5), skew_with_offset: ($skew_offset <= 5),
                    server_cpu: ($cpu <= 5), progress_lag: ($lag <= 1.5) }
-    }')"
+    }')
+finish_with_goals "$result"

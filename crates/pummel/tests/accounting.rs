@@ -44,6 +44,10 @@ impl CountingTarget {
         format!("http://{}", self.target.local_addr())
     }
 
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base())
+    }
+
     /// Requests that reached the target's router so far.
     pub(crate) fn served(&self) -> u64 {
         self.target.requests_served()

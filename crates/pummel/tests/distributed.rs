@@ -6,12 +6,12 @@
 //! time: each run takes every idle agent); tests that kill agents, cut links or restart the
 //! server start their own.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 
+pub(crate) use crate::accounting::CountingTarget;
 use crate::cluster::{self, poll, Agent, FreezableProxy, Server, SETTLE};
 use crate::servers::{Behaviour, Server as Recorder};
 use crate::util::{self, u, Running};
@@ -40,41 +40,6 @@ fn shared() -> MutexGuard<'static, Shared> {
     let guard = cell.lock().unwrap_or_else(PoisonError::into_inner);
     guard.server.wait_agents(&["a1", "a2", "a3"], "idle");
     guard
-}
-
-/// `pummel_target` in this process: its own request count is readable.
-pub(crate) struct CountingTarget {
-    target: pummel_target::Target,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl CountingTarget {
-    pub(crate) fn start() -> CountingTarget {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let target = runtime
-            .block_on(pummel_target::Target::start(pummel_target::TargetConfig {
-                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                threads: Some(1),
-                stall: None,
-            }))
-            .expect("start the target");
-        CountingTarget {
-            target,
-            _runtime: runtime,
-        }
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.target.local_addr())
-    }
-
-    pub(crate) fn served(&self) -> u64 {
-        self.target.requests_served()
-    }
 }
 
 pub(crate) fn read_json(path: &std::path::Path) -> Value {

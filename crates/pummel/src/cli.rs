@@ -144,6 +144,12 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send every request through this HTTP proxy: http://[user:password@]host:port
+    /// (https and WebSockets through CONNECT). HTTP_PROXY and HTTPS_PROXY are
+    /// never read; write --proxy "$HTTPS_PROXY" to use one
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Send the file's relative URLs to this base URL instead of its `target`
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
@@ -314,6 +320,12 @@ pub(crate) struct BenchArgs {
     /// Accept any TLS certificate (self-signed test servers)
     #[arg(short = 'k', long)]
     pub insecure: bool,
+
+    /// Send every request through this HTTP proxy: http://[user:password@]host:port
+    /// (https and WebSockets through CONNECT). HTTP_PROXY and HTTPS_PROXY are
+    /// never read; write --proxy "$HTTPS_PROXY" to use one
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 
     #[command(flatten)]
     pub output: OutputArgs,

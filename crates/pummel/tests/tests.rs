@@ -30,6 +30,8 @@
 //!   headless Chromium;
 //! - `requests`: request options (redirects not followed, multipart, `hosts:`), scenario and target
 //!   selection, `--once`/`--http-debug`, Poisson arrivals;
+//! - `proxy`: http forwarded and https, HTTP/2 and WebSockets tunnelled through a real tinyproxy
+//!   with credentials; refusals counted under named kinds; `proxy:` values checked;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
@@ -69,6 +71,7 @@ mod live_metrics;
 mod load_models;
 mod outputs;
 mod peers;
+mod proxy;
 mod reports;
 mod requests;
 mod runners;

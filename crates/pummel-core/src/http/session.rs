@@ -17,6 +17,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use super::h1::{H1Connection, H1Error, ResponseSink};
+use super::proxy::{ProxyId, ProxySetting, ProxyUrl};
 use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::SharedClientConfig;
@@ -64,6 +65,8 @@ pub(crate) struct Request {
     /// The scenario's `tls:` profile for this request (`None`: the run's
     /// settings).
     pub tls: Option<TlsProfileId>,
+    /// The proxy it goes through (`proxy:`).
+    pub proxy: ProxySetting,
 }
 
 /// The final response to a session's request (after any redirects), its body
@@ -157,6 +160,23 @@ pub(crate) struct SessionOptions {
     /// (`hosts:`, curl's `--resolve`); the URL's name still goes in the
     /// `Host` header and the TLS server name.
     pub hosts: HashMap<String, std::net::IpAddr>,
+    /// The proxies requests may go through (the plan's, then the command
+    /// line's); a [`ProxySetting::Via`] indexes this.
+    pub proxies: Vec<std::sync::Arc<ProxyUrl>>,
+    /// The proxy of a request that names none (`--proxy`, else
+    /// `defaults.proxy`).
+    pub default_proxy: Option<ProxyId>,
+}
+
+impl SessionOptions {
+    /// The proxy `setting` sends a request through, if any.
+    pub(crate) fn route(&self, setting: ProxySetting) -> Option<ProxyId> {
+        match setting {
+            ProxySetting::Inherit => self.default_proxy,
+            ProxySetting::Direct => None,
+            ProxySetting::Via(id) => Some(id),
+        }
+    }
 }
 
 impl Default for SessionOptions {
@@ -166,20 +186,24 @@ impl Default for SessionOptions {
             connect_timeout: Duration::from_secs(10),
             decompress: true,
             hosts: HashMap::new(),
+            proxies: Vec::new(),
+            default_proxy: None,
         }
     }
 }
 
-/// What a kept-alive connection can be reused for: its origin, and the
-/// `tls:` profile it was opened with (a connection that presented one client
-/// certificate is not another's).
-type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>);
+/// What a kept-alive connection can be reused for: its origin, the `tls:`
+/// profile it was opened with (a connection that presented one client
+/// certificate is not another's) and the proxy it goes through.
+type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>, Option<ProxyId>);
 
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
 pub(crate) struct Connectors {
     options: SessionOptions,
-    by_origin: std::cell::RefCell<HashMap<ConnectionKey, Connector>>,
+    /// Keyed also by whether a plain connection is a proxy tunnel (a
+    /// WebSocket's) rather than forwarded requests.
+    by_origin: std::cell::RefCell<HashMap<(ConnectionKey, bool), Connector>>,
     /// Pre-resolved addresses (the plan's target, resolved before the run).
     known: HashMap<(String, u16), Vec<SocketAddr>>,
 }
@@ -196,19 +220,40 @@ impl Connectors {
         })
     }
 
-    /// The connector for `url`'s origin (with the `tls:` profile `tls`),
-    /// resolving the host the first time.
+    /// The connector for `url`'s origin (with the `tls:` profile `tls`,
+    /// through the proxy `proxy` says, in a tunnel even for plain http when
+    /// `tunnel`), resolving the host the first time.
     pub(crate) async fn get(
         &self,
         url: &TargetUrl,
         tls: Option<TlsProfileId>,
+        proxy: ProxySetting,
+        tunnel: bool,
     ) -> Result<Connector, ErrorKind> {
-        let key = (url.scheme, url.host.clone(), url.port, tls);
+        let route = self.options.route(proxy);
+        let key = ((url.scheme, url.host.clone(), url.port, tls, route), tunnel);
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
+        let via = match route {
+            None => None,
+            Some(id) => {
+                let proxy = self
+                    .options
+                    .proxies
+                    .get(id)
+                    .ok_or(ErrorKind::ConnectError)?;
+                let addrs = match self.known.get(&(proxy.host.clone(), proxy.port)) {
+                    Some(addrs) => addrs.clone(),
+                    None => proxy.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
+                };
+                Some((proxy.clone(), addrs))
+            }
+        };
         let fixed = self.options.hosts.get(&url.host.to_ascii_lowercase());
         let addrs = match self.known.get(&(url.host.clone(), url.port)) {
+            // The proxy resolves the target's name.
+            _ if via.is_some() => Vec::new(),
             _ if fixed.is_some() => fixed
                 .map(|ip| vec![SocketAddr::new(*ip, url.port)])
                 .unwrap_or_default(),
@@ -227,8 +272,11 @@ impl Connectors {
             ),
             false => None,
         };
-        let connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
+        let mut connector = Connector::new(url, addrs, tls, self.options.connect_timeout)
             .map_err(|_| ErrorKind::Tls)?;
+        if let Some((proxy, addrs)) = via {
+            connector = connector.through(proxy, addrs, url, tunnel);
+        }
         self.by_origin.borrow_mut().insert(key, connector.clone());
         Ok(connector)
     }
@@ -351,7 +399,17 @@ impl Session {
             self.connectors.options.decompress,
         );
         let tls = request.tls;
-        let key = (url.scheme, url.host.clone(), url.port, tls);
+        let route = self.connectors.options.route(request.proxy);
+        // A plain http request through a proxy is forwarded to it whole.
+        let forward = match route {
+            Some(id) if !url.scheme.is_tls() => self.connectors.options.proxies.get(id),
+            _ => None,
+        };
+        if let Some(proxy) = forward {
+            super::proxy::to_absolute_form(&mut self.encoded, url, proxy);
+        }
+        let forwarded = forward.is_some();
+        let key = (url.scheme, url.host.clone(), url.port, tls, route);
         sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
@@ -362,7 +420,7 @@ impl Session {
             let mut conn = match self.connections.iter().position(|(k, _)| *k == key) {
                 Some(i) => self.connections.swap_remove(i).1,
                 None => {
-                    let connector = self.connectors.get(url, tls).await?;
+                    let connector = self.connectors.get(url, tls, request.proxy, false).await?;
                     let stream = connector.connect(self.connects).await?;
                     self.connects += 1;
                     H1Connection::new(stream)
@@ -377,6 +435,14 @@ impl Session {
                         self.connections.push((key, conn));
                     }
                     sink.response.bytes_received = r.bytes_received;
+                    // Through a forwarding proxy, a 407 is the proxy's
+                    // refusal, not the target's answer.
+                    if forwarded && r.status == 407 {
+                        return Err(crate::http::failure_reason::note(
+                            ErrorKind::ProxyAuth,
+                            "407 Proxy Authentication Required",
+                        ));
+                    }
                     return Ok(());
                 }
                 // The server closed the idle connection: try a new one.

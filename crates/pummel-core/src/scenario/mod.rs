@@ -214,6 +214,7 @@ fn load_here(
     };
     let mut decoder = parse::Decoder::new(text_for_spans, base_dir);
     decoder.target_overridden = options.target.is_some();
+    decoder.env.clone_from(env);
     let decoded = decoder.decode_plan(&root, name);
     let mut problems = std::mem::take(&mut decoder.problems);
     let Some((mut plan, mut info)) = decoded else {

@@ -42,6 +42,9 @@ pub struct Plan {
     /// The distinct client TLS settings (`tls:`) of the defaults and the
     /// requests, each read and checked at load time.
     pub(crate) tls_profiles: Vec<std::sync::Arc<crate::http::tls::ClientTls>>,
+    /// The distinct proxies (`proxy:`) of the defaults and the requests; a
+    /// `ProxySetting::Via` indexes this.
+    pub(crate) proxies: Vec<std::sync::Arc<crate::http::ProxyUrl>>,
     /// Per-VU variables, evaluated in order when a VU starts.
     pub(crate) variables: Vec<Variable>,
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
@@ -118,6 +121,9 @@ pub(crate) struct Defaults {
     pub hosts: Vec<(String, std::net::IpAddr)>,
     /// Client TLS settings (`tls:`), a profile in `Plan::tls_profiles`.
     pub tls: Option<crate::http::tls::TlsProfileId>,
+    /// The proxy every request goes through (`proxy:`), unless the command
+    /// line's `--proxy` replaces it or a request names its own.
+    pub proxy: crate::http::proxy::ProxySetting,
 }
 
 impl Default for Defaults {
@@ -133,6 +139,7 @@ impl Default for Defaults {
             follow_redirects: None,
             hosts: Vec::new(),
             tls: None,
+            proxy: crate::http::proxy::ProxySetting::Inherit,
         }
     }
 }
@@ -330,6 +337,7 @@ impl Plan {
             target: None,
             defaults: Defaults::default(),
             tls_profiles: Vec::new(),
+            proxies: Vec::new(),
             variables: Vec::new(),
             feeders: Vec::new(),
             load,

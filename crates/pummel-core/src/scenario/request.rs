@@ -221,6 +221,8 @@ pub(crate) struct RequestStep {
     pub follow_redirects: Option<u32>,
     /// Client TLS settings (`tls:`); `None` inherits the defaults'.
     pub tls: Option<crate::http::tls::TlsProfileId>,
+    /// The proxy (`proxy:`); `Inherit` takes the run's default.
+    pub proxy: crate::http::proxy::ProxySetting,
 }
 
 impl RequestStep {
@@ -306,6 +308,7 @@ mod tests {
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
             tls: None,
+            proxy: Default::default(),
         }
     }
 

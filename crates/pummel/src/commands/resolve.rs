@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pummel_core::bench::BenchPlan;
-use pummel_core::http::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
+use pummel_core::http::{ProxyUrl, UrlError};
 use pummel_core::limits;
 use pummel_core::run::{DebugMode, HttpDebug, RunOptions};
 use pummel_core::scenario::runner::{RunnerKind, RunnerSpec};
@@ -118,6 +118,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
                 threads: threads(args.threads),
                 insecure: args.insecure,
                 http_debug: http_debug(args),
+                proxy: proxy(args.proxy.as_deref())?,
             },
         },
         outputs: Destinations::for_result(&args.output)?,
@@ -226,7 +227,15 @@ pub(super) fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
         http2: args.http2,
         insecure: args.insecure,
         websocket,
+        proxy: proxy(args.proxy.as_deref())?,
     })
+}
+
+/// `--proxy URL`, checked.
+fn proxy(given: Option<&str>) -> Result<Option<ProxyUrl>, Failure> {
+    given
+        .map(|url| ProxyUrl::parse(url).map_err(|e| Failure::usage(format!("--proxy: {e}"))))
+        .transpose()
 }
 
 fn http_method(given: &str) -> Result<Method, Failure> {

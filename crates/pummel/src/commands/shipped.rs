@@ -44,6 +44,7 @@ pub(super) fn scenario_spec(args: &RunArgs, options: &LoadOptions) -> Result<Pla
     let text = String::from_utf8(text)
         .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", args.file.display())))?;
     let base = args.file.parent().unwrap_or(Path::new("."));
+    refuse_proxy_flag(args.proxy.as_deref())?;
     let files = referenced_files(&text, base)?;
     let env = referenced_env(&text, options);
     let mut overrides = Vec::new();
@@ -134,7 +135,20 @@ fn referenced_env(text: &str, options: &LoadOptions) -> BTreeMap<String, String>
 }
 
 /// The plan of `pummel bench URL --server …`: its flags.
+/// `--proxy` names a proxy as this machine reaches it; agents elsewhere
+/// may not. A scenario's `proxy:` travels with the file instead.
+fn refuse_proxy_flag(proxy: Option<&str>) -> Result<(), Failure> {
+    match proxy {
+        None => Ok(()),
+        Some(_) => Err(Failure::usage(
+            "--proxy is for local runs: for a distributed run, write `proxy:` in the \
+             scenario's `defaults` (it travels with the file to every agent)",
+        )),
+    }
+}
+
 pub(super) fn bench_spec(args: &BenchArgs) -> Result<PlanSpec, Failure> {
+    refuse_proxy_flag(args.proxy.as_deref())?;
     let mut out = vec![args.url.clone()];
     out.extend(["--connections".to_owned(), args.connections.to_string()]);
     if let Some(n) = args.requests {
@@ -287,5 +301,6 @@ pub(crate) fn run_options(insecure: bool, threads: u64) -> RunOptions {
         threads,
         insecure,
         http_debug: None,
+        proxy: None,
     }
 }

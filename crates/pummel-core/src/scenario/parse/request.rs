@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 14] = [
+const REQUEST_KEYS: [&str; 15] = [
     "method",
     "url",
     "headers",
@@ -27,6 +27,7 @@ const REQUEST_KEYS: [&str; 14] = [
     "follow_redirects",
     "multipart",
     "tls",
+    "proxy",
 ];
 
 impl Decoder<'_> {
@@ -129,6 +130,7 @@ impl Decoder<'_> {
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
             tls: None,
+            proxy: Default::default(),
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -198,6 +200,9 @@ impl Decoder<'_> {
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
         r.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        if let Some(n) = f.get("proxy") {
+            r.proxy = self.proxy(n);
+        }
     }
 
     /// `request: METHOD URL` or `request: URL`, into `r`.

@@ -125,8 +125,8 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
-            ErrorKind::ProxyAuth => "the proxy wants credentials (407): none given, or wrong ones",
-            ErrorKind::ProxyRefused => "the proxy refused to open a tunnel to the target",
+            ErrorKind::ProxyAuth => "proxy authentication failed (no credentials, or wrong ones)",
+            ErrorKind::ProxyRefused => "the proxy would not open a tunnel to the target",
         }
     }
 

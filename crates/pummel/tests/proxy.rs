@@ -22,10 +22,11 @@ const TINYPROXY: &str = "/usr/bin/tinyproxy";
 const START_LIMIT: Duration = Duration::from_secs(10);
 
 /// The credentials the proxy wants.
-const USER: &str = "alice";
-const PASSWORD: &str = "s3cret";
+const USER: &str = "demo";
+const PASSWORD: &str = "demo";
 
-/// A tinyproxy on 127.0.0.1 that wants `alice:s3cret`, killed on drop.
+/// A tinyproxy on 127.0.0.1 that wants `demo:demo` (as `examples/data/tinyproxy.conf`), killed on
+/// drop.
 struct Tinyproxy {
     child: Child,
     port: u16,
@@ -88,7 +89,7 @@ impl Tinyproxy {
         panic!("tinyproxy could not start in 5 tries");
     }
 
-    /// `http://alice:s3cret@127.0.0.1:PORT`, or with other credentials.
+    /// `http://demo:demo@127.0.0.1:PORT`, or with other credentials.
     fn url_with(&self, credentials: &str) -> String {
         format!("http://{credentials}127.0.0.1:{}", self.port)
     }
@@ -162,12 +163,7 @@ fn http_and_websockets_through_a_proxy() {
             port = proxy.port,
         ),
     );
-    let env = [
-        "--env",
-        "PROXY_USER=alice",
-        "--env",
-        "PROXY_PASSWORD=s3cret",
-    ];
+    let env = ["--env", "PROXY_USER=demo", "--env", "PROXY_PASSWORD=demo"];
     let mut args = vec!["run", s(&file), "--json"];
     args.extend(env);
     let r = pummel(&args).json_ok();
@@ -332,7 +328,7 @@ fn https_and_http2_through_connect() {
     assert_eq!(served("/bench", "HTTP/2.0", 60), 60, "{}", nginx.log());
 
     // Wrong credentials: every request a counted `proxy_auth` failure; nothing reaches nginx.
-    let wrong = proxy.url_with("alice:wrong@");
+    let wrong = proxy.url_with("demo:wrong@");
     let out = pummel(&[
         "bench", "-k", "-n", "4", "-c", "1", "--json", "--proxy", &wrong, &url,
     ]);
@@ -389,4 +385,47 @@ fn proxy_settings_are_checked_with_file_line_and_column() {
         "http://127.0.0.1:1/",
     ])
     .expect_usage_error(&["--proxy: unsupported proxy scheme \"socks5\""]);
+}
+
+/// `examples/proxy.yaml`, pointed at a target and a tinyproxy on free ports: it passes, and the
+/// proxy's log shows each forwarded request and each WebSocket's tunnel.
+#[test]
+fn example_proxy_passes() {
+    let Some(proxy) = Tinyproxy::start_or_skip("example_proxy_passes") else {
+        return;
+    };
+    let target = CountingTarget::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/proxy.yaml");
+    let text = std::fs::read_to_string(example).expect("read examples/proxy.yaml");
+    assert!(text.contains("target: http://127.0.0.1:8080\n") && text.contains("@127.0.0.1:8888"));
+    let text = text
+        .replace(
+            "target: http://127.0.0.1:8080",
+            &format!("target: {}", target.base()),
+        )
+        .replace("@127.0.0.1:8888", &format!("@127.0.0.1:{}", proxy.port));
+    let file = write(dir.path(), "proxy.yaml", &text);
+    let r = pummel(&["run", s(&file), "--json"]).json_ok();
+    assert_eq!(util::errors(&r), vec![], "{}", brief(&r));
+    assert_eq!(u(&r, "/status/200"), 20, "{}", brief(&r));
+    let authority = target.base().replacen("http://", "", 1);
+    assert_eq!(
+        proxy.logged(&format!("GET {}/api/apps ", target.base())),
+        10,
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(
+        proxy.logged(&format!("CONNECT {authority} ")),
+        10,
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(
+        proxy.logged(&format!("GET {}/json", target.base())),
+        0,
+        "{}",
+        proxy.log()
+    );
 }

@@ -286,8 +286,8 @@ fn examples_dir() -> PathBuf {
 }
 
 /// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
-/// `tags-groups.yaml` in `scenload`).
-const EXAMPLES: [&str; 11] = [
+/// `tags-groups.yaml` in `scenload`, `proxy.yaml` in `proxy`).
+const EXAMPLES: [&str; 12] = [
     "browser-forms.yaml",
     "custom-metrics.yaml",
     "cycles.yaml",
@@ -295,6 +295,7 @@ const EXAMPLES: [&str; 11] = [
     "marketplace.yaml",
     "open-model.yaml",
     "per-scenario-load.yaml",
+    "proxy.yaml",
     "quickstart.yaml",
     "tags-groups.yaml",
     "thresholds-fail.yaml",

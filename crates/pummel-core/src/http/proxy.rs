@@ -296,7 +296,7 @@ fn judge(status: u16, extra: bool) -> Result<(), ErrorKind> {
         407 => {
             return Err(failure_reason::note(
                 ErrorKind::ProxyAuth,
-                "407 Proxy Authentication Required",
+                "the proxy answered 407 Proxy Authentication Required",
             ))
         }
         // Only the proxy answers CONNECT: a 401 is its refusal of the
@@ -304,7 +304,7 @@ fn judge(status: u16, extra: bool) -> Result<(), ErrorKind> {
         401 => {
             return Err(failure_reason::note(
                 ErrorKind::ProxyAuth,
-                "the proxy refused the credentials (401)",
+                "the proxy answered CONNECT with 401",
             ))
         }
         403 => "the proxy forbids a tunnel to this host or port (403)",

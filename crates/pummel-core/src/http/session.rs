@@ -440,7 +440,7 @@ impl Session {
                     if forwarded && r.status == 407 {
                         return Err(crate::http::failure_reason::note(
                             ErrorKind::ProxyAuth,
-                            "407 Proxy Authentication Required",
+                            "the proxy answered 407 Proxy Authentication Required",
                         ));
                     }
                     return Ok(());

@@ -120,15 +120,21 @@ impl ProxyUrl {
         if host.is_empty() {
             return Err(invalid("no host"));
         }
+        // Read strictly: `http::Uri` takes a port it cannot fit in a `u16`
+        // (`:99999`) for no port at all.
+        let host_end = host_port.rfind(']').map_or(0, |i| i + 1);
         let port =
-            match parsed.port() {
+            match host_port[host_end..].rfind(':') {
                 None => return Err(invalid(
                     "the port is missing: proxies listen on no standard port (http://host:3128)",
                 )),
-                Some(p) => match p.as_str().parse::<u16>() {
-                    Ok(n) if n > 0 => n,
-                    _ => return Err(invalid("the port is not a number from 1 to 65535")),
-                },
+                Some(colon) => {
+                    let text = &host_port[host_end + colon + 1..];
+                    match text.parse::<u16>() {
+                        Ok(n) if n > 0 && text.bytes().all(|b| b.is_ascii_digit()) => n,
+                        _ => return Err(invalid("the port is not a number from 1 to 65535")),
+                    }
+                }
             };
         let authorization = match userinfo {
             None => None,

@@ -125,7 +125,7 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
-            ErrorKind::ProxyAuth => "proxy authentication failed (no credentials, or wrong ones)",
+            ErrorKind::ProxyAuth => "the proxy wants other credentials",
             ErrorKind::ProxyRefused => "the proxy would not open a tunnel to the target",
         }
     }

@@ -279,7 +279,7 @@ pub(crate) async fn open_tunnel(
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut response = httparse::Response::new(&mut headers);
         match response.parse(&answer) {
-            Ok(httparse::Status::Partial) if answer.len() < MAX_CONNECT_RESPONSE => continue,
+            Ok(httparse::Status::Partial) if answer.len() < MAX_CONNECT_RESPONSE => {}
             Ok(httparse::Status::Complete(head)) => {
                 return judge(response.code.unwrap_or(0), answer.len() > head)
             }

@@ -34,6 +34,7 @@ pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 pub(crate) mod multipart;
+pub(crate) mod parallel;
 mod parse;
 pub(crate) mod pick;
 mod references;

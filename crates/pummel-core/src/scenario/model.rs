@@ -255,6 +255,8 @@ pub(crate) enum StepKind {
     Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
     If(Box<IfStep>),
+    /// Requests sent at once (`parallel:`).
+    Parallel(Box<Parallel>),
 }
 
 #[derive(Clone, Debug)]
@@ -277,6 +279,17 @@ pub(crate) struct IfStep {
     pub otherwise: Vec<Step>,
 }
 
+/// A `parallel:` step (see [`super::parallel`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Parallel {
+    /// Request steps only (the parser sees to it).
+    pub steps: Vec<Step>,
+    /// Connections per origin for HTTP/1.1 requests.
+    pub connections: u32,
+    /// The batch's `on_error`: for its requests without their own.
+    pub on_error: Option<super::flow::OnError>,
+}
+
 impl StepKind {
     /// The lists of steps inside this one (a group's, a loop's, an `if`'s
     /// two branches).
@@ -285,6 +298,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Parallel(p) => vec![&p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)
@@ -298,6 +312,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Parallel(p) => vec![&mut p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)

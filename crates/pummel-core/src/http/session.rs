@@ -4,8 +4,13 @@
 //! virtual user sends many different requests, keeps a connection per origin
 //! alive between them, follows redirects, sends and stores cookies, and
 //! decodes gzip bodies so checks and captures see what a browser would. The
-//! wire work is still the lean HTTP/1.1 connection of `h1`.
+//! wire work is still the lean HTTP/1.1 connection of `h1`; a request with
+//! `http2` goes through hyper's HTTP/2 client instead (`h2`), over one
+//! connection per origin that the VU's sessions share, its requests
+//! multiplexed as streams (ALPN `h2` over TLS, h2c with prior knowledge over
+//! plain TCP).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -17,11 +22,12 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use super::h1::{H1Connection, H1Error, ResponseSink};
+use super::h2::{self, H2Sender};
 use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::SharedClientConfig;
 use super::transport::Connector;
-use crate::http::tls::TlsProfileId;
+use crate::http::tls::{Alpn, TlsProfileId};
 use crate::ErrorKind;
 
 /// How many redirects a request follows before the last one is returned as is.
@@ -64,6 +70,8 @@ pub(crate) struct Request {
     /// The scenario's `tls:` profile for this request (`None`: the run's
     /// settings).
     pub tls: Option<TlsProfileId>,
+    /// Send it over HTTP/2.
+    pub http2: bool,
 }
 
 /// The final response to a session's request (after any redirects), its body
@@ -115,6 +123,23 @@ impl FinalResponse {
 struct Collect<'a> {
     response: &'a mut FinalResponse,
     max_body: u64,
+}
+
+impl Collect<'_> {
+    /// An HTTP/2 response's head, as `head` takes an HTTP/1.1 one.
+    fn h2_head(&mut self, status: u16, headers: &http::HeaderMap) {
+        let response = &mut *self.response;
+        response.status = status;
+        response.body.clear();
+        response.body_truncated = false;
+        response.headers.clear();
+        for (name, value) in headers {
+            response.headers.push((
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
+        }
+    }
 }
 
 impl ResponseSink for Collect<'_> {
@@ -170,10 +195,40 @@ impl Default for SessionOptions {
     }
 }
 
-/// What a kept-alive connection can be reused for: its origin, and the
-/// `tls:` profile it was opened with (a connection that presented one client
-/// certificate is not another's).
-type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>);
+/// What a kept-alive connection can be reused for: its origin, the `tls:`
+/// profile it was opened with (a connection that presented one client
+/// certificate is not another's), and whether it speaks HTTP/2.
+type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>, bool);
+
+/// A VU's HTTP/2 connections, one per origin, shared by its sessions (its
+/// main one and its `parallel` lanes): a batch's HTTP/2 requests are streams
+/// of one connection, as a browser sends them. A connection being opened is
+/// awaited by every request that needs it, never opened twice.
+#[derive(Default)]
+pub(crate) struct H2Pool {
+    by_origin: RefCell<Vec<(ConnectionKey, Rc<tokio::sync::OnceCell<H2Sender>>)>>,
+}
+
+impl H2Pool {
+    /// The origin's connection cell, made empty the first time.
+    fn cell(&self, key: &ConnectionKey) -> Rc<tokio::sync::OnceCell<H2Sender>> {
+        let mut by_origin = self.by_origin.borrow_mut();
+        if let Some((_, cell)) = by_origin.iter().find(|(k, _)| k == key) {
+            return cell.clone();
+        }
+        let cell = Rc::new(tokio::sync::OnceCell::new());
+        by_origin.push((key.clone(), cell.clone()));
+        cell
+    }
+
+    /// Drops a connection that closed, unless another request replaced it
+    /// already.
+    fn forget(&self, key: &ConnectionKey, cell: &Rc<tokio::sync::OnceCell<H2Sender>>) {
+        self.by_origin
+            .borrow_mut()
+            .retain(|(k, c)| k != key || !Rc::ptr_eq(c, cell));
+    }
+}
 
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
@@ -202,8 +257,9 @@ impl Connectors {
         &self,
         url: &TargetUrl,
         tls: Option<TlsProfileId>,
+        http2: bool,
     ) -> Result<Connector, ErrorKind> {
-        let key = (url.scheme, url.host.clone(), url.port, tls);
+        let key = (url.scheme, url.host.clone(), url.port, tls, http2);
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
@@ -222,7 +278,7 @@ impl Connectors {
             true => Some(
                 self.options
                     .tls
-                    .for_profile(tls)
+                    .for_profile(tls, if http2 { Alpn::Http2 } else { Alpn::Http1 })
                     .map_err(|_| ErrorKind::Tls)?,
             ),
             false => None,
@@ -238,6 +294,8 @@ impl Connectors {
 pub(crate) struct Session {
     connectors: Rc<Connectors>,
     connections: Vec<(ConnectionKey, H1Connection)>,
+    /// HTTP/2 connections, shared with the session's siblings.
+    h2: Rc<H2Pool>,
     encoded: Vec<u8>,
     connects: usize,
 }
@@ -247,14 +305,25 @@ impl Session {
         Session {
             connectors,
             connections: Vec::new(),
+            h2: Rc::default(),
             encoded: Vec::new(),
             connects: 0,
+        }
+    }
+
+    /// Another session of the same VU: HTTP/1.1 connections of its own,
+    /// HTTP/2 connections shared with this one.
+    pub(crate) fn sibling(&self) -> Session {
+        Session {
+            h2: self.h2.clone(),
+            ..Session::new(self.connectors.clone())
         }
     }
 
     /// Drops every open connection (a virtual user that stops).
     pub(crate) fn close(&mut self) {
         self.connections.clear();
+        self.h2.by_origin.borrow_mut().clear();
     }
 
     /// Sends `request`, following up to `max_redirects` redirects, storing and
@@ -341,6 +410,11 @@ impl Session {
         sink: &mut Collect<'_>,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
+        if request.http2 {
+            return self
+                .exchange_h2(method, url, body, request, cookie.as_deref(), sink)
+                .await;
+        }
         encode_h1(
             &mut self.encoded,
             method,
@@ -351,7 +425,7 @@ impl Session {
             self.connectors.options.decompress,
         );
         let tls = request.tls;
-        let key = (url.scheme, url.host.clone(), url.port, tls);
+        let key = (url.scheme, url.host.clone(), url.port, tls, false);
         sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
@@ -362,7 +436,7 @@ impl Session {
             let mut conn = match self.connections.iter().position(|(k, _)| *k == key) {
                 Some(i) => self.connections.swap_remove(i).1,
                 None => {
-                    let connector = self.connectors.get(url, tls).await?;
+                    let connector = self.connectors.get(url, tls, false).await?;
                     let stream = connector.connect(self.connects).await?;
                     self.connects += 1;
                     H1Connection::new(stream)
@@ -392,6 +466,128 @@ impl Session {
         }
         Err(ErrorKind::Closed)
     }
+}
+
+impl Session {
+    /// One exchange over the origin's HTTP/2 connection (opened, or awaited
+    /// while another request opens it, the first time); a connection found
+    /// closed is replaced once.
+    async fn exchange_h2(
+        &mut self,
+        method: &Method,
+        url: &TargetUrl,
+        body: &Bytes,
+        request: &Request,
+        cookie: Option<&str>,
+        sink: &mut Collect<'_>,
+    ) -> Result<(), ErrorKind> {
+        let key = (url.scheme, url.host.clone(), url.port, request.tls, true);
+        sink.response.bytes_sent = body.len() as u64;
+        for _ in 0..2 {
+            let cell = self.h2.cell(&key);
+            let attempt = self.connects;
+            let connectors = &self.connectors;
+            let opened = cell
+                .get_or_try_init(|| async {
+                    let connector = connectors.get(url, request.tls, true).await?;
+                    h2::handshake(connector.connect(attempt).await?).await
+                })
+                .await;
+            let mut sender = match opened {
+                Ok(sender) => sender.clone(),
+                Err(kind) => {
+                    // Not kept: the next request tries to connect again.
+                    self.h2.forget(&key, &cell);
+                    return Err(kind);
+                }
+            };
+            if sender.is_closed() {
+                self.h2.forget(&key, &cell);
+                continue;
+            }
+            self.connects += 1;
+            let h2_request = h2_request(
+                method,
+                url,
+                &request.headers,
+                body,
+                cookie,
+                self.connectors.options.decompress,
+            )?;
+            // Both callbacks write to the sink, one after the other.
+            let shared_sink = RefCell::new(&mut *sink);
+            let outcome = h2::exchange_with_head(
+                &mut sender,
+                h2_request,
+                |status, headers| shared_sink.borrow_mut().h2_head(status, headers),
+                |chunk| shared_sink.borrow_mut().body(chunk),
+            )
+            .await;
+            drop(shared_sink);
+            return match outcome {
+                Ok(bytes) => {
+                    sink.response.bytes_received = bytes;
+                    Ok(())
+                }
+                Err(kind) => {
+                    if sender.is_closed() {
+                        self.h2.forget(&key, &cell);
+                    }
+                    Err(kind)
+                }
+            };
+        }
+        Err(ErrorKind::Closed)
+    }
+}
+
+/// A request for hyper's HTTP/2 client, with the headers `encode_h1` would
+/// add (`user-agent`, `accept`, `accept-encoding`, the jar's cookies) and
+/// none that HTTP/2 forbids (`:authority` carries the host).
+fn h2_request(
+    method: &Method,
+    url: &TargetUrl,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &Bytes,
+    cookie: Option<&str>,
+    accept_compressed: bool,
+) -> Result<http::Request<http_body_util::Full<Bytes>>, ErrorKind> {
+    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
+    let mut builder = http::Request::builder()
+        .method(method.clone())
+        .uri(url.absolute())
+        .version(http::Version::HTTP_2);
+    if !has(&http::header::USER_AGENT) {
+        builder = builder.header(http::header::USER_AGENT, super::request::USER_AGENT);
+    }
+    if !has(&http::header::ACCEPT) {
+        builder = builder.header(http::header::ACCEPT, "*/*");
+    }
+    if accept_compressed && !has(&http::header::ACCEPT_ENCODING) {
+        builder = builder.header(http::header::ACCEPT_ENCODING, "gzip, deflate");
+    }
+    let mut own_cookie = None;
+    for (name, value) in headers {
+        match name.as_str() {
+            "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "host"
+            | "proxy-connection" | "content-length" => {}
+            "cookie" => own_cookie = Some(value.as_bytes()),
+            _ => builder = builder.header(name, value),
+        }
+    }
+    let merged = match (own_cookie, cookie) {
+        (Some(own), Some(jar)) => Some([own, b"; ", jar.as_bytes()].concat()),
+        (Some(own), None) => Some(own.to_vec()),
+        (None, Some(jar)) => Some(jar.as_bytes().to_vec()),
+        (None, None) => None,
+    };
+    if let Some(value) = merged {
+        let value = HeaderValue::from_bytes(&value).map_err(|_| ErrorKind::InvalidRequest)?;
+        builder = builder.header(http::header::COOKIE, value);
+    }
+    builder
+        .body(http_body_util::Full::new(body.clone()))
+        .map_err(|_| ErrorKind::InvalidRequest)
 }
 
 fn is_redirect(status: u16) -> bool {

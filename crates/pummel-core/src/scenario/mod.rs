@@ -60,6 +60,8 @@ mod limit_tests;
 #[cfg(test)]
 mod metric_tests;
 #[cfg(test)]
+mod parallel_tests;
+#[cfg(test)]
 mod request_option_tests;
 #[cfg(test)]
 mod tag_tests;

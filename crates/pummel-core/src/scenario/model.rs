@@ -118,6 +118,8 @@ pub(crate) struct Defaults {
     pub hosts: Vec<(String, std::net::IpAddr)>,
     /// Client TLS settings (`tls:`), a profile in `Plan::tls_profiles`.
     pub tls: Option<crate::http::tls::TlsProfileId>,
+    /// HTTP/2 for requests that do not say (`http2:`); default false.
+    pub http2: Option<bool>,
 }
 
 impl Default for Defaults {
@@ -133,6 +135,7 @@ impl Default for Defaults {
             follow_redirects: None,
             hosts: Vec::new(),
             tls: None,
+            http2: None,
         }
     }
 }
@@ -602,6 +605,11 @@ impl Plan {
     /// defaults', else 10.
     pub(crate) fn tls_for(&self, step: &RequestStep) -> Option<crate::http::tls::TlsProfileId> {
         step.tls.or(self.defaults.tls)
+    }
+
+    /// Whether `step` speaks HTTP/2: its own `http2`, else the defaults'.
+    pub(crate) fn http2_for(&self, step: &RequestStep) -> bool {
+        step.http2.or(self.defaults.http2).unwrap_or(false)
     }
 
     pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {

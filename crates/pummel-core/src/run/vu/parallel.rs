@@ -11,6 +11,10 @@
 //! the batch's order), so their connections are reused as the VU's main
 //! session's are; the first lane is the main session itself.
 //!
+//! HTTP/2 requests are streams of one connection per origin that all the
+//! VU's sessions share: each gets a lane, and they are all in flight at
+//! once (the server's stream limit permitting).
+//!
 //! The lanes run as futures of the VU's own task, joined: no thread, no
 //! spawn, no lock; the cookie jar is shared through a `RefCell` borrowed
 //! only between awaits. Checks and captures run after the last request
@@ -66,11 +70,17 @@ struct Origins {
 
 impl Origins {
     fn new(requests: &[Option<Request>], connections: u32) -> Origins {
-        let mut keys: Vec<(crate::http::Scheme, &str, u16, Option<_>)> = Vec::new();
+        let mut keys: Vec<(crate::http::Scheme, &str, u16, Option<_>, bool)> = Vec::new();
         let mut queues: Vec<Vec<usize>> = Vec::new();
         for (i, request) in requests.iter().enumerate() {
             let Some(r) = request else { continue };
-            let key = (r.url.scheme, r.url.host.as_str(), r.url.port, r.tls);
+            let key = (
+                r.url.scheme,
+                r.url.host.as_str(),
+                r.url.port,
+                r.tls,
+                r.http2,
+            );
             match keys.iter().position(|k| *k == key) {
                 Some(at) => queues[at].push(i),
                 None => {
@@ -79,10 +89,20 @@ impl Origins {
                 }
             }
         }
+        // HTTP/2 requests are streams of the origin's one connection: a
+        // lane each, all in flight at once.
         let lanes = queues
             .iter()
+            .zip(&keys)
             .enumerate()
-            .flat_map(|(origin, q)| std::iter::repeat_n(origin, q.len().min(connections as usize)))
+            .flat_map(|(origin, (q, key))| {
+                let n = if key.4 {
+                    q.len()
+                } else {
+                    q.len().min(connections as usize)
+                };
+                std::iter::repeat_n(origin, n)
+            })
             .collect();
         Origins {
             taken: queues.iter().map(|_| Cell::new(0)).collect(),
@@ -127,8 +147,7 @@ impl Vu {
         let done: RefCell<Vec<Option<Done>>> =
             RefCell::new((0..op.requests.len()).map(|_| None).collect());
         while self.batch_sessions.len() + 1 < origins.lanes.len() {
-            self.batch_sessions
-                .push(Session::new(shared.connectors.clone()));
+            self.batch_sessions.push(self.session.sibling());
         }
         {
             let jar = self.jar.as_mut().map(RefCell::new);

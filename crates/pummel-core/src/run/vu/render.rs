@@ -157,6 +157,7 @@ pub(super) fn request(
         body,
         max_body: plan.max_body_for(step),
         tls: plan.tls_for(step),
+        http2: plan.http2_for(step),
     })
 }
 

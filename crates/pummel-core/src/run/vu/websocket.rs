@@ -201,7 +201,7 @@ impl Sockets {
             .timeout
             .unwrap_or(crate::scenario::model::DEFAULT_TIMEOUT);
         let connected = tokio::time::timeout(timeout, async {
-            let connector = shared.connectors.get(&ws_url.target, None).await?;
+            let connector = shared.connectors.get(&ws_url.target, None, false).await?;
             ws::connect(
                 &connector,
                 &ws_url,

@@ -145,6 +145,7 @@ impl Decoder<'_> {
                 "follow_redirects",
                 "hosts",
                 "tls",
+                "http2",
             ],
         ) else {
             return d;
@@ -178,6 +179,7 @@ impl Decoder<'_> {
             d.hosts = self.hosts(n);
         }
         d.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        d.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
         d
     }
 

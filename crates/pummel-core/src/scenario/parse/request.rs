@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 14] = [
+const REQUEST_KEYS: [&str; 15] = [
     "method",
     "url",
     "headers",
@@ -27,6 +27,7 @@ const REQUEST_KEYS: [&str; 14] = [
     "follow_redirects",
     "multipart",
     "tls",
+    "http2",
 ];
 
 impl Decoder<'_> {
@@ -129,6 +130,7 @@ impl Decoder<'_> {
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
             tls: None,
+            http2: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -188,7 +190,7 @@ impl Decoder<'_> {
     }
 
     /// How the request travels: `timeout`, `max_body`, `follow_redirects`,
-    /// `tls`.
+    /// `tls`, `http2`.
     fn decode_request_options(&mut self, f: &super::decoder::Fields<'_>, r: &mut RequestStep) {
         r.timeout = f
             .get("timeout")
@@ -198,6 +200,7 @@ impl Decoder<'_> {
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
         r.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        r.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
     }
 
     /// `request: METHOD URL` or `request: URL`, into `r`.

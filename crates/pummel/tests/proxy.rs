@@ -1,6 +1,6 @@
 //! Requests through a real HTTP proxy (Debian's tinyproxy, started on 127.0.0.1 with a
 //! configuration of its own): plain http forwarded in absolute form, https and WebSockets through
-//! `CONNECT` tunnels, HTTP/2 by ALPN inside a tunnel, Basic credentials from `{{ env.X }}`, a
+//! `CONNECT` tunnels, HTTP/2 by ALPN inside a tunnel (`pummel bench --http2` and `http2: true`), Basic credentials from `{{ env.X }}`, a
 //! proxy that wants other credentials or refuses the tunnel counted under named error kinds, and
 //! `proxy:` values checked with file:line:col. The proxy's own log says what went through it; the
 //! target's own count says what reached the target.
@@ -290,19 +290,22 @@ fn https_and_http2_through_connect() {
             "target: {}\n\
              defaults:\n  proxy: {}\n  tls: {{ ca: ca.pem }}\n\
              load: {{ vus: 2, iterations: 15 }}\n\
-             scenarios:\n  - name: s\n    steps:\n      - request: GET /scenario\n        check: {{ status: 200 }}\n",
+             scenarios:\n  - name: s\n    steps:\n      - request: GET /scenario\n        check: {{ status: 200 }}\n\
+             \x20     - request: {{ url: /h2, http2: true }}\n        check: {{ status: 200 }}\n",
             nginx.base(),
             proxy.url(),
         ),
     );
     let r = pummel(&["run", s(&file), "--json"]).json_ok();
-    assert_eq!(u(&r, "/status/200"), 15, "{}\n{}", brief(&r), proxy.log());
+    assert_eq!(u(&r, "/status/200"), 30, "{}\n{}", brief(&r), proxy.log());
     assert_eq!(served("/scenario", "HTTP/1.1", 15), 15, "{}", nginx.log());
+    // `http2: true`: HTTP/2 by ALPN inside a tunnel of its own.
+    assert_eq!(served("/h2", "HTTP/2.0", 15), 15, "{}", nginx.log());
     let authority = nginx.base().replacen("https://", "", 1);
     let tunnels = proxy.logged(&format!("CONNECT {authority} "));
     assert!(
-        (1..=2).contains(&tunnels),
-        "two VUs keep their tunnels alive: {tunnels} tunnels\n{}",
+        (2..=4).contains(&tunnels),
+        "two VUs keep their tunnels (one for HTTP/1.1, one for HTTP/2) alive: {tunnels} tunnels\n{}",
         proxy.log()
     );
 

@@ -21,6 +21,8 @@
 //!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
+//! - `parallel`: `parallel:` batches overlapping within their connections (as the target sees
+//!   them), failures and `on_error` in a batch; `http2:` over TLS and h2c, one connection per origin;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
 //!   failing outputs: counted once, named, never a silent success;
 //! - `target`: `pummel target` itself;
@@ -70,6 +72,7 @@ mod limits;
 mod live_metrics;
 mod load_models;
 mod outputs;
+mod parallel;
 mod peers;
 mod proxy;
 mod reports;

@@ -70,6 +70,32 @@ pub(crate) async fn exchange(
     })
 }
 
+/// Sends one request, hands the response's status and headers to `on_head`
+/// and its body to `on_body` as it arrives; the body bytes received.
+pub(crate) async fn exchange_with_head(
+    sender: &mut H2Sender,
+    request: http::Request<Full<Bytes>>,
+    on_head: impl FnOnce(u16, &http::HeaderMap),
+    mut on_body: impl FnMut(&[u8]),
+) -> Result<u64, ErrorKind> {
+    sender.ready().await.map_err(|e| classify(&e))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| classify(&e))?;
+    on_head(response.status().as_u16(), response.headers());
+    let mut body = response.into_body();
+    let mut received = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify(&e))?;
+        if let Some(data) = frame.data_ref() {
+            received += data.len() as u64;
+            on_body(data);
+        }
+    }
+    Ok(received)
+}
+
 /// Names a hyper error by its cause.
 fn classify(err: &hyper::Error) -> ErrorKind {
     if err.is_timeout() {

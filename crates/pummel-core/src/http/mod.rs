@@ -2,11 +2,13 @@
 //! HTTP/2, rustls for TLS.
 
 pub(crate) mod chunked;
+pub(crate) mod decode;
 pub(crate) mod failure_reason;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub(crate) mod io_error;
 pub(crate) mod proxy;
+pub(crate) mod redirect;
 pub(crate) mod request;
 pub(crate) mod session;
 pub(crate) mod target;

@@ -4,10 +4,14 @@
 //! virtual user sends many different requests, keeps a connection per origin
 //! alive between them, follows redirects, sends and stores cookies, and
 //! decodes gzip bodies so checks and captures see what a browser would. The
-//! wire work is still the lean HTTP/1.1 connection of `h1`.
+//! wire work is still the lean HTTP/1.1 connection of `h1`; a request with
+//! `http2` goes through hyper's HTTP/2 client instead (`h2`), over one
+//! connection per origin that the VU's sessions share, its requests
+//! multiplexed as streams (ALPN `h2` over TLS, h2c with prior knowledge over
+//! plain TCP).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -16,13 +20,16 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
+use super::decode::decode_body;
 use super::h1::{H1Connection, H1Error, ResponseSink};
+use super::h2::{self, H2Sender};
 use super::proxy::{ProxyId, ProxySetting, ProxyUrl};
+use super::redirect::{is_redirect, resolve_location};
 use super::request::encode_h1;
 use super::target::{Scheme, TargetUrl};
 use super::tls::SharedClientConfig;
 use super::transport::Connector;
-use crate::http::tls::TlsProfileId;
+use crate::http::tls::{Alpn, TlsProfileId};
 use crate::ErrorKind;
 
 /// How many redirects a request follows before the last one is returned as is.
@@ -67,6 +74,8 @@ pub(crate) struct Request {
     pub tls: Option<TlsProfileId>,
     /// The proxy it goes through (`proxy:`).
     pub proxy: ProxySetting,
+    /// Send it over HTTP/2.
+    pub http2: bool,
 }
 
 /// The final response to a session's request (after any redirects), its body
@@ -118,6 +127,23 @@ impl FinalResponse {
 struct Collect<'a> {
     response: &'a mut FinalResponse,
     max_body: u64,
+}
+
+impl Collect<'_> {
+    /// An HTTP/2 response's head, as `head` takes an HTTP/1.1 one.
+    fn h2_head(&mut self, status: u16, headers: &http::HeaderMap) {
+        let response = &mut *self.response;
+        response.status = status;
+        response.body.clear();
+        response.body_truncated = false;
+        response.headers.clear();
+        for (name, value) in headers {
+            response.headers.push((
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
+        }
+    }
 }
 
 impl ResponseSink for Collect<'_> {
@@ -194,8 +220,45 @@ impl Default for SessionOptions {
 
 /// What a kept-alive connection can be reused for: its origin, the `tls:`
 /// profile it was opened with (a connection that presented one client
-/// certificate is not another's) and the proxy it goes through.
-type ConnectionKey = (Scheme, String, u16, Option<TlsProfileId>, Option<ProxyId>);
+/// certificate is not another's), whether it speaks HTTP/2, and the proxy it
+/// goes through.
+type ConnectionKey = (
+    Scheme,
+    String,
+    u16,
+    Option<TlsProfileId>,
+    bool,
+    Option<ProxyId>,
+);
+/// A VU's HTTP/2 connections, one per origin, shared by its sessions (its
+/// main one and its `parallel` lanes): a batch's HTTP/2 requests are streams
+/// of one connection, as a browser sends them. A connection being opened is
+/// awaited by every request that needs it, never opened twice.
+#[derive(Default)]
+pub(crate) struct H2Pool {
+    by_origin: RefCell<Vec<(ConnectionKey, Rc<tokio::sync::OnceCell<H2Sender>>)>>,
+}
+
+impl H2Pool {
+    /// The origin's connection cell, made empty the first time.
+    fn cell(&self, key: &ConnectionKey) -> Rc<tokio::sync::OnceCell<H2Sender>> {
+        let mut by_origin = self.by_origin.borrow_mut();
+        if let Some((_, cell)) = by_origin.iter().find(|(k, _)| k == key) {
+            return cell.clone();
+        }
+        let cell = Rc::new(tokio::sync::OnceCell::new());
+        by_origin.push((key.clone(), cell.clone()));
+        cell
+    }
+
+    /// Drops a connection that closed, unless another request replaced it
+    /// already.
+    fn forget(&self, key: &ConnectionKey, cell: &Rc<tokio::sync::OnceCell<H2Sender>>) {
+        self.by_origin
+            .borrow_mut()
+            .retain(|(k, c)| k != key || !Rc::ptr_eq(c, cell));
+    }
+}
 
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
@@ -227,11 +290,15 @@ impl Connectors {
         &self,
         url: &TargetUrl,
         tls: Option<TlsProfileId>,
+        http2: bool,
         proxy: ProxySetting,
         tunnel: bool,
     ) -> Result<Connector, ErrorKind> {
         let route = self.options.route(proxy);
-        let key = ((url.scheme, url.host.clone(), url.port, tls, route), tunnel);
+        let key = (
+            (url.scheme, url.host.clone(), url.port, tls, http2, route),
+            tunnel,
+        );
         if let Some(c) = self.by_origin.borrow().get(&key) {
             return Ok(c.clone());
         }
@@ -267,7 +334,7 @@ impl Connectors {
             true => Some(
                 self.options
                     .tls
-                    .for_profile(tls)
+                    .for_profile(tls, if http2 { Alpn::Http2 } else { Alpn::Http1 })
                     .map_err(|_| ErrorKind::Tls)?,
             ),
             false => None,
@@ -286,6 +353,8 @@ impl Connectors {
 pub(crate) struct Session {
     connectors: Rc<Connectors>,
     connections: Vec<(ConnectionKey, H1Connection)>,
+    /// HTTP/2 connections, shared with the session's siblings.
+    h2: Rc<H2Pool>,
     encoded: Vec<u8>,
     connects: usize,
 }
@@ -295,14 +364,25 @@ impl Session {
         Session {
             connectors,
             connections: Vec::new(),
+            h2: Rc::default(),
             encoded: Vec::new(),
             connects: 0,
+        }
+    }
+
+    /// Another session of the same VU: HTTP/1.1 connections of its own,
+    /// HTTP/2 connections shared with this one.
+    pub(crate) fn sibling(&self) -> Session {
+        Session {
+            h2: self.h2.clone(),
+            ..Session::new(self.connectors.clone())
         }
     }
 
     /// Drops every open connection (a virtual user that stops).
     pub(crate) fn close(&mut self) {
         self.connections.clear();
+        self.h2.by_origin.borrow_mut().clear();
     }
 
     /// Sends `request`, following up to `max_redirects` redirects, storing and
@@ -389,6 +469,11 @@ impl Session {
         sink: &mut Collect<'_>,
     ) -> Result<(), ErrorKind> {
         let cookie = cookies.cookie_header(url);
+        if request.http2 {
+            return self
+                .exchange_h2(method, url, body, request, cookie.as_deref(), sink)
+                .await;
+        }
         encode_h1(
             &mut self.encoded,
             method,
@@ -409,7 +494,7 @@ impl Session {
             super::proxy::to_absolute_form(&mut self.encoded, url, proxy);
         }
         let forwarded = forward.is_some();
-        let key = (url.scheme, url.host.clone(), url.port, tls, route);
+        let key = (url.scheme, url.host.clone(), url.port, tls, false, route);
         sink.response.bytes_sent = self.encoded.len() as u64;
         // One retry, for a keep-alive connection the server closed while idle.
         for _ in 0..2 {
@@ -420,7 +505,10 @@ impl Session {
             let mut conn = match self.connections.iter().position(|(k, _)| *k == key) {
                 Some(i) => self.connections.swap_remove(i).1,
                 None => {
-                    let connector = self.connectors.get(url, tls, request.proxy, false).await?;
+                    let connector = self
+                        .connectors
+                        .get(url, tls, false, request.proxy, false)
+                        .await?;
                     let stream = connector.connect(self.connects).await?;
                     self.connects += 1;
                     H1Connection::new(stream)
@@ -460,118 +548,138 @@ impl Session {
     }
 }
 
-fn is_redirect(status: u16) -> bool {
-    matches!(status, 301 | 302 | 303 | 307 | 308)
+impl Session {
+    /// One exchange over the origin's HTTP/2 connection (opened, or awaited
+    /// while another request opens it, the first time); a connection found
+    /// closed is replaced once.
+    async fn exchange_h2(
+        &mut self,
+        method: &Method,
+        url: &TargetUrl,
+        body: &Bytes,
+        request: &Request,
+        cookie: Option<&str>,
+        sink: &mut Collect<'_>,
+    ) -> Result<(), ErrorKind> {
+        let route = self.connectors.options.route(request.proxy);
+        let key = (
+            url.scheme,
+            url.host.clone(),
+            url.port,
+            request.tls,
+            true,
+            route,
+        );
+        sink.response.bytes_sent = body.len() as u64;
+        for _ in 0..2 {
+            let cell = self.h2.cell(&key);
+            let attempt = self.connects;
+            let connectors = &self.connectors;
+            let opened = cell
+                .get_or_try_init(|| async {
+                    // Through a proxy, HTTP/2 always takes a tunnel (h2c
+                    // with prior knowledge too: a proxy forwards HTTP/1.1).
+                    let connector = connectors
+                        .get(url, request.tls, true, request.proxy, true)
+                        .await?;
+                    h2::handshake(connector.connect(attempt).await?).await
+                })
+                .await;
+            let mut sender = match opened {
+                Ok(sender) => sender.clone(),
+                Err(kind) => {
+                    // Not kept: the next request tries to connect again.
+                    self.h2.forget(&key, &cell);
+                    return Err(kind);
+                }
+            };
+            if sender.is_closed() {
+                self.h2.forget(&key, &cell);
+                continue;
+            }
+            self.connects += 1;
+            let h2_request = h2_request(
+                method,
+                url,
+                &request.headers,
+                body,
+                cookie,
+                self.connectors.options.decompress,
+            )?;
+            // Both callbacks write to the sink, one after the other.
+            let shared_sink = RefCell::new(&mut *sink);
+            let outcome = h2::exchange_with_head(
+                &mut sender,
+                h2_request,
+                |status, headers| shared_sink.borrow_mut().h2_head(status, headers),
+                |chunk| shared_sink.borrow_mut().body(chunk),
+            )
+            .await;
+            drop(shared_sink);
+            return match outcome {
+                Ok(bytes) => {
+                    sink.response.bytes_received = bytes;
+                    Ok(())
+                }
+                Err(kind) => {
+                    if sender.is_closed() {
+                        self.h2.forget(&key, &cell);
+                    }
+                    Err(kind)
+                }
+            };
+        }
+        Err(ErrorKind::Closed)
+    }
 }
 
-/// Resolves a `Location` header against the URL that sent it.
-pub(crate) fn resolve_location(base: &TargetUrl, location: &str) -> Option<TargetUrl> {
-    let location = location.trim();
-    if location.contains("://") {
-        return TargetUrl::parse(location).ok();
+/// A request for hyper's HTTP/2 client, with the headers `encode_h1` would
+/// add (`user-agent`, `accept`, `accept-encoding`, the jar's cookies) and
+/// none that HTTP/2 forbids (`:authority` carries the host).
+fn h2_request(
+    method: &Method,
+    url: &TargetUrl,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &Bytes,
+    cookie: Option<&str>,
+    accept_compressed: bool,
+) -> Result<http::Request<http_body_util::Full<Bytes>>, ErrorKind> {
+    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
+    let mut builder = http::Request::builder()
+        .method(method.clone())
+        .uri(url.absolute())
+        .version(http::Version::HTTP_2);
+    if !has(&http::header::USER_AGENT) {
+        builder = builder.header(http::header::USER_AGENT, super::request::USER_AGENT);
     }
-    if let Some(rest) = location.strip_prefix("//") {
-        return TargetUrl::parse(&format!("{}://{rest}", base.scheme.as_str())).ok();
+    if !has(&http::header::ACCEPT) {
+        builder = builder.header(http::header::ACCEPT, "*/*");
     }
-    let path_and_query = if location.starts_with('/') {
-        location.to_owned()
-    } else if location.starts_with('?') {
-        let path = base.path_and_query.split('?').next().unwrap_or("/");
-        format!("{path}{location}")
-    } else {
-        let path = base.path_and_query.split('?').next().unwrap_or("/");
-        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        format!("{dir}{location}")
-    };
-    Some(TargetUrl {
-        path_and_query: normalize_dots(&path_and_query),
-        ..base.clone()
-    })
-}
-
-/// Removes `.` and `..` segments from a path (RFC 3986 §5.2.4).
-fn normalize_dots(path_and_query: &str) -> String {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
-    };
-    let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        match *seg {
-            "." => {
-                if last {
-                    out.push("");
-                }
-            }
-            ".." => {
-                out.pop();
-                if last {
-                    out.push("");
-                }
-            }
-            s => out.push(s),
+    if accept_compressed && !has(&http::header::ACCEPT_ENCODING) {
+        builder = builder.header(http::header::ACCEPT_ENCODING, "gzip, deflate");
+    }
+    let mut own_cookie = None;
+    for (name, value) in headers {
+        match name.as_str() {
+            "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "host"
+            | "proxy-connection" | "content-length" => {}
+            "cookie" => own_cookie = Some(value.as_bytes()),
+            _ => builder = builder.header(name, value),
         }
     }
-    let mut result = String::from("/");
-    result.push_str(&out.join("/"));
-    if let Some(q) = query {
-        result.push('?');
-        result.push_str(q);
-    }
-    result
-}
-
-/// Decodes a gzip or deflate body in place, keeping at most `max_body`
-/// decoded bytes (a small compressed body can expand a thousandfold);
-/// identity bodies are left alone.
-fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result<(), ErrorKind> {
-    let encoding = match response.header("content-encoding") {
-        Some(e) => e.trim().to_ascii_lowercase(),
-        None => return Ok(()),
+    let merged = match (own_cookie, cookie) {
+        (Some(own), Some(jar)) => Some([own, b"; ", jar.as_bytes()].concat()),
+        (Some(own), None) => Some(own.to_vec()),
+        (None, Some(jar)) => Some(jar.as_bytes().to_vec()),
+        (None, None) => None,
     };
-    if response.body.is_empty() {
-        return Ok(());
+    if let Some(value) = merged {
+        let value = HeaderValue::from_bytes(&value).map_err(|_| ErrorKind::InvalidRequest)?;
+        builder = builder.header(http::header::COOKIE, value);
     }
-    let limit = max_body.saturating_add(1);
-    let raw = response.body.as_slice();
-    let mut decoded = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 20));
-    let result = match encoding.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(raw)
-            .take(limit)
-            .read_to_end(&mut decoded),
-        "deflate" => {
-            // "deflate" is zlib-wrapped by the standard, raw by some servers.
-            match flate2::read::ZlibDecoder::new(raw)
-                .take(limit)
-                .read_to_end(&mut decoded)
-            {
-                Ok(n) => Ok(n),
-                Err(_) => {
-                    decoded.clear();
-                    flate2::read::DeflateDecoder::new(raw)
-                        .take(limit)
-                        .read_to_end(&mut decoded)
-                }
-            }
-        }
-        _ => return Ok(()),
-    };
-    // A stream cut at `max_body` cannot decode to its end: what decoded is
-    // the start of the body, and the body is marked truncated.
-    if result.is_err() && !response.body_truncated {
-        return Err(crate::http::failure_reason::note(
-            ErrorKind::MalformedResponse,
-            "the body does not decompress as its Content-Encoding says",
-        ));
-    }
-    if decoded.len() as u64 > max_body {
-        decoded.truncate(usize::try_from(max_body).unwrap_or(usize::MAX));
-        response.body_truncated = true;
-    }
-    response.body = decoded;
-    Ok(())
+    builder
+        .body(http_body_util::Full::new(body.clone()))
+        .map_err(|_| ErrorKind::InvalidRequest)
 }
 
 #[cfg(test)]
@@ -580,39 +688,6 @@ mod tests {
 
     fn url(s: &str) -> TargetUrl {
         TargetUrl::parse(s).unwrap()
-    }
-
-    #[test]
-    fn locations_resolve_like_a_browser() {
-        let base = url("http://h:8080/a/b/c?x=1");
-        assert_eq!(resolve_location(&base, "/z").unwrap().path_and_query, "/z");
-        assert_eq!(
-            resolve_location(&base, "d").unwrap().path_and_query,
-            "/a/b/d"
-        );
-        assert_eq!(
-            resolve_location(&base, "../d?q").unwrap().path_and_query,
-            "/a/d?q"
-        );
-        assert_eq!(
-            resolve_location(&base, "?y=2").unwrap().path_and_query,
-            "/a/b/c?y=2"
-        );
-        assert_eq!(
-            resolve_location(&base, "./").unwrap().path_and_query,
-            "/a/b/"
-        );
-        let abs = resolve_location(&base, "https://other/p").unwrap();
-        assert_eq!(
-            (abs.scheme, abs.host.as_str(), abs.path_and_query.as_str()),
-            (Scheme::Https, "other", "/p")
-        );
-        let proto_rel = resolve_location(&base, "//else:9/q").unwrap();
-        assert_eq!((proto_rel.host.as_str(), proto_rel.port), ("else", 9));
-        assert_eq!(
-            resolve_location(&base, "/../../x").unwrap().path_and_query,
-            "/x"
-        );
     }
 
     #[test]
@@ -665,39 +740,5 @@ mod tests {
         };
         decode_body(&mut bomb, 1 << 20).unwrap();
         assert_eq!((bomb.body.len(), bomb.body_truncated), (1 << 20, true));
-    }
-
-    #[test]
-    fn gzip_and_deflate_bodies_are_decoded() {
-        use std::io::Write;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(b"{\"ok\":true}").unwrap();
-        let mut r = FinalResponse {
-            headers: vec![("content-encoding".into(), "gzip".into())],
-            body: gz.finish().unwrap(),
-            ..FinalResponse::default()
-        };
-        decode_body(&mut r, 1 << 20).unwrap();
-        assert_eq!(r.body, b"{\"ok\":true}");
-
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        z.write_all(b"zz").unwrap();
-        let mut r = FinalResponse {
-            headers: vec![("content-encoding".into(), "deflate".into())],
-            body: z.finish().unwrap(),
-            ..FinalResponse::default()
-        };
-        decode_body(&mut r, 1 << 20).unwrap();
-        assert_eq!(r.body, b"zz");
-
-        let mut bad = FinalResponse {
-            headers: vec![("content-encoding".into(), "gzip".into())],
-            body: b"not gzip".to_vec(),
-            ..FinalResponse::default()
-        };
-        assert_eq!(
-            decode_body(&mut bad, 1 << 20),
-            Err(ErrorKind::MalformedResponse)
-        );
     }
 }

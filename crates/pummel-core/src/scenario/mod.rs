@@ -34,6 +34,7 @@ pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 pub(crate) mod multipart;
+pub(crate) mod parallel;
 mod parse;
 pub(crate) mod pick;
 mod references;
@@ -58,6 +59,8 @@ mod hostile_tests;
 mod limit_tests;
 #[cfg(test)]
 mod metric_tests;
+#[cfg(test)]
+mod parallel_tests;
 #[cfg(test)]
 mod request_option_tests;
 #[cfg(test)]

@@ -124,6 +124,8 @@ pub(crate) struct Defaults {
     /// The proxy every request goes through (`proxy:`), unless the command
     /// line's `--proxy` replaces it or a request names its own.
     pub proxy: crate::http::proxy::ProxySetting,
+    /// HTTP/2 for requests that do not say (`http2:`); default false.
+    pub http2: Option<bool>,
 }
 
 impl Default for Defaults {
@@ -140,6 +142,7 @@ impl Default for Defaults {
             hosts: Vec::new(),
             tls: None,
             proxy: crate::http::proxy::ProxySetting::Inherit,
+            http2: None,
         }
     }
 }
@@ -262,6 +265,8 @@ pub(crate) enum StepKind {
     Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
     If(Box<IfStep>),
+    /// Requests sent at once (`parallel:`).
+    Parallel(Box<Parallel>),
 }
 
 #[derive(Clone, Debug)]
@@ -284,6 +289,17 @@ pub(crate) struct IfStep {
     pub otherwise: Vec<Step>,
 }
 
+/// A `parallel:` step (see [`super::parallel`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Parallel {
+    /// Request steps only (the parser sees to it).
+    pub steps: Vec<Step>,
+    /// Connections per origin for HTTP/1.1 requests.
+    pub connections: u32,
+    /// The batch's `on_error`: for its requests without their own.
+    pub on_error: Option<super::flow::OnError>,
+}
+
 impl StepKind {
     /// The lists of steps inside this one (a group's, a loop's, an `if`'s
     /// two branches).
@@ -292,6 +308,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Parallel(p) => vec![&p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)
@@ -305,6 +322,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Parallel(p) => vec![&mut p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)
@@ -595,6 +613,11 @@ impl Plan {
     /// defaults', else 10.
     pub(crate) fn tls_for(&self, step: &RequestStep) -> Option<crate::http::tls::TlsProfileId> {
         step.tls.or(self.defaults.tls)
+    }
+
+    /// Whether `step` speaks HTTP/2: its own `http2`, else the defaults'.
+    pub(crate) fn http2_for(&self, step: &RequestStep) -> bool {
+        step.http2.or(self.defaults.http2).unwrap_or(false)
     }
 
     pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {

@@ -223,6 +223,9 @@ pub(crate) struct RequestStep {
     pub tls: Option<crate::http::tls::TlsProfileId>,
     /// The proxy (`proxy:`); `Inherit` takes the run's default.
     pub proxy: crate::http::proxy::ProxySetting,
+    /// HTTP/2 (`http2:`): by ALPN over TLS, h2c with prior knowledge over
+    /// plain TCP; `None` inherits the defaults'.
+    pub http2: Option<bool>,
 }
 
 impl RequestStep {
@@ -309,6 +312,7 @@ mod tests {
             follow_redirects: None,
             tls: None,
             proxy: Default::default(),
+            http2: None,
         }
     }
 

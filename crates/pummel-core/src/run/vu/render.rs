@@ -158,6 +158,7 @@ pub(super) fn request(
         max_body: plan.max_body_for(step),
         tls: plan.tls_for(step),
         proxy: step.proxy,
+        http2: plan.http2_for(step),
     })
 }
 

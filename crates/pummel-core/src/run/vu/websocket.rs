@@ -208,6 +208,7 @@ impl Sockets {
                 .get(
                     &ws_url.target,
                     None,
+                    false,
                     crate::http::proxy::ProxySetting::Inherit,
                     true,
                 )

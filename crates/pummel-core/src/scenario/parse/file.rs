@@ -147,6 +147,7 @@ impl Decoder<'_> {
                 "hosts",
                 "tls",
                 "proxy",
+                "http2",
             ],
         ) else {
             return d;
@@ -183,6 +184,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("proxy") {
             d.proxy = self.proxy(n);
         }
+        d.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
         d
     }
 

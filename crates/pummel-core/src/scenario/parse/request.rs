@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 15] = [
+const REQUEST_KEYS: [&str; 16] = [
     "method",
     "url",
     "headers",
@@ -28,6 +28,7 @@ const REQUEST_KEYS: [&str; 15] = [
     "multipart",
     "tls",
     "proxy",
+    "http2",
 ];
 
 impl Decoder<'_> {
@@ -131,6 +132,7 @@ impl Decoder<'_> {
             follow_redirects: None,
             tls: None,
             proxy: Default::default(),
+            http2: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -190,7 +192,7 @@ impl Decoder<'_> {
     }
 
     /// How the request travels: `timeout`, `max_body`, `follow_redirects`,
-    /// `tls`.
+    /// `tls`, `http2`.
     fn decode_request_options(&mut self, f: &super::decoder::Fields<'_>, r: &mut RequestStep) {
         r.timeout = f
             .get("timeout")
@@ -203,6 +205,7 @@ impl Decoder<'_> {
         if let Some(n) = f.get("proxy") {
             r.proxy = self.proxy(n);
         }
+        r.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
     }
 
     /// `request: METHOD URL` or `request: URL`, into `r`.

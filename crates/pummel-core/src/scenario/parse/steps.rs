@@ -156,7 +156,7 @@ impl Decoder<'_> {
         steps
     }
 
-    fn decode_step(&mut self, node: &Node) -> Option<Step> {
+    pub(super) fn decode_step(&mut self, node: &Node) -> Option<Step> {
         let f = self.fields(
             node,
             "a step",
@@ -183,9 +183,11 @@ impl Decoder<'_> {
                 "retry",
                 "on_error",
                 "metric",
+                "parallel",
+                "connections",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric", "parallel"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -215,6 +217,8 @@ impl Decoder<'_> {
             self.loop_step(&f, n)
         } else if let Some(n) = f.get("if") {
             self.if_step(&f, n)
+        } else if let Some(n) = f.get("parallel") {
+            self.parallel_step(&f, n)
         } else {
             None
         };
@@ -241,7 +245,7 @@ impl Decoder<'_> {
                 tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if`, `parallel` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
         None
     }
 

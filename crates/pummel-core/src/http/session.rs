@@ -22,7 +22,7 @@ use http::Method;
 
 use super::decode::decode_body;
 use super::h1::{H1Connection, H1Error, ResponseSink};
-use super::h2::{self, H2Sender};
+use super::h2::{self, h2_request, H2Pool};
 use super::proxy::{ProxyId, ProxySetting, ProxyUrl};
 use super::redirect::{is_redirect, resolve_location};
 use super::request::encode_h1;
@@ -230,35 +230,6 @@ type ConnectionKey = (
     bool,
     Option<ProxyId>,
 );
-/// A VU's HTTP/2 connections, one per origin, shared by its sessions (its
-/// main one and its `parallel` lanes): a batch's HTTP/2 requests are streams
-/// of one connection, as a browser sends them. A connection being opened is
-/// awaited by every request that needs it, never opened twice.
-#[derive(Default)]
-pub(crate) struct H2Pool {
-    by_origin: RefCell<Vec<(ConnectionKey, Rc<tokio::sync::OnceCell<H2Sender>>)>>,
-}
-
-impl H2Pool {
-    /// The origin's connection cell, made empty the first time.
-    fn cell(&self, key: &ConnectionKey) -> Rc<tokio::sync::OnceCell<H2Sender>> {
-        let mut by_origin = self.by_origin.borrow_mut();
-        if let Some((_, cell)) = by_origin.iter().find(|(k, _)| k == key) {
-            return cell.clone();
-        }
-        let cell = Rc::new(tokio::sync::OnceCell::new());
-        by_origin.push((key.clone(), cell.clone()));
-        cell
-    }
-
-    /// Drops a connection that closed, unless another request replaced it
-    /// already.
-    fn forget(&self, key: &ConnectionKey, cell: &Rc<tokio::sync::OnceCell<H2Sender>>) {
-        self.by_origin
-            .borrow_mut()
-            .retain(|(k, c)| k != key || !Rc::ptr_eq(c, cell));
-    }
-}
 
 /// Connectors per origin, shared by the sessions of one worker thread so a
 /// host is resolved once per thread rather than once per virtual user.
@@ -354,7 +325,7 @@ pub(crate) struct Session {
     connectors: Rc<Connectors>,
     connections: Vec<(ConnectionKey, H1Connection)>,
     /// HTTP/2 connections, shared with the session's siblings.
-    h2: Rc<H2Pool>,
+    h2: Rc<H2Pool<ConnectionKey>>,
     encoded: Vec<u8>,
     connects: usize,
 }
@@ -382,7 +353,7 @@ impl Session {
     /// Drops every open connection (a virtual user that stops).
     pub(crate) fn close(&mut self) {
         self.connections.clear();
-        self.h2.by_origin.borrow_mut().clear();
+        self.h2.clear();
     }
 
     /// Sends `request`, following up to `max_redirects` redirects, storing and
@@ -606,16 +577,17 @@ impl Session {
                 cookie,
                 self.connectors.options.decompress,
             )?;
-            // Both callbacks write to the sink, one after the other.
-            let shared_sink = RefCell::new(&mut *sink);
-            let outcome = h2::exchange_with_head(
-                &mut sender,
-                h2_request,
-                |status, headers| shared_sink.borrow_mut().h2_head(status, headers),
-                |chunk| shared_sink.borrow_mut().body(chunk),
-            )
-            .await;
-            drop(shared_sink);
+            let outcome = {
+                // Both callbacks write to the sink, one after the other.
+                let shared_sink = RefCell::new(&mut *sink);
+                h2::exchange_with_head(
+                    &mut sender,
+                    h2_request,
+                    |status, headers| shared_sink.borrow_mut().h2_head(status, headers),
+                    |chunk| shared_sink.borrow_mut().body(chunk),
+                )
+                .await
+            };
             return match outcome {
                 Ok(bytes) => {
                     sink.response.bytes_received = bytes;
@@ -631,55 +603,6 @@ impl Session {
         }
         Err(ErrorKind::Closed)
     }
-}
-
-/// A request for hyper's HTTP/2 client, with the headers `encode_h1` would
-/// add (`user-agent`, `accept`, `accept-encoding`, the jar's cookies) and
-/// none that HTTP/2 forbids (`:authority` carries the host).
-fn h2_request(
-    method: &Method,
-    url: &TargetUrl,
-    headers: &[(HeaderName, HeaderValue)],
-    body: &Bytes,
-    cookie: Option<&str>,
-    accept_compressed: bool,
-) -> Result<http::Request<http_body_util::Full<Bytes>>, ErrorKind> {
-    let has = |name: &HeaderName| headers.iter().any(|(n, _)| n == name);
-    let mut builder = http::Request::builder()
-        .method(method.clone())
-        .uri(url.absolute())
-        .version(http::Version::HTTP_2);
-    if !has(&http::header::USER_AGENT) {
-        builder = builder.header(http::header::USER_AGENT, super::request::USER_AGENT);
-    }
-    if !has(&http::header::ACCEPT) {
-        builder = builder.header(http::header::ACCEPT, "*/*");
-    }
-    if accept_compressed && !has(&http::header::ACCEPT_ENCODING) {
-        builder = builder.header(http::header::ACCEPT_ENCODING, "gzip, deflate");
-    }
-    let mut own_cookie = None;
-    for (name, value) in headers {
-        match name.as_str() {
-            "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "host"
-            | "proxy-connection" | "content-length" => {}
-            "cookie" => own_cookie = Some(value.as_bytes()),
-            _ => builder = builder.header(name, value),
-        }
-    }
-    let merged = match (own_cookie, cookie) {
-        (Some(own), Some(jar)) => Some([own, b"; ", jar.as_bytes()].concat()),
-        (Some(own), None) => Some(own.to_vec()),
-        (None, Some(jar)) => Some(jar.as_bytes().to_vec()),
-        (None, None) => None,
-    };
-    if let Some(value) = merged {
-        let value = HeaderValue::from_bytes(&value).map_err(|_| ErrorKind::InvalidRequest)?;
-        builder = builder.header(http::header::COOKIE, value);
-    }
-    builder
-        .body(http_body_util::Full::new(body.clone()))
-        .map_err(|_| ErrorKind::InvalidRequest)
 }
 
 #[cfg(test)]

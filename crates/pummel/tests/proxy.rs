@@ -358,7 +358,8 @@ fn https_and_http2_through_connect() {
 }
 
 /// `proxy:` values that cannot be a proxy are found when the file loads, at their line and
-/// column; so is `--proxy` on the command line; passwords are never echoed.
+/// column; so is `--proxy` on the command line, which a distributed run refuses; passwords are
+/// never echoed.
 #[test]
 fn proxy_settings_are_checked_with_file_line_and_column() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -388,6 +389,16 @@ fn proxy_settings_are_checked_with_file_line_and_column() {
         "http://127.0.0.1:1/",
     ])
     .expect_usage_error(&["--proxy: unsupported proxy scheme \"socks5\""]);
+    // `--proxy` names a proxy as this machine reaches it: a distributed run refuses it.
+    pummel(&[
+        "bench",
+        "--server",
+        "http://127.0.0.1:1",
+        "--proxy",
+        "http://127.0.0.1:3128",
+        "http://127.0.0.1:1/",
+    ])
+    .expect_usage_error(&["--proxy is for local runs"]);
 }
 
 /// `examples/proxy.yaml`, pointed at a target and a tinyproxy on free ports: it passes, and the

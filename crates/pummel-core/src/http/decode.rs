@@ -3,24 +3,26 @@
 
 use std::io::Read;
 
-use super::session::FinalResponse;
 use crate::ErrorKind;
 
-/// Decodes a gzip or deflate body in place, keeping at most `max_body`
-/// decoded bytes (a small compressed body can expand a thousandfold);
-/// identity bodies are left alone.
-pub(crate) fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result<(), ErrorKind> {
-    let encoding = match response.header("content-encoding") {
-        Some(e) => e.trim().to_ascii_lowercase(),
-        None => return Ok(()),
-    };
-    if response.body.is_empty() {
+/// Decodes a body sent with `Content-Encoding: encoding` (lower case) in
+/// place, keeping at most `max_body` decoded bytes (a small compressed body
+/// can expand a thousandfold); identity bodies are left alone. `truncated`
+/// says the body was cut at `max_body` already, and is set when decoding
+/// cuts it.
+pub(crate) fn decode_body(
+    encoding: &str,
+    body: &mut Vec<u8>,
+    truncated: &mut bool,
+    max_body: u64,
+) -> Result<(), ErrorKind> {
+    if body.is_empty() {
         return Ok(());
     }
     let limit = max_body.saturating_add(1);
-    let raw = response.body.as_slice();
+    let raw = body.as_slice();
     let mut decoded = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 20));
-    let result = match encoding.as_str() {
+    let result = match encoding {
         "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(raw)
             .take(limit)
             .read_to_end(&mut decoded),
@@ -43,7 +45,7 @@ pub(crate) fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result
     };
     // A stream cut at `max_body` cannot decode to its end: what decoded is
     // the start of the body, and the body is marked truncated.
-    if result.is_err() && !response.body_truncated {
+    if result.is_err() && !*truncated {
         return Err(crate::http::failure_reason::note(
             ErrorKind::MalformedResponse,
             "the body does not decompress as its Content-Encoding says",
@@ -51,9 +53,9 @@ pub(crate) fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result
     }
     if decoded.len() as u64 > max_body {
         decoded.truncate(usize::try_from(max_body).unwrap_or(usize::MAX));
-        response.body_truncated = true;
+        *truncated = true;
     }
-    response.body = decoded;
+    *body = decoded;
     Ok(())
 }
 
@@ -61,37 +63,29 @@ pub(crate) fn decode_body(response: &mut FinalResponse, max_body: u64) -> Result
 mod tests {
     use super::*;
 
+    /// Decodes `body` as `encoding`, with room for 1 MiB.
+    fn decode(encoding: &str, mut body: Vec<u8>) -> Result<Vec<u8>, ErrorKind> {
+        decode_body(encoding, &mut body, &mut false, 1 << 20).map(|()| body)
+    }
+
     #[test]
     fn gzip_and_deflate_bodies_are_decoded() {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"ok\":true}").unwrap();
-        let mut r = FinalResponse {
-            headers: vec![("content-encoding".into(), "gzip".into())],
-            body: gz.finish().unwrap(),
-            ..FinalResponse::default()
-        };
-        decode_body(&mut r, 1 << 20).unwrap();
-        assert_eq!(r.body, b"{\"ok\":true}");
+        assert_eq!(
+            decode("gzip", gz.finish().unwrap()).unwrap(),
+            b"{\"ok\":true}"
+        );
 
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"zz").unwrap();
-        let mut r = FinalResponse {
-            headers: vec![("content-encoding".into(), "deflate".into())],
-            body: z.finish().unwrap(),
-            ..FinalResponse::default()
-        };
-        decode_body(&mut r, 1 << 20).unwrap();
-        assert_eq!(r.body, b"zz");
+        assert_eq!(decode("deflate", z.finish().unwrap()).unwrap(), b"zz");
 
-        let mut bad = FinalResponse {
-            headers: vec![("content-encoding".into(), "gzip".into())],
-            body: b"not gzip".to_vec(),
-            ..FinalResponse::default()
-        };
         assert_eq!(
-            decode_body(&mut bad, 1 << 20),
+            decode("gzip", b"not gzip".to_vec()),
             Err(ErrorKind::MalformedResponse)
         );
+        assert_eq!(decode("br", b"kept".to_vec()).unwrap(), b"kept");
     }
 }

@@ -109,6 +109,22 @@ impl FinalResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Decodes a gzip or deflate body in place, up to `max_body` bytes.
+    fn decode(&mut self, max_body: u64) -> Result<(), ErrorKind> {
+        let Some(encoding) = self
+            .header("content-encoding")
+            .map(|e| e.trim().to_ascii_lowercase())
+        else {
+            return Ok(());
+        };
+        decode_body(
+            &encoding,
+            &mut self.body,
+            &mut self.body_truncated,
+            max_body,
+        )
+    }
+
     fn reset(&mut self) {
         self.status = 0;
         self.headers.clear();
@@ -423,7 +439,7 @@ impl Session {
         response.redirects = redirects;
         response.url = Some(url);
         if self.connectors.options.decompress {
-            decode_body(response, request.max_body)?;
+            response.decode(request.max_body)?;
         }
         Ok(())
     }
@@ -661,7 +677,7 @@ mod tests {
             body: gz.finish().unwrap(),
             ..FinalResponse::default()
         };
-        decode_body(&mut bomb, 1 << 20).unwrap();
+        bomb.decode(1 << 20).unwrap();
         assert_eq!((bomb.body.len(), bomb.body_truncated), (1 << 20, true));
     }
 }

@@ -467,7 +467,10 @@ fn example_parallel_passes() {
         .unwrap_or_else(|| panic!("no group assets\n{}", brief_run(&r)));
     assert_eq!(u(assets, "/batch/batches"), 10, "{assets}");
     let p50 = assets["batch"]["latency_ms"]["p50"].as_f64().unwrap_or(0.0);
-    assert!((200.0..600.0).contains(&p50), "batch p50 {p50} ms\n{assets}");
+    assert!(
+        (200.0..600.0).contains(&p50),
+        "batch p50 {p50} ms\n{assets}"
+    );
 }
 
 /// The HTTP/2 example against the target's h2c: the version checks pass both ways.

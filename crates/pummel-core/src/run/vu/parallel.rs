@@ -214,9 +214,15 @@ impl Vu {
     ) {
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut judged = Vec::new();
+        let mut last_status = None;
         for (i, d) in done.into_iter().enumerate() {
             let Some(d) = d else { continue };
             let r = &op.requests[i];
+            last_status = Some(if d.result.is_ok() {
+                d.response.status
+            } else {
+                0
+            });
             if let Err(kind) = d.result {
                 if let Some(debug) = &shared.debug {
                     self.trace_exchange(debug, shared, r, &d.request, Err(kind), 0);
@@ -259,10 +265,10 @@ impl Vu {
             }
         }
         self.scratch = scratch;
-        // The batch's last status is what `status` reads after it: the
-        // last request's in the batch's order.
-        if let Some((_, d)) = judged.last() {
-            self.vars.status = Some(d.response.status);
+        // What `status` reads after the batch: the last request's in the
+        // batch's order (0 when it got no response).
+        if last_status.is_some() {
+            self.vars.status = last_status;
         }
     }
 }

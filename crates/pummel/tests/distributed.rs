@@ -431,6 +431,86 @@ fn a_cut_link_loses_nothing() {
     assert!(u(&c1, "/requests") > 100, "{c1}");
 }
 
+/// An agent the server declared lost (its link frozen past `--agent-timeout`) that was in fact
+/// running all along: the run ends without it, and when its link comes back, everything it
+/// measured is merged into the finished run's result, which says so.
+#[test]
+fn a_lost_agent_that_comes_back_late_loses_nothing() {
+    let _busy = util::busy();
+    let server = Server::start(&["--agent-timeout", "2s"]);
+    let proxy = FreezableProxy::start(&server.url);
+    let _direct = server.agent("ld1", &[], &[]);
+    let _cut = server.agent_via(&proxy.url(), "lc1", &[], &[]);
+    server.wait_agents(&["ld1", "lc1"], "idle");
+    let target = CountingTarget::start();
+    let out = server.client(&[
+        "bench",
+        &target.url("/"),
+        "-q",
+        "40",
+        "-z",
+        "4s",
+        "-c",
+        "2",
+        "--detach",
+    ]);
+    let run = run_id(&out.expect_code(0));
+    server.wait_run(&run, &["running"], SETTLE);
+    assert!(poll(SETTLE, || target.served() > 20), "load started");
+    proxy.freeze();
+    // The run ends with lc1 lost while lc1 still runs its share behind the frozen link.
+    let info = server.wait_run(&run, &["finished"], Duration::from_secs(30));
+    assert_eq!(info["exit_code"], 1, "{info}");
+    assert!(
+        poll(SETTLE, || until_settled(&target)),
+        "the load did not end"
+    );
+    proxy.resume();
+    server.wait_agents(&["ld1", "lc1"], "idle");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json");
+    let complete = poll(SETTLE, || {
+        server
+            .client(&["result", &run, "--out", file.to_str().unwrap()])
+            .code
+            == Some(0)
+            && u(&read_json(&file), "/requests") + u(&read_json(&file), "/requests_cut")
+                == target.served()
+    });
+    let v = read_json(&file);
+    assert!(
+        complete,
+        "the late agent's seconds merged: {} + {} cut of {} ({})",
+        v["requests"],
+        v["requests_cut"],
+        target.served(),
+        util::brief(&v)
+    );
+    assert_eq!(v["late_data_merged"], true, "{}", util::brief(&v));
+    let lc1 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "lc1")
+        .unwrap()
+        .clone();
+    assert!(lc1.get("lost_at").is_some(), "{lc1}");
+    let total: u64 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| u(a, "/requests"))
+        .sum();
+    assert_eq!(total, u(&v, "/requests"));
+}
+
+/// True once the target has served nothing new for half a second.
+fn until_settled(target: &CountingTarget) -> bool {
+    let before = target.served();
+    std::thread::sleep(Duration::from_millis(500));
+    target.served() == before
+}
+
 #[test]
 fn a_server_restart_interrupts_the_run_and_keeps_late_snapshots() {
     let _busy = util::busy();

@@ -559,6 +559,64 @@ fn a_server_restart_interrupts_the_run_and_keeps_late_snapshots() {
     assert_eq!(server.run_info(&run).unwrap()["state"], "interrupted");
 }
 
+/// A scenario with a global setup, its server restarted mid-run: the interrupted run's result,
+/// merged again from what the store kept, still has the setup's figures, beside every second the
+/// agents sent.
+#[test]
+fn an_interrupted_run_keeps_its_setup_figures() {
+    let _busy = util::busy();
+    let mut server = Server::start(&[]);
+    let _agents: Vec<Agent> = ["g1", "g2"]
+        .iter()
+        .map(|n| server.agent(n, &[], &[]))
+        .collect();
+    server.wait_agents(&["g1", "g2"], "idle");
+    let target = CountingTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = cluster::write(
+        dir.path(),
+        "setup.yaml",
+        &format!(
+            "target: {}\nload: {{ vus: 2, duration: 4s }}\n\
+             setup:\n  - {{ name: login, request: GET /login }}\n\
+             teardown:\n  - {{ name: logout, request: GET /logout }}\n\
+             scenarios:\n  - name: s\n    steps:\n      - request: GET /work\n        think: 50ms\n",
+            target.url("")
+        ),
+    );
+    let out = server.client(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--agents",
+        "2",
+        "--detach",
+    ]);
+    let run = run_id(&out.expect_code(0));
+    server.wait_run(&run, &["running"], SETTLE);
+    assert!(poll(SETTLE, || target.served() > 10), "load started");
+    server.restart();
+    server.wait_run(&run, &["interrupted"], SETTLE);
+    server.wait_agents(&["g1", "g2"], "idle");
+    let file = dir.path().join("r.json");
+    let complete = poll(SETTLE, || {
+        server
+            .client(&["result", &run, "--out", file.to_str().unwrap()])
+            .code
+            == Some(0)
+            && u(&read_json(&file), "/requests") + u(&read_json(&file), "/requests_cut")
+                == target.served()
+    });
+    let v = read_json(&file);
+    assert!(complete, "{} of {}", v["requests"], target.served());
+    let steps = v["steps"].as_array().expect("steps");
+    let login = steps
+        .iter()
+        .find(|s| s["global"] == "setup")
+        .unwrap_or_else(|| panic!("no setup step in the rebuilt result: {steps:?}"));
+    assert_eq!(login["name"], "login");
+    assert_eq!(u(login, "/requests"), 1, "{login}");
+}
+
 #[test]
 fn starts_agree_even_with_a_skewed_clock() {
     let _quiet = util::quiet();

@@ -510,6 +510,69 @@ fn a_lost_agent_that_comes_back_late_loses_nothing() {
     assert_eq!(total, u(&v, "/requests"));
 }
 
+/// An agent declared lost (its link frozen past `--agent-timeout`) whose link comes back while
+/// the run is still going: the run waits for its end again, and its every second is in the
+/// result the attached client gets, with no late merge needed.
+#[test]
+fn a_lost_agent_back_before_the_end_is_waited_for() {
+    let _busy = util::busy();
+    let server = Server::start(&["--agent-timeout", "2s"]);
+    let proxy = FreezableProxy::start(&server.url);
+    let _direct = server.agent("bd1", &[], &[]);
+    let _cut = server.agent_via(&proxy.url(), "bc1", &[], &[]);
+    server.wait_agents(&["bd1", "bc1"], "idle");
+    let target = CountingTarget::start();
+    let run = Running::spawn(&[
+        "bench",
+        &target.url("/"),
+        "-q",
+        "40",
+        "-z",
+        "8s",
+        "-c",
+        "2",
+        "--json",
+        "--server",
+        &server.url,
+        "--token",
+        &server.client_token,
+    ]);
+    assert!(poll(SETTLE, || target.served() > 20), "load started");
+    proxy.freeze();
+    let lost = poll(SETTLE, || {
+        server
+            .agents()
+            .iter()
+            .any(|a| a["name"] == "bc1" && a["state"] == "lost")
+    });
+    assert!(lost, "bc1 never declared lost: {:?}", server.agents());
+    proxy.resume();
+    let out = run.finish(Duration::from_secs(60));
+    // Nothing of the plan was lost: the run passes and is whole.
+    let v = out.expect_code(0).json();
+    assert_eq!(v["partial"], false, "{}", util::brief(&v));
+    let (done, cut) = (u(&v, "/requests"), u(&v, "/requests_cut"));
+    assert!(
+        (done..=done + cut).contains(&target.served()),
+        "{} served, {done} + {cut} cut in the result: {}",
+        target.served(),
+        v["agents"]
+    );
+    let bc1 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "bc1")
+        .unwrap()
+        .clone();
+    assert!(
+        bc1.get("lost_at").is_some() && bc1.get("back_at").is_some(),
+        "{bc1}"
+    );
+    assert!(bc1.get("finished_at").is_some(), "waited for: {bc1}");
+    assert_eq!(v.get("late_data_merged"), None);
+}
+
 /// True once the target has served nothing new for half a second.
 fn until_settled(target: &CountingTarget) -> bool {
     let before = target.served();

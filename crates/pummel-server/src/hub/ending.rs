@@ -98,7 +98,11 @@ impl Hub {
         };
         let elapsed_ns = end_ns.saturating_sub(start_ns).max(0);
         let elapsed = Duration::from_nanos(u64::try_from(elapsed_ns).unwrap_or(0));
-        let lost = run.agents.iter().any(|s| s.lost_at.is_some());
+        // Lost and never back with its end: part of the plan is missing.
+        let lost = run
+            .agents
+            .iter()
+            .any(|s| s.lost_at.is_some() && s.finished_at.is_none());
         let ending = Ending {
             elapsed,
             started_unix_ms: start_ns / 1_000_000,

@@ -101,6 +101,11 @@ pub struct RunResult {
     /// each agent was lost or came back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<RunAgent>,
+    /// Distributed runs only: seconds an agent sent after the run had ended
+    /// (lost, then back with what it had buffered) were merged in, after
+    /// the run's verdict was given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late_data_merged: bool,
     /// What the monitor scraped from the system under test (`monitor:` in
     /// a scenario, `--monitor` on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -523,6 +528,7 @@ impl RunResult {
             websocket: None,
             failures: Vec::new(),
             agents: Vec::new(),
+            late_data_merged: false,
             monitor: None,
             runner: None,
         }

@@ -13,6 +13,7 @@ pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
 mod runs;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -107,6 +108,11 @@ pub(crate) struct Hub {
     runs: HashMap<String, ActiveRun>,
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
+    /// Writes snapshots off this loop.
+    writer: writer::Writer,
+    /// Ended runs that late snapshots arrived for since their result was
+    /// kept: their result is merged again.
+    late: std::collections::HashSet<String>,
 }
 
 /// Starts the hub on the current runtime.
@@ -117,6 +123,8 @@ pub(crate) fn start(
 ) -> HubHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut hub = Hub {
+        writer: writer::Writer::start(store.clone()),
+        late: std::collections::HashSet::new(),
         store,
         backend,
         config,

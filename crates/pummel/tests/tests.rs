@@ -43,6 +43,8 @@
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
+//! - `runners_distributed`: runner journeys shipped with their test directory to agents that lack
+//!   it (`--runner` and a `runner:` section), and refused by an agent without `--allow-runners`;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
@@ -72,6 +74,7 @@ mod peers;
 mod reports;
 mod requests;
 mod runners;
+mod runners_distributed;
 mod scenarios;
 mod scenload;
 mod servers;

@@ -170,6 +170,11 @@ pub(crate) struct AgentArgs {
     /// Stop the load by itself when the server has been unreachable this long
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub orphan_timeout: Duration,
+
+    /// Run runner journeys (Python, Node): code shipped by the server's clients runs on this
+    /// machine as this user, so an agent refuses them unless started with this flag
+    #[arg(long)]
+    pub allow_runners: bool,
 }
 
 #[derive(Debug, Args)]

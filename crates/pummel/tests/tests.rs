@@ -43,6 +43,8 @@
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
+//! - `runner_clients`: the Python and JS clients' WebSocket helpers against the target's echo,
+//!   timed; Node runners that crash, hang or print garbage, each counted by name;
 //! - `runners_distributed`: runner journeys shipped with their test directory to agents that lack
 //!   it (`--runner` and a `runner:` section), and refused by an agent without `--allow-runners`;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
@@ -73,6 +75,7 @@ mod outputs;
 mod peers;
 mod reports;
 mod requests;
+mod runner_clients;
 mod runners;
 mod runners_distributed;
 mod scenarios;

@@ -16,6 +16,9 @@
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
+//! - `server_metrics`: `pummel server --metrics-listen` scraped by Debian's Prometheus during two
+//!   runs at once: each run's series under its `run` label equal its merged result; the dashboard
+//!   set to one run has data;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
 //!   run by newman, replayed with every check passing;
@@ -80,6 +83,7 @@ mod runners;
 mod runners_distributed;
 mod scenarios;
 mod scenload;
+mod server_metrics;
 mod servers;
 mod target;
 mod timing;

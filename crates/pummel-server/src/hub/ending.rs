@@ -137,6 +137,7 @@ impl Hub {
             }
             Err(e) => ("failed", EXIT_FAILED, Some(e), serde_json::Value::Null),
         };
+        self.publish_final(&run, &result);
         let _ = self
             .store
             .finish_run(run_id, state, &result.to_string(), code, message.as_deref())

@@ -379,6 +379,10 @@ scenarios:
       - request: /b
         retry: {{ attempts: 3, on: [timout] }}
         on_error: ignore
+      - ws_connect: ws://127.0.0.1:1/ws
+        on_error: continue
+      - metric: {{ name: m, value: \"1\", kind: counter }}
+        on_error: continue
 "
         ),
     )
@@ -394,6 +398,11 @@ scenarios:
         "did you mean `timeout`?".into(),
         format!("{file}:11:19"),
         "continue, abort_iteration or abort_vu".into(),
+        format!("{file}:13:9"),
+        "`on_error` applies to request steps only: a ws_connect step that fails ends the iteration"
+            .into(),
+        format!("{file}:15:9"),
+        "`on_error` does not apply to a metric step".into(),
     ] {
         assert!(
             out.stderr.contains(&needle),

@@ -430,7 +430,7 @@ fn parse_out(s: &str) -> Result<Out, String> {
 
 /// A listening address: `127.0.0.1:9464`, `[::1]:9464`, or `:9464` for
 /// every interface.
-fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+pub(crate) fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
     let full = match s.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => s.to_owned(),
@@ -440,7 +440,7 @@ fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
 }
 
 /// A linger may be zero: no wait after the run.
-fn parse_linger(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_linger(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" || s.trim() == "0s" {
         return Ok(Duration::ZERO);
     }

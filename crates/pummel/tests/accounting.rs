@@ -62,6 +62,11 @@ impl CountingTarget {
         self.target.requests_served()
     }
 
+    /// WebSockets open on the target now.
+    pub(crate) fn open_websockets(&self) -> u64 {
+        self.target.open_websockets()
+    }
+
     /// Waits until the target has seen `n` requests (at most `limit`): the event a test waits
     /// for before interrupting a run. False when it did not happen in time.
     fn wait_for_requests(&self, n: u64, limit: Duration) -> bool {

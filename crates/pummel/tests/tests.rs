@@ -16,6 +16,9 @@
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
+//! - `server_metrics`: `pummel server --metrics-listen` scraped by Debian's Prometheus during two
+//!   runs at once: each run's series under its `run` label equal its merged result; the dashboard
+//!   set to one run has data;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
 //!   run by newman, replayed with every check passing;
@@ -47,6 +50,10 @@
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
+//! - `runner_clients`: the Python and JS clients' WebSocket helpers against the target's echo,
+//!   timed; Node runners that crash, hang or print garbage, each counted by name;
+//! - `runners_distributed`: runner journeys shipped with their test directory to agents that lack
+//!   it (`--runner` and a `runner:` section), and refused by an agent without `--allow-runners`;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
@@ -77,9 +84,12 @@ mod peers;
 mod proxy;
 mod reports;
 mod requests;
+mod runner_clients;
 mod runners;
+mod runners_distributed;
 mod scenarios;
 mod scenload;
+mod server_metrics;
 mod servers;
 mod target;
 mod timing;

@@ -396,6 +396,15 @@ impl Plan {
 
     /// Replaces parts of the file's load model with command-line values.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
+        let flags = override_flags(overrides);
+        if !flags.is_empty()
+            && !self.scenarios.is_empty()
+            && self.scenarios.iter().all(|s| s.load.is_some())
+        {
+            // Silently ignored flags would run a different load than the
+            // user asked for: say so before anything runs.
+            return Err(OverrideError::UnusedTopLevelLoad(flags.join(" and ")));
+        }
         self.load.apply(overrides)
     }
 
@@ -671,4 +680,17 @@ impl Plan {
         walk(None, &self.teardown, &mut out);
         out
     }
+}
+
+/// The load flags given, as the command line names them.
+fn override_flags(overrides: &Overrides) -> Vec<&'static str> {
+    [
+        (overrides.vus.is_some(), "--vus"),
+        (overrides.rate.is_some(), "--rate"),
+        (overrides.duration.is_some(), "--duration"),
+        (overrides.iterations.is_some(), "--iterations"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
 }

@@ -252,15 +252,22 @@ impl Decoder<'_> {
     /// Reports the keys of a step that its kind does not take.
     pub(super) fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
         for (key, k, _) in &f.entries {
-            if !allowed.contains(key) {
-                self.err(
-                    k.span,
-                    format!(
-                        "`{key}` does not belong in a {kind} step (it takes {})",
-                        allowed.join(", ")
-                    ),
-                );
+            if allowed.contains(key) {
+                continue;
             }
+            // `on_error` is the one key users expect on every step: say what
+            // that step's failure does instead.
+            let message = match (*key, kind) {
+                ("on_error", "metric") => "`on_error` does not apply to a metric step: a value that is not a number is counted and noted, and the iteration always goes on".to_owned(),
+                ("on_error", ws) if ws.starts_with("ws_") => format!(
+                    "`on_error` applies to request steps only: a {ws} step that fails ends the iteration, counted under its error kind"
+                ),
+                _ => format!(
+                    "`{key}` does not belong in a {kind} step (it takes {})",
+                    allowed.join(", ")
+                ),
+            };
+            self.err(k.span, message);
         }
     }
 

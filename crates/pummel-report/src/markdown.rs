@@ -165,6 +165,21 @@ fn groups_table(out: &mut String, r: &RunResult) {
             format::ms(l.p99),
             format::ms(l.max),
         );
+        if let Some(b) = &g.batch {
+            // A `parallel` batch: the batches' own latency (their slowest request's).
+            let l = &b.latency_ms;
+            let _ = writeln!(
+                out,
+                "| {} | {} (batches, slowest request) | {} |  |  | {} | {} | {} | {} |",
+                escape(g.scenario.as_deref().unwrap_or("(global)")),
+                escape(&g.name),
+                format::count(b.batches),
+                format::ms(l.p50),
+                format::ms(l.p95),
+                format::ms(l.p99),
+                format::ms(l.max),
+            );
+        }
     }
 }
 

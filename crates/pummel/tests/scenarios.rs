@@ -460,7 +460,18 @@ fn example_quickstart_passes() {
 fn example_parallel_passes() {
     let target = Target::start();
     let (_dir, file) = example(&target, "parallel.yaml");
-    let r = assert_example_passed(&run(&file, &[]));
+    let md = file.with_extension("md");
+    let html = file.with_extension("html");
+    let out = run(&file, &["--markdown", s(&md), "--html", s(&html)]);
+    // The Markdown and the HTML reports show the batches beside the group.
+    let markdown = std::fs::read_to_string(&md).expect("markdown report");
+    assert!(
+        markdown.contains("| page | assets (batches, slowest request) | 10 |"),
+        "{markdown}"
+    );
+    let page = std::fs::read_to_string(&html).expect("html report");
+    assert!(page.contains("assets (batches, slowest request)"));
+    let r = assert_example_passed(&out);
     assert_eq!(u(&r, "/checks/passed"), 70, "{}", brief_run(&r));
     let assets = r["groups"]
         .as_array()

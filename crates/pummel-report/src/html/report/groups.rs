@@ -1,4 +1,5 @@
-//! The groups table: each group's steps rolled up.
+//! The groups table: each group's steps rolled up, and for a `parallel` batch's group a row of
+//! the batches' own latency (their slowest request's).
 
 use pummel_result::result::RunResult;
 
@@ -23,7 +24,7 @@ pub(super) fn table(r: &RunResult) -> Table<'static> {
     let rows = r
         .groups
         .iter()
-        .map(|g| {
+        .flat_map(|g| {
             let l = &g.latency_ms;
             let checks = g.checks.passed + g.checks.failed;
             let checks = if checks == 0 {
@@ -31,8 +32,27 @@ pub(super) fn table(r: &RunResult) -> Table<'static> {
             } else {
                 format::percent(g.checks.passed as f64 / checks as f64)
             };
-            [
-                g.scenario.clone().unwrap_or_else(|| "(global)".to_owned()),
+            let scenario = g.scenario.clone().unwrap_or_else(|| "(global)".to_owned());
+            let batch = g.batch.as_ref().map(|b| {
+                let l = &b.latency_ms;
+                [
+                    scenario.clone(),
+                    format!("{} (batches, slowest request)", g.name),
+                    "–".to_owned(),
+                    format::count(b.batches),
+                    "–".to_owned(),
+                    "–".to_owned(),
+                    format::ms(l.p50),
+                    format::ms(l.p95),
+                    format::ms(l.p99),
+                    format::ms(l.max),
+                    "–".to_owned(),
+                ]
+                .map(Cell::Text)
+                .into()
+            });
+            let group = [
+                scenario,
                 g.name.clone(),
                 format::count(g.steps),
                 format::count(g.requests),
@@ -45,7 +65,8 @@ pub(super) fn table(r: &RunResult) -> Table<'static> {
                 checks,
             ]
             .map(Cell::Text)
-            .into()
+            .into();
+            std::iter::once(group).chain(batch)
         })
         .collect();
     Table::new("groups", &COLS, rows)

@@ -282,6 +282,24 @@ pub struct GroupResult {
     pub latency_ms: LatencySummary,
     pub checks: ChecksTotal,
     pub histogram: String,
+    /// For the group of a `parallel` batch: the batches themselves, each
+    /// lasting until its slowest request ended (`latency_ms` above merges
+    /// the requests' own latencies, as for any group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchResult>,
+}
+
+/// The batches of a `parallel` step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// Batches that ran to their end.
+    pub batches: u64,
+    /// Each batch's latency: from its start (in an open model, from the
+    /// iteration's scheduled start when the batch is its first step) until
+    /// its slowest request ended.
+    pub latency_ms: LatencySummary,
+    /// The same latencies, an HDR histogram (V2, deflated, base64).
+    pub histogram: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -139,10 +139,19 @@ impl Hub {
                 } else {
                     code
                 };
-                (state, code, run.stopping.clone(), result)
+                // An agent whose engine failed (a runner that could not
+                // start, say) sent why: the client hears it, not only a code.
+                let fatal = run.agents.iter().find_map(|a| {
+                    a.report
+                        .get("fatal")
+                        .and_then(serde_json::Value::as_str)
+                        .map(|m| format!("on agent {}: {m}", a.name))
+                });
+                (state, code, run.stopping.clone().or(fatal), result)
             }
             Err(e) => ("failed", EXIT_FAILED, Some(e), serde_json::Value::Null),
         };
+        self.publish_final(&run, &result);
         let _ = self
             .store
             .finish_run(run_id, state, &result.to_string(), code, message.as_deref())

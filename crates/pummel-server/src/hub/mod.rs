@@ -12,6 +12,7 @@ mod agents;
 pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
+mod published;
 mod runs;
 mod writer;
 
@@ -29,7 +30,7 @@ use agents::Agent;
 use runs::ActiveRun;
 
 /// How the hub judges its agents.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HubConfig {
     /// How often agents heartbeat.
     pub heartbeat: Duration,
@@ -38,6 +39,16 @@ pub struct HubConfig {
     /// Between the last agent's `ready` and the start instant: time for the
     /// start message to reach every agent.
     pub start_margin: Duration,
+    /// Where each run's merged figures are published, once a second
+    /// (`--metrics-listen`), and how long a finished run's stay there.
+    pub metrics: Option<LiveMetrics>,
+}
+
+/// The live metrics of the runs the server coordinates.
+#[derive(Clone, Debug)]
+pub struct LiveMetrics {
+    pub runs: pummel_live::PublishedRuns,
+    pub linger: Duration,
 }
 
 impl Default for HubConfig {
@@ -46,6 +57,7 @@ impl Default for HubConfig {
             heartbeat: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(10),
             start_margin: Duration::from_millis(500),
+            metrics: None,
         }
     }
 }

@@ -425,6 +425,7 @@ impl Hub {
             .runs
             .get_mut(run_id)
             .and_then(|run| run.merge_live(agent, &body));
+        self.publish_live(run_id);
         if let Some(reason) = abort {
             self.stop_run(run_id, reason, false);
         }

@@ -80,6 +80,18 @@ fn default_name() -> String {
         .unwrap_or_else(|| "agent".to_owned())
 }
 
+/// What this agent can run, as its hello says.
+fn capabilities(allow_runners: bool) -> Vec<String> {
+    let mut all: Vec<String> = ["http", "websocket", "scenario", "bench"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if allow_runners {
+        all.push("runners".to_owned());
+    }
+    all
+}
+
 pub(super) async fn serve(args: &AgentArgs) -> Result<i32, Failure> {
     let (events_tx, events) = mpsc::unbounded_channel();
     let mut agent = Agent {
@@ -245,12 +257,7 @@ impl Agent<'_> {
             name: self.name.clone(),
             labels: self.args.labels.iter().cloned().collect(),
             cores: u32::try_from(segment::threads()).unwrap_or(u32::MAX),
-            capabilities: vec![
-                "http".to_owned(),
-                "websocket".to_owned(),
-                "scenario".to_owned(),
-                "bench".to_owned(),
-            ],
+            capabilities: capabilities(self.args.allow_runners),
             // Segments only: global steps are not runs of their own.
             running: self
                 .running
@@ -353,6 +360,7 @@ impl Agent<'_> {
                     segment,
                     plan,
                     captures,
+                    self.args.allow_runners,
                     self.events_tx.clone(),
                 );
                 self.running.insert(run, running);

@@ -79,10 +79,12 @@ fn an_abort_on_fail_threshold_stops_every_agent() {
     assert_eq!(agents.len(), 2);
     assert!(agents.iter().all(|a| u(a, "/requests") > 0), "{agents:?}");
     server.wait_agents(&["t1", "t2"], "idle");
-    assert_eq!(
-        u(&v, "/requests") + u(&v, "/requests_cut"),
+    // A request cut by the abort may or may not have reached the target.
+    let (done, cut) = (u(&v, "/requests"), u(&v, "/requests_cut"));
+    assert!(
+        (done..=done + cut).contains(&target.served()),
+        "{} served: {}",
         target.served(),
-        "{}",
         util::brief(&v)
     );
 }

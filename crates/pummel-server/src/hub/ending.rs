@@ -113,7 +113,7 @@ impl Hub {
         self.writer.keep(
             run_id,
             super::writer::ENDING,
-            ending_json(&ending).to_string(),
+            super::writer::ending_json(&ending).to_string(),
         );
         // Every second handed to the writer is in the store before the merge.
         self.writer.flush().await;
@@ -173,27 +173,4 @@ impl Hub {
             );
         }
     }
-}
-
-/// An [`Ending`] as the store keeps it.
-pub(super) fn ending_json(ending: &Ending) -> serde_json::Value {
-    serde_json::json!({
-        "elapsed_ms": u64::try_from(ending.elapsed.as_millis()).unwrap_or(u64::MAX),
-        "started_unix_ms": ending.started_unix_ms,
-        "partial": ending.partial,
-        "aborted_by": ending.aborted_by,
-    })
-}
-
-/// The [`Ending`] kept by [`ending_json`].
-pub(super) fn ending_from(value: &serde_json::Value) -> Option<Ending> {
-    Some(Ending {
-        elapsed: Duration::from_millis(value.get("elapsed_ms")?.as_u64()?),
-        started_unix_ms: value.get("started_unix_ms")?.as_i64()?,
-        partial: value.get("partial")?.as_bool()?,
-        aborted_by: value
-            .get("aborted_by")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
-    })
 }

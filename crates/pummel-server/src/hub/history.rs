@@ -113,7 +113,7 @@ impl Hub {
             .iter()
             .map(|g| plan.decode(g))
             .collect::<Result<Vec<_>, _>>()?;
-        let ending = match kept.ending.as_ref().and_then(super::ending::ending_from) {
+        let ending = match kept.ending.as_ref().and_then(writer::ending_from) {
             Some(ending) => ending,
             None => {
                 // Interrupted: the run's span is the seconds its agents sent.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::backend::Ending;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store as _;
 use crate::wire::ToAgent;
@@ -129,4 +130,27 @@ async fn keep(store: &SqliteStore, run: &str, agent: &str, second: u64, body: &s
         }
     }
     false
+}
+
+/// An [`Ending`] as the store keeps it.
+pub(super) fn ending_json(ending: &Ending) -> serde_json::Value {
+    serde_json::json!({
+        "elapsed_ms": u64::try_from(ending.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "started_unix_ms": ending.started_unix_ms,
+        "partial": ending.partial,
+        "aborted_by": ending.aborted_by,
+    })
+}
+
+/// The [`Ending`] kept by [`ending_json`].
+pub(super) fn ending_from(value: &serde_json::Value) -> Option<Ending> {
+    Some(Ending {
+        elapsed: Duration::from_millis(value.get("elapsed_ms")?.as_u64()?),
+        started_unix_ms: value.get("started_unix_ms")?.as_i64()?,
+        partial: value.get("partial")?.as_bool()?,
+        aborted_by: value
+            .get("aborted_by")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+    })
 }

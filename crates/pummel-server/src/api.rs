@@ -14,8 +14,7 @@ use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{HubHandle, HubMsg};
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store as _;
+use crate::store::Store;
 use crate::token::{Identity, Role};
 use crate::wire::{
     self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
@@ -23,7 +22,7 @@ use crate::wire::{
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<Store>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
 }

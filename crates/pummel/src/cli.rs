@@ -514,8 +514,8 @@ pub(crate) struct TrendArgs {
 mod distributed;
 
 pub(crate) use distributed::{
-    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
-    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg,
+    RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

@@ -32,11 +32,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
+        .merge(crate::queue::api::routes())
         .with_state(state)
 }
 
 /// The caller's identity, if its token is known and its role allows `may`.
-async fn authorise(
+pub(crate) async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
     may: fn(Role) -> bool,
@@ -253,6 +254,7 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();
     if !hub.send(HubMsg::Client {
+        admin: who.role == Role::Admin,
         owner: who.name,
         req,
         tx,
@@ -267,7 +269,9 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
                         event,
                         ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }
                             | ToClient::Runs { .. } | ToClient::Done { .. } | ToClient::Result { .. }
-                    ) || (ends_on_submitted && matches!(event, ToClient::Submitted { .. }));
+                            | ToClient::Jobs { .. } | ToClient::Job { .. }
+                    ) || (ends_on_submitted
+                        && matches!(event, ToClient::Submitted { .. } | ToClient::Queued { .. }));
                     if !send(&mut socket, &event).await || last {
                         break;
                     }

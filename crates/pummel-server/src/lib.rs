@@ -16,6 +16,7 @@
 mod api;
 pub mod backend;
 mod hub;
+mod queue;
 mod store;
 mod tls;
 pub mod token;

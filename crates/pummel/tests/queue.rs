@@ -2,6 +2,10 @@
 //! (its store in SQLite, then in a real PostgreSQL from `postgres`), real agents and the client
 //! commands, against a counting target. Every test body runs once per backend.
 
+use std::time::Duration;
+
+use serde_json::Value;
+
 use crate::accounting::CountingTarget;
 use crate::cluster::{poll, Agent, Server, SETTLE};
 use crate::distributed::{read_json, run_id};
@@ -80,6 +84,181 @@ fn the_store_keeps_runs_across_a_kill_on_both_backends() {
                 target.served() - 400
             );
             assert_eq!(read_json(&file)["partial"], true);
+        },
+    );
+}
+
+/// What `pummel jobs --json` says.
+fn jobs(server: &Server) -> Vec<Value> {
+    let out = server.client(&["jobs", "--json"]);
+    serde_json::from_str(&out.stdout).unwrap_or_default()
+}
+
+fn job(server: &Server, id: &str) -> Value {
+    jobs(server)
+        .into_iter()
+        .find(|j| j["id"] == id)
+        .unwrap_or_default()
+}
+
+/// Waits until job `id` is in one of `states`.
+#[track_caller]
+fn wait_job(server: &Server, id: &str, states: &[&str], limit: Duration) -> Value {
+    let mut last = Value::Null;
+    let reached = poll(limit, || {
+        last = job(server, id);
+        states.iter().any(|s| last["state"] == *s)
+    });
+    assert!(
+        reached,
+        "job {id} not in {states:?} within {limit:?}: {last}"
+    );
+    last
+}
+
+/// Queues `bench ARGS` detached; the job's id.
+fn queue(server: &Server, args: &[&str]) -> (String, String) {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.extend(["--queue", "--detach"]);
+    let out = server.client(&all).expect_code(0);
+    (out.stdout.trim().to_owned(), out.stderr)
+}
+
+fn started_ms(result: &Value) -> u128 {
+    let at = result["started_at"].as_str().expect("started_at");
+    humantime::parse_rfc3339(at)
+        .expect("RFC 3339")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
+fn result_of(server: &Server, run: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json");
+    server
+        .client(&["result", run, "--out", file.to_str().unwrap()])
+        .expect_code(0);
+    read_json(&file)
+}
+
+#[test]
+fn queued_jobs_run_in_order_once_each_on_both_backends() {
+    on_both_backends(
+        "queued_jobs_run_in_order_once_each_on_both_backends",
+        |db| {
+            let _busy = util::busy();
+            let server = Server::start_on(db, &[]);
+            let _agents: Vec<Agent> = ["q1", "q2"]
+                .iter()
+                .map(|n| server.agent(n, &[], &[]))
+                .collect();
+            server.wait_agents(&["q1", "q2"], "idle");
+            let target = CountingTarget::start();
+            let url = target.url("/");
+            // Five jobs each wanting both agents, submitted faster than they run: one at a time.
+            let mut ids = Vec::new();
+            let mut said = Vec::new();
+            for _ in 0..5 {
+                let (id, stderr) = queue(
+                    &server,
+                    &[
+                        &url, "-q", "10", "-z", "2s", "-c", "2", "--agents", "2", "--test", "order",
+                    ],
+                );
+                ids.push(id);
+                said.push(stderr);
+            }
+            // While the first runs, the later ones are told their place.
+            assert!(
+                said[2].contains("position 2") || said[2].contains("position 1"),
+                "{}",
+                said[2]
+            );
+            let listed = jobs(&server);
+            assert!(
+                listed
+                    .iter()
+                    .any(|j| j["state"] == "queued" && j["position"].as_u64() >= Some(2)),
+                "{listed:?}"
+            );
+            // One more, waited for in the foreground: its place, then its run, then exit 0.
+            let waited = server
+                .client(&[
+                    "bench", &url, "-q", "10", "-z", "1s", "-c", "2", "--agents", "2", "--queue",
+                    "--test", "order",
+                ])
+                .expect_code(0);
+            assert!(
+                waited.stderr.contains("queued, position"),
+                "{}",
+                waited.stderr
+            );
+            let mut runs = Vec::new();
+            for id in &ids {
+                let j = wait_job(&server, id, &["passed"], SETTLE);
+                assert_eq!(j["source"], "cli");
+                assert_eq!(j["test"], "order");
+                runs.push(j["run"].as_str().expect("a run").to_owned());
+            }
+            // Each ran once, in submission order, none overlapping the one before.
+            let mut total = 0;
+            let mut previous_end = 0u128;
+            for run in &runs {
+                let r = result_of(&server, run);
+                total += u(&r, "/requests");
+                let start = started_ms(&r);
+                assert!(
+                    start + 50 >= previous_end,
+                    "{db:?}: run {run} started before the one ahead ended"
+                );
+                previous_end = start + (r["duration_s"].as_f64().unwrap() * 1000.0) as u128;
+            }
+            let foreground = target.served() - total;
+            assert_eq!(foreground, 10, "{db:?}: the foreground job ran once");
+            let distinct: std::collections::BTreeSet<&String> = runs.iter().collect();
+            assert_eq!(distinct.len(), 5);
+        },
+    );
+}
+
+#[test]
+fn a_kill_mid_job_interrupts_it_and_the_queue_still_runs_on_both_backends() {
+    on_both_backends(
+        "a_kill_mid_job_interrupts_it_and_the_queue_still_runs_on_both_backends",
+        |db| {
+            let _busy = util::busy();
+            let mut server = Server::start_on(db, &[]);
+            let _agent = server.agent("solo", &[], &[]);
+            server.wait_agents(&["solo"], "idle");
+            let target = CountingTarget::start();
+            let url = target.url("/");
+            let (long, _) = queue(&server, &[&url, "-q", "20", "-z", "6s", "-c", "2"]);
+            let (second, _) = queue(&server, &[&url, "-n", "30", "-c", "2"]);
+            let (third, _) = queue(&server, &[&url, "-n", "30", "-c", "2"]);
+            let running = wait_job(&server, &long, &["running"], SETTLE);
+            assert_eq!(job(&server, &second)["position"], 1);
+            assert_eq!(job(&server, &third)["position"], 2);
+            assert!(poll(SETTLE, || target.served() > 20));
+            server.restart();
+            let interrupted = wait_job(&server, &long, &["interrupted"], SETTLE);
+            assert_eq!(interrupted["run"], running["run"]);
+            // The queued ones still run, once each, after the restart.
+            wait_job(&server, &second, &["passed"], SETTLE);
+            wait_job(&server, &third, &["passed"], SETTLE);
+            let run = interrupted["run"].as_str().unwrap().to_owned();
+            let kept = poll(SETTLE, || {
+                let r = result_of(&server, &run);
+                u(&r, "/requests") + u(&r, "/requests_cut") + 60 == target.served()
+            });
+            assert!(
+                kept,
+                "{db:?}: the interrupted job's measurements are kept: {}",
+                result_of(&server, &run)
+            );
+            assert!(u(&result_of(&server, &run), "/requests") > 0);
+            assert_eq!(server.run_info(&run).unwrap()["state"], "interrupted");
         },
     );
 }

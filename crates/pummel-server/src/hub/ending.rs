@@ -137,6 +137,8 @@ impl Hub {
             .store
             .update_run(run_id, state, &agents, message.as_deref())
             .await;
+        self.run_ended(run_id, state, code, message.as_deref())
+            .await;
         for f in &run.followers {
             tell(
                 f,

@@ -12,6 +12,7 @@ mod agents;
 pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
+mod jobs;
 mod runs;
 
 use std::collections::HashMap;
@@ -80,6 +81,8 @@ pub(crate) enum HubMsg {
     /// A client's request; answers and followed events go to `tx`.
     Client {
         owner: String,
+        /// An admin sees and controls every job, not only its own.
+        admin: bool,
         req: FromClient,
         tx: mpsc::UnboundedSender<ToClient>,
     },
@@ -107,6 +110,7 @@ pub(crate) struct Hub {
     runs: HashMap<String, ActiveRun>,
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
+    jobs: jobs::Jobs,
 }
 
 /// Starts the hub on the current runtime.
@@ -123,8 +127,10 @@ pub(crate) fn start(
         agents: HashMap::new(),
         runs: HashMap::new(),
         refused: std::collections::BTreeMap::new(),
+        jobs: jobs::Jobs::new(),
     };
     tokio::spawn(async move {
+        hub.load_jobs().await;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -157,7 +163,12 @@ impl Hub {
             HubMsg::FromAgent { agent, conn, msg } => self.agent_said(&agent, conn, msg).await,
             HubMsg::AgentDown { agent, conn } => self.agent_down(&agent, conn),
             HubMsg::AgentRefused { agent, reason } => self.agent_refused(agent, reason),
-            HubMsg::Client { owner, req, tx } => self.client(&owner, req, &tx).await,
+            HubMsg::Client {
+                owner,
+                admin,
+                req,
+                tx,
+            } => self.client(&owner, admin, req, &tx).await,
         }
     }
 
@@ -168,6 +179,7 @@ impl Hub {
         for name in lost {
             self.agent_lost(&name).await;
         }
+        self.jobs_tick().await;
     }
 }
 
@@ -205,7 +217,13 @@ impl Hub {
         }
     }
 
-    async fn client(&mut self, owner: &str, req: FromClient, tx: &mpsc::UnboundedSender<ToClient>) {
+    async fn client(
+        &mut self,
+        owner: &str,
+        admin: bool,
+        req: FromClient,
+        tx: &mpsc::UnboundedSender<ToClient>,
+    ) {
         match req {
             FromClient::Hello { .. } => {}
             FromClient::Agents => {
@@ -221,6 +239,11 @@ impl Hub {
             FromClient::Attach { run } => self.attach(&run, tx).await,
             FromClient::Stop { run } => self.stop_request(&run, tx).await,
             FromClient::Result { run } => self.result_of(&run, tx).await,
+            FromClient::Jobs => self.jobs_request(owner, admin, None, tx).await,
+            FromClient::Job { id, action } => {
+                self.jobs_request(owner, admin, Some((id, action)), tx)
+                    .await;
+            }
         }
     }
 }

@@ -15,6 +15,7 @@
 //! hot path.
 
 mod agents;
+mod jobs;
 mod runs;
 mod tokens;
 
@@ -25,6 +26,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub(crate) use agents::AgentRow;
+pub(crate) use jobs::JobRow;
 pub(crate) use runs::{RunRow, SnapshotRow};
 
 /// The database file's name in the data directory.

@@ -59,6 +59,15 @@ pub(crate) struct SubmitArgs {
     #[arg(long, requires = "server")]
     pub detach: bool,
 
+    /// Queue it as a job that waits for free agents (its place shown) instead of failing when
+    /// there are too few now; --agents defaults to 1
+    #[arg(long, requires = "server")]
+    pub queue: bool,
+
+    /// The test name the job's runs are grouped by (with --queue)
+    #[arg(long, value_name = "NAME", requires = "queue")]
+    pub test: Option<String>,
+
     /// When an agent is lost mid-run: go on with the others, or stop the run
     #[arg(long, value_enum, default_value_t = OnLoss::Continue, requires = "server")]
     pub on_agent_loss: OnLoss,
@@ -236,6 +245,32 @@ pub(crate) struct AgentsArgs {
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// show, cancel (a queued job never starts; a running one is stopped), rerun (queue the same
+    /// request again) or delete (forget a job that is not running, with its run and result)
+    #[arg(value_enum, requires = "id")]
+    pub action: Option<JobsAction>,
+
+    /// The job to act on
+    pub id: Option<String>,
+
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum JobsAction {
+    Show,
+    Cancel,
+    Rerun,
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -262,3 +262,193 @@ fn a_kill_mid_job_interrupts_it_and_the_queue_still_runs_on_both_backends() {
         },
     );
 }
+
+/// One HTTP/1.1 request to the server's API: the status and the JSON body.
+fn http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let addr = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let payload = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
+
+/// A second client token, of another owner.
+fn token_of(server: &Server, name: &str) -> String {
+    let data = server.data.to_str().unwrap().to_owned();
+    let mut args = vec![
+        "server", "token", "create", "--name", name, "--role", "client",
+    ];
+    match &server.database {
+        Some(url) => args.extend(["--database", url.as_str()]),
+        None => args.extend(["--data-dir", data.as_str()]),
+    }
+    util::pummel(&args).expect_code(0).stdout.trim().to_owned()
+}
+
+#[test]
+fn backfill_cancel_rerun_delete_and_the_http_api_on_both_backends() {
+    on_both_backends(
+        "backfill_cancel_rerun_delete_and_the_http_api_on_both_backends",
+        |db| {
+            let _busy = util::busy();
+            let server = Server::start_on(db, &[]);
+            let _agents: Vec<Agent> = [("a1", "zone=a"), ("a2", "zone=a"), ("b1", "zone=b")]
+                .iter()
+                .map(|(n, l)| server.agent(n, &["--label", l], &[]))
+                .collect();
+            server.wait_agents(&["a1", "a2", "b1"], "idle");
+            let target = CountingTarget::start();
+            let url = target.url("/");
+            // A long job holds one zone-a agent.
+            let (long, _) = queue(
+                &server,
+                &[&url, "-q", "10", "-z", "4s", "--label", "zone=a"],
+            );
+            let long_job = wait_job(&server, &long, &["running"], SETTLE);
+            // The head wants both zone-a agents: it waits, holding the free one.
+            let (head, _) = queue(
+                &server,
+                &[&url, "-n", "20", "--agents", "2", "--label", "zone=a"],
+            );
+            // Any agent would do for this one: it starts at once, on b1, which the head cannot use.
+            let (any, _) = queue(&server, &[&url, "-n", "20"]);
+            // This one could only use the agent the head holds: it waits behind the head.
+            let (behind, _) = queue(&server, &[&url, "-n", "20", "--label", "zone=a"]);
+            let any_job = wait_job(&server, &any, &["running", "passed"], SETTLE);
+            assert_eq!(
+                job(&server, &long)["state"],
+                "running",
+                "{db:?}: the backfill never delayed the head"
+            );
+            let any_run = server.run_info(any_job["run"].as_str().unwrap()).unwrap();
+            assert_eq!(any_run["agents"], serde_json::json!(["b1"]), "{db:?}");
+            assert_eq!(job(&server, &head)["state"], "queued");
+            assert_eq!(job(&server, &head)["position"], 1);
+            assert_eq!(job(&server, &behind)["state"], "queued");
+            // Cancelled while queued: it never runs.
+            let (doomed, _) = queue(&server, &[&url, "-n", "500", "--label", "zone=a"]);
+            let out = server.client(&["jobs", "cancel", &doomed]).expect_code(0);
+            assert!(out.stdout.contains("cancelled"), "{}", out.stdout);
+            // Another user may neither see nor touch it; the API says so.
+            let bob = token_of(&server, "bob");
+            let (status, body) = http(
+                &server,
+                "POST",
+                &format!("/v1/jobs/{head}/cancel"),
+                &bob,
+                None,
+            );
+            assert_eq!(status, 403, "{body}");
+            let (status, body) = http(&server, "GET", "/v1/jobs", &bob, None);
+            assert_eq!(
+                (status, body.as_array().map(Vec::len)),
+                (200, Some(0)),
+                "{body}"
+            );
+            // The head starts when the long job ends, on both zone-a agents, then the one behind it.
+            let head_job = wait_job(&server, &head, &["passed"], SETTLE);
+            let behind_job = wait_job(&server, &behind, &["passed"], SETTLE);
+            assert!(head_job["started_at"].as_i64() >= long_job["started_at"].as_i64());
+            assert!(behind_job["started_at"].as_i64() >= head_job["started_at"].as_i64());
+            let head_run = server.run_info(head_job["run"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                head_run["agents"],
+                serde_json::json!(["a1", "a2"]),
+                "{db:?}"
+            );
+            wait_job(&server, &long, &["passed"], SETTLE);
+            assert_eq!(job(&server, &doomed)["state"], "cancelled");
+            assert!(job(&server, &doomed)["run"].is_null());
+            let before = target.served();
+            assert_eq!(
+                before,
+                40 + 20 + 20 + 20,
+                "{db:?}: the cancelled job sent nothing"
+            );
+            // Submitted over the API: 201, then run like any other.
+            let plan = serde_json::json!({
+                "plan": { "kind": "bench", "args": [url.clone(), "-n", "15"] },
+                "test": "api-test"
+            });
+            let (status, made) = http(
+                &server,
+                "POST",
+                "/v1/jobs",
+                &server.client_token,
+                Some(&plan),
+            );
+            assert_eq!(status, 201, "{made}");
+            assert_eq!(made["source"], "api");
+            let api_job = made["id"].as_str().unwrap().to_owned();
+            wait_job(&server, &api_job, &["passed"], SETTLE);
+            let (status, one) = http(
+                &server,
+                "GET",
+                &format!("/v1/jobs/{api_job}"),
+                &server.client_token,
+                None,
+            );
+            assert_eq!(
+                (status, one["state"].as_str()),
+                (200, Some("passed")),
+                "{one}"
+            );
+            // Rerun: a new job with the same request.
+            let (status, again) = http(
+                &server,
+                "POST",
+                &format!("/v1/jobs/{api_job}/rerun"),
+                &server.client_token,
+                None,
+            );
+            assert_eq!(status, 201, "{again}");
+            assert_ne!(again["id"], made["id"]);
+            wait_job(&server, again["id"].as_str().unwrap(), &["passed"], SETTLE);
+            assert_eq!(target.served(), before + 30);
+            // Delete: the job, its run and its result are gone.
+            let run = one["run"].as_str().unwrap().to_owned();
+            let (status, _) = http(
+                &server,
+                "DELETE",
+                &format!("/v1/jobs/{api_job}"),
+                &server.client_token,
+                None,
+            );
+            assert_eq!(status, 200);
+            let (status, _) = http(
+                &server,
+                "GET",
+                &format!("/v1/jobs/{api_job}"),
+                &server.client_token,
+                None,
+            );
+            assert_eq!(status, 404);
+            assert!(
+                server.run_info(&run).is_none(),
+                "{db:?}: the deleted job's run is gone"
+            );
+            server.client(&["result", &run]).expect_code(2);
+        },
+    );
+}

@@ -452,3 +452,40 @@ fn backfill_cancel_rerun_delete_and_the_http_api_on_both_backends() {
         },
     );
 }
+
+#[test]
+fn retention_keeps_the_newest_runs_per_test_on_both_backends() {
+    on_both_backends(
+        "retention_keeps_the_newest_runs_per_test_on_both_backends",
+        |db| {
+            let _busy = util::busy();
+            let server = Server::start_on(db, &["--keep-runs", "2"]);
+            let _agent = server.agent("keeper", &[], &[]);
+            server.wait_agents(&["keeper"], "idle");
+            let target = CountingTarget::start();
+            let url = target.url("/");
+            let mut ids = Vec::new();
+            for _ in 0..4 {
+                ids.push(queue(&server, &[&url, "-n", "10", "--test", "nightly"]).0);
+            }
+            let (other, _) = queue(&server, &[&url, "-n", "10", "--test", "other"]);
+            wait_job(&server, &other, &["passed"], SETTLE);
+            // All five ran; of "nightly", only the newest two are kept, runs and results included.
+            assert_eq!(target.served(), 50);
+            let kept: Vec<String> = jobs(&server)
+                .iter()
+                .filter(|j| j["test"] == "nightly")
+                .map(|j| j["id"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(kept, vec![ids[3].clone(), ids[2].clone()], "{db:?}");
+            assert_eq!(job(&server, &other)["state"], "passed");
+            let runs = server.client(&["runs", "--json"]);
+            let runs: Vec<Value> = serde_json::from_str(&runs.stdout).unwrap();
+            assert_eq!(
+                runs.len(),
+                3,
+                "{db:?}: the pruned jobs' runs are gone: {runs:?}"
+            );
+        },
+    );
+}

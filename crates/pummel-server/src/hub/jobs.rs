@@ -99,6 +99,9 @@ impl Hub {
     /// interrupted (as their runs are); queued ones wait again, in order.
     pub(super) async fn load_jobs(&mut self) {
         let _ = self.store.interrupt_running_jobs(unix_now()).await;
+        for test in self.store.tests_with_jobs().await.unwrap_or_default() {
+            self.prune(&test).await;
+        }
         self.jobs.next_seq = self.store.next_job_seq().await.unwrap_or(1);
         for row in self.store.queued_jobs().await.unwrap_or_default() {
             match serde_json::from_str::<Submit>(&row.spec) {
@@ -300,6 +303,27 @@ impl Hub {
             .store
             .finish_job(&job, verdict(state, code), Some(code), message, unix_now())
             .await;
+        if let Ok(Some(row)) = self.store.job(&job).await {
+            self.prune(&row.test).await;
+        }
+    }
+
+    /// Retention: the ended jobs of `test` past the newest `keep_runs`, or
+    /// older than `keep_days`, are deleted with their runs.
+    async fn prune(&mut self, test: &str) {
+        let (keep_runs, keep_days) = (self.config.keep_runs, self.config.keep_days);
+        if keep_runs.is_none() && keep_days.is_none() {
+            return;
+        }
+        let oldest = keep_days.map(|d| unix_now() - i64::from(d) * 86_400);
+        let ended = self.store.ended_jobs_of(test).await.unwrap_or_default();
+        for (index, row) in ended.iter().enumerate() {
+            let too_many = keep_runs.is_some_and(|n| index >= n as usize);
+            let too_old = oldest.is_some_and(|t| row.created_at < t);
+            if too_many || too_old {
+                let _ = self.store.delete_job(&row.id).await;
+            }
+        }
     }
 
     /// Once a tick: waiting jobs get agents that came free; leases are

@@ -38,6 +38,11 @@ pub struct HubConfig {
     /// Between the last agent's `ready` and the start instant: time for the
     /// start message to reach every agent.
     pub start_margin: Duration,
+    /// Retention per test name: keep this many ended jobs (with their runs,
+    /// snapshots and results)…
+    pub keep_runs: Option<u32>,
+    /// …and none older than this many days.
+    pub keep_days: Option<u32>,
 }
 
 impl Default for HubConfig {
@@ -46,6 +51,8 @@ impl Default for HubConfig {
             heartbeat: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(10),
             start_margin: Duration::from_millis(500),
+            keep_runs: None,
+            keep_days: None,
         }
     }
 }

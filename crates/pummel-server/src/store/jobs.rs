@@ -226,3 +226,30 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// The ended jobs of `test`, newest first: what retention prunes from.
+    pub(crate) async fn ended_jobs_of(&self, test: &str) -> Result<Vec<JobRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE test = $1 \
+             AND state NOT IN ('queued', 'running') ORDER BY seq DESC"
+        ))
+        .bind(test)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(job_row).collect()
+    }
+
+    /// The test names that have ended jobs.
+    pub(crate) async fn tests_with_jobs(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT test FROM jobs WHERE state NOT IN ('queued', 'running') ORDER BY test",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("test"))
+            .collect::<Result<_, _>>()?)
+    }
+}

@@ -108,6 +108,14 @@ pub(crate) struct ServerArgs {
     /// An agent silent this long is lost (agents heartbeat every second)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub agent_timeout: Duration,
+
+    /// Retention: keep this many ended jobs per test name (with their runs and results)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: Option<u32>,
+
+    /// Retention: delete ended jobs (with their runs and results) older than this many days
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

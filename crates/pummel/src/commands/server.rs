@@ -84,6 +84,8 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         hub: HubConfig {
             agent_timeout: args.agent_timeout,
+            keep_runs: args.keep_runs,
+            keep_days: args.keep_days,
             ..HubConfig::default()
         },
     };

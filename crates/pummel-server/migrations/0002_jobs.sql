@@ -27,3 +27,15 @@ CREATE TABLE jobs (
 
 CREATE INDEX jobs_by_state ON jobs (state, seq);
 CREATE INDEX jobs_by_test ON jobs (test, created_at);
+
+-- A stored run request that a cron expression (UTC) queues again and again.
+CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    test TEXT NOT NULL DEFAULT '',
+    cron TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    -- Unix seconds of the next firing.
+    next_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -270,6 +270,7 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
                         ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }
                             | ToClient::Runs { .. } | ToClient::Done { .. } | ToClient::Result { .. }
                             | ToClient::Jobs { .. } | ToClient::Job { .. }
+                            | ToClient::Schedules { .. } | ToClient::Schedule { .. }
                     ) || (ends_on_submitted
                         && matches!(event, ToClient::Submitted { .. } | ToClient::Queued { .. }));
                     if !send(&mut socket, &event).await || last {

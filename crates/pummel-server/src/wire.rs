@@ -242,6 +242,22 @@ pub struct Submit {
     /// server sets it.
     #[serde(default)]
     pub source: String,
+    /// A cron expression (UTC; 5 fields, or 6 with seconds first): store
+    /// the request and queue it at every firing instead of once now.
+    #[serde(default)]
+    pub schedule: Option<String>,
+}
+
+/// A schedule as a client sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleInfo {
+    pub id: String,
+    pub owner: String,
+    pub test: String,
+    pub cron: String,
+    /// Unix seconds of the next firing.
+    pub next_at: i64,
+    pub created_at: i64,
 }
 
 /// What a client may do to a job.
@@ -296,6 +312,9 @@ pub enum AgentAction {
 /// `follow` and `attach` then stream the run's events.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// One message per client connection: a large submission costs nothing worth
+// a box at every match.
+#[allow(clippy::large_enum_variant)]
 pub enum FromClient {
     Hello {
         protocol: u32,
@@ -319,6 +338,10 @@ pub enum FromClient {
     },
     /// The queue and the jobs that ran (the caller's; an admin's: all).
     Jobs,
+    Schedules,
+    Unschedule {
+        id: String,
+    },
     /// One job: shown (no action), cancelled, rerun or deleted.
     Job {
         id: String,
@@ -381,6 +404,13 @@ pub enum ToClient {
     },
     Jobs {
         jobs: Vec<JobInfo>,
+    },
+    Schedules {
+        schedules: Vec<ScheduleInfo>,
+    },
+    /// A schedule made (or, for `unschedule`, deleted).
+    Schedule {
+        schedule: ScheduleInfo,
     },
     /// A job (a rerun: the new one) as it is now.
     Job {

@@ -386,71 +386,77 @@ fn backfill_cancel_rerun_delete_and_the_http_api_on_both_backends() {
                 40 + 20 + 20 + 20,
                 "{db:?}: the cancelled job sent nothing"
             );
-            // Submitted over the API: 201, then run like any other.
-            let plan = serde_json::json!({
-                "plan": { "kind": "bench", "args": [url.clone(), "-n", "15"] },
-                "test": "api-test"
-            });
-            let (status, made) = http(
-                &server,
-                "POST",
-                "/v1/jobs",
-                &server.client_token,
-                Some(&plan),
-            );
-            assert_eq!(status, 201, "{made}");
-            assert_eq!(made["source"], "api");
-            let api_job = made["id"].as_str().unwrap().to_owned();
-            wait_job(&server, &api_job, &["passed"], SETTLE);
-            let (status, one) = http(
-                &server,
-                "GET",
-                &format!("/v1/jobs/{api_job}"),
-                &server.client_token,
-                None,
-            );
-            assert_eq!(
-                (status, one["state"].as_str()),
-                (200, Some("passed")),
-                "{one}"
-            );
-            // Rerun: a new job with the same request.
-            let (status, again) = http(
-                &server,
-                "POST",
-                &format!("/v1/jobs/{api_job}/rerun"),
-                &server.client_token,
-                None,
-            );
-            assert_eq!(status, 201, "{again}");
-            assert_ne!(again["id"], made["id"]);
-            wait_job(&server, again["id"].as_str().unwrap(), &["passed"], SETTLE);
-            assert_eq!(target.served(), before + 30);
-            // Delete: the job, its run and its result are gone.
-            let run = one["run"].as_str().unwrap().to_owned();
-            let (status, _) = http(
-                &server,
-                "DELETE",
-                &format!("/v1/jobs/{api_job}"),
-                &server.client_token,
-                None,
-            );
-            assert_eq!(status, 200);
-            let (status, _) = http(
-                &server,
-                "GET",
-                &format!("/v1/jobs/{api_job}"),
-                &server.client_token,
-                None,
-            );
-            assert_eq!(status, 404);
-            assert!(
-                server.run_info(&run).is_none(),
-                "{db:?}: the deleted job's run is gone"
-            );
-            server.client(&["result", &run]).expect_code(2);
+            the_jobs_api(&server, &target, before, db);
         },
     );
+}
+
+/// Submit, show, rerun and delete over the HTTP API.
+fn the_jobs_api(server: &Server, target: &CountingTarget, before: u64, db: Option<&str>) {
+    let url = target.url("/");
+    // Submitted over the API: 201, then run like any other.
+    let plan = serde_json::json!({
+        "plan": { "kind": "bench", "args": [url.clone(), "-n", "15"] },
+        "test": "api-test"
+    });
+    let (status, made) = http(
+        server,
+        "POST",
+        "/v1/jobs",
+        &server.client_token,
+        Some(&plan),
+    );
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["source"], "api");
+    let api_job = made["id"].as_str().unwrap().to_owned();
+    wait_job(server, &api_job, &["passed"], SETTLE);
+    let (status, one) = http(
+        server,
+        "GET",
+        &format!("/v1/jobs/{api_job}"),
+        &server.client_token,
+        None,
+    );
+    assert_eq!(
+        (status, one["state"].as_str()),
+        (200, Some("passed")),
+        "{one}"
+    );
+    // Rerun: a new job with the same request.
+    let (status, again) = http(
+        server,
+        "POST",
+        &format!("/v1/jobs/{api_job}/rerun"),
+        &server.client_token,
+        None,
+    );
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["id"], made["id"]);
+    wait_job(server, again["id"].as_str().unwrap(), &["passed"], SETTLE);
+    assert_eq!(target.served(), before + 30);
+    // Delete: the job, its run and its result are gone.
+    let run = one["run"].as_str().unwrap().to_owned();
+    let (status, _) = http(
+        server,
+        "DELETE",
+        &format!("/v1/jobs/{api_job}"),
+        &server.client_token,
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = http(
+        server,
+        "GET",
+        &format!("/v1/jobs/{api_job}"),
+        &server.client_token,
+        None,
+    );
+    assert_eq!(status, 404);
+    assert!(
+        server.run_info(&run).is_none(),
+        "{db:?}: the deleted job's run is gone"
+    );
+    server.client(&["result", &run]).expect_code(2);
 }
 
 #[test]
@@ -486,6 +492,70 @@ fn retention_keeps_the_newest_runs_per_test_on_both_backends() {
                 3,
                 "{db:?}: the pruned jobs' runs are gone: {runs:?}"
             );
+        },
+    );
+}
+
+#[test]
+fn a_schedule_queues_its_job_at_each_firing_on_both_backends() {
+    on_both_backends(
+        "a_schedule_queues_its_job_at_each_firing_on_both_backends",
+        |db| {
+            let _busy = util::busy();
+            let server = Server::start_on(db, &[]);
+            let _agent = server.agent("cron", &[], &[]);
+            server.wait_agents(&["cron"], "idle");
+            let target = CountingTarget::start();
+            let url = target.url("/");
+            let out = server
+                .client(&[
+                    "bench",
+                    &url,
+                    "-n",
+                    "5",
+                    "--queue",
+                    "--test",
+                    "tick",
+                    "--schedule",
+                    "*/2 * * * * *",
+                ])
+                .expect_code(0);
+            let schedule = out.stdout.trim().to_owned();
+            assert!(out.stderr.contains("stored; next at"), "{}", out.stderr);
+            // It fires every two seconds: two jobs of it have run.
+            let fired = poll(SETTLE, || {
+                jobs(&server)
+                    .iter()
+                    .filter(|j| {
+                        j["source"] == "schedule" && j["test"] == "tick" && j["state"] == "passed"
+                    })
+                    .count()
+                    >= 2
+            });
+            assert!(fired, "{db:?}: {:?}", jobs(&server));
+            let listed = server
+                .client(&["jobs", "schedules", "--json"])
+                .expect_code(0);
+            assert!(listed.stdout.contains(&schedule), "{}", listed.stdout);
+            server
+                .client(&["jobs", "unschedule", &schedule])
+                .expect_code(0);
+            let listed = server
+                .client(&["jobs", "schedules", "--json"])
+                .expect_code(0);
+            assert!(!listed.stdout.contains(&schedule), "{}", listed.stdout);
+            // A bad expression is refused before anything is stored.
+            server
+                .client(&[
+                    "bench",
+                    &url,
+                    "-n",
+                    "5",
+                    "--queue",
+                    "--schedule",
+                    "every night",
+                ])
+                .expect_code(2);
         },
     );
 }

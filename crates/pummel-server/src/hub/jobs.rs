@@ -40,6 +40,8 @@ pub(crate) struct Jobs {
     /// This server's name on the leases it holds.
     instance: String,
     renewed: Instant,
+    /// When the schedules were last looked at.
+    fired: Instant,
 }
 
 impl Jobs {
@@ -53,6 +55,7 @@ impl Jobs {
             next_seq: 1,
             instance: format!("server-{}-{instance}", std::process::id()),
             renewed: Instant::now(),
+            fired: Instant::now(),
         }
     }
 }
@@ -329,6 +332,10 @@ impl Hub {
     /// Once a tick: waiting jobs get agents that came free; leases are
     /// renewed while runs last.
     pub(super) async fn jobs_tick(&mut self) {
+        if self.jobs.fired.elapsed() >= Duration::from_secs(1) {
+            self.jobs.fired = Instant::now();
+            self.fire_schedules().await;
+        }
         self.dispatch().await;
         if !self.jobs.running.is_empty() && self.jobs.renewed.elapsed() >= RENEW_EVERY {
             self.jobs.renewed = Instant::now();

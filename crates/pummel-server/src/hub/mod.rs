@@ -14,6 +14,7 @@ mod ending;
 mod history;
 mod jobs;
 mod runs;
+mod schedules;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -247,6 +248,10 @@ impl Hub {
             FromClient::Stop { run } => self.stop_request(&run, tx).await,
             FromClient::Result { run } => self.result_of(&run, tx).await,
             FromClient::Jobs => self.jobs_request(owner, admin, None, tx).await,
+            FromClient::Schedules => self.schedules_request(owner, admin, None, tx).await,
+            FromClient::Unschedule { id } => {
+                self.schedules_request(owner, admin, Some(id), tx).await;
+            }
             FromClient::Job { id, action } => {
                 self.jobs_request(owner, admin, Some((id, action)), tx)
                     .await;

@@ -122,6 +122,10 @@ impl Hub {
         submit: Submit,
         tx: &mpsc::UnboundedSender<ToClient>,
     ) {
+        if let Some(cron) = submit.schedule.clone() {
+            self.schedule(owner, submit, &cron, tx).await;
+            return;
+        }
         if submit.queue {
             let source = if submit.source.is_empty() {
                 "cli".to_owned()

@@ -17,6 +17,7 @@
 mod agents;
 mod jobs;
 mod runs;
+mod schedules;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub(crate) use agents::AgentRow;
 pub(crate) use jobs::JobRow;
 pub(crate) use runs::{RunRow, SnapshotRow};
+pub(crate) use schedules::ScheduleRow;
 
 /// The database file's name in the data directory.
 const FILE: &str = "pummel.db";

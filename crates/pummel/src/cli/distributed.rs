@@ -68,6 +68,11 @@ pub(crate) struct SubmitArgs {
     #[arg(long, value_name = "NAME", requires = "queue")]
     pub test: Option<String>,
 
+    /// Store the request and queue it whenever this cron expression fires (UTC; 5 fields, or 6
+    /// with seconds first), e.g. "30 2 * * *" nightly; prints the schedule's id
+    #[arg(long, value_name = "CRON", requires = "queue")]
+    pub schedule: Option<String>,
+
     /// When an agent is lost mid-run: go on with the others, or stop the run
     #[arg(long, value_enum, default_value_t = OnLoss::Continue, requires = "server")]
     pub on_agent_loss: OnLoss,
@@ -258,8 +263,9 @@ pub(crate) struct AgentsArgs {
 #[derive(Debug, Args)]
 pub(crate) struct JobsArgs {
     /// show, cancel (a queued job never starts; a running one is stopped), rerun (queue the same
-    /// request again) or delete (forget a job that is not running, with its run and result)
-    #[arg(value_enum, requires = "id")]
+    /// request again) or delete (forget a job that is not running, with its run and result);
+    /// schedules (list them) or unschedule ID
+    #[arg(value_enum)]
     pub action: Option<JobsAction>,
 
     /// The job to act on
@@ -279,6 +285,8 @@ pub(crate) enum JobsAction {
     Cancel,
     Rerun,
     Delete,
+    Schedules,
+    Unschedule,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

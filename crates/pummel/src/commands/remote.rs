@@ -265,8 +265,23 @@ pub(super) fn submit(
         queue: args.queue,
         test: args.test.clone().unwrap_or_default(),
         source: String::new(),
+        schedule: args.schedule.clone(),
     };
     let rt = runtime()?;
+    if submit.schedule.is_some() {
+        let ToClient::Schedule { schedule } = one_shot_at(&remote, &FromClient::Submit(submit))?
+        else {
+            return Err(Failure::runtime("unexpected answer from the server"));
+        };
+        say(format_args!(
+            "schedule {} ({}) stored; next at {}; its jobs show in `pummel jobs`",
+            schedule.id,
+            schedule.cron,
+            unix_seconds(schedule.next_at)
+        ));
+        destinations::print(&format!("{}\n", schedule.id))?;
+        return Ok(exit::SUCCESS);
+    }
     if args.detach && args.queue {
         return rt.block_on(async {
             let mut socket = request(server, token, remote.ca, &FromClient::Submit(submit)).await?;
@@ -432,6 +447,8 @@ async fn ended(
 /// `pummel jobs [ACTION ID]`: the queue and past jobs, or one job acted on.
 pub(super) fn jobs(args: &JobsArgs) -> Result<i32, Failure> {
     let req = match (args.action, &args.id) {
+        (Some(JobsAction::Schedules), _) => FromClient::Schedules,
+        (Some(JobsAction::Unschedule), Some(id)) => FromClient::Unschedule { id: id.clone() },
         (None, None) => FromClient::Jobs,
         (None, Some(id)) => FromClient::Job {
             id: id.clone(),
@@ -444,11 +461,35 @@ pub(super) fn jobs(args: &JobsArgs) -> Result<i32, Failure> {
                 JobsAction::Cancel => Some(JobAction::Cancel),
                 JobsAction::Rerun => Some(JobAction::Rerun),
                 JobsAction::Delete => Some(JobAction::Delete),
+                JobsAction::Schedules | JobsAction::Unschedule => None,
             },
         },
-        (Some(_), None) => return Err(Failure::usage("which job? give its id")),
+        (Some(_), None) => return Err(Failure::usage("which one? give its id")),
     };
     match one_shot(&args.remote, &req)? {
+        ToClient::Schedules { schedules } if args.json => {
+            destinations::print(&json_lines(&schedules)?)?;
+        }
+        ToClient::Schedules { schedules } => {
+            let mut out = format!(
+                "{:<20} {:<10} {:<16} {:<24} {}\n",
+                "SCHEDULE", "OWNER", "TEST", "NEXT", "CRON"
+            );
+            for s in schedules {
+                out.push_str(&format!(
+                    "{:<20} {:<10} {:<16} {:<24} {}\n",
+                    s.id,
+                    s.owner,
+                    if s.test.is_empty() { "-" } else { &s.test },
+                    unix_seconds(s.next_at),
+                    s.cron
+                ));
+            }
+            destinations::print(&out)?;
+        }
+        ToClient::Schedule { schedule } => {
+            say(format_args!("unscheduled {}", schedule.id));
+        }
         ToClient::Jobs { jobs } if args.json => destinations::print(&json_lines(&jobs)?)?,
         ToClient::Jobs { jobs } => destinations::print(&job_table(&jobs))?,
         ToClient::Job { job } if args.json => destinations::print(&json_lines(&job)?)?,
@@ -489,4 +530,19 @@ fn job_table(jobs: &[JobInfo]) -> String {
         ));
     }
     out
+}
+
+/// A Unix second as RFC 3339 (UTC).
+fn unix_seconds(at: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0));
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+fn one_shot_at(remote: &Remote<'_>, req: &FromClient) -> Result<ToClient, Failure> {
+    runtime()?.block_on(async {
+        let mut socket = request(remote.server, remote.token, remote.ca, req).await?;
+        let reply = answer(&mut socket).await;
+        socket.close().await;
+        reply
+    })
 }

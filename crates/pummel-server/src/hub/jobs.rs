@@ -19,7 +19,7 @@ use crate::wire::{JobAction, JobInfo, Submit, ToClient};
 const LEASE: Duration = Duration::from_secs(30);
 const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How many jobs a listing shows (the newest).
-const LISTED: i64 = 500;
+const LISTED: i64 = 200;
 
 /// A job waiting for agents.
 struct Waiting {

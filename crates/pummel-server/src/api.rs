@@ -32,7 +32,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
-        .merge(crate::queue::api::routes())
         .with_state(state)
 }
 

@@ -8,6 +8,7 @@
 //! - `store`: tokens, agents, runs, snapshots and results (SQLite in WAL
 //!   mode, or PostgreSQL);
 //! - `api`: the health probe and the WebSocket endpoints, behind tokens;
+//! - `queue`: the job queue's rule; `jobs_api`: its HTTP JSON API;
 //! - `tls`: rustls on the same port.
 //!
 //! The server is never on the hot path: agents measure, and send one
@@ -16,6 +17,7 @@
 mod api;
 pub mod backend;
 mod hub;
+mod jobs_api;
 mod queue;
 mod store;
 mod tls;
@@ -116,11 +118,12 @@ pub async fn serve(
             source,
         })?;
     let hub = hub::start(store.clone(), backend, config.hub);
-    let app = api::router(api::AppState {
+    let state = api::AppState {
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
-    });
+    };
+    let app = api::router(state.clone()).merge(jobs_api::routes().with_state(state));
     on_listening(local);
     match tls {
         Some(acceptor) => {

@@ -6,8 +6,6 @@
 //! fits beside them and never delays them (backfill without delay). The
 //! hub asks this after anything that may free an agent.
 
-pub(crate) mod api;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a waiting job asks for.

@@ -45,11 +45,18 @@ pub enum ErrorKind {
     /// This machine ran out of file descriptors (EMFILE, ENFILE) opening a
     /// connection: pummel's limit, not the target's failure.
     FdLimit,
+    /// The proxy asked for credentials (407 Proxy Authentication Required):
+    /// none were given, or the proxy refused them.
+    ProxyAuth,
+    /// The proxy would not open a tunnel to the target (`CONNECT` answered
+    /// with a status other than 2xx and 407, such as 403 or 502), or did not
+    /// answer it as HTTP.
+    ProxyRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -65,6 +72,8 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::InvalidRequest,
         ErrorKind::FdLimit,
+        ErrorKind::ProxyAuth,
+        ErrorKind::ProxyRefused,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -88,6 +97,8 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::FdLimit => "fd_limit",
+            ErrorKind::ProxyAuth => "proxy_auth",
+            ErrorKind::ProxyRefused => "proxy_refused",
         }
     }
 
@@ -114,6 +125,8 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
+            ErrorKind::ProxyAuth => "the proxy wants other credentials",
+            ErrorKind::ProxyRefused => "the proxy would not open a tunnel to the target",
         }
     }
 

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-pub use hub::HubConfig;
+pub use hub::{HubConfig, LiveMetrics};
 pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
 

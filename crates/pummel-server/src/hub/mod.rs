@@ -13,8 +13,10 @@ pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
 mod jobs;
+mod published;
 mod runs;
 mod schedules;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -30,7 +32,7 @@ use agents::Agent;
 use runs::ActiveRun;
 
 /// How the hub judges its agents.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HubConfig {
     /// How often agents heartbeat.
     pub heartbeat: Duration,
@@ -44,6 +46,16 @@ pub struct HubConfig {
     pub keep_runs: Option<u32>,
     /// …and none older than this many days.
     pub keep_days: Option<u32>,
+    /// Where each run's merged figures are published, once a second
+    /// (`--metrics-listen`), and how long a finished run's stay there.
+    pub metrics: Option<LiveMetrics>,
+}
+
+/// The live metrics of the runs the server coordinates.
+#[derive(Clone, Debug)]
+pub struct LiveMetrics {
+    pub runs: pummel_live::PublishedRuns,
+    pub linger: Duration,
 }
 
 impl Default for HubConfig {
@@ -54,6 +66,7 @@ impl Default for HubConfig {
             start_margin: Duration::from_millis(500),
             keep_runs: None,
             keep_days: None,
+            metrics: None,
         }
     }
 }
@@ -119,6 +132,11 @@ pub(crate) struct Hub {
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
     jobs: jobs::Jobs,
+    /// Writes snapshots off this loop.
+    writer: writer::Writer,
+    /// Ended runs that late snapshots arrived for since their result was
+    /// kept: their result is merged again.
+    late: std::collections::HashSet<String>,
 }
 
 /// Starts the hub on the current runtime.
@@ -129,6 +147,8 @@ pub(crate) fn start(
 ) -> HubHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut hub = Hub {
+        writer: writer::Writer::start(store.clone()),
+        late: std::collections::HashSet::new(),
         store,
         backend,
         config,

@@ -47,6 +47,7 @@ pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
         http2: false,
         insecure: false,
         websocket: None,
+        proxy: None,
     };
     let stop = super::stop_on_interrupt();
     if outputs.has_summary() {

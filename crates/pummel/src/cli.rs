@@ -55,6 +55,8 @@ pub(crate) enum Command {
     Result(ResultArgs),
     /// List a server's agents, or disable, drain or enable one
     Agents(AgentsArgs),
+    /// List a server's job queue and past jobs, or show, cancel, rerun or delete one
+    Jobs(JobsArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -526,8 +528,8 @@ pub(crate) struct TrendArgs {
 mod distributed;
 
 pub(crate) use distributed::{
-    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
-    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs,
+    ResultArgs, RoleArg, RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Ending;
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store as _;
+use crate::store::Store;
 use crate::wire::ToAgent;
 
 /// Rows of a run that are not an agent's second: they share the snapshots
@@ -50,7 +49,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(store: Arc<SqliteStore>) -> Writer {
+    pub(super) fn start(store: Arc<Store>) -> Writer {
         let (tx, mut rx) = mpsc::unbounded_channel::<Write>();
         tokio::spawn(async move {
             // (run, agent) pairs with a row the store refused.
@@ -113,7 +112,7 @@ impl Writer {
 /// Writes one row, trying again a few times (a busy database); a row that
 /// cannot be kept is not acknowledged, so its agent keeps it and sends it
 /// again on its next connection.
-async fn keep(store: &SqliteStore, run: &str, agent: &str, second: u64, body: &str) -> bool {
+async fn keep(store: &Store, run: &str, agent: &str, second: u64, body: &str) -> bool {
     let mut pause = Duration::from_millis(20);
     for attempt in 1..=ATTEMPTS {
         match store.put_snapshot(run, agent, second, body).await {

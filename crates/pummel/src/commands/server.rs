@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use pummel_live::RunsEndpoint;
 use pummel_server::token::Role;
-use pummel_server::{HubConfig, LiveMetrics, ServerConfig};
+use pummel_server::{HubConfig, LiveMetrics, ServerConfig, StoreAt};
 
-use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::cli::{DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -21,12 +21,13 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
     match &args.action {
         Some(ServerAction::Init(data)) => {
+            let at = store_at(data)?;
             let token = runtime
-                .block_on(pummel_server::init(&data.data_dir))
+                .block_on(pummel_server::init(&at))
                 .map_err(|e| Failure::usage(e.to_string()))?;
             destinations::print(&format!(
                 "Created the store in {}.\nThe first admin token (shown once, keep it safe):\n{token}\n",
-                data.data_dir.display()
+                at.describe()
             ))?;
             Ok(exit::SUCCESS)
         }
@@ -46,7 +47,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             let made = runtime
                 .block_on(pummel_server::create_token(
-                    &create.data.data_dir,
+                    &store_at(&create.data)?,
                     &create.name,
                     role,
                     given.as_deref(),
@@ -66,10 +67,16 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
     }
 }
 
+/// The store `init` and `token create` work on.
+fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
+    StoreAt::choose(data.data_dir.clone(), data.database.clone())
+        .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
+}
+
 fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {
-    let Some(data_dir) = args.data_dir.clone() else {
+    let Some(store) = StoreAt::choose(args.data_dir.clone(), args.database.clone()) else {
         return Err(Failure::usage(
-            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR): where its store is",
+            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR) or --database URL (or PUMMEL_DATABASE_URL): where its store is",
         ));
     };
     // Bound before the server starts, so a taken port is a usage error; kept
@@ -87,10 +94,12 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
     };
     let config = ServerConfig {
         listen: args.listen.clone(),
-        data_dir,
+        store,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         hub: HubConfig {
             agent_timeout: args.agent_timeout,
+            keep_runs: args.keep_runs,
+            keep_days: args.keep_days,
             metrics: endpoint.as_ref().map(|e| LiveMetrics {
                 runs: e.runs().clone(),
                 linger: args.metrics_linger,

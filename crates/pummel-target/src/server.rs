@@ -126,32 +126,60 @@ pub fn serve_blocking(config: TargetConfig, on_ready: impl FnOnce(SocketAddr)) -
     }
     let runtime = builder.enable_all().thread_name("pummel-target").build()?;
     runtime.block_on(async move {
+        // The handlers are in place before anyone learns the address: a
+        // script that signals the target as soon as it reads the ready line
+        // gets a graceful stop, not the default action of the signal.
+        let stop = StopSignals::install()?;
         let target = Target::start(config).await?;
         on_ready(target.local_addr());
-        let signal = stop_requested().await;
+        let signal = stop.requested().await;
         target.shutdown().await;
         signal
     })
 }
 
-/// Waits for Ctrl-C, SIGTERM (`kill`, `docker stop`, a cancelled CI job) or
-/// SIGHUP (a closed terminal): each asks for the same graceful stop, which
-/// closes the open sockets properly instead of dying with them.
-async fn stop_requested() -> io::Result<()> {
+/// Ctrl-C, SIGTERM (`kill`, `docker stop`, a cancelled CI job) and SIGHUP (a
+/// closed terminal): each asks for the same graceful stop, which closes the
+/// open sockets properly instead of dying with them.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = terminate.recv() => Ok(()),
-            _ = hangup.recv() => Ok(()),
+    streams: [tokio::signal::unix::Signal; 3],
+}
+
+impl StopSignals {
+    fn install() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                streams: [
+                    signal(SignalKind::interrupt())?,
+                    signal(SignalKind::terminate())?,
+                    signal(SignalKind::hangup())?,
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn requested(self) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            let [mut interrupt, mut terminate, mut hangup] = self.streams;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
     }
 }
 

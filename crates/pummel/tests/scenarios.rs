@@ -516,10 +516,13 @@ fn example_flow_passes() {
     assert!(u(flaky, "/retries") > 0, "{}", brief_run(&r));
     assert_eq!(u(flaky, "/retries"), u(flaky, "/status/503"));
     assert_eq!(u(&r, "/retries"), u(flaky, "/retries"));
-    assert_eq!(
-        u(step(&r, Some("shop"), "by category"), "/requests"),
-        3 * u(step(&r, Some("shop"), "search games"), "/requests"),
-        "one pass per item"
+    // One pass per item; the run's end may cut each VU's last loop short.
+    let passes = u(step(&r, Some("shop"), "by category"), "/requests");
+    let searches = u(step(&r, Some("shop"), "search games"), "/requests");
+    let vus = 2;
+    assert!(
+        passes <= 3 * searches && passes + 3 * vus >= 3 * searches,
+        "one pass per item: {passes} passes after {searches} searches"
     );
 }
 

@@ -26,6 +26,7 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<SqliteStore>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
+    pub(crate) web: Arc<crate::web::WebState>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -33,6 +34,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
+        .merge(crate::web::routes())
         .with_state(state)
 }
 

@@ -18,6 +18,8 @@ mod hub;
 mod store;
 mod tls;
 pub mod token;
+mod users;
+mod web;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 pub use hub::HubConfig;
 pub use store::StoreError;
 pub use tls::TlsError;
+pub use users::UserRole;
 
 use backend::PlanBackend;
 use store::sqlite::SqliteStore;
@@ -86,6 +89,31 @@ pub async fn create_token(
     }
 }
 
+/// Adds a user of the web UI (or with `replace`, sets the role and
+/// password of one), creating the store if there is none yet.
+pub async fn create_user(
+    data_dir: &Path,
+    name: &str,
+    role: UserRole,
+    password: &str,
+    replace: bool,
+) -> Result<(), StoreError> {
+    if !users::valid_name(name) {
+        return Err(StoreError::Malformed(format!(
+            "{name:?} is not a user name: 1 to 64 letters, digits, '-', '_', '.' or '@'"
+        )));
+    }
+    if password.chars().count() < users::password::MIN_LENGTH {
+        return Err(StoreError::Password(format!(
+            "a password has at least {} characters",
+            users::password::MIN_LENGTH
+        )));
+    }
+    let store = SqliteStore::open(data_dir, true).await?;
+    let hash = users::password::hash(password).map_err(|e| StoreError::Password(e.to_string()))?;
+    store.put_user(name, role, &hash, replace).await
+}
+
 /// Binds the port; `on_listening` is told the address (port 0 picks one),
 /// then serves until the process ends.
 pub async fn serve(
@@ -118,7 +146,13 @@ pub async fn serve(
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
-    });
+        web: Arc::new(web::WebState {
+            tls: tls.is_some(),
+            ..web::WebState::default()
+        }),
+    })
+    // The sign-in limit per client address needs the peer's address.
+    .into_make_service_with_connect_info::<tls::Peer>();
     on_listening(local);
     match tls {
         Some(acceptor) => {

@@ -515,7 +515,7 @@ mod distributed;
 
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
-    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction, UserAction, UserRoleArg,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

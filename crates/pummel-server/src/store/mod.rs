@@ -6,6 +6,8 @@
 //! engine never sees it; the hub writes to it off the agents' hot path.
 
 pub(crate) mod sqlite;
+pub(crate) mod users;
+pub(crate) mod web_queries;
 
 use crate::token::{Identity, Role};
 
@@ -31,6 +33,12 @@ pub enum StoreError {
     TokenTaken(String),
     #[error("a token must be at least 32 characters")]
     TokenTooShort,
+    #[error("there is already a user named {0:?}")]
+    UserTaken(String),
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Password(String),
     #[error("a stored row is malformed: {0}")]
     Malformed(String),
 }

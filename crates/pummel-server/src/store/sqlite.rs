@@ -19,7 +19,8 @@ const FILE: &str = "pummel.db";
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub(crate) struct SqliteStore {
-    pool: SqlitePool,
+    /// Shared with the store's other files (`users`, `web_queries`).
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {

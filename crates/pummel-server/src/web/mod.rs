@@ -1,0 +1,90 @@
+//! The web UI, served by the same port as the API: askama templates, htmx
+//! for the parts that refresh themselves, uPlot for the live charts, and
+//! every asset embedded in the binary.
+//!
+//! The pages talk to the hub exactly as a command-line client does (by
+//! [`HubMsg::Client`] messages), so a run started from the page and one
+//! started with `pummel run --server` are the same thing. Who may see what
+//! is decided here, from the signed-in [`User`]: a user sees and controls
+//! their own runs, an admin every run, the agents and the users.
+//!
+//! - `auth`: sign-in, sessions and the CSRF check of every form;
+//! - `runs`: the runs list, the live run page and its event stream, stop;
+//! - `reports`: a finished run's HTML report, compare, trend;
+//! - `launch`: the new-run form;
+//! - `agents`, `profile`, `admin`: the other pages;
+//! - `assets`: the embedded files;
+//! - `page`: what every page shares (its layout, errors).
+
+mod admin;
+mod agents;
+mod assets;
+mod auth;
+mod launch;
+mod page;
+mod profile;
+mod reports;
+mod runs;
+
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::mpsc;
+
+use crate::api::AppState;
+use crate::hub::HubMsg;
+use crate::users::limit::SignInLimits;
+use crate::wire::{FromClient, ToClient};
+
+/// What the pages keep between requests.
+#[derive(Default)]
+pub(crate) struct WebState {
+    pub(crate) limits: SignInLimits,
+    /// The port speaks TLS: cookies are `Secure`.
+    pub(crate) tls: bool,
+}
+
+/// The pages' routes, merged into the server's router.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(runs::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/runs", get(runs::list))
+        .route("/runs/table", get(runs::table))
+        .route("/runs/new", get(launch::form).post(launch::submit))
+        .route("/runs/{id}", get(runs::page))
+        .route("/runs/{id}/events", get(runs::events))
+        .route("/runs/{id}/stop", post(runs::stop))
+        .route("/runs/{id}/report", get(reports::report))
+        .route("/runs/{id}/result.json", get(reports::result_json))
+        .route("/compare", get(reports::compare))
+        .route("/trend", get(reports::trend))
+        .route("/agents", get(agents::page))
+        .route("/agents/table", get(agents::table))
+        .route("/agents/{name}/{action}", post(agents::act))
+        .route("/profile", get(profile::page))
+        .route("/profile/tokens", post(profile::create))
+        .route("/profile/tokens/{id}/revoke", post(profile::revoke))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{name}/delete", post(admin::delete_user))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// Asks the hub as a client named `owner` and returns its one answer.
+async fn ask(state: &AppState, owner: &str, req: FromClient) -> Option<ToClient> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if !state.hub.send(HubMsg::Client {
+        owner: owner.to_owned(),
+        req,
+        tx,
+    }) {
+        return None;
+    }
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .ok()
+        .flatten()
+}

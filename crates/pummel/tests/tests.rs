@@ -46,6 +46,8 @@
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
+//! - `web`: the server's web UI over HTTP: sign-in and its limit, sessions, CSRF on every form,
+//!   profile tokens used by the CLI, a run from the form followed live to its report, ownership;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -78,5 +80,6 @@ mod servers;
 mod target;
 mod timing;
 mod tls;
+mod web;
 mod websocket;
 mod wire;

@@ -27,6 +27,8 @@ fn main() {
     println!("cargo:rerun-if-changed=web/package.json");
     println!("cargo:rerun-if-changed=web/package-lock.json");
     println!("cargo:rerun-if-env-changed=PUMMEL_SKIP_NPM");
+    // The embedded migrations (sqlx::migrate!) are read at compile time.
+    println!("cargo:rerun-if-changed=migrations");
     for (from, _) in ASSETS {
         println!("cargo:rerun-if-changed={from}");
     }

@@ -24,5 +24,5 @@ CREATE INDEX sessions_by_user ON sessions (user_name);
 ALTER TABLE tokens ADD COLUMN label TEXT;
 
 -- The runs list pages by time, newest first, per owner or for everyone.
-CREATE INDEX runs_by_time ON runs (created_at DESC, id);
-CREATE INDEX runs_by_owner_time ON runs (owner, created_at DESC, id);
+CREATE INDEX runs_by_time ON runs (created_at DESC, id DESC);
+CREATE INDEX runs_by_owner_time ON runs (owner, created_at DESC, id DESC);

@@ -603,3 +603,63 @@ fn web_stop_button_stops_a_live_run() {
     assert!(started.elapsed() < Duration::from_secs(30));
     ada.get("/runs/table").expect(200, &[&run, "stopped"]);
 }
+
+/// The whole UI in headless Chromium (`tests/browser/check-web.mjs`): sign in, start a run from
+/// the form with a chosen file, the live chart receiving points, the list and the agents page
+/// following it without a reload, the report, a comparison; a CSRF-less form and another user
+/// refused; axe-core at phone and desktop size; no console error; nothing fetched from elsewhere.
+/// Screenshots go to the build directory, or to `docs/service/` with `PUMMEL_DOCS_SCREENSHOTS=1`.
+#[test]
+fn web_in_a_browser() {
+    if !crate::reports::browser_available() {
+        util::skip_without("web_in_a_browser", "no Chromium or Node.js");
+        return;
+    }
+    let harness = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !harness.join("node_modules/axe-core").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&harness)
+            .status()
+            .expect("run npm ci for the browser harness");
+        assert!(status.success(), "npm ci --prefix {} failed", harness.display());
+    }
+    let shared = shared();
+    let url = shared.server.url.clone();
+    let (mut ada, csrf) = Browser::signed_in(&url, ADA);
+    let earlier = start_run(&mut ada, &csrf, &scenario(&shared.target.base()), "1s");
+    let events = ada.events(&earlier, SETTLE);
+    assert_eq!(events.last().map(|e| e.0.as_str()), Some("ended"), "{events:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = crate::cluster::write(dir.path(), "browse.yaml", &scenario(&shared.target.base()));
+    let shots = if std::env::var_os("PUMMEL_DOCS_SCREENSHOTS").is_some() {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service")
+    } else {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots")
+    };
+    let out = Command::new("node")
+        .arg(harness.join("check-web.mjs"))
+        .args([&url, ADA.0, ADA.1, BOB.0, BOB.1])
+        .arg(&file)
+        .arg(&earlier)
+        .arg(&shots)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the web UI in the browser: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(found["errors"], serde_json::json!([]), "{stdout}");
+    assert_eq!(found["violations"], serde_json::json!([]), "{stdout}");
+    assert_eq!(found["offsite"], serde_json::json!([]), "{stdout}");
+    assert_eq!(found["ended"], "finished", "{stdout}");
+    assert!(found["axe_pages"].as_u64().unwrap_or(0) >= 16, "{stdout}");
+    for (check, ok) in found["checks"].as_object().expect("checks") {
+        assert_eq!(ok, &serde_json::json!(true), "{check}: {stdout}");
+    }
+    assert!(shots.join("run-live-desktop.png").exists());
+}

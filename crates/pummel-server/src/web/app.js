@@ -19,12 +19,13 @@
     var latEl = document.getElementById("chart-latency");
     var axes = [{ label: "s" }, {}];
     var rate = new uPlot({
-      width: chartWidth(rateEl), height: 220, axes: axes,
+      width: chartWidth(rateEl), height: 220, axes: axes, scales: { x: { time: false } },
       series: [{ label: "second" }, { label: "req/s", stroke: "#0a58ca", width: 2 },
                { label: "errors/s", stroke: "#a4161a", width: 2 }]
     }, [seconds, rps, errs], rateEl);
     var latency = new uPlot({
       width: chartWidth(latEl), height: 220, axes: [{ label: "s" }, { label: "ms" }],
+      scales: { x: { time: false } },
       series: [{ label: "second" }, { label: "p50", stroke: "#146c2e", width: 2 },
                { label: "p90", stroke: "#8a4b00", width: 2 }, { label: "p99", stroke: "#a4161a", width: 2 }]
     }, [seconds, p50, p90, p99], latEl);
@@ -51,8 +52,11 @@
       text("seconds", String(seconds.length));
       text("requests", String(totals.requests));
       text("errors", String(totals.errors));
-      text("rate", p.rps.toFixed(1));
-      text("p99", p.p99_ms.toFixed(2));
+      // The run's last, partial second would show a misleading rate.
+      if (p.duration_s >= 0.5) {
+        text("rate", p.rps.toFixed(1));
+        text("p99", p.p99_ms.toFixed(2));
+      }
       if (p.errors > 0) {
         var row = document.createElement("tr");
         [p.t, p.errors, p.requests].forEach(function (v) {

@@ -71,6 +71,24 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{name}/delete", post(admin::delete_user))
         .route("/assets/{file}", get(assets::serve))
+        .route_layer(axum::middleware::from_fn(server_timing))
+}
+
+/// Adds `Server-Timing: app;dur=MS` to every page: how long the server took
+/// to make it (store queries, templates), which the browser's developer
+/// tools show and `bench/web.sh` measures — the server's own share, without
+/// the network or the client.
+async fn server_timing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("app;dur={ms:.3}")) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 /// Asks the hub as a client named `owner` and returns its one answer.

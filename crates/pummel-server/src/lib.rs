@@ -14,6 +14,7 @@
 
 mod api;
 pub mod backend;
+pub mod dashboard;
 mod hub;
 mod store;
 mod tls;

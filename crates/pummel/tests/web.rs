@@ -260,7 +260,12 @@ impl Browser {
 
     /// Reads a run's event stream until it ends; returns the events' names and data.
     pub(crate) fn events(&mut self, run: &str, limit: Duration) -> Vec<(String, String)> {
-        let stream = self.send("GET", &format!("/runs/{run}/events"), None);
+        let path = if run.is_empty() {
+            "/events".to_owned()
+        } else {
+            format!("/runs/{run}/events")
+        };
+        let stream = self.send("GET", &path, None);
         let deadline = Instant::now() + limit;
         let mut reader = BufReader::new(stream);
         let mut events = Vec::new();
@@ -622,14 +627,22 @@ fn web_in_a_browser() {
             .arg(&harness)
             .status()
             .expect("run npm ci for the browser harness");
-        assert!(status.success(), "npm ci --prefix {} failed", harness.display());
+        assert!(
+            status.success(),
+            "npm ci --prefix {} failed",
+            harness.display()
+        );
     }
     let shared = shared();
     let url = shared.server.url.clone();
     let (mut ada, csrf) = Browser::signed_in(&url, ADA);
     let earlier = start_run(&mut ada, &csrf, &scenario(&shared.target.base()), "1s");
     let events = ada.events(&earlier, SETTLE);
-    assert_eq!(events.last().map(|e| e.0.as_str()), Some("ended"), "{events:?}");
+    assert_eq!(
+        events.last().map(|e| e.0.as_str()),
+        Some("ended"),
+        "{events:?}"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let file = crate::cluster::write(dir.path(), "browse.yaml", &scenario(&shared.target.base()));
     let shots = if std::env::var_os("PUMMEL_DOCS_SCREENSHOTS").is_some() {
@@ -662,4 +675,107 @@ fn web_in_a_browser() {
         assert_eq!(ok, &serde_json::json!(true), "{check}: {stdout}");
     }
     assert!(shots.join("run-live-desktop.png").exists());
+}
+
+/// `pummel run FILE --dashboard 127.0.0.1:0` with its stderr read line by line: the dashboard's
+/// address, then the process itself to wait for.
+fn dashboard_run(dir: &std::path::Path, duration: &str) -> (std::process::Child, String) {
+    let target = crate::accounting::CountingTarget::start();
+    let file = crate::cluster::write(dir, "dash.yaml", &scenario(&target.base()));
+    // The target outlives the run: it is leaked on purpose, a few sockets for the test's length.
+    std::mem::forget(target);
+    let mut child = Command::new(pummel_bin())
+        .args([
+            "run",
+            file.to_str().expect("utf-8"),
+            "--duration",
+            duration,
+            "--dashboard",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pummel");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("pummel: dashboard at ") {
+                let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(SETTLE)
+        .expect("the dashboard's address on stderr");
+    (child, url)
+}
+
+#[test]
+fn web_dashboard_of_a_local_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, url) = dashboard_run(dir.path(), "3s");
+    let mut b = Browser::new(&url);
+    let page = b
+        .get("/")
+        .expect(200, &["Live figures", "dash.yaml", "/assets/app.js"]);
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("script-src 'self'")));
+    b.get("/assets/uPlot.iife.min.js").expect(200, &["uPlot"]);
+    let events = b.events("", SETTLE);
+    let points = events.iter().filter(|(n, _)| n == "point").count();
+    assert!(points >= 3, "{events:?}");
+    let (name, data) = events.last().expect("an end");
+    assert_eq!(name, "ended", "{events:?}");
+    assert!(
+        data.contains("\"state\":\"finished\"") && data.contains("\"exit_code\":0"),
+        "{data}"
+    );
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    // Only loopback: the page has no sign-in.
+    let file = dir.path().join("dash.yaml");
+    util::pummel(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--dashboard",
+        "0.0.0.0:0",
+    ])
+    .expect_usage_error(&["only a loopback address"]);
+}
+
+#[test]
+fn web_dashboard_stop_button_needs_its_token_and_stops_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = Instant::now();
+    let (mut child, url) = dashboard_run(dir.path(), "60s");
+    let mut b = Browser::new(&url);
+    let token = b.get("/").expect(200, &["Stop the run"]).csrf();
+    // A post from another site has no token: refused, the run goes on.
+    b.post("/stop", &[]).expect(403, &["CSRF"]);
+    let events = {
+        let stream = b.send("GET", "/events", None);
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        // The first point proves the run is under way before the stop.
+        while !line.starts_with("event: point") {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).expect("read") > 0,
+                "stream closed"
+            );
+        }
+        b.post("/stop", &[("csrf", &token)]).expect(303, &[]);
+        let mut rest = String::new();
+        let _ = reader.read_to_string(&mut rest);
+        rest
+    };
+    assert!(events.contains("event: ended"), "{events}");
+    assert!(events.contains("\"state\":\"stopped\""), "{events}");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(40));
 }

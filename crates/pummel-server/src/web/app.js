@@ -82,7 +82,8 @@
       if (s.message) text("message", s.message);
       var stop = document.getElementById("stop");
       if (stop) stop.remove();
-      document.getElementById("report-link").hidden = false;
+      var report = document.getElementById("report-link");
+      if (report) report.hidden = false;
       root.dataset.ended = s.state;
       source.close();
     });

@@ -49,7 +49,7 @@ const ASSETS: &[Asset] = &[
 #[cfg(pummel_web_missing)]
 const ASSETS: &[Asset] = &[];
 
-pub(super) async fn serve(Path(file): Path<String>) -> Response {
+pub(crate) async fn serve(Path(file): Path<String>) -> Response {
     if ASSETS.is_empty() {
         return PageError::Unavailable.into_response();
     }

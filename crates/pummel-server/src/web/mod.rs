@@ -21,7 +21,7 @@ mod agents;
 mod assets;
 mod auth;
 mod launch;
-mod page;
+pub(crate) mod page;
 mod profile;
 mod reports;
 mod runs;
@@ -36,6 +36,9 @@ use crate::api::AppState;
 use crate::hub::HubMsg;
 use crate::users::limit::SignInLimits;
 use crate::wire::{FromClient, ToClient};
+
+pub(crate) use assets::serve as dashboard_assets;
+pub(crate) use auth::Fields;
 
 /// What the pages keep between requests.
 #[derive(Default)]

@@ -172,6 +172,12 @@ pub(crate) fn plan_view(plan: &str) -> PlanView {
 #[template(path = "web/run.html")]
 struct RunPage {
     chrome: Chrome,
+    message: String,
+    stop_url: String,
+    form_token: String,
+    report_url: String,
+    result_url: String,
+    events_url: String,
     run: RunLine,
     plan: PlanView,
     agents: Vec<String>,
@@ -217,6 +223,12 @@ pub(super) async fn page(
         format!("Run {}", run.id),
     );
     Ok(render(&RunPage {
+        message: run.message.clone().unwrap_or_default(),
+        stop_url: format!("/runs/{}/stop", run.id),
+        form_token: session.csrf.clone(),
+        report_url: format!("/runs/{}/report", run.id),
+        result_url: format!("/runs/{}/result.json", run.id),
+        events_url: format!("/runs/{}/events", run.id),
         chrome,
         finished: !line.live,
         has_result: run.result.is_some(),

@@ -679,11 +679,12 @@ fn web_in_a_browser() {
 
 /// `pummel run FILE --dashboard 127.0.0.1:0` with its stderr read line by line: the dashboard's
 /// address, then the process itself to wait for.
-fn dashboard_run(dir: &std::path::Path, duration: &str) -> (std::process::Child, String) {
-    let target = crate::accounting::CountingTarget::start();
+fn dashboard_run(
+    dir: &std::path::Path,
+    target: &CountingTarget,
+    duration: &str,
+) -> (std::process::Child, String) {
     let file = crate::cluster::write(dir, "dash.yaml", &scenario(&target.base()));
-    // The target outlives the run: it is leaked on purpose, a few sockets for the test's length.
-    std::mem::forget(target);
     let mut child = Command::new(pummel_bin())
         .args([
             "run",
@@ -716,7 +717,8 @@ fn dashboard_run(dir: &std::path::Path, duration: &str) -> (std::process::Child,
 #[test]
 fn web_dashboard_of_a_local_run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, url) = dashboard_run(dir.path(), "3s");
+    let target = CountingTarget::start();
+    let (mut child, url) = dashboard_run(dir.path(), &target, "3s");
     let mut b = Browser::new(&url);
     let page = b
         .get("/")
@@ -736,6 +738,7 @@ fn web_dashboard_of_a_local_run() {
     );
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
+    assert!(target.served() > 0);
     // Only loopback: the page has no sign-in.
     let file = dir.path().join("dash.yaml");
     util::pummel(&[
@@ -751,7 +754,8 @@ fn web_dashboard_of_a_local_run() {
 fn web_dashboard_stop_button_needs_its_token_and_stops_the_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let (mut child, url) = dashboard_run(dir.path(), "60s");
+    let target = CountingTarget::start();
+    let (mut child, url) = dashboard_run(dir.path(), &target, "60s");
     let mut b = Browser::new(&url);
     let token = b.get("/").expect(200, &["Stop the run"]).csrf();
     // A post from another site has no token: refused, the run goes on.

@@ -1,3 +1,4 @@
+-- The same text runs on SQLite and PostgreSQL (BIGINT integers, TEXT).
 -- Users of the web service: local accounts with argon2id password hashes,
 -- their sign-in sessions (kept as hashes of the cookie's value, with the
 -- session's CSRF token), and API tokens that belong to them (rows of
@@ -6,15 +7,15 @@ CREATE TABLE users (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
     password_hash TEXT NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at BIGINT NOT NULL
 );
 
 CREATE TABLE sessions (
     hash TEXT PRIMARY KEY,
     user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
     csrf TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
 );
 
 CREATE INDEX sessions_by_user ON sessions (user_name);

@@ -14,8 +14,7 @@ use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{HubHandle, HubMsg};
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store as _;
+use crate::store::Store;
 use crate::token::{Identity, Role};
 use crate::wire::{
     self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
@@ -23,7 +22,7 @@ use crate::wire::{
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<Store>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
     pub(crate) web: Arc<crate::web::WebState>,
@@ -230,7 +229,7 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
 
 /// Why `who` may not make this request: a non-admin follows, stops and
 /// reads only their own runs (as on the web pages).
-async fn refusal(store: &SqliteStore, who: &Identity, req: &FromClient) -> Option<String> {
+async fn refusal(store: &Store, who: &Identity, req: &FromClient) -> Option<String> {
     if who.role == Role::Admin {
         return None;
     }
@@ -249,7 +248,7 @@ async fn refusal(store: &SqliteStore, who: &Identity, req: &FromClient) -> Optio
 async fn client_connection(
     mut socket: WebSocket,
     hub: HubHandle,
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     who: Identity,
 ) {
     match receive::<FromClient>(&mut socket).await {

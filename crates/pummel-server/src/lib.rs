@@ -5,7 +5,8 @@
 //! - [`backend`]: what the server needs of the engine, passed in by the
 //!   binary (the server itself never links the engine);
 //! - `hub`: the dispatcher task that owns agents and runs in flight;
-//! - `store`: tokens, agents, runs, snapshots and results (SQLite, WAL);
+//! - `store`: tokens, agents, runs, snapshots and results (SQLite in WAL
+//!   mode, or PostgreSQL);
 //! - `api`: the health probe and the WebSocket endpoints, behind tokens;
 //! - `tls`: rustls on the same port.
 //!
@@ -24,25 +25,25 @@ mod web;
 pub mod wire;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use hub::HubConfig;
-pub use store::StoreError;
+pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
 pub use users::UserRole;
 
 use backend::PlanBackend;
-use store::sqlite::SqliteStore;
-use store::Store as _;
+use store::Store;
 use token::Role;
 
 /// How to serve.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: String,
-    pub data_dir: PathBuf,
+    /// Where the store is: SQLite in a directory, or PostgreSQL.
+    pub store: StoreAt,
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
@@ -64,12 +65,12 @@ pub enum ServerError {
     Serve(std::io::Error),
 }
 
-/// Creates the store in `data_dir` and returns the first admin token (to
-/// print once).
-pub async fn init(data_dir: &Path) -> Result<String, StoreError> {
-    let store = SqliteStore::open(data_dir, true).await?;
+/// Creates the store at `at` and returns the first admin token (to print
+/// once).
+pub async fn init(at: &StoreAt) -> Result<String, StoreError> {
+    let store = Store::open(at, true).await?;
     if store.has_admin().await? {
-        return Err(StoreError::AlreadyInitialised(data_dir.to_path_buf()));
+        return Err(StoreError::AlreadyInitialised(at.describe()));
     }
     store.create_token("admin", Role::Admin).await
 }
@@ -78,12 +79,12 @@ pub async fn init(data_dir: &Path) -> Result<String, StoreError> {
 /// none yet): a fresh random one, returned to be shown once, or `given`
 /// (from a secret store), registered unless it is already.
 pub async fn create_token(
-    data_dir: &Path,
+    at: &StoreAt,
     name: &str,
     role: Role,
     given: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let store = SqliteStore::open(data_dir, true).await?;
+    let store = Store::open(at, true).await?;
     match given {
         Some(token) => store.register_token(name, role, token).await.map(|()| None),
         None => store.create_token(name, role).await.map(Some),
@@ -93,7 +94,7 @@ pub async fn create_token(
 /// Adds a user of the web UI (or with `replace`, sets the role and
 /// password of one), creating the store if there is none yet.
 pub async fn create_user(
-    data_dir: &Path,
+    at: &StoreAt,
     name: &str,
     role: UserRole,
     password: &str,
@@ -110,7 +111,7 @@ pub async fn create_user(
             users::password::MIN_LENGTH
         )));
     }
-    let store = SqliteStore::open(data_dir, true).await?;
+    let store = Store::open(at, true).await?;
     let hash = users::password::hash(password).map_err(|e| StoreError::Password(e.to_string()))?;
     store.put_user(name, role, &hash, replace).await
 }
@@ -122,7 +123,7 @@ pub async fn serve(
     backend: Arc<dyn PlanBackend>,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let store = Arc::new(SqliteStore::open(&config.data_dir, false).await?);
+    let store = Arc::new(Store::open(&config.store, false).await?);
     // Runs in flight when the server went down are interrupted: what they
     // received is kept, and their agents' late snapshots still go in.
     store.interrupt_unfinished().await?;

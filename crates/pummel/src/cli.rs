@@ -520,8 +520,9 @@ pub(crate) struct TrendArgs {
 mod distributed;
 
 pub(crate) use distributed::{
-    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
-    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction, UserAction, UserRoleArg,
+    AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg,
+    RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction, UserAction,
+    UserRoleArg,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

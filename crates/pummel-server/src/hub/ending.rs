@@ -8,7 +8,6 @@ use std::time::Duration;
 use super::runs::{append_failure, unix_ns, AgentShare, Phase, EXIT_FAILED, EXIT_STOPPED};
 use super::{tell, Hub};
 use crate::backend::Ending;
-use crate::store::Store as _;
 use crate::wire::{ToAgent, ToClient};
 
 impl Hub {

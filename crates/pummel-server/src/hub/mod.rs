@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::PlanBackend;
-use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 use crate::wire::{FromAgent, FromClient, Hello, ToAgent, ToClient};
 use agents::Agent;
 use runs::ActiveRun;
@@ -100,7 +100,7 @@ impl HubHandle {
 
 /// The dispatcher's state.
 pub(crate) struct Hub {
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     backend: Arc<dyn PlanBackend>,
     config: HubConfig,
     agents: HashMap<String, Agent>,
@@ -111,7 +111,7 @@ pub(crate) struct Hub {
 
 /// Starts the hub on the current runtime.
 pub(crate) fn start(
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     backend: Arc<dyn PlanBackend>,
     config: HubConfig,
 ) -> HubHandle {

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
-use crate::store::{unix_now, RunRow, Store as _};
+use crate::store::{unix_now, RunRow};
 use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
 
 /// Exit codes a run ends with (the same as a local run's).

@@ -2,8 +2,7 @@
 
 use sqlx::Row;
 
-use super::sqlite::SqliteStore;
-use super::{unix_now, StoreError};
+use super::{unix_now, Store, StoreError};
 use crate::token;
 use crate::users::{User, UserRole};
 
@@ -18,7 +17,9 @@ pub(crate) struct UserRow {
 /// One of a user's API tokens (its secret is never kept).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TokenRow {
-    pub(crate) id: i64,
+    /// The first 16 hex digits of its hash: enough to name it on the
+    /// profile page, nothing that helps to guess it.
+    pub(crate) id: String,
     pub(crate) label: String,
     pub(crate) created_at: i64,
 }
@@ -27,7 +28,7 @@ fn role_of(text: &str) -> Result<UserRole, StoreError> {
     UserRole::parse(text).ok_or_else(|| StoreError::Malformed(format!("user role {text:?}")))
 }
 
-impl SqliteStore {
+impl Store {
     /// Adds a user, or with `replace` sets the role and password of one
     /// that exists.
     pub(crate) async fn put_user(
@@ -38,11 +39,11 @@ impl SqliteStore {
         replace: bool,
     ) -> Result<(), StoreError> {
         let sql = if replace {
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash"
         } else {
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING"
         };
         let done = sqlx::query(sql)
@@ -57,7 +58,7 @@ impl SqliteStore {
         }
         if replace {
             // A new password signs every old session out.
-            sqlx::query("DELETE FROM sessions WHERE user_name = ?")
+            sqlx::query("DELETE FROM sessions WHERE user_name = $1")
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
@@ -70,7 +71,7 @@ impl SqliteStore {
         &self,
         name: &str,
     ) -> Result<Option<(UserRole, String)>, StoreError> {
-        let row = sqlx::query("SELECT role, password_hash FROM users WHERE name = ?")
+        let row = sqlx::query("SELECT role, password_hash FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -99,15 +100,15 @@ impl SqliteStore {
     /// stay, for the history).
     pub(crate) async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE user_name = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1")
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM tokens WHERE name = ? AND label IS NOT NULL")
+        sqlx::query("DELETE FROM tokens WHERE name = $1 AND label IS NOT NULL")
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
             .await?;
@@ -127,13 +128,13 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let now = unix_now();
         // Expired sessions go as new ones come: no sweeper task needed.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (hash, user_name, csrf, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(session_hash)
         .bind(user)
@@ -152,7 +153,7 @@ impl SqliteStore {
     ) -> Result<Option<(User, String)>, StoreError> {
         let row = sqlx::query(
             "SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name \
-             WHERE s.hash = ? AND s.expires_at > ?",
+             WHERE s.hash = $1 AND s.expires_at > $2",
         )
         .bind(session_hash)
         .bind(unix_now())
@@ -168,7 +169,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn delete_session(&self, session_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE hash = $1")
             .bind(session_hash)
             .execute(&self.pool)
             .await?;
@@ -183,7 +184,7 @@ impl SqliteStore {
     ) -> Result<String, StoreError> {
         let secret = token::generate().map_err(StoreError::Random)?;
         sqlx::query(
-            "INSERT INTO tokens (name, role, hash, created_at, label) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (name, role, hash, created_at, label) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&user.name)
         .bind(user.role.token_role().as_str())
@@ -197,8 +198,8 @@ impl SqliteStore {
 
     pub(crate) async fn user_tokens(&self, user: &str) -> Result<Vec<TokenRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, label, created_at FROM tokens WHERE name = ? AND label IS NOT NULL \
-             ORDER BY id",
+            "SELECT substr(hash, 1, 16) AS id, label, created_at FROM tokens \
+             WHERE name = $1 AND label IS NOT NULL ORDER BY created_at, hash",
         )
         .bind(user)
         .fetch_all(&self.pool)
@@ -216,13 +217,18 @@ impl SqliteStore {
     }
 
     /// Revokes one of `user`'s tokens; false when they have no such token.
-    pub(crate) async fn revoke_user_token(&self, user: &str, id: i64) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM tokens WHERE id = ? AND name = ? AND label IS NOT NULL")
-                .bind(id)
-                .bind(user)
-                .execute(&self.pool)
-                .await?;
+    pub(crate) async fn revoke_user_token(&self, user: &str, id: &str) -> Result<bool, StoreError> {
+        // An id is exactly 16 hex digits: a shorter one could match several.
+        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "DELETE FROM tokens WHERE substr(hash, 1, 16) = $1 AND name = $2 AND label IS NOT NULL",
+        )
+        .bind(id)
+        .bind(user)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }

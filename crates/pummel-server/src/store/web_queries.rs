@@ -3,8 +3,7 @@
 
 use sqlx::Row;
 
-use super::sqlite::SqliteStore;
-use super::StoreError;
+use super::{Store, StoreError};
 
 /// A run as a list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +16,7 @@ pub(crate) struct RunSummary {
     pub(crate) message: Option<String>,
 }
 
-impl SqliteStore {
+impl Store {
     /// Runs newest first, `limit` from `offset`; only `owner`'s when given.
     pub(crate) async fn run_page(
         &self,
@@ -28,24 +27,25 @@ impl SqliteStore {
         let query = match owner {
             Some(owner) => sqlx::query(
                 "SELECT id, owner, state, created_at, exit_code, message FROM runs \
-                 WHERE owner = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                 WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
             )
             .bind(owner),
             None => sqlx::query(
                 "SELECT id, owner, state, created_at, exit_code, message FROM runs \
-                 ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                 ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
             ),
         };
         let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|row| {
+                let exit_code: Option<i64> = row.try_get("exit_code")?;
                 Ok(RunSummary {
                     id: row.try_get("id")?,
                     owner: row.try_get("owner")?,
                     state: row.try_get("state")?,
                     created_at: row.try_get("created_at")?,
-                    exit_code: row.try_get("exit_code")?,
+                    exit_code: exit_code.map(|c| i32::try_from(c).unwrap_or(1)),
                     message: row.try_get("message")?,
                 })
             })
@@ -55,7 +55,7 @@ impl SqliteStore {
     pub(crate) async fn run_count(&self, owner: Option<&str>) -> Result<i64, StoreError> {
         let row = match owner {
             Some(owner) => {
-                sqlx::query("SELECT COUNT(*) AS n FROM runs WHERE owner = ?")
+                sqlx::query("SELECT COUNT(*) AS n FROM runs WHERE owner = $1")
                     .bind(owner)
                     .fetch_one(&self.pool)
                     .await?
@@ -78,13 +78,13 @@ impl SqliteStore {
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let query = match owner {
             Some(owner) => sqlx::query(
-                "SELECT id, plan, result FROM runs WHERE owner = ? AND result IS NOT NULL \
-                 ORDER BY created_at DESC, id DESC LIMIT ?",
+                "SELECT id, plan, result FROM runs WHERE owner = $1 AND result IS NOT NULL \
+                 ORDER BY created_at DESC, id DESC LIMIT $2",
             )
             .bind(owner),
             None => sqlx::query(
                 "SELECT id, plan, result FROM runs WHERE result IS NOT NULL \
-                 ORDER BY created_at DESC, id DESC LIMIT ?",
+                 ORDER BY created_at DESC, id DESC LIMIT $1",
             ),
         };
         let rows = query.bind(limit).fetch_all(&self.pool).await?;

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::auth::{form_session, session, Session};
 use super::page::{render, when, Chrome, PageError};
 use crate::api::AppState;
-use crate::store::Store as _;
 use crate::wire::{AgentAction, AgentInfo, FromClient, ToClient};
 
 /// An agent's row.

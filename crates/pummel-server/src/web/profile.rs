@@ -13,7 +13,7 @@ use super::page::{render, when, Chrome, PageError};
 use crate::api::AppState;
 
 pub(crate) struct TokenLine {
-    pub(crate) id: i64,
+    pub(crate) id: String,
     pub(crate) label: String,
     pub(crate) created: String,
 }
@@ -88,13 +88,13 @@ pub(super) async fn create(
 pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let (session, _) = form_session(&state, &headers, &body).await?;
     if !state
         .store
-        .revoke_user_token(&session.user.name, id)
+        .revoke_user_token(&session.user.name, &id)
         .await?
     {
         return Err(PageError::NotFound(format!("you have no token {id}")));

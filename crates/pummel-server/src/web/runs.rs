@@ -20,7 +20,7 @@ use super::page::{render, when, Chrome, PageError};
 use crate::api::AppState;
 use crate::hub::HubMsg;
 use crate::store::web_queries::RunSummary;
-use crate::store::{RunRow, Store as _};
+use crate::store::RunRow;
 use crate::wire::{FromClient, PlanSpec, ToClient};
 
 /// Runs a list page shows.

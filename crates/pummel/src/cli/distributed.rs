@@ -84,6 +84,10 @@ pub(crate) struct ServerArgs {
     #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Keep the store in PostgreSQL instead (postgres://USER:PASSWORD@HOST/DB)
+    #[arg(long, env = "PUMMEL_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+
     /// TLS certificate chain (PEM); with --tls-key, the port speaks only TLS
     #[arg(long, value_name = "FILE.pem", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -99,9 +103,18 @@ pub(crate) struct ServerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DataDirArgs {
-    /// Where the server keeps its store
-    #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// Where the server keeps its store (SQLite)
+    #[arg(
+        long,
+        env = "PUMMEL_DATA_DIR",
+        value_name = "DIR",
+        required_unless_present = "database"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep the store in PostgreSQL instead (postgres://USER:PASSWORD@HOST/DB)
+    #[arg(long, env = "PUMMEL_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,9 +6,11 @@ mod backend;
 use std::sync::Arc;
 
 use pummel_server::token::Role;
-use pummel_server::{HubConfig, ServerConfig};
+use pummel_server::{HubConfig, ServerConfig, StoreAt};
 
-use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg};
+use crate::cli::{
+    DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg,
+};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -20,12 +22,13 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
     match &args.action {
         Some(ServerAction::Init(data)) => {
+            let at = store_at(data)?;
             let token = runtime
-                .block_on(pummel_server::init(&data.data_dir))
+                .block_on(pummel_server::init(&at))
                 .map_err(|e| Failure::usage(e.to_string()))?;
             destinations::print(&format!(
                 "Created the store in {}.\nThe first admin token (shown once, keep it safe):\n{token}\n",
-                data.data_dir.display()
+                at.describe()
             ))?;
             Ok(exit::SUCCESS)
         }
@@ -45,7 +48,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             let made = runtime
                 .block_on(pummel_server::create_token(
-                    &create.data.data_dir,
+                    &store_at(&create.data)?,
                     &create.name,
                     role,
                     given.as_deref(),
@@ -76,7 +79,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             runtime
                 .block_on(pummel_server::create_user(
-                    &create.data.data_dir,
+                    &store_at(&create.data)?,
                     &create.name,
                     role,
                     &password,
@@ -111,15 +114,21 @@ fn read_password_line() -> Result<String, Failure> {
     Ok(password)
 }
 
+/// The store `init` and `token create` work on.
+fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
+    StoreAt::choose(data.data_dir.clone(), data.database.clone())
+        .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
+}
+
 fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {
-    let Some(data_dir) = args.data_dir.clone() else {
+    let Some(store) = StoreAt::choose(args.data_dir.clone(), args.database.clone()) else {
         return Err(Failure::usage(
-            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR): where its store is",
+            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR) or --database URL (or PUMMEL_DATABASE_URL): where its store is",
         ));
     };
     let config = ServerConfig {
         listen: args.listen.clone(),
-        data_dir,
+        store,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         hub: HubConfig {
             agent_timeout: args.agent_timeout,

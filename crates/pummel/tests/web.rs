@@ -424,7 +424,7 @@ fn web_sign_in_sessions_and_the_csrf_token_of_every_form() {
     let id_at = profile.body.find("/profile/tokens/").expect("revoke form") + 16;
     let id: String = profile.body[id_at..]
         .chars()
-        .take_while(char::is_ascii_digit)
+        .take_while(char::is_ascii_hexdigit)
         .collect();
     b.post(&format!("/profile/tokens/{id}/revoke"), &[("csrf", &csrf)])
         .expect(303, &[]);

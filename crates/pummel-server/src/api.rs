@@ -25,6 +25,7 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<Store>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
+    pub(crate) web: Arc<crate::web::WebState>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -32,6 +33,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
+        .merge(crate::web::routes())
         .with_state(state)
 }
 
@@ -91,7 +93,7 @@ async fn client_socket(
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| client_connection(socket, state.hub, who))
+        .on_upgrade(move |socket| client_connection(socket, state.hub, state.store, who))
 }
 
 async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
@@ -225,7 +227,30 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
     hub.send(HubMsg::AgentDown { agent: name, conn });
 }
 
-async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity) {
+/// Why `who` may not make this request: a non-admin follows, stops and
+/// reads only their own runs (as on the web pages).
+async fn refusal(store: &Store, who: &Identity, req: &FromClient) -> Option<String> {
+    if who.role == Role::Admin {
+        return None;
+    }
+    let (FromClient::Attach { run } | FromClient::Stop { run } | FromClient::Result { run }) = req
+    else {
+        return None;
+    };
+    match store.run(run).await {
+        Ok(Some(row)) if row.owner != who.name => Some(format!(
+            "run {run} belongs to another user (only its owner or an admin may see or stop it)"
+        )),
+        _ => None,
+    }
+}
+
+async fn client_connection(
+    mut socket: WebSocket,
+    hub: HubHandle,
+    store: Arc<Store>,
+    who: Identity,
+) {
     match receive::<FromClient>(&mut socket).await {
         Some(FromClient::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
             let welcome = ToClient::Welcome {
@@ -249,6 +274,12 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
     let Some(req) = receive::<FromClient>(&mut socket).await else {
         return;
     };
+    if let Some(message) = refusal(&store, &who, &req).await {
+        send(&mut socket, &ToClient::Error { message }).await;
+        return;
+    }
+    let only_own_runs = who.role != Role::Admin;
+    let me = who.name.clone();
     // A detached submission ends with the run's id.
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -263,7 +294,10 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => {
+                Some(mut event) => {
+                    if let (true, ToClient::Runs { runs }) = (only_own_runs, &mut event) {
+                        runs.retain(|r| r.owner == me);
+                    }
                     let last = matches!(
                         event,
                         ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }

@@ -16,12 +16,15 @@
 
 mod api;
 pub mod backend;
+pub mod dashboard;
 mod hub;
 mod jobs_api;
 mod queue;
 mod store;
 mod tls;
 pub mod token;
+mod users;
+mod web;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -32,6 +35,7 @@ use std::sync::Arc;
 pub use hub::{HubConfig, LiveMetrics};
 pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
+pub use users::UserRole;
 
 use backend::PlanBackend;
 use store::Store;
@@ -90,6 +94,31 @@ pub async fn create_token(
     }
 }
 
+/// Adds a user of the web UI (or with `replace`, sets the role and
+/// password of one), creating the store if there is none yet.
+pub async fn create_user(
+    at: &StoreAt,
+    name: &str,
+    role: UserRole,
+    password: &str,
+    replace: bool,
+) -> Result<(), StoreError> {
+    if !users::valid_name(name) {
+        return Err(StoreError::Malformed(format!(
+            "{name:?} is not a user name: 1 to 64 letters, digits, '-', '_', '.' or '@'"
+        )));
+    }
+    if password.chars().count() < users::password::MIN_LENGTH {
+        return Err(StoreError::Password(format!(
+            "a password has at least {} characters",
+            users::password::MIN_LENGTH
+        )));
+    }
+    let store = Store::open(at, true).await?;
+    let hash = users::password::hash(password).map_err(|e| StoreError::Password(e.to_string()))?;
+    store.put_user(name, role, &hash, replace).await
+}
+
 /// Binds the port; `on_listening` is told the address (port 0 picks one),
 /// then serves until the process ends.
 pub async fn serve(
@@ -122,8 +151,15 @@ pub async fn serve(
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
+        web: Arc::new(web::WebState {
+            tls: tls.is_some(),
+            ..web::WebState::default()
+        }),
     };
-    let app = api::router(state.clone()).merge(jobs_api::routes().with_state(state));
+    let app = api::router(state.clone())
+        .merge(jobs_api::routes().with_state(state))
+        // The sign-in limit per client address needs the peer's address.
+        .into_make_service_with_connect_info::<tls::Peer>();
     on_listening(local);
     match tls {
         Some(acceptor) => {

@@ -105,6 +105,12 @@ pub(crate) struct RunArgs {
     /// The scenario file (YAML); with --runner, the test file and its entry: FILE[:ENTRY]
     pub file: PathBuf,
 
+    /// Serve the live run page (charts each second, a stop button) on this loopback address
+    /// while the run lasts; without ADDR, 127.0.0.1:5665
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665",
+          value_parser = parse_listen, conflicts_with = "server")]
+    pub dashboard: Option<std::net::SocketAddr>,
+
     /// Run FILE[:ENTRY] in a runner process: python (a pummel.TestCase method, e.g.
     /// tests/test_market.py:MarketTest.test_buy) or node (an exported test function)
     #[arg(long, value_name = "KIND", value_parser = ["python", "node"])]
@@ -530,6 +536,7 @@ mod distributed;
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs,
     ResultArgs, RoleArg, RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    UserAction, UserRoleArg,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

@@ -59,6 +59,8 @@
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
 //! - `queue`: the server's store on SQLite and on PostgreSQL, runs kept across a `kill -9`;
 //! - `postgres`: one PostgreSQL started for the tests, a database per test;
+//! - `web`: the server's web UI over HTTP: sign-in and its limit, sessions, CSRF on every form,
+//!   profile tokens used by the CLI, a run from the form followed live to its report, ownership;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -98,5 +100,6 @@ mod servers;
 mod target;
 mod timing;
 mod tls;
+mod web;
 mod websocket;
 mod wire;

@@ -156,6 +156,46 @@ pub(crate) enum ServerAction {
     /// Manage tokens
     #[command(subcommand)]
     Token(TokenAction),
+    /// Manage the users who sign in to the web UI
+    #[command(subcommand)]
+    User(UserAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserAction {
+    /// Create a user (argon2id password hash); the password is read from the variable named by
+    /// --password-from-env, else from the first line of standard input
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserCreateArgs {
+    #[command(flatten)]
+    pub data: DataDirArgs,
+
+    /// The user's name (letters, digits, '-', '_', '.', '@'): they sign in with it, and it owns
+    /// their runs and API tokens
+    pub name: String,
+
+    /// What they may do: `admin` sees and controls every run, the agents and the users; `user`
+    /// their own runs
+    #[arg(long, value_enum)]
+    pub role: UserRoleArg,
+
+    /// Read the password from this environment variable (at least 10 characters)
+    #[arg(long, value_name = "VAR")]
+    pub password_from_env: Option<String>,
+
+    /// Set the role and password of a user that exists (signing them out everywhere) instead of
+    /// refusing
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UserRoleArg {
+    Admin,
+    User,
 }
 
 #[derive(Debug, Subcommand)]

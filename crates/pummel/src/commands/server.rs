@@ -9,7 +9,9 @@ use pummel_live::RunsEndpoint;
 use pummel_server::token::Role;
 use pummel_server::{HubConfig, LiveMetrics, ServerConfig, StoreAt};
 
-use crate::cli::{DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::cli::{
+    DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg,
+};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -63,8 +65,54 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             }
             Ok(exit::SUCCESS)
         }
+        Some(ServerAction::User(UserAction::Create(create))) => {
+            let password = match &create.password_from_env {
+                Some(var) => std::env::var(var).map_err(|_| {
+                    Failure::usage(format!(
+                        "--password-from-env {var}: the variable is not set (or not UTF-8)"
+                    ))
+                })?,
+                None => read_password_line()?,
+            };
+            let role = match create.role {
+                UserRoleArg::Admin => pummel_server::UserRole::Admin,
+                UserRoleArg::User => pummel_server::UserRole::User,
+            };
+            runtime
+                .block_on(pummel_server::create_user(
+                    &store_at(&create.data)?,
+                    &create.name,
+                    role,
+                    &password,
+                    create.update,
+                ))
+                .map_err(|e| Failure::usage(format!("user {}: {e}", create.name)))?;
+            crate::output::stderr::say(format_args!(
+                "user {} ({}) {}",
+                create.name,
+                role.as_str(),
+                if create.update { "updated" } else { "created" }
+            ));
+            Ok(exit::SUCCESS)
+        }
         None => serve(&runtime, args),
     }
+}
+
+/// The password from the first line of standard input (a pipe or a
+/// here-string: it never appears in the process list, unlike an argument).
+fn read_password_line() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Failure::usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(Failure::usage(
+            "no password: give it on standard input or with --password-from-env VAR",
+        ));
+    }
+    Ok(password)
 }
 
 /// The store `init` and `token create` work on.

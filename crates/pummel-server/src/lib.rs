@@ -15,6 +15,7 @@
 mod api;
 pub mod backend;
 mod hub;
+pub mod policy;
 mod store;
 mod tls;
 pub mod token;

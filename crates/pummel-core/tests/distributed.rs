@@ -122,6 +122,7 @@ fn options(threads: u64) -> RunOptions {
         threads,
         insecure: false,
         http_debug: None,
+        connect_filter: None,
     }
 }
 
@@ -403,6 +404,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
     };
     let start = start_soon();
     let measured: Vec<Measured> = std::thread::scope(|scope| {
@@ -612,6 +614,7 @@ fn a_segment_with_nothing_to_run_is_refused_before_any_load() {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
     };
     let e = bench::run_segment(&bench_plan, &part(2), &StopSignal::new(), None, |_| {})
         .expect_err("two connections cannot make three segments");

@@ -45,11 +45,15 @@ pub enum ErrorKind {
     /// This machine ran out of file descriptors (EMFILE, ENFILE) opening a
     /// connection: pummel's limit, not the target's failure.
     FdLimit,
+    /// The address the request would connect to is outside the networks
+    /// this run may reach (a shared server's policy, enforced by its agents
+    /// at connect time, redirects and `hosts:` included). Nothing was sent.
+    AddressRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -65,6 +69,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::InvalidRequest,
         ErrorKind::FdLimit,
+        ErrorKind::AddressRefused,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -88,6 +93,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::FdLimit => "fd_limit",
+            ErrorKind::AddressRefused => "address_refused",
         }
     }
 
@@ -114,6 +120,9 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
+            ErrorKind::AddressRefused => {
+                "address outside the networks this run may reach (the server's policy)"
+            }
         }
     }
 

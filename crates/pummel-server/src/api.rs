@@ -26,6 +26,10 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<SqliteStore>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
+    /// Loads plans for the submission gate (their hosts and size).
+    pub(crate) backend: Arc<dyn crate::backend::PlanBackend>,
+    /// How long a host's ownership proof stands before a run re-checks it.
+    pub(crate) ownership_ttl: Duration,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -33,11 +37,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
+        .merge(crate::policy::api::routes())
         .with_state(state)
 }
 
 /// The caller's identity, if its token is known and its role allows `may`.
-async fn authorise(
+pub(crate) async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
     may: fn(Role) -> bool,
@@ -92,7 +97,7 @@ async fn client_socket(
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| client_connection(socket, state.hub, who))
+        .on_upgrade(move |socket| client_connection(socket, state, who))
 }
 
 async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
@@ -226,7 +231,7 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
     hub.send(HubMsg::AgentDown { agent: name, conn });
 }
 
-async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity) {
+async fn client_connection(mut socket: WebSocket, state: AppState, who: Identity) {
     match receive::<FromClient>(&mut socket).await {
         Some(FromClient::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
             let welcome = ToClient::Welcome {
@@ -247,9 +252,22 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
         }
         _ => return,
     }
-    let Some(req) = receive::<FromClient>(&mut socket).await else {
+    let Some(mut req) = receive::<FromClient>(&mut socket).await else {
         return;
     };
+    if let Some(answer) = crate::policy::api::answer(&state, &who, &req).await {
+        send(&mut socket, &answer).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    if let FromClient::Submit(submit) = &mut req {
+        if let Err(message) = crate::policy::api::gate(&state, &who, submit).await {
+            send(&mut socket, &ToClient::Error { message }).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    }
+    let hub = state.hub;
     // A detached submission ends with the run's id.
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();

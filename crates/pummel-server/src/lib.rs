@@ -43,6 +43,8 @@ pub struct ServerConfig {
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
+    /// How long a host's ownership proof stands before a run re-checks it.
+    pub ownership_ttl: std::time::Duration,
 }
 
 /// The server could not start or went down.
@@ -87,6 +89,39 @@ pub async fn create_token(
     }
 }
 
+/// Opens (`allow`) or closes a network for `user`, in the store of
+/// `data_dir` (as `pummel server network` does, with or without a server
+/// running); returns the user's networks after.
+pub async fn set_network(
+    data_dir: &Path,
+    user: &str,
+    cidr: policy::Cidr,
+    allow: bool,
+) -> Result<Vec<policy::Cidr>, StoreError> {
+    let store = SqliteStore::open(data_dir, false).await?;
+    store.set_network(user, cidr, allow).await?;
+    store.allowed_networks(user).await
+}
+
+/// `user`'s allowed networks.
+pub async fn networks(data_dir: &Path, user: &str) -> Result<Vec<policy::Cidr>, StoreError> {
+    SqliteStore::open(data_dir, false).await?.allowed_networks(user).await
+}
+
+/// Sets `user`'s quota (replacing it whole).
+pub async fn set_quota(data_dir: &Path, user: &str, quota: &policy::Quota) -> Result<(), StoreError> {
+    SqliteStore::open(data_dir, false).await?.set_quota(user, quota).await
+}
+
+/// `user`'s quota (the default, unlimited, when none was set).
+pub async fn quota(data_dir: &Path, user: &str) -> Result<policy::Quota, StoreError> {
+    Ok(SqliteStore::open(data_dir, false)
+        .await?
+        .quota(user)
+        .await?
+        .unwrap_or_default())
+}
+
 /// Binds the port; `on_listening` is told the address (port 0 picks one),
 /// then serves until the process ends.
 pub async fn serve(
@@ -114,11 +149,13 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
-    let hub = hub::start(store.clone(), backend, config.hub);
+    let hub = hub::start(store.clone(), backend.clone(), config.hub);
     let app = api::router(api::AppState {
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
+        backend,
+        ownership_ttl: config.ownership_ttl,
     });
     on_listening(local);
     match tls {

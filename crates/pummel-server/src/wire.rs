@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::NetworkPolicy;
+
 /// The protocol's version. An agent or client speaking another is refused
 /// before any load starts, with both versions named.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -141,18 +143,26 @@ pub enum ToAgent {
         segment: SegmentSpec,
         plan: PlanSpec,
         captures: BTreeMap<String, String>,
+        /// The networks the run's owner may reach: the agent refuses any
+        /// other address at connect time. Absent: any (an admin's run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Run the plan's global setup, once, now; answer `setup_done` or
     /// `setup_failed`.
     Setup {
         run: String,
         plan: PlanSpec,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Run the plan's global teardown, once, now; answer `teardown_done`.
     Teardown {
         run: String,
         plan: PlanSpec,
         captures: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Start at this instant of the agent's own clock (Unix ns): the server
     /// has already added the agent's measured offset.
@@ -223,7 +233,15 @@ pub struct Submit {
     pub on_agent_loss: OnAgentLoss,
     /// Follow the run after submitting (else only its id comes back).
     pub follow: bool,
+    /// The networks the submitter may reach, set by the server from its
+    /// policy (never taken from the client): `None` for an admin.
+    #[serde(skip)]
+    pub network: Option<NetworkPolicy>,
 }
+
+/// What an agent says it can do, in its hello; the server gives a run whose
+/// owner's networks are restricted only to an agent that enforces them.
+pub const CAPABILITY_NETWORK_POLICY: &str = "network_policy";
 
 /// What a client may do to an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +268,12 @@ pub enum FromClient {
     Attach { run: String },
     Stop { run: String },
     Result { run: String },
+    /// The caller's host claims (`pummel hosts`).
+    Hosts,
+    /// A new challenge for a host (`pummel hosts claim HOST`).
+    ClaimHost { host: String },
+    /// Fetch a host's challenge now (`pummel hosts verify HOST`).
+    VerifyHost { host: String },
 }
 
 /// Server → client.
@@ -294,6 +318,10 @@ pub enum ToClient {
         state: String,
         exit_code: i32,
         message: Option<String>,
+    },
+    /// Host claims, for `hosts`, `claim_host` and `verify_host`.
+    Hosts {
+        hosts: Vec<crate::policy::Claim>,
     },
     Result {
         run: String,

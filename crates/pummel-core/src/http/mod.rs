@@ -2,6 +2,7 @@
 //! HTTP/2, rustls for TLS.
 
 pub(crate) mod chunked;
+pub(crate) mod connect_filter;
 pub(crate) mod failure_reason;
 pub(crate) mod h1;
 pub(crate) mod h2;
@@ -13,6 +14,7 @@ pub(crate) mod tls;
 pub(crate) mod transport;
 
 pub(crate) use h1::{Discard, H1Connection, H1Error};
+pub use connect_filter::ConnectFilter;
 pub use request::{parse_header, Bytes, HeaderError, Method, RequestSpec};
 pub use target::{Scheme, TargetUrl, UrlError};
 pub(crate) use transport::Connector;

@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Show requests and responses (`--http-debug`); `None` costs nothing.
     pub http_debug: Option<HttpDebug>,
+    /// The addresses the run may connect to (an agent of a shared server);
+    /// `None`: any, as for a local run.
+    pub connect_filter: Option<crate::http::ConnectFilter>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -233,6 +236,7 @@ impl WorkerPlans {
                     &program.plan.tls_profiles,
                 ),
                 hosts: program.plan.defaults.hosts.iter().cloned().collect(),
+                connect_filter: options.connect_filter.clone(),
                 ..SessionOptions::default()
             },
             program,

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
 use crate::store::{unix_now, RunRow, Store as _};
-use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
+use crate::policy::NetworkPolicy;
+use crate::wire::{CAPABILITY_NETWORK_POLICY, OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
 
 /// Exit codes a run ends with (the same as a local run's).
 pub(crate) const EXIT_FAILED: i32 = 1;
@@ -83,6 +84,8 @@ pub(crate) struct ActiveRun {
     pub(super) live: Collector,
     pub(super) followers: Vec<mpsc::UnboundedSender<ToClient>>,
     pub(super) spec: PlanSpec,
+    /// The owner's networks, sent with every part of the plan.
+    pub(super) network: Option<NetworkPolicy>,
     /// The global setup's variables, for every agent and the teardown.
     pub(super) captures: BTreeMap<String, String>,
     /// What the global setup and teardown measured (totals only).
@@ -194,6 +197,7 @@ impl Hub {
             live,
             followers: Vec::new(),
             spec: submit.plan,
+            network: submit.network.clone(),
             captures: BTreeMap::new(),
             global: Vec::new(),
             stopping: None,
@@ -206,6 +210,7 @@ impl Hub {
                 first.send(ToAgent::Setup {
                     run: id.clone(),
                     plan: run.spec.clone(),
+                    network: run.network.clone(),
                 });
             }
         } else {
@@ -231,6 +236,11 @@ impl Hub {
             .agents
             .iter()
             .filter(|(_, a)| a.is_idle())
+            // A restricted run goes only to agents that enforce the policy.
+            .filter(|(_, a)| {
+                submit.network.is_none()
+                    || a.hello.capabilities.iter().any(|c| c == CAPABILITY_NETWORK_POLICY)
+            })
             .filter(|(_, a)| {
                 submit
                     .labels
@@ -281,6 +291,7 @@ impl Hub {
                     },
                     plan: run.spec.clone(),
                     captures: run.captures.clone(),
+                    network: run.network.clone(),
                 });
             }
         }

@@ -5,13 +5,25 @@
 //! - [`network`]: allowed target networks and the addresses refused by
 //!   default;
 //! - `fetch`: the one function every outbound request of the server goes
-//!   through (resolve, check every address, connect to a checked one).
+//!   through (resolve, check every address, connect to a checked one);
+//! - [`ownership`]: the challenge a user publishes to prove a host is
+//!   theirs;
+//! - [`quota`]: per-user limits;
+//! - `admission`: the gate a run passes (admins pass unchecked);
+//! - `store`: their tables; `api`: their HTTP and client-socket requests.
 
 #[allow(
     dead_code,
-    reason = "the server's outbound fetches (ownership challenges, git URLs, webhooks) come in with their features"
+    reason = "parts of the checked fetch (POST bodies, headers, a bare connect) serve the git and webhook fetches"
 )]
 pub(crate) mod fetch;
+pub(crate) mod admission;
+pub(crate) mod api;
 pub mod network;
+pub mod ownership;
+pub mod quota;
+mod store;
 
 pub use network::{Cidr, CidrError, NetworkPolicy, Refused, Reserved};
+pub use ownership::Claim;
+pub use quota::Quota;

@@ -51,6 +51,11 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// The pool, for the parts that keep tables of their own (the policy's).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Where the store of `dir` lives.
     #[cfg(test)]
     pub(crate) fn file(dir: &Path) -> PathBuf {

@@ -95,6 +95,10 @@ pub(crate) struct ServerArgs {
     /// An agent silent this long is lost (agents heartbeat every second)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub agent_timeout: Duration,
+
+    /// How long a host's ownership proof stands before a run fetches its challenge again
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ownership_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -111,6 +115,12 @@ pub(crate) enum ServerAction {
     /// Manage tokens
     #[command(subcommand)]
     Token(TokenAction),
+    /// The networks a user's runs may reach beyond the public ones
+    #[command(subcommand)]
+    Network(super::safety::NetworkAction),
+    /// A user's quotas: concurrent jobs, agents, VUs, rate, duration, runs per day, storage
+    #[command(subcommand)]
+    Quota(super::safety::QuotaAction),
 }
 
 #[derive(Debug, Subcommand)]

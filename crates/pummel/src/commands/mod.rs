@@ -7,6 +7,7 @@ mod compare;
 mod completions;
 mod convert;
 mod demo;
+mod hosts;
 mod init;
 mod remote;
 mod report;
@@ -41,6 +42,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Stop(args) => remote::stop(args),
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
+        Command::Hosts(args) => hosts::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

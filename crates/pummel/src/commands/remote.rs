@@ -76,7 +76,7 @@ async fn answer(socket: &mut Socket) -> Result<ToClient, Failure> {
     }
 }
 
-fn one_shot(remote: &RemoteArgs, req: &FromClient) -> Result<ToClient, Failure> {
+pub(super) fn one_shot(remote: &RemoteArgs, req: &FromClient) -> Result<ToClient, Failure> {
     runtime()?.block_on(async {
         let mut socket = request(
             &remote.server,
@@ -260,6 +260,7 @@ pub(super) fn submit(
             OnLoss::Stop => OnAgentLoss::Stop,
         },
         follow: !args.detach,
+        network: None,
     };
     let rt = runtime()?;
     if args.detach {

@@ -118,6 +118,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
                 threads: threads(args.threads),
                 insecure: args.insecure,
                 http_debug: http_debug(args),
+                connect_filter: None,
             },
         },
         outputs: Destinations::for_result(&args.output)?,
@@ -226,6 +227,7 @@ pub(super) fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
         http2: args.http2,
         insecure: args.insecure,
         websocket,
+        connect_filter: None,
     })
 }
 

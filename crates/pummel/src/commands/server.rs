@@ -61,6 +61,8 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             }
             Ok(exit::SUCCESS)
         }
+        Some(ServerAction::Network(action)) => super::hosts::network(&runtime, action),
+        Some(ServerAction::Quota(action)) => super::hosts::quota(&runtime, action),
         None => serve(&runtime, args),
     }
 }
@@ -79,6 +81,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             agent_timeout: args.agent_timeout,
             ..HubConfig::default()
         },
+        ownership_ttl: args.ownership_ttl,
     };
     let scheme = if config.tls.is_some() {
         "https"

@@ -237,6 +237,7 @@ impl Agent<'_> {
                 "websocket".to_owned(),
                 "scenario".to_owned(),
                 "bench".to_owned(),
+                pummel_server::wire::CAPABILITY_NETWORK_POLICY.to_owned(),
             ],
             // Segments only: global steps are not runs of their own.
             running: self
@@ -313,29 +314,35 @@ impl Agent<'_> {
                 segment,
                 plan,
                 captures,
+                network,
             } => {
                 let running = segment::start_segment(
                     run.clone(),
                     segment,
-                    plan,
+                    (plan, network),
                     captures,
                     self.events_tx.clone(),
                 );
                 self.running.insert(run, running);
             }
-            ToAgent::Setup { run, plan } => {
-                let running =
-                    segment::start_global(run.clone(), plan, None, self.events_tx.clone());
+            ToAgent::Setup { run, plan, network } => {
+                let running = segment::start_global(
+                    run.clone(),
+                    (plan, network),
+                    None,
+                    self.events_tx.clone(),
+                );
                 self.running.insert(format!("{run}/setup"), running);
             }
             ToAgent::Teardown {
                 run,
                 plan,
                 captures,
+                network,
             } => {
                 let running = segment::start_global(
                     run.clone(),
-                    plan,
+                    (plan, network),
                     Some(captures),
                     self.events_tx.clone(),
                 );

@@ -105,12 +105,22 @@ pub async fn set_network(
 
 /// `user`'s allowed networks.
 pub async fn networks(data_dir: &Path, user: &str) -> Result<Vec<policy::Cidr>, StoreError> {
-    SqliteStore::open(data_dir, false).await?.allowed_networks(user).await
+    SqliteStore::open(data_dir, false)
+        .await?
+        .allowed_networks(user)
+        .await
 }
 
 /// Sets `user`'s quota (replacing it whole).
-pub async fn set_quota(data_dir: &Path, user: &str, quota: &policy::Quota) -> Result<(), StoreError> {
-    SqliteStore::open(data_dir, false).await?.set_quota(user, quota).await
+pub async fn set_quota(
+    data_dir: &Path,
+    user: &str,
+    quota: &policy::Quota,
+) -> Result<(), StoreError> {
+    SqliteStore::open(data_dir, false)
+        .await?
+        .set_quota(user, quota)
+        .await
 }
 
 /// `user`'s quota (the default, unlimited, when none was set).

@@ -260,20 +260,36 @@ pub enum AgentAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromClient {
-    Hello { protocol: u32, version: String },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
     Agents,
-    Agent { name: String, action: AgentAction },
+    Agent {
+        name: String,
+        action: AgentAction,
+    },
     Runs,
     Submit(Submit),
-    Attach { run: String },
-    Stop { run: String },
-    Result { run: String },
+    Attach {
+        run: String,
+    },
+    Stop {
+        run: String,
+    },
+    Result {
+        run: String,
+    },
     /// The caller's host claims (`pummel hosts`).
     Hosts,
     /// A new challenge for a host (`pummel hosts claim HOST`).
-    ClaimHost { host: String },
+    ClaimHost {
+        host: String,
+    },
     /// Fetch a host's challenge now (`pummel hosts verify HOST`).
-    VerifyHost { host: String },
+    VerifyHost {
+        host: String,
+    },
 }
 
 /// Server → client.

@@ -339,7 +339,7 @@ pub(crate) struct TargetArgs {
 
     /// Answer GET /.well-known/pummel-challenge/ID with TOKEN (a host's proof of ownership for a
     /// shared pummel server; repeatable)
-    #[arg(long, value_name = "ID=TOKEN", value_parser = parse_env_pair)]
+    #[arg(long = "challenge", value_name = "ID=TOKEN", value_parser = parse_env_pair)]
     pub challenges: Vec<(String, String)>,
 
     /// Server threads (default: one per core; at most 1024)

@@ -46,6 +46,8 @@
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
+//! - `safety`: a shared server's network policy (enforced by the agent at connect time, redirects
+//!   included), host ownership proof, quotas and the admin's exemption;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -72,6 +74,7 @@ mod peers;
 mod reports;
 mod requests;
 mod runners;
+mod safety;
 mod scenarios;
 mod scenload;
 mod servers;

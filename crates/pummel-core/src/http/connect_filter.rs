@@ -73,7 +73,11 @@ mod tests {
         let url = |u: &str| TargetUrl::parse(u).unwrap();
         assert!(c.get(&url("http://outside.test/"), None).await.is_ok());
         assert!(c.get(&url("http://127.0.0.2:8/"), None).await.is_ok());
-        for refused in ["http://inside.test/", "http://127.0.0.1:8/", "http://planned.test/"] {
+        for refused in [
+            "http://inside.test/",
+            "http://127.0.0.1:8/",
+            "http://planned.test/",
+        ] {
             assert_eq!(
                 c.get(&url(refused), None).await.err(),
                 Some(ErrorKind::AddressRefused),

@@ -13,8 +13,8 @@ pub(crate) mod target;
 pub(crate) mod tls;
 pub(crate) mod transport;
 
-pub(crate) use h1::{Discard, H1Connection, H1Error};
 pub use connect_filter::ConnectFilter;
+pub(crate) use h1::{Discard, H1Connection, H1Error};
 pub use request::{parse_header, Bytes, HeaderError, Method, RequestSpec};
 pub use target::{Scheme, TargetUrl, UrlError};
 pub(crate) use transport::Connector;

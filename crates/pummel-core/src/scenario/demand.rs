@@ -57,12 +57,9 @@ fn host_of(source: &str) -> Result<Option<String>, ()> {
 fn max_rate(model: &LoadModel) -> Option<f64> {
     match model {
         LoadModel::Rate { rate, .. } => Some(*rate),
-        LoadModel::RampingRate { start, stages, .. } => Some(
-            stages
-                .iter()
-                .map(|s| s.target)
-                .fold(*start, f64::max),
-        ),
+        LoadModel::RampingRate { start, stages, .. } => {
+            Some(stages.iter().map(|s| s.target).fold(*start, f64::max))
+        }
         _ => None,
     }
 }
@@ -118,9 +115,15 @@ mod tests {
     #[test]
     fn hosts_of_urls_as_written() {
         assert_eq!(host_of("/api/x"), Ok(None));
-        assert_eq!(host_of("https://Shop.Example:8443/a"), Ok(Some("shop.example".into())));
+        assert_eq!(
+            host_of("https://Shop.Example:8443/a"),
+            Ok(Some("shop.example".into()))
+        );
         assert_eq!(host_of("http://[::1]:80/"), Ok(Some("::1".into())));
-        assert_eq!(host_of("wss://u:p@ws.example?x"), Ok(Some("ws.example".into())));
+        assert_eq!(
+            host_of("wss://u:p@ws.example?x"),
+            Ok(Some("ws.example".into()))
+        );
         assert_eq!(host_of("http://{{host}}/x"), Err(()));
         assert_eq!(host_of("{{base}}/x"), Err(()));
     }

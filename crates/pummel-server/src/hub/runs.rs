@@ -11,9 +11,11 @@ use tokio::sync::mpsc;
 
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
-use crate::store::{unix_now, RunRow, Store as _};
 use crate::policy::NetworkPolicy;
-use crate::wire::{CAPABILITY_NETWORK_POLICY, OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
+use crate::store::{unix_now, RunRow, Store as _};
+use crate::wire::{
+    OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient, CAPABILITY_NETWORK_POLICY,
+};
 
 /// Exit codes a run ends with (the same as a local run's).
 pub(crate) const EXIT_FAILED: i32 = 1;
@@ -239,7 +241,10 @@ impl Hub {
             // A restricted run goes only to agents that enforce the policy.
             .filter(|(_, a)| {
                 submit.network.is_none()
-                    || a.hello.capabilities.iter().any(|c| c == CAPABILITY_NETWORK_POLICY)
+                    || a.hello
+                        .capabilities
+                        .iter()
+                        .any(|c| c == CAPABILITY_NETWORK_POLICY)
             })
             .filter(|(_, a)| {
                 submit

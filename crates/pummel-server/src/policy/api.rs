@@ -26,7 +26,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn failure(status: StatusCode, message: impl std::fmt::Display) -> Response {
-    (status, Json(serde_json::json!({ "error": message.to_string() }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": message.to_string() })),
+    )
+        .into_response()
 }
 
 fn ownership_status(e: &OwnershipError) -> StatusCode {
@@ -105,7 +109,10 @@ async fn admin_or_self(
     }
     Err(failure(
         StatusCode::FORBIDDEN,
-        format!("only an admin may {} the policy of {user:?}", if write { "change" } else { "read" }),
+        format!(
+            "only an admin may {} the policy of {user:?}",
+            if write { "change" } else { "read" }
+        ),
     ))
 }
 
@@ -184,7 +191,11 @@ async fn put_networks(
 /// every other request.
 pub(crate) async fn answer(state: &AppState, who: &Identity, req: &FromClient) -> Option<ToClient> {
     let result = match req {
-        FromClient::Hosts => state.store.claims(&who.name).await.map_err(OwnershipError::from),
+        FromClient::Hosts => state
+            .store
+            .claims(&who.name)
+            .await
+            .map_err(OwnershipError::from),
         FromClient::ClaimHost { host } => ownership::claim(&state.store, &who.name, host)
             .await
             .map(|c| vec![c]),
@@ -202,7 +213,11 @@ pub(crate) async fn answer(state: &AppState, who: &Identity, req: &FromClient) -
 /// Passes a submission through the gate: its plan's hosts, networks and
 /// size against the submitter's policy; sets the networks its agents
 /// enforce. The message says what was refused and how to fix it.
-pub(crate) async fn gate(state: &AppState, who: &Identity, submit: &mut Submit) -> Result<(), String> {
+pub(crate) async fn gate(
+    state: &AppState,
+    who: &Identity,
+    submit: &mut Submit,
+) -> Result<(), String> {
     submit.network = None;
     if who.role == Role::Admin {
         return Ok(());
@@ -211,13 +226,24 @@ pub(crate) async fn gate(state: &AppState, who: &Identity, submit: &mut Submit) 
         Ok(plan) => plan.demand(),
         Err(message) => return Err(format!("the plan does not load: {message}")),
     };
-    match admission::admit(&state.store, who, &demand, submit.agents, state.ownership_ttl).await {
+    match admission::admit(
+        &state.store,
+        who,
+        &demand,
+        submit.agents,
+        state.ownership_ttl,
+    )
+    .await
+    {
         Ok(network) => {
             submit.network = network;
             Ok(())
         }
-        Err(e @ (Refusal::Store(_) | Refusal::Quota(_) | Refusal::Ownership(_) | Refusal::Network(_))) => {
-            Err(e.to_string())
-        }
+        Err(
+            e @ (Refusal::Store(_)
+            | Refusal::Quota(_)
+            | Refusal::Ownership(_)
+            | Refusal::Network(_)),
+        ) => Err(e.to_string()),
     }
 }

@@ -12,13 +12,13 @@
 //! - `admission`: the gate a run passes (admins pass unchecked);
 //! - `store`: their tables; `api`: their HTTP and client-socket requests.
 
+pub(crate) mod admission;
+pub(crate) mod api;
 #[allow(
     dead_code,
     reason = "parts of the checked fetch (POST bodies, headers, a bare connect) serve the git and webhook fetches"
 )]
 pub(crate) mod fetch;
-pub(crate) mod admission;
-pub(crate) mod api;
 pub mod network;
 pub mod ownership;
 pub mod quota;

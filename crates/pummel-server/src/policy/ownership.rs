@@ -36,7 +36,10 @@ impl Claim {
     /// The URL to publish the token at (https; http is tried when https
     /// cannot connect).
     pub fn challenge_url(&self) -> String {
-        format!("https://{}{CHALLENGE_PATH}{}", self.authority, self.challenge_id)
+        format!(
+            "https://{}{CHALLENGE_PATH}{}",
+            self.authority, self.challenge_id
+        )
     }
 }
 
@@ -54,7 +57,11 @@ pub enum OwnershipError {
         reason: String,
     },
     #[error("{url} does not hold the token of {host} (it answered {status}); publish exactly the token `pummel hosts` shows")]
-    Mismatch { host: String, url: String, status: u16 },
+    Mismatch {
+        host: String,
+        url: String,
+        status: u16,
+    },
     #[error("{host} is unproven: you have not shown that you own it. Run `pummel hosts claim {host}`, publish the token it gives at {path}<id> on that host, then `pummel hosts verify {host}`")]
     Unproven { host: String, path: &'static str },
     #[error("the URL {0:?} builds its host at run time: a shared server can only run URLs whose host the file names (use the scenario's target, or ask an admin)")]
@@ -73,12 +80,20 @@ pub(crate) fn parse_host(text: &str) -> Result<(String, String), OwnershipError>
         .iter()
         .find_map(|s| trimmed.strip_prefix(s))
         .unwrap_or(trimmed);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
         return Err(bad());
     }
     let uri: hyper::http::uri::Authority = authority.parse().map_err(|_| bad())?;
-    let host = uri.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = uri
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     if host.is_empty() || host.contains('{') {
         return Err(bad());
     }
@@ -118,13 +133,21 @@ pub(crate) async fn verify(
     owner: &str,
     host: &str,
 ) -> Result<Claim, OwnershipError> {
-    let (host, _) = parse_host(host)?;
+    let (host, authority) = parse_host(host)?;
     let mut claim = store
         .claim(owner, &host)
         .await?
         .ok_or_else(|| OwnershipError::NoClaim { host: host.clone() })?;
-    let outcome = fetch_challenge(network, &claim).await;
+    // The proof is of the host; a port given now says where the challenge
+    // is served this time (and the re-checks go there after a success).
+    let mut at = claim.clone();
+    at.authority = authority;
+    let outcome = fetch_challenge(network, &at).await;
     let verified_at = outcome.is_ok().then(unix_now);
+    if outcome.is_ok() && at.authority != claim.authority {
+        claim.authority = at.authority;
+        store.put_claim(owner, &claim).await?;
+    }
     store.set_claim_verified(owner, &host, verified_at).await?;
     outcome?;
     claim.verified_at = verified_at;
@@ -164,7 +187,10 @@ async fn fetch_challenge(network: &NetworkPolicy, claim: &Claim) -> Result<(), O
             Err(e) => last = Some((url, e)),
         }
     }
-    let (url, e) = last.map_or_else(|| (String::new(), String::new()), |(u, e)| (u, e.to_string()));
+    let (url, e) = last.map_or_else(
+        || (String::new(), String::new()),
+        |(u, e)| (u, e.to_string()),
+    );
     Err(OwnershipError::Unreachable {
         host: claim.host.clone(),
         url,
@@ -192,7 +218,10 @@ pub(crate) async fn require(
             host: host.clone(),
             path: CHALLENGE_PATH,
         };
-        let claim = claims.iter().find(|c| &c.host == host).ok_or_else(unproven)?;
+        let claim = claims
+            .iter()
+            .find(|c| &c.host == host)
+            .ok_or_else(unproven)?;
         let fresh = claim
             .verified_at
             .is_some_and(|at| unix_now().saturating_sub(at) < ttl);
@@ -200,13 +229,13 @@ pub(crate) async fn require(
             match verify(store, network, owner, host).await {
                 Ok(_) => {}
                 Err(OwnershipError::Store(e)) => return Err(e.into()),
-                Err(e) => {
-                    return Err(OwnershipError::Unreachable {
-                        host: host.clone(),
-                        url: claim.challenge_url(),
-                        reason: format!("the proof is older than the server keeps it and the re-check failed: {e}"),
-                    })
-                }
+                Err(e) => return Err(OwnershipError::Unreachable {
+                    host: host.clone(),
+                    url: claim.challenge_url(),
+                    reason: format!(
+                        "the proof is older than the server keeps it and the re-check failed: {e}"
+                    ),
+                }),
             }
         }
     }
@@ -219,7 +248,10 @@ mod tests {
 
     #[test]
     fn hosts_parse_as_claims_keep_them() {
-        assert_eq!(parse_host("Example.COM").unwrap(), ("example.com".into(), "example.com".into()));
+        assert_eq!(
+            parse_host("Example.COM").unwrap(),
+            ("example.com".into(), "example.com".into())
+        );
         assert_eq!(
             parse_host("127.0.0.2:8080").unwrap(),
             ("127.0.0.2".into(), "127.0.0.2:8080".into())
@@ -228,7 +260,10 @@ mod tests {
             parse_host("https://shop.example:8443/x").unwrap(),
             ("shop.example".into(), "shop.example:8443".into())
         );
-        assert_eq!(parse_host("[::1]:80").unwrap(), ("::1".into(), "[::1]:80".into()));
+        assert_eq!(
+            parse_host("[::1]:80").unwrap(),
+            ("::1".into(), "[::1]:80".into())
+        );
         for bad in ["", "user@host", "a b", "http:///x", "{{h}}"] {
             assert!(parse_host(bad).is_err(), "{bad}");
         }

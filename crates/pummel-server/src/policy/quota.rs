@@ -43,7 +43,9 @@ mod opt_ms {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
         text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom))
             .transpose()
@@ -73,7 +75,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
         "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("{text:?} is not a duration (write 30s, 10m, 2h or 1d)")),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration (write 30s, 10m, 2h or 1d)"
+            ))
+        }
     };
     Ok(Duration::from_secs(secs))
 }
@@ -128,7 +134,10 @@ impl Quota {
                 return fail(
                     "runs-per-day",
                     max.to_string(),
-                    format!("you started {} runs in the last 24 hours", usage.runs_last_day),
+                    format!(
+                        "you started {} runs in the last 24 hours",
+                        usage.runs_last_day
+                    ),
                 );
             }
         }
@@ -152,7 +161,11 @@ impl Quota {
                     )
                 }
                 Some(n) if n > max => {
-                    return fail("agents-per-job", max.to_string(), format!("the run asks for {n}"))
+                    return fail(
+                        "agents-per-job",
+                        max.to_string(),
+                        format!("the run asks for {n}"),
+                    )
                 }
                 Some(_) => {}
             }
@@ -227,23 +240,52 @@ mod tests {
         let ok = demand(10, Some(50.0), Some(60));
         assert!(quota.check(&ok, Some(2), Usage::default()).is_ok());
         let name = |d: &PlanDemand, agents, usage| quota.check(d, agents, usage).unwrap_err().name;
-        assert_eq!(name(&demand(11, None, Some(1)), Some(1), Usage::default()), "max-vus");
-        assert_eq!(name(&demand(1, Some(51.0), Some(1)), Some(1), Usage::default()), "max-rate");
-        assert_eq!(name(&demand(1, None, Some(61)), Some(1), Usage::default()), "max-duration");
-        assert_eq!(name(&demand(1, None, None), Some(1), Usage::default()), "max-duration");
+        assert_eq!(
+            name(&demand(11, None, Some(1)), Some(1), Usage::default()),
+            "max-vus"
+        );
+        assert_eq!(
+            name(&demand(1, Some(51.0), Some(1)), Some(1), Usage::default()),
+            "max-rate"
+        );
+        assert_eq!(
+            name(&demand(1, None, Some(61)), Some(1), Usage::default()),
+            "max-duration"
+        );
+        assert_eq!(
+            name(&demand(1, None, None), Some(1), Usage::default()),
+            "max-duration"
+        );
         assert_eq!(name(&ok, Some(3), Usage::default()), "agents-per-job");
         assert_eq!(name(&ok, None, Usage::default()), "agents-per-job");
-        let busy = Usage { active_runs: 1, ..Usage::default() };
+        let busy = Usage {
+            active_runs: 1,
+            ..Usage::default()
+        };
         assert_eq!(name(&ok, Some(1), busy), "concurrent-jobs");
-        let daily = Usage { runs_last_day: 5, ..Usage::default() };
+        let daily = Usage {
+            runs_last_day: 5,
+            ..Usage::default()
+        };
         assert_eq!(name(&ok, Some(1), daily), "runs-per-day");
-        let full = Usage { report_bytes: 1000, ..Usage::default() };
+        let full = Usage {
+            report_bytes: 1000,
+            ..Usage::default()
+        };
         assert_eq!(name(&ok, Some(1), full), "report-storage");
-        let runner = PlanDemand { runner: true, ..ok.clone() };
+        let runner = PlanDemand {
+            runner: true,
+            ..ok.clone()
+        };
         assert_eq!(name(&runner, Some(1), Usage::default()), "allow-runners");
-        let text = quota.check(&demand(11, None, Some(1)), Some(1), Usage::default()).unwrap_err().to_string();
+        let text = quota
+            .check(&demand(11, None, Some(1)), Some(1), Usage::default())
+            .unwrap_err()
+            .to_string();
         assert_eq!(text, "quota max-vus is 10: the plan runs up to 11 VUs");
-        assert!(Quota::default().check(&demand(1_000_000, Some(1e9), None), None, full).is_ok());
+        assert!(Quota::default()
+            .check(&demand(1_000_000, Some(1e9), None), None, full)
+            .is_ok());
     }
 
     #[test]
@@ -253,9 +295,16 @@ mod tests {
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5y").is_err());
-        let quota = Quota { max_duration: Some(Duration::from_secs(7200)), max_vus: Some(3), ..Quota::default() };
+        let quota = Quota {
+            max_duration: Some(Duration::from_secs(7200)),
+            max_vus: Some(3),
+            ..Quota::default()
+        };
         let text = serde_json::to_string(&quota).unwrap();
-        assert_eq!(text, r#"{"max_vus":3,"max_duration":"2h","allow_runners":false}"#);
+        assert_eq!(
+            text,
+            r#"{"max_vus":3,"max_duration":"2h","allow_runners":false}"#
+        );
         assert_eq!(serde_json::from_str::<Quota>(&text).unwrap(), quota);
     }
 }

@@ -83,7 +83,11 @@ impl SqliteStore {
     }
 
     pub(crate) async fn claim(&self, owner: &str, host: &str) -> Result<Option<Claim>, StoreError> {
-        Ok(self.claims(owner).await?.into_iter().find(|c| c.host == host))
+        Ok(self
+            .claims(owner)
+            .await?
+            .into_iter()
+            .find(|c| c.host == host))
     }
 
     /// Keeps a new claim (a claim of the same host is replaced: a new

@@ -11,18 +11,33 @@ use crate::output::destinations;
 
 pub(super) fn run(args: &HostsArgs) -> Result<i32, Failure> {
     let (remote, req) = match &args.action {
-        Some(HostsAction::Claim(h)) => (&h.remote, FromClient::ClaimHost { host: h.host.clone() }),
-        Some(HostsAction::Verify(h)) => (&h.remote, FromClient::VerifyHost { host: h.host.clone() }),
+        Some(HostsAction::Claim(h)) => (
+            &h.remote,
+            FromClient::ClaimHost {
+                host: h.host.clone(),
+            },
+        ),
+        Some(HostsAction::Verify(h)) => (
+            &h.remote,
+            FromClient::VerifyHost {
+                host: h.host.clone(),
+            },
+        ),
         None => match &args.remote {
             Some(remote) => (remote, FromClient::Hosts),
-            None => return Err(Failure::usage("pummel hosts needs --server URL and --token TOKEN")),
+            None => {
+                return Err(Failure::usage(
+                    "pummel hosts needs --server URL and --token TOKEN",
+                ))
+            }
         },
     };
     let ToClient::Hosts { hosts } = super::remote::one_shot(remote, &req)? else {
         return Err(Failure::runtime("unexpected answer from the server"));
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&hosts).map_err(|e| Failure::runtime(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&hosts).map_err(|e| Failure::runtime(e.to_string()))?;
         destinations::print(&format!("{text}\n"))?;
         return Ok(exit::SUCCESS);
     }
@@ -67,13 +82,21 @@ fn store_failure(e: pummel_server::StoreError) -> Failure {
     Failure::usage(e.to_string())
 }
 
-pub(super) fn network(runtime: &tokio::runtime::Runtime, action: &NetworkAction) -> Result<i32, Failure> {
+pub(super) fn network(
+    runtime: &tokio::runtime::Runtime,
+    action: &NetworkAction,
+) -> Result<i32, Failure> {
     let list = match action {
         NetworkAction::Allow(a) | NetworkAction::Deny(a) => {
             let cidr: Cidr = a.cidr.parse().map_err(|e| Failure::usage(format!("{e}")))?;
             let allow = matches!(action, NetworkAction::Allow(_));
             runtime
-                .block_on(pummel_server::set_network(&a.data.data_dir, &a.user, cidr, allow))
+                .block_on(pummel_server::set_network(
+                    &a.data.data_dir,
+                    &a.user,
+                    cidr,
+                    allow,
+                ))
                 .map_err(store_failure)?
         }
         NetworkAction::List(u) => runtime
@@ -88,7 +111,10 @@ pub(super) fn network(runtime: &tokio::runtime::Runtime, action: &NetworkAction)
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn quota(runtime: &tokio::runtime::Runtime, action: &QuotaAction) -> Result<i32, Failure> {
+pub(super) fn quota(
+    runtime: &tokio::runtime::Runtime,
+    action: &QuotaAction,
+) -> Result<i32, Failure> {
     let (data_dir, user) = match action {
         QuotaAction::Set(s) => {
             let quota = Quota {

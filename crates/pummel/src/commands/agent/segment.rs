@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
 use std::time::Instant;
 
-use pummel_core::run::{self, Captures};
 use pummel_core::http::ConnectFilter;
+use pummel_core::run::{self, Captures};
 use pummel_core::{bench, Measured, Segment, SegmentOptions, StopSignal, WorkerReport};
 use pummel_server::policy::NetworkPolicy;
 use pummel_server::wire::{FromAgent, PlanSpec, SegmentSpec};

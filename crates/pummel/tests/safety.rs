@@ -103,18 +103,13 @@ fn read(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("result")).expect("JSON")
 }
 
-#[test]
-fn ownership_is_proven_and_the_network_policy_holds_at_the_agent() {
-    let _busy = util::busy();
-    let shared = shared();
-    let server = &shared.server;
-    let ci = server.client_token.clone();
-    let inside = CountingTarget::start();
-
+/// Unproven, refused; claimed, and proven once the target serves the token. Returns the proving
+/// target and its authority.
+fn prove(server: &Server, ci: &str) -> (Target, String) {
     // Unproven: refused before any agent is asked, naming the host and how to prove it.
     let plain = target_on("127.0.0.2", &[]);
     let url = format!("http://127.0.0.2:{}/", plain.port());
-    let out = as_user(server, &ci, &["bench", &url, "-n", "5", "--agents", "1"]).expect_code(2);
+    let out = as_user(server, ci, &["bench", &url, "-n", "5", "--agents", "1"]).expect_code(2);
     assert!(
         out.stderr.contains("127.0.0.2 is unproven"),
         "{}",
@@ -128,9 +123,9 @@ fn ownership_is_proven_and_the_network_policy_holds_at_the_agent() {
 
     // Claim it; a target that does not serve the token does not prove it.
     let authority = format!("127.0.0.2:{}", plain.port());
-    let out = as_user(server, &ci, &["hosts", "claim", &authority]).expect_code(0);
+    let out = as_user(server, ci, &["hosts", "claim", &authority]).expect_code(0);
     let (id, token) = claimed(&out);
-    let out = as_user(server, &ci, &["hosts", "verify", &authority]).expect_code(2);
+    let out = as_user(server, ci, &["hosts", "verify", &authority]).expect_code(2);
     assert!(
         out.stderr.contains("does not hold the token"),
         "{}",
@@ -138,36 +133,41 @@ fn ownership_is_proven_and_the_network_policy_holds_at_the_agent() {
     );
     drop(plain);
 
-    // Served by the target: proven, and the run goes through.
+    // Served by the target: proven.
     let challenge = format!("{id}={token}");
     let proving = target_on("127.0.0.2", &["--challenge", &challenge]);
     let authority = format!("127.0.0.2:{}", proving.port());
-    let out = as_user(server, &ci, &["hosts", "verify", &authority]).expect_code(0);
+    let out = as_user(server, ci, &["hosts", "verify", &authority]).expect_code(0);
     assert!(
         out.stdout.contains("127.0.0.2 is proven"),
         "{}",
         out.context()
     );
-    let listed = as_user(server, &ci, &["hosts", "--json"]).expect_code(0);
+    let listed = as_user(server, ci, &["hosts", "--json"]).expect_code(0);
     let hosts: Value = serde_json::from_str(&listed.stdout).expect("hosts JSON");
     assert_eq!(hosts[0]["host"], "127.0.0.2", "{}", listed.context());
     assert!(hosts[0]["verified_at"].is_i64(), "{}", listed.context());
+    (proving, authority)
+}
+
+#[test]
+fn ownership_is_proven_and_the_network_policy_holds_at_the_agent() {
+    let _busy = util::busy();
+    let shared = shared();
+    let server = &shared.server;
+    let ci = server.client_token.clone();
+    let inside = CountingTarget::start();
+    let (_proving, authority) = prove(server, &ci);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let result = dir.path().join("ok.json");
     let url = format!("http://{authority}/");
+    let out_file = result.to_str().expect("utf-8");
     as_user(
         server,
         &ci,
         &[
-            "bench",
-            &url,
-            "-n",
-            "20",
-            "--agents",
-            "1",
-            "--out",
-            result.to_str().unwrap(),
+            "bench", &url, "-n", "20", "--agents", "1", "--out", out_file,
         ],
     )
     .expect_code(0);
@@ -183,17 +183,11 @@ fn ownership_is_proven_and_the_network_policy_holds_at_the_agent() {
         ),
     );
     let result = dir.path().join("redirect.json");
+    let out_file = result.to_str().expect("utf-8");
     let out = as_user(
         server,
         &ci,
-        &[
-            "run",
-            &scenario,
-            "--agents",
-            "1",
-            "--out",
-            result.to_str().unwrap(),
-        ],
+        &["run", &scenario, "--agents", "1", "--out", out_file],
     );
     let v = read(&result);
     let refused = errors(&v)

@@ -208,13 +208,7 @@ impl Hub {
         if setup {
             // The global setup runs once, on the first agent, before any
             // segment is given out: its captures go to every agent.
-            if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
-                first.send(ToAgent::Setup {
-                    run: id.clone(),
-                    plan: run.spec.clone(),
-                    network: run.network.clone(),
-                });
-            }
+            self.send_setup(&run);
         } else {
             self.assign(&run);
         }
@@ -282,6 +276,17 @@ impl Hub {
             ));
         }
         Ok(idle[..wanted].iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// Gives the run's first agent the global setup to run.
+    fn send_setup(&self, run: &ActiveRun) {
+        if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
+            first.send(ToAgent::Setup {
+                run: run.id.clone(),
+                plan: run.spec.clone(),
+                network: run.network.clone(),
+            });
+        }
     }
 
     /// Gives every agent its segment.

@@ -229,13 +229,15 @@ pub(crate) async fn require(
             match verify(store, network, owner, host).await {
                 Ok(_) => {}
                 Err(OwnershipError::Store(e)) => return Err(e.into()),
-                Err(e) => return Err(OwnershipError::Unreachable {
-                    host: host.clone(),
-                    url: claim.challenge_url(),
-                    reason: format!(
+                Err(e) => {
+                    return Err(OwnershipError::Unreachable {
+                        host: host.clone(),
+                        url: claim.challenge_url(),
+                        reason: format!(
                         "the proof is older than the server keeps it and the re-check failed: {e}"
                     ),
-                }),
+                    })
+                }
             }
         }
     }

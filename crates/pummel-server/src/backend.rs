@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pummel_result::{Collector, IntervalSnapshot, RunMetrics};
 
+pub use crate::policy::PlanDemand;
 use crate::wire::PlanSpec;
 
 /// Loads shipped plans.
@@ -37,21 +38,6 @@ pub struct Ending {
     pub partial: bool,
     /// The threshold (or stop) that ended the run early.
     pub aborted_by: Option<String>,
-}
-
-/// What a plan reaches and how hard, for a shared server's ownership
-/// checks and quotas (the engine's `Demand`, as the server sees it).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PlanDemand {
-    /// Hosts of the target and of every absolute URL (lower case, no port).
-    pub hosts: Vec<String>,
-    /// URLs whose host is only known at run time.
-    pub dynamic_urls: Vec<String>,
-    pub max_vus: u32,
-    pub max_rate: Option<f64>,
-    pub duration: Option<Duration>,
-    /// Test code runs in a runner process.
-    pub runner: bool,
 }
 
 /// A loaded plan, on the server.

@@ -519,13 +519,12 @@ pub(crate) struct TrendArgs {
 }
 
 mod distributed;
-mod safety;
 
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
     RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
 };
-pub(crate) use safety::{HostsAction, HostsArgs, NetworkAction, QuotaAction};
+pub(crate) use distributed::{HostsAction, HostsArgs, NetworkAction, QuotaAction};
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.
 fn parse_percent(s: &str) -> Result<f64, String> {

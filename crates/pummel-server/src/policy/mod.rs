@@ -10,10 +10,10 @@
 //!   theirs;
 //! - [`quota`]: per-user limits;
 //! - `admission`: the gate a run passes (admins pass unchecked);
-//! - `store`: their tables; `api`: their HTTP and client-socket requests.
+//! - `store`: their tables (their HTTP and client-socket requests are in
+//!   `api::policy`).
 
 pub(crate) mod admission;
-pub(crate) mod api;
 #[allow(
     dead_code,
     reason = "parts of the checked fetch (POST bodies, headers, a bare connect) serve the git and webhook fetches"
@@ -26,4 +26,4 @@ mod store;
 
 pub use network::{Cidr, CidrError, NetworkPolicy, Refused, Reserved};
 pub use ownership::Claim;
-pub use quota::Quota;
+pub use quota::{PlanDemand, Quota};

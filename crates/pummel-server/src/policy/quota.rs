@@ -3,7 +3,20 @@
 
 use std::time::Duration;
 
-use crate::backend::PlanDemand;
+/// What a plan reaches and how hard, for a shared server's ownership
+/// checks and quotas (the engine's `Demand`, as the server sees it).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PlanDemand {
+    /// Hosts of the target and of every absolute URL (lower case, no port).
+    pub hosts: Vec<String>,
+    /// URLs whose host is only known at run time.
+    pub dynamic_urls: Vec<String>,
+    pub max_vus: u32,
+    pub max_rate: Option<f64>,
+    pub duration: Option<Duration>,
+    /// Test code runs in a runner process.
+    pub runner: bool,
+}
 
 /// One user's limits.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]

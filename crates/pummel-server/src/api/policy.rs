@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::admission::{self, Refusal};
-use super::network::Cidr;
-use super::ownership::{self, OwnershipError};
-use super::quota::Quota;
-use crate::api::{authorise, AppState};
+use super::{authorise, AppState};
+use crate::policy::admission::{self, Refusal};
+use crate::policy::network::Cidr;
+use crate::policy::ownership::{self, OwnershipError};
+use crate::policy::quota::Quota;
 use crate::token::{Identity, Role};
 use crate::wire::{FromClient, Submit, ToClient};
 
@@ -92,7 +92,7 @@ async fn verify(
 ) -> Result<ownership::Claim, OwnershipError> {
     let network = admission::network_of(&state.store, who)
         .await?
-        .unwrap_or_else(super::NetworkPolicy::unrestricted);
+        .unwrap_or_else(crate::policy::NetworkPolicy::unrestricted);
     ownership::verify(&state.store, &network, &who.name, host).await
 }
 

@@ -1,6 +1,8 @@
 //! The HTTP side of the one port: the health probe and the two WebSocket
 //! endpoints, each behind a token of the right role.
 
+mod policy;
+
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +39,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
-        .merge(crate::policy::api::routes())
+        .merge(policy::routes())
         .with_state(state)
 }
 
@@ -255,13 +257,13 @@ async fn client_connection(mut socket: WebSocket, state: AppState, who: Identity
     let Some(mut req) = receive::<FromClient>(&mut socket).await else {
         return;
     };
-    if let Some(answer) = crate::policy::api::answer(&state, &who, &req).await {
+    if let Some(answer) = policy::answer(&state, &who, &req).await {
         send(&mut socket, &answer).await;
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
     if let FromClient::Submit(submit) = &mut req {
-        if let Err(message) = crate::policy::api::gate(&state, &who, submit).await {
+        if let Err(message) = policy::gate(&state, &who, submit).await {
             send(&mut socket, &ToClient::Error { message }).await;
             let _ = socket.send(Message::Close(None)).await;
             return;

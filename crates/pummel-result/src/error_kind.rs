@@ -121,7 +121,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
             ErrorKind::AddressRefused => {
-                "address outside the networks this run may reach (the server's policy)"
+                "address outside the networks this run may reach, by the server's policy"
             }
         }
     }

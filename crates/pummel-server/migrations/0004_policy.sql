@@ -1,10 +1,11 @@
 -- Safe to share: the networks each user may reach beyond the public ones,
 -- the hosts they proved they own, and their quotas. Keyed by the owner's
--- name (a token's owner, or a user), so either identity joins.
+-- name (a token's owner, or a user), so either identity joins. Types and
+-- SQL kept to what SQLite and PostgreSQL both accept.
 CREATE TABLE allowed_networks (
     owner TEXT NOT NULL,
     cidr TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (owner, cidr)
 );
 
@@ -16,19 +17,19 @@ CREATE TABLE host_claims (
     authority TEXT NOT NULL,
     challenge_id TEXT NOT NULL,
     token TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    verified_at INTEGER,
+    created_at BIGINT NOT NULL,
+    verified_at BIGINT,
     PRIMARY KEY (owner, host)
 );
 
 CREATE TABLE quotas (
     owner TEXT PRIMARY KEY,
-    concurrent_jobs INTEGER,
-    agents_per_job INTEGER,
-    max_vus INTEGER,
-    max_rate REAL,
-    max_duration_ms INTEGER,
-    runs_per_day INTEGER,
-    report_storage INTEGER,
-    allow_runners INTEGER NOT NULL DEFAULT 0
+    concurrent_jobs BIGINT,
+    agents_per_job BIGINT,
+    max_vus BIGINT,
+    max_rate DOUBLE PRECISION,
+    max_duration_ms BIGINT,
+    runs_per_day BIGINT,
+    report_storage BIGINT,
+    allow_runners BIGINT NOT NULL DEFAULT 0
 );

@@ -19,7 +19,7 @@ fn opt_u32(v: Option<i64>) -> Option<u32> {
 
 impl SqliteStore {
     pub(crate) async fn allowed_networks(&self, owner: &str) -> Result<Vec<Cidr>, StoreError> {
-        let rows = sqlx::query("SELECT cidr FROM allowed_networks WHERE owner = ? ORDER BY cidr")
+        let rows = sqlx::query("SELECT cidr FROM allowed_networks WHERE owner = $1 ORDER BY cidr")
             .bind(owner)
             .fetch_all(self.pool())
             .await?;
@@ -41,7 +41,7 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let done = if allow {
             sqlx::query(
-                "INSERT INTO allowed_networks (owner, cidr, created_at) VALUES (?, ?, ?) \
+                "INSERT INTO allowed_networks (owner, cidr, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (owner, cidr) DO NOTHING",
             )
             .bind(owner)
@@ -50,7 +50,7 @@ impl SqliteStore {
             .execute(self.pool())
             .await?
         } else {
-            sqlx::query("DELETE FROM allowed_networks WHERE owner = ? AND cidr = ?")
+            sqlx::query("DELETE FROM allowed_networks WHERE owner = $1 AND cidr = $2")
                 .bind(owner)
                 .bind(cidr.to_string())
                 .execute(self.pool())
@@ -62,7 +62,7 @@ impl SqliteStore {
     pub(crate) async fn claims(&self, owner: &str) -> Result<Vec<Claim>, StoreError> {
         let rows = sqlx::query(
             "SELECT host, authority, challenge_id, token, created_at, verified_at \
-             FROM host_claims WHERE owner = ? ORDER BY host",
+             FROM host_claims WHERE owner = $1 ORDER BY host",
         )
         .bind(owner)
         .fetch_all(self.pool())
@@ -95,7 +95,7 @@ impl SqliteStore {
     pub(crate) async fn put_claim(&self, owner: &str, claim: &Claim) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO host_claims (owner, host, authority, challenge_id, token, created_at, verified_at) \
-             VALUES (?, ?, ?, ?, ?, ?, NULL) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL) \
              ON CONFLICT (owner, host) DO UPDATE SET authority = excluded.authority, \
              challenge_id = excluded.challenge_id, token = excluded.token, \
              created_at = excluded.created_at, verified_at = NULL",
@@ -118,7 +118,7 @@ impl SqliteStore {
         host: &str,
         verified_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE host_claims SET verified_at = ? WHERE owner = ? AND host = ?")
+        sqlx::query("UPDATE host_claims SET verified_at = $1 WHERE owner = $2 AND host = $3")
             .bind(verified_at)
             .bind(owner)
             .bind(host)
@@ -130,7 +130,7 @@ impl SqliteStore {
     pub(crate) async fn quota(&self, owner: &str) -> Result<Option<Quota>, StoreError> {
         let row = sqlx::query(
             "SELECT concurrent_jobs, agents_per_job, max_vus, max_rate, max_duration_ms, \
-             runs_per_day, report_storage, allow_runners FROM quotas WHERE owner = ?",
+             runs_per_day, report_storage, allow_runners FROM quotas WHERE owner = $1",
         )
         .bind(owner)
         .fetch_optional(self.pool())
@@ -162,7 +162,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO quotas (owner, concurrent_jobs, agents_per_job, max_vus, max_rate, \
              max_duration_ms, runs_per_day, report_storage, allow_runners) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (owner) DO UPDATE SET concurrent_jobs = excluded.concurrent_jobs, \
              agents_per_job = excluded.agents_per_job, max_vus = excluded.max_vus, \
              max_rate = excluded.max_rate, max_duration_ms = excluded.max_duration_ms, \
@@ -189,9 +189,9 @@ impl SqliteStore {
         let row = sqlx::query(
             "SELECT \
              COALESCE(SUM(CASE WHEN state IN ('pending', 'running') THEN 1 ELSE 0 END), 0) AS active, \
-             COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS today, \
+             COALESCE(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END), 0) AS today, \
              COALESCE(SUM(LENGTH(COALESCE(result, ''))), 0) AS bytes \
-             FROM runs WHERE owner = ?",
+             FROM runs WHERE owner = $2",
         )
         .bind(unix_now() - 86_400)
         .bind(owner)

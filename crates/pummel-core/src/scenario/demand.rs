@@ -110,7 +110,37 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::host_of;
+    use crate::scenario::load_str;
+
+    #[test]
+    fn a_plan_names_its_hosts_and_its_size() {
+        let text = r"
+target: https://Shop.Example:8443/base
+load: { rate: 20, duration: 30s, max_vus: 40 }
+variables:
+  base: http://cdn.example
+scenarios:
+  - name: s
+    steps:
+      - request: GET /a
+      - request: GET http://api.example:9000/b
+      - request: GET {{ base }}/c
+      - group: g
+        steps:
+          - request: GET https://api.example/d
+";
+        let plan = load_str("d.yaml", text).unwrap();
+        let d = plan.demand();
+        assert_eq!(d.hosts, vec!["api.example", "shop.example"]);
+        assert_eq!(d.dynamic_urls, vec!["{{ base }}/c"]);
+        assert_eq!(d.max_rate, Some(20.0));
+        assert_eq!(d.max_vus, 40);
+        assert_eq!(d.duration, Some(Duration::from_secs(30)));
+        assert!(!d.runner);
+    }
 
     #[test]
     fn hosts_of_urls_as_written() {

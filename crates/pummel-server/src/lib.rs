@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub hub: HubConfig,
     /// How long a host's ownership proof stands before a run re-checks it.
     pub ownership_ttl: std::time::Duration,
+    /// Client tokens are trusted with any target (a server one team uses):
+    /// no network policy and no ownership proof; quotas still apply.
+    pub trust_clients: bool,
 }
 
 /// The server could not start or went down.
@@ -166,6 +169,7 @@ pub async fn serve(
         next_conn: Arc::new(AtomicU64::new(1)),
         backend,
         ownership_ttl: config.ownership_ttl,
+        trust_clients: config.trust_clients,
     });
     on_listening(local);
     match tls {

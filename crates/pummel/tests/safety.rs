@@ -27,7 +27,7 @@ static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
 
 fn shared() -> MutexGuard<'static, Shared> {
     let cell = SHARED.get_or_init(|| {
-        let server = Server::start(&[]);
+        let server = Server::start_shared(&[]);
         let agent = server.agent("s1", &[], &[]);
         let admin_token = server_cmd(
             &server,

@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) backend: Arc<dyn crate::backend::PlanBackend>,
     /// How long a host's ownership proof stands before a run re-checks it.
     pub(crate) ownership_ttl: Duration,
+    /// `--trust-clients`: no network policy nor ownership proof.
+    pub(crate) trust_clients: bool,
 }
 
 pub(crate) fn router(state: AppState) -> Router {

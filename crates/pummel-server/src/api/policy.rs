@@ -232,6 +232,7 @@ pub(crate) async fn gate(
         &demand,
         submit.agents,
         state.ownership_ttl,
+        state.trust_clients,
     )
     .await
     {

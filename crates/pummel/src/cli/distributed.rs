@@ -99,6 +99,11 @@ pub(crate) struct ServerArgs {
     /// How long a host's ownership proof stands before a run fetches its challenge again
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub ownership_ttl: Duration,
+
+    /// Trust client tokens with any target, as admins (a server one team uses): no allowed-network
+    /// check and no ownership proof; quotas still apply
+    #[arg(long)]
+    pub trust_clients: bool,
 }
 
 #[derive(Debug, Clone, Args)]

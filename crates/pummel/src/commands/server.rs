@@ -82,6 +82,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             ..HubConfig::default()
         },
         ownership_ttl: args.ownership_ttl,
+        trust_clients: args.trust_clients,
     };
     let scheme = if config.tls.is_some() {
         "https"

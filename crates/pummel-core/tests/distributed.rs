@@ -123,6 +123,7 @@ fn options(threads: u64) -> RunOptions {
         insecure: false,
         http_debug: None,
         connect_filter: None,
+        proxy: None,
     }
 }
 
@@ -405,6 +406,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
         insecure: false,
         websocket: None,
         connect_filter: None,
+        proxy: None,
     };
     let start = start_soon();
     let measured: Vec<Measured> = std::thread::scope(|scope| {
@@ -615,6 +617,7 @@ fn a_segment_with_nothing_to_run_is_refused_before_any_load() {
         insecure: false,
         websocket: None,
         connect_filter: None,
+        proxy: None,
     };
     let e = bench::run_segment(&bench_plan, &part(2), &StopSignal::new(), None, |_| {})
         .expect_err("two connections cannot make three segments");

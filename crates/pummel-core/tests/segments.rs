@@ -33,6 +33,7 @@ fn plan(url: &str) -> BenchPlan {
         insecure: false,
         websocket: None,
         connect_filter: None,
+        proxy: None,
     }
 }
 

@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 
 use crate::exposition::{render, Format};
 use crate::figures::LiveFigures;
-use crate::series::families;
+use crate::runs::PublishedRuns;
+use crate::series::{families, Family};
 
 /// The figures last published, shared between the run and the endpoint.
 #[derive(Clone, Debug, Default)]
@@ -46,9 +47,26 @@ impl Published {
     }
 }
 
+/// What an endpoint serves: the families a scrape renders.
+pub trait Scrape: Clone + Send + Sync + 'static {
+    fn families(&self) -> Vec<Family>;
+}
+
+impl Scrape for Published {
+    fn families(&self) -> Vec<Family> {
+        families(&self.current())
+    }
+}
+
+impl Scrape for PublishedRuns {
+    fn families(&self) -> Vec<Family> {
+        PublishedRuns::families(self)
+    }
+}
+
 /// The answer to one request: `GET /metrics` (or `/`) renders the figures
 /// in the format the `Accept` header asks for; anything else is 404 or 405.
-pub fn respond<B>(published: &Published, request: &Request<B>) -> Response<Full<Bytes>> {
+pub fn respond<B>(published: &impl Scrape, request: &Request<B>) -> Response<Full<Bytes>> {
     let path = request.uri().path();
     if path != "/metrics" && path != "/" {
         return plain(
@@ -65,7 +83,7 @@ pub fn respond<B>(published: &Published, request: &Request<B>) -> Response<Full<
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok()),
     );
-    let text = render(&families(&published.current()), format);
+    let text = render(&published.families(), format);
     let mut response = Response::new(Full::new(Bytes::from(text)));
     if let Ok(value) = header::HeaderValue::from_str(format.content_type()) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
@@ -94,42 +112,22 @@ pub enum EndpointError {
 /// A running endpoint; stops when dropped or [`stop`](MetricsEndpoint::stop)ped.
 #[derive(Debug)]
 pub struct MetricsEndpoint {
-    addr: SocketAddr,
+    serving: Serving,
     published: Published,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl MetricsEndpoint {
     /// Binds `addr` now (so a taken port is an error before the run starts)
     /// and serves on a thread of its own.
     pub fn start(addr: SocketAddr) -> Result<MetricsEndpoint, EndpointError> {
-        let bind = |source| EndpointError::Bind { addr, source };
-        let listener = std::net::TcpListener::bind(addr).map_err(bind)?;
-        listener.set_nonblocking(true).map_err(bind)?;
-        let local = listener.local_addr().map_err(bind)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(EndpointError::Thread)?;
         let published = Published::new();
-        let (shutdown, stopped) = oneshot::channel();
-        let shared = published.clone();
-        let thread = std::thread::Builder::new()
-            .name("pummel-metrics".to_owned())
-            .spawn(move || runtime.block_on(serve(listener, shared, stopped)))
-            .map_err(EndpointError::Thread)?;
-        Ok(MetricsEndpoint {
-            addr: local,
-            published,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let serving = Serving::start(addr, published.clone())?;
+        Ok(MetricsEndpoint { serving, published })
     }
 
     /// The address it listens on (the port chosen when asked for port 0).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr
     }
 
     pub fn published(&self) -> &Published {
@@ -138,7 +136,65 @@ impl MetricsEndpoint {
 
     /// Stops serving and waits for the thread.
     pub fn stop(mut self) {
-        self.shut();
+        self.serving.shut();
+    }
+}
+
+/// The endpoint of a server that coordinates many runs at once
+/// (`pummel server --metrics-listen`): every series carries a `run` label.
+#[derive(Debug)]
+pub struct RunsEndpoint {
+    serving: Serving,
+    runs: PublishedRuns,
+}
+
+impl RunsEndpoint {
+    /// Binds `addr` now and serves on a thread of its own.
+    pub fn start(addr: SocketAddr) -> Result<RunsEndpoint, EndpointError> {
+        let runs = PublishedRuns::new();
+        let serving = Serving::start(addr, runs.clone())?;
+        Ok(RunsEndpoint { serving, runs })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.serving.addr
+    }
+
+    /// Where the coordinator publishes each run's figures.
+    pub fn runs(&self) -> &PublishedRuns {
+        &self.runs
+    }
+}
+
+/// An endpoint's thread; stopped when dropped.
+#[derive(Debug)]
+struct Serving {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    fn start(addr: SocketAddr, source: impl Scrape) -> Result<Serving, EndpointError> {
+        let bind = |source| EndpointError::Bind { addr, source };
+        let listener = std::net::TcpListener::bind(addr).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        let local = listener.local_addr().map_err(bind)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(EndpointError::Thread)?;
+        let (shutdown, stopped) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("pummel-metrics".to_owned())
+            .spawn(move || runtime.block_on(serve(listener, source, stopped)))
+            .map_err(EndpointError::Thread)?;
+        Ok(Serving {
+            addr: local,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
     }
 
     fn shut(&mut self) {
@@ -151,7 +207,7 @@ impl MetricsEndpoint {
     }
 }
 
-impl Drop for MetricsEndpoint {
+impl Drop for Serving {
     fn drop(&mut self) {
         self.shut();
     }
@@ -159,7 +215,7 @@ impl Drop for MetricsEndpoint {
 
 async fn serve(
     listener: std::net::TcpListener,
-    published: Published,
+    published: impl Scrape,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {

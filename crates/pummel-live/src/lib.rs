@@ -8,6 +8,9 @@
 //! - [`MetricsEndpoint`] (`--metrics-listen`): a Prometheus / OpenMetrics
 //!   scrape endpoint on its own thread; [`Published`] and [`respond`] for a
 //!   server that mounts it on its own router;
+//! - [`PublishedRuns`] and [`RunsEndpoint`] (`pummel server
+//!   --metrics-listen`): many runs' figures at once, each series labelled
+//!   with its `run`;
 //! - [`RemoteWriter`] (`--out prometheus-rw=URL`): Prometheus remote write;
 //! - [`JsonLines`] (`--out-stream`): one JSON line per second;
 //! - [`monitor`]: the system under test's own metrics, scraped each second
@@ -21,11 +24,13 @@ pub mod exposition;
 pub mod figures;
 pub mod monitor;
 pub mod remote_write;
+pub mod runs;
 pub mod series;
 pub mod stream;
 
-pub use endpoint::{respond, EndpointError, MetricsEndpoint, Published};
+pub use endpoint::{respond, EndpointError, MetricsEndpoint, Published, RunsEndpoint, Scrape};
 pub use figures::{LiveFigures, StepFigures};
 pub use monitor::{Monitor, MonitorTarget, SeriesSpec};
 pub use remote_write::{RemoteWriteError, RemoteWriteReport, RemoteWriteUrl, RemoteWriter};
+pub use runs::PublishedRuns;
 pub use stream::JsonLines;

@@ -103,13 +103,15 @@ pub fn steps(r: &RunResult, options: &ReportOptions) -> String {
         "bytes_sent",
         "checks_passed",
         "checks_failed",
+        "retries",
     ]);
     let figures = Figures::all(r, options.apdex_t_ms);
     for f in &figures {
-        let (scope, scenario, step, bytes, checks) = match &f.scope {
+        let (scope, scenario, step, bytes, checks, retries) = match &f.scope {
             Scope::Run => {
                 let checks = r.checks.map(|c| (c.passed, c.failed)).unwrap_or_default();
-                ("run", "", "", (r.bytes_received, r.bytes_sent), checks)
+                let bytes = (r.bytes_received, r.bytes_sent);
+                ("run", "", "", bytes, checks, r.retries)
             }
             Scope::Step { scenario, name, .. } => {
                 let s = r
@@ -132,6 +134,7 @@ pub fn steps(r: &RunResult, options: &ReportOptions) -> String {
                     name.as_str(),
                     bytes,
                     checks,
+                    s.and_then(|s| s.retries),
                 )
             }
         };
@@ -161,6 +164,8 @@ pub fn steps(r: &RunResult, options: &ReportOptions) -> String {
             bytes.1.to_string(),
             checks.0.to_string(),
             checks.1.to_string(),
+            // Empty where nothing could retry (no `retry:`), 0 where nothing did.
+            retries.map(|n| n.to_string()).unwrap_or_default(),
         ]);
     }
     into_string(w)

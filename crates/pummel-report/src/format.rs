@@ -171,6 +171,16 @@ pub fn rate_tenths(per_s: f64) -> String {
     format!("{}.{}", count(whole), tenth)
 }
 
+/// A request count, with how many of them were retries when some were
+/// (`12 (3 retries)`): a step with `retry:` sends more than it completes.
+pub(crate) fn with_retries(requests: u64, retries: Option<u64>) -> String {
+    match retries.filter(|n| *n > 0) {
+        Some(1) => format!("{} (1 retry)", count(requests)),
+        Some(n) => format!("{} ({} retries)", count(requests), count(n)),
+        None => count(requests),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

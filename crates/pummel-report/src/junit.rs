@@ -160,6 +160,16 @@ fn run_suite(r: &RunResult, options: &ReportOptions) -> Suite {
     if let Some(verdict) = &r.verdict {
         properties.push(("verdict".to_owned(), verdict.clone()));
     }
+    // Retries (`retry:` steps): the run's, and each retrying step's.
+    if let Some(retries) = r.retries {
+        properties.push(("retries".to_owned(), retries.to_string()));
+    }
+    for step in &r.steps {
+        if let Some(retries) = step.retries.filter(|n| *n > 0) {
+            let flow = step.scenario.as_deref().unwrap_or("");
+            properties.push((format!("retries.{flow}/{}", step.name), retries.to_string()));
+        }
+    }
     let failure = r.partial.then(|| {
         (
             "interrupted",

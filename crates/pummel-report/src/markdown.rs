@@ -214,10 +214,10 @@ fn steps_table(out: &mut String, r: &RunResult, options: &ReportOptions) {
         "| scenario | step | requests | errors | req/s | p50 | p95 | p99 | max | Apdex |"
     );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for f in r
+    for (step, f) in r
         .steps
         .iter()
-        .map(|s| Figures::of_step(s, options.apdex_t_ms))
+        .map(|s| (s, Figures::of_step(s, options.apdex_t_ms)))
     {
         let Scope::Step { name, .. } = &f.scope else {
             continue;
@@ -228,7 +228,7 @@ fn steps_table(out: &mut String, r: &RunResult, options: &ReportOptions) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             escape(&f.scope.flow()),
             escape(name),
-            format::count(f.requests),
+            format::with_retries(f.requests, step.retries),
             format::percent(f.error_rate()),
             format::rate(f.rps),
             format::ms(l.p50),

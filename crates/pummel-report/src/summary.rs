@@ -350,6 +350,23 @@ fn groups(out: &mut String, r: &RunResult) {
             format::ms_compact(l.p99),
             format::ms_compact(l.max),
         );
+        if let Some(b) = &g.batch {
+            // A `parallel` batch: its own latency, until its slowest
+            // request ended, beside its requests' merged above.
+            let l = &b.latency_ms;
+            let _ = writeln!(
+                out,
+                "    {:<30} {:>9} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8}",
+                "batches (slowest request)",
+                format::count(b.batches),
+                "",
+                "",
+                format::ms_compact(l.p50),
+                format::ms_compact(l.p95),
+                format::ms_compact(l.p99),
+                format::ms_compact(l.max),
+            );
+        }
     }
 }
 

@@ -311,6 +311,11 @@ impl Collector {
         self.next_to_close = snapshot.index + 1;
     }
 
+    /// The layout its snapshots share (what each key and counter is).
+    pub fn layout(&self) -> &MetricLayout {
+        &self.layout
+    }
+
     /// The closed part of the timeline, for live progress.
     pub fn timeline(&self) -> &[TimelinePoint] {
         &self.timeline

@@ -49,11 +49,18 @@ pub enum ErrorKind {
     /// this run may reach (a shared server's policy, enforced by its agents
     /// at connect time, redirects and `hosts:` included). Nothing was sent.
     AddressRefused,
+    /// The proxy asked for credentials (407 Proxy Authentication Required):
+    /// none were given, or the proxy refused them.
+    ProxyAuth,
+    /// The proxy would not open a tunnel to the target (`CONNECT` answered
+    /// with a status other than 2xx and 407, such as 403 or 502), or did not
+    /// answer it as HTTP.
+    ProxyRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -70,6 +77,8 @@ impl ErrorKind {
         ErrorKind::InvalidRequest,
         ErrorKind::FdLimit,
         ErrorKind::AddressRefused,
+        ErrorKind::ProxyAuth,
+        ErrorKind::ProxyRefused,
     ];
 
     /// Number of kinds; the size of a counter array.
@@ -94,6 +103,8 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::FdLimit => "fd_limit",
             ErrorKind::AddressRefused => "address_refused",
+            ErrorKind::ProxyAuth => "proxy_auth",
+            ErrorKind::ProxyRefused => "proxy_refused",
         }
     }
 
@@ -123,6 +134,8 @@ impl ErrorKind {
             ErrorKind::AddressRefused => {
                 "address outside the networks this run may reach, by the server's policy"
             }
+            ErrorKind::ProxyAuth => "the proxy wants other credentials",
+            ErrorKind::ProxyRefused => "the proxy would not open a tunnel to the target",
         }
     }
 

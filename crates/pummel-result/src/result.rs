@@ -101,6 +101,11 @@ pub struct RunResult {
     /// each agent was lost or came back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<RunAgent>,
+    /// Distributed runs only: seconds an agent sent after the run had ended
+    /// (lost, then back with what it had buffered) were merged in, after
+    /// the run's verdict was given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late_data_merged: bool,
     /// What the monitor scraped from the system under test (`monitor:` in
     /// a scenario, `--monitor` on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +281,24 @@ pub struct GroupResult {
     pub rps: f64,
     pub latency_ms: LatencySummary,
     pub checks: ChecksTotal,
+    pub histogram: String,
+    /// For the group of a `parallel` batch: the batches themselves, each
+    /// lasting until its slowest request ended (`latency_ms` above merges
+    /// the requests' own latencies, as for any group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchResult>,
+}
+
+/// The batches of a `parallel` step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// Batches that ran to their end.
+    pub batches: u64,
+    /// Each batch's latency: from its start (in an open model, from the
+    /// iteration's scheduled start when the batch is its first step) until
+    /// its slowest request ended.
+    pub latency_ms: LatencySummary,
+    /// The same latencies, an HDR histogram (V2, deflated, base64).
     pub histogram: String,
 }
 
@@ -505,6 +528,7 @@ impl RunResult {
             websocket: None,
             failures: Vec::new(),
             agents: Vec::new(),
+            late_data_merged: false,
             monitor: None,
             runner: None,
         }

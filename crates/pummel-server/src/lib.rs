@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-pub use hub::HubConfig;
+pub use hub::{HubConfig, LiveMetrics};
 pub use store::StoreError;
 pub use tls::TlsError;
 

@@ -14,11 +14,11 @@
 //! |---|---|
 //! | `/` | 200 `text/plain`, a small constant body |
 //! | `/json` | 200 `application/json`, a small constant object |
-//! | `/delay/{ms}[?jitter={ms}]` | 200 after `ms` (+ uniform `0..jitter`) milliseconds; at most 10 minutes |
+//! | `/delay/{ms}[?jitter={ms}]` | 200 after `ms` (+ uniform `0..jitter`) milliseconds; at most 10 minutes ([`Target::peak_delayed`] counts them held at once) |
 //! | `/status/{code}` | that status (200..=599) |
 //! | `/bytes/{n}[?chunked=1]` | `n` bytes of a repeating pattern (≤ 16 GiB, generated as sent), optionally chunked |
 //! | `/echo` | the request body, with the request's `Content-Type` |
-//! | `/headers` | JSON `{"headers": {...}}` of the request headers |
+//! | `/headers` | JSON `{"headers": {...}, "version": "HTTP/1.1"}`: the request headers and HTTP version |
 //! | `/redirect/{n}` | 302 to `/redirect/{n-1}`, the last one to `/` |
 //! | `/cookies/set?name=value&...` | sets the cookies, 302 to `/cookies` |
 //! | `/cookies` | JSON `{"cookies": {...}}` of the cookies received |

@@ -37,11 +37,11 @@ pub(crate) async fn handle(state: &Arc<ServerState>, request: Request<Incoming>)
     let response = match segments {
         (Some(""), None, _, _) => basic::hello(),
         (Some("json"), None, _, _) => basic::json(),
-        (Some("delay"), Some(ms), None, _) => delay::delay(ms, query).await,
+        (Some("delay"), Some(ms), None, _) => delay::delay(ms, query, &state.delays).await,
         (Some("status"), Some(code), None, _) => basic::status(code),
         (Some("bytes"), Some(n), None, _) => bytes::bytes(n, query),
         (Some("echo"), None, _, _) => echo::echo(&parts.headers, body),
-        (Some("headers"), None, _, _) => headers::headers(&parts.headers),
+        (Some("headers"), None, _, _) => headers::headers(&parts.headers, parts.version),
         (Some("redirect"), Some(n), None, _) => redirect::redirect(n),
         (Some("redirect-to"), None, _, _) => redirect::redirect_to(query),
         (Some(".well-known"), Some("pummel-challenge"), Some(id), None) => {

@@ -78,6 +78,12 @@ impl Target {
         self.state.requests_served()
     }
 
+    /// The most `/delay` requests the server held at once since start: a client whose requests
+    /// overlapped (over several connections, or as HTTP/2 streams) shows here.
+    pub fn peak_delayed(&self) -> u64 {
+        self.state.delays.peak()
+    }
+
     /// WebSockets currently open (accepted and not yet closed), all `/ws/` endpoints together. A
     /// socket counts from the moment its 101 response is produced, so it is included as soon as the
     /// client's handshake completes; it stops counting when the server side has finished with it.

@@ -21,6 +21,8 @@ use crate::stall::Stall;
 pub(crate) struct ServerState {
     /// The pause gate every response waits at, and `/stall/{ms}` sets.
     pub(crate) stall: Stall,
+    /// `/delay` requests held, now and at most.
+    pub(crate) delays: crate::endpoints::delay::Held,
     served: ShardedCounter,
     /// The `/api` demo store, seeded.
     pub(crate) marketplace: Marketplace,
@@ -38,6 +40,7 @@ impl ServerState {
         marketplace::seed(&market);
         ServerState {
             stall: Stall::new(plan),
+            delays: Default::default(),
             served: ShardedCounter::default(),
             marketplace: market,
             shop: Shop::default(),

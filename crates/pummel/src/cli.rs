@@ -146,6 +146,12 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send every request through this HTTP proxy: http://[user:password@]host:port
+    /// (https and WebSockets through CONNECT). HTTP_PROXY and HTTPS_PROXY are
+    /// never read; write --proxy "$HTTPS_PROXY" to use one
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Send the file's relative URLs to this base URL instead of its `target`
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
@@ -317,6 +323,12 @@ pub(crate) struct BenchArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// Send every request through this HTTP proxy: http://[user:password@]host:port
+    /// (https and WebSockets through CONNECT). HTTP_PROXY and HTTPS_PROXY are
+    /// never read; write --proxy "$HTTPS_PROXY" to use one
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
@@ -425,7 +437,7 @@ fn parse_out(s: &str) -> Result<Out, String> {
 
 /// A listening address: `127.0.0.1:9464`, `[::1]:9464`, or `:9464` for
 /// every interface.
-fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+pub(crate) fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
     let full = match s.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => s.to_owned(),
@@ -435,7 +447,7 @@ fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
 }
 
 /// A linger may be zero: no wait after the run.
-fn parse_linger(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_linger(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" || s.trim() == "0s" {
         return Ok(Duration::ZERO);
     }

@@ -49,9 +49,23 @@ impl CountingTarget {
         format!("{}{path}", self.base())
     }
 
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.target.local_addr()
+    }
+
+    /// The most `/delay` requests the target held at once so far.
+    pub(crate) fn peak_delayed(&self) -> u64 {
+        self.target.peak_delayed()
+    }
+
     /// Requests that reached the target's router so far.
     pub(crate) fn served(&self) -> u64 {
         self.target.requests_served()
+    }
+
+    /// WebSockets open on the target now.
+    pub(crate) fn open_websockets(&self) -> u64 {
+        self.target.open_websockets()
     }
 
     /// Waits until the target has seen `n` requests (at most `limit`): the event a test waits

@@ -47,7 +47,21 @@ impl Guarded {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> (Guarded, Option<std::process::ChildStderr>) {
-        let mut guard = Command::new("sh")
+        Guarded::spawn_in(None, args, env, stderr)
+    }
+
+    /// As `spawn`, in working directory `dir` when given.
+    fn spawn_in(
+        dir: Option<&Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> (Guarded, Option<std::process::ChildStderr>) {
+        let mut command = Command::new("sh");
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut guard = command
             .args(["-c", GUARD, "sh", pummel_bin()])
             .args(args)
             .envs(env.iter().copied())
@@ -211,6 +225,29 @@ impl Server {
     /// Starts an agent named `name` with extra flags and environment.
     pub(crate) fn agent(&self, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Agent {
         self.agent_via(&self.url, name, extra, env)
+    }
+
+    /// Starts an agent whose working directory is `dir` (one that holds none of the client's
+    /// files, as on another machine).
+    pub(crate) fn agent_in(
+        &self,
+        dir: &Path,
+        name: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Agent {
+        let mut args = vec![
+            "agent",
+            "--server",
+            &self.url,
+            "--token",
+            &self.agent_token,
+            "--name",
+            name,
+        ];
+        args.extend_from_slice(extra);
+        let (child, _) = Guarded::spawn_in(Some(dir), &args, env, Stdio::null());
+        Agent { child }
     }
 
     /// Starts an agent that dials `url` (a proxy in front of the server, say).
@@ -437,6 +474,9 @@ fn pump(mut from: TcpStream, mut into: TcpStream, frozen: &(Mutex<bool>, Condvar
 /// Writes `text` to `dir/name`; returns the path.
 pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("make the file's directory");
+    }
     std::fs::write(&path, text).expect("write file");
     path
 }

@@ -431,6 +431,155 @@ fn a_cut_link_loses_nothing() {
     assert!(u(&c1, "/requests") > 100, "{c1}");
 }
 
+/// An agent the server declared lost (its link frozen past `--agent-timeout`) that was in fact
+/// running all along: the run ends without it, and when its link comes back, everything it
+/// measured is merged into the finished run's result, which says so.
+#[test]
+fn a_lost_agent_that_comes_back_late_loses_nothing() {
+    let _busy = util::busy();
+    let server = Server::start(&["--agent-timeout", "2s"]);
+    let proxy = FreezableProxy::start(&server.url);
+    let _direct = server.agent("ld1", &[], &[]);
+    let _cut = server.agent_via(&proxy.url(), "lc1", &[], &[]);
+    server.wait_agents(&["ld1", "lc1"], "idle");
+    let target = CountingTarget::start();
+    let out = server.client(&[
+        "bench",
+        &target.url("/"),
+        "-q",
+        "40",
+        "-z",
+        "4s",
+        "-c",
+        "2",
+        "--detach",
+    ]);
+    let run = run_id(&out.expect_code(0));
+    server.wait_run(&run, &["running"], SETTLE);
+    assert!(poll(SETTLE, || target.served() > 20), "load started");
+    proxy.freeze();
+    // The run ends with lc1 lost while lc1 still runs its share behind the frozen link.
+    let info = server.wait_run(&run, &["finished"], Duration::from_secs(30));
+    assert_eq!(info["exit_code"], 1, "{info}");
+    assert!(
+        poll(SETTLE, || until_settled(&target)),
+        "the load did not end"
+    );
+    proxy.resume();
+    server.wait_agents(&["ld1", "lc1"], "idle");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json");
+    // A request cut at the end may or may not have reached the target: the target's count lies
+    // between the requests finished and those plus the ones cut.
+    let complete = poll(SETTLE, || {
+        if server
+            .client(&["result", &run, "--out", file.to_str().unwrap()])
+            .code
+            != Some(0)
+        {
+            return false;
+        }
+        let v = read_json(&file);
+        let (done, cut) = (u(&v, "/requests"), u(&v, "/requests_cut"));
+        (done..=done + cut).contains(&target.served())
+    });
+    let v = read_json(&file);
+    assert!(
+        complete,
+        "the late agent's seconds merged: {} + {} cut of {} ({})",
+        v["requests"],
+        v["requests_cut"],
+        target.served(),
+        util::brief(&v)
+    );
+    assert_eq!(v["late_data_merged"], true, "{}", util::brief(&v));
+    let lc1 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "lc1")
+        .unwrap()
+        .clone();
+    assert!(lc1.get("lost_at").is_some(), "{lc1}");
+    let total: u64 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| u(a, "/requests"))
+        .sum();
+    assert_eq!(total, u(&v, "/requests"));
+}
+
+/// An agent declared lost (its link frozen past `--agent-timeout`) whose link comes back while
+/// the run is still going: the run waits for its end again, and its every second is in the
+/// result the attached client gets, with no late merge needed.
+#[test]
+fn a_lost_agent_back_before_the_end_is_waited_for() {
+    let _busy = util::busy();
+    let server = Server::start(&["--agent-timeout", "2s"]);
+    let proxy = FreezableProxy::start(&server.url);
+    let _direct = server.agent("bd1", &[], &[]);
+    let _cut = server.agent_via(&proxy.url(), "bc1", &[], &[]);
+    server.wait_agents(&["bd1", "bc1"], "idle");
+    let target = CountingTarget::start();
+    let run = Running::spawn(&[
+        "bench",
+        &target.url("/"),
+        "-q",
+        "40",
+        "-z",
+        "8s",
+        "-c",
+        "2",
+        "--json",
+        "--server",
+        &server.url,
+        "--token",
+        &server.client_token,
+    ]);
+    assert!(poll(SETTLE, || target.served() > 20), "load started");
+    proxy.freeze();
+    let lost = poll(SETTLE, || {
+        server
+            .agents()
+            .iter()
+            .any(|a| a["name"] == "bc1" && a["state"] == "lost")
+    });
+    assert!(lost, "bc1 never declared lost: {:?}", server.agents());
+    proxy.resume();
+    let out = run.finish(Duration::from_secs(60));
+    // Nothing of the plan was lost: the run passes and is whole.
+    let v = out.expect_code(0).json();
+    assert_eq!(v["partial"], false, "{}", util::brief(&v));
+    let (done, cut) = (u(&v, "/requests"), u(&v, "/requests_cut"));
+    assert!(
+        (done..=done + cut).contains(&target.served()),
+        "{} served, {done} + {cut} cut in the result: {}",
+        target.served(),
+        v["agents"]
+    );
+    let bc1 = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "bc1")
+        .unwrap()
+        .clone();
+    assert!(
+        bc1.get("lost_at").is_some() && bc1.get("back_at").is_some(),
+        "{bc1}"
+    );
+    assert!(bc1.get("finished_at").is_some(), "waited for: {bc1}");
+    assert_eq!(v.get("late_data_merged"), None);
+}
+
+/// True once the target has served nothing new for half a second.
+fn until_settled(target: &CountingTarget) -> bool {
+    let before = target.served();
+    std::thread::sleep(Duration::from_millis(500));
+    target.served() == before
+}
+
 #[test]
 fn a_server_restart_interrupts_the_run_and_keeps_late_snapshots() {
     let _busy = util::busy();
@@ -477,6 +626,64 @@ fn a_server_restart_interrupts_the_run_and_keeps_late_snapshots() {
     );
     assert_eq!(read_json(&file)["partial"], true);
     assert_eq!(server.run_info(&run).unwrap()["state"], "interrupted");
+}
+
+/// A scenario with a global setup, its server restarted mid-run: the interrupted run's result,
+/// merged again from what the store kept, still has the setup's figures, beside every second the
+/// agents sent.
+#[test]
+fn an_interrupted_run_keeps_its_setup_figures() {
+    let _busy = util::busy();
+    let mut server = Server::start(&[]);
+    let _agents: Vec<Agent> = ["g1", "g2"]
+        .iter()
+        .map(|n| server.agent(n, &[], &[]))
+        .collect();
+    server.wait_agents(&["g1", "g2"], "idle");
+    let target = CountingTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = cluster::write(
+        dir.path(),
+        "setup.yaml",
+        &format!(
+            "target: {}\nload: {{ vus: 2, duration: 4s }}\n\
+             setup:\n  - {{ name: login, request: GET /login }}\n\
+             teardown:\n  - {{ name: logout, request: GET /logout }}\n\
+             scenarios:\n  - name: s\n    steps:\n      - request: GET /work\n        think: 50ms\n",
+            target.url("")
+        ),
+    );
+    let out = server.client(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--agents",
+        "2",
+        "--detach",
+    ]);
+    let run = run_id(&out.expect_code(0));
+    server.wait_run(&run, &["running"], SETTLE);
+    assert!(poll(SETTLE, || target.served() > 10), "load started");
+    server.restart();
+    server.wait_run(&run, &["interrupted"], SETTLE);
+    server.wait_agents(&["g1", "g2"], "idle");
+    let file = dir.path().join("r.json");
+    let complete = poll(SETTLE, || {
+        server
+            .client(&["result", &run, "--out", file.to_str().unwrap()])
+            .code
+            == Some(0)
+            && u(&read_json(&file), "/requests") + u(&read_json(&file), "/requests_cut")
+                == target.served()
+    });
+    let v = read_json(&file);
+    assert!(complete, "{} of {}", v["requests"], target.served());
+    let steps = v["steps"].as_array().expect("steps");
+    let login = steps
+        .iter()
+        .find(|s| s["global"] == "setup")
+        .unwrap_or_else(|| panic!("no setup step in the rebuilt result: {steps:?}"));
+    assert_eq!(login["name"], "login");
+    assert_eq!(u(login, "/requests"), 1, "{login}");
 }
 
 #[test]

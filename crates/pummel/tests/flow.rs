@@ -92,7 +92,27 @@ scenarios:
         check: { status: 200 }
 ",
     );
-    let v = run(&file);
+    let (html, md, csv, junit) = (
+        dir.path().join("r.html"),
+        dir.path().join("r.md"),
+        dir.path().join("csv"),
+        dir.path().join("r.xml"),
+    );
+    let v = pummel(&[
+        "run",
+        s(&file),
+        "--json",
+        "--report",
+        s(&html),
+        "--markdown",
+        s(&md),
+        "--csv",
+        s(&csv),
+        "--junit",
+        s(&junit),
+    ])
+    .json_ok();
+    retries_in_every_report(&html, &md, &csv, &junit);
     // Iterations 1 and 3 meet a 503 (requests 1 and 4 of the key) and retry once each.
     assert_eq!(hits(&target, "retried"), 5);
     let retried = step(&v, "retried");
@@ -125,6 +145,41 @@ scenarios:
     assert_eq!(u(step(&v, "not retried on 4xx"), "/retries"), 0);
     assert_eq!(u(&v, "/retries"), 2 + 9);
     assert_eq!(u(&v, "/requests"), 5 + 3 + 12 + 3);
+}
+
+/// The retries of `retry_sends_again_and_counts_each_attempt` (2 of `retried`'s 5 requests, 9 of
+/// `exhausted`'s 12, 11 in all) in the HTML, Markdown, CSV and JUnit reports.
+fn retries_in_every_report(html: &Path, md: &Path, csv: &Path, junit: &Path) {
+    let read = |p: &Path| std::fs::read_to_string(p).expect("read a report");
+    let html = read(html);
+    for cell in ["5 (2 retries)", "12 (9 retries)", "23 (11 retries)"] {
+        assert!(html.contains(cell), "HTML: {cell:?}");
+    }
+    let md = read(md);
+    assert!(md.contains("| retried | 5 (2 retries) |"), "{md}");
+    assert!(md.contains("| plain | 3 |"), "{md}");
+    let csv = read(&csv.join("steps.csv"));
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].ends_with(",retries"), "{csv}");
+    let row = |prefix: &str| {
+        rows.iter()
+            .find(|r| r.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} row: {csv}"))
+            .to_owned()
+    };
+    assert!(row("run,").ends_with(",11"), "{csv}");
+    assert!(row("step,s,retried,").ends_with(",2"), "{csv}");
+    assert!(row("step,s,exhausted,").ends_with(",9"), "{csv}");
+    // No `retry:`: nothing could retry, so no figure (0 would say it could and did not).
+    assert!(row("step,s,plain,").ends_with(','), "{csv}");
+    let junit = read(junit);
+    for property in [
+        r#"<property name="retries" value="11"/>"#,
+        r#"<property name="retries.s/retried" value="2"/>"#,
+        r#"<property name="retries.s/exhausted" value="9"/>"#,
+    ] {
+        assert!(junit.contains(property), "{property}\n{junit}");
+    }
 }
 
 #[test]
@@ -324,6 +379,10 @@ scenarios:
       - request: /b
         retry: {{ attempts: 3, on: [timout] }}
         on_error: ignore
+      - ws_connect: ws://127.0.0.1:1/ws
+        on_error: continue
+      - metric: {{ name: m, value: \"1\", kind: counter }}
+        on_error: continue
 "
         ),
     )
@@ -339,6 +398,11 @@ scenarios:
         "did you mean `timeout`?".into(),
         format!("{file}:11:19"),
         "continue, abort_iteration or abort_vu".into(),
+        format!("{file}:13:9"),
+        "`on_error` applies to request steps only: a ws_connect step that fails ends the iteration"
+            .into(),
+        format!("{file}:15:9"),
+        "`on_error` does not apply to a metric step".into(),
     ] {
         assert!(
             out.stderr.contains(&needle),

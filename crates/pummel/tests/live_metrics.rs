@@ -17,10 +17,10 @@ use serde_json::Value;
 
 use crate::util::{self, pummel, u, Target};
 
-const PROMETHEUS: &str = "prometheus";
+pub(crate) const PROMETHEUS: &str = "prometheus";
 const NODE_EXPORTER: &str = "prometheus-node-exporter";
 
-fn have(program: &str) -> bool {
+pub(crate) fn have(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .stdout(Stdio::null())
@@ -30,7 +30,7 @@ fn have(program: &str) -> bool {
 }
 
 /// A port that was free a moment ago (the daemons must be told theirs before they start).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1:0")
@@ -38,7 +38,7 @@ fn free_port() -> u16 {
 }
 
 /// A minimal HTTP/1.0 GET: the status and the body.
-fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+pub(crate) fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
@@ -73,7 +73,7 @@ fn encode(query: &str) -> String {
 }
 
 /// A daemon killed (and reaped) on drop, with its scratch directory.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     port: u16,
     _dir: tempfile::TempDir,
@@ -108,7 +108,7 @@ impl Daemon {
 }
 
 /// Prometheus scraping `127.0.0.1:scrape_port` every second, its remote-write receiver on.
-fn prometheus(scrape_port: u16) -> Daemon {
+pub(crate) fn prometheus(scrape_port: u16) -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -142,7 +142,7 @@ fn prometheus(scrape_port: u16) -> Daemon {
 }
 
 /// An instant query's result vector.
-fn query(prom: &Daemon, expr: &str) -> Vec<Value> {
+pub(crate) fn query(prom: &Daemon, expr: &str) -> Vec<Value> {
     let (status, body) =
         http_get(prom.port, &format!("/api/v1/query?query={}", encode(expr))).expect("query");
     let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
@@ -151,7 +151,7 @@ fn query(prom: &Daemon, expr: &str) -> Vec<Value> {
 }
 
 /// The single value of an instant query, if it has one.
-fn scalar(prom: &Daemon, expr: &str) -> Option<f64> {
+pub(crate) fn scalar(prom: &Daemon, expr: &str) -> Option<f64> {
     let result = query(prom, expr);
     let value = result.first()?["value"][1].as_str()?;
     value.parse().ok()
@@ -159,7 +159,7 @@ fn scalar(prom: &Daemon, expr: &str) -> Option<f64> {
 
 /// Polls `expr` until it equals `expected`, at most 20 s; fails with the last value seen.
 #[track_caller]
-fn eventually_equals(prom: &Daemon, expr: &str, expected: u64) {
+pub(crate) fn eventually_equals(prom: &Daemon, expr: &str, expected: u64) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let got = scalar(prom, expr);
@@ -174,18 +174,18 @@ fn eventually_equals(prom: &Daemon, expr: &str, expected: u64) {
     }
 }
 
-fn now_s() -> f64 {
+pub(crate) fn now_s() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs_f64()
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn dashboard() -> PathBuf {
+pub(crate) fn dashboard() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grafana/pummel.json")
 }
 
@@ -293,12 +293,13 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
     .expect("pushed samples");
     assert!(pushed >= 3.0, "one push a second: only {pushed} samples");
 
-    every_dashboard_panel_has_data(&prom, started);
+    every_dashboard_panel_has_data(&prom, started, ".*");
     stream_matches_the_result(&stream, &result);
 }
 
-/// Every panel of the dashboard, its variables at "All", returns data over the run.
-fn every_dashboard_panel_has_data(prom: &Daemon, started: f64) {
+/// Every panel of the dashboard, `$job` and `$step` at "All" and `$run` at `run` (".*": all),
+/// returns data over the run.
+pub(crate) fn every_dashboard_panel_has_data(prom: &Daemon, started: f64, run: &str) {
     let dashboard: Value =
         serde_json::from_str(&std::fs::read_to_string(dashboard()).expect("read the dashboard"))
             .expect("the dashboard is JSON");
@@ -311,7 +312,8 @@ fn every_dashboard_panel_has_data(prom: &Daemon, started: f64) {
                 .expect("expr")
                 .replace("$__rate_interval", "4s")
                 .replace("$job", ".*")
-                .replace("$step", ".*");
+                .replace("$step", ".*")
+                .replace("$run", run);
             let (status, body) = http_get(
                 prom.port,
                 &format!(

@@ -557,7 +557,7 @@ fn openssl(dir: &Path, args: &[&str]) -> bool {
 /// A private CA (`ca.pem`), a server certificate for 127.0.0.1 it signed (`server.pem`,
 /// `server-key.pem`), a client certificate it signed for CN=pummel-client (`client.pem`,
 /// `client-key.pem`), and a key of nobody's certificate (`stray-key.pem`).
-fn private_pki(dir: &Path) -> bool {
+pub(crate) fn private_pki(dir: &Path) -> bool {
     let ec = [
         "-newkey",
         "ec",

@@ -15,24 +15,24 @@ use serde_json::Value;
 use crate::accounting::CountingTarget;
 use crate::util::{brief, skip_without, u, Output, Running, RUN_LIMIT};
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
 }
 
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     let p = repo().join("target/runner-venv/bin/python");
     p.is_file().then_some(p)
 }
 
-fn node_project() -> Option<PathBuf> {
+pub(crate) fn node_project() -> Option<PathBuf> {
     let p = repo().join("target/runner-node");
     p.join("node_modules/pummel/runner.mjs")
         .is_file()
         .then_some(p)
 }
 
-fn example(name: &str) -> String {
+pub(crate) fn example(name: &str) -> String {
     repo()
         .join("examples/runners")
         .join(name)
@@ -40,7 +40,7 @@ fn example(name: &str) -> String {
         .to_string()
 }
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/runner_fixtures")
         .join(name)
@@ -50,12 +50,12 @@ fn fixture(name: &str) -> String {
 
 /// Runs pummel with the venv's Python as the runner's interpreter, in the Node project (where
 /// `pummel/runner` resolves).
-fn run(args: &[&str], python: &Path, dir: &Path) -> Output {
+pub(crate) fn run(args: &[&str], python: &Path, dir: &Path) -> Output {
     let python = python.display().to_string();
     Running::spawn_env(args, dir, &[("PUMMEL_PYTHON", python.as_str())]).finish(RUN_LIMIT)
 }
 
-fn needs(test: &str) -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn needs(test: &str) -> Option<(PathBuf, PathBuf)> {
     match (python(), node_project()) {
         (Some(p), Some(n)) => Some((p, n)),
         _ => {
@@ -79,12 +79,12 @@ fn step_names(r: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn incidents(r: &Value, kind: &str) -> u64 {
+pub(crate) fn incidents(r: &Value, kind: &str) -> u64 {
     r["runner"]["incidents"][kind].as_u64().unwrap_or(0)
 }
 
 /// The hits pummel reports: finished requests plus those the run's end cut.
-fn hits(r: &Value) -> u64 {
+pub(crate) fn hits(r: &Value) -> u64 {
     u(r, "/requests") + u(r, "/requests_cut")
 }
 
@@ -381,7 +381,7 @@ fn python_m_unittest_runs_the_journey_as_a_plain_test() {
 /// A misbehaving runner's run: it completes (exit 0), counts the incident by name, says so in
 /// its failures, and goes on completing iterations after it.
 #[track_caller]
-fn assert_contained(r: &Value, incident: &str) {
+pub(crate) fn assert_contained(r: &Value, incident: &str) {
     assert!(
         incidents(r, incident) >= 1,
         "{incident} counted\n{}",

@@ -286,15 +286,18 @@ fn examples_dir() -> PathBuf {
 }
 
 /// The examples this module runs, each in a test of its own below (`custom-metrics.yaml` and
-/// `tags-groups.yaml` in `scenload`).
-const EXAMPLES: [&str; 11] = [
+/// `tags-groups.yaml` in `scenload`, `proxy.yaml` in `proxy`).
+const EXAMPLES: [&str; 14] = [
     "browser-forms.yaml",
     "custom-metrics.yaml",
     "cycles.yaml",
     "flow.yaml",
+    "http2.yaml",
     "marketplace.yaml",
     "open-model.yaml",
+    "parallel.yaml",
     "per-scenario-load.yaml",
+    "proxy.yaml",
     "quickstart.yaml",
     "tags-groups.yaml",
     "thresholds-fail.yaml",
@@ -449,6 +452,35 @@ fn example_quickstart_passes() {
     let r = assert_example_passed(&run(&file, &["--vus", "3", "--duration", "2s"]));
     assert_eq!(r["verdict"], "pass", "{}", brief_run(&r));
     assert!(u(scenario(&r, "browse"), "/iterations") > 0);
+}
+
+/// The parallel example: each batch lasts about its slowest request (200 ms), not the sum of its
+/// three delayed ones, and the step after it uses what the batch captured.
+#[test]
+fn example_parallel_passes() {
+    let target = Target::start();
+    let (_dir, file) = example(&target, "parallel.yaml");
+    let r = assert_example_passed(&run(&file, &[]));
+    assert_eq!(u(&r, "/checks/passed"), 70, "{}", brief_run(&r));
+    let assets = r["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["name"] == "assets"))
+        .unwrap_or_else(|| panic!("no group assets\n{}", brief_run(&r)));
+    assert_eq!(u(assets, "/batch/batches"), 10, "{assets}");
+    let p50 = assets["batch"]["latency_ms"]["p50"].as_f64().unwrap_or(0.0);
+    assert!(
+        (200.0..600.0).contains(&p50),
+        "batch p50 {p50} ms\n{assets}"
+    );
+}
+
+/// The HTTP/2 example against the target's h2c: the version checks pass both ways.
+#[test]
+fn example_http2_passes() {
+    let target = Target::start();
+    let (_dir, file) = example(&target, "http2.yaml");
+    let r = assert_example_passed(&run(&file, &["--iterations", "4"]));
+    assert_eq!(u(&r, "/checks/passed"), 8, "{}", brief_run(&r));
 }
 
 /// The browser-forms example, once through: a redirect not followed, a CSRF token read by CSS

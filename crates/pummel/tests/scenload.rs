@@ -582,3 +582,45 @@ fn scenario_load_mistakes_are_reported_where_they_are() {
         }
     }
 }
+
+#[test]
+fn load_flags_are_refused_when_every_scenario_has_its_own_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("own-loads.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "target: http://127.0.0.1:{}\nscenarios:\n  - name: a\n    load: {{ vus: 1, duration: 1s }}\n    steps:\n      - request: GET /\n  - name: b\n    load: {{ rate: 2, duration: 1s }}\n    steps:\n      - request: GET /\n",
+            crate::util::closed_port()
+        ),
+    )
+    .expect("write scenario");
+    let file = path.to_str().expect("utf-8 path");
+    // Ignored in silence, they would run another load than the one asked for.
+    pummel(&["run", file, "--vus", "5"]).expect_usage_error(&[
+        "--vus would change the top-level load model, which no scenario runs under",
+        "every scenario has its own `load:`",
+    ]);
+    pummel(&["run", file, "--rate", "3", "--duration", "2s"])
+        .expect_usage_error(&["--rate and --duration would change the top-level load model"]);
+    // A scenario without its own load shares the top-level one: there the flags apply.
+    let shared = dir.path().join("one-shared.yaml");
+    std::fs::write(
+        &shared,
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .replace("    load: { rate: 2, duration: 1s }\n", ""),
+    )
+    .expect("write scenario");
+    pummel(&["validate", shared.to_str().expect("utf-8")]).expect_code(0);
+    let out = pummel(&[
+        "run",
+        shared.to_str().expect("utf-8"),
+        "--vus",
+        "1",
+        "--iterations",
+        "1",
+        "--json",
+    ]);
+    assert_ne!(out.code, Some(2), "{}", out.context());
+}

@@ -16,11 +16,16 @@
 //! - `live_metrics`: `--metrics-listen`, remote write and `--out-stream` against Debian's
 //!   Prometheus (counts exact, every Grafana panel has data); `monitor:` of a node exporter in the
 //!   result and the HTML report; shell completions and the man page;
+//! - `server_metrics`: `pummel server --metrics-listen` scraped by Debian's Prometheus during two
+//!   runs at once: each run's series under its `run` label equal its merged result; the dashboard
+//!   set to one run has data;
 //! - `limits`: the documented limits hold for files and flags alike; memory stays bounded;
 //! - `convert`: `pummel convert` of a HAR recorded in headless Chromium and of a Postman collection
 //!   run by newman, replayed with every check passing;
 //! - `cli`: usage errors, Ctrl-C, `pummel demo`, output when not on a terminal;
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
+//! - `parallel`: `parallel:` batches overlapping within their connections (as the target sees
+//!   them), failures and `on_error` in a batch; `http2:` over TLS and h2c, one connection per origin;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
 //!   failing outputs: counted once, named, never a silent success;
 //! - `target`: `pummel target` itself;
@@ -30,6 +35,8 @@
 //!   headless Chromium;
 //! - `requests`: request options (redirects not followed, multipart, `hosts:`), scenario and target
 //!   selection, `--once`/`--http-debug`, Poisson arrivals;
+//! - `proxy`: http forwarded and https, HTTP/2 and WebSockets tunnelled through a real tinyproxy
+//!   with credentials; refusals counted under named kinds; `proxy:` values checked;
 //! - `tls`: HTTPS, HTTP/2 by ALPN and WSS against nginx with a self-signed certificate;
 //! - `websocket`: WebSocket benches and scenario steps, against echo and misbehaving peers;
 //! - `load_models`: ramping VUs, a ramping rate, cycles, pacing and an abort grace, as files write
@@ -43,6 +50,10 @@
 //! - `cluster`: a server, agents and a freezable TCP proxy for `distributed`;
 //! - `runners`: journeys in Python and JavaScript run by runner processes (closed, open, cycles),
 //!   `python -m unittest` on the same file, runners that crash, hang, speak garbage or flood;
+//! - `runner_clients`: the Python and JS clients' WebSocket helpers against the target's echo,
+//!   timed; Node runners that crash, hang or print garbage, each counted by name;
+//! - `runners_distributed`: runner journeys shipped with their test directory to agents that lack
+//!   it (`--runner` and a `runner:` section), and refused by an agent without `--allow-runners`;
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
@@ -70,13 +81,18 @@ mod limits;
 mod live_metrics;
 mod load_models;
 mod outputs;
+mod parallel;
 mod peers;
+mod proxy;
 mod reports;
 mod requests;
+mod runner_clients;
 mod runners;
+mod runners_distributed;
 mod safety;
 mod scenarios;
 mod scenload;
+mod server_metrics;
 mod servers;
 mod target;
 mod timing;

@@ -9,7 +9,7 @@ use crate::util::{self, brief, pummel, u};
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command; `None`
 /// (the test skips, saying why) when openssl is not installed.
-fn self_signed(dir: &std::path::Path) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn self_signed(dir: &std::path::Path) -> Option<(Vec<u8>, Vec<u8>)> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
         .args([

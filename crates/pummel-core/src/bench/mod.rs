@@ -47,6 +47,8 @@ pub struct BenchPlan {
     /// The addresses the bench may connect to (an agent of a shared
     /// server); `None`: any.
     pub connect_filter: Option<crate::http::ConnectFilter>,
+    /// The HTTP proxy every connection goes through (`--proxy`).
+    pub proxy: Option<crate::http::ProxyUrl>,
 }
 
 /// The metric keys of a WebSocket bench.
@@ -192,7 +194,19 @@ pub fn run_segment(
         )
     });
     let connect_timeout = plan.timeout;
-    let connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)?;
+    let mut connector = Connector::new(&plan.request.url, addrs, tls_config, connect_timeout)?;
+    if let Some(proxy) = &plan.proxy {
+        let proxy_addrs = resolve_proxy(proxy)?;
+        // HTTP/2 with prior knowledge and WebSockets need a tunnel; plain
+        // HTTP/1.1 is forwarded in absolute form.
+        let tunnel = plan.http2 || plan.websocket.is_some();
+        connector = connector.through(
+            std::sync::Arc::new(proxy.clone()),
+            proxy_addrs,
+            &plan.request.url,
+            tunnel,
+        );
+    }
 
     // This segment's threads are segments of the whole plan (see
     // `Segment::within`): each takes its share of the whole's connections,
@@ -240,8 +254,23 @@ pub fn run_segment(
     Ok(measured)
 }
 
+fn resolve_proxy(proxy: &crate::http::ProxyUrl) -> Result<Vec<std::net::SocketAddr>, BenchError> {
+    let runtime = coordinator::local_runtime()?;
+    runtime
+        .block_on(proxy.resolve())
+        .map_err(|source| BenchError::Resolve {
+            host: proxy.host.clone(),
+            source,
+        })
+}
+
 fn resolve(plan: &BenchPlan) -> Result<Vec<std::net::SocketAddr>, BenchError> {
     let url = &plan.request.url;
+    if plan.proxy.is_some() {
+        // The proxy resolves the target's name; this machine may not know
+        // it. The connector's addresses are the proxy's.
+        return Ok(Vec::new());
+    }
     let runtime = coordinator::local_runtime()?;
     runtime
         .block_on(url.resolve())

@@ -41,6 +41,8 @@ struct WorkerState {
     connector: Connector,
     request: RequestSpec,
     h1_request: Bytes,
+    /// Requests go to a forwarding proxy: a 407 is its refusal.
+    forwarded: bool,
     timeout: Duration,
     /// Closed model: requests left to start (`u64::MAX` when unbounded).
     budget: Cell<u64>,
@@ -187,8 +189,16 @@ async fn drive(setup: WorkerPlan) -> Instant {
     let pacer = schedule.map(|schedule| Pacer::new(start, Box::new(schedule)));
     let state = Rc::new(WorkerState {
         recorder: RefCell::new(Recorder::new(index, start, layout, sink)),
+        forwarded: connector.forwarding_proxy().is_some(),
+        h1_request: match connector.forwarding_proxy() {
+            None => plan.request.encode_h1(),
+            Some(proxy) => {
+                let mut encoded = plan.request.encode_h1().to_vec();
+                crate::http::proxy::to_absolute_form(&mut encoded, &plan.request.url, proxy);
+                Bytes::from(encoded)
+            }
+        },
         connector,
-        h1_request: plan.request.encode_h1(),
         request: plan.request.clone(),
         timeout: plan.timeout,
         // Closed model only: an open model's pacer counts its own slots.
@@ -336,6 +346,13 @@ async fn h1_exchange(
             Ok(response) => {
                 if !c.is_reusable() {
                     *conn = None;
+                }
+                if response.status == 407 && state.forwarded {
+                    return RequestOutcome::Failed {
+                        kind: ErrorKind::ProxyAuth,
+                        bytes_received: response.bytes_received,
+                        sent_request: true,
+                    };
                 }
                 return RequestOutcome::Response {
                     status: response.status,

@@ -41,6 +41,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
+    use crate::http::proxy::ProxySetting;
     use crate::http::session::{Connectors, SessionOptions};
     use crate::http::TargetUrl;
     use crate::ErrorKind;
@@ -71,22 +72,60 @@ mod tests {
         let only_2 = ConnectFilter::new(|ip| ip == IpAddr::from([127, 0, 0, 2]));
         let c = connectors(Some(only_2));
         let url = |u: &str| TargetUrl::parse(u).unwrap();
-        assert!(c.get(&url("http://outside.test/"), None).await.is_ok());
-        assert!(c.get(&url("http://127.0.0.2:8/"), None).await.is_ok());
+        assert!(c
+            .get(
+                &url("http://outside.test/"),
+                None,
+                false,
+                ProxySetting::Inherit,
+                false
+            )
+            .await
+            .is_ok());
+        assert!(c
+            .get(
+                &url("http://127.0.0.2:8/"),
+                None,
+                false,
+                ProxySetting::Inherit,
+                false
+            )
+            .await
+            .is_ok());
         for refused in [
             "http://inside.test/",
             "http://127.0.0.1:8/",
             "http://planned.test/",
         ] {
             assert_eq!(
-                c.get(&url(refused), None).await.err(),
+                c.get(&url(refused), None, false, ProxySetting::Inherit, false)
+                    .await
+                    .err(),
                 Some(ErrorKind::AddressRefused),
                 "{refused}"
             );
         }
         // Without a filter, nothing is refused.
         let open = connectors(None);
-        assert!(open.get(&url("http://inside.test/"), None).await.is_ok());
-        assert!(open.get(&url("http://planned.test/"), None).await.is_ok());
+        assert!(open
+            .get(
+                &url("http://inside.test/"),
+                None,
+                false,
+                ProxySetting::Inherit,
+                false
+            )
+            .await
+            .is_ok());
+        assert!(open
+            .get(
+                &url("http://planned.test/"),
+                None,
+                false,
+                ProxySetting::Inherit,
+                false
+            )
+            .await
+            .is_ok());
     }
 }

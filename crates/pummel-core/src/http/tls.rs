@@ -123,14 +123,17 @@ pub(crate) fn check_client_tls(profile: &ClientTls) -> Result<(), rustls::Error>
 pub(crate) struct SharedClientConfig {
     insecure: bool,
     config: Arc<OnceLock<Arc<ClientConfig>>>,
+    /// The same, offering HTTP/2 in ALPN (requests with `http2`).
+    config_h2: Arc<OnceLock<Arc<ClientConfig>>>,
     profiles: Arc<[ProfileConfig]>,
 }
 
-/// A `tls:` profile and its configuration once built.
+/// A `tls:` profile and its configurations once built (HTTP/1.1, HTTP/2).
 #[derive(Debug)]
 struct ProfileConfig {
     profile: Arc<ClientTls>,
     config: OnceLock<Result<Arc<ClientConfig>, rustls::Error>>,
+    config_h2: OnceLock<Result<Arc<ClientConfig>, rustls::Error>>,
 }
 
 impl SharedClientConfig {
@@ -146,11 +149,13 @@ impl SharedClientConfig {
         SharedClientConfig {
             insecure,
             config: Arc::default(),
+            config_h2: Arc::default(),
             profiles: profiles
                 .iter()
                 .map(|p| ProfileConfig {
                     profile: p.clone(),
                     config: OnceLock::new(),
+                    config_h2: OnceLock::new(),
                 })
                 .collect(),
         }
@@ -163,21 +168,31 @@ impl SharedClientConfig {
             .clone()
     }
 
-    /// The configuration of a `tls:` profile (`None`: the run's), built on
-    /// the first call. It fails only for settings the loader would have
-    /// refused, or a profile the plan does not have.
+    /// The configuration of a `tls:` profile (`None`: the run's) offering
+    /// `alpn`, built on the first call. It fails only for settings the
+    /// loader would have refused, or a profile the plan does not have.
     pub(crate) fn for_profile(
         &self,
         profile: Option<TlsProfileId>,
+        alpn: Alpn,
     ) -> Result<Arc<ClientConfig>, rustls::Error> {
         let Some(id) = profile else {
-            return Ok(self.get());
+            return Ok(match alpn {
+                Alpn::Http1 => self.get(),
+                Alpn::Http2 => self
+                    .config_h2
+                    .get_or_init(|| client_config(self.insecure, Alpn::Http2))
+                    .clone(),
+            });
         };
         let Some(p) = self.profiles.get(id) else {
             return Err(rustls::Error::General(format!("no TLS profile {id}")));
         };
-        p.config
-            .get_or_init(|| profile_config(&p.profile, root_store, self.insecure, Alpn::Http1))
+        let cell = match alpn {
+            Alpn::Http1 => &p.config,
+            Alpn::Http2 => &p.config_h2,
+        };
+        cell.get_or_init(|| profile_config(&p.profile, root_store, self.insecure, alpn))
             .clone()
     }
 }

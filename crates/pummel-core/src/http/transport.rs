@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use super::proxy::ProxyUrl;
 use super::target::TargetUrl;
 use crate::ErrorKind;
 
@@ -49,6 +50,18 @@ pub(crate) struct Connector {
     addrs: Arc<[SocketAddr]>,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     connect_timeout: Duration,
+    /// The proxy the connection goes through (then `addrs` are the
+    /// proxy's).
+    proxy: Option<Via>,
+}
+
+/// How a connector goes through a proxy.
+#[derive(Clone)]
+struct Via {
+    proxy: Arc<ProxyUrl>,
+    /// The target a tunnel is opened to (`CONNECT host:port`); `None` when
+    /// requests are forwarded in absolute form instead.
+    tunnel_to: Option<(Arc<str>, u16)>,
 }
 
 impl Connector {
@@ -75,21 +88,63 @@ impl Connector {
             addrs: addrs.into(),
             tls,
             connect_timeout,
+            proxy: None,
         })
     }
 
-    /// Connects (TCP, then TLS if configured) within the connect timeout.
-    /// `attempt` picks which resolved address to use, so connections spread
-    /// over all of a host's addresses.
+    /// Sends this connector's connections through `proxy`, found at
+    /// `proxy_addrs`. A TLS target always goes through a `CONNECT` tunnel;
+    /// a plain one too when `tunnel` is set (a WebSocket, HTTP/2 with prior
+    /// knowledge), else its requests are forwarded in absolute form.
+    pub(crate) fn through(
+        mut self,
+        proxy: Arc<ProxyUrl>,
+        proxy_addrs: Vec<SocketAddr>,
+        target: &TargetUrl,
+        tunnel: bool,
+    ) -> Connector {
+        let tunnel_to =
+            (tunnel || self.tls.is_some()).then(|| (Arc::from(target.host.as_str()), target.port));
+        self.addrs = proxy_addrs.into();
+        self.proxy = Some(Via { proxy, tunnel_to });
+        self
+    }
+
+    /// The proxy that takes this connector's requests in absolute form
+    /// (a plain http target without a tunnel).
+    pub(crate) fn forwarding_proxy(&self) -> Option<&ProxyUrl> {
+        self.proxy
+            .as_ref()
+            .filter(|via| via.tunnel_to.is_none())
+            .map(|via| &*via.proxy)
+    }
+
+    /// Connects (TCP, then a proxy's tunnel and TLS if configured), each
+    /// phase within the connect timeout. `attempt` picks which resolved
+    /// address to use, so connections spread over all of a host's
+    /// addresses.
     pub(crate) async fn connect(&self, attempt: usize) -> Result<Stream, ErrorKind> {
         let addr = self.addrs[attempt % self.addrs.len()];
-        let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(ErrorKind::ConnectTimeout),
-            Ok(Err(e)) => return Err(crate::http::io_error::connect_kind_of(&e)),
-            Ok(Ok(tcp)) => tcp,
-        };
+        let mut tcp =
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+                Err(_) => return Err(ErrorKind::ConnectTimeout),
+                Ok(Err(e)) => return Err(crate::http::io_error::connect_kind_of(&e)),
+                Ok(Ok(tcp)) => tcp,
+            };
         // Requests are small and latency matters: never wait for Nagle.
         let _ = tcp.set_nodelay(true);
+        if let Some(Via {
+            proxy,
+            tunnel_to: Some((host, port)),
+        }) = &self.proxy
+        {
+            let tunnel = super::proxy::open_tunnel(&mut tcp, proxy, host, *port);
+            match tokio::time::timeout(self.connect_timeout, tunnel).await {
+                Err(_) => return Err(ErrorKind::ConnectTimeout),
+                Ok(Err(kind)) => return Err(kind),
+                Ok(Ok(())) => {}
+            }
+        }
         let Some((connector, name)) = &self.tls else {
             return Ok(Stream::Plain(tcp));
         };

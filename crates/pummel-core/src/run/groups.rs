@@ -1,9 +1,10 @@
 //! Groups rolled up: each group's figures are those of the steps inside
-//! it (nested groups' steps included), summed, their histograms merged.
+//! it (nested groups' steps included), summed, their histograms merged;
+//! a `parallel` batch's group also has the batches' own latency.
 
 use super::program::{KeyKind, Program};
 use crate::metrics::{RunMetrics, Stats};
-use crate::result::{ChecksTotal, GroupResult};
+use crate::result::{BatchResult, ChecksTotal, GroupResult};
 
 /// One entry per group path of each scenario (and of the global setup and
 /// teardown), in the order the file first names them.
@@ -64,9 +65,30 @@ pub(super) fn group_results(
             g.stats.merge(stats);
         }
     }
+    let mut batches: Vec<(Option<String>, String, Stats)> = Vec::new();
+    for (i, kind) in program.keys.iter().enumerate() {
+        if let (KeyKind::Batch { scenario, group }, Some(stats)) = (kind, metrics.totals.get(i)) {
+            let name = group.join("/");
+            match batches
+                .iter_mut()
+                .find(|(s, n, _)| s == scenario && *n == name)
+            {
+                Some((_, _, merged)) => merged.merge(stats),
+                None => batches.push((scenario.clone(), name, stats.clone())),
+            }
+        }
+    }
     groups
         .into_iter()
         .map(|g| GroupResult {
+            batch: batches
+                .iter()
+                .find(|(s, n, _)| *s == g.scenario && *n == g.name)
+                .map(|(_, _, b)| BatchResult {
+                    batches: b.responses,
+                    latency_ms: b.latency.summary(),
+                    histogram: b.latency.to_base64(),
+                }),
             name: g.name,
             scenario: g.scenario,
             steps: g.steps,

@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Show requests and responses (`--http-debug`); `None` costs nothing.
     pub http_debug: Option<HttpDebug>,
+    /// The proxy requests go through (`--proxy`), in place of the file's
+    /// `defaults.proxy`; requests that name their own keep it.
+    pub proxy: Option<crate::http::ProxyUrl>,
     /// The addresses the run may connect to (an agent of a shared server);
     /// `None`: any, as for a local run.
     pub connect_filter: Option<crate::http::ConnectFilter>,
@@ -228,17 +231,28 @@ impl WorkerPlans {
         options: &RunOptions,
         stop: &StopSignal,
     ) -> Result<WorkerPlans, RunError> {
-        Ok(WorkerPlans {
-            known_addrs: resolve_target(&program.plan)?,
-            session: SessionOptions {
-                tls: SharedClientConfig::with_profiles(
-                    options.insecure,
-                    &program.plan.tls_profiles,
-                ),
-                hosts: program.plan.defaults.hosts.iter().cloned().collect(),
-                connect_filter: options.connect_filter.clone(),
-                ..SessionOptions::default()
+        let mut proxies = program.plan.proxies.clone();
+        let default_proxy = match &options.proxy {
+            Some(proxy) => {
+                proxies.push(Arc::new(proxy.clone()));
+                Some(proxies.len() - 1)
+            }
+            None => match program.plan.defaults.proxy {
+                crate::http::proxy::ProxySetting::Via(id) => Some(id),
+                _ => None,
             },
+        };
+        let session = SessionOptions {
+            tls: SharedClientConfig::with_profiles(options.insecure, &program.plan.tls_profiles),
+            hosts: program.plan.defaults.hosts.iter().cloned().collect(),
+            proxies,
+            default_proxy,
+            connect_filter: options.connect_filter.clone(),
+            ..SessionOptions::default()
+        };
+        Ok(WorkerPlans {
+            known_addrs: resolve_target(&program.plan, &session)?,
+            session,
             program,
             stop: stop.clone(),
             debug: options.http_debug.clone(),
@@ -469,11 +483,31 @@ fn judge_thresholds(
 
 fn resolve_target(
     plan: &Plan,
+    session: &SessionOptions,
 ) -> Result<HashMap<(String, u16), Vec<std::net::SocketAddr>>, RunError> {
     let mut known = HashMap::new();
+    if !session.proxies.is_empty() {
+        // Every proxy is resolved now: a name that does not resolve is the
+        // user's to fix before any load starts.
+        let runtime = coordinator::local_runtime()?;
+        for proxy in &session.proxies {
+            let addrs = runtime
+                .block_on(proxy.resolve())
+                .map_err(|source| RunError::Resolve {
+                    host: proxy.host.clone(),
+                    source,
+                })?;
+            known.insert((proxy.host.clone(), proxy.port), addrs);
+        }
+    }
     let Some(target) = &plan.target else {
         return Ok(known);
     };
+    if session.default_proxy.is_some() {
+        // The proxy resolves the target's name, which this machine may
+        // not know at all.
+        return Ok(known);
+    }
     if plan
         .defaults
         .hosts

@@ -13,7 +13,7 @@ use crate::scenario::check::Check;
 use crate::scenario::custom_metric::{MetricKind, MetricStep};
 use crate::scenario::duration::Think;
 use crate::scenario::flow::{OnError, Repeat};
-use crate::scenario::model::{Plan, Step, StepKind};
+use crate::scenario::model::{Parallel, Plan, Step, StepKind};
 use crate::scenario::request::RequestStep;
 use crate::scenario::tags::Tags;
 use crate::scenario::template::Condition;
@@ -52,6 +52,19 @@ pub(crate) enum Op {
     Metric(Box<MetricOp>),
     Loop(Box<LoopOp>),
     If(Box<IfOp>),
+    Parallel(Box<ParallelOp>),
+}
+
+/// A `parallel:` batch, ready to run.
+#[derive(Debug)]
+pub(crate) struct ParallelOp {
+    pub requests: Vec<RequestOp>,
+    /// Connections per origin for its HTTP/1.1 requests.
+    pub connections: u32,
+    /// Where the batch's own latency goes: until its slowest request ended.
+    pub key: KeyId,
+    /// Pause after the batch (its scenario's, or the defaults').
+    pub think: Option<Think>,
 }
 
 /// A `metric:` step, ready to run.
@@ -161,6 +174,12 @@ pub(crate) enum KeyKind {
     },
     /// The iterations of a scenario.
     Iteration { scenario: String },
+    /// The batches of a `parallel` step: each one's latency is its slowest
+    /// request's. `group` is the batch's group path (its name last).
+    Batch {
+        scenario: Option<String>,
+        group: Vec<String>,
+    },
     /// A trend custom metric's values.
     Trend { metric: String },
     /// A runner's slot no name has taken (yet).
@@ -337,24 +356,7 @@ impl Builder<'_> {
             .iter()
             .map(|step| match &step.kind {
                 StepKind::Request(request) => {
-                    let key = self.step_key(scenario, step);
-                    let check_counters =
-                        request.checks.iter().map(|c| self.check(key, c)).collect();
-                    let checks_status = request
-                        .checks
-                        .iter()
-                        .any(|c| matches!(c.kind, crate::scenario::check::CheckKind::Status(_)));
-                    let accepted_status = checks_status.then(|| self.accepted(key));
-                    let retries = request.flow.retry.is_some().then(|| self.retries(key));
-                    Op::Request(Box::new(RequestOp {
-                        step: (**request).clone(),
-                        key,
-                        check_counters,
-                        accepted_status,
-                        think: self.plan.think_after(scenario, request),
-                        on_error: self.plan.on_error_for(request),
-                        retries,
-                    }))
+                    Op::Request(Box::new(self.request_op(scenario, step, request, None)))
                 }
                 StepKind::Think(think) => Op::Think(*think),
                 StepKind::Metric(m) => {
@@ -370,6 +372,9 @@ impl Builder<'_> {
                     let ops = self.ops(scenario, &group.steps);
                     self.group.pop();
                     Op::Group(ops)
+                }
+                StepKind::Parallel(p) => {
+                    Op::Parallel(Box::new(self.parallel_op(scenario, step, p)))
                 }
                 StepKind::Loop(l) => Op::Loop(Box::new(LoopOp {
                     repeat: l.repeat.clone(),
@@ -399,6 +404,82 @@ impl Builder<'_> {
                 }
             })
             .collect()
+    }
+
+    /// A request step's op. `batch_on_error`: the `on_error` of the
+    /// `parallel` batch it is in, for a step without its own.
+    fn request_op(
+        &mut self,
+        scenario: Option<&crate::scenario::model::Scenario>,
+        step: &Step,
+        request: &RequestStep,
+        batch_on_error: Option<OnError>,
+    ) -> RequestOp {
+        let key = self.step_key(scenario, step);
+        let check_counters = request.checks.iter().map(|c| self.check(key, c)).collect();
+        let checks_status = request
+            .checks
+            .iter()
+            .any(|c| matches!(c.kind, crate::scenario::check::CheckKind::Status(_)));
+        let accepted_status = checks_status.then(|| self.accepted(key));
+        let retries = request.flow.retry.is_some().then(|| self.retries(key));
+        let on_error = match (request.flow.on_error, batch_on_error) {
+            (None, Some(batch)) => batch,
+            _ => self.plan.on_error_for(request),
+        };
+        RequestOp {
+            step: request.clone(),
+            key,
+            check_counters,
+            accepted_status,
+            think: self.plan.think_after(scenario, request),
+            on_error,
+            retries,
+        }
+    }
+
+    /// A `parallel` batch's op: its requests are steps of a group named
+    /// after the batch, and the batch has a key of its own for its latency.
+    fn parallel_op(
+        &mut self,
+        scenario: Option<&crate::scenario::model::Scenario>,
+        step: &Step,
+        p: &Parallel,
+    ) -> ParallelOp {
+        self.group.push(step.name.clone());
+        let mut requests = Vec::new();
+        for inner in &p.steps {
+            if let StepKind::Request(r) = &inner.kind {
+                requests.push(self.request_op(scenario, inner, r, p.on_error));
+            }
+        }
+        let scope = match scenario {
+            Some(s) => s.name.clone(),
+            None => format!("({})", self.global.as_str()),
+        };
+        let key = self.key(
+            format!("{scope}/(batch {})", self.group.join("/")),
+            KeyKind::Batch {
+                scenario: scenario.map(|s| s.name.clone()),
+                group: self.group.clone(),
+            },
+        );
+        self.group.pop();
+        // Not a request: out of the run's figures, as iterations are.
+        self.unmeasured.push(key);
+        // The batch's requests have no `think` of their own (the parser
+        // sees to it): what they would get is the scenario's or the
+        // defaults', due once after the batch.
+        let think = requests.first().and_then(|r| r.think);
+        for r in &mut requests {
+            r.think = None;
+        }
+        ParallelOp {
+            requests,
+            connections: p.connections,
+            key,
+            think,
+        }
     }
 
     /// The ids of a custom metric, made the first time it is named.

@@ -105,7 +105,9 @@ fn observe(program: &Program, threshold: &Threshold, f: &Figures<'_>) -> Option<
         let admitted = match kind {
             KeyKind::Step { group, tags, .. } => threshold.filter.admits(group, tags),
             KeyKind::Iteration { .. } | KeyKind::Trend { .. } => true,
-            KeyKind::Unused => false,
+            // A batch's latency is not a request's: thresholds judge the
+            // batch's requests, each a step of the batch's group.
+            KeyKind::Unused | KeyKind::Batch { .. } => false,
         };
         if admitted && in_scope(kind, scope) {
             if let Some(s) = f.per_key.get(i) {

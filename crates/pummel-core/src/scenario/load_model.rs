@@ -397,7 +397,7 @@ impl LoadModel {
 
 /// Why command-line overrides cannot apply to a load model. The messages
 /// name the flags, as the user wrote them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OverrideError {
     /// `--vus 0`.
@@ -428,6 +428,12 @@ pub enum OverrideError {
     /// `--vus` would give a constant-VU model with no end.
     #[error("--vus needs --duration or --iterations: this load model has neither")]
     VusWithoutEnd,
+    /// Load flags when every scenario has its own `load:`: they change
+    /// only the top-level model, which no scenario would run under.
+    #[error(
+        "{0} would change the top-level load model, which no scenario runs under: every scenario has its own `load:` (change those, or leave `load:` out of a scenario for it to share the top-level one)"
+    )]
+    UnusedTopLevelLoad(String),
 }
 
 impl Cycles {

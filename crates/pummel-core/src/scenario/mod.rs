@@ -35,6 +35,7 @@ pub(crate) mod flow;
 pub(crate) mod load_model;
 pub(crate) mod model;
 pub(crate) mod multipart;
+pub(crate) mod parallel;
 mod parse;
 pub(crate) mod pick;
 mod references;
@@ -59,6 +60,8 @@ mod hostile_tests;
 mod limit_tests;
 #[cfg(test)]
 mod metric_tests;
+#[cfg(test)]
+mod parallel_tests;
 #[cfg(test)]
 mod request_option_tests;
 #[cfg(test)]
@@ -216,6 +219,7 @@ fn load_here(
     };
     let mut decoder = parse::Decoder::new(text_for_spans, base_dir);
     decoder.target_overridden = options.target.is_some();
+    decoder.env.clone_from(env);
     let decoded = decoder.decode_plan(&root, name);
     let mut problems = std::mem::take(&mut decoder.problems);
     let Some((mut plan, mut info)) = decoded else {

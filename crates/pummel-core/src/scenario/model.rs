@@ -42,6 +42,9 @@ pub struct Plan {
     /// The distinct client TLS settings (`tls:`) of the defaults and the
     /// requests, each read and checked at load time.
     pub(crate) tls_profiles: Vec<std::sync::Arc<crate::http::tls::ClientTls>>,
+    /// The distinct proxies (`proxy:`) of the defaults and the requests; a
+    /// `ProxySetting::Via` indexes this.
+    pub(crate) proxies: Vec<std::sync::Arc<crate::http::ProxyUrl>>,
     /// Per-VU variables, evaluated in order when a VU starts.
     pub(crate) variables: Vec<Variable>,
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
@@ -118,6 +121,11 @@ pub(crate) struct Defaults {
     pub hosts: Vec<(String, std::net::IpAddr)>,
     /// Client TLS settings (`tls:`), a profile in `Plan::tls_profiles`.
     pub tls: Option<crate::http::tls::TlsProfileId>,
+    /// The proxy every request goes through (`proxy:`), unless the command
+    /// line's `--proxy` replaces it or a request names its own.
+    pub proxy: crate::http::proxy::ProxySetting,
+    /// HTTP/2 for requests that do not say (`http2:`); default false.
+    pub http2: Option<bool>,
 }
 
 impl Default for Defaults {
@@ -133,6 +141,8 @@ impl Default for Defaults {
             follow_redirects: None,
             hosts: Vec::new(),
             tls: None,
+            proxy: crate::http::proxy::ProxySetting::Inherit,
+            http2: None,
         }
     }
 }
@@ -255,6 +265,8 @@ pub(crate) enum StepKind {
     Loop(Box<Loop>),
     /// Steps run when a condition holds, others when not (`if:`).
     If(Box<IfStep>),
+    /// Requests sent at once (`parallel:`).
+    Parallel(Box<Parallel>),
 }
 
 #[derive(Clone, Debug)]
@@ -277,6 +289,17 @@ pub(crate) struct IfStep {
     pub otherwise: Vec<Step>,
 }
 
+/// A `parallel:` step (see [`super::parallel`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Parallel {
+    /// Request steps only (the parser sees to it).
+    pub steps: Vec<Step>,
+    /// Connections per origin for HTTP/1.1 requests.
+    pub connections: u32,
+    /// The batch's `on_error`: for its requests without their own.
+    pub on_error: Option<super::flow::OnError>,
+}
+
 impl StepKind {
     /// The lists of steps inside this one (a group's, a loop's, an `if`'s
     /// two branches).
@@ -285,6 +308,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&g.steps],
             StepKind::Loop(l) => vec![&l.steps],
             StepKind::If(i) => vec![&i.then, &i.otherwise],
+            StepKind::Parallel(p) => vec![&p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)
@@ -298,6 +322,7 @@ impl StepKind {
             StepKind::Group(g) => vec![&mut g.steps],
             StepKind::Loop(l) => vec![&mut l.steps],
             StepKind::If(i) => vec![&mut i.then, &mut i.otherwise],
+            StepKind::Parallel(p) => vec![&mut p.steps],
             StepKind::Request(_)
             | StepKind::Think(_)
             | StepKind::WebSocket(_)
@@ -330,6 +355,7 @@ impl Plan {
             target: None,
             defaults: Defaults::default(),
             tls_profiles: Vec::new(),
+            proxies: Vec::new(),
             variables: Vec::new(),
             feeders: Vec::new(),
             load,
@@ -370,6 +396,15 @@ impl Plan {
 
     /// Replaces parts of the file's load model with command-line values.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), OverrideError> {
+        let flags = override_flags(overrides);
+        if !flags.is_empty()
+            && !self.scenarios.is_empty()
+            && self.scenarios.iter().all(|s| s.load.is_some())
+        {
+            // Silently ignored flags would run a different load than the
+            // user asked for: say so before anything runs.
+            return Err(OverrideError::UnusedTopLevelLoad(flags.join(" and ")));
+        }
         self.load.apply(overrides)
     }
 
@@ -589,6 +624,11 @@ impl Plan {
         step.tls.or(self.defaults.tls)
     }
 
+    /// Whether `step` speaks HTTP/2: its own `http2`, else the defaults'.
+    pub(crate) fn http2_for(&self, step: &RequestStep) -> bool {
+        step.http2.or(self.defaults.http2).unwrap_or(false)
+    }
+
     pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
         step.follow_redirects
             .or(self.defaults.follow_redirects)
@@ -640,4 +680,17 @@ impl Plan {
         walk(None, &self.teardown, &mut out);
         out
     }
+}
+
+/// The load flags given, as the command line names them.
+fn override_flags(overrides: &Overrides) -> Vec<&'static str> {
+    [
+        (overrides.vus.is_some(), "--vus"),
+        (overrides.rate.is_some(), "--rate"),
+        (overrides.duration.is_some(), "--duration"),
+        (overrides.iterations.is_some(), "--iterations"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
 }

@@ -118,6 +118,12 @@ fn collect<'p>(steps: &'p [Step], groups: &mut Vec<&'p str>, tagged: &mut Vec<&'
                 }
                 collect(&g.steps, groups, tagged);
             }
+            StepKind::Parallel(p) => {
+                if !groups.contains(&step.name.as_str()) {
+                    groups.push(&step.name);
+                }
+                collect(&p.steps, groups, tagged);
+            }
             StepKind::Loop(l) => collect(&l.steps, groups, tagged),
             StepKind::If(i) => {
                 collect(&i.then, groups, tagged);

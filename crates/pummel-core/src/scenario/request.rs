@@ -221,6 +221,11 @@ pub(crate) struct RequestStep {
     pub follow_redirects: Option<u32>,
     /// Client TLS settings (`tls:`); `None` inherits the defaults'.
     pub tls: Option<crate::http::tls::TlsProfileId>,
+    /// The proxy (`proxy:`); `Inherit` takes the run's default.
+    pub proxy: crate::http::proxy::ProxySetting,
+    /// HTTP/2 (`http2:`): by ALPN over TLS, h2c with prior knowledge over
+    /// plain TCP; `None` inherits the defaults'.
+    pub http2: Option<bool>,
 }
 
 impl RequestStep {
@@ -306,6 +311,8 @@ mod tests {
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
             tls: None,
+            proxy: Default::default(),
+            http2: None,
         }
     }
 

@@ -12,11 +12,32 @@ use crate::http::TargetUrl;
 
 /// The target's URL, or `None` after recording why there is none.
 pub(crate) fn resolve(
-    mut template: Template,
+    template: Template,
     span: Span,
     env: &HashMap<String, String>,
     problems: &mut Problems,
 ) -> Option<TargetUrl> {
+    let (text, at) = env_only_text(template, span, "`target`", env, problems)?;
+    TargetUrl::parse(&text)
+        .map_err(|e| {
+            problems.push(
+                at.unwrap_or(span),
+                format!("`target`, with the environment's values ({text:?}): {e}"),
+            );
+        })
+        .ok()
+}
+
+/// The text of a value `what` that may use only environment variables,
+/// resolved now, and where its text starts (when it has any); `None` after
+/// recording why it cannot be resolved.
+pub(crate) fn env_only_text(
+    mut template: Template,
+    span: Span,
+    what: &str,
+    env: &HashMap<String, String>,
+    problems: &mut Problems,
+) -> Option<(String, Option<Span>)> {
     let mut found = Vec::new();
     template.bind(&mut |name| match name.path.strip_prefix("env.") {
         Some(key) => match env.get(key) {
@@ -24,7 +45,7 @@ pub(crate) fn resolve(
             None => found.push((
                 name.span,
                 format!(
-                    "`target`: environment variable `{key}` is not set \
+                    "{what}: environment variable `{key}` is not set \
                      (export it, or pass --env {key}=VALUE)"
                 ),
             )),
@@ -32,7 +53,7 @@ pub(crate) fn resolve(
         None => found.push((
             name.span,
             format!(
-                "`target` may only use environment variables (`{{{{ env.NAME }}}}`), \
+                "{what} may only use environment variables (`{{{{ env.NAME }}}}`), \
                  found `{}`: it is resolved once, before any VU exists",
                 name.path
             ),
@@ -47,16 +68,9 @@ pub(crate) fn resolve(
     let Some((text, at)) = template.fixed_text() else {
         problems.push(
             span,
-            "`target` may only use environment variables and text: no functions",
+            format!("{what} may only use environment variables and text: no functions"),
         );
         return None;
     };
-    TargetUrl::parse(&text)
-        .map_err(|e| {
-            problems.push(
-                at.unwrap_or(span),
-                format!("`target`, with the environment's values ({text:?}): {e}"),
-            );
-        })
-        .ok()
+    Some((text, at))
 }

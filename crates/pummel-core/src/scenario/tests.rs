@@ -467,7 +467,7 @@ fn structure_errors() {
         &e,
         7,
         9,
-        "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action",
+        "a step needs `request`, `think`, `group`, `loop`, `if`, `parallel` or a WebSocket action",
     );
     assert_error(
         &e,

@@ -221,7 +221,7 @@ fn collect_sockets<'a>(
 ) {
     for step in steps {
         match &step.kind {
-            StepKind::Group(_) | StepKind::Loop(_) | StepKind::If(_) => {
+            StepKind::Group(_) | StepKind::Loop(_) | StepKind::If(_) | StepKind::Parallel(_) => {
                 for inner in step.kind.inner_steps() {
                     collect_sockets(inner, connected, used);
                 }
@@ -276,7 +276,7 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.assign_capture_slots(&mut g.steps, flow, names),
-                StepKind::Loop(_) | StepKind::If(_) => {
+                StepKind::Loop(_) | StepKind::If(_) | StepKind::Parallel(_) => {
                     self.assign_flow_slots(&mut step.kind, flow, names)
                 }
                 StepKind::WebSocket(ws) => {
@@ -346,7 +346,7 @@ impl Checker<'_> {
                     }
                 }
                 StepKind::Group(g) => self.check_steps(&mut g.steps, scope, defaults),
-                StepKind::Loop(_) | StepKind::If(_) => {
+                StepKind::Loop(_) | StepKind::If(_) | StepKind::Parallel(_) => {
                     self.check_flow_step(&mut step.kind, scope, defaults)
                 }
                 StepKind::WebSocket(ws) => {

@@ -61,6 +61,11 @@ impl Agent {
         }
     }
 
+    /// Where messages to the agent go, while it is connected.
+    pub(super) fn sender(&self) -> Option<mpsc::UnboundedSender<ToAgent>> {
+        self.link.as_ref().map(|l| l.tx.clone())
+    }
+
     pub(super) fn info(&self) -> AgentInfo {
         AgentInfo {
             name: self.hello.name.clone(),
@@ -141,7 +146,7 @@ impl Hub {
         // A run it runs that the hub no longer drives (finished without it,
         // or from before a restart): its snapshots are still taken, and it
         // is told to stop.
-        for run in still_running {
+        for run in still_running.iter().cloned() {
             if let Some(agent) = self.agents.get_mut(&name) {
                 if self.runs.contains_key(&run) {
                     // Still this run's: busy, not free for another.
@@ -152,7 +157,7 @@ impl Hub {
             }
         }
         self.refused.remove(&name);
-        self.agent_back(&name);
+        self.agent_back(&name, &still_running);
         Ok(())
     }
 

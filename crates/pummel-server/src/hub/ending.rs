@@ -32,6 +32,8 @@ impl Hub {
         }
         if let Ok(snapshot) = run.plan.decode(measured) {
             run.global.push(snapshot);
+            self.writer
+                .keep(run_id, super::writer::TEARDOWN, measured.to_string());
         }
         if let Some(error) = error {
             if let Some(first) = run.agents.first_mut() {
@@ -97,13 +99,25 @@ impl Hub {
         };
         let elapsed_ns = end_ns.saturating_sub(start_ns).max(0);
         let elapsed = Duration::from_nanos(u64::try_from(elapsed_ns).unwrap_or(0));
-        let lost = run.agents.iter().any(|s| s.lost_at.is_some());
+        // Lost and never back with its end: part of the plan is missing.
+        let lost = run
+            .agents
+            .iter()
+            .any(|s| s.lost_at.is_some() && s.finished_at.is_none());
         let ending = Ending {
             elapsed,
             started_unix_ms: start_ns / 1_000_000,
             partial: lost || run.stopping.is_some(),
             aborted_by: run.stopping.clone(),
         };
+        // How the run ended, for a result merged again later.
+        self.writer.keep(
+            run_id,
+            super::writer::ENDING,
+            ending_json(&ending).to_string(),
+        );
+        // Every second handed to the writer is in the store before the merge.
+        self.writer.flush().await;
         let built = match self.store.snapshots(run_id).await {
             Ok(rows) => super::history::merge_result(
                 &rows,
@@ -126,10 +140,19 @@ impl Hub {
                 } else {
                     code
                 };
-                (state, code, run.stopping.clone(), result)
+                // An agent whose engine failed (a runner that could not
+                // start, say) sent why: the client hears it, not only a code.
+                let fatal = run.agents.iter().find_map(|a| {
+                    a.report
+                        .get("fatal")
+                        .and_then(serde_json::Value::as_str)
+                        .map(|m| format!("on agent {}: {m}", a.name))
+                });
+                (state, code, run.stopping.clone().or(fatal), result)
             }
             Err(e) => ("failed", EXIT_FAILED, Some(e), serde_json::Value::Null),
         };
+        self.publish_final(&run, &result);
         let _ = self
             .store
             .finish_run(run_id, state, &result.to_string(), code, message.as_deref())
@@ -151,4 +174,27 @@ impl Hub {
             );
         }
     }
+}
+
+/// An [`Ending`] as the store keeps it.
+pub(super) fn ending_json(ending: &Ending) -> serde_json::Value {
+    serde_json::json!({
+        "elapsed_ms": u64::try_from(ending.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "started_unix_ms": ending.started_unix_ms,
+        "partial": ending.partial,
+        "aborted_by": ending.aborted_by,
+    })
+}
+
+/// The [`Ending`] kept by [`ending_json`].
+pub(super) fn ending_from(value: &serde_json::Value) -> Option<Ending> {
+    Some(Ending {
+        elapsed: Duration::from_millis(value.get("elapsed_ms")?.as_u64()?),
+        started_unix_ms: value.get("started_unix_ms")?.as_i64()?,
+        partial: value.get("partial")?.as_bool()?,
+        aborted_by: value
+            .get("aborted_by")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+    })
 }

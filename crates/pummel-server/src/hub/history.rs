@@ -9,7 +9,7 @@ use pummel_result::IntervalSnapshot;
 use tokio::sync::mpsc;
 
 use super::runs::AgentShare;
-use super::{tell, Hub};
+use super::{tell, writer, Hub};
 use crate::backend::{AgentEnd, Ending, LoadedPlan};
 use crate::store::{RunRow, SnapshotRow, Store as _};
 use crate::wire::{PlanSpec, RunInfo, ToClient};
@@ -63,6 +63,7 @@ impl Hub {
             .as_deref()
             .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
         let result = match stored {
+            Some(_) if self.late.contains(run_id) => self.merge_late(run_id).await,
             Some(result) if !result.is_null() && row.state != "interrupted" => Ok(result),
             _ => self.rebuild(&row).await,
         };
@@ -78,15 +79,19 @@ impl Hub {
         }
     }
 
+    /// A result merged from the store: every agent's kept seconds, the
+    /// global setup and teardown, each agent's report, and how the run
+    /// ended (when it got that far).
     async fn rebuild(&mut self, row: &RunRow) -> Result<serde_json::Value, String> {
         let spec: PlanSpec = serde_json::from_str(&row.plan).map_err(|e| e.to_string())?;
         let plan = self.backend.load(&spec)?;
-        let shares: Vec<AgentShare> = serde_json::from_str(&row.agents).unwrap_or_default();
+        let mut shares: Vec<AgentShare> = serde_json::from_str(&row.agents).unwrap_or_default();
         let rows = self
             .store
             .snapshots(&row.id)
             .await
             .map_err(|e| e.to_string())?;
+        let (rows, kept) = Kept::split(rows);
         if rows.is_empty() {
             return Err(format!(
                 "run {} has no result: it ended ({}) before any agent measured anything{}",
@@ -98,21 +103,106 @@ impl Hub {
                     .unwrap_or_default()
             ));
         }
-        let seconds = rows.iter().map(|r| r.second).max().unwrap_or(0) + 1;
-        let ending = Ending {
-            elapsed: Duration::from_secs(seconds),
-            started_unix_ms: row.created_at.saturating_mul(1000),
-            partial: true,
-            aborted_by: row.message.clone(),
+        for share in &mut shares {
+            if let Some(report) = kept.reports.get(&share.name) {
+                share.report = report.clone();
+            }
+        }
+        let global = kept
+            .global
+            .iter()
+            .map(|g| plan.decode(g))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ending = match kept.ending.as_ref().and_then(super::ending::ending_from) {
+            Some(ending) => ending,
+            None => {
+                // Interrupted: the run's span is the seconds its agents sent.
+                let seconds = rows.iter().map(|r| r.second).max().unwrap_or(0) + 1;
+                Ending {
+                    elapsed: Duration::from_secs(seconds),
+                    started_unix_ms: row.created_at.saturating_mul(1000),
+                    partial: true,
+                    aborted_by: row.message.clone(),
+                }
+            }
         };
-        let (mut result, _) = merge_result(&rows, plan.as_ref(), &shares, &[], &ending)?;
+        let (mut result, _) = merge_result(&rows, plan.as_ref(), &shares, &global, &ending)?;
         if let Some(object) = result.as_object_mut() {
-            object.insert(
-                "state".to_owned(),
-                serde_json::Value::String(row.state.clone()),
-            );
+            if row.state == "interrupted" {
+                object.insert(
+                    "state".to_owned(),
+                    serde_json::Value::String(row.state.clone()),
+                );
+            }
         }
         Ok(result)
+    }
+
+    /// Merges an ended run again with the seconds that arrived after its
+    /// result was kept (an agent lost, then back with what it buffered),
+    /// keeps that result, and says so in it. The run's state and exit code
+    /// stay as they were judged at its end.
+    pub(super) async fn merge_late(&mut self, run_id: &str) -> Result<serde_json::Value, String> {
+        self.writer.flush().await;
+        let row = match self.store.run(run_id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(format!("no run {run_id:?} (see `pummel runs`)")),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut result = self.rebuild(&row).await?;
+        if let Some(object) = result.as_object_mut() {
+            object.insert("late_data_merged".to_owned(), serde_json::Value::Bool(true));
+        }
+        if row.state != "interrupted" {
+            let code = row.exit_code.unwrap_or(super::runs::EXIT_FAILED);
+            self.store
+                .finish_run(
+                    run_id,
+                    &row.state,
+                    &result.to_string(),
+                    code,
+                    row.message.as_deref(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        self.late.remove(run_id);
+        Ok(result)
+    }
+}
+
+/// A run's stored rows other than its agents' seconds.
+#[derive(Default)]
+struct Kept {
+    /// The global setup's and teardown's figures.
+    global: Vec<serde_json::Value>,
+    /// Each agent's end-of-segment report.
+    reports: BTreeMap<String, serde_json::Value>,
+    ending: Option<serde_json::Value>,
+}
+
+impl Kept {
+    /// Splits a run's rows into its agents' seconds and the rest.
+    fn split(rows: Vec<SnapshotRow>) -> (Vec<SnapshotRow>, Kept) {
+        let mut kept = Kept::default();
+        let mut seconds = Vec::with_capacity(rows.len());
+        for row in rows {
+            if !row.agent.starts_with('~') {
+                seconds.push(row);
+                continue;
+            }
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&row.body) else {
+                continue;
+            };
+            if row.agent == writer::SETUP || row.agent == writer::TEARDOWN {
+                kept.global.push(value);
+            } else if row.agent == writer::ENDING {
+                kept.ending = Some(value);
+            } else if let Some(name) = row.agent.strip_prefix(writer::REPORT_PREFIX) {
+                kept.reports.insert(name.to_owned(), value);
+            }
+        }
+        (seconds, kept)
     }
 }
 
@@ -127,7 +217,7 @@ pub(super) fn merge_result(
 ) -> Result<(serde_json::Value, i32), String> {
     let mut collector = plan.collector(shares.len());
     let mut by_agent: BTreeMap<&str, Vec<(u64, IntervalSnapshot)>> = BTreeMap::new();
-    for row in rows {
+    for row in rows.iter().filter(|r| !r.agent.starts_with('~')) {
         let value: serde_json::Value =
             serde_json::from_str(&row.body).map_err(|e| e.to_string())?;
         by_agent

@@ -12,7 +12,9 @@ mod agents;
 pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
+mod published;
 mod runs;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
@@ -28,7 +30,7 @@ use agents::Agent;
 use runs::ActiveRun;
 
 /// How the hub judges its agents.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HubConfig {
     /// How often agents heartbeat.
     pub heartbeat: Duration,
@@ -37,6 +39,16 @@ pub struct HubConfig {
     /// Between the last agent's `ready` and the start instant: time for the
     /// start message to reach every agent.
     pub start_margin: Duration,
+    /// Where each run's merged figures are published, once a second
+    /// (`--metrics-listen`), and how long a finished run's stay there.
+    pub metrics: Option<LiveMetrics>,
+}
+
+/// The live metrics of the runs the server coordinates.
+#[derive(Clone, Debug)]
+pub struct LiveMetrics {
+    pub runs: pummel_live::PublishedRuns,
+    pub linger: Duration,
 }
 
 impl Default for HubConfig {
@@ -45,6 +57,7 @@ impl Default for HubConfig {
             heartbeat: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(10),
             start_margin: Duration::from_millis(500),
+            metrics: None,
         }
     }
 }
@@ -107,6 +120,11 @@ pub(crate) struct Hub {
     runs: HashMap<String, ActiveRun>,
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
+    /// Writes snapshots off this loop.
+    writer: writer::Writer,
+    /// Ended runs that late snapshots arrived for since their result was
+    /// kept: their result is merged again.
+    late: std::collections::HashSet<String>,
 }
 
 /// Starts the hub on the current runtime.
@@ -117,6 +135,8 @@ pub(crate) fn start(
 ) -> HubHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut hub = Hub {
+        writer: writer::Writer::start(store.clone()),
+        late: std::collections::HashSet::new(),
         store,
         backend,
         config,

@@ -9,6 +9,8 @@ use pummel_result::{Collector, IntervalSnapshot};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::agents::Agent;
+use super::writer::Write;
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
 use crate::policy::NetworkPolicy;
@@ -52,8 +54,11 @@ pub(crate) struct AgentShare {
 }
 
 impl AgentShare {
+    /// Finished, or lost and not back: the run waits for nothing more from
+    /// it. A lost agent that comes back still running its share is waited
+    /// for again, so its seconds are in the result.
     pub(super) fn done(&self) -> bool {
-        self.finished_at.is_some() || self.lost_at.is_some()
+        self.finished_at.is_some() || (self.lost_at.is_some() && self.back_at.is_none())
     }
 }
 
@@ -324,6 +329,10 @@ impl Hub {
         }
         if let Ok(snapshot) = run.plan.decode(measured) {
             run.global.push(snapshot);
+            // Kept for a result merged again later (after a restart, or
+            // when late seconds arrive).
+            self.writer
+                .keep(run_id, super::writer::SETUP, measured.to_string());
         }
         run.captures = captures;
         run.phase = Phase::Preparing;
@@ -416,30 +425,60 @@ impl Hub {
         second: u64,
         body: serde_json::Value,
     ) {
-        let text = body.to_string();
-        let active = self
-            .runs
-            .get(run_id)
-            .map(|run| run.agents.iter().any(|s| s.name == agent));
-        let kept = match active {
-            Some(given) => given,
-            // A run no longer driven (ended, or from before a restart): a
-            // late snapshot of an agent it was given is still its own.
-            None => self
-                .store
-                .run(run_id)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|row| serde_json::from_str::<Vec<AgentShare>>(&row.agents).ok())
-                .is_some_and(|shares| shares.iter().any(|s| s.name == agent)),
+        let Some(run) = self.runs.get(run_id) else {
+            self.late_snapshot(agent, run_id, second, &body).await;
+            return;
         };
-        if !kept {
+        if !run.agents.iter().any(|s| s.name == agent) {
             return;
         }
-        let new = match self.store.put_snapshot(run_id, agent, second, &text).await {
-            Ok(new) => new,
-            Err(_) => return,
+        // Written and acknowledged off this loop; a second sent again (an
+        // agent resending what was not acknowledged yet) is kept once by
+        // the store and merged once by the collector.
+        self.writer.send(Write::Row {
+            run: run_id.to_owned(),
+            agent: agent.to_owned(),
+            second,
+            body: body.to_string(),
+            ack: self.agents.get(agent).and_then(Agent::sender),
+        });
+        let abort = self
+            .runs
+            .get_mut(run_id)
+            .and_then(|run| run.merge_live(agent, &body));
+        self.publish_live(run_id);
+        if let Some(reason) = abort {
+            self.stop_run(run_id, reason, false);
+        }
+    }
+
+    /// A snapshot of a run no longer driven (ended, or from before a
+    /// restart): still its own if that agent was given the run. A new one
+    /// makes an ended run's result stale: it is merged again.
+    async fn late_snapshot(
+        &mut self,
+        agent: &str,
+        run_id: &str,
+        second: u64,
+        body: &serde_json::Value,
+    ) {
+        let row = self.store.run(run_id).await.ok().flatten();
+        let given = row
+            .as_ref()
+            .and_then(|row| serde_json::from_str::<Vec<AgentShare>>(&row.agents).ok())
+            .is_some_and(|shares| shares.iter().any(|s| s.name == agent));
+        if !given {
+            return;
+        }
+        // Everything queued for this run is kept first: "new" must mean
+        // new to the result that was built.
+        self.writer.flush().await;
+        let Ok(new) = self
+            .store
+            .put_snapshot(run_id, agent, second, &body.to_string())
+            .await
+        else {
+            return;
         };
         if let Some(a) = self.agents.get(agent) {
             a.send(ToAgent::Ack {
@@ -447,28 +486,39 @@ impl Hub {
                 second,
             });
         }
-        if !new {
-            return;
-        }
-        let abort = self
-            .runs
-            .get_mut(run_id)
-            .and_then(|run| run.merge_live(agent, &body));
-        if let Some(reason) = abort {
-            self.stop_run(run_id, reason, false);
+        if new && row.is_some_and(|row| row.result.is_some()) {
+            self.late.insert(run_id.to_owned());
         }
     }
 
     pub(super) async fn finished(&mut self, agent: &str, run_id: &str, report: serde_json::Value) {
+        let report_row = format!("{}{agent}", super::writer::REPORT_PREFIX);
         if let Some(a) = self.agents.get_mut(agent) {
-            a.send(ToAgent::Done {
-                run: run_id.to_owned(),
-            });
             if a.run.as_deref() == Some(run_id) {
                 a.run = None;
             }
         }
+        let given = match self.runs.get(run_id) {
+            Some(run) => run.agents.iter().any(|s| s.name == agent),
+            None => self.store.run(run_id).await.ok().flatten().is_some(),
+        };
+        if given {
+            self.writer.keep(run_id, &report_row, report.to_string());
+        }
+        // Done (the agent may forget the run) only after all it sent is kept.
+        if let Some(sender) = self.agents.get(agent).and_then(Agent::sender) {
+            self.writer.send(Write::Done {
+                run: run_id.to_owned(),
+                name: agent.to_owned(),
+                agent: sender,
+            });
+        }
         let Some(run) = self.runs.get_mut(run_id) else {
+            // The end of a run that ended without this agent: its late
+            // seconds are all in now.
+            if self.late.contains(run_id) {
+                let _ = self.merge_late(run_id).await;
+            }
             return;
         };
         if let Some(index) = run.agents.iter().position(|s| s.name == agent) {
@@ -513,6 +563,7 @@ impl Hub {
                 return;
             }
             share.lost_at = Some(unix_ms());
+            share.back_at = None;
             let closed = run.live.source_finished(index);
             run.stream_closed(closed);
         }
@@ -528,10 +579,15 @@ impl Hub {
     }
 
     /// An agent lost earlier is heard again: what it buffered comes next.
-    pub(super) fn agent_back(&mut self, name: &str) {
+    /// If it still runs its share, the run waits for its end again.
+    pub(super) fn agent_back(&mut self, name: &str, running: &[String]) {
         for run in self.runs.values_mut() {
+            if !running.contains(&run.id) || !matches!(run.phase, Phase::Running { .. }) {
+                continue;
+            }
             if let Some(share) = run.agents.iter_mut().find(|s| s.name == name) {
-                if share.lost_at.is_some() && share.back_at.is_none() {
+                if share.lost_at.is_some() && share.back_at.is_none() && share.finished_at.is_none()
+                {
                     share.back_at = Some(unix_ms());
                 }
             }

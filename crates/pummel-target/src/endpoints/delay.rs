@@ -1,6 +1,7 @@
 //! `/delay/{ms}?jitter={ms}`: a response after a known delay, to give a load test a known latency
 //! distribution (fixed part plus uniform jitter) it can check its percentiles against.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{Response, StatusCode};
@@ -12,13 +13,47 @@ use crate::{params, rng};
 /// Longest total delay (delay + jitter), so a typo cannot hold a connection for days.
 pub(crate) const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
+/// `/delay` requests being held now, and the most held at once since the server started: what
+/// shows a test, from the server's side, that a client's requests overlapped. Only `/delay`
+/// requests touch it.
+#[derive(Default)]
+pub(crate) struct Held {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Held {
+    /// The most `/delay` requests held at once so far.
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// One request held; released when dropped (answered, or the client went away).
+struct Holding<'a>(&'a Held);
+
+impl<'a> Holding<'a> {
+    fn new(held: &'a Held) -> Holding<'a> {
+        let now = held.now.fetch_add(1, Ordering::Relaxed) + 1;
+        held.peak.fetch_max(now, Ordering::Relaxed);
+        Holding(held)
+    }
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Waits `ms` plus a uniform `0..jitter` ms (drawn at microsecond resolution, so the extra delay
 /// is close to continuous), then answers 200.
-pub(crate) async fn delay(ms_text: &str, query: Option<&str>) -> Response<Body> {
+pub(crate) async fn delay(ms_text: &str, query: Option<&str>, held: &Held) -> Response<Body> {
     let wait = match parse(ms_text, query) {
         Ok(wait) => wait,
         Err(message) => return response::bad_request(message),
     };
+    let _holding = Holding::new(held);
     tokio::time::sleep(wait).await;
     response::text(StatusCode::OK, "delayed\n")
 }

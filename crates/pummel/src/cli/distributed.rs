@@ -104,6 +104,15 @@ pub(crate) struct ServerArgs {
     /// check and no ownership proof; quotas still apply
     #[arg(long)]
     pub trust_clients: bool,
+    /// Serve the merged live figures of the runs this server coordinates at
+    /// http://ADDR/metrics (Prometheus/OpenMetrics; every series labelled with its `run`)
+    #[arg(long, value_name = "ADDR", value_parser = super::parse_listen)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Keep a finished run's final series on the metrics endpoint this long, so its last seconds
+    /// are scraped, then drop them
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::parse_linger, requires = "metrics_listen")]
+    pub metrics_linger: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -185,6 +194,11 @@ pub(crate) struct AgentArgs {
     /// Stop the load by itself when the server has been unreachable this long
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub orphan_timeout: Duration,
+
+    /// Run runner journeys (Python, Node): code shipped by the server's clients runs on this
+    /// machine as this user, so an agent refuses them unless started with this flag
+    #[arg(long)]
+    pub allow_runners: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
         insecure: false,
         websocket: None,
         connect_filter: None,
+        proxy: None,
     };
     let stop = super::stop_on_interrupt();
     if outputs.has_summary() {

@@ -13,6 +13,7 @@ mod remote;
 mod report;
 mod resolve;
 mod run;
+mod runner_files;
 mod server;
 mod shipped;
 mod target;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pummel_core::bench::BenchPlan;
-use pummel_core::http::UrlError;
 use pummel_core::http::{parse_header, RequestSpec, TargetUrl};
 use pummel_core::http::{Bytes, Method};
+use pummel_core::http::{ProxyUrl, UrlError};
 use pummel_core::limits;
 use pummel_core::run::{DebugMode, HttpDebug, RunOptions};
 use pummel_core::scenario::runner::{RunnerKind, RunnerSpec};
@@ -62,7 +62,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         iterations: args.iterations,
     };
     let mut plan = match &args.runner {
-        Some(kind) => runner_plan(args, kind, &overrides)?,
+        Some(kind) => runner_plan(&args.file, kind, &overrides)?,
         None => {
             let mut options = super::validate::load_options(&args.env);
             if let Some(url) = &args.target {
@@ -90,23 +90,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
         }
     };
     plan.set_seed(args.seed.unwrap_or_else(fresh_seed));
-    match plan.runner_mut() {
-        Some(runner) => {
-            if let Some(n) = args.runner_processes {
-                runner.set_processes(n);
-            }
-            if let Some(t) = args.iteration_timeout {
-                runner.set_iteration_timeout(t);
-            }
-            runner.add_env(args.env.iter().cloned());
-        }
-        None if args.runner_processes.is_some() || args.iteration_timeout.is_some() => {
-            return Err(Failure::usage(
-                "--runner-processes and --iteration-timeout are for runners: give --runner, or a file with a `runner:` section",
-            ));
-        }
-        None => {}
-    }
+    runner_settings(&mut plan, args)?;
     let mut written = destinations::report_paths(&args.output.reports);
     written.extend(args.output.out().map(|p| ("--out", p.to_owned())));
     written.extend(args.live.out_stream.clone().map(|p| ("--out-stream", p)));
@@ -119,6 +103,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
                 insecure: args.insecure,
                 http_debug: http_debug(args),
                 connect_filter: None,
+                proxy: proxy(args.proxy.as_deref())?,
             },
         },
         outputs: Destinations::for_result(&args.output)?,
@@ -143,11 +128,38 @@ fn http_debug(args: &RunArgs) -> Option<HttpDebug> {
     Some(HttpDebug::new(mode, Arc::new(sink)))
 }
 
+/// The runner's settings from the command line (over the file's); refused
+/// for a plan without a runner.
+pub(super) fn runner_settings(plan: &mut Plan, args: &RunArgs) -> Result<(), Failure> {
+    match plan.runner_mut() {
+        Some(runner) => {
+            if let Some(n) = args.runner_processes {
+                runner.set_processes(n);
+            }
+            if let Some(t) = args.iteration_timeout {
+                runner.set_iteration_timeout(t);
+            }
+            runner.add_env(args.env.iter().cloned());
+            Ok(())
+        }
+        None if args.runner_processes.is_some() || args.iteration_timeout.is_some() => {
+            Err(Failure::usage(
+                "--runner-processes and --iteration-timeout are for runners: give --runner, or a file with a `runner:` section",
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
 /// The plan of `--runner KIND FILE[:ENTRY]`: the file must exist.
-fn runner_plan(args: &RunArgs, kind: &str, overrides: &Overrides) -> Result<Plan, Failure> {
+pub(super) fn runner_plan(
+    target: &Path,
+    kind: &str,
+    overrides: &Overrides,
+) -> Result<Plan, Failure> {
     let kind = RunnerKind::parse(kind)
         .ok_or_else(|| Failure::usage(format!("unknown runner {kind:?} (python or node)")))?;
-    let spec = RunnerSpec::from_command_line(kind, &args.file.to_string_lossy());
+    let spec = RunnerSpec::from_command_line(kind, &target.to_string_lossy());
     if !spec.file().is_file() {
         return Err(Failure::usage(format!(
             "no test file at {}",
@@ -228,7 +240,15 @@ pub(super) fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
         insecure: args.insecure,
         websocket,
         connect_filter: None,
+        proxy: proxy(args.proxy.as_deref())?,
     })
+}
+
+/// `--proxy URL`, checked.
+fn proxy(given: Option<&str>) -> Result<Option<ProxyUrl>, Failure> {
+    given
+        .map(|url| ProxyUrl::parse(url).map_err(|e| Failure::usage(format!("--proxy: {e}"))))
+        .transpose()
 }
 
 fn http_method(given: &str) -> Result<Method, Failure> {

@@ -49,9 +49,9 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
 /// `run FILE --server URL`: the scenario checked here (every problem named
 /// before anything is sent), then shipped to the server's agents.
 fn distributed(args: &RunArgs) -> Result<i32, Failure> {
-    let Resolved { outputs, .. } = resolve::run(args)?;
+    let Resolved { outputs, plan } = resolve::run(args)?;
     let options = super::validate::load_options(&args.env);
-    let plan = super::shipped::scenario_spec(args, &options)?;
+    let plan = super::shipped::scenario_spec(args, &options, &plan.plan)?;
     super::remote::submit(&args.distributed, plan, outputs)
 }
 

@@ -5,8 +5,9 @@ mod backend;
 
 use std::sync::Arc;
 
+use pummel_live::RunsEndpoint;
 use pummel_server::token::Role;
-use pummel_server::{HubConfig, ServerConfig};
+use pummel_server::{HubConfig, LiveMetrics, ServerConfig};
 
 use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction};
 use crate::exit::{self, Failure};
@@ -73,12 +74,29 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR): where its store is",
         ));
     };
+    // Bound before the server starts, so a taken port is a usage error; kept
+    // (and serving, on a thread of its own) as long as the server runs.
+    let endpoint = match args.metrics_listen {
+        Some(addr) => {
+            let endpoint = RunsEndpoint::start(addr).map_err(|e| Failure::usage(e.to_string()))?;
+            crate::output::stderr::say(format_args!(
+                "pummel server metrics at http://{}/metrics",
+                endpoint.addr()
+            ));
+            Some(endpoint)
+        }
+        None => None,
+    };
     let config = ServerConfig {
         listen: args.listen.clone(),
         data_dir,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         hub: HubConfig {
             agent_timeout: args.agent_timeout,
+            metrics: endpoint.as_ref().map(|e| LiveMetrics {
+                runs: e.runs().clone(),
+                linger: args.metrics_linger,
+            }),
             ..HubConfig::default()
         },
         ownership_ttl: args.ownership_ttl,
@@ -104,5 +122,6 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             pummel_server::ServerError::Serve(_) => Failure::runtime(e.to_string()),
             _ => Failure::usage(e.to_string()),
         })?;
+    drop(endpoint);
     Ok(exit::SUCCESS)
 }

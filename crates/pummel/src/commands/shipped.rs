@@ -6,6 +6,10 @@
 //! paths it names them with) and the `env.` values it uses, resolved on the
 //! client: an agent never reads a file or an environment variable of its
 //! own. A bench travels as its flags, parsed again by the same parser.
+//!
+//! A runner journey (`--runner`, or a scenario's `runner:` section) travels
+//! with its test file's directory (`runner_files`), and with the runner's
+//! command-line settings and `--env` values, which its processes see.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +26,8 @@ use pummel_server::wire::PlanSpec;
 use crate::cli::{BenchArgs, Cli, Command, RunArgs};
 use crate::exit::Failure;
 
+use super::runner_files;
+
 /// A shipped plan, loaded.
 pub(crate) enum Loaded {
     Scenario {
@@ -37,15 +43,111 @@ pub(crate) enum Loaded {
 /// All the files one plan may ship, together.
 const MAX_SHIPPED_BYTES: usize = 24 << 20;
 
-/// The plan of `pummel run FILE --server …`.
-pub(super) fn scenario_spec(args: &RunArgs, options: &LoadOptions) -> Result<PlanSpec, Failure> {
+/// The plan of `pummel run FILE --server …`; `plan` is the same plan as
+/// loaded here, which says whether it runs a runner.
+pub(super) fn scenario_spec(
+    args: &RunArgs,
+    options: &LoadOptions,
+    plan: &Plan,
+) -> Result<PlanSpec, Failure> {
+    refuse_proxy_flag(args.proxy.as_deref())?;
+    if args.runner.is_some() {
+        return runner_spec(args, plan);
+    }
     let text = limits::read_file(&args.file, limits::MAX_SCENARIO_BYTES)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", args.file.display())))?;
     let text = String::from_utf8(text)
         .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", args.file.display())))?;
     let base = args.file.parent().unwrap_or(Path::new("."));
-    let files = referenced_files(&text, base)?;
+    let mut files = referenced_files(&text, base)?;
+    if let Some(file) = plan.data_files().first() {
+        // The runner's directory, beside the files the text names.
+        let prefix = runner_files::relative_dir(base, file)?;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let used = files.values().map(|f| f.len() / 4 * 3).sum();
+        let mut budget = runner_files::Budget {
+            used,
+            limit: MAX_SHIPPED_BYTES,
+        };
+        runner_files::gather(dir, &prefix, &mut files, &mut budget)?;
+    }
     let env = referenced_env(&text, options);
+    let mut overrides = common_overrides(args);
+    if plan.runner().is_some() {
+        overrides.extend(runner_overrides(args));
+    }
+    let file_name = args.file.file_name().map_or_else(
+        || "scenario.yaml".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(PlanSpec::Scenario {
+        file_name,
+        text,
+        files,
+        env,
+        overrides,
+    })
+}
+
+/// The plan of `pummel run --runner KIND FILE[:ENTRY] --server …`: no
+/// scenario text; the test file (by its name, with its entry) and its
+/// directory's files, and the flags that make the same runner plan again.
+fn runner_spec(args: &RunArgs, plan: &Plan) -> Result<PlanSpec, Failure> {
+    let (Some(kind), Some(runner)) = (&args.runner, plan.runner()) else {
+        return Err(Failure::usage("--runner needs a test file"));
+    };
+    let dir = runner.file().parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut files = BTreeMap::new();
+    let mut budget = runner_files::Budget {
+        used: 0,
+        limit: MAX_SHIPPED_BYTES,
+    };
+    runner_files::gather(dir, "", &mut files, &mut budget)?;
+    // `tests/t.py:Class.method` → `t.py:Class.method`: the entry stays
+    // with the file's name, as the agent's command line takes it.
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Failure::usage(format!("{} names no file", args.file.display())))?;
+    let mut overrides = common_overrides(args);
+    overrides.extend(["--runner".to_owned(), kind.clone()]);
+    overrides.extend(runner_overrides(args));
+    Ok(PlanSpec::Scenario {
+        file_name,
+        text: String::new(),
+        files,
+        env: BTreeMap::new(),
+        overrides,
+    })
+}
+
+/// A runner's settings from the client's command line: its processes, its
+/// iteration timeout and the `--env` values its processes see.
+fn runner_overrides(args: &RunArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(n) = args.runner_processes {
+        out.extend(["--runner-processes".to_owned(), n.to_string()]);
+    }
+    if let Some(t) = args.iteration_timeout {
+        out.extend([
+            "--iteration-timeout".to_owned(),
+            format!("{}ms", t.as_millis()),
+        ]);
+    }
+    for (name, value) in &args.env {
+        out.extend(["--env".to_owned(), format!("{name}={value}")]);
+    }
+    out
+}
+
+/// `--vus`, `--duration`, … as the client gave them.
+fn common_overrides(args: &RunArgs) -> Vec<String> {
     let mut overrides = Vec::new();
     if let Some(vus) = args.vus {
         overrides.extend(["--vus".to_owned(), vus.to_string()]);
@@ -65,17 +167,7 @@ pub(super) fn scenario_spec(args: &RunArgs, options: &LoadOptions) -> Result<Pla
     if let Some(target) = &args.target {
         overrides.extend(["--target".to_owned(), target.clone()]);
     }
-    let file_name = args.file.file_name().map_or_else(
-        || "scenario.yaml".to_owned(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    Ok(PlanSpec::Scenario {
-        file_name,
-        text,
-        files,
-        env,
-        overrides,
-    })
+    overrides
 }
 
 /// Relative paths in the scenario text that name files beside it: every
@@ -134,7 +226,20 @@ fn referenced_env(text: &str, options: &LoadOptions) -> BTreeMap<String, String>
 }
 
 /// The plan of `pummel bench URL --server …`: its flags.
+/// `--proxy` names a proxy as this machine reaches it; agents elsewhere
+/// may not. A scenario's `proxy:` travels with the file instead.
+fn refuse_proxy_flag(proxy: Option<&str>) -> Result<(), Failure> {
+    match proxy {
+        None => Ok(()),
+        Some(_) => Err(Failure::usage(
+            "--proxy is for local runs: for a distributed run, write `proxy:` in the \
+             scenario's `defaults` (it travels with the file to every agent)",
+        )),
+    }
+}
+
 pub(super) fn bench_spec(args: &BenchArgs) -> Result<PlanSpec, Failure> {
+    refuse_proxy_flag(args.proxy.as_deref())?;
     let mut out = vec![args.url.clone()];
     out.extend(["--connections".to_owned(), args.connections.to_string()]);
     if let Some(n) = args.requests {
@@ -224,6 +329,9 @@ pub(crate) fn load(spec: &PlanSpec, threads: Option<u64>) -> Result<Loaded, Stri
             } else {
                 Some(write_files(files)?)
             };
+            if args.runner.is_some() {
+                return load_runner(&args, dir);
+            }
             let target = match &args.target {
                 Some(url) => Some(
                     pummel_core::http::TargetUrl::parse(url)
@@ -245,6 +353,7 @@ pub(crate) fn load(spec: &PlanSpec, threads: Option<u64>) -> Result<Loaded, Stri
                 iterations: args.iterations,
             })
             .map_err(|e| e.to_string())?;
+            super::resolve::runner_settings(&mut plan, &args).map_err(|f| f.message)?;
             Ok(Loaded::Scenario {
                 plan: Arc::new(plan),
                 insecure: args.insecure,
@@ -252,6 +361,30 @@ pub(crate) fn load(spec: &PlanSpec, threads: Option<u64>) -> Result<Loaded, Stri
             })
         }
     }
+}
+
+/// A shipped `--runner` plan: its test file among the files written out,
+/// loaded by the same code as a local run's.
+fn load_runner(args: &RunArgs, dir: Option<tempfile::TempDir>) -> Result<Loaded, String> {
+    let Some(dir) = dir else {
+        return Err("a runner plan arrived without its test file".to_owned());
+    };
+    let target = dir.path().join(&args.file);
+    let overrides = Overrides {
+        vus: args.vus,
+        duration: args.duration,
+        rate: args.rate,
+        iterations: args.iterations,
+    };
+    let kind = args.runner.clone().unwrap_or_default();
+    let mut plan =
+        super::resolve::runner_plan(&target, &kind, &overrides).map_err(|f| f.message)?;
+    super::resolve::runner_settings(&mut plan, args).map_err(|f| f.message)?;
+    Ok(Loaded::Scenario {
+        plan: Arc::new(plan),
+        insecure: args.insecure,
+        _files: Some(dir),
+    })
 }
 
 /// Writes shipped files under a fresh directory, at their relative paths.
@@ -292,5 +425,6 @@ pub(crate) fn run_options(
         insecure,
         http_debug: None,
         connect_filter,
+        proxy: None,
     }
 }

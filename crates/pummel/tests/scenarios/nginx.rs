@@ -166,11 +166,17 @@ enum Event {
     Exited,
 }
 
-/// A server body that names `ssl_certificate` listens with TLS (and HTTP/2 by ALPN).
+/// A server body that names `ssl_certificate` listens with TLS (and HTTP/2 by ALPN); one that
+/// holds `@H2C@` speaks HTTP/2 over plain TCP (h2c with prior knowledge) instead of HTTP/1.1.
 fn config(dir: &Path, port: u16, server: &str, tls: bool) -> String {
     let d = dir.display();
-    let listen_tls = if tls { " ssl http2" } else { "" };
+    let listen_tls = match (tls, server.contains("@H2C@")) {
+        (true, _) => " ssl http2",
+        (false, true) => " http2",
+        (false, false) => "",
+    };
     let server = server
+        .replace("@H2C@", "")
         .replace("@ROOT@", &format!("{d}/www"))
         .replace("@DIR@", &d.to_string());
     format!(

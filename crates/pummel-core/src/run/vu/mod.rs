@@ -5,6 +5,7 @@
 mod abort;
 mod flow;
 mod metric;
+mod parallel;
 mod render;
 mod trace;
 mod variables;
@@ -40,6 +41,9 @@ pub(super) struct Vu {
     pub(super) aborts_in_a_row: u32,
     jar: Option<CookieJar>,
     session: Session,
+    /// The sessions of `parallel` batches' lanes beyond the first (which
+    /// is `session`), kept for their connections; empty without batches.
+    batch_sessions: Vec<Session>,
     sockets: Sockets,
     response: FinalResponse,
     buffers: Buffers,
@@ -74,6 +78,7 @@ impl Vu {
             aborts_in_a_row: 0,
             jar: plan.defaults.cookies.then(CookieJar::new),
             session: Session::new(shared.connectors.clone()),
+            batch_sessions: Vec::new(),
             sockets: Sockets::default(),
             response: FinalResponse::default(),
             buffers: Buffers::default(),
@@ -107,6 +112,7 @@ impl Vu {
     /// Drops the VU's connections and sockets (a VU that stops).
     pub(super) fn close(&mut self, shared: &WorkerState) {
         self.session.close();
+        self.batch_sessions.clear();
         self.sockets.close_all(shared);
     }
 
@@ -147,6 +153,12 @@ impl Vu {
                     let outcome = self.request(shared, request, first_scheduled.take()).await;
                     flow::on_error(shared, request, outcome)?;
                     if let Some(think) = &request.think {
+                        tokio::time::sleep(think.sample()).await;
+                    }
+                }
+                Op::Parallel(batch) => {
+                    Box::pin(self.run_parallel(shared, batch, first_scheduled.take())).await?;
+                    if let Some(think) = &batch.think {
                         tokio::time::sleep(think.sample()).await;
                     }
                 }
@@ -224,69 +236,28 @@ impl Vu {
         let plan = &shared.program.plan;
         let request = match render::request(plan, &op.step, &self.vars, &mut self.buffers) {
             Ok(request) => request,
-            Err(e) => {
-                // A step that cannot be built is a failed request, not a
-                // silent abort: it must reach the error count, the error
-                // rate and the thresholds like any other failure.
-                shared
-                    .recorder
-                    .borrow_mut()
-                    .stats(op.key, Instant::now())
-                    .record_error(ErrorKind::InvalidRequest, 0, 0);
-                return Err(Abort::Iteration(format!(
-                    "{}: {}: {}",
-                    op.step.url.source(),
-                    ErrorKind::InvalidRequest.describe(),
-                    render::message(&e)
-                )));
-            }
+            Err(e) => return Err(Abort::Iteration(render_failure(shared, op, &e))),
         };
-        let sent = Instant::now();
-        // From here the target may see the request: if the run ends before
-        // it finishes, it is counted as cut.
-        let in_flight = RequestInFlight::start(shared, op.key);
-        let timeout = plan.timeout_for(&op.step);
-        let max_redirects = plan.max_redirects_for(&op.step);
-        failure_reason::clear();
         let mut no_cookies = NoCookies;
-        let result = {
-            let cookies: &mut dyn CookieStore = match &mut self.jar {
-                Some(jar) => &mut Jar(jar),
-                None => &mut no_cookies,
-            };
-            tokio::time::timeout(
-                timeout,
-                self.session
-                    .send(&request, max_redirects, cookies, &mut self.response),
-            )
-            .await
+        let cookies: &mut dyn CookieStore = match &mut self.jar {
+            Some(jar) => &mut Jar(jar),
+            None => &mut no_cookies,
         };
-        let end = Instant::now();
-        let result = result.unwrap_or(Err(ErrorKind::Timeout));
+        let (sent, end, result) = send_and_record(
+            shared,
+            op,
+            &request,
+            &mut self.session,
+            cookies,
+            &mut self.response,
+            scheduled,
+        )
+        .await;
         self.vars.status = Some(if result.is_ok() {
             self.response.status
         } else {
             0
         });
-        let latency = end - scheduled.unwrap_or(sent);
-        let uncorrected = scheduled.map(|_| end - sent);
-        {
-            let mut recorder = shared.recorder.borrow_mut();
-            let stats = recorder.stats(op.key, end);
-            match result {
-                Ok(()) => stats.record_response(
-                    latency,
-                    uncorrected,
-                    self.response.status,
-                    self.response.bytes_received,
-                    self.response.bytes_sent,
-                ),
-                Err(kind) => {
-                    stats.record_error(kind, self.response.bytes_received, self.response.bytes_sent)
-                }
-            }
-        }
-        in_flight.settle();
         if let Some(debug) = &shared.debug {
             // An attempt that failed is shown now (each one, when retried);
             // one that got a response once its checks have run.
@@ -308,6 +279,20 @@ impl Vu {
         outcome: Result<(), ErrorKind>,
         failed_checks: u32,
     ) {
+        let outcome = outcome.map(|()| &self.response);
+        self.trace_exchange(debug, shared, op, request, outcome, failed_checks);
+    }
+
+    /// The same, for a response kept elsewhere (a batch's).
+    fn trace_exchange(
+        &self,
+        debug: &super::HttpDebug,
+        shared: &WorkerState,
+        op: &RequestOp,
+        request: &crate::http::session::Request,
+        outcome: Result<&FinalResponse, ErrorKind>,
+        failed_checks: u32,
+    ) {
         trace::show(
             debug,
             &trace::Exchange {
@@ -315,7 +300,7 @@ impl Vu {
                 vu: self.vars.id,
                 iteration: self.vars.iteration,
                 request,
-                outcome: outcome.map(|()| &self.response),
+                outcome,
                 failed_checks,
                 every_iteration: shared.program.plan.in_order,
             },
@@ -332,7 +317,6 @@ impl Vu {
         elapsed: std::time::Duration,
         end: Instant,
     ) -> (Result<(), Abort>, u32) {
-        let mut failed = 0;
         let view = ResponseView::new(
             self.response.status,
             &self.response.headers,
@@ -341,35 +325,122 @@ impl Vu {
         )
         .truncated(self.response.body_truncated);
         let mut scratch = std::mem::take(&mut self.scratch);
-        for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
-            let outcome = check.evaluate(&view, &self.vars, &mut scratch);
-            let counter = if outcome.passed() { *pass } else { *fail };
-            failed += u32::from(!outcome.passed());
-            shared.recorder.borrow_mut().count(counter, 1, end);
-            if let (CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
-                if outcome.passed() && view.status >= 400 {
-                    shared.recorder.borrow_mut().count(accepted, 1, end);
-                }
-            }
-            if let CheckOutcome::Fail(message) = outcome {
-                shared.note_failure(shared.program.layout.name(op.key), &check.label, &message);
+        let failed = judge_checks(shared, op, &view, &self.vars, &mut scratch, end);
+        let captured = capture(&mut self.vars, op, &view, &mut scratch);
+        self.scratch = scratch;
+        (captured, failed)
+    }
+}
+
+/// Renders nothing: records a step that could not be built as a failed
+/// request, not a silent abort (it must reach the error count, the error
+/// rate and the thresholds like any other failure), and says why.
+fn render_failure(shared: &WorkerState, op: &RequestOp, e: &RenderError) -> String {
+    shared
+        .recorder
+        .borrow_mut()
+        .stats(op.key, Instant::now())
+        .record_error(ErrorKind::InvalidRequest, 0, 0);
+    format!(
+        "{}: {}: {}",
+        op.step.url.source(),
+        ErrorKind::InvalidRequest.describe(),
+        render::message(e)
+    )
+}
+
+/// Sends a rendered request on `session` within the step's timeout and
+/// records it under the step's key. Its send and end times and how it
+/// ended; the response is in `response`.
+async fn send_and_record(
+    shared: &WorkerState,
+    op: &RequestOp,
+    request: &crate::http::session::Request,
+    session: &mut Session,
+    cookies: &mut dyn CookieStore,
+    response: &mut FinalResponse,
+    scheduled: Option<Instant>,
+) -> (Instant, Instant, Result<(), ErrorKind>) {
+    let plan = &shared.program.plan;
+    let sent = Instant::now();
+    // From here the target may see the request: if the run ends before
+    // it finishes, it is counted as cut.
+    let in_flight = RequestInFlight::start(shared, op.key);
+    let timeout = plan.timeout_for(&op.step);
+    let max_redirects = plan.max_redirects_for(&op.step);
+    failure_reason::clear();
+    let result = tokio::time::timeout(
+        timeout,
+        session.send(request, max_redirects, cookies, response),
+    )
+    .await;
+    let end = Instant::now();
+    let result = result.unwrap_or(Err(ErrorKind::Timeout));
+    let latency = end - scheduled.unwrap_or(sent);
+    let uncorrected = scheduled.map(|_| end - sent);
+    {
+        let mut recorder = shared.recorder.borrow_mut();
+        let stats = recorder.stats(op.key, end);
+        match result {
+            Ok(()) => stats.record_response(
+                latency,
+                uncorrected,
+                response.status,
+                response.bytes_received,
+                response.bytes_sent,
+            ),
+            Err(kind) => stats.record_error(kind, response.bytes_received, response.bytes_sent),
+        }
+    }
+    in_flight.settle();
+    (sent, end, result)
+}
+
+/// Runs a step's checks on a response, counting each; says how many failed.
+fn judge_checks(
+    shared: &WorkerState,
+    op: &RequestOp,
+    view: &ResponseView<'_>,
+    vars: &Variables,
+    scratch: &mut String,
+    end: Instant,
+) -> u32 {
+    let mut failed = 0;
+    for (check, (pass, fail)) in op.step.checks.iter().zip(&op.check_counters) {
+        let outcome = check.evaluate(view, vars, scratch);
+        let counter = if outcome.passed() { *pass } else { *fail };
+        failed += u32::from(!outcome.passed());
+        shared.recorder.borrow_mut().count(counter, 1, end);
+        if let (CheckKind::Status(_), Some(accepted)) = (&check.kind, op.accepted_status) {
+            if outcome.passed() && view.status >= 400 {
+                shared.recorder.borrow_mut().count(accepted, 1, end);
             }
         }
-        let missing = self.vars.capture(&op.step.captures, &view, &mut scratch);
-        self.scratch = scratch;
-        let captured = match missing {
-            Some(message)
-                if view.body_truncated
-                    && op.step.captures.iter().any(|c| c.source.reads_body()) =>
-            {
-                Err(Abort::Iteration(format!(
+        if let CheckOutcome::Fail(message) = outcome {
+            shared.note_failure(shared.program.layout.name(op.key), &check.label, &message);
+        }
+    }
+    failed
+}
+
+/// Runs a step's captures on a response; one that found nothing (and was
+/// not optional) ends the iteration.
+fn capture(
+    vars: &mut Variables,
+    op: &RequestOp,
+    view: &ResponseView<'_>,
+    scratch: &mut String,
+) -> Result<(), Abort> {
+    match vars.capture(&op.step.captures, view, scratch) {
+        Some(message)
+            if view.body_truncated && op.step.captures.iter().any(|c| c.source.reads_body()) =>
+        {
+            Err(Abort::Iteration(format!(
                 "{BODY_TRUNCATED}: {message} (the body is longer than `max_body`, {} bytes kept)",
                 view.body.len()
             )))
-            }
-            Some(message) => Err(Abort::Iteration(message)),
-            None => Ok(()),
-        };
-        (captured, failed)
+        }
+        Some(message) => Err(Abort::Iteration(message)),
+        None => Ok(()),
     }
 }

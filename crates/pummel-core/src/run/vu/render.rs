@@ -157,6 +157,8 @@ pub(super) fn request(
         body,
         max_body: plan.max_body_for(step),
         tls: plan.tls_for(step),
+        proxy: step.proxy,
+        http2: plan.http2_for(step),
     })
 }
 

@@ -201,7 +201,18 @@ impl Sockets {
             .timeout
             .unwrap_or(crate::scenario::model::DEFAULT_TIMEOUT);
         let connected = tokio::time::timeout(timeout, async {
-            let connector = shared.connectors.get(&ws_url.target, None).await?;
+            let connector = shared
+                .connectors
+                // A WebSocket goes through the default proxy in a tunnel,
+                // as browsers send it.
+                .get(
+                    &ws_url.target,
+                    None,
+                    false,
+                    crate::http::proxy::ProxySetting::Inherit,
+                    true,
+                )
+                .await?;
             ws::connect(
                 &connector,
                 &ws_url,

@@ -38,6 +38,11 @@ pub(crate) struct Decoder<'a> {
     pub(crate) target_overridden: bool,
     /// The distinct `tls:` settings met so far (the plan's `tls_profiles`).
     pub(super) tls_profiles: Vec<std::sync::Arc<crate::http::tls::ClientTls>>,
+    /// The distinct proxies met so far (the plan's `proxies`).
+    pub(super) proxies: Vec<std::sync::Arc<crate::http::ProxyUrl>>,
+    /// The environment `{{ env.NAME }}` reads in values resolved at load
+    /// time (a `proxy:`'s credentials).
+    pub(crate) env: std::collections::HashMap<String, String>,
 }
 
 /// A mapping's entries, after its keys were checked.
@@ -86,6 +91,8 @@ impl<'a> Decoder<'a> {
             target_given: false,
             target_overridden: false,
             tls_profiles: Vec::new(),
+            proxies: Vec::new(),
+            env: std::collections::HashMap::new(),
         }
     }
 

@@ -99,6 +99,7 @@ impl Decoder<'_> {
             target,
             defaults,
             tls_profiles: std::mem::take(&mut self.tls_profiles),
+            proxies: std::mem::take(&mut self.proxies),
             variables,
             feeders,
             load,
@@ -145,6 +146,8 @@ impl Decoder<'_> {
                 "follow_redirects",
                 "hosts",
                 "tls",
+                "proxy",
+                "http2",
             ],
         ) else {
             return d;
@@ -178,6 +181,10 @@ impl Decoder<'_> {
             d.hosts = self.hosts(n);
         }
         d.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        if let Some(n) = f.get("proxy") {
+            d.proxy = self.proxy(n);
+        }
+        d.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
         d
     }
 

@@ -12,8 +12,8 @@
 //! One file per section of the scenario file, each adding the methods that
 //! decode it to [`Decoder`]. They depend one way: `file` (the top level)
 //! uses `load`, `thresholds`, `monitor`, `steps` and `request`; `steps` uses
-//! `request`, `websocket`, `checks`, `captures` and `flow` (which uses `steps`
-//! back for the steps inside a loop or an `if`); `websocket` uses `request`,
+//! `request`, `websocket`, `checks`, `captures`, `flow` and `parallel` (which
+//! use `steps` back for the steps inside a loop, an `if` or a batch); `websocket` uses `request`,
 //! `checks` and `captures`; all of them use `values` (single values), and
 //! `values` uses only `decoder` (the decoder's state and mapping checks).
 
@@ -28,6 +28,7 @@ mod load;
 mod metrics;
 mod monitor;
 mod multipart;
+mod parallel;
 mod request;
 mod request_options;
 mod runner;

@@ -12,7 +12,7 @@ use crate::scenario::template::Template;
 use crate::scenario::yaml::{Kind, Node};
 
 /// The keys of a `request` mapping.
-const REQUEST_KEYS: [&str; 14] = [
+const REQUEST_KEYS: [&str; 16] = [
     "method",
     "url",
     "headers",
@@ -27,6 +27,8 @@ const REQUEST_KEYS: [&str; 14] = [
     "follow_redirects",
     "multipart",
     "tls",
+    "proxy",
+    "http2",
 ];
 
 impl Decoder<'_> {
@@ -129,6 +131,8 @@ impl Decoder<'_> {
             flow: crate::scenario::flow::StepFlow::default(),
             follow_redirects: None,
             tls: None,
+            proxy: Default::default(),
+            http2: None,
         };
         // Shorthand: `request: GET /api/apps` or `request: /api/apps`.
         if let Kind::Str(text) = &node.kind {
@@ -188,7 +192,7 @@ impl Decoder<'_> {
     }
 
     /// How the request travels: `timeout`, `max_body`, `follow_redirects`,
-    /// `tls`.
+    /// `tls`, `http2`.
     fn decode_request_options(&mut self, f: &super::decoder::Fields<'_>, r: &mut RequestStep) {
         r.timeout = f
             .get("timeout")
@@ -198,6 +202,10 @@ impl Decoder<'_> {
             .get("follow_redirects")
             .and_then(|n| self.follow_redirects(n));
         r.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        if let Some(n) = f.get("proxy") {
+            r.proxy = self.proxy(n);
+        }
+        r.http2 = f.get("http2").and_then(|n| self.bool(n, "`http2`"));
     }
 
     /// `request: METHOD URL` or `request: URL`, into `r`.

@@ -1,8 +1,12 @@
 //! Request options that say how a request travels rather than what it
-//! carries: `follow_redirects` (on a request and in `defaults`), `hosts`
-//! (in `defaults`).
+//! carries: `follow_redirects` and `proxy` (on a request and in
+//! `defaults`), `hosts` (in `defaults`).
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::http::proxy::ProxySetting;
+use crate::http::ProxyUrl;
 
 use super::decoder::Decoder;
 use crate::http::session::MAX_REDIRECTS_LIMIT;
@@ -80,5 +84,61 @@ impl Decoder<'_> {
             }
         }
         out
+    }
+
+    /// `proxy: http://[user:password@]host:port | false`: the HTTP proxy
+    /// requests go through (`false`: none, whatever the defaults say). The
+    /// URL may take its credentials from `{{ env.NAME }}`, resolved now.
+    pub(super) fn proxy(&mut self, node: &Node) -> ProxySetting {
+        let text = match &node.kind {
+            Kind::Bool(false) => return ProxySetting::Direct,
+            Kind::Str(text) => text.clone(),
+            _ => {
+                self.err(
+                    node.span,
+                    format!(
+                        "`proxy` must be a proxy URL (http://host:port) or false, found {}",
+                        node.type_name()
+                    ),
+                );
+                return ProxySetting::Inherit;
+            }
+        };
+        let (text, at) = if text.contains("{{") {
+            let Some(template) = self.template(node, "`proxy`") else {
+                return ProxySetting::Inherit;
+            };
+            let env = std::mem::take(&mut self.env);
+            let resolved = crate::scenario::target_template::env_only_text(
+                template,
+                node.span,
+                "`proxy`",
+                &env,
+                &mut self.problems,
+            );
+            self.env = env;
+            match resolved {
+                Some((text, at)) => (text, at.unwrap_or(node.span)),
+                None => return ProxySetting::Inherit,
+            }
+        } else {
+            (text, node.span)
+        };
+        match ProxyUrl::parse(&text) {
+            Ok(proxy) => {
+                let id = match self.proxies.iter().position(|p| **p == proxy) {
+                    Some(i) => i,
+                    None => {
+                        self.proxies.push(Arc::new(proxy));
+                        self.proxies.len() - 1
+                    }
+                };
+                ProxySetting::Via(id)
+            }
+            Err(e) => {
+                self.err(at, format!("`proxy`: {e}"));
+                ProxySetting::Inherit
+            }
+        }
     }
 }

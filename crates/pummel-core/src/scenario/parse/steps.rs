@@ -156,7 +156,7 @@ impl Decoder<'_> {
         steps
     }
 
-    fn decode_step(&mut self, node: &Node) -> Option<Step> {
+    pub(super) fn decode_step(&mut self, node: &Node) -> Option<Step> {
         let f = self.fields(
             node,
             "a step",
@@ -183,9 +183,11 @@ impl Decoder<'_> {
                 "retry",
                 "on_error",
                 "metric",
+                "parallel",
+                "connections",
             ],
         )?;
-        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric"]
+        let kinds: Vec<&str> = ["request", "group", "loop", "if", "metric", "parallel"]
             .into_iter()
             .chain(WS_KEYS)
             .filter(|k| f.has(k))
@@ -215,6 +217,8 @@ impl Decoder<'_> {
             self.loop_step(&f, n)
         } else if let Some(n) = f.get("if") {
             self.if_step(&f, n)
+        } else if let Some(n) = f.get("parallel") {
+            self.parallel_step(&f, n)
         } else {
             None
         };
@@ -241,22 +245,29 @@ impl Decoder<'_> {
                 tags: Tags::default(),
             });
         }
-        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
+        self.missing(&f, f.span, "a step needs `request`, `think`, `group`, `loop`, `if`, `parallel` or a WebSocket action (`ws_connect`, `ws_send`, `ws_expect`, …), or a `metric`");
         None
     }
 
     /// Reports the keys of a step that its kind does not take.
     pub(super) fn only_keys(&mut self, f: &Fields<'_>, kind: &str, allowed: &[&str]) {
         for (key, k, _) in &f.entries {
-            if !allowed.contains(key) {
-                self.err(
-                    k.span,
-                    format!(
-                        "`{key}` does not belong in a {kind} step (it takes {})",
-                        allowed.join(", ")
-                    ),
-                );
+            if allowed.contains(key) {
+                continue;
             }
+            // `on_error` is the one key users expect on every step: say what
+            // that step's failure does instead.
+            let message = match (*key, kind) {
+                ("on_error", "metric") => "`on_error` does not apply to a metric step: a value that is not a number is counted and noted, and the iteration always goes on".to_owned(),
+                ("on_error", ws) if ws.starts_with("ws_") => format!(
+                    "`on_error` applies to request steps only: a {ws} step that fails ends the iteration, counted under its error kind"
+                ),
+                _ => format!(
+                    "`{key}` does not belong in a {kind} step (it takes {})",
+                    allowed.join(", ")
+                ),
+            };
+            self.err(k.span, message);
         }
     }
 

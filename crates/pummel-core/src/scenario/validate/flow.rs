@@ -2,6 +2,9 @@
 //! conditions and list items are bound in the scope of the step, a loop
 //! over a data feeder names one, and the steps inside are checked in order.
 //!
+//! The requests of a `parallel` batch are checked each in the scope before
+//! the batch: their captures are defined only after it.
+//!
 //! Captures made inside a loop or a branch stay defined after it: the
 //! file may rely on a branch having run, and a value that was not
 //! captured fails the step that reads it at run time, as an optional
@@ -53,6 +56,19 @@ impl Checker<'_> {
         defaults: &mut Defaults,
     ) {
         match kind {
+            StepKind::Parallel(p) => {
+                // A batch's requests are all rendered before any answers:
+                // none sees another's captures, the steps after see them all.
+                let before = scope.vars.clone();
+                let mut captured = Vec::new();
+                for step in &mut p.steps {
+                    self.check_steps(std::slice::from_mut(step), scope, defaults);
+                    captured.extend(scope.vars.difference(&before).cloned());
+                    scope.vars.clone_from(&before);
+                }
+                scope.vars.extend(captured);
+                return;
+            }
             StepKind::If(i) => {
                 self.check_template(i.condition.template_mut(), scope, None);
             }

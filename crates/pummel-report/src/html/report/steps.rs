@@ -49,9 +49,9 @@ pub(super) fn section(r: &RunResult, run: &Figures, options: &ReportOptions) -> 
     let mut rows: Vec<Vec<Cell>> = r
         .steps
         .iter()
-        .map(|s| figures_row(&Figures::of_step(s, options.apdex_t_ms)))
+        .map(|s| figures_row(&Figures::of_step(s, options.apdex_t_ms), s.retries))
         .collect();
-    let mut total = figures_row(run);
+    let mut total = figures_row(run, r.retries);
     total[1] = Cell::Strong("all requests".to_owned());
     rows.push(total);
     render(&Steps {
@@ -62,7 +62,7 @@ pub(super) fn section(r: &RunResult, run: &Figures, options: &ReportOptions) -> 
     })
 }
 
-fn figures_row(f: &Figures) -> Vec<Cell> {
+fn figures_row(f: &Figures, retries: Option<u64>) -> Vec<Cell> {
     let (scenario, name) = step_name(&f.scope);
     let l = &f.latency;
     let title = format!(
@@ -74,7 +74,7 @@ fn figures_row(f: &Figures) -> Vec<Cell> {
     let mut row = vec![
         Cell::Text(scenario),
         Cell::Text(name),
-        Cell::Text(format::count(f.requests)),
+        Cell::Text(format::with_retries(f.requests, retries)),
         Cell::Titled(errors_class, title, format::percent(f.error_rate())),
         Cell::Text(format::rate(f.rps)),
     ];

@@ -19,8 +19,14 @@ use crate::remote::{connect, ConnectError, Socket};
 /// How often the agent heartbeats (and pings the link).
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// A link silent this long is dead (a cut cable sends no reset): redial.
-const LINK_SILENCE: Duration = Duration::from_secs(3);
+/// A link that has answered none of the pings of this long is dead (a cut
+/// cable sends no reset): redial. Long enough for a server that is slow
+/// under load (many agents, a busy machine) to answer late: dropping a
+/// healthy link costs a redial, a new clock exchange and a resend through
+/// that same busy server. Nothing waits on this: the agent keeps running
+/// and buffering whatever the link does, and the orphan timeout counts
+/// from the last word heard, not from this.
+const LINK_SILENCE: Duration = Duration::from_secs(15);
 
 /// Redial backoff bounds.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -48,8 +54,8 @@ struct Agent<'a> {
 
 /// How a session on one connection ended.
 enum SessionEnd {
-    /// The link was lost: redial.
-    Lost,
+    /// The link was lost (the server silent this long): redial.
+    Lost { silent: Duration },
     /// The server refused this agent: redialling cannot help.
     Refused(String),
 }
@@ -72,6 +78,24 @@ fn default_name() -> String {
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "agent".to_owned())
+}
+
+/// What this agent can run, as its hello says.
+fn capabilities(allow_runners: bool) -> Vec<String> {
+    let mut all: Vec<String> = [
+        "http",
+        "websocket",
+        "scenario",
+        "bench",
+        pummel_server::wire::CAPABILITY_NETWORK_POLICY,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    if allow_runners {
+        all.push("runners".to_owned());
+    }
+    all
 }
 
 pub(super) async fn serve(args: &AgentArgs) -> Result<i32, Failure> {
@@ -104,12 +128,16 @@ pub(super) async fn serve(args: &AgentArgs) -> Result<i32, Failure> {
                 backoff = BACKOFF_MIN;
                 said_unreachable = false;
                 match agent.session(socket).await {
-                    SessionEnd::Lost => {
+                    SessionEnd::Lost { silent } => {
                         say(format_args!(
                             "pummel agent {}: lost the link to the server; redialling",
                             agent.name
                         ));
-                        agent.cut_since.get_or_insert_with(Instant::now);
+                        // Cut since the server was last heard.
+                        let since = Instant::now()
+                            .checked_sub(silent)
+                            .unwrap_or_else(Instant::now);
+                        agent.cut_since.get_or_insert(since);
                     }
                     SessionEnd::Refused(reason) => {
                         agent.stop_all();
@@ -144,23 +172,26 @@ impl Agent<'_> {
         let until = tokio::time::Instant::now() + pause;
         loop {
             if let Some(since) = self.cut_since {
-                if since.elapsed() >= self.args.orphan_timeout
-                    && !self.running.is_empty()
-                    && !self.orphaned
-                {
-                    self.orphaned = true;
-                    say(format_args!(
-                        "pummel agent {}: no server for {:?}: stopping the load by itself",
-                        self.name, self.args.orphan_timeout
-                    ));
-                    self.stop_all();
-                }
+                self.orphan_check(since.elapsed());
             }
             tokio::select! {
                 () = tokio::time::sleep_until(until) => return,
                 event = self.events.recv() => if let Some(event) = event { self.keep(event); },
                 () = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
+        }
+    }
+
+    /// Stops the load once the server has been out of reach (silent) past
+    /// the orphan timeout: with or without a connection that looks open.
+    fn orphan_check(&mut self, silent: Duration) {
+        if silent >= self.args.orphan_timeout && !self.running.is_empty() && !self.orphaned {
+            self.orphaned = true;
+            say(format_args!(
+                "pummel agent {}: no server for {:?}: stopping the load by itself",
+                self.name, self.args.orphan_timeout
+            ));
+            self.stop_all();
         }
     }
 
@@ -232,13 +263,7 @@ impl Agent<'_> {
             name: self.name.clone(),
             labels: self.args.labels.iter().cloned().collect(),
             cores: u32::try_from(segment::threads()).unwrap_or(u32::MAX),
-            capabilities: vec![
-                "http".to_owned(),
-                "websocket".to_owned(),
-                "scenario".to_owned(),
-                "bench".to_owned(),
-                pummel_server::wire::CAPABILITY_NETWORK_POLICY.to_owned(),
-            ],
+            capabilities: capabilities(self.args.allow_runners),
             // Segments only: global steps are not runs of their own.
             running: self
                 .running
@@ -248,7 +273,9 @@ impl Agent<'_> {
                 .collect(),
         });
         if socket.send(&hello).await.is_err() {
-            return SessionEnd::Lost;
+            return SessionEnd::Lost {
+                silent: Duration::ZERO,
+            };
         }
         // The clock exchange, then the welcome.
         loop {
@@ -261,12 +288,18 @@ impl Agent<'_> {
                         agent_unix_ns: clock::now_unix_ns(),
                     };
                     if socket.send(&pong).await.is_err() {
-                        return SessionEnd::Lost;
+                        return SessionEnd::Lost {
+                            silent: Duration::ZERO,
+                        };
                     }
                 }
                 Ok(Ok(Some(ToAgent::Welcome { .. }))) => break,
                 Ok(Ok(Some(ToAgent::Refused { reason }))) => return SessionEnd::Refused(reason),
-                _ => return SessionEnd::Lost,
+                _ => {
+                    return SessionEnd::Lost {
+                        silent: Duration::ZERO,
+                    }
+                }
             }
         }
         say(format_args!(
@@ -277,30 +310,43 @@ impl Agent<'_> {
         self.orphaned = false;
         for message in self.backlog() {
             if socket.send(&message).await.is_err() {
-                return SessionEnd::Lost;
+                return SessionEnd::Lost {
+                    silent: Duration::ZERO,
+                };
             }
         }
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let lost = SessionEnd::Lost {
+                silent: socket.silent_for(),
+            };
+            // Biased, in this order: what the server sent is read first (a
+            // pong waiting to be read is not silence), the heartbeat is
+            // never queued behind a run of snapshots, then the segments'
+            // news.
             tokio::select! {
-                event = self.events.recv() => {
-                    let Some(event) = event else { return SessionEnd::Lost };
-                    if let Some(message) = self.keep(event) {
-                        if socket.send(&message).await.is_err() {
-                            return SessionEnd::Lost;
-                        }
-                    }
-                }
+                biased;
                 incoming = socket.receive::<ToAgent>() => match incoming {
                     Ok(Some(message)) => self.obey(message),
-                    _ => return SessionEnd::Lost,
+                    _ => return lost,
                 },
                 _ = heartbeat.tick() => {
-                    if socket.silent_for() > LINK_SILENCE {
-                        return SessionEnd::Lost;
+                    let silent = socket.silent_for();
+                    self.orphan_check(silent);
+                    if silent > LINK_SILENCE {
+                        return lost;
                     }
                     if socket.send(&FromAgent::Heartbeat).await.is_err() || socket.ping().await.is_err() {
-                        return SessionEnd::Lost;
+                        return lost;
+                    }
+                }
+                event = self.events.recv() => {
+                    let Some(event) = event else { return lost };
+                    if let Some(message) = self.keep(event) {
+                        if socket.send(&message).await.is_err() {
+                            return lost;
+                        }
                     }
                 }
             }
@@ -321,6 +367,7 @@ impl Agent<'_> {
                     segment,
                     (plan, network),
                     captures,
+                    self.args.allow_runners,
                     self.events_tx.clone(),
                 );
                 self.running.insert(run, running);

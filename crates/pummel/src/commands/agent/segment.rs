@@ -66,6 +66,7 @@ pub(super) fn start_segment(
     segment: SegmentSpec,
     plan: Given,
     captures: BTreeMap<String, String>,
+    allow_runners: bool,
     events: mpsc::UnboundedSender<FromAgent>,
 ) -> Running {
     let stop = StopSignal::new();
@@ -74,15 +75,14 @@ pub(super) fn start_segment(
     let spawned = std::thread::Builder::new()
         .name(format!("segment {run}"))
         .spawn(move || {
-            segment_thread(
-                &run,
-                segment,
-                &plan,
-                &captures,
-                &events,
-                &commands,
-                &thread_stop,
-            )
+            let assignment = Assignment {
+                run: &run,
+                spec: segment,
+                plan: &plan,
+                captures: &captures,
+                allow_runners,
+            };
+            segment_thread(assignment, &events, &commands, &thread_stop);
         });
     if let Err(e) = spawned {
         crate::output::stderr::say(format_args!("pummel agent: cannot start a thread: {e}"));
@@ -93,15 +93,29 @@ pub(super) fn start_segment(
     }
 }
 
-fn segment_thread(
-    run: &str,
+/// What the server assigned this agent, and whether it may run it.
+struct Assignment<'a> {
+    run: &'a str,
     spec: SegmentSpec,
-    plan: &Given,
-    captures: &Captures,
+    plan: &'a Given,
+    captures: &'a Captures,
+    /// `--allow-runners`: runner journeys run here.
+    allow_runners: bool,
+}
+
+fn segment_thread(
+    assignment: Assignment<'_>,
     events: &mpsc::UnboundedSender<FromAgent>,
     commands: &std_mpsc::Receiver<Command>,
     stop: &StopSignal,
 ) {
+    let Assignment {
+        run,
+        spec,
+        plan,
+        captures,
+        allow_runners,
+    } = assignment;
     let segment = match (spec.count > 0 && spec.index < spec.count)
         .then(|| Segment::new(spec.index, spec.count))
     {
@@ -118,7 +132,10 @@ fn segment_thread(
             return;
         }
     };
-    let (loaded, filter) = match load(plan, threads()) {
+    let (loaded, filter) = match load(plan, threads()).and_then(|(loaded, filter)| {
+        refuse_runner(&loaded, allow_runners)?;
+        Ok((loaded, filter))
+    }) {
         Ok(loaded) => loaded,
         Err(message) => {
             send(
@@ -188,6 +205,22 @@ fn segment_thread(
             report: serde_json::to_value(report).unwrap_or_default(),
         },
     );
+}
+
+/// A runner journey runs code the client shipped, as the agent's user: only
+/// on an agent started with `--allow-runners`.
+fn refuse_runner(loaded: &Loaded, allow_runners: bool) -> Result<(), String> {
+    match loaded {
+        Loaded::Scenario { plan, .. } if !allow_runners => match plan.runner() {
+            Some(runner) => Err(format!(
+                "this agent does not run {} runner journeys: they run the client's code on its \
+                 machine; start the agent with --allow-runners to let it",
+                runner.kind().as_str()
+            )),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The agent's workers' reports as one: every failure example (a few), the

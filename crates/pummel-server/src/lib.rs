@@ -20,6 +20,7 @@ pub mod dashboard;
 mod hub;
 mod jobs_api;
 mod queue;
+pub mod policy;
 mod store;
 mod tls;
 pub mod token;
@@ -50,6 +51,11 @@ pub struct ServerConfig {
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
+    /// How long a host's ownership proof stands before a run re-checks it.
+    pub ownership_ttl: std::time::Duration,
+    /// Client tokens are trusted with any target (a server one team uses):
+    /// no network policy and no ownership proof; quotas still apply.
+    pub trust_clients: bool,
 }
 
 /// The server could not start or went down.
@@ -119,6 +125,49 @@ pub async fn create_user(
     store.put_user(name, role, &hash, replace).await
 }
 
+/// Opens (`allow`) or closes a network for `user`, in the store at
+/// `at` (as `pummel server network` does, with or without a server
+/// running); returns the user's networks after.
+pub async fn set_network(
+    at: &StoreAt,
+    user: &str,
+    cidr: policy::Cidr,
+    allow: bool,
+) -> Result<Vec<policy::Cidr>, StoreError> {
+    let store = Store::open(at, false).await?;
+    store.set_network(user, cidr, allow).await?;
+    store.allowed_networks(user).await
+}
+
+/// `user`'s allowed networks.
+pub async fn networks(at: &StoreAt, user: &str) -> Result<Vec<policy::Cidr>, StoreError> {
+    Store::open(at, false)
+        .await?
+        .allowed_networks(user)
+        .await
+}
+
+/// Sets `user`'s quota (replacing it whole).
+pub async fn set_quota(
+    at: &StoreAt,
+    user: &str,
+    quota: &policy::Quota,
+) -> Result<(), StoreError> {
+    Store::open(at, false)
+        .await?
+        .set_quota(user, quota)
+        .await
+}
+
+/// `user`'s quota (the default, unlimited, when none was set).
+pub async fn quota(at: &StoreAt, user: &str) -> Result<policy::Quota, StoreError> {
+    Ok(Store::open(at, false)
+        .await?
+        .quota(user)
+        .await?
+        .unwrap_or_default())
+}
+
 /// Binds the port; `on_listening` is told the address (port 0 picks one),
 /// then serves until the process ends.
 pub async fn serve(
@@ -146,7 +195,7 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
-    let hub = hub::start(store.clone(), backend, config.hub);
+    let hub = hub::start(store.clone(), backend.clone(), config.hub);
     let state = api::AppState {
         store,
         hub,
@@ -155,6 +204,9 @@ pub async fn serve(
             tls: tls.is_some(),
             ..web::WebState::default()
         }),
+        backend,
+        ownership_ttl: config.ownership_ttl,
+        trust_clients: config.trust_clients,
     };
     let app = api::router(state.clone())
         .merge(jobs_api::routes().with_state(state))

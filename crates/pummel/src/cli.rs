@@ -57,6 +57,8 @@ pub(crate) enum Command {
     Agents(AgentsArgs),
     /// List a server's job queue and past jobs, or show, cancel, rerun or delete one
     Jobs(JobsArgs),
+    /// The hosts you claimed on a server, or claim one and prove you own it
+    Hosts(HostsArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -355,6 +357,11 @@ pub(crate) struct TargetArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
 
+    /// Answer GET /.well-known/pummel-challenge/ID with TOKEN (a host's proof of ownership for a
+    /// shared pummel server; repeatable)
+    #[arg(long = "challenge", value_name = "ID=TOKEN", value_parser = parse_env_pair)]
+    pub challenges: Vec<(String, String)>,
+
     /// Server threads (default: one per core; at most 1024)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_THREADS))]
     pub threads: Option<u64>,
@@ -538,6 +545,7 @@ pub(crate) use distributed::{
     ResultArgs, RoleArg, RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
     UserAction, UserRoleArg,
 };
+pub(crate) use distributed::{HostsAction, HostsArgs, NetworkAction, QuotaAction};
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.
 fn parse_percent(s: &str) -> Result<f64, String> {

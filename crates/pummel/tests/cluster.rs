@@ -127,13 +127,26 @@ fn output_of(mut command: Command) -> std::process::Output {
 
 impl Server {
     /// Initialises a store in a fresh directory, makes a client and an agent token, and starts
-    /// the server on a free port with `extra` flags.
+    /// the server on a free port with `extra` flags, trusting its client tokens with loopback
+    /// targets (`--trust-clients`: these tests are about distribution, not the safety policy).
     pub(crate) fn start(extra: &[&str]) -> Server {
         Server::start_on(None, extra)
     }
 
     /// As [`Server::start`], with the store in the PostgreSQL database at `database` when given.
     pub(crate) fn start_on(database: Option<&str>, extra: &[&str]) -> Server {
+        let mut all = vec!["--trust-clients"];
+        all.extend_from_slice(extra);
+        Server::start_shared_on(database, &all)
+    }
+
+    /// As [`Server::start`], with the safety policy of a shared server in force for non-admins.
+    pub(crate) fn start_shared(extra: &[&str]) -> Server {
+        Server::start_shared_on(None, extra)
+    }
+
+    /// As [`Server::start_shared`], with the store in PostgreSQL at `database` when given.
+    pub(crate) fn start_shared_on(database: Option<&str>, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let store_flags = |c: &mut Command| match database {

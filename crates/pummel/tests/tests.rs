@@ -61,6 +61,8 @@
 //! - `postgres`: one PostgreSQL started for the tests, a database per test;
 //! - `web`: the server's web UI over HTTP: sign-in and its limit, sessions, CSRF on every form,
 //!   profile tokens used by the CLI, a run from the form followed live to its report, ownership;
+//! - `safety`: a shared server's network policy (enforced by the agent at connect time, redirects
+//!   included), host ownership proof, quotas and the admin's exemption;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -93,6 +95,7 @@ mod requests;
 mod runner_clients;
 mod runners;
 mod runners_distributed;
+mod safety;
 mod scenarios;
 mod scenload;
 mod server_metrics;

@@ -74,6 +74,7 @@ impl Hub {
                     run: run_id.to_owned(),
                     plan: run.spec.clone(),
                     captures: run.captures.clone(),
+                    network: run.network.clone(),
                 });
                 return;
             }

@@ -253,7 +253,11 @@ impl Hub {
         tx: &mpsc::UnboundedSender<ToClient>,
     ) {
         match req {
-            FromClient::Hello { .. } => {}
+            // Host claims are answered before the hub (see `policy::api`).
+            FromClient::Hello { .. }
+            | FromClient::Hosts
+            | FromClient::ClaimHost { .. }
+            | FromClient::VerifyHost { .. } => {}
             FromClient::Agents => {
                 let agents = self.agent_list().await;
                 tell(tx, ToClient::Agents { agents });

@@ -13,8 +13,11 @@ use super::agents::Agent;
 use super::writer::Write;
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
+use crate::policy::NetworkPolicy;
 use crate::store::{unix_now, RunRow};
-use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
+use crate::wire::{
+    OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient, CAPABILITY_NETWORK_POLICY,
+};
 
 /// Exit codes a run ends with (the same as a local run's).
 pub(crate) const EXIT_FAILED: i32 = 1;
@@ -88,6 +91,8 @@ pub(crate) struct ActiveRun {
     pub(super) live: Collector,
     pub(super) followers: Vec<mpsc::UnboundedSender<ToClient>>,
     pub(super) spec: PlanSpec,
+    /// The owner's networks, sent with every part of the plan.
+    pub(super) network: Option<NetworkPolicy>,
     /// The global setup's variables, for every agent and the teardown.
     pub(super) captures: BTreeMap<String, String>,
     /// What the global setup and teardown measured (totals only).
@@ -232,6 +237,7 @@ impl Hub {
             live,
             followers: Vec::new(),
             spec: submit.plan,
+            network: submit.network.clone(),
             captures: BTreeMap::new(),
             global: Vec::new(),
             stopping: None,
@@ -240,12 +246,7 @@ impl Hub {
         if setup {
             // The global setup runs once, on the first agent, before any
             // segment is given out: its captures go to every agent.
-            if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
-                first.send(ToAgent::Setup {
-                    run: id.to_owned(),
-                    plan: run.spec.clone(),
-                });
-            }
+            self.send_setup(&run);
         } else {
             self.assign(&run);
         }
@@ -260,6 +261,14 @@ impl Hub {
             .agents
             .iter()
             .filter(|(_, a)| a.is_idle())
+            // A restricted run goes only to agents that enforce the policy.
+            .filter(|(_, a)| {
+                submit.network.is_none()
+                    || a.hello
+                        .capabilities
+                        .iter()
+                        .any(|c| c == CAPABILITY_NETWORK_POLICY)
+            })
             .filter(|(_, a)| {
                 submit
                     .labels
@@ -298,6 +307,17 @@ impl Hub {
         Ok(idle[..wanted].iter().map(|s| (*s).to_owned()).collect())
     }
 
+    /// Gives the run's first agent the global setup to run.
+    fn send_setup(&self, run: &ActiveRun) {
+        if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
+            first.send(ToAgent::Setup {
+                run: run.id.clone(),
+                plan: run.spec.clone(),
+                network: run.network.clone(),
+            });
+        }
+    }
+
     /// Gives every agent its segment.
     fn assign(&self, run: &ActiveRun) {
         for share in &run.agents {
@@ -310,6 +330,7 @@ impl Hub {
                     },
                     plan: run.spec.clone(),
                     captures: run.captures.clone(),
+                    network: run.network.clone(),
                 });
             }
         }

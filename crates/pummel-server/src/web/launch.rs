@@ -150,6 +150,7 @@ pub(super) async fn submit(
             test: String::new(),
             source: String::new(),
             schedule: None,
+            network: None,
         })
     })();
     let outcome = match checked {

@@ -7,6 +7,7 @@ mod compare;
 mod completions;
 mod convert;
 mod demo;
+mod hosts;
 mod init;
 mod remote;
 mod report;
@@ -43,6 +44,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
         Command::Jobs(args) => remote::jobs(args),
+        Command::Hosts(args) => hosts::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

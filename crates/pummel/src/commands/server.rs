@@ -95,6 +95,8 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             ));
             Ok(exit::SUCCESS)
         }
+        Some(ServerAction::Network(action)) => super::hosts::network(&runtime, action),
+        Some(ServerAction::Quota(action)) => super::hosts::quota(&runtime, action),
         None => serve(&runtime, args),
     }
 }
@@ -116,7 +118,7 @@ fn read_password_line() -> Result<String, Failure> {
 }
 
 /// The store `init` and `token create` work on.
-fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
+pub(super) fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
     StoreAt::choose(data.data_dir.clone(), data.database.clone())
         .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
 }
@@ -154,6 +156,8 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             }),
             ..HubConfig::default()
         },
+        ownership_ttl: args.ownership_ttl,
+        trust_clients: args.trust_clients,
     };
     let scheme = if config.tls.is_some() {
         "https"

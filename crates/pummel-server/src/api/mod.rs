@@ -1,6 +1,8 @@
 //! The HTTP side of the one port: the health probe and the two WebSocket
 //! endpoints, each behind a token of the right role.
 
+mod policy;
+
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,12 @@ pub(crate) struct AppState {
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
     pub(crate) web: Arc<crate::web::WebState>,
+    /// Loads plans for the submission gate (their hosts and size).
+    pub(crate) backend: Arc<dyn crate::backend::PlanBackend>,
+    /// How long a host's ownership proof stands before a run re-checks it.
+    pub(crate) ownership_ttl: Duration,
+    /// `--trust-clients`: no network policy nor ownership proof.
+    pub(crate) trust_clients: bool,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -34,6 +42,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
         .merge(crate::web::routes())
+        .merge(policy::routes())
         .with_state(state)
 }
 
@@ -93,7 +102,7 @@ async fn client_socket(
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| client_connection(socket, state.hub, state.store, who))
+        .on_upgrade(move |socket| client_connection(socket, state, who))
 }
 
 async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
@@ -245,12 +254,7 @@ async fn refusal(store: &Store, who: &Identity, req: &FromClient) -> Option<Stri
     }
 }
 
-async fn client_connection(
-    mut socket: WebSocket,
-    hub: HubHandle,
-    store: Arc<Store>,
-    who: Identity,
-) {
+async fn client_connection(mut socket: WebSocket, state: AppState, who: Identity) {
     match receive::<FromClient>(&mut socket).await {
         Some(FromClient::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
             let welcome = ToClient::Welcome {
@@ -271,15 +275,28 @@ async fn client_connection(
         }
         _ => return,
     }
-    let Some(req) = receive::<FromClient>(&mut socket).await else {
+    let Some(mut req) = receive::<FromClient>(&mut socket).await else {
         return;
     };
-    if let Some(message) = refusal(&store, &who, &req).await {
+    if let Some(message) = refusal(&state.store, &who, &req).await {
         send(&mut socket, &ToClient::Error { message }).await;
         return;
     }
     let only_own_runs = who.role != Role::Admin;
     let me = who.name.clone();
+    if let Some(answer) = policy::answer(&state, &who, &req).await {
+        send(&mut socket, &answer).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    if let FromClient::Submit(submit) = &mut req {
+        if let Err(message) = policy::gate(&state, &who, submit).await {
+            send(&mut socket, &ToClient::Error { message }).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    }
+    let hub = state.hub;
     // A detached submission ends with the run's id.
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();

@@ -26,6 +26,7 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<SqliteStore>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
+    pub(crate) repos: Arc<crate::repos::Repos>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -33,11 +34,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
+        .merge(crate::repos::api::routes())
+        .merge(crate::notify::api::routes())
         .with_state(state)
 }
 
 /// The caller's identity, if its token is known and its role allows `may`.
-async fn authorise(
+pub(crate) async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
     may: fn(Role) -> bool,

@@ -15,6 +15,9 @@
 mod api;
 pub mod backend;
 mod hub;
+mod notify;
+mod repos;
+mod sealed;
 mod store;
 mod tls;
 pub mod token;
@@ -26,6 +29,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use hub::HubConfig;
+pub use notify::{NotifyConfig, NotifyError};
+pub use sealed::SealError;
 pub use store::StoreError;
 pub use tls::TlsError;
 
@@ -42,6 +47,8 @@ pub struct ServerConfig {
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
+    /// Email and webhook notifications when runs end.
+    pub notify: NotifyConfig,
 }
 
 /// The server could not start or went down.
@@ -56,6 +63,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -113,11 +124,27 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
-    let hub = hub::start(store.clone(), backend, config.hub);
+    let sealer = Arc::new(sealed::Sealer::from_env_or_dir(&config.data_dir)?);
+    let notifier = Arc::new(notify::Notifier::new(
+        store.clone(),
+        sealer.clone(),
+        &config.notify,
+    )?);
+    let hub = hub::start(store.clone(), backend.clone(), config.hub);
+    notifier.start(hub.ended());
+    let repos = Arc::new(repos::Repos::new(
+        store.clone(),
+        hub.clone(),
+        backend,
+        sealer,
+        &config.data_dir,
+    ));
+    repos.start_scheduler();
     let app = api::router(api::AppState {
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
+        repos,
     });
     on_listening(local);
     match tls {

@@ -55,6 +55,8 @@ pub(crate) enum Command {
     Result(ResultArgs),
     /// List a server's agents, or disable, drain or enable one
     Agents(AgentsArgs),
+    /// Test repositories on a server: add, list, pull, tests, run, remove
+    Repos(repos::ReposArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -512,6 +514,7 @@ pub(crate) struct TrendArgs {
 }
 
 mod distributed;
+pub(crate) mod repos;
 
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,

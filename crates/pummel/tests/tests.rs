@@ -23,6 +23,9 @@
 //! - `outputs`: output paths checked before the load, results saved when a write fails, stdout;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
 //!   failing outputs: counted once, named, never a silent success;
+//! - `repos`: test repositories (by path and over git://, pummel.yml checked with file:line:col,
+//!   GitHub/Gitea/GitLab push webhooks, credentials sealed) and run notifications (email to an
+//!   SMTP sink, signed webhooks);
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -70,6 +73,7 @@ mod load_models;
 mod outputs;
 mod peers;
 mod reports;
+mod repos;
 mod requests;
 mod runners;
 mod scenarios;

@@ -138,6 +138,7 @@ impl Hub {
             .store
             .update_run(run_id, state, &agents, message.as_deref())
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         for f in &run.followers {
             tell(
                 f,

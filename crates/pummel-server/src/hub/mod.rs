@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::backend::PlanBackend;
 use crate::store::sqlite::SqliteStore;
@@ -89,12 +89,18 @@ pub(crate) enum HubMsg {
 #[derive(Clone)]
 pub(crate) struct HubHandle {
     tx: mpsc::UnboundedSender<HubMsg>,
+    ended: broadcast::Sender<String>,
 }
 
 impl HubHandle {
     /// Sends to the hub; false once it has stopped.
     pub(crate) fn send(&self, msg: HubMsg) -> bool {
         self.tx.send(msg).is_ok()
+    }
+
+    /// The id of each run as it ends (for notifications).
+    pub(crate) fn ended(&self) -> broadcast::Receiver<String> {
+        self.ended.subscribe()
     }
 }
 
@@ -107,6 +113,8 @@ pub(crate) struct Hub {
     runs: HashMap<String, ActiveRun>,
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
+    /// Told the id of every run that ends.
+    ended: broadcast::Sender<String>,
 }
 
 /// Starts the hub on the current runtime.
@@ -116,7 +124,9 @@ pub(crate) fn start(
     config: HubConfig,
 ) -> HubHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (ended, _) = broadcast::channel(1024);
     let mut hub = Hub {
+        ended: ended.clone(),
         store,
         backend,
         config,
@@ -137,7 +147,7 @@ pub(crate) fn start(
             }
         }
     });
-    HubHandle { tx }
+    HubHandle { tx, ended }
 }
 
 impl Hub {

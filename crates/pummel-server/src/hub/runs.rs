@@ -375,6 +375,7 @@ impl Hub {
             .store
             .finish_run(run_id, state, "null", code, Some(message))
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         for f in &run.followers {
             tell(
                 f,

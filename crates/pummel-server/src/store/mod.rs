@@ -5,6 +5,7 @@
 //! that outlives its disk (PostgreSQL, later) serve the same server. The
 //! engine never sees it; the hub writes to it off the agents' hot path.
 
+pub(crate) mod repos;
 pub(crate) mod sqlite;
 
 use crate::token::{Identity, Role};

@@ -51,6 +51,10 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Where the store of `dir` lives.
     #[cfg(test)]
     pub(crate) fn file(dir: &Path) -> PathBuf {

@@ -10,6 +10,7 @@ mod demo;
 mod init;
 mod remote;
 mod report;
+mod repos;
 mod resolve;
 mod run;
 mod server;
@@ -41,6 +42,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Stop(args) => remote::stop(args),
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
+        Command::Repos(args) => repos::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

@@ -79,6 +79,11 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             agent_timeout: args.agent_timeout,
             ..HubConfig::default()
         },
+        notify: pummel_server::NotifyConfig {
+            smtp: args.smtp.clone(),
+            mail_from: args.mail_from.clone(),
+            public_url: args.public_url.clone(),
+        },
     };
     let scheme = if config.tls.is_some() {
         "https"

@@ -153,6 +153,79 @@ fn wait_repo_run(server: &Server, token: &str, name: &str, commit: &str, trigger
     found.unwrap_or_default()
 }
 
+/// Signs a push body as one forge does: its headers.
+type Signer = fn(&str, &[u8]) -> Vec<(&'static str, String)>;
+
+/// For GitHub, Gitea and GitLab: a commit, a push hook with a bad signature (refused, nothing
+/// runs) and with the right one (a pull, then one run of the pushed commit).
+fn pushes_signed_by_each_forge_run_the_pushed_commit(
+    server: &Server,
+    admin: &str,
+    repo: &Path,
+    target: &CountingTarget,
+    pummel_yml: &str,
+    secret: &str,
+    hook: &str,
+) {
+    // Pushes signed as each forge signs them: a pull, then a run of the pushed commit.
+    let forges: [(&str, Signer); 3] = [
+        ("github", |s, b| {
+            vec![
+                ("X-GitHub-Event", "push".into()),
+                ("X-Hub-Signature-256", format!("sha256={}", hmac_hex(s, b))),
+            ]
+        }),
+        ("gitea", |s, b| {
+            vec![
+                ("X-Gitea-Event", "push".into()),
+                ("X-Gitea-Signature", hmac_hex(s, b)),
+            ]
+        }),
+        ("gitlab", |s, _| {
+            vec![
+                ("X-Gitlab-Event", "Push Hook".into()),
+                ("X-Gitlab-Token", s.to_owned()),
+            ]
+        }),
+    ];
+    for (i, (forge, sign)) in forges.iter().enumerate() {
+        let served = target.served();
+        let head = commit(
+            repo,
+            &[
+                ("pummel.yml", pummel_yml.to_owned()),
+                ("scenarios/smoke.yaml", scenario(&target.base())),
+                ("pushes.txt", format!("{i}\n")),
+            ],
+            forge,
+        );
+        let body = json!({ "ref": "refs/heads/main", "after": head }).to_string();
+        // A wrong signature (or token) is refused, and starts nothing.
+        let status = post(
+            server,
+            hook,
+            &sign("not-the-secret", body.as_bytes()),
+            body.as_bytes(),
+        );
+        assert_eq!(status, 401, "{forge}: a bad signature");
+        let status = post(
+            server,
+            hook,
+            &sign(secret, body.as_bytes()),
+            body.as_bytes(),
+        );
+        assert_eq!(status, 202, "{forge}: a good signature");
+        let run = wait_repo_run(server, admin, "web", &head, "push");
+        let info = server.wait_run(&run, &["finished"], SETTLE);
+        assert_eq!(info["exit_code"], 0, "{forge}: {info}");
+        assert_eq!(
+            target.served(),
+            served + 4,
+            "{forge}: one run of the pushed commit"
+        );
+    }
+}
+
 #[test]
 fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
     let target = CountingTarget::start();
@@ -239,63 +312,9 @@ fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
         pulled.context()
     );
 
-    // Pushes signed as each forge signs them: a pull, then a run of the pushed commit.
-    let forges: [(&str, fn(&str, &[u8]) -> Vec<(&'static str, String)>); 3] = [
-        ("github", |s, b| {
-            vec![
-                ("X-GitHub-Event", "push".into()),
-                ("X-Hub-Signature-256", format!("sha256={}", hmac_hex(s, b))),
-            ]
-        }),
-        ("gitea", |s, b| {
-            vec![
-                ("X-Gitea-Event", "push".into()),
-                ("X-Gitea-Signature", hmac_hex(s, b)),
-            ]
-        }),
-        ("gitlab", |s, _| {
-            vec![
-                ("X-Gitlab-Event", "Push Hook".into()),
-                ("X-Gitlab-Token", s.to_owned()),
-            ]
-        }),
-    ];
-    for (i, (forge, sign)) in forges.iter().enumerate() {
-        let served = target.served();
-        let head = commit(
-            &repo,
-            &[
-                ("pummel.yml", pummel_yml.to_owned()),
-                ("scenarios/smoke.yaml", scenario(&target.base())),
-                ("pushes.txt", format!("{i}\n")),
-            ],
-            forge,
-        );
-        let body = json!({ "ref": "refs/heads/main", "after": head }).to_string();
-        // A wrong signature (or token) is refused, and starts nothing.
-        let status = post(
-            &server,
-            &hook,
-            &sign("not-the-secret", body.as_bytes()),
-            body.as_bytes(),
-        );
-        assert_eq!(status, 401, "{forge}: a bad signature");
-        let status = post(
-            &server,
-            &hook,
-            &sign(&secret, body.as_bytes()),
-            body.as_bytes(),
-        );
-        assert_eq!(status, 202, "{forge}: a good signature");
-        let run = wait_repo_run(&server, &admin, "web", &head, "push");
-        let info = server.wait_run(&run, &["finished"], SETTLE);
-        assert_eq!(info["exit_code"], 0, "{forge}: {info}");
-        assert_eq!(
-            target.served(),
-            served + 4,
-            "{forge}: one run of the pushed commit"
-        );
-    }
+    pushes_signed_by_each_forge_run_the_pushed_commit(
+        &server, &admin, &repo, &target, pummel_yml, &secret, &hook,
+    );
     // A body changed after signing is refused.
     let body = json!({ "ref": "refs/heads/main" }).to_string();
     let headers = vec![(

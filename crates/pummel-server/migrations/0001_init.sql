@@ -1,40 +1,42 @@
--- pummel server store, first version. Every run is a row (the service's
--- queue extends this table later); every token has a named owner.
+-- pummel server store, first version. The same text runs on SQLite and on
+-- PostgreSQL: integers are BIGINT (booleans 0/1), everything else TEXT.
+-- Every run is a row; every token has a named owner.
 CREATE TABLE tokens (
-    id INTEGER PRIMARY KEY,
+    hash TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('agent', 'client', 'admin')),
-    hash TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL
+    created_at BIGINT NOT NULL
 );
 
 CREATE TABLE agents (
     name TEXT PRIMARY KEY,
     labels TEXT NOT NULL,
     version TEXT NOT NULL,
-    cores INTEGER NOT NULL,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    last_seen INTEGER NOT NULL
+    cores BIGINT NOT NULL,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    last_seen BIGINT NOT NULL
 );
 
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     state TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     plan TEXT NOT NULL,
     agents TEXT NOT NULL DEFAULT '[]',
     result TEXT,
-    exit_code INTEGER,
+    exit_code BIGINT,
     message TEXT
 );
+
+CREATE INDEX runs_by_created ON runs (created_at, id);
 
 -- One agent's one second of one run: idempotent by its key, so a resend
 -- after a reconnect never counts twice.
 CREATE TABLE snapshots (
-    run TEXT NOT NULL REFERENCES runs (id),
+    run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     agent TEXT NOT NULL,
-    second INTEGER NOT NULL,
+    second BIGINT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (run, agent, second)
 );

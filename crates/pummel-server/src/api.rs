@@ -14,8 +14,7 @@ use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{HubHandle, HubMsg};
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store as _;
+use crate::store::Store;
 use crate::token::{Identity, Role};
 use crate::wire::{
     self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
@@ -23,7 +22,7 @@ use crate::wire::{
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<Store>,
     pub(crate) hub: HubHandle,
     pub(crate) next_conn: Arc<AtomicU64>,
     pub(crate) repos: Arc<crate::repos::Repos>,
@@ -36,6 +35,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/client", get(client_socket))
         .merge(crate::repos::api::routes())
         .merge(crate::notify::api::routes())
+        .merge(crate::queue::api::routes())
         .with_state(state)
 }
 
@@ -257,6 +257,7 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();
     if !hub.send(HubMsg::Client {
+        admin: who.role == Role::Admin,
         owner: who.name,
         req,
         tx,
@@ -271,7 +272,9 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
                         event,
                         ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }
                             | ToClient::Runs { .. } | ToClient::Done { .. } | ToClient::Result { .. }
-                    ) || (ends_on_submitted && matches!(event, ToClient::Submitted { .. }));
+                            | ToClient::Jobs { .. } | ToClient::Job { .. }
+                    ) || (ends_on_submitted
+                        && matches!(event, ToClient::Submitted { .. } | ToClient::Queued { .. }));
                     if !send(&mut socket, &event).await || last {
                         break;
                     }

@@ -5,7 +5,8 @@
 //! - [`backend`]: what the server needs of the engine, passed in by the
 //!   binary (the server itself never links the engine);
 //! - `hub`: the dispatcher task that owns agents and runs in flight;
-//! - `store`: tokens, agents, runs, snapshots and results (SQLite, WAL);
+//! - `store`: tokens, agents, runs, snapshots and results (SQLite in WAL
+//!   mode, or PostgreSQL);
 //! - `api`: the health probe and the WebSocket endpoints, behind tokens;
 //! - `tls`: rustls on the same port.
 //!
@@ -16,6 +17,7 @@ mod api;
 pub mod backend;
 mod hub;
 mod notify;
+mod queue;
 mod repos;
 mod sealed;
 mod store;
@@ -24,31 +26,35 @@ pub mod token;
 pub mod wire;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use hub::HubConfig;
 pub use notify::{NotifyConfig, NotifyError};
 pub use sealed::SealError;
-pub use store::StoreError;
+
+pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
 
 use backend::PlanBackend;
-use store::sqlite::SqliteStore;
-use store::Store as _;
+use store::Store;
 use token::Role;
 
 /// How to serve.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: String,
-    pub data_dir: PathBuf,
+    /// Where the store is: SQLite in a directory, or PostgreSQL.
+    pub store: StoreAt,
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
     /// Email and webhook notifications when runs end.
     pub notify: NotifyConfig,
+    /// Where repositories are checked out and the secret key file is kept
+    /// (`--data-dir`); the SQLite store's directory when not given.
+    pub work_dir: Option<PathBuf>,
 }
 
 /// The server could not start or went down.
@@ -71,12 +77,12 @@ pub enum ServerError {
     Serve(std::io::Error),
 }
 
-/// Creates the store in `data_dir` and returns the first admin token (to
-/// print once).
-pub async fn init(data_dir: &Path) -> Result<String, StoreError> {
-    let store = SqliteStore::open(data_dir, true).await?;
+/// Creates the store at `at` and returns the first admin token (to print
+/// once).
+pub async fn init(at: &StoreAt) -> Result<String, StoreError> {
+    let store = Store::open(at, true).await?;
     if store.has_admin().await? {
-        return Err(StoreError::AlreadyInitialised(data_dir.to_path_buf()));
+        return Err(StoreError::AlreadyInitialised(at.describe()));
     }
     store.create_token("admin", Role::Admin).await
 }
@@ -85,12 +91,12 @@ pub async fn init(data_dir: &Path) -> Result<String, StoreError> {
 /// none yet): a fresh random one, returned to be shown once, or `given`
 /// (from a secret store), registered unless it is already.
 pub async fn create_token(
-    data_dir: &Path,
+    at: &StoreAt,
     name: &str,
     role: Role,
     given: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let store = SqliteStore::open(data_dir, true).await?;
+    let store = Store::open(at, true).await?;
     match given {
         Some(token) => store.register_token(name, role, token).await.map(|()| None),
         None => store.create_token(name, role).await.map(Some),
@@ -104,7 +110,7 @@ pub async fn serve(
     backend: Arc<dyn PlanBackend>,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let store = Arc::new(SqliteStore::open(&config.data_dir, false).await?);
+    let store = Arc::new(Store::open(&config.store, false).await?);
     // Runs in flight when the server went down are interrupted: what they
     // received is kept, and their agents' late snapshots still go in.
     store.interrupt_unfinished().await?;
@@ -124,7 +130,13 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
-    let sealer = Arc::new(sealed::Sealer::from_env_or_dir(&config.data_dir)?);
+    let work_dir = match (&config.work_dir, &config.store) {
+        (Some(dir), _) | (None, StoreAt::Dir(dir)) => dir.clone(),
+        // PostgreSQL and no --data-dir: checkouts are scratch; the key must
+        // then come from PUMMEL_SECRET_KEY(_FILE) to survive a restart.
+        (None, StoreAt::Url(_)) => std::env::temp_dir().join("pummel-server"),
+    };
+    let sealer = Arc::new(sealed::Sealer::from_env_or_dir(&work_dir)?);
     let notifier = Arc::new(notify::Notifier::new(
         store.clone(),
         sealer.clone(),
@@ -137,7 +149,7 @@ pub async fn serve(
         hub.clone(),
         backend,
         sealer,
-        &config.data_dir,
+        &work_dir,
     ));
     repos.start_scheduler();
     let app = api::router(api::AppState {

@@ -57,9 +57,12 @@ pub enum PlanSpec {
     Scenario {
         file_name: String,
         text: String,
+        #[serde(default)]
         files: BTreeMap<String, String>,
+        #[serde(default)]
         env: BTreeMap<String, String>,
         /// `--vus`, `--duration`, … as given on the client's command line.
+        #[serde(default)]
         overrides: Vec<String>,
     },
     /// A bench: its command-line arguments (URL and options), parsed by the
@@ -217,12 +220,64 @@ pub enum OnAgentLoss {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Submit {
     pub plan: PlanSpec,
-    /// How many agents (None: every idle agent that matches the labels).
+    /// How many agents (None: every idle agent that matches the labels;
+    /// one for a queued job).
+    #[serde(default)]
     pub agents: Option<u32>,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
     pub on_agent_loss: OnAgentLoss,
     /// Follow the run after submitting (else only its id comes back).
+    #[serde(default)]
     pub follow: bool,
+    /// Queue it as a job that waits for free agents, instead of failing
+    /// when there are too few now.
+    #[serde(default)]
+    pub queue: bool,
+    /// The name its runs are grouped by (history, retention).
+    #[serde(default)]
+    pub test: String,
+    /// Where a queued job came from (cli, api, web, repo, schedule); the
+    /// server sets it.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// What a client may do to a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobAction {
+    /// A queued job never starts; a running job's run is stopped.
+    Cancel,
+    /// Submits the same request again, as a new job at the queue's end.
+    Rerun,
+    /// Forgets a job that is not running, with its run and result.
+    Delete,
+}
+
+/// A job as a client sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: String,
+    pub owner: String,
+    /// cli, api, web, repo, schedule.
+    pub source: String,
+    pub test: String,
+    /// queued, running, passed, failed, error, cancelled, interrupted.
+    pub state: String,
+    /// 1 for the job that starts next; only while queued.
+    pub position: Option<u32>,
+    /// Agents wanted (None: one) and the labels they must have.
+    pub agents: Option<u32>,
+    pub labels: BTreeMap<String, String>,
+    pub run: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub message: Option<String>,
 }
 
 /// What a client may do to an agent.
@@ -242,14 +297,33 @@ pub enum AgentAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromClient {
-    Hello { protocol: u32, version: String },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
     Agents,
-    Agent { name: String, action: AgentAction },
+    Agent {
+        name: String,
+        action: AgentAction,
+    },
     Runs,
     Submit(Submit),
-    Attach { run: String },
-    Stop { run: String },
-    Result { run: String },
+    Attach {
+        run: String,
+    },
+    Stop {
+        run: String,
+    },
+    Result {
+        run: String,
+    },
+    /// The queue and the jobs that ran (the caller's; an admin's: all).
+    Jobs,
+    /// One job: shown (no action), cancelled, rerun or deleted.
+    Job {
+        id: String,
+        action: Option<JobAction>,
+    },
 }
 
 /// Server → client.
@@ -298,6 +372,19 @@ pub enum ToClient {
     Result {
         run: String,
         result: serde_json::Value,
+    },
+    /// The job waits for agents, at this place in the queue (sent again
+    /// when it moves).
+    Queued {
+        job: String,
+        position: u32,
+    },
+    Jobs {
+        jobs: Vec<JobInfo>,
+    },
+    /// A job (a rerun: the new one) as it is now.
+    Job {
+        job: JobInfo,
     },
 }
 

@@ -57,6 +57,8 @@ pub(crate) enum Command {
     Agents(AgentsArgs),
     /// Test repositories on a server: add, list, pull, tests, run, remove
     Repos(repos::ReposArgs),
+    /// List a server's job queue and past jobs, or show, cancel, rerun or delete one
+    Jobs(JobsArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -517,8 +519,8 @@ mod distributed;
 pub(crate) mod repos;
 
 pub(crate) use distributed::{
-    AgentArgs, AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RoleArg, RunIdArgs,
-    RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs,
+    ResultArgs, RoleArg, RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
 };
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.

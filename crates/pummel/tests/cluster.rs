@@ -99,6 +99,8 @@ pub(crate) struct Server {
     pub(crate) url: String,
     listen: String,
     pub(crate) data: PathBuf,
+    /// A PostgreSQL URL when the store is there rather than in `data`.
+    pub(crate) database: Option<String>,
     _dir: Option<tempfile::TempDir>,
     pub(crate) client_token: String,
     pub(crate) agent_token: String,
@@ -113,11 +115,25 @@ impl Server {
     /// Initialises a store in a fresh directory, makes a client and an agent token, and starts
     /// the server on a free port with `extra` flags.
     pub(crate) fn start(extra: &[&str]) -> Server {
+        Server::start_on(None, extra)
+    }
+
+    /// As [`Server::start`], with the store in the PostgreSQL database at `database` when given.
+    pub(crate) fn start_on(database: Option<&str>, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
+        let store_flags = |c: &mut Command| match database {
+            Some(url) => {
+                c.args(["--database", url]);
+            }
+            None => {
+                c.arg("--data-dir").arg(&data);
+            }
+        };
         let init = output_of({
             let mut c = Command::new(pummel_bin());
-            c.args(["server", "init", "--data-dir"]).arg(&data);
+            c.args(["server", "init"]);
+            store_flags(&mut c);
             c
         });
         assert!(
@@ -128,17 +144,8 @@ impl Server {
         let token = |name: &str, role: &str| {
             let out = output_of({
                 let mut c = Command::new(pummel_bin());
-                c.args([
-                    "server",
-                    "token",
-                    "create",
-                    "--name",
-                    name,
-                    "--role",
-                    role,
-                    "--data-dir",
-                ])
-                .arg(&data);
+                c.args(["server", "token", "create", "--name", name, "--role", role]);
+                store_flags(&mut c);
                 c
             });
             assert!(
@@ -155,6 +162,7 @@ impl Server {
             url: String::new(),
             listen: "127.0.0.1:0".to_owned(),
             data,
+            database: database.map(str::to_owned),
             _dir: Some(dir),
             client_token,
             agent_token,
@@ -166,7 +174,11 @@ impl Server {
 
     fn launch(&mut self) {
         let data = self.data.to_str().expect("utf-8 path").to_owned();
-        let mut args = vec!["server", "--listen", &self.listen, "--data-dir", &data];
+        let mut args = vec!["server", "--listen", &self.listen];
+        match &self.database {
+            Some(url) => args.extend(["--database", url.as_str()]),
+            None => args.extend(["--data-dir", &data]),
+        }
         args.extend(self.extra.iter().map(String::as_str));
         let (mut child, stderr) = Guarded::spawn(&args, &[], Stdio::piped());
         let stderr = stderr.expect("piped stderr");

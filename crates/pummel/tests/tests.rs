@@ -49,6 +49,8 @@
 //! - `scenload`: tags inherited and thresholds scoped by tag and group, groups rolled up, custom
 //!   metrics (counters, gauges, trends) and thresholds on them; load per scenario (own `load`,
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
+//! - `queue`: the server's store on SQLite and on PostgreSQL, runs kept across a `kill -9`;
+//! - `postgres`: one PostgreSQL started for the tests, a database per test;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -72,6 +74,8 @@ mod live_metrics;
 mod load_models;
 mod outputs;
 mod peers;
+mod postgres;
+mod queue;
 mod reports;
 mod repos;
 mod requests;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::{tell, Hub};
-use crate::store::{unix_now, AgentRow, Store as _};
+use crate::store::{unix_now, AgentRow};
 use crate::wire::{AgentAction, AgentInfo, Hello, ToAgent, ToClient, PROTOCOL_VERSION};
 
 /// The live connection to an agent.

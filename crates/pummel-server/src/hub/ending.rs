@@ -8,7 +8,6 @@ use std::time::Duration;
 use super::runs::{append_failure, unix_ns, AgentShare, Phase, EXIT_FAILED, EXIT_STOPPED};
 use super::{tell, Hub};
 use crate::backend::Ending;
-use crate::store::Store as _;
 use crate::wire::{ToAgent, ToClient};
 
 impl Hub {
@@ -139,6 +138,8 @@ impl Hub {
             .update_run(run_id, state, &agents, message.as_deref())
             .await;
         let _ = self.ended.send(run_id.to_owned());
+        self.run_ended(run_id, state, code, message.as_deref())
+            .await;
         for f in &run.followers {
             tell(
                 f,

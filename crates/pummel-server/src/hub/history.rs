@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::runs::AgentShare;
 use super::{tell, Hub};
 use crate::backend::{AgentEnd, Ending, LoadedPlan};
-use crate::store::{RunRow, SnapshotRow, Store as _};
+use crate::store::{RunRow, SnapshotRow};
 use crate::wire::{PlanSpec, RunInfo, ToClient};
 
 impl Hub {

@@ -12,6 +12,7 @@ mod agents;
 pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
+mod jobs;
 mod runs;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::backend::PlanBackend;
-use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 use crate::wire::{FromAgent, FromClient, Hello, ToAgent, ToClient};
 use agents::Agent;
 use runs::ActiveRun;
@@ -37,6 +38,11 @@ pub struct HubConfig {
     /// Between the last agent's `ready` and the start instant: time for the
     /// start message to reach every agent.
     pub start_margin: Duration,
+    /// Retention per test name: keep this many ended jobs (with their runs,
+    /// snapshots and results)…
+    pub keep_runs: Option<u32>,
+    /// …and none older than this many days.
+    pub keep_days: Option<u32>,
 }
 
 impl Default for HubConfig {
@@ -45,6 +51,8 @@ impl Default for HubConfig {
             heartbeat: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(10),
             start_margin: Duration::from_millis(500),
+            keep_runs: None,
+            keep_days: None,
         }
     }
 }
@@ -80,6 +88,8 @@ pub(crate) enum HubMsg {
     /// A client's request; answers and followed events go to `tx`.
     Client {
         owner: String,
+        /// An admin sees and controls every job, not only its own.
+        admin: bool,
         req: FromClient,
         tx: mpsc::UnboundedSender<ToClient>,
     },
@@ -106,7 +116,7 @@ impl HubHandle {
 
 /// The dispatcher's state.
 pub(crate) struct Hub {
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     backend: Arc<dyn PlanBackend>,
     config: HubConfig,
     agents: HashMap<String, Agent>,
@@ -115,11 +125,12 @@ pub(crate) struct Hub {
     refused: std::collections::BTreeMap<String, String>,
     /// Told the id of every run that ends.
     ended: broadcast::Sender<String>,
+    jobs: jobs::Jobs,
 }
 
 /// Starts the hub on the current runtime.
 pub(crate) fn start(
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     backend: Arc<dyn PlanBackend>,
     config: HubConfig,
 ) -> HubHandle {
@@ -133,8 +144,10 @@ pub(crate) fn start(
         agents: HashMap::new(),
         runs: HashMap::new(),
         refused: std::collections::BTreeMap::new(),
+        jobs: jobs::Jobs::new(),
     };
     tokio::spawn(async move {
+        hub.load_jobs().await;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -167,7 +180,12 @@ impl Hub {
             HubMsg::FromAgent { agent, conn, msg } => self.agent_said(&agent, conn, msg).await,
             HubMsg::AgentDown { agent, conn } => self.agent_down(&agent, conn),
             HubMsg::AgentRefused { agent, reason } => self.agent_refused(agent, reason),
-            HubMsg::Client { owner, req, tx } => self.client(&owner, req, &tx).await,
+            HubMsg::Client {
+                owner,
+                admin,
+                req,
+                tx,
+            } => self.client(&owner, admin, req, &tx).await,
         }
     }
 
@@ -178,6 +196,7 @@ impl Hub {
         for name in lost {
             self.agent_lost(&name).await;
         }
+        self.jobs_tick().await;
     }
 }
 
@@ -215,7 +234,13 @@ impl Hub {
         }
     }
 
-    async fn client(&mut self, owner: &str, req: FromClient, tx: &mpsc::UnboundedSender<ToClient>) {
+    async fn client(
+        &mut self,
+        owner: &str,
+        admin: bool,
+        req: FromClient,
+        tx: &mpsc::UnboundedSender<ToClient>,
+    ) {
         match req {
             FromClient::Hello { .. } => {}
             FromClient::Agents => {
@@ -231,6 +256,11 @@ impl Hub {
             FromClient::Attach { run } => self.attach(&run, tx).await,
             FromClient::Stop { run } => self.stop_request(&run, tx).await,
             FromClient::Result { run } => self.result_of(&run, tx).await,
+            FromClient::Jobs => self.jobs_request(owner, admin, None, tx).await,
+            FromClient::Job { id, action } => {
+                self.jobs_request(owner, admin, Some((id, action)), tx)
+                    .await;
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
-use crate::store::{unix_now, RunRow, Store as _};
+use crate::store::{unix_now, RunRow};
 use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
 
 /// Exit codes a run ends with (the same as a local run's).
@@ -103,7 +103,7 @@ pub(super) fn unix_ms() -> i64 {
 }
 
 /// A fresh run id: the submission time and a random suffix.
-fn run_id() -> String {
+pub(super) fn run_id() -> String {
     let mut bytes = [0u8; 3];
     let _ = getrandom::fill(&mut bytes);
     format!(
@@ -122,27 +122,61 @@ impl Hub {
         submit: Submit,
         tx: &mpsc::UnboundedSender<ToClient>,
     ) {
-        let plan = match self.backend.load(&submit.plan) {
-            Ok(plan) => plan,
-            Err(message) => {
-                tell(
-                    tx,
-                    ToClient::Error {
-                        message: format!("the plan does not load: {message}"),
-                    },
-                );
-                return;
-            }
-        };
+        if submit.queue {
+            let source = if submit.source.is_empty() {
+                "cli".to_owned()
+            } else {
+                submit.source.clone()
+            };
+            self.enqueue(owner, &source, submit, tx).await;
+            return;
+        }
         let chosen = match self.choose_agents(&submit) {
             Ok(chosen) => chosen,
             Err(message) => {
+                // A plan that does not load is named before a lack of agents.
+                let message = match self.backend.load(&submit.plan) {
+                    Ok(_) => message,
+                    Err(e) => format!("the plan does not load: {e}"),
+                };
                 tell(tx, ToClient::Error { message });
                 return;
             }
         };
-        let count = u32::try_from(chosen.len()).unwrap_or(u32::MAX);
+        let follow = submit.follow;
         let id = run_id();
+        if let Err(message) = self.launch(owner, submit, &chosen, &id).await {
+            tell(tx, ToClient::Error { message });
+            return;
+        }
+        tell(
+            tx,
+            ToClient::Submitted {
+                run: id.clone(),
+                agents: chosen,
+            },
+        );
+        if follow {
+            if let Some(run) = self.runs.get_mut(&id) {
+                run.followers.push(tx.clone());
+            }
+        }
+    }
+
+    /// Starts run `id` of `submit` on the `chosen` agents: stored, then
+    /// the setup or the segments sent; why not when it cannot.
+    pub(super) async fn launch(
+        &mut self,
+        owner: &str,
+        submit: Submit,
+        chosen: &[String],
+        id: &str,
+    ) -> Result<(), String> {
+        let plan = self
+            .backend
+            .load(&submit.plan)
+            .map_err(|message| format!("the plan does not load: {message}"))?;
+        let count = u32::try_from(chosen.len()).unwrap_or(u32::MAX);
         let shares: Vec<AgentShare> = chosen
             .iter()
             .zip(0..)
@@ -155,7 +189,7 @@ impl Hub {
             })
             .collect();
         let row = RunRow {
-            id: id.clone(),
+            id: id.to_owned(),
             owner: owner.to_owned(),
             state: "pending".to_owned(),
             created_at: unix_now(),
@@ -165,24 +199,19 @@ impl Hub {
             exit_code: None,
             message: None,
         };
-        if let Err(e) = self.store.insert_run(&row).await {
-            tell(
-                tx,
-                ToClient::Error {
-                    message: e.to_string(),
-                },
-            );
-            return;
-        }
+        self.store
+            .insert_run(&row)
+            .await
+            .map_err(|e| e.to_string())?;
         for share in &shares {
             if let Some(agent) = self.agents.get_mut(&share.name) {
-                agent.run = Some(id.clone());
+                agent.run = Some(id.to_owned());
             }
         }
         let live = plan.collector(shares.len());
         let setup = plan.has_setup();
-        let mut run = ActiveRun {
-            id: id.clone(),
+        let run = ActiveRun {
+            id: id.to_owned(),
             plan,
             on_agent_loss: submit.on_agent_loss,
             agents: shares,
@@ -204,24 +233,15 @@ impl Hub {
             // segment is given out: its captures go to every agent.
             if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
                 first.send(ToAgent::Setup {
-                    run: id.clone(),
+                    run: id.to_owned(),
                     plan: run.spec.clone(),
                 });
             }
         } else {
             self.assign(&run);
         }
-        tell(
-            tx,
-            ToClient::Submitted {
-                run: id.clone(),
-                agents: chosen,
-            },
-        );
-        if submit.follow {
-            run.followers.push(tx.clone());
-        }
-        self.runs.insert(id, run);
+        self.runs.insert(id.to_owned(), run);
+        Ok(())
     }
 
     /// The idle agents a submission gets (by count and labels), or why
@@ -376,6 +396,7 @@ impl Hub {
             .finish_run(run_id, state, "null", code, Some(message))
             .await;
         let _ = self.ended.send(run_id.to_owned());
+        self.run_ended(run_id, state, code, Some(message)).await;
         for f in &run.followers {
             tell(
                 f,

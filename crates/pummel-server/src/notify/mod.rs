@@ -18,8 +18,7 @@ use tokio::sync::broadcast;
 
 use crate::repos::config::{RepoTest, Targets};
 use crate::sealed::Sealer;
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store as _;
+use crate::store::Store;
 pub(crate) use summary::Summary;
 
 /// How to send.
@@ -40,7 +39,7 @@ pub struct NotifyConfig {
 pub struct NotifyError(pub(crate) String);
 
 pub(crate) struct Notifier {
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     sealer: Arc<Sealer>,
     mailer: Option<email::Mailer>,
     public_url: Option<String>,
@@ -56,7 +55,7 @@ struct Destination {
 
 impl Notifier {
     pub(crate) fn new(
-        store: Arc<SqliteStore>,
+        store: Arc<Store>,
         sealer: Arc<Sealer>,
         config: &NotifyConfig,
     ) -> Result<Notifier, NotifyError> {

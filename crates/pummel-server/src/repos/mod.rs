@@ -30,8 +30,8 @@ use crate::backend::PlanBackend;
 use crate::hub::{HubHandle, HubMsg};
 use crate::sealed::Sealer;
 use crate::store::repos::{RepoRow, RepoRunRow};
-use crate::store::sqlite::SqliteStore;
 use crate::store::unix_now;
+use crate::store::Store;
 use crate::wire::{FromClient, OnAgentLoss, PlanSpec, Submit, ToClient};
 use config::RepoTest;
 use git::Credential;
@@ -113,7 +113,7 @@ pub(crate) struct Caller {
 
 /// The repositories service.
 pub(crate) struct Repos {
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     hub: HubHandle,
     backend: Arc<dyn PlanBackend>,
     pub(crate) sealer: Arc<Sealer>,
@@ -124,7 +124,7 @@ pub(crate) struct Repos {
 
 impl Repos {
     pub(crate) fn new(
-        store: Arc<SqliteStore>,
+        store: Arc<Store>,
         hub: HubHandle,
         backend: Arc<dyn PlanBackend>,
         sealer: Arc<Sealer>,
@@ -424,7 +424,7 @@ impl Repos {
         .await
         .map_err(|e| RepoError::Failed(e.to_string()))?
         .map_err(RepoError::BadRequest)?;
-        let run = self.submit(&row.owner, plan, &t).await?;
+        let run = self.submit(&row, plan, &t).await?;
         self.store
             .insert_repo_run(&RepoRunRow {
                 run: run.clone(),
@@ -439,19 +439,24 @@ impl Repos {
 
     async fn submit(
         &self,
-        owner: &str,
+        row: &RepoRow,
         plan: PlanSpec,
         test: &RepoTest,
     ) -> Result<String, RepoError> {
+        let (owner, repository) = (row.owner.as_str(), row.name.as_str());
         let (tx, mut events) = mpsc::unbounded_channel();
         let sent = self.hub.send(HubMsg::Client {
             owner: owner.to_owned(),
+            admin: row.trusted,
             req: FromClient::Submit(Submit {
                 plan,
                 agents: test.agents,
                 labels: test.labels.clone(),
                 on_agent_loss: OnAgentLoss::default(),
                 follow: false,
+                queue: false,
+                test: format!("{repository}/{}", test.name),
+                source: "repo".to_owned(),
             }),
             tx,
         });

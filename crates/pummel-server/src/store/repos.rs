@@ -1,10 +1,10 @@
 //! The store's rows for test repositories, the runs they started and the
 //! per-user notification settings (migration 0005).
 
+use base64::Engine as _;
 use sqlx::Row as _;
 
-use super::sqlite::SqliteStore;
-use super::StoreError;
+use super::{Store, StoreError};
 
 /// A registered repository as stored (secrets still sealed).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,20 +48,35 @@ pub(crate) struct NotifyRow {
     pub(crate) webhook_secret: Option<Vec<u8>>,
 }
 
+/// Sealed bytes are kept as base64 text: one column type for SQLite and
+/// PostgreSQL alike.
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(text: Option<String>) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    text.map(|t| {
+        base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
+}
+
 const REPO_COLUMNS: &str =
     "name, owner, trusted, url, branch, credential_kind, credential, webhook_secret, \
      created_at, pulled_at, commit_id, pull_error, tests, problems";
 
-fn repo_row(row: &sqlx::sqlite::SqliteRow) -> Result<RepoRow, sqlx::Error> {
+fn repo_row(row: &sqlx::any::AnyRow) -> Result<RepoRow, sqlx::Error> {
     Ok(RepoRow {
         name: row.try_get("name")?,
         owner: row.try_get("owner")?,
-        trusted: row.try_get("trusted")?,
+        trusted: row.try_get::<i64, _>("trusted")? != 0,
         url: row.try_get("url")?,
         branch: row.try_get("branch")?,
         credential_kind: row.try_get("credential_kind")?,
-        credential: row.try_get("credential")?,
-        webhook_secret: row.try_get("webhook_secret")?,
+        credential: unb64(row.try_get("credential")?)?,
+        webhook_secret: unb64(Some(row.try_get("webhook_secret")?))?.unwrap_or_default(),
         created_at: row.try_get("created_at")?,
         pulled_at: row.try_get("pulled_at")?,
         commit_id: row.try_get("commit_id")?,
@@ -71,21 +86,21 @@ fn repo_row(row: &sqlx::sqlite::SqliteRow) -> Result<RepoRow, sqlx::Error> {
     })
 }
 
-impl SqliteStore {
+impl Store {
     /// Adds a repository; false when the name is taken.
     pub(crate) async fn insert_repo(&self, repo: &RepoRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO repositories (name, owner, trusted, url, branch, credential_kind, credential, \
-             webhook_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+             webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&repo.name)
         .bind(&repo.owner)
-        .bind(repo.trusted)
+        .bind(i64::from(repo.trusted))
         .bind(&repo.url)
         .bind(&repo.branch)
         .bind(&repo.credential_kind)
-        .bind(&repo.credential)
-        .bind(&repo.webhook_secret)
+        .bind(repo.credential.as_deref().map(b64))
+        .bind(b64(&repo.webhook_secret))
         .bind(repo.created_at)
         .execute(self.pool())
         .await?;
@@ -94,7 +109,7 @@ impl SqliteStore {
 
     pub(crate) async fn repo(&self, name: &str) -> Result<Option<RepoRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {REPO_COLUMNS} FROM repositories WHERE name = ?"
+            "SELECT {REPO_COLUMNS} FROM repositories WHERE name = $1"
         ))
         .bind(name)
         .fetch_optional(self.pool())
@@ -122,8 +137,8 @@ impl SqliteStore {
         match outcome {
             Ok((commit, tests, problems)) => {
                 sqlx::query(
-                    "UPDATE repositories SET pulled_at = ?, commit_id = ?, tests = ?, problems = ?, \
-                     pull_error = NULL WHERE name = ?",
+                    "UPDATE repositories SET pulled_at = $1, commit_id = $2, tests = $3, problems = $4, \
+                     pull_error = NULL WHERE name = $5",
                 )
                 .bind(at)
                 .bind(commit)
@@ -134,19 +149,21 @@ impl SqliteStore {
                 .await?;
             }
             Err(error) => {
-                sqlx::query("UPDATE repositories SET pulled_at = ?, pull_error = ? WHERE name = ?")
-                    .bind(at)
-                    .bind(error)
-                    .bind(name)
-                    .execute(self.pool())
-                    .await?;
+                sqlx::query(
+                    "UPDATE repositories SET pulled_at = $1, pull_error = $2 WHERE name = $3",
+                )
+                .bind(at)
+                .bind(error)
+                .bind(name)
+                .execute(self.pool())
+                .await?;
             }
         }
         Ok(())
     }
 
     pub(crate) async fn delete_repo(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM repositories WHERE name = ?")
+        let done = sqlx::query("DELETE FROM repositories WHERE name = $1")
             .bind(name)
             .execute(self.pool())
             .await?;
@@ -156,7 +173,7 @@ impl SqliteStore {
     pub(crate) async fn insert_repo_run(&self, row: &RepoRunRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO repository_runs (run, repository, test, commit_id, trigger, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&row.run)
         .bind(&row.repository)
@@ -173,7 +190,7 @@ impl SqliteStore {
     pub(crate) async fn repo_runs(&self, repository: &str) -> Result<Vec<RepoRunRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT run, repository, test, commit_id, trigger FROM repository_runs \
-             WHERE repository = ? ORDER BY created_at DESC, rowid DESC LIMIT 20",
+             WHERE repository = $1 ORDER BY created_at DESC, run DESC LIMIT 20",
         )
         .bind(repository)
         .fetch_all(self.pool())
@@ -195,7 +212,7 @@ impl SqliteStore {
     /// The repository test that started `run`, if one did.
     pub(crate) async fn repo_run(&self, run: &str) -> Result<Option<RepoRunRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT run, repository, test, commit_id, trigger FROM repository_runs WHERE run = ?",
+            "SELECT run, repository, test, commit_id, trigger FROM repository_runs WHERE run = $1",
         )
         .bind(run)
         .fetch_optional(self.pool())
@@ -216,7 +233,7 @@ impl SqliteStore {
         owner: &str,
     ) -> Result<Option<NotifyRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT targets, trusted, webhook_secret FROM notification_settings WHERE owner = ?",
+            "SELECT targets, trusted, webhook_secret FROM notification_settings WHERE owner = $1",
         )
         .bind(owner)
         .fetch_optional(self.pool())
@@ -224,8 +241,8 @@ impl SqliteStore {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(NotifyRow {
             targets: row.try_get("targets")?,
-            trusted: row.try_get("trusted")?,
-            webhook_secret: row.try_get("webhook_secret")?,
+            trusted: row.try_get::<i64, _>("trusted")? != 0,
+            webhook_secret: unb64(row.try_get("webhook_secret")?)?,
         }))
     }
 
@@ -236,13 +253,13 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO notification_settings (owner, targets, trusted, webhook_secret) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (owner) DO UPDATE SET targets = excluded.targets, \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (owner) DO UPDATE SET targets = excluded.targets, \
              trusted = excluded.trusted, webhook_secret = excluded.webhook_secret",
         )
         .bind(owner)
         .bind(&settings.targets)
-        .bind(settings.trusted)
-        .bind(&settings.webhook_secret)
+        .bind(i64::from(settings.trusted))
+        .bind(settings.webhook_secret.as_deref().map(b64))
         .execute(self.pool())
         .await?;
         Ok(())

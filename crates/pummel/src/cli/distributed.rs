@@ -59,6 +59,15 @@ pub(crate) struct SubmitArgs {
     #[arg(long, requires = "server")]
     pub detach: bool,
 
+    /// Queue it as a job that waits for free agents (its place shown) instead of failing when
+    /// there are too few now; --agents defaults to 1
+    #[arg(long, requires = "server")]
+    pub queue: bool,
+
+    /// The test name the job's runs are grouped by (with --queue)
+    #[arg(long, value_name = "NAME", requires = "queue")]
+    pub test: Option<String>,
+
     /// When an agent is lost mid-run: go on with the others, or stop the run
     #[arg(long, value_enum, default_value_t = OnLoss::Continue, requires = "server")]
     pub on_agent_loss: OnLoss,
@@ -83,6 +92,10 @@ pub(crate) struct ServerArgs {
     /// Where the server keeps its store (made by `pummel server init`)
     #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Keep the store in PostgreSQL instead (postgres://USER:PASSWORD@HOST/DB)
+    #[arg(long, env = "PUMMEL_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
 
     /// TLS certificate chain (PEM); with --tls-key, the port speaks only TLS
     #[arg(long, value_name = "FILE.pem", requires = "tls_key")]
@@ -114,13 +127,29 @@ pub(crate) struct ServerArgs {
     /// The server's URL as its users reach it, for the links in notifications
     #[arg(long, env = "PUMMEL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Retention: keep this many ended jobs per test name (with their runs and results)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: Option<u32>,
+
+    /// Retention: delete ended jobs (with their runs and results) older than this many days
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DataDirArgs {
-    /// Where the server keeps its store
-    #[arg(long, env = "PUMMEL_DATA_DIR", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// Where the server keeps its store (SQLite)
+    #[arg(
+        long,
+        env = "PUMMEL_DATA_DIR",
+        value_name = "DIR",
+        required_unless_present = "database"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep the store in PostgreSQL instead (postgres://USER:PASSWORD@HOST/DB)
+    #[arg(long, env = "PUMMEL_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +271,32 @@ pub(crate) struct AgentsArgs {
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// show, cancel (a queued job never starts; a running one is stopped), rerun (queue the same
+    /// request again) or delete (forget a job that is not running, with its run and result)
+    #[arg(value_enum, requires = "id")]
+    pub action: Option<JobsAction>,
+
+    /// The job to act on
+    pub id: Option<String>,
+
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum JobsAction {
+    Show,
+    Cancel,
+    Rerun,
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

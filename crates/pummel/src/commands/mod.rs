@@ -43,6 +43,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
         Command::Repos(args) => repos::run(args),
+        Command::Jobs(args) => remote::jobs(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

@@ -16,11 +16,13 @@ use std::path::Path;
 use pummel_core::result::RunResult;
 use pummel_report::format;
 use pummel_server::wire::{
-    AgentAction, FromClient, OnAgentLoss, PlanSpec, Submit, ToClient, PROTOCOL_VERSION,
+    AgentAction, FromClient, JobAction, JobInfo, OnAgentLoss, PlanSpec, Submit, ToClient,
+    PROTOCOL_VERSION,
 };
 
 use crate::cli::{
-    AgentsAction, AgentsArgs, OnLoss, RemoteArgs, ResultArgs, RunIdArgs, RunsArgs, SubmitArgs,
+    AgentsAction, AgentsArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs, ResultArgs, RunIdArgs,
+    RunsArgs, SubmitArgs,
 };
 use crate::exit::{self, Failure};
 use crate::output::destinations::{self, Destinations};
@@ -260,8 +262,26 @@ pub(super) fn submit(
             OnLoss::Stop => OnAgentLoss::Stop,
         },
         follow: !args.detach,
+        queue: args.queue,
+        test: args.test.clone().unwrap_or_default(),
+        source: String::new(),
     };
     let rt = runtime()?;
+    if args.detach && args.queue {
+        return rt.block_on(async {
+            let mut socket = request(server, token, remote.ca, &FromClient::Submit(submit)).await?;
+            let reply = answer(&mut socket).await;
+            socket.close().await;
+            let ToClient::Queued { job, position } = reply? else {
+                return Err(Failure::runtime("unexpected answer from the server"));
+            };
+            say(format_args!(
+                "job {job} queued, position {position}; see it with `pummel jobs show {job}`"
+            ));
+            destinations::print(&format!("{job}\n"))?;
+            Ok(exit::SUCCESS)
+        });
+    }
     if args.detach {
         return rt.block_on(async {
             let mut socket = request(server, token, remote.ca, &FromClient::Submit(submit)).await?;
@@ -328,6 +348,13 @@ async fn follow(
             )));
         };
         match event {
+            ToClient::Queued { job, position } => {
+                say(format_args!(
+                    "job {job} queued, position {position}: waiting for free agents \
+                     (Ctrl-C leaves it queued; `pummel jobs cancel {job}` cancels)"
+                ));
+                run_id = job;
+            }
             ToClient::Submitted { run, agents } => {
                 say(format_args!(
                     "run {run} on {} agent{}: {} (Ctrl-C detaches; `pummel stop {run}` stops)",
@@ -400,4 +427,66 @@ async fn ended(
         }),
         Err(e) => Err(e),
     }
+}
+
+/// `pummel jobs [ACTION ID]`: the queue and past jobs, or one job acted on.
+pub(super) fn jobs(args: &JobsArgs) -> Result<i32, Failure> {
+    let req = match (args.action, &args.id) {
+        (None, None) => FromClient::Jobs,
+        (None, Some(id)) => FromClient::Job {
+            id: id.clone(),
+            action: None,
+        },
+        (Some(action), Some(id)) => FromClient::Job {
+            id: id.clone(),
+            action: match action {
+                JobsAction::Show => None,
+                JobsAction::Cancel => Some(JobAction::Cancel),
+                JobsAction::Rerun => Some(JobAction::Rerun),
+                JobsAction::Delete => Some(JobAction::Delete),
+            },
+        },
+        (Some(_), None) => return Err(Failure::usage("which job? give its id")),
+    };
+    match one_shot(&args.remote, &req)? {
+        ToClient::Jobs { jobs } if args.json => destinations::print(&json_lines(&jobs)?)?,
+        ToClient::Jobs { jobs } => destinations::print(&job_table(&jobs))?,
+        ToClient::Job { job } if args.json => destinations::print(&json_lines(&job)?)?,
+        ToClient::Job { job } => {
+            let done = match args.action {
+                Some(JobsAction::Cancel) => "cancelled: ",
+                Some(JobsAction::Rerun) => "queued again as ",
+                Some(JobsAction::Delete) => "deleted: ",
+                _ => "",
+            };
+            say(format_args!("{done}job {}", job.id));
+            destinations::print(&job_table(std::slice::from_ref(&job)))?;
+        }
+        _ => return Err(Failure::runtime("unexpected answer from the server")),
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn job_table(jobs: &[JobInfo]) -> String {
+    let mut out = format!(
+        "{:<12} {:<12} {:>4} {:<10} {:<8} {:<16} {:<22} {:>4}  {}\n",
+        "JOB", "STATE", "POS", "OWNER", "SOURCE", "TEST", "RUN", "EXIT", "MESSAGE"
+    );
+    for job in jobs {
+        out.push_str(&format!(
+            "{:<12} {:<12} {:>4} {:<10} {:<8} {:<16} {:<22} {:>4}  {}\n",
+            job.id,
+            job.state,
+            job.position
+                .map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            job.owner,
+            job.source,
+            if job.test.is_empty() { "-" } else { &job.test },
+            job.run.as_deref().unwrap_or("-"),
+            job.exit_code
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            job.message.as_deref().unwrap_or_default()
+        ));
+    }
+    out
 }

@@ -6,9 +6,9 @@ mod backend;
 use std::sync::Arc;
 
 use pummel_server::token::Role;
-use pummel_server::{HubConfig, ServerConfig};
+use pummel_server::{HubConfig, ServerConfig, StoreAt};
 
-use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::cli::{DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -20,12 +20,13 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
     match &args.action {
         Some(ServerAction::Init(data)) => {
+            let at = store_at(data)?;
             let token = runtime
-                .block_on(pummel_server::init(&data.data_dir))
+                .block_on(pummel_server::init(&at))
                 .map_err(|e| Failure::usage(e.to_string()))?;
             destinations::print(&format!(
                 "Created the store in {}.\nThe first admin token (shown once, keep it safe):\n{token}\n",
-                data.data_dir.display()
+                at.describe()
             ))?;
             Ok(exit::SUCCESS)
         }
@@ -45,7 +46,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             let made = runtime
                 .block_on(pummel_server::create_token(
-                    &create.data.data_dir,
+                    &store_at(&create.data)?,
                     &create.name,
                     role,
                     given.as_deref(),
@@ -65,18 +66,26 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
     }
 }
 
+/// The store `init` and `token create` work on.
+fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
+    StoreAt::choose(data.data_dir.clone(), data.database.clone())
+        .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
+}
+
 fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {
-    let Some(data_dir) = args.data_dir.clone() else {
+    let Some(store) = StoreAt::choose(args.data_dir.clone(), args.database.clone()) else {
         return Err(Failure::usage(
-            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR): where its store is",
+            "pummel server needs --data-dir DIR (or PUMMEL_DATA_DIR) or --database URL (or PUMMEL_DATABASE_URL): where its store is",
         ));
     };
     let config = ServerConfig {
         listen: args.listen.clone(),
-        data_dir,
+        store,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         hub: HubConfig {
             agent_timeout: args.agent_timeout,
+            keep_runs: args.keep_runs,
+            keep_days: args.keep_days,
             ..HubConfig::default()
         },
         notify: pummel_server::NotifyConfig {
@@ -84,6 +93,7 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             mail_from: args.mail_from.clone(),
             public_url: args.public_url.clone(),
         },
+        work_dir: args.data_dir.clone(),
     };
     let scheme = if config.tls.is_some() {
         "https"

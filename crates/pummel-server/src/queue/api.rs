@@ -1,0 +1,184 @@
+//! The jobs' HTTP JSON API, behind the same client tokens as the rest: a
+//! user sees and controls their own jobs, an admin every job.
+//!
+//! - `GET /v1/jobs`: the newest jobs, the queued ones with their place;
+//! - `POST /v1/jobs`: queue a run request (`Submit` JSON); 201 and the job;
+//! - `GET /v1/jobs/{id}`: one job;
+//! - `POST /v1/jobs/{id}/cancel`, `POST /v1/jobs/{id}/rerun`: the job after
+//!   (a rerun: the new job);
+//! - `DELETE /v1/jobs/{id}`: forget a job that is not running, with its run.
+//!
+//! Each handler is one message to the hub, which owns the queue, and its
+//! one answer.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::mpsc;
+
+use crate::api::{authorise, AppState};
+use crate::hub::HubMsg;
+use crate::token::Role;
+use crate::wire::{FromClient, JobAction, Submit, ToClient};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/jobs", get(list).post(submit))
+        .route("/v1/jobs/{id}", get(one).delete(delete))
+        .route("/v1/jobs/{id}/cancel", post(cancel))
+        .route("/v1/jobs/{id}/rerun", post(rerun))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// Sends `req` to the hub as the caller and returns its first answer.
+async fn ask(state: &AppState, headers: &HeaderMap, req: FromClient) -> Result<ToClient, Response> {
+    let who = authorise(state, headers, Role::may_use_client).await?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sent = state.hub.send(HubMsg::Client {
+        admin: who.role == Role::Admin,
+        owner: who.name,
+        req,
+        tx,
+    });
+    if !sent {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping",
+        ));
+    }
+    match rx.recv().await {
+        Some(ToClient::Error { message }) => {
+            let status = if message.starts_with("no job") {
+                StatusCode::NOT_FOUND
+            } else if message.contains("belongs to") {
+                StatusCode::FORBIDDEN
+            } else if message.contains("running: cancel it first")
+                || message.contains("has already ended")
+            {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Err(error(status, &message))
+        }
+        Some(answer) => Ok(answer),
+        None => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping",
+        )),
+    }
+}
+
+fn job_answer(answer: ToClient, status: StatusCode) -> Response {
+    match answer {
+        ToClient::Job { job } => (status, Json(job)).into_response(),
+        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer"),
+    }
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match ask(&state, &headers, FromClient::Jobs).await {
+        Ok(ToClient::Jobs { jobs }) => Json(jobs).into_response(),
+        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer"),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(mut submit): Json<Submit>,
+) -> Response {
+    submit.queue = true;
+    submit.follow = false;
+    submit.source = "api".to_owned();
+    let queued = match ask(&state, &headers, FromClient::Submit(submit)).await {
+        Ok(ToClient::Queued { job, .. }) => job,
+        Ok(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer"),
+        Err(refusal) => return refusal,
+    };
+    match ask(
+        &state,
+        &headers,
+        FromClient::Job {
+            id: queued,
+            action: None,
+        },
+    )
+    .await
+    {
+        Ok(answer) => job_answer(answer, StatusCode::CREATED),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn on_job(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    action: Option<JobAction>,
+    status: StatusCode,
+) -> Response {
+    match ask(state, headers, FromClient::Job { id, action }).await {
+        Ok(answer) => job_answer(answer, status),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    on_job(&state, &headers, id, None, StatusCode::OK).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    on_job(
+        &state,
+        &headers,
+        id,
+        Some(JobAction::Cancel),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn rerun(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    on_job(
+        &state,
+        &headers,
+        id,
+        Some(JobAction::Rerun),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    on_job(
+        &state,
+        &headers,
+        id,
+        Some(JobAction::Delete),
+        StatusCode::OK,
+    )
+    .await
+}

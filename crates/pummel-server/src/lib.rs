@@ -19,8 +19,11 @@ pub mod backend;
 pub mod dashboard;
 mod hub;
 mod jobs_api;
-mod queue;
+mod notify;
 pub mod policy;
+mod queue;
+mod repos;
+mod sealed;
 mod store;
 mod tls;
 pub mod token;
@@ -34,6 +37,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use hub::{HubConfig, LiveMetrics};
+pub use notify::{NotifyConfig, NotifyError};
+pub use sealed::SealError;
+
 pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
 pub use users::UserRole;
@@ -56,6 +62,11 @@ pub struct ServerConfig {
     /// Client tokens are trusted with any target (a server one team uses):
     /// no network policy and no ownership proof; quotas still apply.
     pub trust_clients: bool,
+    /// Email and webhook notifications when runs end.
+    pub notify: NotifyConfig,
+    /// Where repositories are checked out and the secret key file is kept
+    /// (`--data-dir`); the SQLite store's directory when not given.
+    pub work_dir: Option<PathBuf>,
 }
 
 /// The server could not start or went down.
@@ -70,6 +81,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -195,7 +210,29 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
+    let work_dir = match (&config.work_dir, &config.store) {
+        (Some(dir), _) | (None, StoreAt::Dir(dir)) => dir.clone(),
+        // PostgreSQL and no --data-dir: checkouts are scratch; the key must
+        // then come from PUMMEL_SECRET_KEY(_FILE) to survive a restart.
+        (None, StoreAt::Url(_)) => std::env::temp_dir().join("pummel-server"),
+    };
+    let sealer = Arc::new(sealed::Sealer::from_env_or_dir(&work_dir)?);
+    let notifier = Arc::new(notify::Notifier::new(
+        store.clone(),
+        sealer.clone(),
+        &config.notify,
+    )?);
     let hub = hub::start(store.clone(), backend.clone(), config.hub);
+    notifier.start(hub.ended());
+    let repos = Arc::new(repos::Repos::new(
+        store.clone(),
+        hub.clone(),
+        backend.clone(),
+        sealer,
+        &work_dir,
+        (config.ownership_ttl, config.trust_clients),
+    ));
+    repos.start_scheduler();
     let state = api::AppState {
         store,
         hub,
@@ -207,6 +244,7 @@ pub async fn serve(
         backend,
         ownership_ttl: config.ownership_ttl,
         trust_clients: config.trust_clients,
+        repos,
     };
     let app = api::router(state.clone())
         .merge(jobs_api::routes().with_state(state))

@@ -55,6 +55,8 @@ pub(crate) enum Command {
     Result(ResultArgs),
     /// List a server's agents, or disable, drain or enable one
     Agents(AgentsArgs),
+    /// Test repositories on a server: add, list, pull, tests, run, remove
+    Repos(repos::ReposArgs),
     /// List a server's job queue and past jobs, or show, cancel, rerun or delete one
     Jobs(JobsArgs),
     /// The hosts you claimed on a server, or claim one and prove you own it
@@ -539,6 +541,7 @@ pub(crate) struct TrendArgs {
 }
 
 mod distributed;
+pub(crate) mod repos;
 
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs,

@@ -28,6 +28,9 @@
 //!   them), failures and `on_error` in a batch; `http2:` over TLS and h2c, one connection per origin;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
 //!   failing outputs: counted once, named, never a silent success;
+//! - `repos`: test repositories (by path and over git://, pummel.yml checked with file:line:col,
+//!   GitHub/Gitea/GitLab push webhooks, credentials sealed) and run notifications (email to an
+//!   SMTP sink, signed webhooks);
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -91,6 +94,7 @@ mod postgres;
 mod proxy;
 mod queue;
 mod reports;
+mod repos;
 mod requests;
 mod runner_clients;
 mod runners;

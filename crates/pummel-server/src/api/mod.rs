@@ -34,6 +34,19 @@ pub(crate) struct AppState {
     pub(crate) ownership_ttl: Duration,
     /// `--trust-clients`: no network policy nor ownership proof.
     pub(crate) trust_clients: bool,
+    pub(crate) repos: Arc<crate::repos::Repos>,
+}
+
+impl AppState {
+    /// The submission gate, on this server's settings.
+    pub(crate) fn gate(&self) -> crate::policy::admission::Gate<'_> {
+        crate::policy::admission::Gate {
+            store: &self.store,
+            backend: self.backend.as_ref(),
+            ownership_ttl: self.ownership_ttl,
+            trust_clients: self.trust_clients,
+        }
+    }
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -43,6 +56,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/client", get(client_socket))
         .merge(crate::web::routes())
         .merge(policy::routes())
+        .merge(crate::repos::api::routes())
+        .merge(crate::notify::api::routes())
         .with_state(state)
 }
 

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{authorise, AppState};
-use crate::policy::admission::{self, Refusal};
+use crate::policy::admission;
 use crate::policy::network::Cidr;
 use crate::policy::ownership::{self, OwnershipError};
 use crate::policy::quota::Quota;
@@ -210,41 +210,11 @@ pub(crate) async fn answer(state: &AppState, who: &Identity, req: &FromClient) -
     })
 }
 
-/// Passes a submission through the gate: its plan's hosts, networks and
-/// size against the submitter's policy; sets the networks its agents
-/// enforce. The message says what was refused and how to fix it.
+/// Passes a submission through the gate (see [`admission::Gate`]).
 pub(crate) async fn gate(
     state: &AppState,
     who: &Identity,
     submit: &mut Submit,
 ) -> Result<(), String> {
-    submit.network = None;
-    if who.role == Role::Admin {
-        return Ok(());
-    }
-    let demand = match state.backend.load(&submit.plan) {
-        Ok(plan) => plan.demand(),
-        Err(message) => return Err(format!("the plan does not load: {message}")),
-    };
-    match admission::admit(
-        &state.store,
-        who,
-        &demand,
-        submit.agents,
-        state.ownership_ttl,
-        state.trust_clients,
-    )
-    .await
-    {
-        Ok(network) => {
-            submit.network = network;
-            Ok(())
-        }
-        Err(
-            e @ (Refusal::Store(_)
-            | Refusal::Quota(_)
-            | Refusal::Ownership(_)
-            | Refusal::Network(_)),
-        ) => Err(e.to_string()),
-    }
+    state.gate().pass(who, submit).await
 }

@@ -161,6 +161,7 @@ impl Hub {
             .store
             .update_run(run_id, state, &agents, message.as_deref())
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         self.run_ended(run_id, state, code, message.as_deref())
             .await;
         for f in &run.followers {

@@ -429,6 +429,7 @@ impl Hub {
             .store
             .finish_run(run_id, state, "null", code, Some(message))
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         self.run_ended(run_id, state, code, Some(message)).await;
         for f in &run.followers {
             tell(

@@ -14,6 +14,8 @@
 //! The engine never sees the store; the hub writes to it off the agents'
 //! hot path.
 
+pub(crate) mod repos;
+
 mod agents;
 mod jobs;
 mod runs;

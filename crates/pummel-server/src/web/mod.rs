@@ -96,7 +96,17 @@ async fn server_timing(
 
 /// Asks the hub as `user` (an admin controls every job) and returns its
 /// one answer.
-async fn ask(state: &AppState, user: &crate::users::User, req: FromClient) -> Option<ToClient> {
+async fn ask(state: &AppState, user: &crate::users::User, mut req: FromClient) -> Option<ToClient> {
+    // A run from the form passes the same gate as one from the CLI.
+    if let FromClient::Submit(submit) = &mut req {
+        let who = crate::token::Identity {
+            name: user.name.clone(),
+            role: user.role.token_role(),
+        };
+        if let Err(message) = state.gate().pass(&who, submit).await {
+            return Some(ToClient::Error { message });
+        }
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     if !state.hub.send(HubMsg::Client {
         owner: user.name.clone(),

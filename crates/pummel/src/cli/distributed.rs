@@ -114,6 +114,24 @@ pub(crate) struct ServerArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub agent_timeout: Duration,
 
+    /// Send notification emails through this SMTP relay: smtp://HOST:PORT (plain),
+    /// smtp://HOST:PORT?tls=required (STARTTLS) or smtps://HOST:PORT (TLS); USER:PASS@ before
+    /// the host to log in
+    #[arg(long, env = "PUMMEL_SMTP", hide_env_values = true, value_name = "URL")]
+    pub smtp: Option<String>,
+
+    /// The sender of notification emails (with --smtp)
+    #[arg(
+        long,
+        env = "PUMMEL_MAIL_FROM",
+        value_name = "ADDRESS",
+        requires = "smtp"
+    )]
+    pub mail_from: Option<String>,
+
+    /// The server's URL as its users reach it, for the links in notifications
+    #[arg(long, env = "PUMMEL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Retention: keep this many ended jobs per test name (with their runs and results)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_runs: Option<u32>,

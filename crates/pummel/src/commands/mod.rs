@@ -11,6 +11,7 @@ mod hosts;
 mod init;
 mod remote;
 mod report;
+mod repos;
 mod resolve;
 mod run;
 mod runner_files;
@@ -43,6 +44,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Stop(args) => remote::stop(args),
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
+        Command::Repos(args) => repos::run(args),
         Command::Jobs(args) => remote::jobs(args),
         Command::Hosts(args) => hosts::run(args),
         Command::Completions(args) => completions::completions(args),

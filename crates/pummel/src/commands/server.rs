@@ -158,6 +158,12 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
         },
         ownership_ttl: args.ownership_ttl,
         trust_clients: args.trust_clients,
+        notify: pummel_server::NotifyConfig {
+            smtp: args.smtp.clone(),
+            mail_from: args.mail_from.clone(),
+            public_url: args.public_url.clone(),
+        },
+        work_dir: args.data_dir.clone(),
     };
     let scheme = if config.tls.is_some() {
         "https"

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::mpsc;
 
-use crate::api::{authorise, AppState};
 use crate::hub::HubMsg;
+use crate::state::{authorise, AppState};
 use crate::token::Role;
 use crate::wire::{FromClient, JobAction, Submit, ToClient};
 

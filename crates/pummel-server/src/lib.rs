@@ -17,13 +17,18 @@
 mod api;
 pub mod backend;
 pub mod dashboard;
+mod gate;
 mod hub;
 mod jobs_api;
 mod notify;
+mod notify_api;
 pub mod policy;
 mod queue;
 mod repos;
+mod repos_api;
+mod router;
 mod sealed;
+mod state;
 mod store;
 mod tls;
 pub mod token;
@@ -156,22 +161,12 @@ pub async fn set_network(
 
 /// `user`'s allowed networks.
 pub async fn networks(at: &StoreAt, user: &str) -> Result<Vec<policy::Cidr>, StoreError> {
-    Store::open(at, false)
-        .await?
-        .allowed_networks(user)
-        .await
+    Store::open(at, false).await?.allowed_networks(user).await
 }
 
 /// Sets `user`'s quota (replacing it whole).
-pub async fn set_quota(
-    at: &StoreAt,
-    user: &str,
-    quota: &policy::Quota,
-) -> Result<(), StoreError> {
-    Store::open(at, false)
-        .await?
-        .set_quota(user, quota)
-        .await
+pub async fn set_quota(at: &StoreAt, user: &str, quota: &policy::Quota) -> Result<(), StoreError> {
+    Store::open(at, false).await?.set_quota(user, quota).await
 }
 
 /// `user`'s quota (the default, unlimited, when none was set).
@@ -233,21 +228,20 @@ pub async fn serve(
         (config.ownership_ttl, config.trust_clients),
     ));
     repos.start_scheduler();
-    let state = api::AppState {
+    let state = state::AppState {
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
-        web: Arc::new(web::WebState {
+        web: Arc::new(state::WebState {
             tls: tls.is_some(),
-            ..web::WebState::default()
+            ..state::WebState::default()
         }),
         backend,
         ownership_ttl: config.ownership_ttl,
         trust_clients: config.trust_clients,
         repos,
     };
-    let app = api::router(state.clone())
-        .merge(jobs_api::routes().with_state(state))
+    let app = router::router(state)
         // The sign-in limit per client address needs the peer's address.
         .into_make_service_with_connect_info::<tls::Peer>();
     on_listening(local);

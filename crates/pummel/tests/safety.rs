@@ -4,7 +4,8 @@
 //! A target there is refused until `ci` proves ownership through the challenge the target serves;
 //! a redirect from it to 127.0.0.1 is refused by the agent at connect time (counted as
 //! `address_refused`, and the target at 127.0.0.1 sees nothing); a challenge pointed at
-//! 127.0.0.1 is refused; each quota refuses with its name and value; an admin is exempt.
+//! 127.0.0.1 is refused; each quota refuses with its name and value; an admin is exempt; a
+//! queued job (`--queue`, `POST /v1/jobs`) passes the same gate.
 //!
 //! One server and agent serve every test here, one test at a time (a run takes the agent).
 
@@ -316,6 +317,70 @@ fn each_quota_refuses_with_its_name_and_value() {
     let runs = as_user(server, &token, &["runs", "--json"]).expect_code(0);
     let runs: Vec<Value> = serde_json::from_str(&runs.stdout).expect("runs JSON");
     assert!(runs.iter().all(|r| r["owner"] != "quoted"), "{runs:?}");
+}
+
+/// A queued job passes the same gate as a run submitted now: a non-admin's job to loopback or
+/// to an unproven host is refused at submission, from `--queue` and from `POST /v1/jobs`, and
+/// never enters the queue.
+#[test]
+fn queued_jobs_of_a_non_admin_pass_the_gate() {
+    let shared = shared();
+    let server = &shared.server;
+    // A user of their own: no networks opened, no host proven, no quota set by other tests.
+    let queuer = server_cmd(
+        server,
+        &["token", "create", "--name", "queuer", "--role", "client"],
+    )
+    .expect_code(0)
+    .stdout
+    .trim()
+    .to_owned();
+    // Nothing listens there: had the job run, it would have found nothing.
+    for url in ["http://127.0.0.1:9/", "http://127.0.0.2:9/"] {
+        let out = as_user(
+            server,
+            &queuer,
+            &[
+                "bench", url, "-n", "3", "--agents", "1", "--queue", "--detach",
+            ],
+        )
+        .expect_code(2);
+        assert!(
+            out.stderr.contains("loopback") && out.stderr.contains("refused"),
+            "{}",
+            out.context()
+        );
+        let body = serde_json::json!({
+            "plan": { "kind": "bench", "args": [url, "-n", "3"] },
+            "test": "sneaky"
+        })
+        .to_string();
+        let out = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST"])
+            .arg(format!("{}/v1/jobs", server.url))
+            .args([
+                "-H",
+                &format!("authorization: Bearer {queuer}"),
+                "-H",
+                "content-type: application/json",
+                "--data",
+                &body,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (answer, code) = text.rsplit_once('\n').unwrap_or((&text, ""));
+        assert_eq!(code, "403", "{answer}");
+        assert!(answer.contains("loopback"), "{answer}");
+    }
+    // Neither request became a job.
+    let jobs = as_user(server, &queuer, &["jobs", "--json"]).expect_code(0);
+    assert!(
+        !jobs.stdout.contains("sneaky") && !jobs.stdout.contains("127.0.0."),
+        "{}",
+        jobs.context()
+    );
 }
 
 #[test]

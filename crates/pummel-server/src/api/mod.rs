@@ -3,93 +3,33 @@
 
 mod policy;
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{HubHandle, HubMsg};
+use crate::state::{authorise, AppState};
 use crate::store::Store;
 use crate::token::{Identity, Role};
 use crate::wire::{
     self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Arc<Store>,
-    pub(crate) hub: HubHandle,
-    pub(crate) next_conn: Arc<AtomicU64>,
-    pub(crate) web: Arc<crate::web::WebState>,
-    /// Loads plans for the submission gate (their hosts and size).
-    pub(crate) backend: Arc<dyn crate::backend::PlanBackend>,
-    /// How long a host's ownership proof stands before a run re-checks it.
-    pub(crate) ownership_ttl: Duration,
-    /// `--trust-clients`: no network policy nor ownership proof.
-    pub(crate) trust_clients: bool,
-    pub(crate) repos: Arc<crate::repos::Repos>,
-}
-
-impl AppState {
-    /// The submission gate, on this server's settings.
-    pub(crate) fn gate(&self) -> crate::policy::admission::Gate<'_> {
-        crate::policy::admission::Gate {
-            store: &self.store,
-            backend: self.backend.as_ref(),
-            ownership_ttl: self.ownership_ttl,
-            trust_clients: self.trust_clients,
-        }
-    }
-}
-
-pub(crate) fn router(state: AppState) -> Router {
+/// The health probe and the two WebSocket endpoints.
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
-        .merge(crate::web::routes())
         .merge(policy::routes())
-        .merge(crate::repos::api::routes())
-        .merge(crate::notify::api::routes())
-        .with_state(state)
-}
-
-/// The caller's identity, if its token is known and its role allows `may`.
-pub(crate) async fn authorise(
-    state: &AppState,
-    headers: &HeaderMap,
-    may: fn(Role) -> bool,
-) -> Result<Identity, Response> {
-    let token = headers
-        .get(wire::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "a token is required\n").into_response())?;
-    let who = state
-        .store
-        .identify(token)
-        .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())?
-        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "unknown token\n").into_response())?;
-    if !may(who.role) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "the token of {:?} has role {}, which may not do this\n",
-                who.name,
-                who.role.as_str()
-            ),
-        )
-            .into_response());
-    }
-    Ok(who)
 }
 
 async fn agent_socket(

@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{authorise, AppState};
 use crate::policy::admission;
 use crate::policy::network::Cidr;
 use crate::policy::ownership::{self, OwnershipError};
 use crate::policy::quota::Quota;
+use crate::state::{authorise, AppState};
 use crate::token::{Identity, Role};
 use crate::wire::{FromClient, Submit, ToClient};
 

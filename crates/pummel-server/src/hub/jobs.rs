@@ -96,10 +96,9 @@ fn info(row: &JobRow, position: Option<u32>) -> JobInfo {
 /// here beside the request, for the agents to enforce when the job starts.
 pub(super) fn spec_text(submit: &Submit) -> String {
     let mut value = serde_json::to_value(submit).unwrap_or_default();
-    if let (Some(fields), Ok(network)) = (
-        value.as_object_mut(),
-        serde_json::to_value(&submit.network),
-    ) {
+    if let (Some(fields), Ok(network)) =
+        (value.as_object_mut(), serde_json::to_value(&submit.network))
+    {
         fields.insert("network".to_owned(), network);
     }
     value.to_string()

@@ -13,6 +13,7 @@ pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
 mod jobs;
+mod placement;
 mod published;
 mod runs;
 mod schedules;

@@ -7,7 +7,6 @@
 //! hub tells the notifier each run's id as it ends; sending happens on the
 //! notifier's own tasks, never in the hub's loop.
 
-pub(crate) mod api;
 mod email;
 mod summary;
 mod webhook;
@@ -163,7 +162,7 @@ impl Notifier {
         let row = self.store.notification_settings(owner).await.ok()??;
         let targets: Targets = serde_json::from_str(&row.targets).ok()?;
         let secret = match &row.webhook_secret {
-            Some(sealed) => self.sealer.open(&api::purpose(owner), sealed).ok()?,
+            Some(sealed) => self.sealer.open(&purpose(owner), sealed).ok()?,
             None => Vec::new(),
         };
         Some(Destination {
@@ -172,4 +171,9 @@ impl Notifier {
             trusted: row.trusted,
         })
     }
+}
+
+/// What a user's webhook secret is sealed for.
+pub(crate) fn purpose(owner: &str) -> String {
+    format!("user:{owner}:webhook")
 }

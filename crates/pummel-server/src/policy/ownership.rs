@@ -107,11 +107,7 @@ fn random_text(bytes: usize) -> Result<String, OwnershipError> {
 }
 
 /// A new claim by `owner` on `host`, kept (replacing an earlier one).
-pub(crate) async fn claim(
-    store: &Store,
-    owner: &str,
-    host: &str,
-) -> Result<Claim, OwnershipError> {
+pub(crate) async fn claim(store: &Store, owner: &str, host: &str) -> Result<Claim, OwnershipError> {
     let (host, authority) = parse_host(host)?;
     let claim = Claim {
         host,

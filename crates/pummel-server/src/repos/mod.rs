@@ -11,7 +11,6 @@
 //! - [`schedule`]: cron schedules of tests;
 //! - `api`: the HTTP endpoints.
 
-pub(crate) mod api;
 pub(crate) mod config;
 mod files;
 pub(crate) mod git;
@@ -113,7 +112,7 @@ pub(crate) struct Caller {
 
 /// The repositories service.
 pub(crate) struct Repos {
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     hub: HubHandle,
     backend: Arc<dyn PlanBackend>,
     pub(crate) sealer: Arc<Sealer>,
@@ -451,16 +450,16 @@ impl Repos {
     ) -> Result<String, RepoError> {
         let (owner, repository) = (row.owner.as_str(), row.name.as_str());
         let mut submit = Submit {
-                plan,
-                agents: test.agents,
-                labels: test.labels.clone(),
-                on_agent_loss: OnAgentLoss::default(),
-                follow: false,
-                queue: false,
-                test: format!("{repository}/{}", test.name),
-                source: "repo".to_owned(),
-                schedule: None,
-                network: None,
+            plan,
+            agents: test.agents,
+            labels: test.labels.clone(),
+            on_agent_loss: OnAgentLoss::default(),
+            follow: false,
+            queue: false,
+            test: format!("{repository}/{}", test.name),
+            source: "repo".to_owned(),
+            schedule: None,
+            network: None,
         };
         // A repository's test passes the same gate as its owner's runs.
         let who = crate::token::Identity {
@@ -471,7 +470,7 @@ impl Repos {
                 crate::token::Role::Client
             },
         };
-        let gate = crate::policy::admission::Gate {
+        let gate = crate::gate::Gate {
             store: &self.store,
             backend: self.backend.as_ref(),
             ownership_ttl: self.ownership_ttl,

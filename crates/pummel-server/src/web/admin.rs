@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{form_session, session, Session};
 use super::page::{render, when, Chrome, PageError};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::users::{password, valid_name, UserRole};
 

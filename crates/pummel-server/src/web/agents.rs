@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{form_session, session, Session};
 use super::page::{render, when, Chrome, PageError};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::wire::{AgentAction, AgentInfo, FromClient, ToClient};
 
 /// An agent's row.
@@ -137,13 +137,7 @@ pub(super) async fn act(
             )))
         }
     };
-    match super::ask(
-        &state,
-        &session.user,
-        FromClient::Agent { name, action },
-    )
-    .await
-    {
+    match super::ask(&state, &session.user, FromClient::Agent { name, action }).await {
         Some(ToClient::Done { .. }) => Ok(Redirect::to("/agents").into_response()),
         Some(ToClient::Error { message }) => Err(PageError::BadRequest(message)),
         _ => Err(PageError::Internal("the hub did not answer".to_owned())),

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::{self, PageError};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::tls::Peer;
 use crate::token;
 use crate::users::{password, session, User};

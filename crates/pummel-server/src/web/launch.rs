@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{form_session, session, Fields};
 use super::page::{self, render, Chrome, PageError};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::wire::{FromClient, OnAgentLoss, PlanSpec, Submit, ToClient};
 
 /// The largest scenario the form takes (the wire's own limit is larger;

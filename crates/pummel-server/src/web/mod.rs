@@ -32,21 +32,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::mpsc;
 
-use crate::api::AppState;
 use crate::hub::HubMsg;
-use crate::users::limit::SignInLimits;
+use crate::state::AppState;
 use crate::wire::{FromClient, ToClient};
 
 pub(crate) use assets::serve as dashboard_assets;
 pub(crate) use auth::Fields;
-
-/// What the pages keep between requests.
-#[derive(Default)]
-pub(crate) struct WebState {
-    pub(crate) limits: SignInLimits,
-    /// The port speaks TLS: cookies are `Secure`.
-    pub(crate) tls: bool,
-}
 
 /// The pages' routes, merged into the server's router.
 pub(crate) fn routes() -> Router<AppState> {

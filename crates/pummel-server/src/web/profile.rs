@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{form_session, session, Session};
 use super::page::{render, when, Chrome, PageError};
-use crate::api::AppState;
+use crate::state::AppState;
 
 pub(crate) struct TokenLine {
     pub(crate) id: String,

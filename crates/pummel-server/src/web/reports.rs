@@ -15,7 +15,7 @@ use pummel_result::result::RunResult;
 use super::auth::{session, Session};
 use super::page::{render, secure_headers, Chrome, PageError};
 use super::runs::{plan_view, visible_run};
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// Runs a trend looks back on.
 const TREND_RUNS: i64 = 200;

@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 
 use super::auth::{form_session, session, Session};
 use super::page::{render, when, Chrome, PageError};
-use crate::api::AppState;
 use crate::hub::HubMsg;
+use crate::state::AppState;
 use crate::store::web_queries::RunSummary;
 use crate::store::RunRow;
 use crate::wire::{FromClient, PlanSpec, ToClient};
@@ -305,13 +305,7 @@ pub(super) async fn stop(
 ) -> Result<Response, PageError> {
     let (session, _) = form_session(&state, &headers, &body).await?;
     visible_run(&state, &session, &id).await?;
-    match super::ask(
-        &state,
-        &session.user,
-        FromClient::Stop { run: id.clone() },
-    )
-    .await
-    {
+    match super::ask(&state, &session.user, FromClient::Stop { run: id.clone() }).await {
         Some(ToClient::Done { .. }) => Ok(Redirect::to(&format!("/runs/{id}")).into_response()),
         Some(ToClient::Error { message }) => Err(PageError::BadRequest(message)),
         _ => Err(PageError::Internal("the hub did not answer".to_owned())),

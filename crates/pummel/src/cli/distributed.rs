@@ -230,7 +230,6 @@ pub(crate) enum UserRoleArg {
     User,
 }
 
-
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenAction {
     /// Create a token and print it (it is stored hashed: it cannot be shown again)

@@ -92,7 +92,7 @@ pub(super) fn network(
             let allow = matches!(action, NetworkAction::Allow(_));
             runtime
                 .block_on(pummel_server::set_network(
-                    &super::server::store_at(&a.data)?,
+                    &super::store_at::store_at(&a.data)?,
                     &a.user,
                     cidr,
                     allow,
@@ -100,7 +100,10 @@ pub(super) fn network(
                 .map_err(store_failure)?
         }
         NetworkAction::List(u) => runtime
-            .block_on(pummel_server::networks(&super::server::store_at(&u.data)?, &u.user))
+            .block_on(pummel_server::networks(
+                &super::store_at::store_at(&u.data)?,
+                &u.user,
+            ))
             .map_err(store_failure)?,
     };
     let mut out = String::new();
@@ -128,14 +131,21 @@ pub(super) fn quota(
                 allow_runners: s.allow_runners,
             };
             runtime
-                .block_on(pummel_server::set_quota(&super::server::store_at(&s.data)?, &s.user, &quota))
+                .block_on(pummel_server::set_quota(
+                    &super::store_at::store_at(&s.data)?,
+                    &s.user,
+                    &quota,
+                ))
                 .map_err(store_failure)?;
             (&s.data, &s.user)
         }
         QuotaAction::Show(u) => (&u.data, &u.user),
     };
     let quota = runtime
-        .block_on(pummel_server::quota(&super::server::store_at(data)?, user))
+        .block_on(pummel_server::quota(
+            &super::store_at::store_at(data)?,
+            user,
+        ))
         .map_err(store_failure)?;
     let text = serde_json::to_string_pretty(&quota).map_err(|e| Failure::runtime(e.to_string()))?;
     destinations::print(&format!("{text}\n"))?;

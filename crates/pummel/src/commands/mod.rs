@@ -17,6 +17,7 @@ mod run;
 mod runner_files;
 mod server;
 mod shipped;
+mod store_at;
 mod target;
 mod trend;
 mod validate;

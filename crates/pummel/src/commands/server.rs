@@ -9,9 +9,7 @@ use pummel_live::RunsEndpoint;
 use pummel_server::token::Role;
 use pummel_server::{HubConfig, LiveMetrics, ServerConfig, StoreAt};
 
-use crate::cli::{
-    DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg,
-};
+use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -23,7 +21,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
     match &args.action {
         Some(ServerAction::Init(data)) => {
-            let at = store_at(data)?;
+            let at = super::store_at::store_at(data)?;
             let token = runtime
                 .block_on(pummel_server::init(&at))
                 .map_err(|e| Failure::usage(e.to_string()))?;
@@ -49,7 +47,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             let made = runtime
                 .block_on(pummel_server::create_token(
-                    &store_at(&create.data)?,
+                    &super::store_at::store_at(&create.data)?,
                     &create.name,
                     role,
                     given.as_deref(),
@@ -80,7 +78,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             runtime
                 .block_on(pummel_server::create_user(
-                    &store_at(&create.data)?,
+                    &super::store_at::store_at(&create.data)?,
                     &create.name,
                     role,
                     &password,
@@ -115,12 +113,6 @@ fn read_password_line() -> Result<String, Failure> {
         ));
     }
     Ok(password)
-}
-
-/// The store `init` and `token create` work on.
-pub(super) fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
-    StoreAt::choose(data.data_dir.clone(), data.database.clone())
-        .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
 }
 
 fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {

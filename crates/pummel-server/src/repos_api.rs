@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{webhook, Caller, NewRepo, RepoError};
-use crate::api::{authorise, AppState};
+use crate::repos::{webhook, Caller, NewRepo, RepoError};
+use crate::state::{authorise, AppState};
 use crate::token::Role;
 
 pub(crate) fn routes() -> Router<AppState> {

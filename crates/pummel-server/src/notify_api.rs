@@ -9,17 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::api::{authorise, AppState};
 use crate::repos::config::Targets;
+use crate::state::{authorise, AppState};
 use crate::store::repos::NotifyRow;
 use crate::token::Role;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/notifications", get(show).put(save))
-}
-
-pub(crate) fn purpose(owner: &str) -> String {
-    format!("user:{owner}:webhook")
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -108,7 +104,7 @@ async fn save(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
             match state
                 .repos
                 .sealer
-                .seal(&purpose(&who.name), secret.as_bytes())
+                .seal(&crate::notify::purpose(&who.name), secret.as_bytes())
             {
                 Ok(sealed) => (sealed, Some(secret)),
                 Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

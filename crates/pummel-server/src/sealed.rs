@@ -48,6 +48,14 @@ impl Sealer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(SealError::Random)?;
+                // With the store in PostgreSQL and no --data-dir, the
+                // directory is a scratch one that may not exist yet.
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| SealError::Key {
+                        source_name: file.display().to_string(),
+                        reason: format!("its directory cannot be made: {e}"),
+                    })?;
+                }
                 write_private(&file, &hex(&key)).map_err(|e| SealError::Key {
                     source_name: file.display().to_string(),
                     reason: format!("cannot be written: {e}"),

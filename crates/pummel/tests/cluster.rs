@@ -304,7 +304,12 @@ impl Server {
 
     /// What `pummel runs --json` says of `run`.
     pub(crate) fn run_info(&self, run: &str) -> Option<Value> {
-        let out = self.client(&["runs", "--json"]);
+        self.run_info_as(&self.client_token, run)
+    }
+
+    /// As [`Server::run_info`], seen with `token` (a user lists only their own runs).
+    pub(crate) fn run_info_as(&self, token: &str, run: &str) -> Option<Value> {
+        let out = crate::util::pummel(&["runs", "--json", "--server", &self.url, "--token", token]);
         let runs: Vec<Value> = serde_json::from_str(&out.stdout).unwrap_or_default();
         runs.into_iter().find(|r| r["id"] == run)
     }
@@ -330,9 +335,21 @@ impl Server {
     /// Waits until the run's state is one of `states`; returns its info.
     #[track_caller]
     pub(crate) fn wait_run(&self, run: &str, states: &[&str], limit: Duration) -> Value {
+        self.wait_run_as(&self.client_token, run, states, limit)
+    }
+
+    /// As [`Server::wait_run`], seen with `token` (a user lists only their own runs).
+    #[track_caller]
+    pub(crate) fn wait_run_as(
+        &self,
+        token: &str,
+        run: &str,
+        states: &[&str],
+        limit: Duration,
+    ) -> Value {
         let mut info = None;
         let reached = poll(limit, || {
-            info = self.run_info(run);
+            info = self.run_info_as(token, run);
             info.as_ref()
                 .is_some_and(|i| states.iter().any(|s| i["state"] == *s))
         });

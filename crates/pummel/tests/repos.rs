@@ -216,7 +216,7 @@ fn pushes_signed_by_each_forge_run_the_pushed_commit(
         );
         assert_eq!(status, 202, "{forge}: a good signature");
         let run = wait_repo_run(server, admin, "web", &head, "push");
-        let info = server.wait_run(&run, &["finished"], SETTLE);
+        let info = server.wait_run_as(admin, &run, &["finished"], SETTLE);
         assert_eq!(info["exit_code"], 0, "{forge}: {info}");
         assert_eq!(
             target.served(),
@@ -273,7 +273,8 @@ fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
     let started = repos(&server, &admin, &["run", "web", "smoke"]);
     assert_eq!(started.code, Some(0), "{}", started.context());
     let run = started.stdout.trim().to_owned();
-    let info = server.wait_run(&run, &["finished"], SETTLE);
+    // The admin ran it: a client token lists only its own runs.
+    let info = server.wait_run_as(&admin, &run, &["finished"], SETTLE);
     assert_eq!(info["exit_code"], 0, "{info}");
     assert_eq!(
         target.served(),
@@ -576,7 +577,7 @@ fn passing_and_failing_runs_are_mailed_and_posted_signed() {
         let out = repos(&server, &admin, &["run", "notify", test]);
         assert_eq!(out.code, Some(0), "{}", out.context());
         let run = out.stdout.trim().to_owned();
-        let info = server.wait_run(&run, &["finished"], SETTLE);
+        let info = server.wait_run_as(&admin, &run, &["finished"], SETTLE);
         assert_eq!(info["exit_code"], code, "{info}");
         // The email, with the verdict in its subject and the figures in its text.
         let mut mail = None;

@@ -50,7 +50,7 @@ CLIENT_TOKEN=$("$PUMMEL" server token create --data-dir "$DATA" --name bench --r
 AGENT_TOKEN=$("$PUMMEL" server token create --data-dir "$DATA" --name agents --role agent)
 PORT=$(pick_port)
 SERVER_URL="http://127.0.0.1:$PORT"
-"$PUMMEL" server --listen "127.0.0.1:$PORT" --data-dir "$DATA" 2>"$BENCH_TMP/server.log" &
+"$PUMMEL" server --trust-clients --listen "127.0.0.1:$PORT" --data-dir "$DATA" 2>"$BENCH_TMP/server.log" &
 SERVER_PID=$!
 track_pid "$SERVER_PID"
 wait_http "$SERVER_URL/healthz" || die "the server did not start: $(cat "$BENCH_TMP/server.log")"

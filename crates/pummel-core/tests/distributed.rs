@@ -122,6 +122,7 @@ fn options(threads: u64) -> RunOptions {
         threads,
         insecure: false,
         http_debug: None,
+        connect_filter: None,
         proxy: None,
     }
 }
@@ -404,6 +405,7 @@ fn an_open_model_over_three_segments_is_one_schedule() {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
         proxy: None,
     };
     let start = start_soon();
@@ -614,6 +616,7 @@ fn a_segment_with_nothing_to_run_is_refused_before_any_load() {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
         proxy: None,
     };
     let e = bench::run_segment(&bench_plan, &part(2), &StopSignal::new(), None, |_| {})

@@ -32,6 +32,7 @@ fn plan(url: &str) -> BenchPlan {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
         proxy: None,
     }
 }

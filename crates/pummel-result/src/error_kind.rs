@@ -45,6 +45,10 @@ pub enum ErrorKind {
     /// This machine ran out of file descriptors (EMFILE, ENFILE) opening a
     /// connection: pummel's limit, not the target's failure.
     FdLimit,
+    /// The address the request would connect to is outside the networks
+    /// this run may reach (a shared server's policy, enforced by its agents
+    /// at connect time, redirects and `hosts:` included). Nothing was sent.
+    AddressRefused,
     /// The proxy asked for credentials (407 Proxy Authentication Required):
     /// none were given, or the proxy refused them.
     ProxyAuth,
@@ -56,7 +60,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order used for fixed-size counters.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
@@ -72,6 +76,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::InvalidRequest,
         ErrorKind::FdLimit,
+        ErrorKind::AddressRefused,
         ErrorKind::ProxyAuth,
         ErrorKind::ProxyRefused,
     ];
@@ -97,6 +102,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::FdLimit => "fd_limit",
+            ErrorKind::AddressRefused => "address_refused",
             ErrorKind::ProxyAuth => "proxy_auth",
             ErrorKind::ProxyRefused => "proxy_refused",
         }
@@ -125,6 +131,9 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidRequest => "request could not be built or sent",
             ErrorKind::FdLimit => "out of file descriptors on this machine (raise `ulimit -n`)",
+            ErrorKind::AddressRefused => {
+                "address outside the networks this run may reach, by the server's policy"
+            }
             ErrorKind::ProxyAuth => "the proxy wants other credentials",
             ErrorKind::ProxyRefused => "the proxy would not open a tunnel to the target",
         }

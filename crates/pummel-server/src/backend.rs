@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pummel_result::{Collector, IntervalSnapshot, RunMetrics};
 
+pub use crate::policy::PlanDemand;
 use crate::wire::PlanSpec;
 
 /// Loads shipped plans.
@@ -41,6 +42,8 @@ pub struct Ending {
 
 /// A loaded plan, on the server.
 pub trait LoadedPlan: Send {
+    /// What it reaches and how hard.
+    fn demand(&self) -> PlanDemand;
     /// A collector for the snapshots of `sources` agents (the plan's
     /// layout and phases).
     fn collector(&self, sources: usize) -> Collector;

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::mpsc;
 
-use crate::api::{authorise, AppState};
 use crate::hub::HubMsg;
+use crate::state::{authorise, AppState};
 use crate::token::Role;
 use crate::wire::{FromClient, JobAction, Submit, ToClient};
 
@@ -36,8 +36,18 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// Sends `req` to the hub as the caller and returns its first answer.
-async fn ask(state: &AppState, headers: &HeaderMap, req: FromClient) -> Result<ToClient, Response> {
+async fn ask(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut req: FromClient,
+) -> Result<ToClient, Response> {
     let who = authorise(state, headers, Role::may_use_client).await?;
+    // A queued job passes the same gate as a run submitted now.
+    if let FromClient::Submit(submit) = &mut req {
+        if let Err(message) = state.gate().pass(&who, submit).await {
+            return Err(error(StatusCode::FORBIDDEN, &message));
+        }
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let sent = state.hub.send(HubMsg::Client {
         admin: who.role == Role::Admin,

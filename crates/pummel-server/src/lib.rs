@@ -16,12 +16,24 @@
 
 mod api;
 pub mod backend;
+pub mod dashboard;
+mod gate;
 mod hub;
 mod jobs_api;
+mod notify;
+mod notify_api;
+pub mod policy;
 mod queue;
+mod repos;
+mod repos_api;
+mod router;
+mod sealed;
+mod state;
 mod store;
 mod tls;
 pub mod token;
+mod users;
+mod web;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -30,8 +42,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use hub::{HubConfig, LiveMetrics};
+pub use notify::{NotifyConfig, NotifyError};
+pub use sealed::SealError;
+
 pub use store::{StoreAt, StoreError};
 pub use tls::TlsError;
+pub use users::UserRole;
 
 use backend::PlanBackend;
 use store::Store;
@@ -46,6 +62,16 @@ pub struct ServerConfig {
     /// PEM certificate chain and key: TLS on the port.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hub: HubConfig,
+    /// How long a host's ownership proof stands before a run re-checks it.
+    pub ownership_ttl: std::time::Duration,
+    /// Client tokens are trusted with any target (a server one team uses):
+    /// no network policy and no ownership proof; quotas still apply.
+    pub trust_clients: bool,
+    /// Email and webhook notifications when runs end.
+    pub notify: NotifyConfig,
+    /// Where repositories are checked out and the secret key file is kept
+    /// (`--data-dir`); the SQLite store's directory when not given.
+    pub work_dir: Option<PathBuf>,
 }
 
 /// The server could not start or went down.
@@ -60,6 +86,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -90,6 +120,64 @@ pub async fn create_token(
     }
 }
 
+/// Adds a user of the web UI (or with `replace`, sets the role and
+/// password of one), creating the store if there is none yet.
+pub async fn create_user(
+    at: &StoreAt,
+    name: &str,
+    role: UserRole,
+    password: &str,
+    replace: bool,
+) -> Result<(), StoreError> {
+    if !users::valid_name(name) {
+        return Err(StoreError::Malformed(format!(
+            "{name:?} is not a user name: 1 to 64 letters, digits, '-', '_', '.' or '@'"
+        )));
+    }
+    if password.chars().count() < users::password::MIN_LENGTH {
+        return Err(StoreError::Password(format!(
+            "a password has at least {} characters",
+            users::password::MIN_LENGTH
+        )));
+    }
+    let store = Store::open(at, true).await?;
+    let hash = users::password::hash(password).map_err(|e| StoreError::Password(e.to_string()))?;
+    store.put_user(name, role, &hash, replace).await
+}
+
+/// Opens (`allow`) or closes a network for `user`, in the store at
+/// `at` (as `pummel server network` does, with or without a server
+/// running); returns the user's networks after.
+pub async fn set_network(
+    at: &StoreAt,
+    user: &str,
+    cidr: policy::Cidr,
+    allow: bool,
+) -> Result<Vec<policy::Cidr>, StoreError> {
+    let store = Store::open(at, false).await?;
+    store.set_network(user, cidr, allow).await?;
+    store.allowed_networks(user).await
+}
+
+/// `user`'s allowed networks.
+pub async fn networks(at: &StoreAt, user: &str) -> Result<Vec<policy::Cidr>, StoreError> {
+    Store::open(at, false).await?.allowed_networks(user).await
+}
+
+/// Sets `user`'s quota (replacing it whole).
+pub async fn set_quota(at: &StoreAt, user: &str, quota: &policy::Quota) -> Result<(), StoreError> {
+    Store::open(at, false).await?.set_quota(user, quota).await
+}
+
+/// `user`'s quota (the default, unlimited, when none was set).
+pub async fn quota(at: &StoreAt, user: &str) -> Result<policy::Quota, StoreError> {
+    Ok(Store::open(at, false)
+        .await?
+        .quota(user)
+        .await?
+        .unwrap_or_default())
+}
+
 /// Binds the port; `on_listening` is told the address (port 0 picks one),
 /// then serves until the process ends.
 pub async fn serve(
@@ -117,13 +205,45 @@ pub async fn serve(
             addr: config.listen.clone(),
             source,
         })?;
-    let hub = hub::start(store.clone(), backend, config.hub);
-    let state = api::AppState {
+    let work_dir = match (&config.work_dir, &config.store) {
+        (Some(dir), _) | (None, StoreAt::Dir(dir)) => dir.clone(),
+        // PostgreSQL and no --data-dir: checkouts are scratch; the key must
+        // then come from PUMMEL_SECRET_KEY(_FILE) to survive a restart.
+        (None, StoreAt::Url(_)) => std::env::temp_dir().join("pummel-server"),
+    };
+    let sealer = Arc::new(sealed::Sealer::from_env_or_dir(&work_dir)?);
+    let notifier = Arc::new(notify::Notifier::new(
+        store.clone(),
+        sealer.clone(),
+        &config.notify,
+    )?);
+    let hub = hub::start(store.clone(), backend.clone(), config.hub);
+    notifier.start(hub.ended());
+    let repos = Arc::new(repos::Repos::new(
+        store.clone(),
+        hub.clone(),
+        backend.clone(),
+        sealer,
+        &work_dir,
+        (config.ownership_ttl, config.trust_clients),
+    ));
+    repos.start_scheduler();
+    let state = state::AppState {
         store,
         hub,
         next_conn: Arc::new(AtomicU64::new(1)),
+        web: Arc::new(state::WebState {
+            tls: tls.is_some(),
+            ..state::WebState::default()
+        }),
+        backend,
+        ownership_ttl: config.ownership_ttl,
+        trust_clients: config.trust_clients,
+        repos,
     };
-    let app = api::router(state.clone()).merge(jobs_api::routes().with_state(state));
+    let app = router::router(state)
+        // The sign-in limit per client address needs the peer's address.
+        .into_make_service_with_connect_info::<tls::Peer>();
     on_listening(local);
     match tls {
         Some(acceptor) => {

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::NetworkPolicy;
+
 /// The protocol's version. An agent or client speaking another is refused
 /// before any load starts, with both versions named.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -144,18 +146,26 @@ pub enum ToAgent {
         segment: SegmentSpec,
         plan: PlanSpec,
         captures: BTreeMap<String, String>,
+        /// The networks the run's owner may reach: the agent refuses any
+        /// other address at connect time. Absent: any (an admin's run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Run the plan's global setup, once, now; answer `setup_done` or
     /// `setup_failed`.
     Setup {
         run: String,
         plan: PlanSpec,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Run the plan's global teardown, once, now; answer `teardown_done`.
     Teardown {
         run: String,
         plan: PlanSpec,
         captures: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<NetworkPolicy>,
     },
     /// Start at this instant of the agent's own clock (Unix ns): the server
     /// has already added the agent's measured offset.
@@ -246,6 +256,10 @@ pub struct Submit {
     /// the request and queue it at every firing instead of once now.
     #[serde(default)]
     pub schedule: Option<String>,
+    /// The networks the submitter may reach, set by the server from its
+    /// policy (never taken from the client): `None` for an admin.
+    #[serde(skip)]
+    pub network: Option<NetworkPolicy>,
 }
 
 /// A schedule as a client sees it.
@@ -295,6 +309,10 @@ pub struct JobInfo {
     pub exit_code: Option<i32>,
     pub message: Option<String>,
 }
+
+/// What an agent says it can do, in its hello; the server gives a run whose
+/// owner's networks are restricted only to an agent that enforces them.
+pub const CAPABILITY_NETWORK_POLICY: &str = "network_policy";
 
 /// What a client may do to an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +365,16 @@ pub enum FromClient {
         id: String,
         action: Option<JobAction>,
     },
+    /// The caller's host claims (`pummel hosts`).
+    Hosts,
+    /// A new challenge for a host (`pummel hosts claim HOST`).
+    ClaimHost {
+        host: String,
+    },
+    /// Fetch a host's challenge now (`pummel hosts verify HOST`).
+    VerifyHost {
+        host: String,
+    },
 }
 
 /// Server → client.
@@ -391,6 +419,10 @@ pub enum ToClient {
         state: String,
         exit_code: i32,
         message: Option<String>,
+    },
+    /// Host claims, for `hosts`, `claim_host` and `verify_host`.
+    Hosts {
+        hosts: Vec<crate::policy::Claim>,
     },
     Result {
         run: String,

@@ -16,6 +16,9 @@ pub struct TargetConfig {
     /// An automatic pause of the whole server, to test how a load generator reports a target that
     /// freezes (coordinated omission, timeouts). `None`: never pause on its own.
     pub stall: Option<StallPlan>,
+    /// Ownership challenges to answer: `GET /.well-known/pummel-challenge/{id}` returns the token
+    /// given for `id`, as a host proving itself to a shared pummel server does.
+    pub challenges: Vec<(String, String)>,
 }
 
 impl Default for TargetConfig {
@@ -25,6 +28,7 @@ impl Default for TargetConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             threads: None,
             stall: None,
+            challenges: Vec::new(),
         }
     }
 }

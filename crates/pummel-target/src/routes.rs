@@ -43,6 +43,17 @@ pub(crate) async fn handle(state: &Arc<ServerState>, request: Request<Incoming>)
         (Some("echo"), None, _, _) => echo::echo(&parts.headers, body),
         (Some("headers"), None, _, _) => headers::headers(&parts.headers, parts.version),
         (Some("redirect"), Some(n), None, _) => redirect::redirect(n),
+        (Some("redirect-to"), None, _, _) => redirect::redirect_to(query),
+        (Some(".well-known"), Some("pummel-challenge"), Some(id), None) => {
+            match state.challenges.iter().find(|(known, _)| known == id) {
+                Some((_, token)) => response::with_body(
+                    StatusCode::OK,
+                    HeaderValue::from_static("text/plain"),
+                    Body::from(token.clone()),
+                ),
+                None => response::not_found(),
+            }
+        }
         (Some("cookies"), None, _, _) => cookies::list(&parts.headers),
         (Some("cookies"), Some("set"), None, _) => cookies::set(query),
         (Some("basic-auth"), Some(user), Some(pass), None) => {

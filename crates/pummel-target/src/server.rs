@@ -56,7 +56,7 @@ impl Target {
         gzip::init()?;
         let listener = TcpListener::bind(config.addr).await?;
         let local_addr = listener.local_addr()?;
-        let state = Arc::new(ServerState::new(config.stall));
+        let state = Arc::new(ServerState::new(config.stall, config.challenges.clone()));
         let (stop, stop_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&state), stop_rx));
         Ok(Target {

@@ -30,10 +30,12 @@ pub(crate) struct ServerState {
     pub(crate) shop: Shop,
     /// Shared by the `/ws` sessions, which outlive the requests that opened them (hence the `Arc`).
     pub(crate) websockets: Arc<WebSocketHub>,
+    /// Ownership challenges: id → token.
+    pub(crate) challenges: Vec<(String, String)>,
 }
 
 impl ServerState {
-    pub(crate) fn new(plan: Option<StallPlan>) -> Self {
+    pub(crate) fn new(plan: Option<StallPlan>, challenges: Vec<(String, String)>) -> Self {
         let market = Marketplace::new(Limits::default());
         marketplace::seed(&market);
         ServerState {
@@ -43,6 +45,7 @@ impl ServerState {
             marketplace: market,
             shop: Shop::default(),
             websockets: Arc::new(WebSocketHub::new()),
+            challenges,
         }
     }
 

@@ -55,8 +55,12 @@ pub(crate) enum Command {
     Result(ResultArgs),
     /// List a server's agents, or disable, drain or enable one
     Agents(AgentsArgs),
+    /// Test repositories on a server: add, list, pull, tests, run, remove
+    Repos(repos::ReposArgs),
     /// List a server's job queue and past jobs, or show, cancel, rerun or delete one
     Jobs(JobsArgs),
+    /// The hosts you claimed on a server, or claim one and prove you own it
+    Hosts(HostsArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell, elvish
     Completions(CompletionsArgs),
     /// Print pummel's manual page (roff): `pummel man > pummel.1`, or every page into a directory
@@ -104,6 +108,12 @@ pub(crate) struct LiveArgs {
 pub(crate) struct RunArgs {
     /// The scenario file (YAML); with --runner, the test file and its entry: FILE[:ENTRY]
     pub file: PathBuf,
+
+    /// Serve the live run page (charts each second, a stop button) on this loopback address
+    /// while the run lasts; without ADDR, 127.0.0.1:5665
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665",
+          value_parser = parse_listen, conflicts_with = "server")]
+    pub dashboard: Option<std::net::SocketAddr>,
 
     /// Run FILE[:ENTRY] in a runner process: python (a pummel.TestCase method, e.g.
     /// tests/test_market.py:MarketTest.test_buy) or node (an exported test function)
@@ -349,6 +359,11 @@ pub(crate) struct TargetArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
 
+    /// Answer GET /.well-known/pummel-challenge/ID with TOKEN (a host's proof of ownership for a
+    /// shared pummel server; repeatable)
+    #[arg(long = "challenge", value_name = "ID=TOKEN", value_parser = parse_env_pair)]
+    pub challenges: Vec<(String, String)>,
+
     /// Server threads (default: one per core; at most 1024)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_THREADS))]
     pub threads: Option<u64>,
@@ -526,11 +541,14 @@ pub(crate) struct TrendArgs {
 }
 
 mod distributed;
+pub(crate) mod repos;
 
 pub(crate) use distributed::{
     AgentArgs, AgentsAction, AgentsArgs, DataDirArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs,
     ResultArgs, RoleArg, RunIdArgs, RunsArgs, ServerAction, ServerArgs, SubmitArgs, TokenAction,
+    UserAction, UserRoleArg,
 };
+pub(crate) use distributed::{HostsAction, HostsArgs, NetworkAction, QuotaAction};
 
 /// Parses a percentage: `5%`, `5` or `12.5%`.
 fn parse_percent(s: &str) -> Result<f64, String> {

@@ -32,6 +32,7 @@ impl CountingTarget {
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 threads: Some(1),
                 stall: None,
+                challenges: Vec::new(),
             }))
             .expect("start the target");
         CountingTarget {

@@ -127,13 +127,26 @@ fn output_of(mut command: Command) -> std::process::Output {
 
 impl Server {
     /// Initialises a store in a fresh directory, makes a client and an agent token, and starts
-    /// the server on a free port with `extra` flags.
+    /// the server on a free port with `extra` flags, trusting its client tokens with loopback
+    /// targets (`--trust-clients`: these tests are about distribution, not the safety policy).
     pub(crate) fn start(extra: &[&str]) -> Server {
         Server::start_on(None, extra)
     }
 
     /// As [`Server::start`], with the store in the PostgreSQL database at `database` when given.
     pub(crate) fn start_on(database: Option<&str>, extra: &[&str]) -> Server {
+        let mut all = vec!["--trust-clients"];
+        all.extend_from_slice(extra);
+        Server::start_shared_on(database, &all)
+    }
+
+    /// As [`Server::start`], with the safety policy of a shared server in force for non-admins.
+    pub(crate) fn start_shared(extra: &[&str]) -> Server {
+        Server::start_shared_on(None, extra)
+    }
+
+    /// As [`Server::start_shared`], with the store in PostgreSQL at `database` when given.
+    pub(crate) fn start_shared_on(database: Option<&str>, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let store_flags = |c: &mut Command| match database {
@@ -291,7 +304,12 @@ impl Server {
 
     /// What `pummel runs --json` says of `run`.
     pub(crate) fn run_info(&self, run: &str) -> Option<Value> {
-        let out = self.client(&["runs", "--json"]);
+        self.run_info_as(&self.client_token, run)
+    }
+
+    /// As [`Server::run_info`], seen with `token` (a user lists only their own runs).
+    pub(crate) fn run_info_as(&self, token: &str, run: &str) -> Option<Value> {
+        let out = crate::util::pummel(&["runs", "--json", "--server", &self.url, "--token", token]);
         let runs: Vec<Value> = serde_json::from_str(&out.stdout).unwrap_or_default();
         runs.into_iter().find(|r| r["id"] == run)
     }
@@ -317,9 +335,21 @@ impl Server {
     /// Waits until the run's state is one of `states`; returns its info.
     #[track_caller]
     pub(crate) fn wait_run(&self, run: &str, states: &[&str], limit: Duration) -> Value {
+        self.wait_run_as(&self.client_token, run, states, limit)
+    }
+
+    /// As [`Server::wait_run`], seen with `token` (a user lists only their own runs).
+    #[track_caller]
+    pub(crate) fn wait_run_as(
+        &self,
+        token: &str,
+        run: &str,
+        states: &[&str],
+        limit: Duration,
+    ) -> Value {
         let mut info = None;
         let reached = poll(limit, || {
-            info = self.run_info(run);
+            info = self.run_info_as(token, run);
             info.as_ref()
                 .is_some_and(|i| states.iter().any(|s| i["state"] == *s))
         });

@@ -28,6 +28,9 @@
 //!   them), failures and `on_error` in a batch; `http2:` over TLS and h2c, one connection per origin;
 //! - `peers`: servers that break HTTP on purpose (answers nobody asked for, …), signals and
 //!   failing outputs: counted once, named, never a silent success;
+//! - `repos`: test repositories (by path and over git://, pummel.yml checked with file:line:col,
+//!   GitHub/Gitea/GitLab push webhooks, credentials sealed) and run notifications (email to an
+//!   SMTP sink, signed webhooks);
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -59,6 +62,10 @@
 //!   `start_after`, `iterations_per_vu`, per-scenario timelines);
 //! - `queue`: the server's store on SQLite and on PostgreSQL, runs kept across a `kill -9`;
 //! - `postgres`: one PostgreSQL started for the tests, a database per test;
+//! - `web`: the server's web UI over HTTP: sign-in and its limit, sessions, CSRF on every form,
+//!   profile tokens used by the CLI, a run from the form followed live to its report, ownership;
+//! - `safety`: a shared server's network policy (enforced by the agent at connect time, redirects
+//!   included), host ownership proof, quotas and the admin's exemption;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
 //! - `util`: running the binary and the target, reading results.
 
@@ -87,10 +94,12 @@ mod postgres;
 mod proxy;
 mod queue;
 mod reports;
+mod repos;
 mod requests;
 mod runner_clients;
 mod runners;
 mod runners_distributed;
+mod safety;
 mod scenarios;
 mod scenload;
 mod server_metrics;
@@ -98,5 +107,6 @@ mod servers;
 mod target;
 mod timing;
 mod tls;
+mod web;
 mod websocket;
 mod wire;

@@ -128,7 +128,8 @@ impl Drop for Target {
     }
 }
 
-/// Parses `pummel target listening on http://127.0.0.1:PORT/` into the base URL and port.
+/// Parses `pummel target listening on http://127.0.0.1:PORT/` into the base URL and port (any
+/// loopback address: the safety tests serve on 127.0.0.2).
 pub(crate) fn parse_listening_line(line: &str) -> Option<(String, u16)> {
     let url = line
         .trim_end()
@@ -136,7 +137,7 @@ pub(crate) fn parse_listening_line(line: &str) -> Option<(String, u16)> {
     let authority = url.strip_prefix("http://")?.strip_suffix('/')?;
     let (host, port) = authority.rsplit_once(':')?;
     let port: u16 = port.parse().ok()?;
-    (host == "127.0.0.1" && port != 0).then(|| (format!("http://{authority}"), port))
+    (host.starts_with("127.") && port != 0).then(|| (format!("http://{authority}"), port))
 }
 
 /// A port on 127.0.0.1 with nothing listening on it (bound, then released).

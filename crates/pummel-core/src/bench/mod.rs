@@ -44,6 +44,9 @@ pub struct BenchPlan {
     /// WebSocket bench: each connection is a socket sending `request.body`
     /// as a message and waiting for the reply (an echo).
     pub websocket: Option<WsUrl>,
+    /// The addresses the bench may connect to (an agent of a shared
+    /// server); `None`: any.
+    pub connect_filter: Option<crate::http::ConnectFilter>,
     /// The HTTP proxy every connection goes through (`--proxy`).
     pub proxy: Option<crate::http::ProxyUrl>,
 }
@@ -112,6 +115,9 @@ pub enum BenchError {
     /// or its thread died): the figures of the others are not the bench's.
     #[error("{0}")]
     Worker(String),
+    /// The target's address is outside the networks the bench may reach.
+    #[error("{host} resolves to an address outside the networks this bench may reach")]
+    AddressRefused { host: String },
 }
 
 /// Runs a bench to the end (or until `stop`), calling `on_progress` once a
@@ -174,6 +180,13 @@ pub fn run_segment(
         )));
     }
     let addrs = resolve(plan)?;
+    if let Some(filter) = &plan.connect_filter {
+        if !filter.allows_all(&addrs) {
+            return Err(BenchError::AddressRefused {
+                host: plan.request.url.host.clone(),
+            });
+        }
+    }
     let tls_config = plan.request.url.scheme.is_tls().then(|| {
         tls::client_config(
             plan.insecure,

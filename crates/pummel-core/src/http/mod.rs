@@ -2,6 +2,7 @@
 //! HTTP/2, rustls for TLS.
 
 pub(crate) mod chunked;
+pub(crate) mod connect_filter;
 pub(crate) mod decode;
 pub(crate) mod failure_reason;
 pub(crate) mod h1;
@@ -15,6 +16,7 @@ pub(crate) mod target;
 pub(crate) mod tls;
 pub(crate) mod transport;
 
+pub use connect_filter::ConnectFilter;
 pub(crate) use h1::{Discard, H1Connection, H1Error};
 pub use proxy::{ProxyUrl, ProxyUrlError};
 pub use request::{parse_header, Bytes, HeaderError, Method, RequestSpec};

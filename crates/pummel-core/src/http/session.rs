@@ -202,6 +202,9 @@ pub(crate) struct SessionOptions {
     /// (`hosts:`, curl's `--resolve`); the URL's name still goes in the
     /// `Host` header and the TLS server name.
     pub hosts: HashMap<String, std::net::IpAddr>,
+    /// The addresses this run may reach (a shared server's policy); `None`:
+    /// any.
+    pub connect_filter: Option<crate::http::ConnectFilter>,
     /// The proxies requests may go through (the plan's, then the command
     /// line's); a [`ProxySetting::Via`] indexes this.
     pub proxies: Vec<std::sync::Arc<ProxyUrl>>,
@@ -228,6 +231,7 @@ impl Default for SessionOptions {
             connect_timeout: Duration::from_secs(10),
             decompress: true,
             hosts: HashMap::new(),
+            connect_filter: None,
             proxies: Vec::new(),
             default_proxy: None,
         }
@@ -316,6 +320,16 @@ impl Connectors {
             // resolved now; failure to resolve is a failed connect.
             None => url.resolve().await.map_err(|_| ErrorKind::ConnectError)?,
         };
+        // Checked here, where every address of an origin first appears (the
+        // plan's target, `hosts:`, an absolute URL, a redirect); a refused
+        // origin is not cached, so each attempt is counted again.
+        // Through a proxy the agent cannot see where the connection goes:
+        // a run with a filter may not use one.
+        if let Some(filter) = &self.options.connect_filter {
+            if via.is_some() || !filter.allows_all(&addrs) {
+                return Err(ErrorKind::AddressRefused);
+            }
+        }
         let tls = match url.scheme.is_tls() {
             // Fails only for settings the loader checked already.
             true => Some(

@@ -64,6 +64,9 @@ pub struct RunOptions {
     /// The proxy requests go through (`--proxy`), in place of the file's
     /// `defaults.proxy`; requests that name their own keep it.
     pub proxy: Option<crate::http::ProxyUrl>,
+    /// The addresses the run may connect to (an agent of a shared server);
+    /// `None`: any, as for a local run.
+    pub connect_filter: Option<crate::http::ConnectFilter>,
 }
 
 /// Why a run could not start, or could not go on.
@@ -244,6 +247,7 @@ impl WorkerPlans {
             hosts: program.plan.defaults.hosts.iter().cloned().collect(),
             proxies,
             default_proxy,
+            connect_filter: options.connect_filter.clone(),
             ..SessionOptions::default()
         };
         Ok(WorkerPlans {

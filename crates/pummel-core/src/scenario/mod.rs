@@ -27,6 +27,7 @@ pub(crate) mod check;
 pub(crate) mod cookie;
 pub(crate) mod css;
 pub(crate) mod custom_metric;
+mod demand;
 pub(crate) mod diagnostic;
 pub(crate) mod duration;
 pub(crate) mod feeder;
@@ -71,6 +72,7 @@ mod tests;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub use demand::Demand;
 pub use diagnostic::{Diagnostic, Diagnostics, Span};
 pub use load_model::{OverrideError, Overrides};
 pub use model::{Plan, UnknownScenario};

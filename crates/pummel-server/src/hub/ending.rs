@@ -74,6 +74,7 @@ impl Hub {
                     run: run_id.to_owned(),
                     plan: run.spec.clone(),
                     captures: run.captures.clone(),
+                    network: run.network.clone(),
                 });
                 return;
             }
@@ -160,6 +161,7 @@ impl Hub {
             .store
             .update_run(run_id, state, &agents, message.as_deref())
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         self.run_ended(run_id, state, code, message.as_deref())
             .await;
         for f in &run.followers {

@@ -91,6 +91,33 @@ fn info(row: &JobRow, position: Option<u32>) -> JobInfo {
     }
 }
 
+/// A job's stored request: the submission, with the networks the gate
+/// gave it. `Submit.network` is never read from a client, so it is kept
+/// here beside the request, for the agents to enforce when the job starts.
+pub(super) fn spec_text(submit: &Submit) -> String {
+    let mut value = serde_json::to_value(submit).unwrap_or_default();
+    if let (Some(fields), Ok(network)) =
+        (value.as_object_mut(), serde_json::to_value(&submit.network))
+    {
+        fields.insert("network".to_owned(), network);
+    }
+    value.to_string()
+}
+
+/// Reads a stored request back, with its networks. A request stored
+/// without them (by an older server) gets the strictest policy: public
+/// networks only, whoever submitted it.
+pub(super) fn read_spec(text: &str) -> Result<Submit, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let network = match value.get("network") {
+        Some(network) => serde_json::from_value(network.clone())?,
+        None => Some(crate::policy::NetworkPolicy::restricted(Vec::new())),
+    };
+    let mut submit: Submit = serde_json::from_value(value)?;
+    submit.network = network;
+    Ok(submit)
+}
+
 fn job_id(seq: i64) -> String {
     let mut bytes = [0u8; 2];
     let _ = getrandom::fill(&mut bytes);
@@ -107,7 +134,7 @@ impl Hub {
         }
         self.jobs.next_seq = self.store.next_job_seq().await.unwrap_or(1);
         for row in self.store.queued_jobs().await.unwrap_or_default() {
-            match serde_json::from_str::<Submit>(&row.spec) {
+            match read_spec(&row.spec) {
                 Ok(submit) => self.jobs.waiting.push(Waiting {
                     row,
                     submit,
@@ -153,7 +180,7 @@ impl Hub {
             owner: owner.to_owned(),
             source: source.to_owned(),
             test: submit.test.clone(),
-            spec: serde_json::to_string(&submit).unwrap_or_default(),
+            spec: spec_text(&submit),
             state: "queued".to_owned(),
             run_id: None,
             created_at: unix_now(),
@@ -407,7 +434,7 @@ impl Hub {
         match action {
             JobAction::Cancel => self.cancel_job(&row).await,
             JobAction::Rerun => {
-                let mut submit: Submit = serde_json::from_str(&row.spec)
+                let mut submit: Submit = read_spec(&row.spec)
                     .map_err(|e| format!("job {id}'s stored request does not read: {e}"))?;
                 submit.follow = false;
                 let (tx, _) = mpsc::unbounded_channel();

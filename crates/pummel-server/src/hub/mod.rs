@@ -13,6 +13,7 @@ pub(crate) use agents::unix_ms_now;
 mod ending;
 mod history;
 mod jobs;
+mod placement;
 mod published;
 mod runs;
 mod schedules;
@@ -23,7 +24,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::backend::PlanBackend;
 use crate::store::Store;
@@ -113,12 +114,18 @@ pub(crate) enum HubMsg {
 #[derive(Clone)]
 pub(crate) struct HubHandle {
     tx: mpsc::UnboundedSender<HubMsg>,
+    ended: broadcast::Sender<String>,
 }
 
 impl HubHandle {
     /// Sends to the hub; false once it has stopped.
     pub(crate) fn send(&self, msg: HubMsg) -> bool {
         self.tx.send(msg).is_ok()
+    }
+
+    /// The id of each run as it ends (for notifications).
+    pub(crate) fn ended(&self) -> broadcast::Receiver<String> {
+        self.ended.subscribe()
     }
 }
 
@@ -131,6 +138,8 @@ pub(crate) struct Hub {
     runs: HashMap<String, ActiveRun>,
     /// Agents refused at connect, and why (until they connect well).
     refused: std::collections::BTreeMap<String, String>,
+    /// Told the id of every run that ends.
+    ended: broadcast::Sender<String>,
     jobs: jobs::Jobs,
     /// Writes snapshots off this loop.
     writer: writer::Writer,
@@ -146,9 +155,11 @@ pub(crate) fn start(
     config: HubConfig,
 ) -> HubHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (ended, _) = broadcast::channel(1024);
     let mut hub = Hub {
         writer: writer::Writer::start(store.clone()),
         late: std::collections::HashSet::new(),
+        ended: ended.clone(),
         store,
         backend,
         config,
@@ -171,7 +182,7 @@ pub(crate) fn start(
             }
         }
     });
-    HubHandle { tx }
+    HubHandle { tx, ended }
 }
 
 impl Hub {
@@ -253,7 +264,11 @@ impl Hub {
         tx: &mpsc::UnboundedSender<ToClient>,
     ) {
         match req {
-            FromClient::Hello { .. } => {}
+            // Host claims are answered before the hub (see `policy::api`).
+            FromClient::Hello { .. }
+            | FromClient::Hosts
+            | FromClient::ClaimHost { .. }
+            | FromClient::VerifyHost { .. } => {}
             FromClient::Agents => {
                 let agents = self.agent_list().await;
                 tell(tx, ToClient::Agents { agents });

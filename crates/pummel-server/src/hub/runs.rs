@@ -13,6 +13,7 @@ use super::agents::Agent;
 use super::writer::Write;
 use super::{tell, Hub};
 use crate::backend::LoadedPlan;
+use crate::policy::NetworkPolicy;
 use crate::store::{unix_now, RunRow};
 use crate::wire::{OnAgentLoss, PlanSpec, SegmentSpec, Submit, ToAgent, ToClient};
 
@@ -88,6 +89,8 @@ pub(crate) struct ActiveRun {
     pub(super) live: Collector,
     pub(super) followers: Vec<mpsc::UnboundedSender<ToClient>>,
     pub(super) spec: PlanSpec,
+    /// The owner's networks, sent with every part of the plan.
+    pub(super) network: Option<NetworkPolicy>,
     /// The global setup's variables, for every agent and the teardown.
     pub(super) captures: BTreeMap<String, String>,
     /// What the global setup and teardown measured (totals only).
@@ -232,6 +235,7 @@ impl Hub {
             live,
             followers: Vec::new(),
             spec: submit.plan,
+            network: submit.network.clone(),
             captures: BTreeMap::new(),
             global: Vec::new(),
             stopping: None,
@@ -240,12 +244,7 @@ impl Hub {
         if setup {
             // The global setup runs once, on the first agent, before any
             // segment is given out: its captures go to every agent.
-            if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
-                first.send(ToAgent::Setup {
-                    run: id.to_owned(),
-                    plan: run.spec.clone(),
-                });
-            }
+            self.send_setup(&run);
         } else {
             self.assign(&run);
         }
@@ -253,49 +252,15 @@ impl Hub {
         Ok(())
     }
 
-    /// The idle agents a submission gets (by count and labels), or why
-    /// there are not enough.
-    fn choose_agents(&self, submit: &Submit) -> Result<Vec<String>, String> {
-        let mut idle: Vec<&str> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| a.is_idle())
-            .filter(|(_, a)| {
-                submit
-                    .labels
-                    .iter()
-                    .all(|(k, v)| a.hello.labels.get(k) == Some(v))
-            })
-            .map(|(name, _)| name.as_str())
-            .collect();
-        idle.sort_unstable();
-        let wanted = submit.agents.map_or(idle.len(), |n| n as usize);
-        if wanted == 0 || idle.len() < wanted {
-            let labels = if submit.labels.is_empty() {
-                String::new()
-            } else {
-                let pairs: Vec<String> = submit
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                format!(" with {}", pairs.join(","))
-            };
-            let refused: String = self
-                .refused
-                .iter()
-                .map(|(name, reason)| format!("; agent {name} was refused: {reason}"))
-                .collect();
-            return Err(format!(
-                "not enough agents: {} wanted, {} idle{labels} (see `pummel agents`); \
-                         no load was started{refused}",
-                submit
-                    .agents
-                    .map_or_else(|| "at least 1".to_owned(), |n| n.to_string()),
-                idle.len()
-            ));
+    /// Gives the run's first agent the global setup to run.
+    fn send_setup(&self, run: &ActiveRun) {
+        if let Some(first) = run.agents.first().and_then(|s| self.agents.get(&s.name)) {
+            first.send(ToAgent::Setup {
+                run: run.id.clone(),
+                plan: run.spec.clone(),
+                network: run.network.clone(),
+            });
         }
-        Ok(idle[..wanted].iter().map(|s| (*s).to_owned()).collect())
     }
 
     /// Gives every agent its segment.
@@ -310,6 +275,7 @@ impl Hub {
                     },
                     plan: run.spec.clone(),
                     captures: run.captures.clone(),
+                    network: run.network.clone(),
                 });
             }
         }
@@ -408,6 +374,7 @@ impl Hub {
             .store
             .finish_run(run_id, state, "null", code, Some(message))
             .await;
+        let _ = self.ended.send(run_id.to_owned());
         self.run_ended(run_id, state, code, Some(message)).await;
         for f in &run.followers {
             tell(

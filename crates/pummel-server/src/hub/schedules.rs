@@ -63,7 +63,7 @@ impl Hub {
             owner: owner.to_owned(),
             test: submit.test.clone(),
             cron: cron.to_owned(),
-            spec: serde_json::to_string(&submit).unwrap_or_default(),
+            spec: super::jobs::spec_text(&submit),
             next_at,
             created_at: now,
         };
@@ -96,7 +96,7 @@ impl Hub {
             if self.store.set_schedule_next(&row.id, next).await.is_err() {
                 continue;
             }
-            if let Ok(submit) = serde_json::from_str::<Submit>(&row.spec) {
+            if let Ok(submit) = super::jobs::read_spec(&row.spec) {
                 let (tx, _) = mpsc::unbounded_channel();
                 self.enqueue(&row.owner, "schedule", submit, &tx).await;
             }

@@ -14,11 +14,15 @@
 //! The engine never sees the store; the hub writes to it off the agents'
 //! hot path.
 
+pub(crate) mod repos;
+
 mod agents;
 mod jobs;
 mod runs;
 mod schedules;
 mod tokens;
+pub(crate) mod users;
+pub(crate) mod web_queries;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -108,6 +112,12 @@ pub enum StoreError {
     TokenTaken(String),
     #[error("a token must be at least 32 characters")]
     TokenTooShort,
+    #[error("there is already a user named {0:?}")]
+    UserTaken(String),
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Password(String),
     #[error("a stored row is malformed: {0}")]
     Malformed(String),
 }

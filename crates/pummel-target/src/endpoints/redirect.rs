@@ -26,6 +26,22 @@ pub(crate) fn redirect(n_text: &str) -> Response<Body> {
     found(location)
 }
 
+/// `/redirect-to?url=URL` → 302 to `URL`, whatever it is (as httpbin's): to test where a client
+/// lets a redirect take it.
+pub(crate) fn redirect_to(query: Option<&str>) -> Response<Body> {
+    let Some(raw) = params::query_value(query, "url") else {
+        return response::bad_request("give the target as ?url=URL".to_owned());
+    };
+    let url = match params::decode_component("url", raw) {
+        Ok(url) => url,
+        Err(message) => return response::bad_request(message),
+    };
+    match HeaderValue::try_from(url) {
+        Ok(location) => found(location),
+        Err(_) => response::bad_request("url is not a valid Location".to_owned()),
+    }
+}
+
 /// A 302 to `location`, without a body.
 pub(crate) fn found(location: HeaderValue) -> Response<Body> {
     let mut response = Response::new(Body::Empty);

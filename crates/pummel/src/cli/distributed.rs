@@ -114,6 +114,24 @@ pub(crate) struct ServerArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub agent_timeout: Duration,
 
+    /// Send notification emails through this SMTP relay: smtp://HOST:PORT (plain),
+    /// smtp://HOST:PORT?tls=required (STARTTLS) or smtps://HOST:PORT (TLS); USER:PASS@ before
+    /// the host to log in
+    #[arg(long, env = "PUMMEL_SMTP", hide_env_values = true, value_name = "URL")]
+    pub smtp: Option<String>,
+
+    /// The sender of notification emails (with --smtp)
+    #[arg(
+        long,
+        env = "PUMMEL_MAIL_FROM",
+        value_name = "ADDRESS",
+        requires = "smtp"
+    )]
+    pub mail_from: Option<String>,
+
+    /// The server's URL as its users reach it, for the links in notifications
+    #[arg(long, env = "PUMMEL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Retention: keep this many ended jobs per test name (with their runs and results)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_runs: Option<u32>,
@@ -122,6 +140,14 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_days: Option<u32>,
 
+    /// How long a host's ownership proof stands before a run fetches its challenge again
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ownership_ttl: Duration,
+
+    /// Trust client tokens with any target, as admins (a server one team uses): no allowed-network
+    /// check and no ownership proof; quotas still apply
+    #[arg(long)]
+    pub trust_clients: bool,
     /// Serve the merged live figures of the runs this server coordinates at
     /// http://ADDR/metrics (Prometheus/OpenMetrics; every series labelled with its `run`)
     #[arg(long, value_name = "ADDR", value_parser = super::parse_listen)]
@@ -156,6 +182,52 @@ pub(crate) enum ServerAction {
     /// Manage tokens
     #[command(subcommand)]
     Token(TokenAction),
+    /// The networks a user's runs may reach beyond the public ones
+    #[command(subcommand)]
+    Network(NetworkAction),
+    /// A user's quotas: concurrent jobs, agents, VUs, rate, duration, runs per day, storage
+    #[command(subcommand)]
+    Quota(QuotaAction),
+    /// Manage the users who sign in to the web UI
+    #[command(subcommand)]
+    User(UserAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserAction {
+    /// Create a user (argon2id password hash); the password is read from the variable named by
+    /// --password-from-env, else from the first line of standard input
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserCreateArgs {
+    #[command(flatten)]
+    pub data: DataDirArgs,
+
+    /// The user's name (letters, digits, '-', '_', '.', '@'): they sign in with it, and it owns
+    /// their runs and API tokens
+    pub name: String,
+
+    /// What they may do: `admin` sees and controls every run, the agents and the users; `user`
+    /// their own runs
+    #[arg(long, value_enum)]
+    pub role: UserRoleArg,
+
+    /// Read the password from this environment variable (at least 10 characters)
+    #[arg(long, value_name = "VAR")]
+    pub password_from_env: Option<String>,
+
+    /// Set the role and password of a user that exists (signing them out everywhere) instead of
+    /// refusing
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UserRoleArg {
+    Admin,
+    User,
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,4 +381,120 @@ pub(crate) enum AgentsAction {
     Disable,
     Drain,
     Enable,
+}
+
+// A shared server's safety: allowed networks and quotas (`pummel server network`, `pummel
+// server quota`, on the store) and host ownership (`pummel hosts`, through the server).
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NetworkAction {
+    /// Let USER's runs reach a network refused by default (loopback, private, link-local, …)
+    Allow(NetworkArgs),
+    /// Take a network back from USER
+    Deny(NetworkArgs),
+    /// List the networks USER may reach beyond the public ones
+    List(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NetworkArgs {
+    /// An address (127.0.0.2) or a CIDR (10.1.0.0/16, fd00::/8)
+    pub cidr: String,
+
+    /// Whose runs (a token's owner name)
+    #[arg(long)]
+    pub user: String,
+
+    #[command(flatten)]
+    pub data: DataDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserArgs {
+    /// The user (a token's owner name)
+    pub user: String,
+
+    #[command(flatten)]
+    pub data: DataDirArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum QuotaAction {
+    /// Set USER's quota (replacing it whole: a limit not given is unlimited)
+    Set(QuotaSetArgs),
+    /// Show USER's quota as JSON
+    Show(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QuotaSetArgs {
+    /// The user (a token's owner name)
+    pub user: String,
+
+    /// Runs pending or running at once
+    #[arg(long, value_name = "N")]
+    pub concurrent_jobs: Option<u32>,
+
+    /// Agents one run may take
+    #[arg(long, value_name = "N")]
+    pub agents_per_job: Option<u32>,
+
+    /// VUs one run may run at once
+    #[arg(long, value_name = "N")]
+    pub max_vus: Option<u32>,
+
+    /// Arrival rate (iterations per second) one run may reach
+    #[arg(long, value_name = "R")]
+    pub max_rate: Option<f64>,
+
+    /// How long one run may last: 30s, 10m, 2h
+    #[arg(long, value_name = "D", value_parser = pummel_server::policy::quota::parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
+
+    /// Runs started in any 24 hours
+    #[arg(long, value_name = "N")]
+    pub runs_per_day: Option<u32>,
+
+    /// Bytes of stored results
+    #[arg(long, value_name = "BYTES")]
+    pub report_storage: Option<u64>,
+
+    /// May run plans with a runner (test code in Python or JS)
+    #[arg(long)]
+    pub allow_runners: bool,
+
+    #[command(flatten)]
+    pub data: DataDirArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct HostsArgs {
+    #[command(subcommand)]
+    pub action: Option<HostsAction>,
+
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub remote: Option<RemoteArgs>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HostsAction {
+    /// Get a challenge token for HOST (or HOST:PORT) to publish at
+    /// /.well-known/pummel-challenge/<id> on it
+    Claim(HostArgs),
+    /// Have the server fetch HOST's challenge now
+    Verify(HostArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HostArgs {
+    /// example.com, example.com:8443 or 127.0.0.2:8080
+    pub host: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }

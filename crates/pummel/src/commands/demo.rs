@@ -25,6 +25,7 @@ pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             threads: Some(1),
             stall: None,
+            challenges: Vec::new(),
         }))
         .map_err(|e| Failure::runtime(format!("cannot start the demo target: {e}")))?;
     let url = format!("http://{}/", target.local_addr());
@@ -47,6 +48,7 @@ pub(super) fn run(args: &DemoArgs) -> Result<i32, Failure> {
         http2: false,
         insecure: false,
         websocket: None,
+        connect_filter: None,
         proxy: None,
     };
     let stop = super::stop_on_interrupt();

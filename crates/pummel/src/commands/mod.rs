@@ -7,14 +7,17 @@ mod compare;
 mod completions;
 mod convert;
 mod demo;
+mod hosts;
 mod init;
 mod remote;
 mod report;
+mod repos;
 mod resolve;
 mod run;
 mod runner_files;
 mod server;
 mod shipped;
+mod store_at;
 mod target;
 mod trend;
 mod validate;
@@ -42,7 +45,9 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32, Failure> {
         Command::Stop(args) => remote::stop(args),
         Command::Result(args) => remote::result(args),
         Command::Agents(args) => remote::agents(args),
+        Command::Repos(args) => repos::run(args),
         Command::Jobs(args) => remote::jobs(args),
+        Command::Hosts(args) => hosts::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

@@ -78,7 +78,7 @@ async fn answer(socket: &mut Socket) -> Result<ToClient, Failure> {
     }
 }
 
-fn one_shot(remote: &RemoteArgs, req: &FromClient) -> Result<ToClient, Failure> {
+pub(super) fn one_shot(remote: &RemoteArgs, req: &FromClient) -> Result<ToClient, Failure> {
     runtime()?.block_on(async {
         let mut socket = request(
             &remote.server,
@@ -266,6 +266,7 @@ pub(super) fn submit(
         test: args.test.clone().unwrap_or_default(),
         source: String::new(),
         schedule: args.schedule.clone(),
+        network: None,
     };
     let rt = runtime()?;
     if submit.schedule.is_some() {

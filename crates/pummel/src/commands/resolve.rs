@@ -102,6 +102,7 @@ pub(super) fn run(args: &RunArgs) -> Result<Resolved<RunPlan>, Failure> {
                 threads: threads(args.threads),
                 insecure: args.insecure,
                 http_debug: http_debug(args),
+                connect_filter: None,
                 proxy: proxy(args.proxy.as_deref())?,
             },
         },
@@ -238,6 +239,7 @@ pub(super) fn bench_plan(args: &BenchArgs) -> Result<BenchPlan, Failure> {
         http2: args.http2,
         insecure: args.insecure,
         websocket,
+        connect_filter: None,
         proxy: proxy(args.proxy.as_deref())?,
     })
 }

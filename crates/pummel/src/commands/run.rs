@@ -20,10 +20,14 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
     let targets = resolve::monitor_targets(&args.live.monitor, plan.monitor())?;
     let mut live = Live::start(Some(&args.live), &args.output, targets)?;
     let stop = super::stop_on_interrupt();
+    let dashboard = start_dashboard(args, &stop)?;
     let mut progress = ProgressLine::on_terminal(plan.duration());
     let outcome = run::run(plan, &options, &stop, |p| {
         progress.update(p);
         live.progress(p);
+        if let Some(d) = &dashboard {
+            d.point(p.last);
+        }
     })
     .map_err(|e| match e {
         run::RunError::Resolve { .. } => Failure::usage(e.to_string()),
@@ -42,8 +46,50 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
         Ok(exit::SUCCESS)
     };
     let code = outputs.write(&result, verdict);
+    if let Some(d) = dashboard {
+        let exit_code = match &code {
+            Ok(c) => *c,
+            Err(f) => f.code,
+        };
+        let state = match exit_code {
+            exit::SUCCESS => "finished",
+            exit::THRESHOLDS_FAILED => "failed",
+            exit::INTERRUPTED => "stopped",
+            _ => "error",
+        };
+        // Open pages are told the verdict before the process goes.
+        d.end(state, exit_code, std::time::Duration::from_secs(5));
+    }
     lingering.wait(&stop);
     code
+}
+
+/// `--dashboard`: the live page of this run, on a loopback address.
+fn start_dashboard(
+    args: &RunArgs,
+    stop: &pummel_core::StopSignal,
+) -> Result<Option<pummel_server::dashboard::Dashboard>, Failure> {
+    let Some(addr) = args.dashboard else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&args.file).unwrap_or_default();
+    let test = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let on_stop = stop.clone();
+    let dashboard = pummel_server::dashboard::Dashboard::start(
+        addr,
+        &test,
+        &text,
+        Box::new(move || on_stop.stop()),
+    )
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    crate::output::stderr::say(format_args!(
+        "pummel: dashboard at http://{}/",
+        dashboard.addr()
+    ));
+    Ok(Some(dashboard))
 }
 
 /// `run FILE --server URL`: the scenario checked here (every problem named

@@ -9,7 +9,7 @@ use pummel_live::RunsEndpoint;
 use pummel_server::token::Role;
 use pummel_server::{HubConfig, LiveMetrics, ServerConfig, StoreAt};
 
-use crate::cli::{DataDirArgs, RoleArg, ServerAction, ServerArgs, TokenAction};
+use crate::cli::{RoleArg, ServerAction, ServerArgs, TokenAction, UserAction, UserRoleArg};
 use crate::exit::{self, Failure};
 use crate::output::destinations;
 
@@ -21,7 +21,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the server's runtime: {e}")))?;
     match &args.action {
         Some(ServerAction::Init(data)) => {
-            let at = store_at(data)?;
+            let at = super::store_at::store_at(data)?;
             let token = runtime
                 .block_on(pummel_server::init(&at))
                 .map_err(|e| Failure::usage(e.to_string()))?;
@@ -47,7 +47,7 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             };
             let made = runtime
                 .block_on(pummel_server::create_token(
-                    &store_at(&create.data)?,
+                    &super::store_at::store_at(&create.data)?,
                     &create.name,
                     role,
                     given.as_deref(),
@@ -63,14 +63,56 @@ pub(super) fn run(args: &ServerArgs) -> Result<i32, Failure> {
             }
             Ok(exit::SUCCESS)
         }
+        Some(ServerAction::User(UserAction::Create(create))) => {
+            let password = match &create.password_from_env {
+                Some(var) => std::env::var(var).map_err(|_| {
+                    Failure::usage(format!(
+                        "--password-from-env {var}: the variable is not set (or not UTF-8)"
+                    ))
+                })?,
+                None => read_password_line()?,
+            };
+            let role = match create.role {
+                UserRoleArg::Admin => pummel_server::UserRole::Admin,
+                UserRoleArg::User => pummel_server::UserRole::User,
+            };
+            runtime
+                .block_on(pummel_server::create_user(
+                    &super::store_at::store_at(&create.data)?,
+                    &create.name,
+                    role,
+                    &password,
+                    create.update,
+                ))
+                .map_err(|e| Failure::usage(format!("user {}: {e}", create.name)))?;
+            crate::output::stderr::say(format_args!(
+                "user {} ({}) {}",
+                create.name,
+                role.as_str(),
+                if create.update { "updated" } else { "created" }
+            ));
+            Ok(exit::SUCCESS)
+        }
+        Some(ServerAction::Network(action)) => super::hosts::network(&runtime, action),
+        Some(ServerAction::Quota(action)) => super::hosts::quota(&runtime, action),
         None => serve(&runtime, args),
     }
 }
 
-/// The store `init` and `token create` work on.
-fn store_at(data: &DataDirArgs) -> Result<StoreAt, Failure> {
-    StoreAt::choose(data.data_dir.clone(), data.database.clone())
-        .ok_or_else(|| Failure::usage("give --data-dir DIR or --database URL: where the store is"))
+/// The password from the first line of standard input (a pipe or a
+/// here-string: it never appears in the process list, unlike an argument).
+fn read_password_line() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Failure::usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(Failure::usage(
+            "no password: give it on standard input or with --password-from-env VAR",
+        ));
+    }
+    Ok(password)
 }
 
 fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Failure> {
@@ -106,6 +148,14 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             }),
             ..HubConfig::default()
         },
+        ownership_ttl: args.ownership_ttl,
+        trust_clients: args.trust_clients,
+        notify: pummel_server::NotifyConfig {
+            smtp: args.smtp.clone(),
+            mail_from: args.mail_from.clone(),
+            public_url: args.public_url.clone(),
+        },
+        work_dir: args.data_dir.clone(),
     };
     let scheme = if config.tls.is_some() {
         "https"

@@ -415,11 +415,16 @@ fn write_files(files: &BTreeMap<String, String>) -> Result<tempfile::TempDir, St
 
 /// Options of a scenario segment on this machine: an agent has no terminal
 /// to trace requests to, so `--http-debug` stays a local-run option.
-pub(crate) fn run_options(insecure: bool, threads: u64) -> RunOptions {
+pub(crate) fn run_options(
+    insecure: bool,
+    threads: u64,
+    connect_filter: Option<pummel_core::http::ConnectFilter>,
+) -> RunOptions {
     RunOptions {
         threads,
         insecure,
         http_debug: None,
+        connect_filter,
         proxy: None,
     }
 }

@@ -17,6 +17,7 @@ pub(super) fn run(args: &TargetArgs) -> Result<i32, Failure> {
         addr: SocketAddr::new(args.host, args.port),
         threads: args.threads.map(|t| t as usize),
         stall,
+        challenges: args.challenges.clone(),
     };
     pummel_target::serve_blocking(config, |addr| {
         // Scripts and tests read this line to learn the port when --port 0.

@@ -145,7 +145,7 @@ fn refusal(url: &str, error: tokio_tungstenite::tungstenite::Error) -> ConnectEr
     }
 }
 
-fn client_config(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+pub(crate) fn client_config(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, ConnectError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(file) = ca {

@@ -3,5 +3,6 @@
 //! server's URL is https.
 
 pub(crate) mod connect;
+pub(crate) mod http;
 
 pub(crate) use connect::{connect, ConnectError, Socket};

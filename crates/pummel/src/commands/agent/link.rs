@@ -82,10 +82,16 @@ fn default_name() -> String {
 
 /// What this agent can run, as its hello says.
 fn capabilities(allow_runners: bool) -> Vec<String> {
-    let mut all: Vec<String> = ["http", "websocket", "scenario", "bench"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let mut all: Vec<String> = [
+        "http",
+        "websocket",
+        "scenario",
+        "bench",
+        pummel_server::wire::CAPABILITY_NETWORK_POLICY,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     if allow_runners {
         all.push("runners".to_owned());
     }
@@ -354,30 +360,36 @@ impl Agent<'_> {
                 segment,
                 plan,
                 captures,
+                network,
             } => {
                 let running = segment::start_segment(
                     run.clone(),
                     segment,
-                    plan,
+                    (plan, network),
                     captures,
                     self.args.allow_runners,
                     self.events_tx.clone(),
                 );
                 self.running.insert(run, running);
             }
-            ToAgent::Setup { run, plan } => {
-                let running =
-                    segment::start_global(run.clone(), plan, None, self.events_tx.clone());
+            ToAgent::Setup { run, plan, network } => {
+                let running = segment::start_global(
+                    run.clone(),
+                    (plan, network),
+                    None,
+                    self.events_tx.clone(),
+                );
                 self.running.insert(format!("{run}/setup"), running);
             }
             ToAgent::Teardown {
                 run,
                 plan,
                 captures,
+                network,
             } => {
                 let running = segment::start_global(
                     run.clone(),
-                    plan,
+                    (plan, network),
                     Some(captures),
                     self.events_tx.clone(),
                 );

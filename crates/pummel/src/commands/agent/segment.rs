@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
 use std::time::Instant;
 
+use pummel_core::http::ConnectFilter;
 use pummel_core::run::{self, Captures};
 use pummel_core::{bench, Measured, Segment, SegmentOptions, StopSignal, WorkerReport};
+use pummel_server::policy::NetworkPolicy;
 use pummel_server::wire::{FromAgent, PlanSpec, SegmentSpec};
 use tokio::sync::mpsc;
 
@@ -31,6 +33,28 @@ pub(super) fn threads() -> u64 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }
 
+/// A plan as the server gave it, with the networks its owner may reach.
+pub(super) type Given = (PlanSpec, Option<NetworkPolicy>);
+
+/// The engine's connect filter for the owner's networks: every address a
+/// connection would go to is checked against them, redirects and `hosts:`
+/// included.
+fn connect_filter(network: Option<&NetworkPolicy>) -> Option<ConnectFilter> {
+    network
+        .cloned()
+        .map(|policy| ConnectFilter::new(move |ip| policy.check(ip).is_ok()))
+}
+
+/// Loads a shipped plan, with the owner's networks applied to it.
+fn load(given: &Given, threads: u64) -> Result<(Loaded, Option<ConnectFilter>), String> {
+    let filter = connect_filter(given.1.as_ref());
+    let mut loaded = shipped::load(&given.0, Some(threads))?;
+    if let Loaded::Bench(plan) = &mut loaded {
+        plan.connect_filter.clone_from(&filter);
+    }
+    Ok((loaded, filter))
+}
+
 fn send(events: &mpsc::UnboundedSender<FromAgent>, message: FromAgent) {
     let _ = events.send(message);
 }
@@ -40,7 +64,7 @@ fn send(events: &mpsc::UnboundedSender<FromAgent>, message: FromAgent) {
 pub(super) fn start_segment(
     run: String,
     segment: SegmentSpec,
-    plan: PlanSpec,
+    plan: Given,
     captures: BTreeMap<String, String>,
     allow_runners: bool,
     events: mpsc::UnboundedSender<FromAgent>,
@@ -73,7 +97,7 @@ pub(super) fn start_segment(
 struct Assignment<'a> {
     run: &'a str,
     spec: SegmentSpec,
-    plan: &'a PlanSpec,
+    plan: &'a Given,
     captures: &'a Captures,
     /// `--allow-runners`: runner journeys run here.
     allow_runners: bool,
@@ -108,9 +132,9 @@ fn segment_thread(
             return;
         }
     };
-    let loaded = match shipped::load(plan, Some(threads())).and_then(|loaded| {
+    let (loaded, filter) = match load(plan, threads()).and_then(|(loaded, filter)| {
         refuse_runner(&loaded, allow_runners)?;
-        Ok(loaded)
+        Ok((loaded, filter))
     }) {
         Ok(loaded) => loaded,
         Err(message) => {
@@ -153,7 +177,7 @@ fn segment_thread(
     let measured: Result<Measured, String> = match &loaded {
         Loaded::Scenario { plan, insecure, .. } => run::run_segment(
             plan.clone(),
-            &shipped::run_options(*insecure, threads()),
+            &shipped::run_options(*insecure, threads(), filter),
             &part,
             captures,
             stop,
@@ -215,7 +239,7 @@ fn one_report(reports: &[WorkerReport]) -> WorkerReport {
 /// Runs the plan's global setup (`setup: true`) or teardown on a thread.
 pub(super) fn start_global(
     run: String,
-    plan: PlanSpec,
+    plan: Given,
     captures: Option<Captures>,
     events: mpsc::UnboundedSender<FromAgent>,
 ) -> Running {
@@ -235,12 +259,16 @@ pub(super) fn start_global(
 
 fn global_thread(
     run: &str,
-    plan: &PlanSpec,
+    plan: &Given,
     teardown_captures: Option<&Captures>,
     events: &mpsc::UnboundedSender<FromAgent>,
     stop: &StopSignal,
 ) {
-    let loaded = shipped::load(plan, Some(1));
+    let (loaded, filter) = match load(plan, 1) {
+        Ok((loaded, filter)) => (Ok(loaded), filter),
+        Err(e) => (Err(e), None),
+    };
+    let options = |insecure| shipped::run_options(insecure, 1, filter.clone());
     let run = run.to_owned();
     let message = match (loaded, teardown_captures) {
         // A plan that does not load here is the plan's problem, not the
@@ -262,7 +290,7 @@ fn global_thread(
             error: None,
         },
         (Ok(Loaded::Scenario { plan, insecure, .. }), None) => {
-            match run::global_setup(plan, &shipped::run_options(insecure, 1), stop) {
+            match run::global_setup(plan, &options(insecure), stop) {
                 Ok(steps) => FromAgent::SetupDone {
                     run,
                     captures: steps.captures,
@@ -275,7 +303,7 @@ fn global_thread(
             }
         }
         (Ok(Loaded::Scenario { plan, insecure, .. }), Some(captures)) => {
-            match run::global_teardown(plan, &shipped::run_options(insecure, 1), captures, stop) {
+            match run::global_teardown(plan, &options(insecure), captures, stop) {
                 Ok(steps) => FromAgent::TeardownDone {
                     run,
                     measured: serde_json::to_value(&steps.measured).unwrap_or_default(),

@@ -11,7 +11,7 @@ use pummel_core::run::{self, AbortWatch};
 use pummel_core::scenario::Plan;
 use pummel_core::{Measured, Progress, WorkerReport};
 use pummel_result::{Collector, IntervalSnapshot, MetricLayout, RunMetrics};
-use pummel_server::backend::{AgentEnd, Ending, LoadedPlan, PlanBackend};
+use pummel_server::backend::{AgentEnd, Ending, LoadedPlan, PlanBackend, PlanDemand};
 use pummel_server::wire::PlanSpec;
 
 use crate::commands::shipped::{self, Loaded};
@@ -109,6 +109,18 @@ fn any_lost(agents: &[AgentEnd]) -> bool {
 }
 
 impl LoadedPlan for ScenarioPlan {
+    fn demand(&self) -> PlanDemand {
+        let d = self.plan.demand();
+        PlanDemand {
+            hosts: d.hosts,
+            dynamic_urls: d.dynamic_urls,
+            max_vus: d.max_vus,
+            max_rate: d.max_rate,
+            duration: d.duration,
+            runner: d.runner,
+        }
+    }
+
     fn collector(&self, sources: usize) -> Collector {
         run::collector(&self.plan, sources)
     }
@@ -151,7 +163,7 @@ impl LoadedPlan for ScenarioPlan {
         global: &[IntervalSnapshot],
         ending: &Ending,
     ) -> Result<(serde_json::Value, i32), String> {
-        let options = shipped::run_options(self.insecure, agents.len() as u64);
+        let options = shipped::run_options(self.insecure, agents.len() as u64, None);
         let outcome = run::finish(
             self.plan.clone(),
             &options,
@@ -169,6 +181,17 @@ impl LoadedPlan for ScenarioPlan {
 }
 
 impl LoadedPlan for BenchPlanOnServer {
+    fn demand(&self) -> PlanDemand {
+        PlanDemand {
+            hosts: vec![self.plan.request.url.host.to_ascii_lowercase()],
+            dynamic_urls: Vec::new(),
+            max_vus: u32::try_from(self.plan.connections).unwrap_or(u32::MAX),
+            max_rate: self.plan.rate,
+            duration: self.plan.duration,
+            runner: false,
+        }
+    }
+
     fn collector(&self, sources: usize) -> Collector {
         Collector::new(bench::layout(&self.plan), sources)
     }

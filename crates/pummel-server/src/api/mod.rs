@@ -1,69 +1,35 @@
 //! The HTTP side of the one port: the health probe and the two WebSocket
 //! endpoints, each behind a token of the right role.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+mod policy;
+
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{HubHandle, HubMsg};
+use crate::state::{authorise, AppState};
 use crate::store::Store;
 use crate::token::{Identity, Role};
 use crate::wire::{
     self, FromAgent, FromClient, ToAgent, ToClient, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Arc<Store>,
-    pub(crate) hub: HubHandle,
-    pub(crate) next_conn: Arc<AtomicU64>,
-}
-
-pub(crate) fn router(state: AppState) -> Router {
+/// The health probe and the two WebSocket endpoints.
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/agent", get(agent_socket))
         .route("/v1/client", get(client_socket))
-        .with_state(state)
-}
-
-/// The caller's identity, if its token is known and its role allows `may`.
-pub(crate) async fn authorise(
-    state: &AppState,
-    headers: &HeaderMap,
-    may: fn(Role) -> bool,
-) -> Result<Identity, Response> {
-    let token = headers
-        .get(wire::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "a token is required\n").into_response())?;
-    let who = state
-        .store
-        .identify(token)
-        .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())?
-        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "unknown token\n").into_response())?;
-    if !may(who.role) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "the token of {:?} has role {}, which may not do this\n",
-                who.name,
-                who.role.as_str()
-            ),
-        )
-            .into_response());
-    }
-    Ok(who)
+        .merge(policy::routes())
 }
 
 async fn agent_socket(
@@ -91,7 +57,7 @@ async fn client_socket(
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| client_connection(socket, state.hub, who))
+        .on_upgrade(move |socket| client_connection(socket, state, who))
 }
 
 async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
@@ -225,7 +191,25 @@ async fn agent_connection(mut socket: WebSocket, hub: HubHandle, conn: u64) {
     hub.send(HubMsg::AgentDown { agent: name, conn });
 }
 
-async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity) {
+/// Why `who` may not make this request: a non-admin follows, stops and
+/// reads only their own runs (as on the web pages).
+async fn refusal(store: &Store, who: &Identity, req: &FromClient) -> Option<String> {
+    if who.role == Role::Admin {
+        return None;
+    }
+    let (FromClient::Attach { run } | FromClient::Stop { run } | FromClient::Result { run }) = req
+    else {
+        return None;
+    };
+    match store.run(run).await {
+        Ok(Some(row)) if row.owner != who.name => Some(format!(
+            "run {run} belongs to another user (only its owner or an admin may see or stop it)"
+        )),
+        _ => None,
+    }
+}
+
+async fn client_connection(mut socket: WebSocket, state: AppState, who: Identity) {
     match receive::<FromClient>(&mut socket).await {
         Some(FromClient::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
             let welcome = ToClient::Welcome {
@@ -246,9 +230,28 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
         }
         _ => return,
     }
-    let Some(req) = receive::<FromClient>(&mut socket).await else {
+    let Some(mut req) = receive::<FromClient>(&mut socket).await else {
         return;
     };
+    if let Some(message) = refusal(&state.store, &who, &req).await {
+        send(&mut socket, &ToClient::Error { message }).await;
+        return;
+    }
+    let only_own_runs = who.role != Role::Admin;
+    let me = who.name.clone();
+    if let Some(answer) = policy::answer(&state, &who, &req).await {
+        send(&mut socket, &answer).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    if let FromClient::Submit(submit) = &mut req {
+        if let Err(message) = policy::gate(&state, &who, submit).await {
+            send(&mut socket, &ToClient::Error { message }).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    }
+    let hub = state.hub;
     // A detached submission ends with the run's id.
     let ends_on_submitted = matches!(&req, FromClient::Submit(s) if !s.follow);
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -263,7 +266,10 @@ async fn client_connection(mut socket: WebSocket, hub: HubHandle, who: Identity)
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => {
+                Some(mut event) => {
+                    if let (true, ToClient::Runs { runs }) = (only_own_runs, &mut event) {
+                        runs.retain(|r| r.owner == me);
+                    }
                     let last = matches!(
                         event,
                         ToClient::Ended { .. } | ToClient::Error { .. } | ToClient::Agents { .. }

@@ -1,0 +1,207 @@
+//! The new-run page: a scenario (typed, pasted or read from a file by the
+//! browser), the agents to use and the load to override. The run goes to
+//! the hub exactly as `pummel run --server` sends it, and the hub checks
+//! the plan the same way, so a bad scenario is refused with the same
+//! message (file:line:column) as on the command line.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::{form_session, session, Fields};
+use super::page::{self, render, Chrome, PageError};
+use crate::state::AppState;
+use crate::wire::{FromClient, OnAgentLoss, PlanSpec, Submit, ToClient};
+
+/// The largest scenario the form takes (the wire's own limit is larger;
+/// a scenario past this is a data file pasted by mistake).
+const MAX_SCENARIO_BYTES: usize = 1 << 20;
+
+#[derive(Template, Default)]
+#[template(path = "web/new_run.html")]
+struct NewRunPage {
+    chrome: Chrome,
+    error: String,
+    file_name: String,
+    scenario: String,
+    agents: String,
+    labels: String,
+    vus: String,
+    duration: String,
+    rate: String,
+    iterations: String,
+    target: String,
+}
+
+pub(super) async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let session = session(&state, &headers, "/runs/new").await?;
+    let chrome = Chrome::new(&session.user, &session.csrf, "new", "New run".to_owned());
+    Ok(render(&NewRunPage {
+        chrome,
+        file_name: "scenario.yaml".to_owned(),
+        ..NewRunPage::default()
+    }))
+}
+
+/// The command-line flags the agents apply over the scenario's own load,
+/// each checked for its shape here so a typo is named on the form.
+fn overrides(fields: &Fields) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (field, flag) in [
+        ("vus", "--vus"),
+        ("rate", "--rate"),
+        ("iterations", "--iterations"),
+    ] {
+        let value = fields.get(field).trim();
+        if value.is_empty() {
+            continue;
+        }
+        if value.parse::<u64>().map_or(true, |n| n == 0) {
+            return Err(format!("{field}: {value:?} is not a whole number above 0"));
+        }
+        out.extend([flag.to_owned(), value.to_owned()]);
+    }
+    let duration = fields.get("duration").trim();
+    if !duration.is_empty() {
+        out.extend(["--duration".to_owned(), duration.to_owned()]);
+    }
+    let target = fields.get("target").trim();
+    if !target.is_empty() {
+        out.extend(["--target".to_owned(), target.to_owned()]);
+    }
+    Ok(out)
+}
+
+/// `key=value` pairs, separated by commas or spaces.
+fn labels(text: &str) -> Result<BTreeMap<String, String>, String> {
+    text.split([',', ' '])
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.trim().split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(format!("labels: {pair:?} is not key=value")),
+        })
+        .collect()
+}
+
+fn agents(text: &str) -> Result<Option<u32>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        n => match n.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(format!("agents: {n:?} is not a whole number above 0")),
+        },
+    }
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, fields) = form_session(&state, &headers, &body).await?;
+    let mut page = NewRunPage {
+        chrome: Chrome::new(&session.user, &session.csrf, "new", "New run".to_owned()),
+        error: String::new(),
+        file_name: fields.get("file_name").trim().to_owned(),
+        scenario: fields.get("scenario").to_owned(),
+        agents: fields.get("agents").to_owned(),
+        labels: fields.get("labels").to_owned(),
+        vus: fields.get("vus").to_owned(),
+        duration: fields.get("duration").to_owned(),
+        rate: fields.get("rate").to_owned(),
+        iterations: fields.get("iterations").to_owned(),
+        target: fields.get("target").to_owned(),
+    };
+    let checked = (|| {
+        if page.scenario.trim().is_empty() {
+            return Err("the scenario is empty: paste it or choose its file".to_owned());
+        }
+        if page.scenario.len() > MAX_SCENARIO_BYTES {
+            return Err(format!(
+                "the scenario is {} bytes, more than the {MAX_SCENARIO_BYTES} this form takes",
+                page.scenario.len()
+            ));
+        }
+        Ok(Submit {
+            plan: PlanSpec::Scenario {
+                file_name: if page.file_name.is_empty() {
+                    "scenario.yaml".to_owned()
+                } else {
+                    page.file_name.clone()
+                },
+                // Browsers send a textarea's lines with CRLF.
+                text: page.scenario.replace("\r\n", "\n"),
+                files: BTreeMap::new(),
+                env: BTreeMap::new(),
+                overrides: overrides(&fields)?,
+            },
+            agents: agents(&page.agents)?,
+            labels: labels(&page.labels)?,
+            on_agent_loss: OnAgentLoss::Continue,
+            follow: false,
+            queue: false,
+            test: String::new(),
+            source: String::new(),
+            schedule: None,
+            network: None,
+        })
+    })();
+    let outcome = match checked {
+        Ok(submit) => super::ask(&state, &session.user, FromClient::Submit(submit)).await,
+        Err(message) => Some(ToClient::Error { message }),
+    };
+    match outcome {
+        Some(ToClient::Submitted { run, .. }) => {
+            Ok(Redirect::to(&format!("/runs/{run}")).into_response())
+        }
+        Some(ToClient::Error { message }) => {
+            page.error = message;
+            let body = page
+                .render()
+                .map_err(|e| PageError::Internal(e.to_string()))?;
+            Ok(page::html(StatusCode::BAD_REQUEST, body))
+        }
+        _ => Err(PageError::Internal("the hub did not answer".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_overrides_and_labels_are_checked() {
+        let fields = Fields::parse(b"vus=5&duration=3s&rate=&target=http%3A%2F%2F127.0.0.1%3A1");
+        assert_eq!(
+            overrides(&fields).unwrap(),
+            [
+                "--vus",
+                "5",
+                "--duration",
+                "3s",
+                "--target",
+                "http://127.0.0.1:1"
+            ]
+        );
+        let bad = Fields::parse(b"vus=five");
+        assert!(overrides(&bad).unwrap_err().contains("vus"));
+        assert_eq!(
+            labels("zone=eu, size=big").unwrap(),
+            BTreeMap::from([
+                ("size".to_owned(), "big".to_owned()),
+                ("zone".to_owned(), "eu".to_owned())
+            ])
+        );
+        assert!(labels("zone").is_err());
+        assert_eq!(agents("").unwrap(), None);
+        assert_eq!(agents("2").unwrap(), Some(2));
+        assert!(agents("0").is_err());
+    }
+}

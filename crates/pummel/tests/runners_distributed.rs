@@ -27,6 +27,18 @@ static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
 fn shared(python: &Path) -> MutexGuard<'static, Shared> {
     let cell = SHARED.get_or_init(|| {
         let server = Server::start(&[]);
+        // Runner journeys run test code: an admin allows them for the client "ci".
+        let data = server.data.to_str().expect("utf-8 path").to_owned();
+        util::pummel(&[
+            "server",
+            "quota",
+            "set",
+            "ci",
+            "--allow-runners",
+            "--data-dir",
+            &data,
+        ])
+        .expect_code(0);
         let python = python.display().to_string();
         let env = [("PUMMEL_PYTHON", python.as_str())];
         let mut homes = Vec::new();

@@ -88,6 +88,28 @@ pub(crate) fn tls(err: &std::io::Error) -> &'static str {
     }
 }
 
+/// What an upgrade answered with another status than 101 means to the
+/// user (a server that wants a client certificate it was not given often
+/// answers 400 or 403 here rather than in the TLS handshake).
+pub(crate) fn ws_refused(status: u16) -> &'static str {
+    match status {
+        400 => "the server answered the upgrade with 400 Bad Request",
+        401 => "the server answered the upgrade with 401 Unauthorized",
+        403 => "the server answered the upgrade with 403 Forbidden",
+        404 => "the server answered the upgrade with 404 Not Found",
+        426 => "the server answered the upgrade with 426 Upgrade Required",
+        200..=299 => {
+            "the server answered the upgrade with a success status, not 101 Switching Protocols"
+        }
+        300..=399 => {
+            "the server answered the upgrade with a redirect (a handshake does not follow one)"
+        }
+        400..=499 => "the server refused the upgrade with a client error (4xx)",
+        500..=599 => "the server failed the upgrade with a server error (5xx)",
+        _ => "the server answered the upgrade with an unexpected status",
+    }
+}
+
 /// What a WebSocket protocol error means to the user.
 pub(crate) fn websocket(err: &tokio_tungstenite::tungstenite::Error) -> &'static str {
     use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError as P};
@@ -139,5 +161,14 @@ mod tests {
             rustls::InvalidMessage::InvalidContentType,
         ));
         assert!(tls(&not_tls).contains("did not answer in TLS"));
+    }
+
+    #[test]
+    fn refused_upgrades_say_the_status() {
+        assert!(ws_refused(400).contains("400 Bad Request"));
+        assert!(ws_refused(418).contains("client error (4xx)"));
+        assert!(ws_refused(302).contains("redirect"));
+        assert!(ws_refused(503).contains("server error (5xx)"));
+        assert!(ws_refused(200).contains("not 101"));
     }
 }

@@ -19,7 +19,13 @@ pub(crate) fn kind_of(err: &io::Error) -> ErrorKind {
                 .get_ref()
                 .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
             {
-                ErrorKind::Tls
+                // After the handshake too (a TLS 1.3 server refuses a client
+                // certificate with an alert on the first read): named as a
+                // handshake's failure is.
+                crate::http::failure_reason::note(
+                    ErrorKind::Tls,
+                    crate::http::failure_reason::tls(err),
+                )
             } else {
                 ErrorKind::MalformedResponse
             }

@@ -86,8 +86,8 @@ impl Plan {
             match &step.kind {
                 StepKind::Request(request) => urls.push(request.url.source()),
                 StepKind::WebSocket(ws) => {
-                    if let WsAction::Connect { url, .. } = &ws.action {
-                        urls.push(url.source());
+                    if let WsAction::Connect(connect) = &ws.action {
+                        urls.push(connect.url.source());
                     }
                 }
                 _ => {}

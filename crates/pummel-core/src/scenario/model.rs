@@ -618,10 +618,13 @@ impl Plan {
             .unwrap_or(DEFAULT_TIMEOUT)
     }
 
-    /// How many redirects `step` follows: its own setting, else the
-    /// defaults', else 10.
-    pub(crate) fn tls_for(&self, step: &RequestStep) -> Option<crate::http::tls::TlsProfileId> {
-        step.tls.or(self.defaults.tls)
+    /// The `tls:` profile of a request or `ws_connect` step whose own
+    /// setting is `own`: that, else the defaults'.
+    pub(crate) fn tls_for(
+        &self,
+        own: Option<crate::http::tls::TlsProfileId>,
+    ) -> Option<crate::http::tls::TlsProfileId> {
+        own.or(self.defaults.tls)
     }
 
     /// Whether `step` speaks HTTP/2: its own `http2`, else the defaults'.
@@ -629,6 +632,8 @@ impl Plan {
         step.http2.or(self.defaults.http2).unwrap_or(false)
     }
 
+    /// How many redirects `step` follows: its own setting, else the
+    /// defaults', else 10.
     pub(crate) fn max_redirects_for(&self, step: &RequestStep) -> u32 {
         step.follow_redirects
             .or(self.defaults.follow_redirects)

@@ -154,3 +154,57 @@ scenarios:
     assert_error(&e, 15, 22, "holds no PEM certificate");
     assert_error(&e, 18, 16, "`tls` must be a mapping");
 }
+
+/// `ws_connect` takes `tls` and `proxy` as a request does: checked where
+/// written, and a socket that writes a request's settings shares its
+/// profile (one TLS configuration for both).
+#[test]
+fn socket_tls_and_proxy_are_checked_and_shared_with_requests() {
+    let e = errors(
+        r#"target: https://127.0.0.1:8443
+scenarios:
+  - name: a
+    steps:
+      - ws_connect:
+          url: /ws/echo
+          tls: { ca: missing-ca.pem, verify: no }
+          proxy: socks5://127.0.0.1:1080
+      - ws_connect: { url: /ws/echo, tsl: { insecure: true } }
+"#,
+        &[],
+    );
+    assert_error(&e, 7, 22, "cannot read missing-ca.pem");
+    assert_error(&e, 7, 38, "unknown key `verify` in `tls`");
+    assert_error(&e, 8, 18, "`proxy`");
+    assert_error(&e, 9, 38, "unknown key `tsl` in `ws_connect`");
+
+    let plan = load_str_with(
+        "t.yaml",
+        r#"target: https://127.0.0.1:8443
+scenarios:
+  - name: a
+    steps:
+      - request: { url: /, tls: { insecure: true } }
+      - ws_connect: { url: /ws/echo, tls: { insecure: true }, proxy: false }
+      - ws_connect: /ws/echo
+"#,
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(plan.tls_profiles.len(), 1, "one profile for both steps");
+    let connects: Vec<_> = plan.scenarios[0]
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            crate::scenario::model::StepKind::WebSocket(ws) => match &ws.action {
+                crate::scenario::websocket::WsAction::Connect(c) => Some(c),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(connects[0].tls, Some(0));
+    assert_eq!(connects[0].proxy, crate::http::proxy::ProxySetting::Direct);
+    assert_eq!(connects[1].tls, None, "the defaults' (none here)");
+    assert_eq!(connects[1].proxy, crate::http::proxy::ProxySetting::Inherit);
+}

@@ -919,7 +919,7 @@ fn websocket_steps() {
             other => panic!("not a ws step: {other:?}"),
         })
         .collect();
-    assert!(matches!(kinds[0], WsAction::Connect { .. }));
+    assert!(matches!(kinds[0], WsAction::Connect(_)));
     assert!(matches!(kinds[1], WsAction::Send(WsMessage::Json(_))));
     assert!(
         matches!(kinds[2], WsAction::Expect { checks, captures, timeout } if checks.len() == 1 && captures.len() == 1 && *timeout == std::time::Duration::from_secs(2))

@@ -227,7 +227,7 @@ fn collect_sockets<'a>(
                 }
             }
             StepKind::WebSocket(ws) => {
-                if let WsAction::Connect { .. } = ws.action {
+                if let WsAction::Connect(_) = ws.action {
                     connected.insert(ws.socket.as_str());
                 } else {
                     used.push((ws.socket.as_str(), ws.action.keyword(), ws.span));

@@ -12,6 +12,8 @@ use super::check::Check;
 use super::diagnostic::Span;
 use super::request::{Header, JsonBody};
 use super::template::Template;
+use crate::http::proxy::ProxySetting;
+use crate::http::tls::TlsProfileId;
 
 /// The socket a step uses when it names none.
 pub(crate) const DEFAULT_SOCKET: &str = "default";
@@ -38,16 +40,40 @@ pub(crate) enum WsMessage {
     Json(JsonBody),
 }
 
+/// A `ws_connect` step: where the socket goes and how it gets there.
+#[derive(Clone, Debug)]
+pub(crate) struct WsConnect {
+    /// A `ws://` or `wss://` URL, or a path on the target (`/ws/feed`,
+    /// upgraded from the target's http/https).
+    pub url: Template,
+    pub headers: Vec<Header>,
+    /// Subprotocols offered in `Sec-WebSocket-Protocol`.
+    pub protocols: Vec<String>,
+    pub timeout: Option<Duration>,
+    /// The step's own `tls:` profile (`None`: the defaults').
+    pub tls: Option<TlsProfileId>,
+    /// The step's own `proxy:` (`Inherit`: the run's default).
+    pub proxy: ProxySetting,
+}
+
+impl WsConnect {
+    /// A connect to `url` with nothing else set.
+    pub(crate) fn to(url: Template) -> WsConnect {
+        WsConnect {
+            url,
+            headers: Vec::new(),
+            protocols: Vec::new(),
+            timeout: None,
+            tls: None,
+            proxy: ProxySetting::Inherit,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum WsAction {
-    /// Open the socket: `ws://` or `wss://` URL, or a path on the target
-    /// (`/ws/feed`, upgraded from the target's http/https).
-    Connect {
-        url: Template,
-        headers: Vec<Header>,
-        protocols: Vec<String>,
-        timeout: Option<Duration>,
-    },
+    /// Open the socket.
+    Connect(WsConnect),
     Send(WsMessage),
     /// Wait for a message that passes every check (others are skipped),
     /// then capture from it. The latency is from the socket's last send.
@@ -77,7 +103,7 @@ impl WsAction {
     /// The step's kind as written, for names and messages.
     pub(crate) fn keyword(&self) -> &'static str {
         match self {
-            WsAction::Connect { .. } => "ws_connect",
+            WsAction::Connect(_) => "ws_connect",
             WsAction::Send(_) => "ws_send",
             WsAction::Expect { .. } => "ws_expect",
             WsAction::Receive { .. } => "ws_receive",
@@ -91,7 +117,7 @@ impl WsAction {
     pub(crate) fn is_measured(&self) -> bool {
         matches!(
             self,
-            WsAction::Connect { .. }
+            WsAction::Connect(_)
                 | WsAction::Expect { .. }
                 | WsAction::Receive { .. }
                 | WsAction::Ping { .. }
@@ -101,9 +127,9 @@ impl WsAction {
     /// Every template of the step, for validation.
     pub(crate) fn templates_mut(&mut self, f: &mut dyn FnMut(&mut Template)) {
         match self {
-            WsAction::Connect { url, headers, .. } => {
-                f(url);
-                headers.iter_mut().for_each(|h| f(&mut h.value));
+            WsAction::Connect(connect) => {
+                f(&mut connect.url);
+                connect.headers.iter_mut().for_each(|h| f(&mut h.value));
             }
             WsAction::Send(WsMessage::Text(t)) => f(t),
             WsAction::Send(WsMessage::Json(j)) => j.templates_mut(f),

@@ -105,9 +105,11 @@ pub(crate) fn classify(err: &tungstenite::Error) -> ErrorKind {
             other => other,
         },
         tungstenite::Error::Tls(_) => ErrorKind::Tls,
-        tungstenite::Error::Http(_)
-        | tungstenite::Error::HttpFormat(_)
-        | tungstenite::Error::Url(_) => ErrorKind::WsHandshake,
+        tungstenite::Error::Http(response) => crate::http::failure_reason::note(
+            ErrorKind::WsHandshake,
+            crate::http::failure_reason::ws_refused(response.status().as_u16()),
+        ),
+        tungstenite::Error::HttpFormat(_) | tungstenite::Error::Url(_) => ErrorKind::WsHandshake,
         tungstenite::Error::Protocol(p) => match p {
             tungstenite::error::ProtocolError::ResetWithoutClosingHandshake => ErrorKind::WsClosed,
             tungstenite::error::ProtocolError::HandshakeIncomplete

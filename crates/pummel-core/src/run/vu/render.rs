@@ -156,7 +156,7 @@ pub(super) fn request(
         headers,
         body,
         max_body: plan.max_body_for(step),
-        tls: plan.tls_for(step),
+        tls: plan.tls_for(step.tls),
         proxy: step.proxy,
         http2: plan.http2_for(step),
     })

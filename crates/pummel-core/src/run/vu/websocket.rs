@@ -15,10 +15,8 @@ use crate::run::worker_state::WorkerState;
 use crate::scenario::capture::Capture;
 use crate::scenario::check::Check;
 use crate::scenario::cookie::CookieJar;
-use crate::scenario::request::Header;
 use crate::scenario::response::ResponseView as MessageView;
-use crate::scenario::template::Template;
-use crate::scenario::websocket::{WsAction, WsMessage};
+use crate::scenario::websocket::{WsAction, WsConnect, WsMessage};
 use crate::ws::{self, WsStream};
 use crate::ErrorKind;
 
@@ -119,21 +117,11 @@ impl Sockets {
             op,
             started: Instant::now(),
         };
+        // A reason noted by something else on this thread explains nothing
+        // about this step.
+        failure_reason::clear();
         match &op.step.action {
-            WsAction::Connect {
-                url,
-                headers,
-                protocols,
-                timeout,
-            } => {
-                let connect = Connect {
-                    url,
-                    headers,
-                    protocols,
-                    timeout: *timeout,
-                };
-                self.connect(&step, &connect, vars, jar).await
-            }
+            WsAction::Connect(connect) => self.connect(&step, connect, vars, jar).await,
             WsAction::Send(message) => self.send(&step, message, vars).await,
             WsAction::Expect {
                 checks,
@@ -184,32 +172,28 @@ impl Sockets {
     async fn connect(
         &mut self,
         step: &Step<'_>,
-        connect: &Connect<'_>,
+        connect: &WsConnect,
         vars: &Variables,
         jar: Option<&mut CookieJar>,
     ) -> Result<(), Abort> {
         let shared = step.shared;
-        let (ws_url, headers) = render::ws_connect(
-            &shared.program.plan,
-            connect.url,
-            connect.headers,
-            vars,
-            jar,
-        )
-        .map_err(|e| step.render_failed(&e))?;
+        let plan = &shared.program.plan;
+        let (ws_url, headers) = render::ws_connect(plan, &connect.url, &connect.headers, vars, jar)
+            .map_err(|e| step.render_failed(&e))?;
         let timeout = connect
             .timeout
             .unwrap_or(crate::scenario::model::DEFAULT_TIMEOUT);
         let connected = tokio::time::timeout(timeout, async {
             let connector = shared
                 .connectors
-                // A WebSocket goes through the default proxy in a tunnel,
-                // as browsers send it.
+                // A WebSocket goes through a proxy in a tunnel, as browsers
+                // send it, and over TLS with the step's (or the defaults')
+                // `tls:` settings, as a request would.
                 .get(
                     &ws_url.target,
-                    None,
+                    plan.tls_for(connect.tls),
                     false,
-                    crate::http::proxy::ProxySetting::Inherit,
+                    connect.proxy,
                     true,
                 )
                 .await?;
@@ -217,7 +201,7 @@ impl Sockets {
                 &connector,
                 &ws_url,
                 &headers,
-                connect.protocols,
+                &connect.protocols,
                 vars.id as usize,
             )
             .await
@@ -412,12 +396,4 @@ impl Sockets {
             .await
             .map_err(|kind| step.fail(kind, ""))
     }
-}
-
-/// A `ws_connect` step's parameters.
-struct Connect<'a> {
-    url: &'a Template,
-    headers: &'a [Header],
-    protocols: &'a [String],
-    timeout: Option<Duration>,
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::decoder::{Decoder, Fields};
 use crate::scenario::template::Template;
-use crate::scenario::websocket::{WsAction, WsMessage, DEFAULT_WAIT};
+use crate::scenario::websocket::{WsAction, WsConnect, WsMessage, DEFAULT_WAIT};
 use crate::scenario::yaml::{Kind, Node};
 
 /// How long to wait for the peer: the mapping's `timeout`, or the default.
@@ -60,22 +60,19 @@ impl Decoder<'_> {
         }
     }
 
-    /// `ws_connect: URL`, or a mapping with `url`, `headers`, `protocols`, `timeout`.
+    /// `ws_connect: URL`, or a mapping with `url`, `headers`, `protocols`,
+    /// `timeout`, and how the socket travels: `tls` and `proxy`, as a
+    /// request's.
     fn decode_ws_connect(&mut self, node: &Node) -> Option<WsAction> {
         if let Kind::Str(_) = node.kind {
             let url = self.template(node, "`ws_connect`")?;
             self.check_ws_url(&url, node);
-            return Some(WsAction::Connect {
-                url,
-                headers: Vec::new(),
-                protocols: Vec::new(),
-                timeout: None,
-            });
+            return Some(WsAction::Connect(WsConnect::to(url)));
         }
         let f = self.fields(
             node,
             "`ws_connect`",
-            &["url", "headers", "protocols", "timeout"],
+            &["url", "headers", "protocols", "timeout", "tls", "proxy"],
         )?;
         let Some(url_node) = f.get("url") else {
             self.missing(&f, f.span, "`ws_connect` needs `url`");
@@ -83,11 +80,12 @@ impl Decoder<'_> {
         };
         let url = self.template(url_node, "`url`")?;
         self.check_ws_url(&url, url_node);
-        let headers = f
+        let mut connect = WsConnect::to(url);
+        connect.headers = f
             .get("headers")
             .map(|n| self.decode_headers(n))
             .unwrap_or_default();
-        let protocols = match f.get("protocols") {
+        connect.protocols = match f.get("protocols") {
             None => Vec::new(),
             Some(n) => match &n.kind {
                 Kind::Seq(items) => items
@@ -97,15 +95,14 @@ impl Decoder<'_> {
                 _ => self.string(n, "`protocols`").into_iter().collect(),
             },
         };
-        let timeout = f
+        connect.timeout = f
             .get("timeout")
             .and_then(|n| self.positive_duration(n, "`timeout`"));
-        Some(WsAction::Connect {
-            url,
-            headers,
-            protocols,
-            timeout,
-        })
+        connect.tls = f.get("tls").and_then(|n| self.client_tls(n));
+        if let Some(n) = f.get("proxy") {
+            connect.proxy = self.proxy(n);
+        }
+        Some(WsAction::Connect(connect))
     }
 
     /// `ws_send: TEXT`, or `{ text: … }` or `{ json: … }`.

@@ -1,6 +1,7 @@
 //! Loader tests of flow control: `loop`, `if`/`else`, `retry`, `on_error`
 //! and conditions — what loads, and every mistake at its line:column.
 
+use super::test_support::{self, Located};
 use super::*;
 use crate::scenario::flow::{OnError, Repeat, RetryOn, DEFAULT_WHILE_MAX};
 use crate::scenario::model::StepKind;
@@ -9,10 +10,7 @@ use crate::ErrorKind;
 fn options() -> LoadOptions {
     LoadOptions {
         env: Default::default(),
-        base_dir: Some(std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures"
-        ))),
+        base_dir: Some(test_support::fixtures()),
         target: None,
     }
     .with_env("LIMIT", "3")
@@ -29,34 +27,16 @@ fn file(steps: &str) -> String {
 const FIRST: u32 = 9;
 
 fn load_ok(steps: &str) -> Plan {
-    match load_str_with("t.yaml", &file(steps), &options()) {
-        Ok(plan) => plan,
-        Err(d) => panic!("expected a plan, got:\n{d}"),
-    }
+    test_support::load_ok(&file(steps), &options())
 }
 
-fn errors(steps: &str) -> Vec<(u32, u32, String)> {
-    match load_str_with("t.yaml", &file(steps), &options()) {
-        Ok(_) => panic!("expected errors, the file loaded:\n{steps}"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    }
+fn errors(steps: &str) -> Vec<Located> {
+    test_support::errors(&file(steps), &options())
 }
 
 #[track_caller]
 fn assert_error(steps: &str, line: u32, column: u32, needle: &str) {
-    let all = errors(steps);
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got:\n{}",
-        all.iter()
-            .map(|(l, c, m)| format!("  {l}:{c}: {m}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    test_support::assert_error(&errors(steps), line, column, needle);
 }
 
 #[test]

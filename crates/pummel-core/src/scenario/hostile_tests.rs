@@ -2,16 +2,11 @@
 //! at run time they would fail every request they are in (or send nothing
 //! and pass).
 
+use super::test_support::{self, assert_error, errors as errors_with, Located};
 use super::*;
 
-fn errors(text: &str) -> Vec<(u32, u32, String)> {
-    match load_str_with("t.yaml", text, &LoadOptions::default()) {
-        Ok(_) => panic!("expected errors, the file loaded"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    }
+fn errors(text: &str) -> Vec<Located> {
+    test_support::errors(text, &LoadOptions::default())
 }
 
 fn with_request(request: &str) -> String {
@@ -23,10 +18,11 @@ fn with_request(request: &str) -> String {
 #[test]
 fn a_bearer_token_no_header_can_carry_is_refused() {
     let e = errors(&with_request(r#"{ url: /, auth: { bearer: "a\nb" } }"#));
-    assert!(
-        e.iter().any(|(l, c, m)| (*l, *c) == (5, 44)
-            && m.contains("`bearer`: the token has characters a header cannot carry")),
-        "{e:?}"
+    assert_error(
+        &e,
+        5,
+        44,
+        "`bearer`: the token has characters a header cannot carry",
     );
     let ok = with_request(r#"{ url: /, auth: { bearer: "abc.def" } }"#);
     assert!(load_str_with("t.yaml", &ok, &LoadOptions::default()).is_ok());
@@ -42,11 +38,7 @@ fn a_socket_url_that_cannot_connect_is_refused() {
         )
     };
     let e = errors(&with("ws://127.0.0.1:99999/"));
-    assert!(
-        e.iter()
-            .any(|(l, c, m)| (*l, *c) == (5, 21) && m.contains("invalid port \"99999\"")),
-        "{e:?}"
-    );
+    assert_error(&e, 5, 21, "invalid port \"99999\"");
     let e = errors(&with("ftp://x/"));
     assert!(
         e.iter()
@@ -75,29 +67,14 @@ fn a_socket_url_that_cannot_connect_is_refused() {
 #[test]
 fn a_header_an_environment_value_breaks_is_refused() {
     let text = "target: http://127.0.0.1:8080\ndefaults:\n  headers: { x-d: \"{{ env.BAD }}\" }\nscenarios:\n  - name: s\n    steps:\n      - request: { url: /, headers: { x-a: \"t {{ env.BAD }}\" } }\n";
-    let with_env = |value: &str| {
-        let mut options = LoadOptions::default();
-        options.env.insert("BAD".into(), value.into());
-        load_str_with("t.yaml", text, &options)
-    };
-    let Err(e) = with_env("a\r\nX-Injected: 1") else {
-        panic!("loaded");
-    };
-    let e: Vec<_> = e
-        .iter()
-        .map(|d| (d.line, d.column, d.message.clone()))
-        .collect();
+    let with_env = |value: &str| LoadOptions::default().with_env("BAD", value);
+    let e = errors_with(text, &with_env("a\r\nX-Injected: 1"));
     for (line, column, name) in [(7, 50, "x-a"), (3, 23, "x-d")] {
-        assert!(
-            e.iter().any(|(l, c, m)| (*l, *c) == (line, column)
-                && m.contains(&format!(
-                    "header `{name}`: the environment variable's value"
-                ))),
-            "{e:?}"
-        );
+        let needle = format!("header `{name}`: the environment variable's value");
+        assert_error(&e, line, column, &needle);
     }
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(with_env("fine").is_ok());
+    assert!(load_str_with("t.yaml", text, &with_env("fine")).is_ok());
 }
 
 /// A URL made by environment variables alone is fixed when the file loads:
@@ -105,24 +82,10 @@ fn a_header_an_environment_value_breaks_is_refused() {
 #[test]
 fn a_url_an_environment_value_breaks_is_refused() {
     let text = "target: http://127.0.0.1:8080\nscenarios:\n  - name: s\n    steps:\n      - request: \"http://127.0.0.1:{{ env.PORT }}/x\"\n";
-    let with_port = |port: &str| {
-        let mut options = LoadOptions::default();
-        options.env.insert("PORT".into(), port.into());
-        load_str_with("t.yaml", text, &options)
-    };
-    let Err(e) = with_port("99999") else {
-        panic!("loaded");
-    };
-    let e: Vec<_> = e
-        .iter()
-        .map(|d| (d.line, d.column, d.message.clone()))
-        .collect();
-    assert!(
-        e.iter()
-            .any(|(l, c, m)| (*l, *c) == (5, 39) && m.contains("invalid port \"99999\"")),
-        "{e:?}"
-    );
-    assert!(with_port("8080").is_ok());
+    let with_port = |port: &str| LoadOptions::default().with_env("PORT", port);
+    let e = errors_with(text, &with_port("99999"));
+    assert_error(&e, 5, 39, "invalid port \"99999\"");
+    assert!(load_str_with("t.yaml", text, &with_port("8080")).is_ok());
 }
 
 /// Variables doubled from one to the next would ask each VU for 2^40
@@ -192,11 +155,6 @@ fn a_name_with_a_control_character_is_refused() {
         ),
     ] {
         let e = errors(&format!("target: http://127.0.0.1:8080\n{text}"));
-        assert!(
-            e.iter().any(
-                |(l, c, m)| (*l, *c) == (line, column) && m.contains("has a control character")
-            ),
-            "{e:?}"
-        );
+        assert_error(&e, line, column, "has a control character");
     }
 }

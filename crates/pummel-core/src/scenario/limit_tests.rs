@@ -2,26 +2,12 @@
 //! as the command line meet them: each refused with its place, none
 //! reaching a worker.
 
+use super::test_support::{self, assert_error, Located};
 use super::*;
 use crate::limits::{MAX_RATE, MAX_TEMPLATE_DEPTH, MAX_VUS};
 
-fn errors(text: &str) -> Vec<(u32, u32, String)> {
-    match load_str_with("t.yaml", text, &LoadOptions::default()) {
-        Ok(_) => panic!("expected errors, the file loaded"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    }
-}
-
-#[track_caller]
-fn assert_error(all: &[(u32, u32, String)], line: u32, column: u32, needle: &str) {
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got {all:?}"
-    );
+fn errors(text: &str) -> Vec<Located> {
+    test_support::errors(text, &LoadOptions::default())
 }
 
 fn with_load(load: &str) -> String {

@@ -1,26 +1,19 @@
 //! Loader tests for `metric:` steps and thresholds on custom metrics.
 
+use super::test_support::{self, Located};
 use super::*;
 use crate::scenario::custom_metric::{CustomStat, MetricKind};
 use crate::scenario::model::StepKind;
 use crate::scenario::threshold::Metric;
 
-fn load(text: &str) -> Result<Plan, Vec<(u32, u32, String)>> {
-    load_str_with("t.yaml", text, &LoadOptions::default()).map_err(|d| {
-        d.iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect()
-    })
+fn load(text: &str) -> Result<Plan, Vec<Located>> {
+    test_support::load(text, &LoadOptions::default())
 }
 
 #[track_caller]
 fn assert_error(text: &str, line: u32, column: u32, needle: &str) {
-    let all = load(text).err().unwrap_or_default();
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got {all:#?}"
-    );
+    let all = test_support::errors(text, &LoadOptions::default());
+    test_support::assert_error(&all, line, column, needle);
 }
 
 fn file(thresholds: &str, steps: &str) -> String {

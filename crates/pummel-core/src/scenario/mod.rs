@@ -67,6 +67,8 @@ mod request_option_tests;
 #[cfg(test)]
 mod tag_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! Loader tests of `parallel:` batches: what loads, what the batch's
 //! requests may see, and every mistake at its line:column.
 
+use super::test_support;
 use super::*;
 use crate::scenario::flow::OnError;
 use crate::scenario::model::StepKind;
@@ -22,22 +23,8 @@ fn load(steps: &str) -> Result<Plan, Diagnostics> {
 
 #[track_caller]
 fn assert_error(steps: &str, line: u32, column: u32, needle: &str) {
-    let all: Vec<(u32, u32, String)> = match load(steps) {
-        Ok(_) => panic!("expected errors, the file loaded:\n{steps}"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    };
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got:\n{}",
-        all.iter()
-            .map(|(l, c, m)| format!("  {l}:{c}: {m}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    let all = test_support::errors(&file(steps), &LoadOptions::default());
+    test_support::assert_error(&all, line, column, needle);
 }
 
 #[test]

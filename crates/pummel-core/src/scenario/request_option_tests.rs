@@ -1,28 +1,14 @@
 //! Validation of request options, selection and arrivals: every new key's
 //! mistakes are errors at their `file:line:col`.
 
+use super::test_support::{assert_error, Located};
 use super::{load_str_with, LoadOptions};
 
-fn errors(text: &str, env: &[(&str, &str)]) -> Vec<(u32, u32, String)> {
+fn errors(text: &str, env: &[(&str, &str)]) -> Vec<Located> {
     let options = env
         .iter()
         .fold(LoadOptions::default(), |o, (k, v)| o.with_env(*k, *v));
-    match load_str_with("t.yaml", text, &options) {
-        Ok(_) => panic!("expected errors, the file loaded:\n{text}"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    }
-}
-
-#[track_caller]
-fn assert_error(all: &[(u32, u32, String)], line: u32, column: u32, needle: &str) {
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got:\n{all:#?}"
-    );
+    super::test_support::errors(text, &options)
 }
 
 #[test]

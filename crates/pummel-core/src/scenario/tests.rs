@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::test_support::{self, assert_error, fixtures, Located};
 use super::*;
 use crate::scenario::check::CheckOutcome;
 use crate::scenario::duration::Think;
@@ -14,10 +15,6 @@ use crate::scenario::response::ResponseView;
 use crate::scenario::template::{Context, VarId};
 use crate::scenario::threshold::Scope;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
-}
-
 fn options() -> LoadOptions {
     LoadOptions {
         env: Default::default(),
@@ -28,35 +25,11 @@ fn options() -> LoadOptions {
 }
 
 fn load_ok(text: &str) -> Plan {
-    match load_str_with("t.yaml", text, &options()) {
-        Ok(plan) => plan,
-        Err(d) => panic!("expected a plan, got:\n{d}"),
-    }
+    test_support::load_ok(text, &options())
 }
 
-/// `(line, column, message)` of every error.
-fn errors(text: &str) -> Vec<(u32, u32, String)> {
-    match load_str_with("t.yaml", text, &options()) {
-        Ok(_) => panic!("expected errors, the file loaded"),
-        Err(d) => d
-            .iter()
-            .map(|d| (d.line, d.column, d.message.clone()))
-            .collect(),
-    }
-}
-
-/// Asserts one error at `line:column` whose message contains `needle`.
-#[track_caller]
-fn assert_error(all: &[(u32, u32, String)], line: u32, column: u32, needle: &str) {
-    assert!(
-        all.iter()
-            .any(|(l, c, m)| *l == line && *c == column && m.contains(needle)),
-        "no error at {line}:{column} containing {needle:?}; got:\n{}",
-        all.iter()
-            .map(|(l, c, m)| format!("  {l}:{c}: {m}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+fn errors(text: &str) -> Vec<Located> {
+    test_support::errors(text, &options())
 }
 
 const HEAD: &str = "target: http://127.0.0.1:8080\n";

@@ -93,18 +93,20 @@ pub(crate) fn tls(err: &std::io::Error) -> &'static str {
 /// answers 400 or 403 here rather than in the TLS handshake).
 pub(crate) fn ws_refused(status: u16) -> &'static str {
     match status {
-        400 => "the server answered the upgrade with 400 Bad Request",
-        401 => "the server answered the upgrade with 401 Unauthorized",
-        403 => "the server answered the upgrade with 403 Forbidden",
-        404 => "the server answered the upgrade with 404 Not Found",
-        426 => "the server answered the upgrade with 426 Upgrade Required",
         200..=299 => {
             "the server answered the upgrade with a success status, not 101 Switching Protocols"
         }
         300..=399 => {
             "the server answered the upgrade with a redirect (a handshake does not follow one)"
         }
-        400..=499 => "the server refused the upgrade with a client error (4xx)",
+        400..=499 => match status {
+            400 => "the server answered the upgrade with 400 Bad Request",
+            401 => "the server answered the upgrade with 401 Unauthorized",
+            403 => "the server answered the upgrade with 403 Forbidden",
+            404 => "the server answered the upgrade with 404 Not Found",
+            426 => "the server answered the upgrade with 426 Upgrade Required",
+            _ => "the server refused the upgrade with a client error (4xx)",
+        },
         500..=599 => "the server failed the upgrade with a server error (5xx)",
         _ => "the server answered the upgrade with an unexpected status",
     }

@@ -39,6 +39,8 @@ pub(crate) mod pacer;
 pub mod run;
 pub mod scenario;
 pub(crate) mod segment;
+#[cfg(test)]
+mod thread_clock;
 pub mod ws;
 
 pub use coordinator::{Measured, Progress, SpawnError, StopSignal};

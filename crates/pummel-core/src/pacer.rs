@@ -293,17 +293,25 @@ mod tests {
                 let pacer = pacer.clone();
                 tokio::task::spawn_local(async move { pacer.run().await })
             };
-            let mut late = Duration::ZERO;
+            // Time this thread spent waiting for a CPU held by other work
+            // on the machine: a slot released that much late was released
+            // on time by the pacer.
+            let clock = crate::thread_clock::ThreadClock::now();
+            let starved_so_far = || clock.map_or(Duration::ZERO, |c| c.waited_since());
             for expected in 0..20u64 {
                 let (k, at) = pacer.take().await.unwrap();
                 assert_eq!(k, expected);
                 assert_eq!(at, start + Duration::from_millis(k));
                 let now = Instant::now();
                 assert!(now >= at, "slot {k} released early");
-                late = late.max(now - at);
+                // Released on time (a bound for shared CI machines), save
+                // for the time the thread could not run at all.
+                let (late, starved) = (now - at, starved_so_far());
+                assert!(
+                    late < Duration::from_millis(20) + starved,
+                    "slot {k} late by {late:?}, of which {starved:?} waiting for a CPU"
+                );
             }
-            // Released on time (generous bound: shared CI machines).
-            assert!(late < Duration::from_millis(20), "late by {late:?}");
             runner.await.unwrap();
             // 50 slots were due; 20 taken.
             assert_eq!(pacer.dropped(Instant::now()), 30);

@@ -50,7 +50,7 @@ fn repos(server: &Server, token: &str, args: &[&str]) -> util::Output {
     util::pummel(&all)
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
         .args(args)
@@ -70,7 +70,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Writes `files` into the repository and commits them; the new commit.
-fn commit(dir: &Path, files: &[(&str, String)], message: &str) -> String {
+pub(crate) fn commit(dir: &Path, files: &[(&str, String)], message: &str) -> String {
     for (name, text) in files {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -81,7 +81,7 @@ fn commit(dir: &Path, files: &[(&str, String)], message: &str) -> String {
     git(dir, &["rev-parse", "HEAD"])
 }
 
-fn new_repo(dir: &Path) {
+pub(crate) fn new_repo(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
     git(dir, &["init", "-q", "-b", "main"]);
 }

@@ -609,11 +609,15 @@ fn web_stop_button_stops_a_live_run() {
     ada.get("/runs/table").expect(200, &[&run, "stopped"]);
 }
 
-/// The whole UI in headless Chromium (`tests/browser/check-web.mjs`): sign in, start a run from
-/// the form with a chosen file, the live chart receiving points, the list and the agents page
-/// following it without a reload, the report, a comparison; a CSRF-less form and another user
-/// refused; axe-core at phone and desktop size; no console error; nothing fetched from elsewhere.
-/// Screenshots go to the build directory, or to `docs/service/` with `PUMMEL_DOCS_SCREENSHOTS=1`.
+/// The service toured in headless Chromium (`tests/browser/check-web.mjs`), as the admin: a run
+/// from the new-run form with a chosen file; a git repository registered on its page, its
+/// `pummel.yml`'s test discovered and a broken one's problem shown at file:line:col; the test
+/// started from its Run button and followed from the page it lands on, uPlot's live data growing,
+/// the list and the agents page following it (busy, then idle) without a reload; it passes; its
+/// report; a comparison with the earlier run; CSRF-less forms refused; another user refused the
+/// run, its report and the repository; axe-core at phone and desktop size; no console error;
+/// nothing fetched from elsewhere. Screenshots go to the build directory, or to `docs/service/`
+/// with `PUMMEL_DOCS_SCREENSHOTS=1`.
 #[test]
 fn web_in_a_browser() {
     if !crate::reports::browser_available() {
@@ -635,16 +639,31 @@ fn web_in_a_browser() {
     }
     let shared = shared();
     let url = shared.server.url.clone();
-    let (mut ada, csrf) = Browser::signed_in(&url, ADA);
-    let earlier = start_run(&mut ada, &csrf, &scenario(&shared.target.base()), "1s");
-    let events = ada.events(&earlier, SETTLE);
-    assert_eq!(
-        events.last().map(|e| e.0.as_str()),
-        Some("ended"),
-        "{events:?}"
-    );
+    let target = shared.target.base();
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = crate::cluster::write(dir.path(), "browse.yaml", &scenario(&shared.target.base()));
+    let smoke = format!(
+        "target: {target}\nload: {{ vus: 1, duration: 2s }}\nscenarios:\n  - name: browse\n    steps:\n      - request: GET /\n        check: {{ status: 200 }}\n      - think: 20ms\n"
+    );
+    // A repository as a team would keep it: a good test, and one whose scenario has a typo.
+    let repo = dir.path().join("shop");
+    crate::repos::new_repo(&repo);
+    crate::repos::commit(
+        &repo,
+        &[
+            (
+                "pummel.yml",
+                "tests:\n  - name: smoke\n    scenario: scenarios/smoke.yaml\n    load: { vus: 2, duration: 4s }\n    agents: 1\n    labels: { zone: web }\n    thresholds: [\"p95 < 2s\"]\n  - name: checkout\n    scenario: scenarios/checkout.yaml\n"
+                    .to_owned(),
+            ),
+            ("scenarios/smoke.yaml", smoke.clone()),
+            (
+                "scenarios/checkout.yaml",
+                smoke.replace("check: {", "chek: {"),
+            ),
+        ],
+        "load tests",
+    );
+    let file = crate::cluster::write(dir.path(), "smoke.yaml", &smoke);
     let shots = if std::env::var_os("PUMMEL_DOCS_SCREENSHOTS").is_some() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service")
     } else {
@@ -652,9 +671,10 @@ fn web_in_a_browser() {
     };
     let out = Command::new("node")
         .arg(harness.join("check-web.mjs"))
-        .args([&url, ADA.0, ADA.1, BOB.0, BOB.1])
+        .args([&url, ADMIN.0, ADMIN.1, BOB.0, BOB.1])
+        .arg(&repo)
+        .arg("smoke")
         .arg(&file)
-        .arg(&earlier)
         .arg(&shots)
         .env("CHROMIUM", "/usr/bin/chromium")
         .output()
@@ -670,11 +690,23 @@ fn web_in_a_browser() {
     assert_eq!(found["violations"], serde_json::json!([]), "{stdout}");
     assert_eq!(found["offsite"], serde_json::json!([]), "{stdout}");
     assert_eq!(found["ended"], "finished", "{stdout}");
-    assert!(found["axe_pages"].as_u64().unwrap_or(0) >= 16, "{stdout}");
+    assert!(found["axe_pages"].as_u64().unwrap_or(0) >= 20, "{stdout}");
+    assert!(
+        found["problems"]
+            .as_str()
+            .is_some_and(|p| p.contains("scenarios/checkout.yaml:")),
+        "{stdout}"
+    );
     for (check, ok) in found["checks"].as_object().expect("checks") {
         assert_eq!(ok, &serde_json::json!(true), "{check}: {stdout}");
     }
-    assert!(shots.join("run-live-desktop.png").exists());
+    for shot in [
+        "run-live-desktop.png",
+        "repo-phone.png",
+        "repos-desktop.png",
+    ] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
 }
 
 /// `pummel run FILE --dashboard 127.0.0.1:0` with its stderr read line by line: the dashboard's

@@ -30,6 +30,8 @@
                { label: "p90", stroke: "#8a4b00", width: 2 }, { label: "p99", stroke: "#a4161a", width: 2 }]
     }, [seconds, p50, p90, p99], latEl);
     root.dataset.points = "0";
+    // The charts, for a test (or a curious person's console) to read what they hold.
+    root.plots = { rate: rate, latency: latency };
     var dirty = false;
     // Points arrive once a second; drawing on the next frame batches a
     // replay of a long run into one redraw.
@@ -79,6 +81,13 @@
       var el = document.getElementById("state");
       el.textContent = s.state; el.className = "state state-" + s.state;
       text("exit", String(s.exit_code));
+      var verdict = document.getElementById("verdict");
+      if (verdict) {
+        // The same words as the server's own page (runs.rs `verdict`).
+        var word = s.exit_code === 0 ? "passed" : s.exit_code === 99 ? "failed"
+          : s.exit_code === 130 ? "stopped" : "error";
+        verdict.textContent = word; verdict.className = "state state-" + word;
+      }
       if (s.message) text("message", s.message);
       var stop = document.getElementById("stop");
       if (stop) stop.remove();

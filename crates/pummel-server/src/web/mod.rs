@@ -12,6 +12,7 @@
 //! - `runs`: the runs list, the live run page and its event stream, stop;
 //! - `reports`: a finished run's HTML report, compare, trend;
 //! - `launch`: the new-run form;
+//! - `repos`: the test repositories, their tests and problems, a test's start;
 //! - `agents`, `profile`, `admin`: the other pages;
 //! - `assets`: the embedded files;
 //! - `page`: what every page shares (its layout, errors).
@@ -24,6 +25,7 @@ mod launch;
 pub(crate) mod page;
 mod profile;
 mod reports;
+mod repos;
 mod runs;
 
 use std::time::Duration;
@@ -55,6 +57,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/runs/{id}/result.json", get(reports::result_json))
         .route("/compare", get(reports::compare))
         .route("/trend", get(reports::trend))
+        .route("/repos", get(repos::list).post(repos::add))
+        .route("/repos/{name}", get(repos::one))
+        .route("/repos/{name}/pull", post(repos::pull))
+        .route("/repos/{name}/delete", post(repos::remove))
+        .route("/repos/{name}/tests/{test}/run", post(repos::start))
         .route("/agents", get(agents::page))
         .route("/agents/table", get(agents::table))
         .route("/agents/{name}/{action}", post(agents::act))

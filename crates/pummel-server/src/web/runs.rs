@@ -39,12 +39,27 @@ pub(crate) struct RunLine {
     pub(crate) exit_code: String,
     pub(crate) message: String,
     pub(crate) live: bool,
+    /// What the exit code means, once the run ended.
+    pub(crate) verdict: &'static str,
+}
+
+/// The verdict an ended run's exit code gives: the words of the service's
+/// notifications (`passed`, `failed` by a threshold, `stopped`, `error`).
+pub(crate) fn verdict(exit_code: Option<i32>) -> &'static str {
+    match exit_code {
+        None => "",
+        Some(0) => "passed",
+        Some(99) => "failed",
+        Some(130) => "stopped",
+        Some(_) => "error",
+    }
 }
 
 impl RunLine {
     fn of(run: RunSummary) -> RunLine {
         RunLine {
             live: matches!(run.state.as_str(), "pending" | "running"),
+            verdict: verdict(run.exit_code),
             created: when(run.created_at),
             exit_code: run.exit_code.map(|c| c.to_string()).unwrap_or_default(),
             message: run.message.unwrap_or_default(),
@@ -270,10 +285,21 @@ pub(super) async fn events(
         let message = rx.recv().await?;
         let (event, last) = match message {
             ToClient::Second { point, .. } => (event("point", &point), false),
-            ToClient::State { state, message, .. } => (
+            // The start instant lets a page (and bench/web.sh) tell how far
+            // behind the agents each point arrives.
+            ToClient::State {
+                state,
+                message,
+                start_unix_ms,
+                ..
+            } => (
                 event(
                     "state",
-                    &serde_json::json!({ "state": state, "message": message }),
+                    &serde_json::json!({
+                        "state": state,
+                        "message": message,
+                        "start_unix_ms": start_unix_ms,
+                    }),
                 ),
                 false,
             ),

@@ -180,33 +180,18 @@ impl Notifier {
 
     async fn post(&self, run: &str, url: &str, summary: &Summary, d: &Destination) {
         let id = self.store.start_delivery(run, "webhook", url).await.ok();
-        let store = &self.store;
+        let recorder = webhook::Recorder {
+            store: &self.store,
+            id: id.as_deref(),
+            run,
+        };
         let outcome = webhook::deliver(
             &d.network,
             url,
             summary,
             &d.secret,
             self.webhook_timeout,
-            async |n, attempt: &webhook::Attempt| {
-                let (state, error) = match attempt {
-                    webhook::Attempt::Delivered => ("delivered", None),
-                    webhook::Attempt::Final(e) => ("failed", Some(e.as_str())),
-                    webhook::Attempt::Transient(e) => {
-                        let last = n == webhook::ATTEMPTS;
-                        if !last {
-                            eprintln!(
-                                "pummel server: webhook about run {run} to {url}: attempt {n} of {} \
-                                 failed ({e}); trying again",
-                                webhook::ATTEMPTS
-                            );
-                        }
-                        (if last { "failed" } else { "sending" }, Some(e.as_str()))
-                    }
-                };
-                if let Some(id) = &id {
-                    let _ = store.record_attempt(id, n, state, error).await;
-                }
-            },
+            &recorder,
         )
         .await;
         if let Err(e) = outcome {

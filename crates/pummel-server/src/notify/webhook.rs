@@ -37,15 +37,46 @@ pub(super) enum Attempt {
     Transient(String),
 }
 
-/// Delivers `summary` to `url`, calling `attempted(n, outcome)` after each
-/// attempt (the notifier records it); Ok once a 2xx came back.
+/// Where each attempt is recorded and logged.
+pub(super) struct Recorder<'a> {
+    pub(super) store: &'a crate::store::Store,
+    /// The delivery's record, when it could be made.
+    pub(super) id: Option<&'a str>,
+    pub(super) run: &'a str,
+}
+
+impl Recorder<'_> {
+    async fn attempted(&self, url: &str, n: u32, attempt: &Attempt) {
+        let (state, error) = match attempt {
+            Attempt::Delivered => ("delivered", None),
+            Attempt::Final(e) => ("failed", Some(e.as_str())),
+            Attempt::Transient(e) => {
+                let last = n == ATTEMPTS;
+                if !last {
+                    eprintln!(
+                        "pummel server: webhook about run {} to {url}: attempt {n} of {ATTEMPTS} \
+                         failed ({e}); trying again",
+                        self.run
+                    );
+                }
+                (if last { "failed" } else { "sending" }, Some(e.as_str()))
+            }
+        };
+        if let Some(id) = self.id {
+            let _ = self.store.record_attempt(id, n, state, error).await;
+        }
+    }
+}
+
+/// Delivers `summary` to `url`, recording each attempt; Ok once a 2xx
+/// came back.
 pub(super) async fn deliver(
     policy: &NetworkPolicy,
     url: &str,
     summary: &Summary,
     secret: &[u8],
     attempt_timeout: Duration,
-    mut attempted: impl AsyncFnMut(u32, &Attempt),
+    recorder: &Recorder<'_>,
 ) -> Result<(), String> {
     let body = serde_json::to_vec(summary).map_err(|e| e.to_string())?;
     let signature = format!("sha256={}", crate::repos::webhook::sign(secret, &body));
@@ -63,7 +94,7 @@ pub(super) async fn deliver(
     let mut backoff = FIRST_BACKOFF;
     for n in 1..=ATTEMPTS {
         let outcome = attempt(policy, request.clone(), limits).await;
-        attempted(n, &outcome).await;
+        recorder.attempted(url, n, &outcome).await;
         match outcome {
             Attempt::Delivered => return Ok(()),
             Attempt::Final(e) => return Err(e),

@@ -347,10 +347,7 @@ fn webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded() {
     });
     assert_eq!(given_up["attempts"], 4, "{given_up}");
     let error = given_up["error"].as_str().unwrap_or("");
-    assert!(
-        error.contains("503") && error.contains("gave up after 4 attempts"),
-        "{given_up}"
-    );
+    assert!(error.contains("the receiver answered 503"), "{given_up}");
     assert_eq!(failing_log.lock().expect("lock").len(), 4);
 }
 
@@ -427,10 +424,7 @@ fn mail_goes_over_starttls_to_a_relay_of_a_private_ca_and_a_wrong_ca_is_recorded
         |d| d["state"] == "failed",
     );
     let error = failed["error"].as_str().unwrap_or("");
-    assert!(
-        error.to_lowercase().contains("certificate") && error.contains("UnknownIssuer"),
-        "{failed}"
-    );
+    assert!(error.contains("invalid peer certificate"), "{failed}");
     assert!(
         !mails(&shared.maildir).iter().any(|m| m.contains(&refused)),
         "a mail went out without a verified certificate"

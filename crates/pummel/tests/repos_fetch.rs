@@ -18,12 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use serde_json::Value;
 
 use crate::cluster::{poll, Server, SETTLE};
-use crate::repos::{admin_token, commit, git, new_repo, repos, scenario};
+use crate::repos::{commit, git, new_repo, repos, scenario};
 use crate::util::{self, Output};
 
 struct Shared {
     server: Server,
-    admin: String,
 }
 
 fn shared() -> MutexGuard<'static, Shared> {
@@ -31,8 +30,7 @@ fn shared() -> MutexGuard<'static, Shared> {
     SHARED
         .get_or_init(|| {
             let server = Server::start_shared(&[]);
-            let admin = admin_token(&server);
-            Mutex::new(Shared { server, admin })
+            Mutex::new(Shared { server })
         })
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -1,9 +1,12 @@
 //! `/v1/notifications`: a user's own notification targets, told of every
 //! run of theirs that ends. Webhooks are signed with a secret made on the
 //! first save and shown then (and again with `"rotate": true`).
+//!
+//! `/v1/runs/{id}/notifications`: what was sent about a run, to whom, in
+//! how many attempts, and how it ended.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,7 +18,30 @@ use crate::store::repos::NotifyRow;
 use crate::token::Role;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/notifications", get(show).put(save))
+    Router::new()
+        .route("/v1/notifications", get(show).put(save))
+        .route("/v1/runs/{id}/notifications", get(deliveries))
+}
+
+/// The run's notifications, for its owner or an admin.
+async fn deliveries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match authorise(&state, &headers, Role::may_use_client).await {
+        Ok(who) => who,
+        Err(r) => return r,
+    };
+    match state.store.run(&id).await {
+        Ok(Some(run)) if run.owner == who.name || who.role == Role::Admin => {}
+        Ok(_) => return error(StatusCode::NOT_FOUND, format!("no run {id:?} of yours")),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+    match state.store.deliveries(&id).await {
+        Ok(list) => Json::<Vec<crate::notify::Delivery>>(list).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 fn error(status: StatusCode, message: String) -> Response {

@@ -233,7 +233,7 @@ fn an_orphaned_agent_stops_its_load_by_itself() {
 }
 
 /// A private CA and a certificate it signed for 127.0.0.1, made with openssl: (ca, cert, key).
-fn private_ca(dir: &std::path::Path) -> Option<(String, String, String)> {
+pub(crate) fn private_ca(dir: &std::path::Path) -> Option<(String, String, String)> {
     let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let (ca_key, ca, key, csr, cert) = (
         path("ca.key"),

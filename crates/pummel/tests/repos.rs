@@ -19,7 +19,7 @@ use crate::cluster::{poll, Server, SETTLE};
 use crate::util::{self, pummel_bin};
 
 /// An admin token for `server` (registering a local path, or a loopback URL, is an admin's).
-fn admin_token(server: &Server) -> String {
+pub(crate) fn admin_token(server: &Server) -> String {
     let out = Command::new(pummel_bin())
         .args([
             "server",
@@ -43,7 +43,7 @@ fn admin_token(server: &Server) -> String {
 }
 
 /// `pummel repos ARGS --server … --token TOKEN`.
-fn repos(server: &Server, token: &str, args: &[&str]) -> util::Output {
+pub(crate) fn repos(server: &Server, token: &str, args: &[&str]) -> util::Output {
     let mut all = vec!["repos"];
     all.extend_from_slice(args);
     all.extend(["--server", &server.url, "--token", token]);
@@ -87,13 +87,13 @@ pub(crate) fn new_repo(dir: &Path) {
 }
 
 /// A scenario of a few requests against `base`.
-fn scenario(base: &str) -> String {
+pub(crate) fn scenario(base: &str) -> String {
     format!(
         "target: {base}\nload: {{ vus: 1, iterations: 3 }}\nscenarios:\n  - name: hit\n    steps:\n      - request: GET /\n"
     )
 }
 
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
+pub(crate) fn hmac_hex(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac");
     mac.update(body);
     mac.finalize()
@@ -127,14 +127,20 @@ fn post(server: &Server, path: &str, headers: &[(&str, String)], body: &[u8]) ->
 }
 
 /// The repository as `pummel repos tests NAME --json` shows it.
-fn repo_info(server: &Server, token: &str, name: &str) -> Value {
+pub(crate) fn repo_info(server: &Server, token: &str, name: &str) -> Value {
     let out = repos(server, token, &["tests", name, "--json"]);
     serde_json::from_str(&out.stdout).unwrap_or(Value::Null)
 }
 
 /// Waits for a run of the repository at `commit` started by `trigger`; its id.
 #[track_caller]
-fn wait_repo_run(server: &Server, token: &str, name: &str, commit: &str, trigger: &str) -> String {
+pub(crate) fn wait_repo_run(
+    server: &Server,
+    token: &str,
+    name: &str,
+    commit: &str,
+    trigger: &str,
+) -> String {
     let mut found = None;
     let seen = poll(SETTLE, || {
         let info = repo_info(server, token, name);
@@ -326,7 +332,7 @@ fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
 }
 
 /// `git daemon` serving `base` on a free loopback port, killed on drop.
-struct GitDaemon {
+pub(crate) struct GitDaemon {
     child: Child,
     port: u16,
 }
@@ -438,10 +444,10 @@ fn a_repository_over_git_url_with_a_token_stored_encrypted() {
 }
 
 /// What a webhook receiver got: each request's headers (lowercased names) and body.
-type Received = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
 
 /// A webhook receiver on loopback answering 200 to every POST.
-fn receiver() -> (u16, Received) {
+pub(crate) fn receiver() -> (u16, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let got: Received = Arc::default();
@@ -476,13 +482,18 @@ fn receiver() -> (u16, Received) {
 }
 
 /// aiosmtpd writing every message it receives into a maildir, killed on drop.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl SmtpSink {
     fn start(maildir: &Path) -> Option<SmtpSink> {
+        SmtpSink::start_with(maildir, &[])
+    }
+
+    /// With aiosmtpd's `extra` flags (`--tlscert F --tlskey F`: STARTTLS offered and required).
+    pub(crate) fn start_with(maildir: &Path, extra: &[&str]) -> Option<SmtpSink> {
         let python = "/usr/bin/python3";
         let has = Command::new(python)
             .args(["-c", "import aiosmtpd"])
@@ -495,6 +506,7 @@ impl SmtpSink {
         let child = Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir)
             .stdin(Stdio::null())
@@ -515,7 +527,7 @@ impl Drop for SmtpSink {
 }
 
 /// The messages in the maildir, as text.
-fn mails(maildir: &Path) -> Vec<String> {
+pub(crate) fn mails(maildir: &Path) -> Vec<String> {
     std::fs::read_dir(maildir.join("new"))
         .map(|dir| {
             dir.filter_map(Result::ok)

@@ -31,6 +31,12 @@
 //! - `repos`: test repositories (by path and over git://, pummel.yml checked with file:line:col,
 //!   GitHub/Gitea/GitLab push webhooks, credentials sealed) and run notifications (email to an
 //!   SMTP sink, signed webhooks);
+//! - `repos_fetch`: repository fetches under the owner's network policy with real git (dumb
+//!   HTTP, `git daemon`, a redirect not followed) and over SSH from a real sshd with a deploy key,
+//!   the host key learned on first use or given, a wrong key named;
+//! - `notify_delivery`: webhook retries with backoff, delivered once or given up and recorded;
+//!   email over STARTTLS to a relay of a private CA (and a wrong CA recorded); a scheduled
+//!   repository test run at its time and notified;
 //! - `target`: `pummel target` itself;
 //! - `scenarios`: `pummel run`/`validate`/`init` on scenario files: the examples, journeys, browser
 //!   behaviour against the target and nginx, thresholds, the open model, cycles, Ctrl-C;
@@ -87,6 +93,7 @@ mod honesty;
 mod limits;
 mod live_metrics;
 mod load_models;
+mod notify_delivery;
 mod outputs;
 mod parallel;
 mod peers;
@@ -95,6 +102,7 @@ mod proxy;
 mod queue;
 mod reports;
 mod repos;
+mod repos_fetch;
 mod requests;
 mod runner_clients;
 mod runners;

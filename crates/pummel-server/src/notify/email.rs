@@ -1,7 +1,15 @@
 //! Email over SMTP with lettre: plain, STARTTLS or TLS as the `--smtp`
-//! URL says (rustls, the public roots).
+//! URL says (rustls; the public roots, plus the CA of `--smtp-ca` for a
+//! relay whose certificate a private CA signed).
+//!
+//! With STARTTLS required (`?tls=required`) a relay that does not offer
+//! STARTTLS, or whose certificate does not verify, gets no mail: the
+//! message is never sent in the clear.
+
+use std::path::Path;
 
 use lettre::message::header::ContentType;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use super::{NotifyError, Summary};
@@ -12,8 +20,8 @@ pub(super) struct Mailer {
 }
 
 impl Mailer {
-    pub(super) fn new(url: &str, from: &str) -> Result<Mailer, NotifyError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+    pub(super) fn new(url: &str, from: &str, ca: Option<&Path>) -> Result<Mailer, NotifyError> {
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| {
                 NotifyError(format!(
                     "--smtp {}: {e} (expected smtp://HOST:PORT, smtp://HOST:PORT?tls=required or \
@@ -21,8 +29,11 @@ impl Mailer {
                     redact(url)
                 ))
             })?
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
+            .timeout(Some(std::time::Duration::from_secs(30)));
+        if let Some(ca) = ca {
+            builder = builder.tls(with_ca(url, ca)?);
+        }
+        let transport = builder.build();
         let from = from
             .parse()
             .map_err(|e| NotifyError(format!("--mail-from {from:?}: {e}")))?;
@@ -42,7 +53,57 @@ impl Mailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&e))
+    }
+}
+
+/// lettre's error with its causes (a certificate that does not verify is
+/// two levels down), so the record says why.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The URL's TLS mode again, with `ca` trusted besides the public roots.
+fn with_ca(url: &str, ca: &Path) -> Result<Tls, NotifyError> {
+    let pem =
+        std::fs::read(ca).map_err(|e| NotifyError(format!("--smtp-ca {}: {e}", ca.display())))?;
+    let certificate = Certificate::from_pem(&pem).map_err(|e| {
+        NotifyError(format!(
+            "--smtp-ca {}: not a PEM certificate: {e}",
+            ca.display()
+        ))
+    })?;
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => hostport.split(':').next().unwrap_or(hostport),
+    };
+    let parameters = TlsParameters::builder(host.to_owned())
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .map_err(|e| NotifyError(format!("--smtp-ca {}: {e}", ca.display())))?;
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    match (scheme, query) {
+        ("smtps", _) => Ok(Tls::Wrapper(parameters)),
+        ("smtp", q) if q.contains("tls=required") => Ok(Tls::Required(parameters)),
+        ("smtp", q) if q.contains("tls=opportunistic") => Ok(Tls::Opportunistic(parameters)),
+        _ => Err(NotifyError(format!(
+            "--smtp-ca is for a relay spoken to over TLS: use smtps://HOST:PORT or \
+             smtp://HOST:PORT?tls=required (not {})",
+            redact(url)
+        ))),
     }
 }
 

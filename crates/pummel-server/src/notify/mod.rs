@@ -8,16 +8,20 @@
 //! notifier's own tasks, never in the hub's loop.
 
 mod email;
+mod record;
 mod summary;
 mod webhook;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::policy::NetworkPolicy;
 use crate::repos::config::{RepoTest, Targets};
 use crate::sealed::Sealer;
 use crate::store::Store;
+pub(crate) use record::Delivery;
 pub(crate) use summary::Summary;
 
 /// How to send.
@@ -30,6 +34,11 @@ pub struct NotifyConfig {
     pub mail_from: Option<String>,
     /// The server's URL as users reach it, for links.
     pub public_url: Option<String>,
+    /// A CA certificate (PEM) to trust for the SMTP relay's certificate,
+    /// besides the public roots: a relay with a private CA.
+    pub smtp_ca: Option<std::path::PathBuf>,
+    /// How long one webhook attempt may take (10 s when None).
+    pub webhook_timeout: Option<Duration>,
 }
 
 /// A configuration the server cannot start with.
@@ -42,14 +51,16 @@ pub(crate) struct Notifier {
     sealer: Arc<Sealer>,
     mailer: Option<email::Mailer>,
     public_url: Option<String>,
+    webhook_timeout: Duration,
 }
 
 /// Where one run's notification goes, with the secret its webhooks are
-/// signed with and whether they may be on private networks.
+/// signed with and the networks they may reach (those of the user they
+/// are for: the policy every fetch of the server obeys).
 struct Destination {
     targets: Targets,
     secret: Vec<u8>,
-    trusted: bool,
+    network: NetworkPolicy,
 }
 
 impl Notifier {
@@ -59,12 +70,17 @@ impl Notifier {
         config: &NotifyConfig,
     ) -> Result<Notifier, NotifyError> {
         let mailer = match (&config.smtp, &config.mail_from) {
-            (Some(url), Some(from)) => Some(email::Mailer::new(url, from)?),
+            (Some(url), Some(from)) => {
+                Some(email::Mailer::new(url, from, config.smtp_ca.as_deref())?)
+            }
             (Some(_), None) => {
                 return Err(NotifyError(
                     "--smtp needs --mail-from ADDRESS: the sender of notification emails"
                         .to_owned(),
                 ))
+            }
+            (None, _) if config.smtp_ca.is_some() => {
+                return Err(NotifyError("--smtp-ca needs --smtp URL".to_owned()))
             }
             (None, _) => None,
         };
@@ -76,6 +92,7 @@ impl Notifier {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            webhook_timeout: config.webhook_timeout.unwrap_or(webhook::ATTEMPT_TIMEOUT),
         })
     }
 
@@ -97,7 +114,7 @@ impl Notifier {
         });
     }
 
-    async fn notify(&self, run_id: &str) {
+    async fn notify(self: &Arc<Notifier>, run_id: &str) {
         let Ok(Some(run)) = self.store.run(run_id).await else {
             return;
         };
@@ -117,30 +134,80 @@ impl Notifier {
         if destinations.is_empty() {
             return;
         }
-        let summary = Summary::of(&run, origin.as_ref(), self.public_url.as_deref());
+        let summary = Arc::new(Summary::of(
+            &run,
+            origin.as_ref(),
+            self.public_url.as_deref(),
+        ));
+        // Every target at once: a receiver being retried does not hold up
+        // the others.
+        let mut sending = tokio::task::JoinSet::new();
         for d in destinations {
             if d.targets.on.as_deref() == Some("failure") && summary.verdict == "passed" {
                 continue;
             }
-            for address in &d.targets.email {
-                match &self.mailer {
-                    Some(mailer) => {
-                        if let Err(e) = mailer.send(address, &summary).await {
-                            eprintln!("pummel server: email about run {run_id} to {address}: {e}");
-                        }
-                    }
-                    None => eprintln!(
-                        "pummel server: run {run_id} should be mailed to {address}, but the server \
-                         has no --smtp"
-                    ),
-                }
+            let d = Arc::new(d);
+            for address in d.targets.email.clone() {
+                let (me, summary, run) = (self.clone(), summary.clone(), run_id.to_owned());
+                sending.spawn(async move { me.mail(&run, &address, &summary).await });
             }
-            for url in &d.targets.webhooks {
-                if let Err(e) = webhook::deliver(url, &summary, &d.secret, d.trusted).await {
-                    eprintln!("pummel server: webhook about run {run_id} to {url}: {e}");
-                }
+            for url in d.targets.webhooks.clone() {
+                let (me, summary, run, d) =
+                    (self.clone(), summary.clone(), run_id.to_owned(), d.clone());
+                sending.spawn(async move { me.post(&run, &url, &summary, &d).await });
             }
         }
+        while sending.join_next().await.is_some() {}
+    }
+
+    async fn mail(&self, run: &str, address: &str, summary: &Summary) {
+        let id = self.store.start_delivery(run, "email", address).await.ok();
+        let outcome = match &self.mailer {
+            Some(mailer) => mailer.send(address, summary).await,
+            None => Err("the server has no --smtp relay to send it through".to_owned()),
+        };
+        if let Err(e) = &outcome {
+            eprintln!("pummel server: email about run {run} to {address} failed: {e}");
+        }
+        if let Some(id) = id {
+            let (state, error) = match &outcome {
+                Ok(()) => ("delivered", None),
+                Err(e) => ("failed", Some(e.as_str())),
+            };
+            let _ = self.store.record_attempt(&id, 1, state, error).await;
+        }
+    }
+
+    async fn post(&self, run: &str, url: &str, summary: &Summary, d: &Destination) {
+        let id = self.store.start_delivery(run, "webhook", url).await.ok();
+        let recorder = webhook::Recorder {
+            store: &self.store,
+            id: id.as_deref(),
+            run,
+        };
+        let outcome = webhook::deliver(
+            &d.network,
+            url,
+            summary,
+            &d.secret,
+            self.webhook_timeout,
+            &recorder,
+        )
+        .await;
+        if let Err(e) = outcome {
+            eprintln!("pummel server: webhook about run {run} to {url} failed: {e}");
+        }
+    }
+
+    /// The networks the server may post to for `owner`: any for what an
+    /// admin set up, else the owner's network policy.
+    async fn network(&self, owner: &str, trusted: bool) -> Option<NetworkPolicy> {
+        if trusted {
+            return Some(NetworkPolicy::unrestricted());
+        }
+        Some(NetworkPolicy::restricted(
+            self.store.allowed_networks(owner).await.ok()?,
+        ))
     }
 
     async fn repo_destination(&self, repository: &str, test: &str) -> Option<Destination> {
@@ -154,7 +221,7 @@ impl Notifier {
         Some(Destination {
             targets,
             secret,
-            trusted: row.trusted,
+            network: self.network(&row.owner, row.trusted).await?,
         })
     }
 
@@ -168,7 +235,7 @@ impl Notifier {
         Some(Destination {
             targets,
             secret,
-            trusted: row.trusted,
+            network: self.network(owner, row.trusted).await?,
         })
     }
 }

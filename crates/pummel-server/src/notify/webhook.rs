@@ -1,126 +1,147 @@
 //! Signed JSON webhooks: `POST` the summary with
 //! `X-Pummel-Signature-256: sha256=<hex HMAC-SHA256 of the body>` (GitHub's
-//! scheme, so receivers already know how to check it), retried with
-//! backoff while the receiver is down or answers 5xx, 408 or 429.
+//! scheme, so receivers already know how to check it).
+//!
+//! Sent through the server's one checked fetch (`policy::fetch`) under the
+//! network policy of the user the notification is for: resolved once,
+//! every address checked, connected to a checked one, redirects not
+//! followed (a receiver has no business sending the server elsewhere).
+//!
+//! Retried while the receiver is down, slow or answers 5xx, 408 or 429:
+//! [`ATTEMPTS`] attempts in all, waiting [`FIRST_BACKOFF`] after the first
+//! failure and twice as long after each next one (0.5 s, 1 s, 2 s). A 2xx
+//! ends it; any other answer, or a refused address, ends it at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::Method;
 
 use super::Summary;
-use crate::repos::outbound;
+use crate::policy::fetch::{self, FetchError, FetchLimits, Outbound};
+use crate::policy::NetworkPolicy;
 
-const ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts in all before a webhook is given up on.
+pub(crate) const ATTEMPTS: u32 = 4;
+/// The wait after the first failed attempt; doubled after each next one.
+pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// How long one attempt may take, by default (`--webhook-timeout`).
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) async fn deliver(
-    url: &str,
-    summary: &Summary,
-    secret: &[u8],
-    trusted: bool,
-) -> Result<(), String> {
-    let body = serde_json::to_vec(summary).map_err(|e| e.to_string())?;
-    let signature = format!("sha256={}", crate::repos::webhook::sign(secret, &body));
-    let mut backoff = FIRST_BACKOFF;
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, post(url, &body, &signature, trusted)).await {
-            Ok(Ok(status)) if (200..300).contains(&status) => return Ok(()),
-            Ok(Ok(status)) if status < 500 && status != 408 && status != 429 => {
-                return Err(format!("the receiver answered {status}"))
-            }
-            Ok(Ok(status)) => last = format!("the receiver answered {status}"),
-            Ok(Err(Refusal::Final(e))) => return Err(e),
-            Ok(Err(Refusal::Transient(e))) => last = e,
-            Err(_) => last = format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
-        }
-        if attempt < ATTEMPTS {
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-        }
-    }
-    Err(format!("{last} (after {ATTEMPTS} attempts)"))
-}
-
-enum Refusal {
-    /// Trying again will not help (a bad URL, a refused network).
+/// What one attempt came to.
+pub(super) enum Attempt {
+    Delivered,
+    /// Trying again will not help (a refused address, a 4xx).
     Final(String),
+    /// The receiver may answer later.
     Transient(String),
 }
 
-async fn post(url: &str, body: &[u8], signature: &str, trusted: bool) -> Result<u16, Refusal> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| Refusal::Final(format!("bad URL: {e}")))?;
-    let tls = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => return Err(Refusal::Final("not an http:// or https:// URL".to_owned())),
-    };
-    let host = uri
-        .host()
-        .ok_or_else(|| Refusal::Final("the URL has no host".to_owned()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    outbound::check(&host, port, trusted)
-        .await
-        .map_err(Refusal::Final)?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| Refusal::Transient(format!("cannot connect: {e}")))?;
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
-    let request = Request::post(path)
-        .header("host", authority)
-        .header("content-type", "application/json")
-        .header("user-agent", concat!("pummel/", env!("CARGO_PKG_VERSION")))
-        .header("x-pummel-event", "run.finished")
-        .header("x-pummel-signature-256", signature)
-        .body(Full::new(Bytes::copy_from_slice(body)))
-        .map_err(|e| Refusal::Final(e.to_string()))?;
-    if tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Refusal::Final(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| Refusal::Final(format!("bad host name: {e}")))?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| Refusal::Transient(format!("TLS: {e}")))?;
-        send(TokioIo::new(stream), request).await
-    } else {
-        send(TokioIo::new(tcp), request).await
+/// Where each attempt is recorded and logged.
+pub(super) struct Recorder<'a> {
+    pub(super) store: &'a crate::store::Store,
+    /// The delivery's record, when it could be made.
+    pub(super) id: Option<&'a str>,
+    pub(super) run: &'a str,
+}
+
+impl Recorder<'_> {
+    async fn attempted(&self, url: &str, n: u32, attempt: &Attempt) {
+        let (state, error) = match attempt {
+            Attempt::Delivered => ("delivered", None),
+            Attempt::Final(e) => ("failed", Some(e.as_str())),
+            Attempt::Transient(e) => {
+                let last = n == ATTEMPTS;
+                if !last {
+                    eprintln!(
+                        "pummel server: webhook about run {} to {url}: attempt {n} of {ATTEMPTS} \
+                         failed ({e}); trying again",
+                        self.run
+                    );
+                }
+                (if last { "failed" } else { "sending" }, Some(e.as_str()))
+            }
+        };
+        if let Some(id) = self.id {
+            let _ = self.store.record_attempt(id, n, state, error).await;
+        }
     }
 }
 
-async fn send<T>(io: T, request: Request<Full<Bytes>>) -> Result<u16, Refusal>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| Refusal::Transient(e.to_string()))?;
-    tokio::spawn(connection);
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| Refusal::Transient(e.to_string()))?;
-    let status = response.status().as_u16();
-    // Read the (bounded-time) answer so the connection ends cleanly.
-    let _ = response.into_body().collect().await;
-    Ok(status)
+/// Delivers `summary` to `url`, recording each attempt; Ok once a 2xx
+/// came back.
+pub(super) async fn deliver(
+    policy: &NetworkPolicy,
+    url: &str,
+    summary: &Summary,
+    secret: &[u8],
+    attempt_timeout: Duration,
+    recorder: &Recorder<'_>,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(summary).map_err(|e| e.to_string())?;
+    let signature = format!("sha256={}", crate::repos::webhook::sign(secret, &body));
+    let request = Outbound {
+        method: Method::POST,
+        url: url.to_owned(),
+        headers: headers(&signature)?,
+        body: body.into(),
+    };
+    let limits = FetchLimits {
+        timeout: attempt_timeout,
+        max_body: 64 * 1024,
+        max_redirects: 0,
+    };
+    let mut backoff = FIRST_BACKOFF;
+    for n in 1..=ATTEMPTS {
+        let outcome = attempt(policy, request.clone(), limits).await;
+        recorder.attempted(url, n, &outcome).await;
+        match outcome {
+            Attempt::Delivered => return Ok(()),
+            Attempt::Final(e) => return Err(e),
+            Attempt::Transient(e) if n == ATTEMPTS => {
+                return Err(format!("{e} (gave up after {ATTEMPTS} attempts)"))
+            }
+            Attempt::Transient(_) => {}
+        }
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+    }
+    Err(format!("gave up after {ATTEMPTS} attempts"))
+}
+
+fn headers(signature: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|e| e.to_string());
+    Ok(vec![
+        (CONTENT_TYPE, value("application/json")?),
+        (
+            HeaderName::from_static("x-pummel-event"),
+            value("run.finished")?,
+        ),
+        (
+            HeaderName::from_static("x-pummel-signature-256"),
+            value(signature)?,
+        ),
+    ])
+}
+
+async fn attempt(policy: &NetworkPolicy, request: Outbound, limits: FetchLimits) -> Attempt {
+    match fetch::fetch(policy, request, limits).await {
+        Ok(answer) => match answer.status {
+            200..=299 => Attempt::Delivered,
+            408 | 429 | 500..=599 => {
+                Attempt::Transient(format!("the receiver answered {}", answer.status))
+            }
+            300..=399 => Attempt::Final(format!(
+                "the receiver answered {} (a redirect; webhooks do not follow redirects)",
+                answer.status
+            )),
+            status => Attempt::Final(format!("the receiver answered {status}")),
+        },
+        Err(
+            e @ (FetchError::BadUrl { .. }
+            | FetchError::Refused { .. }
+            | FetchError::TooManyRedirects { .. }),
+        ) => Attempt::Final(e.to_string()),
+        Err(e) => Attempt::Transient(e.to_string()),
+    }
 }

@@ -7,6 +7,9 @@
 //! starts a test by submitting its scenario like `pummel run --server`.
 //!
 //! - [`git`]: the `git` command line, secrets kept out of argv;
+//! - [`remote`]: where a git URL points; git pinned to the addresses the
+//!   owner's network policy checked (the policy every fetch of the server
+//!   obeys, `policy::fetch`);
 //! - [`webhook`]: GitHub, Gitea and GitLab push hooks, their checks;
 //! - [`schedule`]: cron schedules of tests;
 //! - `api`: the HTTP endpoints.
@@ -14,7 +17,7 @@
 pub(crate) mod config;
 mod files;
 pub(crate) mod git;
-pub(crate) mod outbound;
+pub(crate) mod remote;
 pub(crate) mod schedule;
 pub(crate) mod webhook;
 
@@ -27,6 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::backend::PlanBackend;
 use crate::hub::{HubHandle, HubMsg};
+use crate::policy::NetworkPolicy;
 use crate::sealed::Sealer;
 use crate::store::repos::{RepoRow, RepoRunRow};
 use crate::store::unix_now;
@@ -34,6 +38,7 @@ use crate::store::Store;
 use crate::wire::{FromClient, OnAgentLoss, PlanSpec, Submit, ToClient};
 use config::RepoTest;
 use git::Credential;
+use remote::{Remote, Transport};
 
 /// Why a repository operation failed; the HTTP status follows the kind.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,10 @@ pub(crate) struct RepoInfo {
     pub(crate) pulled_at: Option<i64>,
     pub(crate) commit: Option<String>,
     pub(crate) pull_error: Option<String>,
+    /// An ssh remote's host keys (`TYPE BASE64` lines) the fetches require.
+    pub(crate) host_key: Option<String>,
+    /// `given` (at registration) or `first fetch` (trusted on first use).
+    pub(crate) host_key_origin: Option<String>,
     pub(crate) tests: Vec<RepoTest>,
     /// Each `file:line:col: message`.
     pub(crate) problems: Vec<String>,
@@ -101,6 +110,11 @@ pub(crate) struct NewRepo {
     pub(crate) token: Option<String>,
     #[serde(default)]
     pub(crate) deploy_key: Option<String>,
+    /// An ssh remote's host key(s): a public key line, known_hosts lines
+    /// or `ssh-keyscan` output. Without it the first fetch's key is
+    /// recorded and required from then on.
+    #[serde(default)]
+    pub(crate) host_key: Option<String>,
 }
 
 /// The caller, as repositories need it.
@@ -174,7 +188,16 @@ impl Repos {
                 "branch {branch:?} is not a branch name"
             )));
         }
-        self.check_url(&new.url, who.admin).await?;
+        let remote = self.check_url(&new.url, &who.name, who.admin).await?;
+        let host_key = match &new.host_key {
+            Some(_) if remote.transport != Transport::Ssh => {
+                return Err(RepoError::BadRequest(
+                    "a host key is for ssh URLs (ssh://… or user@host:path)".to_owned(),
+                ))
+            }
+            Some(text) => Some(remote::host_keys(text).map_err(RepoError::BadRequest)?),
+            None => None,
+        };
         let (kind, secret) = match (new.token, new.deploy_key) {
             (Some(_), Some(_)) => {
                 return Err(RepoError::BadRequest(
@@ -210,6 +233,8 @@ impl Repos {
             pull_error: None,
             tests: "[]".to_owned(),
             problems: "[]".to_owned(),
+            host_key_given: host_key.is_some(),
+            host_key,
         };
         if !self.store.insert_repo(&row).await? {
             return Err(RepoError::Conflict(format!(
@@ -220,33 +245,38 @@ impl Repos {
         Ok((info, hook_secret))
     }
 
-    /// Refuses URLs that carry secrets, run commands or reach where the
-    /// caller may not.
-    async fn check_url(&self, url: &str, admin: bool) -> Result<(), RepoError> {
-        if url.starts_with('-') || url.contains("::") && !url.contains("://") {
-            return Err(RepoError::BadRequest(format!("{url:?} is not a git URL")));
+    /// The networks the server's fetches for `owner` may reach: any for an
+    /// admin's repository, else the owner's network policy (the one their
+    /// runs, ownership challenges and webhooks obey; `--trust-clients`
+    /// does not widen it: that flag trusts clients with load targets, not
+    /// with the server's own network).
+    async fn policy(&self, owner: &str, trusted: bool) -> Result<NetworkPolicy, RepoError> {
+        if trusted {
+            return Ok(NetworkPolicy::unrestricted());
         }
-        match outbound::git_host(url) {
-            Some((host, port)) => {
-                let authority = url.split("://").nth(1).and_then(|r| r.split('/').next());
-                if authority.is_some_and(|a| {
-                    a.contains('@') && a.contains(':') && !url.starts_with("ssh://")
-                }) {
-                    return Err(RepoError::BadRequest(
-                        "credentials do not go in the URL: give them with --token or --deploy-key \
-                         (they are then stored encrypted)"
-                            .to_owned(),
-                    ));
-                }
-                outbound::check(&host, port, admin)
-                    .await
-                    .map_err(RepoError::Forbidden)
-            }
-            None if admin => Ok(()),
-            None => Err(RepoError::Forbidden(
-                "only an admin may register a local path or file:// URL".to_owned(),
-            )),
+        Ok(NetworkPolicy::restricted(
+            self.store.allowed_networks(owner).await?,
+        ))
+    }
+
+    /// Refuses URLs that carry secrets, run commands, are local paths of a
+    /// non-admin, or reach where the owner's network policy does not.
+    async fn check_url(&self, url: &str, owner: &str, admin: bool) -> Result<Remote, RepoError> {
+        let remote = Remote::parse(url).map_err(RepoError::BadRequest)?;
+        if remote.transport == Transport::Local {
+            return if admin {
+                Ok(remote)
+            } else {
+                Err(RepoError::Forbidden(
+                    "only an admin may register a local path or file:// URL".to_owned(),
+                ))
+            };
         }
+        let policy = self.policy(owner, admin).await?;
+        remote::pin(&policy, &remote, url)
+            .await
+            .map_err(|e| RepoError::Forbidden(format!("the repository URL is refused: {e}")))?;
+        Ok(remote)
     }
 
     /// Whether `who` may see and use the repository.
@@ -316,6 +346,14 @@ impl Repos {
             pulled_at: row.pulled_at,
             commit: row.commit_id,
             pull_error: row.pull_error,
+            host_key_origin: row.host_key.as_ref().map(|_| {
+                if row.host_key_given {
+                    "given".to_owned()
+                } else {
+                    "first fetch".to_owned()
+                }
+            }),
+            host_key: row.host_key,
             runs,
         })
     }
@@ -384,18 +422,36 @@ impl Repos {
         &self,
         row: &RepoRow,
     ) -> Result<(String, Vec<RepoTest>, Vec<String>), String> {
-        self.check_url(&row.url, row.trusted)
+        // Checked again at every fetch: the owner's networks or the name's
+        // addresses may have changed since the registration.
+        let remote = Remote::parse(&row.url)?;
+        if remote.transport == Transport::Local && !row.trusted {
+            return Err("only an admin may register a local path or file:// URL".to_owned());
+        }
+        let policy = self
+            .policy(&row.owner, row.trusted)
             .await
             .map_err(|e| e.to_string())?;
+        let pinned = remote::pin(&policy, &remote, &row.url)
+            .await
+            .map_err(|e| format!("the repository URL is refused: {e}"))?;
         let credential = self.credential(row).map_err(|e| e.to_string())?;
         let checkout = self.checkout(&row.name);
         let source = git::Source {
-            url: &row.url,
             branch: &row.branch,
             credential: credential.as_ref(),
-            local_allowed: row.trusted,
+            remote: &remote,
+            pinned: &pinned,
+            host_key: row.host_key.as_deref(),
         };
-        let commit = git::sync(&source, &checkout, &self.dir.join(&row.name)).await?;
+        let synced = git::sync(&source, &checkout, &self.dir.join(&row.name)).await?;
+        if let Some(key) = &synced.learned_host_key {
+            self.store
+                .learn_host_key(&row.name, key)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let commit = synced.commit;
         let backend = self.backend.clone();
         let (tests, problems) =
             tokio::task::spawn_blocking(move || files::discover(&checkout, backend.as_ref()))

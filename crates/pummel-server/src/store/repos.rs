@@ -26,6 +26,10 @@ pub(crate) struct RepoRow {
     pub(crate) tests: String,
     /// JSON list of the problems found.
     pub(crate) problems: String,
+    /// An ssh remote's host keys, `TYPE BASE64` lines.
+    pub(crate) host_key: Option<String>,
+    /// Given at registration (rather than learned on the first fetch).
+    pub(crate) host_key_given: bool,
 }
 
 /// A run a repository's test started.
@@ -65,7 +69,7 @@ fn unb64(text: Option<String>) -> Result<Option<Vec<u8>>, sqlx::Error> {
 
 const REPO_COLUMNS: &str =
     "name, owner, trusted, url, branch, credential_kind, credential, webhook_secret, \
-     created_at, pulled_at, commit_id, pull_error, tests, problems";
+     created_at, pulled_at, commit_id, pull_error, tests, problems, host_key, host_key_given";
 
 fn repo_row(row: &sqlx::any::AnyRow) -> Result<RepoRow, sqlx::Error> {
     Ok(RepoRow {
@@ -83,6 +87,8 @@ fn repo_row(row: &sqlx::any::AnyRow) -> Result<RepoRow, sqlx::Error> {
         pull_error: row.try_get("pull_error")?,
         tests: row.try_get("tests")?,
         problems: row.try_get("problems")?,
+        host_key: row.try_get("host_key")?,
+        host_key_given: row.try_get::<i64, _>("host_key_given")? != 0,
     })
 }
 
@@ -91,7 +97,8 @@ impl Store {
     pub(crate) async fn insert_repo(&self, repo: &RepoRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO repositories (name, owner, trusted, url, branch, credential_kind, credential, \
-             webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
+             webhook_secret, created_at, host_key, host_key_given) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&repo.name)
         .bind(&repo.owner)
@@ -102,6 +109,8 @@ impl Store {
         .bind(repo.credential.as_deref().map(b64))
         .bind(b64(&repo.webhook_secret))
         .bind(repo.created_at)
+        .bind(&repo.host_key)
+        .bind(i64::from(repo.host_key_given))
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -160,6 +169,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Records the host key an ssh remote showed on its first fetch; only
+    /// when none is recorded yet (a key once recorded is never replaced by
+    /// what a host shows).
+    pub(crate) async fn learn_host_key(&self, name: &str, key: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE repositories SET host_key = $1 WHERE name = $2 AND host_key IS NULL",
+        )
+        .bind(key)
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn delete_repo(&self, name: &str) -> Result<bool, StoreError> {

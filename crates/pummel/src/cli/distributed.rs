@@ -129,6 +129,16 @@ pub(crate) struct ServerArgs {
     )]
     pub mail_from: Option<String>,
 
+    /// Trust this CA certificate (PEM) for the SMTP relay's certificate, besides the public roots
+    /// (with smtps:// or ?tls=required)
+    #[arg(long, value_name = "FILE.pem", requires = "smtp")]
+    pub smtp_ca: Option<PathBuf>,
+
+    /// How long one attempt to deliver a notification webhook may take (4 attempts in all,
+    /// 0.5 s, 1 s and 2 s apart)
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
     /// The server's URL as its users reach it, for the links in notifications
     #[arg(long, env = "PUMMEL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,

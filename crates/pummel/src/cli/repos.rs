@@ -46,6 +46,11 @@ pub(crate) struct RepoAddArgs {
     /// A deploy key (an SSH private key file) to pull with; it is stored encrypted
     #[arg(long, value_name = "FILE")]
     pub deploy_key: Option<PathBuf>,
+    /// The ssh host's key(s) the server must find there: a file with a public key line or
+    /// known_hosts lines (`ssh-keyscan -p PORT HOST > FILE`). Without it the key shown on the
+    /// first fetch is recorded and required from then on
+    #[arg(long, value_name = "FILE")]
+    pub host_key: Option<PathBuf>,
     /// Print the answer as JSON
     #[arg(long)]
     pub json: bool,

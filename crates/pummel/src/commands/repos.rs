@@ -25,9 +25,16 @@ pub(super) fn run(args: &ReposArgs) -> Result<i32, Failure> {
                 })?),
                 None => None,
             };
+            let host_key =
+                match &a.host_key {
+                    Some(file) => Some(std::fs::read_to_string(file).map_err(|e| {
+                        Failure::usage(format!("--host-key {}: {e}", file.display()))
+                    })?),
+                    None => None,
+                };
             let body = json!({
                 "name": a.name, "url": a.url, "branch": a.branch,
-                "token": token, "deploy_key": deploy_key,
+                "token": token, "deploy_key": deploy_key, "host_key": host_key,
             });
             let answer = call(&a.remote, "POST", "/v1/repos", Some(&body))?;
             if a.json {
@@ -163,6 +170,12 @@ fn describe(r: &Value) -> String {
     );
     if let Some(e) = r["pull_error"].as_str() {
         out.push_str(&format!("Last pull failed: {e}\n"));
+    }
+    if let Some(key) = r["host_key"].as_str() {
+        out.push_str(&format!(
+            "SSH host key ({}): {key}\n",
+            text(&r["host_key_origin"])
+        ));
     }
     let tests = r["tests"].as_array().cloned().unwrap_or_default();
     out.push_str(&format!("{} test(s):\n", tests.len()));

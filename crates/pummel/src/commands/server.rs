@@ -154,6 +154,8 @@ fn serve(runtime: &tokio::runtime::Runtime, args: &ServerArgs) -> Result<i32, Fa
             smtp: args.smtp.clone(),
             mail_from: args.mail_from.clone(),
             public_url: args.public_url.clone(),
+            smtp_ca: args.smtp_ca.clone(),
+            webhook_timeout: Some(args.webhook_timeout),
         },
         work_dir: args.data_dir.clone(),
     };

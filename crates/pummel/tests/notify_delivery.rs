@@ -226,6 +226,24 @@ fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
 /// When each request reached a receiver, and what it answered.
 type Log = Arc<Mutex<Vec<(Instant, &'static str, Vec<u8>)>>>;
 
+/// A receiver that always answers 503: its port, and what reached it.
+fn always_503() -> (u16, Log) {
+    let failing = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = failing.local_addr().expect("addr").port();
+    let log: Log = Arc::default();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for stream in failing.incoming().map_while(Result::ok) {
+            let body = read_request(&stream).unwrap_or_default();
+            kept.lock()
+                .expect("lock")
+                .push((Instant::now(), "503", body));
+            answer(&stream, "503 Service Unavailable");
+        }
+    });
+    (port, log)
+}
+
 #[test]
 fn webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded() {
     let Some(shared) =
@@ -263,22 +281,7 @@ fn webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded() {
             let _ = (&second).read_to_end(&mut rest);
         });
     }
-    // A receiver that always answers 503.
-    let failing = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let failing_port = failing.local_addr().expect("addr").port();
-    let failing_log: Log = Arc::default();
-    {
-        let log = failing_log.clone();
-        std::thread::spawn(move || {
-            for stream in failing.incoming().map_while(Result::ok) {
-                let body = read_request(&stream).unwrap_or_default();
-                log.lock()
-                    .expect("lock")
-                    .push((Instant::now(), "503", body));
-                answer(&stream, "503 Service Unavailable");
-            }
-        });
-    }
+    let (failing_port, failing_log) = always_503();
     let flaky_url = format!("http://127.0.0.1:{flaky_port}/hook");
     let failing_url = format!("http://127.0.0.1:{failing_port}/hook");
     let yml = format!(

@@ -387,6 +387,37 @@ impl Sshd {
     }
 }
 
+/// Whether sshd is installed; without it the test is skipped (failed under CI).
+fn have_sshd(test: &str) -> bool {
+    let present = Path::new("/usr/sbin/sshd").exists();
+    if !present {
+        util::skip_without(
+            test,
+            "sshd (openssh-server: scripts/test-deps.d/61-repos-ssh.sh)",
+        );
+    }
+    present
+}
+
+/// Asserts that no file in `dir` holds a line of the private key at `key`.
+fn assert_not_in_files(key: &Path, dir: &Path) {
+    let private = std::fs::read_to_string(key).expect("key");
+    let secret_line = private.lines().nth(1).expect("a key line");
+    for entry in std::fs::read_dir(dir).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes
+                    .windows(secret_line.len())
+                    .any(|w| w == secret_line.as_bytes()),
+                "the deploy key is readable in {}",
+                path.display()
+            );
+        }
+    }
+}
+
 fn current_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("id -un");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
@@ -394,11 +425,7 @@ fn current_user() -> String {
 
 #[test]
 fn an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked() {
-    if !Path::new("/usr/sbin/sshd").exists() {
-        util::skip_without(
-            "an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked",
-            "sshd (openssh-server: scripts/test-deps.d/61-repos-ssh.sh)",
-        );
+    if !have_sshd("an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked") {
         return;
     }
     let shared = shared();
@@ -456,21 +483,7 @@ fn an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked() {
     assert_eq!(first["host_key"], key_of(&host), "{first}");
     assert_eq!(first["host_key_origin"], "first fetch", "{first}");
     // The key is stored sealed: not readable in the store's files.
-    let private = std::fs::read_to_string(keys.join("deploy")).expect("key");
-    let secret_line = private.lines().nth(1).expect("a key line");
-    for entry in std::fs::read_dir(&server.data).expect("data dir") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            let bytes = std::fs::read(&path).expect("read");
-            assert!(
-                !bytes
-                    .windows(secret_line.len())
-                    .any(|w| w == secret_line.as_bytes()),
-                "the deploy key is readable in {}",
-                path.display()
-            );
-        }
-    }
+    assert_not_in_files(&keys.join("deploy"), &server.data);
 
     // A stranger's key is refused by the ssh server, and the message says so.
     let stranger = add("stranger", "stranger", &[]);

@@ -259,6 +259,9 @@ pub(super) async fn add(
         branch: (!branch.is_empty()).then(|| branch.to_owned()),
         token,
         deploy_key,
+        // The page registers with the host key learnt on the first fetch
+        // (trust on first use); `pummel repos add --host-key` gives one.
+        host_key: None,
     };
     let form = ReposPage {
         name: new.name.clone(),

@@ -14,10 +14,6 @@
 //!   `api::policy`).
 
 pub(crate) mod admission;
-#[allow(
-    dead_code,
-    reason = "parts of the checked fetch (POST bodies, headers, a bare connect) serve the git and webhook fetches"
-)]
 pub(crate) mod fetch;
 pub mod network;
 pub mod ownership;

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::Stream;
 use pummel_result::TimelinePoint;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::users::session;
 use crate::web::{dashboard_assets, page};
@@ -56,8 +56,6 @@ struct Shared {
     timeline: Mutex<Timeline>,
     /// Bumped at each change; streams wait on it.
     changed: watch::Sender<u64>,
-    /// Open event streams, which `finish` lets drain.
-    streams: watch::Sender<usize>,
     on_stop: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -66,6 +64,11 @@ pub struct Dashboard {
     shared: Arc<Shared>,
     addr: SocketAddr,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Tells the server to stop accepting and to close each connection
+    /// once its response is done.
+    shutdown: Option<oneshot::Sender<()>>,
+    /// The server's task: it ends when every connection has closed.
+    serving: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Dashboard {
@@ -89,7 +92,6 @@ impl Dashboard {
             token,
             timeline: Mutex::new(Timeline::default()),
             changed: watch::channel(0).0,
-            streams: watch::channel(0).0,
             on_stop,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -110,13 +112,20 @@ impl Dashboard {
             .route("/stop", post(stop))
             .route("/assets/{file}", get(dashboard_assets))
             .with_state(shared.clone());
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+        let serving = runtime.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown_signal.await;
+                })
+                .await;
         });
         Ok(Dashboard {
             shared,
             addr: bound,
             runtime: Some(runtime),
+            shutdown: Some(shutdown),
+            serving: Some(serving),
         })
     }
 
@@ -137,8 +146,11 @@ impl Dashboard {
     }
 
     /// The run ended: pages say so, then their streams close. Waits (at
-    /// most `grace`) until every open page has been told, so the last
-    /// thing a watcher sees is the verdict, not a dropped connection.
+    /// most `grace`) until every open connection has been written out and
+    /// closed, so the last thing a watcher sees is the verdict, not a
+    /// dropped connection: an event handed to the server is only on the
+    /// wire once its connection's task has flushed it, which is why this
+    /// waits for the server itself rather than for the streams.
     pub fn end(mut self, state: &str, exit_code: i32, grace: Duration) {
         self.shared
             .timeline
@@ -146,10 +158,12 @@ impl Dashboard {
             .unwrap_or_else(PoisonError::into_inner)
             .ended = Some((state.to_owned(), exit_code));
         self.shared.changed.send_modify(|n| *n += 1);
-        if let Some(runtime) = self.runtime.take() {
-            let mut streams = self.shared.streams.subscribe();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let (Some(runtime), Some(serving)) = (self.runtime.take(), self.serving.take()) {
             runtime.block_on(async {
-                let _ = tokio::time::timeout(grace, streams.wait_for(|n| *n == 0)).await;
+                let _ = tokio::time::timeout(grace, serving).await;
             });
             runtime.shutdown_background();
         }
@@ -206,32 +220,20 @@ async fn dashboard_page(State(shared): State<Arc<Shared>>) -> Response {
     })
 }
 
-/// Counts an open stream for as long as it lives.
-struct OpenStream(Arc<Shared>);
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        self.0.streams.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
 /// The points so far, then each new one, then `ended`.
 async fn events(
     State(shared): State<Arc<Shared>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    shared.streams.send_modify(|n| *n += 1);
-    let open = OpenStream(shared.clone());
     let changed = shared.changed.subscribe();
     let stream = futures_util::stream::unfold(
-        (open, changed, 0usize, false),
-        |(open, mut changed, sent, done)| async move {
+        (shared, changed, 0usize, false),
+        |(shared, mut changed, sent, done)| async move {
             if done {
                 return None;
             }
             loop {
                 let next = {
-                    let timeline = open
-                        .0
+                    let timeline = shared
                         .timeline
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner);
@@ -248,7 +250,7 @@ async fn events(
                     }
                 };
                 if let Some((event, last)) = next {
-                    return Some((Ok(event), (open, changed, sent + 1, last)));
+                    return Some((Ok(event), (shared, changed, sent + 1, last)));
                 }
                 if changed.changed().await.is_err() {
                     return None;

@@ -22,6 +22,11 @@ use crate::policy::NetworkPolicy;
 /// before any load starts, with both versions named.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The field of a [`FromAgent::Snapshot`]'s snapshot that names a runner's
+/// slots: each agent's runner names its steps, checks and metrics in the
+/// order it meets them, so the server renames every agent's onto one table.
+pub const RUNNER_NAMES: &str = "runner_names";
+
 /// No message may be larger (a plan with its data files is the largest).
 pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
 
@@ -96,6 +101,8 @@ pub enum FromAgent {
         message: String,
     },
     /// One second of this agent's measurements (the engine's encoding).
+    /// A runner's journey adds, under [`RUNNER_NAMES`], the names its
+    /// runner gave the slots so far, on this agent.
     Snapshot {
         run: String,
         second: u64,

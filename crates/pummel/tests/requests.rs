@@ -737,3 +737,92 @@ scenarios:
     assert!(out.stderr.contains("missing.yaml:5:"), "{}", out.context());
     assert!(out.stderr.contains("nowhere.pem"), "{}", out.context());
 }
+
+/// The mTLS nginx of the test above in front of the target's WebSocket echo: an upgrade with a
+/// client certificate signed by the private CA is proxied to the echo, one without is refused
+/// with nginx's 403 before any upgrade.
+fn wss_nginx(d: &Path, target: &Target) -> Option<crate::scenarios::nginx::Nginx> {
+    let read = |name: &str| std::fs::read(d.join(name)).expect("read pki file");
+    let (server, server_key, ca) = (read("server.pem"), read("server-key.pem"), read("ca.pem"));
+    let echo = base(target);
+    let conf = format!(
+        "    ssl_certificate @DIR@/server.pem;\n    ssl_certificate_key @DIR@/server-key.pem;\n    \
+         ssl_client_certificate @DIR@/ca.pem;\n    ssl_verify_client optional;\n    \
+         location /ws/ {{\n      if ($ssl_client_verify != SUCCESS) {{ return 403; }}\n      \
+         proxy_pass {echo};\n      proxy_http_version 1.1;\n      \
+         proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";\n    }}\n"
+    );
+    crate::scenarios::nginx::Nginx::start_or_skip(
+        &conf,
+        &[],
+        &[
+            ("server.pem", &server),
+            ("server-key.pem", &server_key),
+            ("ca.pem", &ca),
+        ],
+    )
+}
+
+#[test]
+fn wss_sockets_present_client_certificates_and_trust_a_private_ca() {
+    let dir = Dir::new();
+    let d = dir.0.path();
+    if !private_pki(d) {
+        return;
+    }
+    let target = Target::start();
+    let Some(nginx) = wss_nginx(d, &target) else {
+        return;
+    };
+    let wss = nginx.base().replacen("https://", "wss://", 1);
+    let scenario = |connect: &str| {
+        format!(
+            r#"
+target: {base}
+load: {{ vus: 2, iterations: 3 }}
+scenarios:
+  - name: wss
+    steps:
+      - name: open
+        ws_connect: {connect}
+      - {{ name: say, ws_send: "hello {{{{ vu }}}}" }}
+      - name: echoed
+        ws_expect: {{ body: {{ contains: "hello" }}, timeout: 5s }}
+      - {{ name: bye, ws_close: {{ code: 1000 }} }}
+"#,
+            base = nginx.base()
+        )
+    };
+    // The socket's own `tls:` presents the certificate and trusts the CA; a wss:// URL and a
+    // path on the https:// target are the same socket.
+    for url in [format!("{wss}/ws/echo"), "/ws/echo".to_owned()] {
+        let connect = format!(
+            "{{ url: {url}, tls: {{ cert: client.pem, key: client-key.pem, ca: ca.pem }} }}"
+        );
+        std::fs::write(d.join("wss.yaml"), scenario(&connect)).expect("write scenario");
+        let v = run(&d.join("wss.yaml"), &[]).expect_code(0).json();
+        assert_eq!(checks(&v), (3, 0), "{url}: {}\n{}", brief(&v), nginx.log());
+        assert_eq!(u(&step(&v, "open")["status"], "/101"), 3, "{}", brief(&v));
+        assert_eq!(u(step(&v, "echoed"), "/responses"), 3, "{}", brief(&v));
+    }
+
+    // Trusting the CA without presenting a certificate: the TLS handshake succeeds, nginx
+    // refuses the upgrade, and the step says so.
+    let connect = "{ url: /ws/echo, tls: { ca: ca.pem } }";
+    std::fs::write(d.join("nocert.yaml"), scenario(connect)).expect("write scenario");
+    let v = run(&d.join("nocert.yaml"), &[]).json();
+    let open = step(&v, "open");
+    assert_eq!(u(open, "/responses"), 0, "{}", brief(&v));
+    assert_eq!(u(open, "/requests"), 3, "{}", brief(&v));
+    assert_eq!(u(&open["errors"], "/ws_handshake"), 3, "{}", brief(&v));
+    assert!(
+        v["failures"].to_string().contains("403 Forbidden"),
+        "the refusal is named: {}",
+        brief(&v)
+    );
+
+    // Neither the CA nor `insecure`: the server's certificate is not trusted.
+    std::fs::write(d.join("untrusted.yaml"), scenario("/ws/echo")).expect("write scenario");
+    let v = run(&d.join("untrusted.yaml"), &[]).json();
+    assert_eq!(u(&step(&v, "open")["errors"], "/tls"), 3, "{}", brief(&v));
+}

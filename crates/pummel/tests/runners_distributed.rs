@@ -1,6 +1,8 @@
 //! Runner journeys in a distributed run: the test file and the directory it imports from travel
 //! with the plan to agents whose working directories hold none of it, for `--runner` and for a
 //! scenario's `runner:` section alike; an agent not started with `--allow-runners` refuses them.
+//! Agents whose runners name their steps, checks and metrics in different orders merge into one
+//! result with each figure under its own name.
 //!
 //! One server, three agents (two that allow runners, one that does not, told apart by labels),
 //! shared by the tests here. Needs `scripts/test-deps.d/50-runners.sh`.
@@ -43,12 +45,23 @@ fn shared(python: &Path) -> MutexGuard<'static, Shared> {
         let env = [("PUMMEL_PYTHON", python.as_str())];
         let mut homes = Vec::new();
         let mut agents = Vec::new();
-        for (name, extra) in [
-            ("r1", &["--allow-runners", "--label", "runners=yes"][..]),
-            ("r2", &["--allow-runners", "--label", "runners=yes"][..]),
-            ("plain", &["--label", "runners=no"][..]),
+        for (name, extra, order) in [
+            (
+                "r1",
+                &["--allow-runners", "--label", "runners=yes"][..],
+                "forward",
+            ),
+            (
+                "r2",
+                &["--allow-runners", "--label", "runners=yes"][..],
+                "backward",
+            ),
+            ("plain", &["--label", "runners=no"][..], "forward"),
         ] {
             let home = tempfile::tempdir().expect("an agent's directory");
+            // What order `test_ordered.py` meets its names in on this agent (its runner
+            // processes inherit the agent's environment).
+            let env = [env[0], ("JOURNEY_ORDER", order)];
             agents.push(server.agent_in(home.path(), name, extra, &env));
             homes.push(home);
         }
@@ -232,4 +245,101 @@ fn an_agent_without_allow_runners_refuses_a_runner_journey() {
         "--json",
     ]);
     assert_eq!(u(&out.expect_code(0).json(), "/requests"), 20);
+}
+
+/// A journey that names three steps, their checks and custom metrics in the order the agent's
+/// `JOURNEY_ORDER` says: r1 meets them alpha, beta, gamma; r2 gamma, beta, alpha. Each step sends
+/// a different number of requests, so a figure merged under another step's name shows.
+const ORDERED: &str = r#""""Steps met in an order each agent chooses."""
+import os
+
+import pummel
+
+TARGET = os.environ["TARGET"].rstrip("/")
+STEPS = [("alpha", 1), ("beta", 2), ("gamma", 3)]
+if os.environ.get("JOURNEY_ORDER") == "backward":
+    STEPS.reverse()
+
+
+class OrderedTest(pummel.TestCase):
+    def test_ordered(self):
+        for name, requests in STEPS:
+            with self.step(name):
+                for _ in range(requests):
+                    r = self.session.get(TARGET + "/" + name)
+                    self.check(r.status_code < 500, "answered " + name)
+            self.metric("sent " + name, requests)
+            self.metric("size " + name, 10 * requests, kind="trend")
+"#;
+
+#[test]
+fn agents_that_name_a_runner_journey_in_different_orders_merge_by_name() {
+    let Some((python, _)) =
+        needs("agents_that_name_a_runner_journey_in_different_orders_merge_by_name")
+    else {
+        return;
+    };
+    let _busy = util::busy();
+    let shared = shared(&python);
+    let target = CountingTarget::start();
+    let client = tempfile::tempdir().unwrap();
+    let test = cluster::write(client.path(), "test_ordered.py", ORDERED);
+    let entry = format!("{}:OrderedTest.test_ordered", test.display());
+    let env = format!("TARGET={}", target.base());
+    let out = shared.server.client(&[
+        "run",
+        "--runner",
+        "python",
+        &entry,
+        "--vus",
+        "2",
+        "--iterations",
+        "10",
+        "--runner-processes",
+        "1",
+        "-e",
+        &env,
+        "--label",
+        "runners=yes",
+        "--json",
+    ]);
+    let r = out.expect_code(0).json();
+    assert_eq!(u(&r, "/iteration_counts/completed"), 10, "{}", brief(&r));
+    assert_both_agents_ran(&r);
+    assert_eq!(target.served(), hits(&r), "{}", brief(&r));
+    let steps = r["steps"].as_array().expect("steps");
+    for (name, requests) in [("alpha", 1), ("beta", 2), ("gamma", 3)] {
+        let step = steps
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("step {name} in {}", brief(&r)));
+        assert_eq!(u(step, "/requests"), 10 * requests, "{name}: {step}");
+        let label = format!("answered {name}");
+        let check = step["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["label"] == label.as_str()))
+            .unwrap_or_else(|| panic!("check {label:?} of {step}"));
+        assert_eq!(u(check, "/passed"), 10 * requests, "{label}: {check}");
+        let metric = |name: &str| {
+            r["runner"]["metrics"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["name"] == name))
+                .cloned()
+                .unwrap_or_else(|| panic!("metric {name:?} in {}", r["runner"]))
+        };
+        let sent = metric(&format!("sent {name}"));
+        assert_eq!(
+            sent["value"].as_f64(),
+            Some(10.0 * requests as f64),
+            "{sent}"
+        );
+        // Every value of a trend is the same: min and max are it, within the histogram's
+        // precision; another step's values merged in would move one of them by 10 or more.
+        let size = metric(&format!("size {name}"));
+        let want = 10.0 * requests as f64;
+        for end in ["min", "max"] {
+            let got = size["trend"][end].as_f64().unwrap_or(f64::NAN);
+            assert!((got - want).abs() < 0.5, "{end} of size {name}: {size}");
+        }
+    }
 }

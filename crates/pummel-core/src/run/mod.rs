@@ -45,10 +45,11 @@ use crate::segment::{Segment, SegmentOptions};
 pub use debug::{DebugMode, HttpDebug, MAX_SHOWN};
 pub use global::GlobalStepsError;
 pub use parts::{
-    collector, finish, global_setup, global_teardown, layout, run_segment, AbortWatch, Captures,
-    GlobalSteps,
+    collector, finish, global_setup, global_teardown, layout, run_segment, run_segment_named,
+    AbortWatch, Captures, GlobalSteps, SegmentsMerge,
 };
 use program::Program;
+pub use runner_slots::RunnerNames;
 pub use vu::{RenderError, StepPart};
 use worker_state::{InitialVars, WorkerPlan};
 

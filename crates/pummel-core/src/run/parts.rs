@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::program::Program;
+use super::runner_slots::{RunnerNames, RunnerSlots};
 use super::worker_state::InitialVars;
 use super::{
     merge_extra, outcome, run_load, setup_steps, teardown_steps, verdict, RunError, RunOptions,
@@ -96,6 +97,31 @@ pub fn global_teardown(
     })
 }
 
+/// [`run_segment`] for a runner's journey in a distributed run:
+/// `on_interval` also receives the names the runner has given its slots
+/// so far (`None` for a YAML journey), which the server needs to merge
+/// this segment with others that named theirs in another order
+/// ([`SegmentsMerge::rename`]).
+pub fn run_segment_named(
+    plan: Arc<Plan>,
+    options: &RunOptions,
+    part: &SegmentOptions,
+    captures: &Captures,
+    stop: &StopSignal,
+    on_interval: &mut dyn FnMut(IntervalSnapshot, Option<&RunnerNames>),
+    on_progress: impl FnMut(&Progress<'_>),
+) -> Result<Measured, RunError> {
+    let program = Arc::new(Program::compile(plan));
+    let vars = vars_of(&program.plan, captures)?;
+    let plans = WorkerPlans::new(program.clone(), options, stop)?;
+    let mut named = |snapshot: IntervalSnapshot| {
+        let names = program.runner.as_ref().map(RunnerSlots::snapshot);
+        on_interval(snapshot, names.as_ref());
+    };
+    let (measured, _) = run_load(&plans, options, part, vars, Some(&mut named), on_progress)?;
+    Ok(measured)
+}
+
 /// Runs one segment of the plan's load (`part.segment`: its share of the
 /// VUs, iterations, open-model slots and feeder rows, split again among
 /// `options.threads` worker threads), from `part.start_at`, every VU
@@ -119,11 +145,74 @@ pub fn run_segment(
     on_interval: &mut dyn FnMut(IntervalSnapshot),
     on_progress: impl FnMut(&Progress<'_>),
 ) -> Result<Measured, RunError> {
-    let program = Arc::new(Program::compile(plan));
-    let vars = vars_of(&program.plan, captures)?;
-    let plans = WorkerPlans::new(program, options, stop)?;
-    let (measured, _) = run_load(&plans, options, part, vars, Some(on_interval), on_progress)?;
-    Ok(measured)
+    run_segment_named(
+        plan,
+        options,
+        part,
+        captures,
+        stop,
+        &mut |snapshot, _| on_interval(snapshot),
+        on_progress,
+    )
+}
+
+/// A plan compiled once for a whole distributed run, on the side that
+/// merges its segments: the layout their snapshots share, the thresholds
+/// that abort, the result. A runner's journey has one table of names for
+/// the run here, which every segment's snapshots are renamed onto, so the
+/// thresholds judged during the run and the result built at its end read
+/// the same names.
+pub struct SegmentsMerge {
+    program: Arc<Program>,
+}
+
+impl SegmentsMerge {
+    pub fn new(plan: Arc<Plan>) -> SegmentsMerge {
+        SegmentsMerge {
+            program: Arc::new(Program::compile(plan)),
+        }
+    }
+
+    /// See [`layout`].
+    pub fn layout(&self) -> Arc<MetricLayout> {
+        self.program.layout.clone()
+    }
+
+    /// The thresholds that abort the run, judged with this run's names.
+    pub fn abort_watch(&self) -> AbortWatch {
+        AbortWatch::of(self.program.clone())
+    }
+
+    /// Moves a segment's runner figures in `snapshot` (already checked
+    /// against the layout) from the slots its runner gave `names` to this
+    /// run's slots of the same names. A plan without a runner has no
+    /// such slots: nothing moves.
+    pub fn rename(
+        &self,
+        snapshot: &mut IntervalSnapshot,
+        names: &RunnerNames,
+    ) -> Result<(), String> {
+        match &self.program.runner {
+            Some(slots) => slots.rename(snapshot, names),
+            None => Ok(()),
+        }
+    }
+
+    /// See [`finish`]: the outcome, with this run's names.
+    pub fn finish(
+        &self,
+        options: &RunOptions,
+        mut measured: Measured,
+        global: &[IntervalSnapshot],
+        aborted_by: &[usize],
+    ) -> RunOutcome {
+        let program = &self.program;
+        let max_vus = u64::from(program.plan.max_vus_all()).max(1);
+        let workers = options.threads.clamp(1, max_vus) as u32;
+        merge_extra(&mut measured.metrics, global);
+        let windows = program.plan.load.cycle_windows();
+        outcome(program, options, workers, measured, &windows, aborted_by)
+    }
 }
 
 /// The thresholds that abort a run (`abort_on_fail`), judged on the
@@ -187,16 +276,11 @@ impl AbortWatch {
 pub fn finish(
     plan: Arc<Plan>,
     options: &RunOptions,
-    mut measured: Measured,
+    measured: Measured,
     global: &[IntervalSnapshot],
     aborted_by: &[usize],
 ) -> RunOutcome {
-    let program = Program::compile(plan);
-    let max_vus = u64::from(program.plan.max_vus_all()).max(1);
-    let workers = options.threads.clamp(1, max_vus) as u32;
-    merge_extra(&mut measured.metrics, global);
-    let windows = program.plan.load.cycle_windows();
-    outcome(&program, options, workers, measured, &windows, aborted_by)
+    SegmentsMerge::new(plan).finish(options, measured, global, aborted_by)
 }
 
 /// Variables by index into captures by name (those that have a value).

@@ -11,7 +11,7 @@ use pummel_core::http::ConnectFilter;
 use pummel_core::run::{self, Captures};
 use pummel_core::{bench, Measured, Segment, SegmentOptions, StopSignal, WorkerReport};
 use pummel_server::policy::NetworkPolicy;
-use pummel_server::wire::{FromAgent, PlanSpec, SegmentSpec};
+use pummel_server::wire::{FromAgent, PlanSpec, SegmentSpec, RUNNER_NAMES};
 use tokio::sync::mpsc;
 
 use crate::commands::shipped::{self, Loaded};
@@ -162,20 +162,14 @@ fn segment_thread(
         segment,
         start_at: Some(start_at),
     };
-    let mut on_interval = |snapshot: pummel_result::IntervalSnapshot| {
-        if let Ok(value) = serde_json::to_value(&snapshot) {
-            send(
-                events,
-                FromAgent::Snapshot {
-                    run: run.to_owned(),
-                    second: u64::from(snapshot.index),
-                    snapshot: value,
-                },
-            );
+    let mut on_interval = |snapshot: pummel_result::IntervalSnapshot,
+                           names: Option<&run::RunnerNames>| {
+        if let Some(message) = snapshot_message(run, &snapshot, names) {
+            send(events, message);
         }
     };
     let measured: Result<Measured, String> = match &loaded {
-        Loaded::Scenario { plan, insecure, .. } => run::run_segment(
+        Loaded::Scenario { plan, insecure, .. } => run::run_segment_named(
             plan.clone(),
             &shipped::run_options(*insecure, threads(), filter),
             &part,
@@ -186,7 +180,8 @@ fn segment_thread(
         )
         .map_err(|e| e.to_string()),
         Loaded::Bench(plan) => {
-            let on_interval: &mut dyn FnMut(pummel_result::IntervalSnapshot) = &mut on_interval;
+            let mut unnamed = |snapshot| on_interval(snapshot, None);
+            let on_interval: &mut dyn FnMut(pummel_result::IntervalSnapshot) = &mut unnamed;
             bench::run_segment(plan, &part, stop, Some(on_interval), |_| {})
                 .map_err(|e| e.to_string())
         }
@@ -205,6 +200,25 @@ fn segment_thread(
             report: serde_json::to_value(report).unwrap_or_default(),
         },
     );
+}
+
+/// One second of this segment, as the server reads it. A runner's names
+/// ride with the figures they name: the server merges agents that met them
+/// in different orders.
+fn snapshot_message(
+    run: &str,
+    snapshot: &pummel_result::IntervalSnapshot,
+    names: Option<&run::RunnerNames>,
+) -> Option<FromAgent> {
+    let mut value = serde_json::to_value(snapshot).ok()?;
+    if let (Some(names), Some(fields)) = (names, value.as_object_mut()) {
+        fields.insert(RUNNER_NAMES.to_owned(), serde_json::to_value(names).ok()?);
+    }
+    Some(FromAgent::Snapshot {
+        run: run.to_owned(),
+        second: u64::from(snapshot.index),
+        snapshot: value,
+    })
 }
 
 /// A runner journey runs code the client shipped, as the agent's user: only

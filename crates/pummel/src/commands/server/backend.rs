@@ -7,12 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pummel_core::bench::{self, BenchPlan};
 use pummel_core::result::RunResult;
-use pummel_core::run::{self, AbortWatch};
+use pummel_core::run::{self, AbortWatch, RunnerNames, SegmentsMerge};
 use pummel_core::scenario::Plan;
 use pummel_core::{Measured, Progress, WorkerReport};
 use pummel_result::{Collector, IntervalSnapshot, MetricLayout, RunMetrics};
 use pummel_server::backend::{AgentEnd, Ending, LoadedPlan, PlanBackend, PlanDemand};
-use pummel_server::wire::PlanSpec;
+use pummel_server::wire::{PlanSpec, RUNNER_NAMES};
 
 use crate::commands::shipped::{self, Loaded};
 use crate::exit;
@@ -22,12 +22,16 @@ pub(crate) struct EngineBackend;
 impl PlanBackend for EngineBackend {
     fn load(&self, plan: &PlanSpec) -> Result<Box<dyn LoadedPlan>, String> {
         Ok(match shipped::load(plan, Some(1))? {
-            Loaded::Scenario { plan, insecure, .. } => Box::new(ScenarioPlan {
-                watch: AbortWatch::new(plan.clone()),
-                layout: run::layout(&plan),
-                plan,
-                insecure,
-            }),
+            Loaded::Scenario { plan, insecure, .. } => {
+                let merge = SegmentsMerge::new(plan.clone());
+                Box::new(ScenarioPlan {
+                    watch: merge.abort_watch(),
+                    layout: merge.layout(),
+                    merge,
+                    plan,
+                    insecure,
+                })
+            }
             Loaded::Bench(plan) => Box::new(BenchPlanOnServer {
                 layout: bench::layout(&plan),
                 plan: *plan,
@@ -38,6 +42,8 @@ impl PlanBackend for EngineBackend {
 
 struct ScenarioPlan {
     plan: Arc<Plan>,
+    /// The plan compiled once: a runner's one table of names for the run.
+    merge: SegmentsMerge,
     layout: Arc<MetricLayout>,
     insecure: bool,
     watch: AbortWatch,
@@ -137,7 +143,13 @@ impl LoadedPlan for ScenarioPlan {
     }
 
     fn decode(&self, snapshot: &serde_json::Value) -> Result<IntervalSnapshot, String> {
-        decode(snapshot, &self.layout)
+        let mut decoded = decode(snapshot, &self.layout)?;
+        if let Some(names) = snapshot.get(RUNNER_NAMES) {
+            let names: RunnerNames = serde_json::from_value(names.clone())
+                .map_err(|e| format!("malformed {RUNNER_NAMES}: {e}"))?;
+            self.merge.rename(&mut decoded, &names)?;
+        }
+        Ok(decoded)
     }
 
     fn abort(&mut self, merged: &Collector) -> Option<String> {
@@ -164,8 +176,7 @@ impl LoadedPlan for ScenarioPlan {
         ending: &Ending,
     ) -> Result<(serde_json::Value, i32), String> {
         let options = shipped::run_options(self.insecure, agents.len() as u64, None);
-        let outcome = run::finish(
-            self.plan.clone(),
+        let outcome = self.merge.finish(
             &options,
             measured(metrics, agents, ending),
             global,

@@ -116,8 +116,16 @@ scenarios:
 location=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$JAR" --data-urlencode "csrf=$form_csrf" \
     --data-urlencode file_name=lag.yaml --data-urlencode "scenario=$SCENARIO" --data-urlencode agents=1 \
     "$URL/runs/new")
-LAG_RUN=${location##*/runs/}
-[[ -n $location && $LAG_RUN != "$location" ]] || die "the new-run form did not lead to a run page: ${location:-no redirect}"
+LAG_JOB=${location##*/jobs/}
+[[ -n $location && $LAG_JOB != "$location" ]] || die "the new-run form did not lead to a job page: ${location:-no redirect}"
+# The job's page leads on to its run once the queue has started it.
+LAG_RUN=
+for ((i = 0; i < 100; i++)); do
+    location=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$JAR" "$URL/jobs/$LAG_JOB")
+    [[ $location == */runs/* ]] && { LAG_RUN=${location##*/runs/}; break; }
+    sleep 0.1
+done
+[[ -n $LAG_RUN ]] || die "job $LAG_JOB did not start: $(curl -s -b "$JAR" "$URL/jobs/$LAG_JOB" | grep -o 'state-[a-z]*' | head -n 1)"
 log "run $LAG_RUN for ${LAG_SECONDS}s on one agent; reading its live page's event stream"
 # The reader stamps each line as it arrives (curl -N passes them on unbuffered).
 LAG=$({ timeout $((LAG_SECONDS + 60)) curl -sN -b "$JAR" "$URL/runs/$LAG_RUN/events" || true; } | python3 -u -c '

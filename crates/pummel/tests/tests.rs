@@ -70,6 +70,7 @@
 //! - `postgres`: one PostgreSQL started for the tests, a database per test;
 //! - `web`: the server's web UI over HTTP: sign-in and its limit, sessions, CSRF on every form,
 //!   profile tokens used by the CLI, a run from the form followed live to its report, ownership;
+//! - `web_jobs`: the queue on the web: a waiting job's place, the jobs list, cancel and delete;
 //! - `safety`: a shared server's network policy (enforced by the agent at connect time, redirects
 //!   included), host ownership proof, quotas and the admin's exemption;
 //! - `servers`: tiny recording and misbehaving servers for `load_models` and `wire`;
@@ -116,5 +117,6 @@ mod target;
 mod timing;
 mod tls;
 mod web;
+mod web_jobs;
 mod websocket;
 mod wire;

@@ -333,10 +333,34 @@ pub(crate) fn start_run(b: &mut Browser, csrf: &str, scenario: &str, duration: &
     );
     assert_eq!(page.status, 303, "{}", page.body);
     let location = page.header("location").expect("a redirect").to_owned();
-    location
-        .strip_prefix("/runs/")
-        .unwrap_or_else(|| panic!("redirected to {location}"))
-        .to_owned()
+    let job = location
+        .strip_prefix("/jobs/")
+        .unwrap_or_else(|| panic!("the form queues a job: redirected to {location}"))
+        .to_owned();
+    // The job's page leads on to its run once the queue starts it.
+    let mut run = String::new();
+    let started = poll(SETTLE, || {
+        let page = b.get(&format!("/jobs/{job}"));
+        match page
+            .header("location")
+            .and_then(|l| l.strip_prefix("/runs/"))
+        {
+            Some(id) if page.status == 303 => {
+                run = id.to_owned();
+                true
+            }
+            _ => {
+                assert_eq!(page.status, 200, "job {job}: {}", page.body);
+                false
+            }
+        }
+    });
+    assert!(
+        started,
+        "job {job} did not start: {}",
+        b.get("/jobs/table").body
+    );
+    run
 }
 
 #[test]

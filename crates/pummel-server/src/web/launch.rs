@@ -1,8 +1,10 @@
 //! The new-run page: a scenario (typed, pasted or read from a file by the
-//! browser), the agents to use and the load to override. The run goes to
-//! the hub exactly as `pummel run --server` sends it, and the hub checks
-//! the plan the same way, so a bad scenario is refused with the same
-//! message (file:line:column) as on the command line.
+//! browser), the agents to use and the load to override. The run is queued
+//! as a job exactly as `pummel run --server --queue` queues it, and the hub
+//! checks the plan the same way, so a bad scenario is refused with the
+//! same message (file:line:column) as on the command line. The form leads
+//! to the job's page, which opens the run's live page once the queue
+//! starts it.
 
 use std::collections::BTreeMap;
 
@@ -100,6 +102,15 @@ fn agents(text: &str) -> Result<Option<u32>, String> {
     }
 }
 
+/// A file's name without its directory and its `.yaml`/`.yml`.
+fn test_of(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    base.strip_suffix(".yaml")
+        .or_else(|| base.strip_suffix(".yml"))
+        .unwrap_or(base)
+        .to_owned()
+}
+
 pub(super) async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -129,13 +140,17 @@ pub(super) async fn submit(
                 page.scenario.len()
             ));
         }
+        let file_name = if page.file_name.is_empty() {
+            "scenario.yaml".to_owned()
+        } else {
+            page.file_name.clone()
+        };
         Ok(Submit {
+            // The job's test is its file's name: the runs of one file are
+            // one test's history (retention, the jobs list).
+            test: test_of(&file_name),
             plan: PlanSpec::Scenario {
-                file_name: if page.file_name.is_empty() {
-                    "scenario.yaml".to_owned()
-                } else {
-                    page.file_name.clone()
-                },
+                file_name,
                 // Browsers send a textarea's lines with CRLF.
                 text: page.scenario.replace("\r\n", "\n"),
                 files: BTreeMap::new(),
@@ -146,9 +161,8 @@ pub(super) async fn submit(
             labels: labels(&page.labels)?,
             on_agent_loss: OnAgentLoss::Continue,
             follow: false,
-            queue: false,
-            test: String::new(),
-            source: String::new(),
+            queue: true,
+            source: "web".to_owned(),
             schedule: None,
             network: None,
         })
@@ -158,8 +172,8 @@ pub(super) async fn submit(
         Err(message) => Some(ToClient::Error { message }),
     };
     match outcome {
-        Some(ToClient::Submitted { run, .. }) => {
-            Ok(Redirect::to(&format!("/runs/{run}")).into_response())
+        Some(ToClient::Queued { job, .. }) => {
+            Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
         }
         Some(ToClient::Error { message }) => {
             page.error = message;
@@ -203,5 +217,8 @@ mod tests {
         assert_eq!(agents("").unwrap(), None);
         assert_eq!(agents("2").unwrap(), Some(2));
         assert!(agents("0").is_err());
+        assert_eq!(test_of("browse.yaml"), "browse");
+        assert_eq!(test_of("tests/checkout.yml"), "checkout");
+        assert_eq!(test_of("notes"), "notes");
     }
 }

@@ -11,7 +11,8 @@
 //! - `auth`: sign-in, sessions and the CSRF check of every form;
 //! - `runs`: the runs list, the live run page and its event stream, stop;
 //! - `reports`: a finished run's HTML report, compare, trend;
-//! - `launch`: the new-run form;
+//! - `launch`: the new-run form, which queues a job;
+//! - `jobs`: the queue and its jobs, cancel, re-run and delete;
 //! - `repos`: the test repositories, their tests and problems, a test's start;
 //! - `agents`, `profile`, `admin`: the other pages;
 //! - `assets`: the embedded files;
@@ -21,6 +22,7 @@ mod admin;
 mod agents;
 mod assets;
 mod auth;
+mod jobs;
 mod launch;
 pub(crate) mod page;
 mod profile;
@@ -50,6 +52,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/runs", get(runs::list))
         .route("/runs/table", get(runs::table))
         .route("/runs/new", get(launch::form).post(launch::submit))
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/table", get(jobs::table))
+        .route("/jobs/{id}", get(jobs::page))
+        .route("/jobs/{id}/{action}", post(jobs::act))
         .route("/runs/{id}", get(runs::page))
         .route("/runs/{id}/events", get(runs::events))
         .route("/runs/{id}/stop", post(runs::stop))

@@ -133,6 +133,12 @@ try {
   const earlier = await runOf(page);
   found.earlier = earlier;
   check("form run finished", (await ended(page)) === "finished");
+  // The form queued it: the jobs page lists it as a web job that led to that run.
+  await page.goto(`${base}/jobs`);
+  const job = page.locator("#jobs tr", { has: page.locator(`a[href="/runs/${earlier}"]`) });
+  check("the form's run is a queued web job", await appears(job));
+  check("the job says where it came from", (await job.innerText().catch(() => "")).includes("web"));
+  await audit(page, "jobs", "jobs");
 
   // 2. Register the repository; its tests are discovered, the broken one's problem located.
   await page.goto(`${base}/repos`);

@@ -137,7 +137,7 @@ async fn start(
         Err(r) => return r,
     };
     match state.repos.start(&who, &name, &test, "manual").await {
-        Ok(run) => (StatusCode::CREATED, Json(serde_json::json!({ "run": run }))).into_response(),
+        Ok(job) => (StatusCode::CREATED, Json(serde_json::json!({ "job": job }))).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -338,6 +338,22 @@ impl Server {
         self.wait_run_as(&self.client_token, run, states, limit)
     }
 
+    /// Waits (up to `limit`) until the queue has started job `job` (as `token` sees it with
+    /// `pummel jobs show --json`); its run's id.
+    #[track_caller]
+    pub(crate) fn job_run_as(&self, token: &str, job: &str, limit: Duration) -> String {
+        let mut last = Value::Null;
+        let started = poll(limit, || {
+            let out = crate::util::pummel(&[
+                "jobs", "show", job, "--json", "--server", &self.url, "--token", token,
+            ]);
+            last = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+            last["run"].as_str().is_some_and(|r| !r.is_empty())
+        });
+        assert!(started, "job {job} has no run within {limit:?}: {last}");
+        last["run"].as_str().unwrap_or_default().to_owned()
+    }
+
     /// As [`Server::wait_run`], seen with `token` (a user lists only their own runs).
     #[track_caller]
     pub(crate) fn wait_run_as(

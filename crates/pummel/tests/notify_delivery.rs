@@ -116,7 +116,7 @@ fn register(server: &Server, admin: &str, dir: &Path, name: &str, yml: &str, bas
 fn run_test(server: &Server, admin: &str, name: &str, test: &str) -> String {
     let out = repos(server, admin, &["run", name, test]);
     assert_eq!(out.code, Some(0), "{}", out.context());
-    let run = out.stdout.trim().to_owned();
+    let run = server.job_run_as(admin, out.stdout.trim(), SETTLE);
     let info = server.wait_run_as(admin, &run, &["finished"], SETTLE);
     assert_eq!(info["exit_code"], 0, "{info}");
     run

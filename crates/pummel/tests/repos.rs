@@ -147,7 +147,8 @@ pub(crate) fn wait_repo_run(
         found = info["runs"].as_array().and_then(|runs| {
             runs.iter()
                 .find(|r| r["commit"] == commit && r["trigger"] == trigger)
-                .and_then(|r| r["run"].as_str().map(str::to_owned))
+                .and_then(|r| r["run"].as_str().filter(|r| !r.is_empty()))
+                .map(str::to_owned)
         });
         found.is_some()
     });
@@ -275,10 +276,18 @@ fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
         .to_owned();
     let hook = added["webhook"]["path"].as_str().expect("path").to_owned();
 
-    // A run on demand goes to the agent and hits the target.
+    // A run on demand is queued as a job, which goes to the agent and hits the target.
     let started = repos(&server, &admin, &["run", "web", "smoke"]);
     assert_eq!(started.code, Some(0), "{}", started.context());
-    let run = started.stdout.trim().to_owned();
+    let job = started.stdout.trim().to_owned();
+    let run = server.job_run_as(&admin, &job, SETTLE);
+    let listed = repo_info(&server, &admin, "web");
+    assert!(
+        listed["runs"].as_array().is_some_and(|r| r
+            .iter()
+            .any(|r| r["job"] == job.as_str() && r["run"] == run.as_str())),
+        "the repository lists the test's job with its run: {listed}"
+    );
     // The admin ran it: a client token lists only its own runs.
     let info = server.wait_run_as(&admin, &run, &["finished"], SETTLE);
     assert_eq!(info["exit_code"], 0, "{info}");
@@ -588,7 +597,7 @@ fn passing_and_failing_runs_are_mailed_and_posted_signed() {
     for (test, verdict, code) in [("good", "passed", 0), ("strict", "failed", 99)] {
         let out = repos(&server, &admin, &["run", "notify", test]);
         assert_eq!(out.code, Some(0), "{}", out.context());
-        let run = out.stdout.trim().to_owned();
+        let run = server.job_run_as(&admin, out.stdout.trim(), SETTLE);
         let info = server.wait_run_as(&admin, &run, &["finished"], SETTLE);
         assert_eq!(info["exit_code"], code, "{info}");
         // The email, with the verdict in its subject and the figures in its text.

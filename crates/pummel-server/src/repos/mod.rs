@@ -92,10 +92,15 @@ pub(crate) struct RepoInfo {
 
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct RunLink {
+    /// Empty while its job waits in the queue.
     pub(crate) run: String,
     pub(crate) test: String,
     pub(crate) commit: Option<String>,
     pub(crate) trigger: String,
+    /// The job it was queued as (empty for a run from before the queue).
+    pub(crate) job: String,
+    /// The job's state: queued, running, passed, failed, …
+    pub(crate) state: String,
 }
 
 /// What registering a repository takes.
@@ -333,6 +338,8 @@ impl Repos {
                 test: r.test,
                 commit: r.commit_id,
                 trigger: r.trigger,
+                job: r.job,
+                state: r.state,
             })
             .collect();
         Ok(RepoInfo {
@@ -460,8 +467,9 @@ impl Repos {
         Ok((commit, tests, problems))
     }
 
-    /// Starts a repository test: submits its scenario (at the pulled
-    /// commit) like `pummel run --server` does; returns the run's id.
+    /// Starts a repository test: queues its scenario (at the pulled
+    /// commit) like `pummel run --server --queue` does; returns the job's
+    /// id. The job's run, once the queue starts it, is the test's run.
     pub(crate) async fn start(
         &self,
         who: &Caller,
@@ -485,17 +493,19 @@ impl Repos {
         .await
         .map_err(|e| RepoError::Failed(e.to_string()))?
         .map_err(RepoError::BadRequest)?;
-        let run = self.submit(&row, plan, &t).await?;
+        let job = self.submit(&row, plan, &t).await?;
         self.store
-            .insert_repo_run(&RepoRunRow {
-                run: run.clone(),
+            .insert_repo_job(&RepoRunRow {
+                run: String::new(),
                 repository: name.to_owned(),
                 test: test.to_owned(),
                 commit_id: row.commit_id.clone(),
                 trigger: trigger.to_owned(),
+                job: job.clone(),
+                state: String::new(),
             })
             .await?;
-        Ok(run)
+        Ok(job)
     }
 
     async fn submit(
@@ -511,7 +521,9 @@ impl Repos {
             labels: test.labels.clone(),
             on_agent_loss: OnAgentLoss::default(),
             follow: false,
-            queue: false,
+            // A repository's tests wait their turn in the queue, as every
+            // run from the service does.
+            queue: true,
             test: format!("{repository}/{}", test.name),
             source: "repo".to_owned(),
             schedule: None,
@@ -547,12 +559,12 @@ impl Repos {
         }
         while let Some(event) = events.recv().await {
             match event {
-                ToClient::Submitted { run, .. } => return Ok(run),
+                ToClient::Queued { job, .. } => return Ok(job),
                 ToClient::Error { message } => return Err(RepoError::Conflict(message)),
                 _ => {}
             }
         }
-        Err(RepoError::Failed("the run was not accepted".to_owned()))
+        Err(RepoError::Failed("the job was not queued".to_owned()))
     }
 
     /// The repository's webhook secret, opened.
@@ -563,7 +575,7 @@ impl Repos {
     }
 
     /// A push arrived for `name` (its check already passed): pull, then
-    /// start the tests that run on a push. Returns the runs started.
+    /// queue the tests that run on a push. Returns their jobs.
     pub(crate) async fn pushed(
         &self,
         name: &str,
@@ -577,11 +589,11 @@ impl Repos {
             name: info.owner.clone(),
             admin: true,
         };
-        let mut runs = Vec::new();
+        let mut jobs = Vec::new();
         for t in info.tests.iter().filter(|t| t.on_push) {
-            runs.push(self.start(&owner, name, &t.name, "push").await?);
+            jobs.push(self.start(&owner, name, &t.name, "push").await?);
         }
-        Ok(runs)
+        Ok(jobs)
     }
 
     /// Every minute's (every second's) scheduled tests: pull, then start.

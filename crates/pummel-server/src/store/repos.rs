@@ -35,11 +35,30 @@ pub(crate) struct RepoRow {
 /// A run a repository's test started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RepoRunRow {
+    /// Empty while its job waits in the queue (or if it never ran).
     pub(crate) run: String,
     pub(crate) repository: String,
     pub(crate) test: String,
     pub(crate) commit_id: Option<String>,
     pub(crate) trigger: String,
+    /// The job the test was queued as; empty for a run started before
+    /// tests went through the queue.
+    pub(crate) job: String,
+    /// The job's state (queued, running, passed, …); empty without a job,
+    /// `deleted` once the job has been deleted.
+    pub(crate) state: String,
+}
+
+fn repo_run_row(row: &sqlx::any::AnyRow) -> Result<RepoRunRow, sqlx::Error> {
+    Ok(RepoRunRow {
+        run: row.try_get("run")?,
+        repository: row.try_get("repository")?,
+        test: row.try_get("test")?,
+        commit_id: row.try_get("commit_id")?,
+        trigger: row.try_get("trigger")?,
+        job: row.try_get("job")?,
+        state: row.try_get("state")?,
+    })
 }
 
 /// A user's notification settings.
@@ -193,12 +212,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(crate) async fn insert_repo_run(&self, row: &RepoRunRow) -> Result<(), StoreError> {
+    /// Links a queued job to the repository test it runs.
+    pub(crate) async fn insert_repo_job(&self, row: &RepoRunRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO repository_runs (run, repository, test, commit_id, trigger, created_at) \
+            "INSERT INTO repository_jobs (job, repository, test, commit_id, trigger, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&row.run)
+        .bind(&row.job)
         .bind(&row.repository)
         .bind(&row.test)
         .bind(&row.commit_id)
@@ -209,45 +229,45 @@ impl Store {
         Ok(())
     }
 
-    /// The latest runs a repository's tests started, newest first.
+    /// The latest runs a repository's tests started (their jobs, each with
+    /// its run once it has one), newest first.
     pub(crate) async fn repo_runs(&self, repository: &str) -> Result<Vec<RepoRunRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT run, repository, test, commit_id, trigger FROM repository_runs \
-             WHERE repository = $1 ORDER BY created_at DESC, run DESC LIMIT 20",
+            "SELECT COALESCE(j.run_id, '') AS run, rj.repository AS repository, rj.test AS test, \
+                    rj.commit_id AS commit_id, rj.trigger AS trigger, rj.job AS job, \
+                    COALESCE(j.state, 'deleted') AS state, rj.created_at AS created_at \
+             FROM repository_jobs rj LEFT JOIN jobs j ON j.id = rj.job \
+             WHERE rj.repository = $1 \
+             UNION ALL \
+             SELECT run, repository, test, commit_id, trigger, '' AS job, '' AS state, created_at \
+             FROM repository_runs WHERE repository = $1 \
+             ORDER BY created_at DESC, job DESC, run DESC LIMIT 20",
         )
         .bind(repository)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(RepoRunRow {
-                    run: row.try_get("run")?,
-                    repository: row.try_get("repository")?,
-                    test: row.try_get("test")?,
-                    commit_id: row.try_get("commit_id")?,
-                    trigger: row.try_get("trigger")?,
-                })
-            })
+            .map(repo_run_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
 
-    /// The repository test that started `run`, if one did.
+    /// The repository test that started `run`, if one did (through the
+    /// queue, or directly before tests went through it).
     pub(crate) async fn repo_run(&self, run: &str) -> Result<Option<RepoRunRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT run, repository, test, commit_id, trigger FROM repository_runs WHERE run = $1",
+            "SELECT j.run_id AS run, rj.repository AS repository, rj.test AS test, \
+                    rj.commit_id AS commit_id, rj.trigger AS trigger, rj.job AS job, \
+                    j.state AS state \
+             FROM repository_jobs rj JOIN jobs j ON j.id = rj.job WHERE j.run_id = $1 \
+             UNION ALL \
+             SELECT run, repository, test, commit_id, trigger, '' AS job, '' AS state \
+             FROM repository_runs WHERE run = $1",
         )
         .bind(run)
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(RepoRunRow {
-            run: row.try_get("run")?,
-            repository: row.try_get("repository")?,
-            test: row.try_get("test")?,
-            commit_id: row.try_get("commit_id")?,
-            trigger: row.try_get("trigger")?,
-        }))
+        Ok(row.as_ref().map(repo_run_row).transpose()?)
     }
 
     /// A user's notification targets (JSON) and sealed webhook secret.

@@ -131,10 +131,13 @@ struct TestLine {
 
 /// A run one of its tests started.
 struct RunLine {
+    /// Empty while its job waits.
     run: String,
     test: String,
     commit: String,
     trigger: String,
+    job: String,
+    state: String,
 }
 
 #[derive(Template)]
@@ -192,6 +195,8 @@ async fn repo_page(
             test: r.test.clone(),
             commit: short(r.commit.as_deref()),
             trigger: r.trigger.clone(),
+            job: r.job.clone(),
+            state: r.state.clone(),
         })
         .collect();
     let page = RepoPage {
@@ -323,7 +328,8 @@ pub(super) async fn start(
     let (session, _) = form_session(&state, &headers, &body).await?;
     let who = caller(&session);
     match state.repos.start(&who, &name, &test, "manual").await {
-        Ok(run) => Ok(Redirect::to(&format!("/runs/{run}")).into_response()),
+        // The job's page leads on to the run once the queue starts it.
+        Ok(job) => Ok(Redirect::to(&format!("/jobs/{job}")).into_response()),
         Err(e @ (RepoError::Forbidden(_) | RepoError::NotFound(_))) => Err(e.into()),
         Err(e) => {
             let info = state.repos.get(&who, &name).await?;

@@ -23,7 +23,7 @@ pub(crate) enum ReposAction {
     Pull(RepoNameArgs),
     /// The tests a repository's pummel.yml lists, and the problems found in it
     Tests(RepoNameArgs),
-    /// Start one of a repository's tests; prints the run's id
+    /// Queue one of a repository's tests; prints the job's id
     Run(RepoRunArgs),
     /// Forget a repository (its runs stay)
     Remove(RepoNameArgs),

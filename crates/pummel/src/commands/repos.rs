@@ -93,7 +93,9 @@ pub(super) fn run(args: &ReposArgs) -> Result<i32, Failure> {
         ReposAction::Run(a) => {
             let path = format!("/v1/repos/{}/tests/{}/run", a.name, a.test);
             let answer = call(&a.remote, "POST", &path, None)?;
-            destinations::print(&format!("{}\n", text(&answer["run"])))?;
+            // The test is queued: its job's id (`pummel jobs show` says
+            // its place, then its run).
+            destinations::print(&format!("{}\n", text(&answer["job"])))?;
             Ok(exit::SUCCESS)
         }
         ReposAction::Remove(a) => {

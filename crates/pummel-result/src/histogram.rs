@@ -8,23 +8,43 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+use encoded::Encoded;
+
+mod encoded;
 
 /// Three significant figures: a recorded value is exact to 0.1%, which keeps a
 /// 10 ms latency exact to 10 µs, and a histogram small (tens of KB).
 const SIGNIFICANT_FIGURES: u8 = 3;
 
-/// The initial highest trackable value (60 s, in µs). Histograms resize
-/// themselves if a longer latency arrives, so this is only a starting size.
-const INITIAL_MAX_US: u64 = 60_000_000;
+/// The initial highest trackable value (100 ms, in µs). Histograms resize
+/// themselves if a longer latency arrives, so this is only a starting size:
+/// most latencies fit, and a histogram of this range is half the buckets of
+/// one of a minute's. Every second of every key starts one, and a server
+/// merging many agents' seconds zeroes and walks their buckets.
+const INITIAL_MAX_US: u64 = 100_000;
 
 /// A histogram of latencies in microseconds.
 #[derive(Clone, Debug)]
 pub struct LatencyHistogram {
-    inner: Histogram<u64>,
+    repr: Repr,
+}
+
+/// A histogram is recorded into as one; one that was decoded stays in its
+/// encoding until something needs more than its count or to merge it
+/// elsewhere. A server merging fifty agents' seconds decodes thousands of
+/// histograms a second only to add them into its own: each would otherwise
+/// allocate and zero a few thousand buckets for a few dozen counts.
+#[derive(Clone, Debug)]
+enum Repr {
+    Live(Histogram<u64>),
+    Encoded(Encoded),
 }
 
 /// The figures a summary shows of a latency histogram, in milliseconds.
@@ -57,7 +77,28 @@ impl LatencyHistogram {
         let mut inner = Histogram::new_with_bounds(1, INITIAL_MAX_US, SIGNIFICANT_FIGURES)
             .expect("constant histogram bounds are valid");
         inner.auto(true);
-        LatencyHistogram { inner }
+        LatencyHistogram {
+            repr: Repr::Live(inner),
+        }
+    }
+
+    /// The histogram, to read (a decoded one's buckets, made for the call).
+    fn live(&self) -> Cow<'_, Histogram<u64>> {
+        match &self.repr {
+            Repr::Live(h) => Cow::Borrowed(h),
+            Repr::Encoded(e) => Cow::Owned(e.histogram()),
+        }
+    }
+
+    /// The histogram, to change (a decoded one becomes one for good).
+    fn live_mut(&mut self) -> &mut Histogram<u64> {
+        if let Repr::Encoded(e) = &self.repr {
+            self.repr = Repr::Live(e.histogram());
+        }
+        match &mut self.repr {
+            Repr::Live(h) => h,
+            Repr::Encoded(_) => unreachable!("made live just above"),
+        }
     }
 
     /// Records one latency. Sub-microsecond latencies count as 1 µs, so that
@@ -74,27 +115,48 @@ impl LatencyHistogram {
         // its range (`saturating_record` would clamp instead). It can fail only
         // past the largest representable range; clamping keeps that counted.
         let us = us.max(1);
-        if self.inner.record(us).is_err() {
-            self.inner.saturating_record(us);
+        let h = self.live_mut();
+        if h.record(us).is_err() {
+            h.saturating_record(us);
         }
     }
 
     /// Adds every sample of `other` into this histogram.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        // Cannot fail: `self` auto-resizes to hold any value of `other`.
-        let _ = self.inner.add(&other.inner);
+        match &other.repr {
+            // Cannot fail: `self` auto-resizes to hold any value of `other`.
+            Repr::Live(o) => {
+                let _ = self.live_mut().add(o);
+            }
+            // Only the recorded buckets, straight from the encoding.
+            Repr::Encoded(e) if e.count() == 0 => {}
+            Repr::Encoded(e) => {
+                let h = self.live_mut();
+                e.for_each(|value, count| {
+                    if h.record_n(value, count).is_err() {
+                        h.saturating_record_n(value, count);
+                    }
+                });
+            }
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.inner.len()
+        match &self.repr {
+            Repr::Live(h) => h.len(),
+            Repr::Encoded(e) => e.count(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
     }
 
     pub fn reset(&mut self) {
-        self.inner.reset();
+        match &mut self.repr {
+            Repr::Live(h) => h.reset(),
+            Repr::Encoded(_) => *self = LatencyHistogram::new(),
+        }
     }
 
     /// The value at quantile `q` (0.0..=1.0), in milliseconds; 0 when empty.
@@ -102,14 +164,14 @@ impl LatencyHistogram {
         if self.is_empty() {
             return 0.0;
         }
-        us_to_ms(self.inner.value_at_quantile(q))
+        us_to_ms(self.live().value_at_quantile(q))
     }
 
     pub fn max_ms(&self) -> f64 {
         if self.is_empty() {
             return 0.0;
         }
-        us_to_ms(self.inner.max())
+        us_to_ms(self.live().max())
     }
 
     /// The summary figures, in milliseconds. All zero for an empty histogram.
@@ -117,7 +179,7 @@ impl LatencyHistogram {
         if self.is_empty() {
             return LatencySummary::default();
         }
-        let h = &self.inner;
+        let h = self.live();
         LatencySummary {
             min: us_to_ms(h.min()),
             mean: h.mean() / 1000.0,
@@ -138,19 +200,20 @@ impl LatencyHistogram {
         if self.is_empty() {
             return 0;
         }
-        self.inner.count_between(0, us)
+        self.live().count_between(0, us)
     }
 
     /// The sum of all samples in microseconds, as the histogram knows them
     /// (each at its bucket's middle): a Prometheus histogram's `_sum`.
     pub fn sum_us(&self) -> f64 {
-        self.inner.mean() * self.inner.len() as f64
+        let h = self.live();
+        h.mean() * h.len() as f64
     }
 
     /// `(latency_ms, count)` for each distinct recorded bucket, in ascending
     /// order: the latency distribution a report draws.
     pub fn distribution(&self) -> Vec<(f64, u64)> {
-        self.inner
+        self.live()
             .iter_recorded()
             .map(|v| {
                 (
@@ -161,12 +224,20 @@ impl LatencyHistogram {
             .collect()
     }
 
-    /// The standard HdrHistogram V2 compressed encoding, in base64: compact,
-    /// and readable by every HdrHistogram implementation.
+    /// The standard HdrHistogram V2 encoding, in base64: compact (runs of
+    /// empty buckets take a byte or two), and readable by every HdrHistogram
+    /// implementation. Not the compressed variant: a server that merges many
+    /// agents' seconds decodes thousands of histograms a second, and setting
+    /// up an inflater for each cost more than all the rest of the decoding.
     pub fn to_base64(&self) -> String {
+        let h = match &self.repr {
+            Repr::Live(h) => h,
+            // Already a V2 encoding of exactly these buckets.
+            Repr::Encoded(e) => return base64::engine::general_purpose::STANDARD.encode(e.bytes()),
+        };
         let mut bytes = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&self.inner, &mut bytes)
+        V2Serializer::new()
+            .serialize(h, &mut bytes)
             .expect("serialising into a Vec cannot fail");
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
@@ -207,11 +278,9 @@ impl LatencyHistogram {
                 "{digits} significant figures: pummel records {SIGNIFICANT_FIGURES}"
             )));
         }
-        let mut inner: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut plain.as_slice())
-            .map_err(|e| HistogramDecodeError(format!("{e:?}")))?;
-        inner.auto(true);
-        Ok(LatencyHistogram { inner })
+        Ok(LatencyHistogram {
+            repr: Repr::Encoded(Encoded::parse(plain)?),
+        })
     }
 }
 
@@ -276,6 +345,64 @@ mod tests {
     }
 
     #[test]
+    fn decoding_keeps_every_bucket_in_a_histogram_only_as_large_as_its_values() {
+        let mut h = LatencyHistogram::new();
+        for i in 0..20_000u64 {
+            h.record_us((i * 7919) % 3_000 + 1);
+        }
+        // One sample past the initial range, in a histogram of its own.
+        let mut wide = h.clone();
+        wide.record_us(7_200_000_000);
+        for original in [&h, &wide] {
+            let back = LatencyHistogram::from_base64(&original.to_base64()).unwrap();
+            assert_eq!(back.summary(), original.summary());
+            assert_eq!(back.len(), original.len());
+            assert_eq!(back.distribution(), original.distribution());
+            for q in [0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                assert_eq!(back.quantile_ms(q), original.quantile_ms(q), "q {q}");
+            }
+        }
+        let small = LatencyHistogram::from_base64(&h.to_base64()).unwrap();
+        assert!(
+            small.live().distinct_values() * 2 < h.live().distinct_values(),
+            "{} buckets decoded for values under 3 ms, of {}",
+            small.live().distinct_values(),
+            h.live().distinct_values()
+        );
+        // The compressed variant other tools (and earlier pummels) write still reads.
+        let mut compressed = Vec::new();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(&*h.live(), &mut compressed)
+            .unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(compressed);
+        let back = LatencyHistogram::from_base64(&encoded).unwrap();
+        assert_eq!(back.summary(), h.summary());
+    }
+
+    #[test]
+    fn counts_past_the_largest_value_are_refused() {
+        let mut h = LatencyHistogram::new();
+        h.record_us(10);
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(h.to_base64())
+            .unwrap();
+        // A run of 2^62 empty buckets, then a count: zig-zag of -2^62 is 2^63 - 1.
+        let mut run = Vec::new();
+        let mut n: u64 = (1 << 63) - 1;
+        for _ in 0..8 {
+            run.push((n & 0x7f) as u8 | 0x80);
+            n >>= 7;
+        }
+        run.push(n as u8);
+        run.push(2); // a count of 1
+        bytes.extend_from_slice(&run);
+        let len = (bytes.len() - 40) as u32;
+        bytes[4..8].copy_from_slice(&len.to_be_bytes());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        assert!(LatencyHistogram::from_base64(&encoded).is_err());
+    }
+
+    #[test]
     fn merging_equals_recording_everything_in_one() {
         let mut a = LatencyHistogram::new();
         let mut b = LatencyHistogram::new();
@@ -337,7 +464,7 @@ mod tests {
         assert_eq!(back.summary().max, h.summary().max);
         let mut plain = Vec::new();
         hdrhistogram::serialization::V2Serializer::new()
-            .serialize(&h.inner, &mut plain)
+            .serialize(&*h.live(), &mut plain)
             .unwrap();
         let plain = base64::engine::general_purpose::STANDARD.encode(plain);
         assert_eq!(

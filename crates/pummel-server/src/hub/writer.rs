@@ -23,6 +23,10 @@ pub(super) const REPORT_PREFIX: &str = "~report/";
 /// How often a failed write is tried again before it is given up.
 const ATTEMPTS: u32 = 5;
 
+/// The most writes taken off the queue at once (their rows share one
+/// transaction).
+const MAX_BATCH: usize = 256;
+
 pub(super) enum Write {
     /// Keeps one row; acknowledges `second` to the agent once kept.
     Row {
@@ -54,30 +58,50 @@ impl Writer {
         tokio::spawn(async move {
             // (run, agent) pairs with a row the store refused.
             let mut failed = std::collections::HashSet::new();
-            while let Some(write) = rx.recv().await {
-                match write {
-                    Write::Row {
-                        run,
-                        agent,
-                        second,
-                        body,
-                        ack,
-                    } => {
-                        if keep(&store, &run, &agent, second, &body).await {
-                            if let Some(ack) = ack {
-                                let _ = ack.send(ToAgent::Ack { run, second });
+            let mut batch = Vec::new();
+            while let Some(first) = rx.recv().await {
+                // What else is waiting goes with it: rows in one
+                // transaction, in their order among the rest.
+                batch.push(first);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(write) => batch.push(write),
+                        Err(_) => break,
+                    }
+                }
+                let mut writes = batch.drain(..).peekable();
+                while let Some(write) = writes.next() {
+                    match write {
+                        Write::Row {
+                            run,
+                            agent,
+                            second,
+                            body,
+                            ack,
+                        } => {
+                            let mut rows = vec![(run, agent, second, body, ack)];
+                            while let Some(Write::Row { .. }) = writes.peek() {
+                                if let Some(Write::Row {
+                                    run,
+                                    agent,
+                                    second,
+                                    body,
+                                    ack,
+                                }) = writes.next()
+                                {
+                                    rows.push((run, agent, second, body, ack));
+                                }
                             }
-                        } else {
-                            failed.insert((run, agent));
+                            keep_rows(&store, rows, &mut failed).await;
                         }
-                    }
-                    Write::Done { run, name, agent } => {
-                        if !failed.contains(&(run.clone(), name)) {
-                            let _ = agent.send(ToAgent::Done { run });
+                        Write::Done { run, name, agent } => {
+                            if !failed.contains(&(run.clone(), name)) {
+                                let _ = agent.send(ToAgent::Done { run });
+                            }
                         }
-                    }
-                    Write::Flush(answer) => {
-                        let _ = answer.send(());
+                        Write::Flush(answer) => {
+                            let _ = answer.send(());
+                        }
                     }
                 }
             }
@@ -106,6 +130,39 @@ impl Writer {
         let (answer, done) = oneshot::channel();
         self.send(Write::Flush(answer));
         let _ = done.await;
+    }
+}
+
+/// A row to keep: run, agent, second, body, and whom to acknowledge.
+type Row = (
+    String,
+    String,
+    u64,
+    String,
+    Option<mpsc::UnboundedSender<ToAgent>>,
+);
+
+/// Keeps `rows` in one transaction and acknowledges them; if that fails,
+/// row by row (each tried again a few times), so one bad row costs only
+/// itself.
+async fn keep_rows(
+    store: &Store,
+    rows: Vec<Row>,
+    failed: &mut std::collections::HashSet<(String, String)>,
+) {
+    let all: Vec<(&str, &str, u64, &str)> = rows
+        .iter()
+        .map(|(run, agent, second, body, _)| (run.as_str(), agent.as_str(), *second, body.as_str()))
+        .collect();
+    let together = store.put_snapshots(&all).await.is_ok();
+    for (run, agent, second, body, ack) in rows {
+        if together || keep(store, &run, &agent, second, &body).await {
+            if let Some(ack) = ack {
+                let _ = ack.send(ToAgent::Ack { run, second });
+            }
+        } else {
+            failed.insert((run, agent));
+        }
     }
 }
 

@@ -159,6 +159,33 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Keeps several agents' seconds in one transaction (`(run, agent,
+    /// second, body)` each, a second already kept left as it is): fifty
+    /// agents' seconds arrive within a few milliseconds of each other, and
+    /// one commit for them all costs the store one write instead of fifty.
+    pub(crate) async fn put_snapshots(
+        &self,
+        rows: &[(&str, &str, u64, &str)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for (run, agent, second, body) in rows {
+            let second = i64::try_from(*second)
+                .map_err(|_| StoreError::Malformed(format!("second {second}")))?;
+            sqlx::query(
+                "INSERT INTO snapshots (run, agent, second, body) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(*run)
+            .bind(*agent)
+            .bind(second)
+            .bind(*body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn snapshots(&self, run: &str) -> Result<Vec<SnapshotRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT agent, second, body FROM snapshots WHERE run = $1 ORDER BY second, agent",

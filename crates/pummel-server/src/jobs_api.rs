@@ -6,7 +6,12 @@
 //! - `GET /v1/jobs/{id}`: one job;
 //! - `POST /v1/jobs/{id}/cancel`, `POST /v1/jobs/{id}/rerun`: the job after
 //!   (a rerun: the new job);
-//! - `DELETE /v1/jobs/{id}`: forget a job that is not running, with its run.
+//! - `DELETE /v1/jobs/{id}`: forget a job that is not running, with its run;
+//! - `GET /v1/schedules`: the schedules, each with its next firing;
+//! - `POST /v1/schedules`: store a run request (`Submit` JSON) with its
+//!   `schedule` (cron, UTC); 201 and the schedule; each firing queues a job
+//!   (source `schedule`);
+//! - `DELETE /v1/schedules/{id}`: remove one; the schedule as it was.
 //!
 //! Each handler is one message to the hub, which owns the queue, and its
 //! one answer.
@@ -29,6 +34,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/jobs/{id}", get(one).delete(delete))
         .route("/v1/jobs/{id}/cancel", post(cancel))
         .route("/v1/jobs/{id}/rerun", post(rerun))
+        .route("/v1/schedules", get(schedules).post(schedule))
+        .route("/v1/schedules/{id}", axum::routing::delete(unschedule))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -63,7 +70,7 @@ async fn ask(
     }
     match rx.recv().await {
         Some(ToClient::Error { message }) => {
-            let status = if message.starts_with("no job") {
+            let status = if message.starts_with("no job") || message.starts_with("no schedule") {
                 StatusCode::NOT_FOUND
             } else if message.contains("belongs to") {
                 StatusCode::FORBIDDEN
@@ -104,6 +111,12 @@ async fn submit(
     headers: HeaderMap,
     Json(mut submit): Json<Submit>,
 ) -> Response {
+    if submit.schedule.is_some() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a request with a schedule goes to POST /v1/schedules",
+        );
+    }
     submit.queue = true;
     submit.follow = false;
     submit.source = "api".to_owned();
@@ -191,4 +204,54 @@ async fn delete(
         StatusCode::OK,
     )
     .await
+}
+
+fn schedule_answer(answer: ToClient, status: StatusCode) -> Response {
+    match answer {
+        ToClient::Schedule { schedule } => (status, Json(schedule)).into_response(),
+        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer"),
+    }
+}
+
+async fn schedules(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match ask(&state, &headers, FromClient::Schedules).await {
+        Ok(ToClient::Schedules { schedules }) => Json(schedules).into_response(),
+        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer"),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn schedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(mut submit): Json<Submit>,
+) -> Response {
+    if submit
+        .schedule
+        .as_deref()
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a schedule needs its cron expression in \"schedule\" (a run to queue once goes to POST /v1/jobs)",
+        );
+    }
+    submit.queue = true;
+    submit.follow = false;
+    submit.source = "api".to_owned();
+    match ask(&state, &headers, FromClient::Submit(submit)).await {
+        Ok(answer) => schedule_answer(answer, StatusCode::CREATED),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn unschedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match ask(&state, &headers, FromClient::Unschedule { id }).await {
+        Ok(answer) => schedule_answer(answer, StatusCode::OK),
+        Err(refusal) => refusal,
+    }
 }

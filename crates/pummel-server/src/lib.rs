@@ -8,7 +8,8 @@
 //! - `store`: tokens, agents, runs, snapshots and results (SQLite in WAL
 //!   mode, or PostgreSQL);
 //! - `api`: the health probe and the WebSocket endpoints, behind tokens;
-//! - `queue`: the job queue's rule; `jobs_api`: its HTTP JSON API;
+//! - `queue`: the job queue's rule; `jobs_api`: its HTTP JSON API (jobs
+//!   and schedules);
 //! - `tls`: rustls on the same port.
 //!
 //! The server is never on the hot path: agents measure, and send one

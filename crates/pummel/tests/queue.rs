@@ -459,6 +459,65 @@ fn the_jobs_api(server: &Server, target: &CountingTarget, before: u64, db: Optio
     server.client(&["result", &run]).expect_code(2);
 }
 
+/// Schedules over HTTP: stored (201), listed, removed (then 404); a request with a schedule is
+/// not a job, and a bad expression is refused.
+fn the_schedules_api(server: &Server, url: &str) {
+    let token = &server.client_token;
+    let request = |cron: &str| {
+        serde_json::json!({
+            "plan": { "kind": "bench", "args": [url, "-n", "5"] },
+            "test": "yearly",
+            "schedule": cron
+        })
+    };
+    let (status, made) = http(
+        server,
+        "POST",
+        "/v1/schedules",
+        token,
+        Some(&request("0 0 1 1 *")),
+    );
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (made["cron"].as_str(), made["test"].as_str()),
+        (Some("0 0 1 1 *"), Some("yearly"))
+    );
+    let id = made["id"].as_str().expect("an id").to_owned();
+    let (status, listed) = http(server, "GET", "/v1/schedules", token, None);
+    assert_eq!(status, 200, "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str())),
+        "{listed}"
+    );
+    let (status, refused) = http(
+        server,
+        "POST",
+        "/v1/jobs",
+        token,
+        Some(&request("0 0 1 1 *")),
+    );
+    assert_eq!(status, 422, "{refused}");
+    let path = format!("/v1/schedules/{id}");
+    let (status, gone) = http(server, "DELETE", &path, token, None);
+    assert_eq!(
+        (status, gone["id"].as_str()),
+        (200, Some(id.as_str())),
+        "{gone}"
+    );
+    let (status, again) = http(server, "DELETE", &path, token, None);
+    assert_eq!(status, 404, "{again}");
+    let (status, bad) = http(
+        server,
+        "POST",
+        "/v1/schedules",
+        token,
+        Some(&request("every night")),
+    );
+    assert_eq!(status, 422, "{bad}");
+}
+
 #[test]
 fn retention_keeps_the_newest_runs_per_test_on_both_backends() {
     on_both_backends(
@@ -544,6 +603,7 @@ fn a_schedule_queues_its_job_at_each_firing_on_both_backends() {
                 .client(&["jobs", "schedules", "--json"])
                 .expect_code(0);
             assert!(!listed.stdout.contains(&schedule), "{}", listed.stdout);
+            the_schedules_api(&server, &url);
             // A bad expression is refused before anything is stored.
             server
                 .client(&[

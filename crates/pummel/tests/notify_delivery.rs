@@ -501,3 +501,60 @@ fn a_scheduled_repository_test_runs_at_its_time_and_notifies() {
     let runs = crate::repos::repo_info(server, &shared.admin, "scheduled")["runs"].clone();
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
 }
+
+#[test]
+fn mail_is_retried_while_the_relay_is_down_and_sent_once_when_it_is_up() {
+    let Some(shared) =
+        shared_or_skip("mail_is_retried_while_the_relay_is_down_and_sent_once_when_it_is_up")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let maildir = dir.path().join("mail");
+    let trigger = dir.path().join("relay-up");
+    let port = util::closed_port();
+    // The relay is down: aiosmtpd is loaded but not listening until `trigger` exists.
+    let _relay = SmtpSink::start_when(&maildir, port, &trigger).expect("aiosmtpd");
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = Server::start(&["--smtp", &smtp, "--mail-from", "pummel@example.com"]);
+    let _agent = server.agent("m1", &[], &[]);
+    server.wait_agents(&["m1"], "idle");
+    let admin = admin_token(&server);
+    let yml = "tests:\n  - name: later\n    scenario: s.yaml\n    notify:\n      email: [team@example.com]\n";
+    register(
+        &server,
+        &admin,
+        &dir.path().join("repo"),
+        "later",
+        yml,
+        &shared.target.base(),
+    );
+    let run = run_test(&server, &admin, "later", "later");
+    // The first attempt finds nobody: recorded, and it will be tried again.
+    let waiting = wait_delivery(&server, &admin, &run, "team@example.com", SETTLE, |d| {
+        d["state"] == "sending"
+    });
+    assert_eq!(waiting["channel"], "email", "{waiting}");
+    assert!(
+        waiting["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{waiting}"
+    );
+    // The relay comes up: a later attempt delivers, and the mail arrives once.
+    std::fs::write(&trigger, b"").expect("the trigger");
+    let sent = wait_delivery(&server, &admin, &run, "team@example.com", SETTLE, |d| {
+        d["state"] == "delivered"
+    });
+    assert!(
+        sent["attempts"].as_u64().is_some_and(|n| n >= 2),
+        "delivered on a later attempt: {sent}"
+    );
+    let mut arrived = Vec::new();
+    poll(SETTLE, || {
+        arrived = mails(&maildir)
+            .into_iter()
+            .filter(|m| m.contains(&run))
+            .collect();
+        !arrived.is_empty()
+    });
+    assert_eq!(arrived.len(), 1, "one mail about run {run}: {arrived:?}");
+}

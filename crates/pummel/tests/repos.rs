@@ -528,6 +528,32 @@ impl SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// aiosmtpd loaded now but listening on `port` only once `trigger` exists: a relay that is
+    /// down until the test says so, then up at once (no interpreter start in between).
+    pub(crate) fn start_when(maildir: &Path, port: u16, trigger: &Path) -> Option<SmtpSink> {
+        let python = "/usr/bin/python3";
+        let script = "import os, sys, time, runpy\n\
+                      import aiosmtpd.handlers, aiosmtpd.main\n\
+                      trigger, port, maildir = sys.argv[1:4]\n\
+                      while not os.path.exists(trigger):\n    time.sleep(0.01)\n\
+                      sys.argv = ['aiosmtpd', '-n', '-l', '127.0.0.1:' + port, '-c', \
+                      'aiosmtpd.handlers.Mailbox', maildir]\n\
+                      runpy.run_module('aiosmtpd', run_name='__main__')\n";
+        let child = Command::new(python)
+            .args(["-c", script])
+            .arg(trigger)
+            .arg(port.to_string())
+            .arg(maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(SmtpSink { child, port })
+    }
+}
+
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -12,6 +12,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
+use super::retry::Attempt;
 use super::{NotifyError, Summary};
 
 pub(super) struct Mailer {
@@ -40,20 +41,31 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    pub(super) async fn send(&self, to: &str, summary: &Summary) -> Result<(), String> {
-        let to = to.parse().map_err(|e| format!("bad address: {e}"))?;
-        let message = Message::builder()
+    /// One attempt at mailing `summary` to `to`. A relay that is down,
+    /// slow or answers 4xx may take it later; a 5xx, a certificate that does
+    /// not verify or a bad address will not change.
+    pub(super) async fn send(&self, to: &str, summary: &Summary) -> Attempt {
+        let to = match to.parse() {
+            Ok(to) => to,
+            Err(e) => return Attempt::Final(format!("bad address: {e}")),
+        };
+        let message = match Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(summary.subject())
             .header(ContentType::TEXT_PLAIN)
             .body(summary.text())
-            .map_err(|e| e.to_string())?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| describe(&e))
+        {
+            Ok(message) => message,
+            Err(e) => return Attempt::Final(e.to_string()),
+        };
+        match self.transport.send(message).await {
+            Ok(_) => Attempt::Delivered,
+            Err(e) if e.is_permanent() || e.is_tls() || e.is_client() => {
+                Attempt::Final(describe(&e))
+            }
+            Err(e) => Attempt::Transient(describe(&e)),
+        }
     }
 }
 

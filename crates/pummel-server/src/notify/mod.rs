@@ -5,10 +5,13 @@
 //! Targets come from the `notify:` of the repository test that started the
 //! run, and from the run owner's own settings (`/v1/notifications`). The
 //! hub tells the notifier each run's id as it ends; sending happens on the
-//! notifier's own tasks, never in the hub's loop.
+//! notifier's own tasks, never in the hub's loop. Both channels are tried
+//! again while the receiver may still answer ([`retry`]), and every
+//! attempt is recorded on the run ([`record`]).
 
 mod email;
 mod record;
+mod retry;
 mod summary;
 mod webhook;
 
@@ -162,28 +165,33 @@ impl Notifier {
 
     async fn mail(&self, run: &str, address: &str, summary: &Summary) {
         let id = self.store.start_delivery(run, "email", address).await.ok();
-        let outcome = match &self.mailer {
-            Some(mailer) => mailer.send(address, summary).await,
-            None => Err("the server has no --smtp relay to send it through".to_owned()),
+        let recorder = retry::Recorder {
+            store: &self.store,
+            id: id.as_deref(),
+            run,
+            channel: "email",
         };
-        if let Err(e) = &outcome {
+        let outcome = retry::deliver(&recorder, address, || async {
+            match &self.mailer {
+                Some(mailer) => mailer.send(address, summary).await,
+                None => retry::Attempt::Final(
+                    "the server has no --smtp relay to send it through".to_owned(),
+                ),
+            }
+        })
+        .await;
+        if let Err(e) = outcome {
             eprintln!("pummel server: email about run {run} to {address} failed: {e}");
-        }
-        if let Some(id) = id {
-            let (state, error) = match &outcome {
-                Ok(()) => ("delivered", None),
-                Err(e) => ("failed", Some(e.as_str())),
-            };
-            let _ = self.store.record_attempt(&id, 1, state, error).await;
         }
     }
 
     async fn post(&self, run: &str, url: &str, summary: &Summary, d: &Destination) {
         let id = self.store.start_delivery(run, "webhook", url).await.ok();
-        let recorder = webhook::Recorder {
+        let recorder = retry::Recorder {
             store: &self.store,
             id: id.as_deref(),
             run,
+            channel: "webhook",
         };
         let outcome = webhook::deliver(
             &d.network,

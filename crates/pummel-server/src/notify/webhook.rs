@@ -7,66 +7,22 @@
 //! every address checked, connected to a checked one, redirects not
 //! followed (a receiver has no business sending the server elsewhere).
 //!
-//! Retried while the receiver is down, slow or answers 5xx, 408 or 429:
-//! [`ATTEMPTS`] attempts in all, waiting [`FIRST_BACKOFF`] after the first
-//! failure and twice as long after each next one (0.5 s, 1 s, 2 s). A 2xx
-//! ends it; any other answer, or a refused address, ends it at once.
+//! Retried (`retry`) while the receiver is down, slow or answers 5xx, 408
+//! or 429. A 2xx ends it; any other answer, or a refused address, ends it
+//! at once.
 
 use std::time::Duration;
 
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::Method;
 
+use super::retry::{self, Attempt, Recorder};
 use super::Summary;
 use crate::policy::fetch::{self, FetchError, FetchLimits, Outbound};
 use crate::policy::NetworkPolicy;
 
-/// Attempts in all before a webhook is given up on.
-pub(crate) const ATTEMPTS: u32 = 4;
-/// The wait after the first failed attempt; doubled after each next one.
-pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// How long one attempt may take, by default (`--webhook-timeout`).
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What one attempt came to.
-pub(super) enum Attempt {
-    Delivered,
-    /// Trying again will not help (a refused address, a 4xx).
-    Final(String),
-    /// The receiver may answer later.
-    Transient(String),
-}
-
-/// Where each attempt is recorded and logged.
-pub(super) struct Recorder<'a> {
-    pub(super) store: &'a crate::store::Store,
-    /// The delivery's record, when it could be made.
-    pub(super) id: Option<&'a str>,
-    pub(super) run: &'a str,
-}
-
-impl Recorder<'_> {
-    async fn attempted(&self, url: &str, n: u32, attempt: &Attempt) {
-        let (state, error) = match attempt {
-            Attempt::Delivered => ("delivered", None),
-            Attempt::Final(e) => ("failed", Some(e.as_str())),
-            Attempt::Transient(e) => {
-                let last = n == ATTEMPTS;
-                if !last {
-                    eprintln!(
-                        "pummel server: webhook about run {} to {url}: attempt {n} of {ATTEMPTS} \
-                         failed ({e}); trying again",
-                        self.run
-                    );
-                }
-                (if last { "failed" } else { "sending" }, Some(e.as_str()))
-            }
-        };
-        if let Some(id) = self.id {
-            let _ = self.store.record_attempt(id, n, state, error).await;
-        }
-    }
-}
 
 /// Delivers `summary` to `url`, recording each attempt; Ok once a 2xx
 /// came back.
@@ -91,22 +47,7 @@ pub(super) async fn deliver(
         max_body: 64 * 1024,
         max_redirects: 0,
     };
-    let mut backoff = FIRST_BACKOFF;
-    for n in 1..=ATTEMPTS {
-        let outcome = attempt(policy, request.clone(), limits).await;
-        recorder.attempted(url, n, &outcome).await;
-        match outcome {
-            Attempt::Delivered => return Ok(()),
-            Attempt::Final(e) => return Err(e),
-            Attempt::Transient(e) if n == ATTEMPTS => {
-                return Err(format!("{e} (gave up after {ATTEMPTS} attempts)"))
-            }
-            Attempt::Transient(_) => {}
-        }
-        tokio::time::sleep(backoff).await;
-        backoff *= 2;
-    }
-    Err(format!("gave up after {ATTEMPTS} attempts"))
+    retry::deliver(recorder, url, || attempt(policy, request.clone(), limits)).await
 }
 
 fn headers(signature: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> {

@@ -321,6 +321,11 @@ pub struct JobInfo {
 /// owner's networks are restricted only to an agent that enforces them.
 pub const CAPABILITY_NETWORK_POLICY: &str = "network_policy";
 
+/// What an agent started with `--allow-runners` says in its hello: it runs
+/// runner journeys (the client's code). A queued runner journey waits for
+/// such an agent.
+pub const CAPABILITY_RUNNERS: &str = "runners";
+
 /// What a client may do to an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -343,3 +343,96 @@ fn agents_that_name_a_runner_journey_in_different_orders_merge_by_name() {
         }
     }
 }
+
+/// `pummel jobs show JOB --json` as the client sees it.
+fn job(server: &Server, id: &str) -> Value {
+    let out = server.client(&["jobs", "show", id, "--json"]);
+    serde_json::from_str(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_queued_runner_journey_waits_for_an_agent_that_runs_runners() {
+    let Some((python, _)) = needs("a_queued_runner_journey_waits_for_an_agent_that_runs_runners")
+    else {
+        return;
+    };
+    let _busy = util::busy();
+    let server = Server::start(&[]);
+    let data = server.data.to_str().expect("utf-8 path").to_owned();
+    util::pummel(&[
+        "server",
+        "quota",
+        "set",
+        "ci",
+        "--allow-runners",
+        "--data-dir",
+        &data,
+    ])
+    .expect_code(0);
+    let python = python.display().to_string();
+    let env = [("PUMMEL_PYTHON", python.as_str())];
+    let homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let _plain = server.agent_in(homes[0].path(), "plain", &[], &env);
+    server.wait_agents(&["plain"], "idle");
+    let target = CountingTarget::start();
+    let client = tempfile::tempdir().unwrap();
+    let test = journey(client.path());
+    let entry = format!("{}:ShippedTest.test_browse", test.display());
+    let target_env = format!("TARGET={}", target.base());
+    // Only "plain" is free, and it would refuse a runner journey: the job waits.
+    let queued = server
+        .client(&[
+            "run",
+            "--runner",
+            "python",
+            &entry,
+            "--vus",
+            "1",
+            "--iterations",
+            "2",
+            "--runner-processes",
+            "1",
+            "-e",
+            &target_env,
+            "--queue",
+            "--detach",
+        ])
+        .expect_code(0);
+    let journey_job = queued.stdout.trim().to_owned();
+    // A plain job queued after it starts on "plain", which the head cannot use, and passes...
+    let bench = server
+        .client(&["bench", &target.url("/"), "-n", "10", "--queue", "--json"])
+        .expect_code(0);
+    assert_eq!(u(&bench.json(), "/requests"), 10);
+    // ...while the runner journey still waits, first in line, not refused by "plain".
+    let waiting = job(&server, &journey_job);
+    assert_eq!(
+        (waiting["state"].as_str(), waiting["position"].as_u64()),
+        (Some("queued"), Some(1)),
+        "{waiting}"
+    );
+    // An agent that runs runner journeys joins: the journey runs there and passes.
+    let _runner = server.agent_in(homes[1].path(), "runs", &["--allow-runners"], &env);
+    let mut last = Value::Null;
+    let passed = cluster::poll(cluster::SETTLE, || {
+        last = job(&server, &journey_job);
+        last["state"] == "passed"
+    });
+    assert!(passed, "{last}");
+    let run = last["run"].as_str().unwrap_or_default().to_owned();
+    let result = server
+        .client(&["result", &run, "--out", "-"])
+        .expect_code(0)
+        .json();
+    let agents: Vec<&str> = result["agents"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|a| a["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(agents, ["runs"], "{}", brief(&result));
+    assert_eq!(
+        u(&result, "/iteration_counts/completed"),
+        2,
+        "{}",
+        brief(&result)
+    );
+}

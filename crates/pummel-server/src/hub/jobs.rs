@@ -13,7 +13,9 @@ use super::runs::{run_id, EXIT_STOPPED};
 use super::{tell, Hub};
 use crate::queue::{self, FreeAgent, Wants};
 use crate::store::{unix_now, JobRow};
-use crate::wire::{JobAction, JobInfo, Submit, ToClient};
+use crate::wire::{
+    JobAction, JobInfo, Submit, ToClient, CAPABILITY_NETWORK_POLICY, CAPABILITY_RUNNERS,
+};
 
 /// How long a claim holds without renewal, and how often it is renewed.
 const LEASE: Duration = Duration::from_secs(30);
@@ -25,6 +27,8 @@ const LISTED: i64 = 200;
 struct Waiting {
     row: JobRow,
     submit: Submit,
+    /// Capabilities its agents must have (see [`Hub::needs`]).
+    needs: Vec<&'static str>,
     /// Clients waiting for it to start, then following its run.
     watchers: Vec<mpsc::UnboundedSender<ToClient>>,
     /// The place in the queue they were last told.
@@ -125,6 +129,25 @@ fn job_id(seq: i64) -> String {
 }
 
 impl Hub {
+    /// The capabilities a job's agents must have: enforcing the owner's
+    /// networks when they are restricted, running runner journeys for one.
+    /// An agent without them would refuse the plan, so the job waits for
+    /// agents that have them (and a later job may use the others).
+    fn needs(&self, submit: &Submit) -> Vec<&'static str> {
+        let mut needs = Vec::new();
+        if submit.network.is_some() {
+            needs.push(CAPABILITY_NETWORK_POLICY);
+        }
+        let runner = self
+            .backend
+            .load(&submit.plan)
+            .is_ok_and(|plan| plan.demand().runner);
+        if runner {
+            needs.push(CAPABILITY_RUNNERS);
+        }
+        needs
+    }
+
     /// At start: jobs that were running when the server went down are
     /// interrupted (as their runs are); queued ones wait again, in order.
     pub(super) async fn load_jobs(&mut self) {
@@ -137,6 +160,7 @@ impl Hub {
             match read_spec(&row.spec) {
                 Ok(submit) => self.jobs.waiting.push(Waiting {
                     row,
+                    needs: self.needs(&submit),
                     submit,
                     watchers: Vec::new(),
                     told: 0,
@@ -209,6 +233,7 @@ impl Hub {
         );
         self.jobs.waiting.push(Waiting {
             row,
+            needs: self.needs(&submit),
             submit,
             watchers: if follow { vec![tx.clone()] } else { Vec::new() },
             told: position,
@@ -231,6 +256,7 @@ impl Hub {
                 .map(|w| Wants {
                     agents: w.submit.agents,
                     labels: &w.submit.labels,
+                    needs: &w.needs,
                 })
                 .collect();
             let free: Vec<FreeAgent<'_>> = self
@@ -240,6 +266,7 @@ impl Hub {
                 .map(|(name, a)| FreeAgent {
                     name,
                     labels: &a.hello.labels,
+                    capabilities: &a.hello.capabilities,
                 })
                 .collect();
             queue::starts(&wants, &free)

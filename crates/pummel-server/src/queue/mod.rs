@@ -15,6 +15,11 @@ pub(crate) struct Wants<'a> {
     pub(crate) agents: Option<u32>,
     /// Labels an agent must carry.
     pub(crate) labels: &'a BTreeMap<String, String>,
+    /// Capabilities an agent must have said it has (`network_policy` for
+    /// an owner whose networks are restricted, `runners` for a runner
+    /// journey): an agent without them would refuse the job, so it is not
+    /// one the job can use.
+    pub(crate) needs: &'a [&'static str],
 }
 
 impl Wants<'_> {
@@ -22,8 +27,14 @@ impl Wants<'_> {
         self.agents.map_or(1, |n| n as usize)
     }
 
-    fn fits(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    fn fits(&self, agent: &FreeAgent<'_>) -> bool {
+        self.labels
+            .iter()
+            .all(|(k, v)| agent.labels.get(k) == Some(v))
+            && self
+                .needs
+                .iter()
+                .all(|need| agent.capabilities.iter().any(|c| c == need))
     }
 }
 
@@ -32,6 +43,8 @@ impl Wants<'_> {
 pub(crate) struct FreeAgent<'a> {
     pub(crate) name: &'a str,
     pub(crate) labels: &'a BTreeMap<String, String>,
+    /// What its hello said it can do.
+    pub(crate) capabilities: &'a [String],
 }
 
 /// The jobs (by their index in `waiting`, which is in submission order)
@@ -45,7 +58,7 @@ pub(crate) fn starts(waiting: &[Wants<'_>], free: &[FreeAgent<'_>]) -> Vec<(usiz
     for (index, wants) in waiting.iter().enumerate() {
         let usable: Vec<&str> = free
             .iter()
-            .filter(|a| !spoken_for.contains(a.name) && wants.fits(a.labels))
+            .filter(|a| !spoken_for.contains(a.name) && wants.fits(a))
             .map(|a| a.name)
             .collect();
         if usable.len() >= wants.count() && wants.count() > 0 {
@@ -78,28 +91,34 @@ mod tests {
             Wants {
                 agents: Some(2),
                 labels: &none,
+                needs: &[],
             },
             Wants {
                 agents: Some(1),
                 labels: &none,
+                needs: &[],
             },
             Wants {
                 agents: Some(1),
                 labels: &none,
+                needs: &[],
             },
         ];
         let free = [
             FreeAgent {
                 name: "b",
                 labels: &none,
+                capabilities: &[],
             },
             FreeAgent {
                 name: "a",
                 labels: &none,
+                capabilities: &[],
             },
             FreeAgent {
                 name: "c",
                 labels: &none,
+                capabilities: &[],
             },
         ];
         assert_eq!(
@@ -119,24 +138,29 @@ mod tests {
             Wants {
                 agents: Some(2),
                 labels: &eu,
+                needs: &[],
             },
             Wants {
                 agents: Some(1),
                 labels: &none,
+                needs: &[],
             },
             Wants {
                 agents: Some(1),
                 labels: &us,
+                needs: &[],
             },
         ];
         let free = [
             FreeAgent {
                 name: "eu1",
                 labels: &eu,
+                capabilities: &[],
             },
             FreeAgent {
                 name: "us1",
                 labels: &us,
+                capabilities: &[],
             },
         ];
         // The second job (any agent) would fit on eu1 but must not take it;
@@ -151,22 +175,71 @@ mod tests {
             Wants {
                 agents: Some(3),
                 labels: &none,
+                needs: &[],
             },
             Wants {
                 agents: Some(1),
                 labels: &none,
+                needs: &[],
             },
         ];
         let free = [
             FreeAgent {
                 name: "a",
                 labels: &none,
+                capabilities: &[],
             },
             FreeAgent {
                 name: "b",
                 labels: &none,
+                capabilities: &[],
             },
         ];
         assert!(starts(&waiting, &free).is_empty());
+    }
+
+    #[test]
+    fn a_job_skips_agents_without_the_capabilities_it_needs() {
+        let none = labels(&[]);
+        let runners = ["runners".to_owned()];
+        let needs_runners = ["runners"];
+        // The head needs an agent that runs runner journeys; only "b" does,
+        // and it is busy. The later plain job may take "a", which the head
+        // cannot use.
+        let waiting = [
+            Wants {
+                agents: Some(1),
+                labels: &none,
+                needs: &needs_runners,
+            },
+            Wants {
+                agents: Some(1),
+                labels: &none,
+                needs: &[],
+            },
+        ];
+        let free = [FreeAgent {
+            name: "a",
+            labels: &none,
+            capabilities: &[],
+        }];
+        assert_eq!(starts(&waiting, &free), vec![(1, vec!["a".into()])]);
+        // "b" is free: the head takes it, and the plain job "a".
+        let both = [
+            FreeAgent {
+                name: "a",
+                labels: &none,
+                capabilities: &[],
+            },
+            FreeAgent {
+                name: "b",
+                labels: &none,
+                capabilities: &runners,
+            },
+        ];
+        assert_eq!(
+            starts(&waiting, &both),
+            vec![(0, vec!["b".into()]), (1, vec!["a".into()])]
+        );
     }
 }

@@ -93,7 +93,7 @@ fn capabilities(allow_runners: bool) -> Vec<String> {
     .map(str::to_owned)
     .collect();
     if allow_runners {
-        all.push("runners".to_owned());
+        all.push(pummel_server::wire::CAPABILITY_RUNNERS.to_owned());
     }
     all
 }

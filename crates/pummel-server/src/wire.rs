@@ -209,6 +209,10 @@ pub struct AgentInfo {
     pub run: Option<String>,
     /// Measured clock offset, ms (agent minus server).
     pub clock_offset_ms: Option<f64>,
+    /// What its hello said it can do ([`CAPABILITY_NETWORK_POLICY`],
+    /// [`CAPABILITY_RUNNERS`]); empty for an agent not connected.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
 }
 
 /// A run as a client sees it.

@@ -419,6 +419,19 @@ fn a_queued_runner_journey_waits_for_an_agent_that_runs_runners() {
         last["state"] == "passed"
     });
     assert!(passed, "{last}");
+    // `pummel agents --json` says which agent can run what.
+    let capable = |name: &str| {
+        server
+            .agents()
+            .into_iter()
+            .find(|a| a["name"] == name)
+            .is_some_and(|a| a["capabilities"].to_string().contains("\"runners\""))
+    };
+    assert!(
+        capable("runs") && !capable("plain"),
+        "{:?}",
+        server.agents()
+    );
     let run = last["run"].as_str().unwrap_or_default().to_owned();
     let result = server
         .client(&["result", &run, "--out", "-"])

@@ -75,6 +75,7 @@ impl Agent {
             cores: self.hello.cores,
             run: self.run.clone(),
             clock_offset_ms: Some(self.offset_ns as f64 / 1e6),
+            capabilities: self.hello.capabilities.clone(),
         }
     }
 }
@@ -275,6 +276,7 @@ impl Hub {
                     cores: row.cores,
                     run: None,
                     clock_offset_ms: None,
+                    capabilities: Vec::new(),
                 });
             }
         }

@@ -331,6 +331,11 @@ pub(crate) fn start_run(b: &mut Browser, csrf: &str, scenario: &str, duration: &
             ("duration", duration),
         ],
     );
+    follow_job(b, &page)
+}
+
+/// The run of the job a form led to (`page`, its 303 to `/jobs/ID`), once the queue started it.
+pub(crate) fn follow_job(b: &mut Browser, page: &Page) -> String {
     assert_eq!(page.status, 303, "{}", page.body);
     let location = page.header("location").expect("a redirect").to_owned();
     let job = location

@@ -1,9 +1,11 @@
 //! The queue on the web: the new-run form queues a job; a job that waits for its agent shows its
 //! place and reloads itself, is listed with the running one, and is cancelled and deleted from
-//! its page; another user may neither see nor cancel it. Shares the `web` tests' server.
+//! its page; another user may neither see nor cancel it. The form also queues a repository's
+//! test, with the form's load over the test's own. Shares the `web` tests' server.
 
 use crate::cluster::SETTLE;
-use crate::web::{scenario, shared, start_run, Browser, ADA, BOB};
+use crate::repos::{admin_token, commit, new_repo, repos, scenario as repo_scenario};
+use crate::web::{follow_job, scenario, shared, start_run, Browser, ADA, ADMIN, BOB};
 
 #[test]
 fn web_jobs_wait_in_the_queue_with_their_place_and_are_cancelled_from_their_page() {
@@ -83,4 +85,73 @@ fn web_jobs_wait_in_the_queue_with_their_place_and_are_cancelled_from_their_page
     ada.post(&format!("{page}/delete"), &[("csrf", &csrf)])
         .expect(303, &[]);
     ada.get(&page).expect(404, &["no job"]);
+}
+
+#[test]
+fn web_new_run_form_queues_a_repository_test_with_the_forms_load() {
+    let shared = shared();
+    let url = shared.server.url.clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = dir.path().join("webrepo");
+    new_repo(&repo);
+    let yml = "tests:\n  - name: smoke\n    scenario: s.yaml\n    load: { iterations: 3 }\n";
+    commit(
+        &repo,
+        &[
+            ("pummel.yml", yml.to_owned()),
+            ("s.yaml", repo_scenario(&shared.target.base())),
+        ],
+        "first",
+    );
+    let token = admin_token(&shared.server);
+    let added = repos(
+        &shared.server,
+        &token,
+        &["add", "webrepo", repo.to_str().expect("utf-8")],
+    );
+    assert_eq!(added.code, Some(0), "{}", added.context());
+    // The form offers the repository's test to an admin, not to another user.
+    let (mut admin, csrf) = Browser::signed_in(&url, ADMIN);
+    admin
+        .get("/runs/new")
+        .expect(200, &["<option value=\"webrepo/smoke\""]);
+    let (mut bob, bob_csrf) = Browser::signed_in(&url, BOB);
+    assert!(!bob.get("/runs/new").body.contains("webrepo/smoke"));
+    bob.post(
+        "/runs/new",
+        &[("csrf", &bob_csrf), ("repo_test", "webrepo/smoke")],
+    )
+    .expect(400, &["was not started", "belongs to"]);
+    // Chosen with 5 iterations over pummel.yml's 3: queued, run on the web agent, and the
+    // target sees the form's load.
+    let before = shared.target.served();
+    let page = admin.post(
+        "/runs/new",
+        &[
+            ("csrf", &csrf),
+            ("repo_test", "webrepo/smoke"),
+            ("iterations", "5"),
+            ("labels", "zone=web"),
+            ("scenario", ""),
+        ],
+    );
+    let run = follow_job(&mut admin, &page);
+    let events = admin.events(&run, SETTLE);
+    assert_eq!(
+        events.last().map(|e| e.0.as_str()),
+        Some("ended"),
+        "{events:?}"
+    );
+    assert_eq!(shared.target.served() - before, 5, "the form's iterations");
+    // The repository lists the run its test started from the form.
+    admin
+        .get("/repos/webrepo")
+        .expect(200, &[&format!("/runs/{run}")]);
+    // A test that is not there is named on the form.
+    admin
+        .post(
+            "/runs/new",
+            &[("csrf", &csrf), ("repo_test", "webrepo/nothing")],
+        )
+        .expect(400, &["webrepo/nothing", "no test named"]);
 }

@@ -103,6 +103,39 @@ pub(crate) struct RunLink {
     pub(crate) state: String,
 }
 
+/// What a caller chose over a test's own load, agents and labels.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Overrides {
+    /// `pummel run` flags with their values (`--vus 10`), each replacing
+    /// the same flag of pummel.yml's load.
+    pub(crate) flags: Vec<String>,
+    pub(crate) agents: Option<u32>,
+    /// Replace the test's labels when not empty.
+    pub(crate) labels: BTreeMap<String, String>,
+}
+
+impl Overrides {
+    fn apply(&self, test: &mut RepoTest) {
+        for pair in self.flags.chunks(2) {
+            let flag = &pair[0];
+            let mut kept = Vec::with_capacity(test.overrides.len());
+            for own in test.overrides.chunks(2) {
+                if own[0] != *flag {
+                    kept.extend_from_slice(own);
+                }
+            }
+            kept.extend_from_slice(pair);
+            test.overrides = kept;
+        }
+        if self.agents.is_some() {
+            test.agents = self.agents;
+        }
+        if !self.labels.is_empty() {
+            test.labels.clone_from(&self.labels);
+        }
+    }
+}
+
 /// What registering a repository takes.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -477,14 +510,29 @@ impl Repos {
         test: &str,
         trigger: &str,
     ) -> Result<String, RepoError> {
+        self.start_with(who, name, test, trigger, &Overrides::default())
+            .await
+    }
+
+    /// [`Repos::start`] with the load, agents or labels the caller chose
+    /// over the test's own (the web's new-run form).
+    pub(crate) async fn start_with(
+        &self,
+        who: &Caller,
+        name: &str,
+        test: &str,
+        trigger: &str,
+        chosen: &Overrides,
+    ) -> Result<String, RepoError> {
         let row = self.row(name).await?;
         Repos::may(who, &row)?;
         let tests: Vec<RepoTest> = serde_json::from_str(&row.tests).unwrap_or_default();
-        let Some(t) = tests.into_iter().find(|t| t.name == test) else {
+        let Some(mut t) = tests.into_iter().find(|t| t.name == test) else {
             return Err(RepoError::NotFound(format!(
                 "repository {name:?} has no test named {test:?} (at its last pull)"
             )));
         };
+        chosen.apply(&mut t);
         let checkout = self.checkout(name);
         let plan = tokio::task::spawn_blocking({
             let t = t.clone();
@@ -648,5 +696,47 @@ impl Repos {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chosen_overrides_replace_the_tests_own_flag_by_flag() {
+        let mut test = RepoTest {
+            name: "smoke".to_owned(),
+            scenario: "s.yaml".to_owned(),
+            overrides: ["--vus", "3", "--duration", "2s"]
+                .map(str::to_owned)
+                .to_vec(),
+            env: BTreeMap::new(),
+            agents: Some(2),
+            labels: BTreeMap::from([("zone".to_owned(), "eu".to_owned())]),
+            thresholds: Vec::new(),
+            notify: config::Targets::default(),
+            schedule: None,
+            on_push: true,
+        };
+        Overrides {
+            flags: ["--vus", "10", "--rate", "5"].map(str::to_owned).to_vec(),
+            agents: None,
+            labels: BTreeMap::new(),
+        }
+        .apply(&mut test);
+        assert_eq!(
+            test.overrides,
+            ["--duration", "2s", "--vus", "10", "--rate", "5"]
+        );
+        assert_eq!(test.agents, Some(2), "not chosen: the test's own");
+        assert_eq!(test.labels["zone"], "eu");
+        Overrides {
+            flags: Vec::new(),
+            agents: Some(1),
+            labels: BTreeMap::from([("zone".to_owned(), "us".to_owned())]),
+        }
+        .apply(&mut test);
+        assert_eq!((test.agents, test.labels["zone"].as_str()), (Some(1), "us"));
     }
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{form_session, session, Fields};
 use super::page::{self, render, Chrome, PageError};
+use crate::repos::{Caller, Overrides};
 use crate::state::AppState;
 use crate::wire::{FromClient, OnAgentLoss, PlanSpec, Submit, ToClient};
 
@@ -28,6 +29,10 @@ const MAX_SCENARIO_BYTES: usize = 1 << 20;
 struct NewRunPage {
     chrome: Chrome,
     error: String,
+    /// The repository tests the user may start, as `repository/test`.
+    repo_tests: Vec<String>,
+    /// The one chosen, if any.
+    repo_test: String,
     file_name: String,
     scenario: String,
     agents: String,
@@ -48,8 +53,29 @@ pub(super) async fn form(
     Ok(render(&NewRunPage {
         chrome,
         file_name: "scenario.yaml".to_owned(),
+        repo_tests: repo_tests(&state, &session.user).await,
         ..NewRunPage::default()
     }))
+}
+
+fn caller(user: &crate::users::User) -> Caller {
+    Caller {
+        name: user.name.clone(),
+        admin: user.is_admin(),
+    }
+}
+
+/// Every test of every repository `user` may see, as `repository/test`.
+async fn repo_tests(state: &AppState, user: &crate::users::User) -> Vec<String> {
+    let repos = state.repos.list(&caller(user)).await.unwrap_or_default();
+    repos
+        .iter()
+        .flat_map(|r| {
+            r.tests
+                .iter()
+                .map(move |t| format!("{}/{}", r.name, t.name))
+        })
+        .collect()
 }
 
 /// The command-line flags the agents apply over the scenario's own load,
@@ -120,6 +146,8 @@ pub(super) async fn submit(
     let mut page = NewRunPage {
         chrome: Chrome::new(&session.user, &session.csrf, "new", "New run".to_owned()),
         error: String::new(),
+        repo_tests: repo_tests(&state, &session.user).await,
+        repo_test: fields.get("repo_test").trim().to_owned(),
         file_name: fields.get("file_name").trim().to_owned(),
         scenario: fields.get("scenario").to_owned(),
         agents: fields.get("agents").to_owned(),
@@ -130,6 +158,9 @@ pub(super) async fn submit(
         iterations: fields.get("iterations").to_owned(),
         target: fields.get("target").to_owned(),
     };
+    if !page.repo_test.is_empty() {
+        return start_repo_test(&state, &session.user, &fields, page).await;
+    }
     let checked = (|| {
         if page.scenario.trim().is_empty() {
             return Err("the scenario is empty: paste it or choose its file".to_owned());
@@ -183,6 +214,46 @@ pub(super) async fn submit(
             Ok(page::html(StatusCode::BAD_REQUEST, body))
         }
         _ => Err(PageError::Internal("the hub did not answer".to_owned())),
+    }
+}
+
+/// The form with a repository test chosen: queued as the repository's
+/// page would, with the form's agents, labels and load over the test's own.
+async fn start_repo_test(
+    state: &AppState,
+    user: &crate::users::User,
+    fields: &Fields,
+    mut page: NewRunPage,
+) -> Result<Response, PageError> {
+    let chosen = (|| {
+        let (repository, test) = page
+            .repo_test
+            .split_once('/')
+            .ok_or_else(|| format!("{:?} is not repository/test", page.repo_test))?;
+        let overrides = Overrides {
+            flags: overrides(fields)?,
+            agents: agents(&page.agents)?,
+            labels: labels(&page.labels)?,
+        };
+        Ok::<_, String>((repository.to_owned(), test.to_owned(), overrides))
+    })();
+    let outcome = match chosen {
+        Ok((repository, test, overrides)) => state
+            .repos
+            .start_with(&caller(user), &repository, &test, "manual", &overrides)
+            .await
+            .map_err(|e| format!("test {} was not started: {e}", page.repo_test)),
+        Err(message) => Err(message),
+    };
+    match outcome {
+        Ok(job) => Ok(Redirect::to(&format!("/jobs/{job}")).into_response()),
+        Err(message) => {
+            page.error = message;
+            let body = page
+                .render()
+                .map_err(|e| PageError::Internal(e.to_string()))?;
+            Ok(page::html(StatusCode::BAD_REQUEST, body))
+        }
     }
 }
 

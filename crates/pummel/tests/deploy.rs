@@ -168,6 +168,7 @@ const OVERLAYS: [&str; 3] = ["base", "overlays/small", "overlays/tls"];
 
 #[test]
 fn every_overlay_renders_and_passes_the_kubernetes_schemas() {
+    let _busy = crate::util::busy();
     let Some(tools) = Tools::find("every_overlay_renders_and_passes_the_kubernetes_schemas") else {
         return;
     };
@@ -193,6 +194,7 @@ fn every_overlay_renders_and_passes_the_kubernetes_schemas() {
 
 #[test]
 fn the_schema_check_rejects_a_manifest_with_a_field_kubernetes_does_not_know() {
+    let _busy = crate::util::busy();
     let Some(tools) = Tools::find("the_schema_check_rejects_a_manifest_with_a_field") else {
         return;
     };
@@ -263,6 +265,7 @@ fn env_entry<'a>(container: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn the_manifests_give_the_server_a_volume_and_the_agents_the_server_and_a_token() {
+    let _busy = crate::util::busy();
     let Some(tools) = Tools::find("the_manifests_give_the_server_a_volume") else {
         return;
     };
@@ -361,6 +364,7 @@ fn the_manifests_give_the_server_a_volume_and_the_agents_the_server_and_a_token(
 
 #[test]
 fn the_tls_overlay_serves_https_and_the_agents_trust_its_ca() {
+    let _busy = crate::util::busy();
     let Some(tools) = Tools::find("the_tls_overlay_serves_https") else {
         return;
     };
@@ -422,6 +426,7 @@ fn units(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_systemd_units_pass_systemd_analyze_verify() {
+    let _busy = crate::util::busy();
     let Some(analyze) = which("systemd-analyze") else {
         return;
     };
@@ -484,6 +489,7 @@ pub(crate) fn image() -> Image {
 
 #[test]
 fn the_image_runs_the_one_binary_as_a_numeric_non_root_user() {
+    let _busy = crate::util::busy();
     let image = image();
     let (uid, gid) = image.user.split_once(':').unwrap_or((&image.user, ""));
     let uid: u32 = uid
@@ -679,6 +685,7 @@ fn wait_for(
 
 #[test]
 fn the_server_and_an_agent_start_as_the_manifests_say_and_meet() {
+    let _busy = crate::util::busy();
     let Some(tools) = Tools::find("the_server_and_an_agent_start_as_the_manifests_say") else {
         return;
     };

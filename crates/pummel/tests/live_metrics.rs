@@ -191,6 +191,7 @@ pub(crate) fn dashboard() -> PathBuf {
 
 #[test]
 fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboard_panel_has_data() {
+    let _busy = crate::util::busy();
     if !have(PROMETHEUS) {
         util::skip_without(
             "prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboard_panel_has_data",
@@ -370,6 +371,7 @@ fn stream_matches_the_result(stream: &Path, result: &Value) {
 
 #[test]
 fn a_scenario_monitors_node_exporter_into_the_result_and_the_html_report() {
+    let _busy = crate::util::busy();
     if !have(NODE_EXPORTER) {
         util::skip_without(
             "a_scenario_monitors_node_exporter_into_the_result_and_the_html_report",
@@ -511,6 +513,7 @@ fn monitor_holds_the_exporters_series(result: &Value) {
 
 #[test]
 fn completions_parse_in_their_shells_and_the_man_page_renders() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     for (shell, checker, args) in [
         ("bash", "bash", &["-n"][..]),
@@ -579,6 +582,7 @@ fn completions_parse_in_their_shells_and_the_man_page_renders() {
 
 #[test]
 fn live_outputs_and_the_monitor_section_are_checked_before_any_load() {
+    let _busy = crate::util::busy();
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let port = util::closed_port();

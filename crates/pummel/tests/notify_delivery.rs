@@ -246,6 +246,7 @@ fn always_503() -> (u16, Log) {
 
 #[test]
 fn webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded() {
+    let _busy = crate::util::busy();
     let Some(shared) =
         shared_or_skip("webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded")
     else {
@@ -356,6 +357,7 @@ fn webhooks_are_retried_with_backoff_delivered_once_or_given_up_and_recorded() {
 
 #[test]
 fn mail_goes_over_starttls_to_a_relay_of_a_private_ca_and_a_wrong_ca_is_recorded() {
+    let _busy = crate::util::busy();
     let Some(shared) = shared_or_skip(
         "mail_goes_over_starttls_to_a_relay_of_a_private_ca_and_a_wrong_ca_is_recorded",
     ) else {
@@ -437,6 +439,7 @@ fn mail_goes_over_starttls_to_a_relay_of_a_private_ca_and_a_wrong_ca_is_recorded
 
 #[test]
 fn a_scheduled_repository_test_runs_at_its_time_and_notifies() {
+    let _busy = crate::util::busy();
     let Some(shared) = shared_or_skip("a_scheduled_repository_test_runs_at_its_time_and_notifies")
     else {
         return;
@@ -504,6 +507,7 @@ fn a_scheduled_repository_test_runs_at_its_time_and_notifies() {
 
 #[test]
 fn mail_is_retried_while_the_relay_is_down_and_sent_once_when_it_is_up() {
+    let _busy = crate::util::busy();
     let Some(shared) =
         shared_or_skip("mail_is_retried_while_the_relay_is_down_and_sent_once_when_it_is_up")
     else {

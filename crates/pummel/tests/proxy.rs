@@ -144,6 +144,7 @@ fn s(path: &Path) -> &str {
 /// are `proxy_auth` failures that never reach the target.
 #[test]
 fn http_and_websockets_through_a_proxy() {
+    let _busy = crate::util::busy();
     let Some(proxy) = Tinyproxy::start_or_skip("http_and_websockets_through_a_proxy") else {
         return;
     };
@@ -258,6 +259,7 @@ fn http_and_websockets_through_a_proxy() {
 /// `proxy_refused`, and the run goes on.
 #[test]
 fn https_and_http2_through_connect() {
+    let _busy = crate::util::busy();
     let Some(proxy) = Tinyproxy::start_or_skip("https_and_http2_through_connect") else {
         return;
     };
@@ -362,6 +364,7 @@ fn https_and_http2_through_connect() {
 /// never echoed.
 #[test]
 fn proxy_settings_are_checked_with_file_line_and_column() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(
         dir.path(),
@@ -405,6 +408,7 @@ fn proxy_settings_are_checked_with_file_line_and_column() {
 /// proxy's log shows each forwarded request and each WebSocket's tunnel.
 #[test]
 fn example_proxy_passes() {
+    let _busy = crate::util::busy();
     let Some(proxy) = Tinyproxy::start_or_skip("example_proxy_passes") else {
         return;
     };

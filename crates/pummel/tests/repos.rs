@@ -235,6 +235,7 @@ fn pushes_signed_by_each_forge_run_the_pushed_commit(
 
 #[test]
 fn repositories_are_discovered_checked_and_run_on_signed_pushes() {
+    let _busy = crate::util::busy();
     let target = CountingTarget::start();
     let server = Server::start(&[]);
     let _agent = server.agent("r1", &[], &[]);
@@ -379,6 +380,7 @@ impl Drop for GitDaemon {
 
 #[test]
 fn a_repository_over_git_url_with_a_token_stored_encrypted() {
+    let _busy = crate::util::busy();
     let target = CountingTarget::start();
     let dir = tempfile::tempdir().expect("tmp");
     let repo = dir.path().join("served");
@@ -574,6 +576,7 @@ pub(crate) fn mails(maildir: &Path) -> Vec<String> {
 
 #[test]
 fn passing_and_failing_runs_are_mailed_and_posted_signed() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tmp");
     let maildir = dir.path().join("mail");
     let Some(sink) = SmtpSink::start(&maildir) else {

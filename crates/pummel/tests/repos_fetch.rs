@@ -156,6 +156,7 @@ fn json(out: &Output) -> Value {
 
 #[test]
 fn a_non_admins_repository_is_fetched_only_where_their_network_policy_allows() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let server = &shared.server;
     let token = user(server, "fetcher");
@@ -425,6 +426,7 @@ fn current_user() -> String {
 
 #[test]
 fn an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked() {
+    let _busy = crate::util::busy();
     if !have_sshd("an_ssh_repository_is_fetched_with_its_deploy_key_and_its_host_key_checked") {
         return;
     }

@@ -66,6 +66,7 @@ fn assert_timed_websockets(r: &Value, target: &CountingTarget, iterations: u64) 
 
 #[test]
 fn python_self_ws_times_connects_and_round_trips() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("python_self_ws_times_connects_and_round_trips") else {
         return;
     };
@@ -97,6 +98,7 @@ fn python_self_ws_times_connects_and_round_trips() {
 
 #[test]
 fn node_ws_times_connects_and_round_trips() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("node_ws_times_connects_and_round_trips") else {
         return;
     };
@@ -155,6 +157,7 @@ fn bad_node(test: &str, export: &str, extra: &[&str]) -> Option<(Value, Counting
 
 #[test]
 fn a_node_runner_that_crashes_is_restarted_and_its_vus_recreated() {
+    let _busy = crate::util::busy();
     let Some((r, target)) = bad_node(
         "a_node_runner_that_crashes_is_restarted_and_its_vus_recreated",
         "crash",
@@ -176,6 +179,7 @@ fn a_node_runner_that_crashes_is_restarted_and_its_vus_recreated() {
 
 #[test]
 fn a_node_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced() {
+    let _busy = crate::util::busy();
     let Some((r, _target)) = bad_node(
         "a_node_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced",
         "hang",
@@ -201,6 +205,7 @@ fn a_node_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced() {
 
 #[test]
 fn a_node_runner_that_prints_garbage_is_restarted() {
+    let _busy = crate::util::busy();
     let Some((r, _target)) = bad_node(
         "a_node_runner_that_prints_garbage_is_restarted",
         "garbage",

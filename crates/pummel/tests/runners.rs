@@ -133,6 +133,7 @@ fn assert_healthy_journey(r: &Value, kind: &str) {
 
 #[test]
 fn a_python_journey_runs_closed_and_the_target_saw_every_hit() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_python_journey_runs_closed_and_the_target_saw_every_hit")
     else {
         return;
@@ -179,6 +180,7 @@ fn a_python_journey_runs_closed_and_the_target_saw_every_hit() {
 
 #[test]
 fn a_python_journey_runs_open_from_the_scheduled_start() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_python_journey_runs_open_from_the_scheduled_start") else {
         return;
     };
@@ -248,6 +250,7 @@ fn cycles_file(dir: &Path, file: &str, entry: &str, interpreter: &str, base: &st
 
 #[test]
 fn python_and_node_journeys_run_cycles_from_a_runner_section() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("python_and_node_journeys_run_cycles_from_a_runner_section")
     else {
         return;
@@ -292,6 +295,7 @@ fn python_and_node_journeys_run_cycles_from_a_runner_section() {
 
 #[test]
 fn a_node_journey_runs_closed_and_open() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_node_journey_runs_closed_and_open") else {
         return;
     };
@@ -348,6 +352,7 @@ fn a_node_journey_runs_closed_and_open() {
 
 #[test]
 fn python_m_unittest_runs_the_journey_as_a_plain_test() {
+    let _busy = crate::util::busy();
     let Some((python, _)) = needs("python_m_unittest_runs_the_journey_as_a_plain_test") else {
         return;
     };
@@ -402,6 +407,7 @@ pub(crate) fn assert_contained(r: &Value, incident: &str) {
 
 #[test]
 fn a_runner_that_crashes_is_restarted_and_its_vus_recreated() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_runner_that_crashes_is_restarted_and_its_vus_recreated")
     else {
         return;
@@ -445,6 +451,7 @@ fn a_runner_that_crashes_is_restarted_and_its_vus_recreated() {
 
 #[test]
 fn an_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) =
         needs("an_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced")
     else {
@@ -497,6 +504,7 @@ fn an_iteration_that_hangs_counts_as_hung_and_its_vu_is_replaced() {
 
 #[test]
 fn a_runner_that_speaks_garbage_is_restarted() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_runner_that_speaks_garbage_is_restarted") else {
         return;
     };
@@ -529,6 +537,7 @@ fn a_runner_that_speaks_garbage_is_restarted() {
 
 #[test]
 fn a_runner_that_floods_its_log_is_bounded() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_runner_that_floods_its_log_is_bounded") else {
         return;
     };
@@ -566,6 +575,7 @@ fn a_runner_that_floods_its_log_is_bounded() {
 
 #[test]
 fn a_runner_that_cannot_load_stops_the_run_and_says_why() {
+    let _busy = crate::util::busy();
     let Some((python, dir)) = needs("a_runner_that_cannot_load_stops_the_run_and_says_why") else {
         return;
     };

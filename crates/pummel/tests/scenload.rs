@@ -66,6 +66,7 @@ scenarios:
 
 #[test]
 fn tag_and_group_thresholds_judge_their_steps_only_and_groups_add_up() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), "tagged.yaml", &target, TAGGED);
@@ -177,6 +178,7 @@ scenarios:
 
 #[test]
 fn counters_are_exact_over_threads_and_gauges_keep_each_threads_last_value() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), "metrics.yaml", &target, METRICS);
@@ -195,6 +197,7 @@ fn counters_are_exact_over_threads_and_gauges_keep_each_threads_last_value() {
 
 #[test]
 fn trend_percentiles_come_from_the_values_and_thresholds_on_them_fail_the_run() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let rows: String = (1..=100).map(|v| format!("{v}\n")).collect();
@@ -280,6 +283,7 @@ fn run_example(target: &Target, name: &str) -> (Value, String) {
 
 #[test]
 fn example_tags_groups_passes() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let (r, _) = run_example(&target, "tags-groups.yaml");
     assert_eq!(r["verdict"], "pass");
@@ -288,6 +292,7 @@ fn example_tags_groups_passes() {
 
 #[test]
 fn example_custom_metrics_passes() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let (r, markdown) = run_example(&target, "custom-metrics.yaml");
     assert!(
@@ -411,6 +416,7 @@ scenarios:
 
 #[test]
 fn each_scenario_runs_its_own_load_model_from_its_own_start() {
+    let _busy = crate::util::busy();
     let server = PathRecorder::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("side-by-side.yaml");
@@ -481,6 +487,7 @@ scenarios:
 
 #[test]
 fn iterations_per_vu_is_exact_and_overrides_change_the_file_load_only() {
+    let _busy = crate::util::busy();
     let target = Target::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), "per-vu.yaml", &target, PER_VU);
@@ -540,6 +547,7 @@ fn reqwest_free_get(url: &str) -> String {
 
 #[test]
 fn scenario_load_mistakes_are_reported_where_they_are() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     let cases: [(&str, &str, &[&str]); 5] = [
         (
@@ -585,6 +593,7 @@ fn scenario_load_mistakes_are_reported_where_they_are() {
 
 #[test]
 fn load_flags_are_refused_when_every_scenario_has_its_own_load() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("own-loads.yaml");
     std::fs::write(

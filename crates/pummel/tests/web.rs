@@ -370,6 +370,7 @@ pub(crate) fn follow_job(b: &mut Browser, page: &Page) -> String {
 
 #[test]
 fn web_sign_in_sessions_and_the_csrf_token_of_every_form() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let url = shared.server.url.clone();
     let mut b = Browser::new(&url);
@@ -473,6 +474,7 @@ fn web_sign_in_sessions_and_the_csrf_token_of_every_form() {
 
 #[test]
 fn web_sign_in_attempts_are_limited_per_account() {
+    let _busy = crate::util::busy();
     let shared = shared();
     create_user(&shared.server, "carol", "user", "carol-password-1").expect_code(0);
     let mut b = Browser::new(&shared.server.url);
@@ -495,6 +497,7 @@ fn web_sign_in_attempts_are_limited_per_account() {
 
 #[test]
 fn web_user_create_checks_its_input() {
+    let _busy = crate::util::busy();
     let shared = shared();
     create_user(&shared.server, "dave", "user", "short").expect_usage_error(&["at least 10"]);
     create_user(&shared.server, ADA.0, "user", "another-password")
@@ -505,6 +508,7 @@ fn web_user_create_checks_its_input() {
 
 #[test]
 fn web_run_followed_live_to_its_report_compared_and_refused_to_others() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let url = shared.server.url.clone();
     let target = shared.target.base();
@@ -612,6 +616,7 @@ fn web_run_followed_live_to_its_report_compared_and_refused_to_others() {
 
 #[test]
 fn web_stop_button_stops_a_live_run() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let (mut ada, csrf) = Browser::signed_in(&shared.server.url, ADA);
     let run = start_run(&mut ada, &csrf, &scenario(&shared.target.base()), "60s");
@@ -649,6 +654,7 @@ fn web_stop_button_stops_a_live_run() {
 /// with `PUMMEL_DOCS_SCREENSHOTS=1`.
 #[test]
 fn web_in_a_browser() {
+    let _busy = crate::util::busy();
     if !crate::reports::browser_available() {
         util::skip_without("web_in_a_browser", "no Chromium or Node.js");
         return;
@@ -777,6 +783,7 @@ fn dashboard_run(
 
 #[test]
 fn web_dashboard_of_a_local_run() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     let target = CountingTarget::start();
     let (mut child, url) = dashboard_run(dir.path(), &target, "3s");
@@ -813,6 +820,7 @@ fn web_dashboard_of_a_local_run() {
 
 #[test]
 fn web_dashboard_stop_button_needs_its_token_and_stops_the_run() {
+    let _busy = crate::util::busy();
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let target = CountingTarget::start();

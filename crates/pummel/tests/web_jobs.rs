@@ -9,6 +9,7 @@ use crate::web::{follow_job, scenario, shared, start_run, Browser, ADA, ADMIN, B
 
 #[test]
 fn web_jobs_wait_in_the_queue_with_their_place_and_are_cancelled_from_their_page() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let url = shared.server.url.clone();
     let target = shared.target.base();
@@ -89,6 +90,7 @@ fn web_jobs_wait_in_the_queue_with_their_place_and_are_cancelled_from_their_page
 
 #[test]
 fn web_new_run_form_queues_a_repository_test_with_the_forms_load() {
+    let _busy = crate::util::busy();
     let shared = shared();
     let url = shared.server.url.clone();
     let dir = tempfile::tempdir().expect("tmp");

@@ -1,6 +1,6 @@
 //! The hub's store writer: what agents send is written on a task of its
-//! own, in arrival order, and acknowledged to its agent only once it is
-//! kept. The hub's loop hands a write over and goes on: it never waits on
+//! own, in arrival order (the rows waiting together in one transaction),
+//! and acknowledged to its agent only once it is kept. The hub's loop hands a write over and goes on: it never waits on
 //! the disk while agents heartbeat, snapshots merge and clients follow.
 
 use std::sync::Arc;

@@ -258,26 +258,6 @@ impl LatencyHistogram {
             Some([0x1c, 0x84, 0x93, 0x13, ..]) => bytes,
             _ => return Err(bad("not an HdrHistogram V2 encoding")),
         };
-        // Cookie, payload length, offset, digits, low, high, ratio: 40 bytes.
-        let claimed = plain
-            .get(4..8)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or_else(|| bad("truncated header"))?;
-        if claimed > plain.len().saturating_sub(40) {
-            return Err(bad("the header claims more counts than the encoding holds"));
-        }
-        // The precision fixes the size of the counts array allocated for the
-        // range: pummel records three figures, and five would make a
-        // histogram of a hostile range take tens of MiB.
-        let digits = plain
-            .get(12..16)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| bad("truncated header"))?;
-        if digits > u32::from(SIGNIFICANT_FIGURES) {
-            return Err(bad(&format!(
-                "{digits} significant figures: pummel records {SIGNIFICANT_FIGURES}"
-            )));
-        }
         Ok(LatencyHistogram {
             repr: Repr::Encoded(Encoded::parse(plain)?),
         })

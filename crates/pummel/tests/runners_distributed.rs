@@ -26,21 +26,26 @@ struct Shared {
 
 static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
 
+/// A server whose admin allows runner journeys for the client "ci" (they run test code).
+fn runner_server() -> Server {
+    let server = Server::start(&[]);
+    let data = server.data.to_str().expect("utf-8 path").to_owned();
+    util::pummel(&[
+        "server",
+        "quota",
+        "set",
+        "ci",
+        "--allow-runners",
+        "--data-dir",
+        &data,
+    ])
+    .expect_code(0);
+    server
+}
+
 fn shared(python: &Path) -> MutexGuard<'static, Shared> {
     let cell = SHARED.get_or_init(|| {
-        let server = Server::start(&[]);
-        // Runner journeys run test code: an admin allows them for the client "ci".
-        let data = server.data.to_str().expect("utf-8 path").to_owned();
-        util::pummel(&[
-            "server",
-            "quota",
-            "set",
-            "ci",
-            "--allow-runners",
-            "--data-dir",
-            &data,
-        ])
-        .expect_code(0);
+        let server = runner_server();
         let python = python.display().to_string();
         let env = [("PUMMEL_PYTHON", python.as_str())];
         let mut homes = Vec::new();
@@ -357,18 +362,7 @@ fn a_queued_runner_journey_waits_for_an_agent_that_runs_runners() {
         return;
     };
     let _busy = util::busy();
-    let server = Server::start(&[]);
-    let data = server.data.to_str().expect("utf-8 path").to_owned();
-    util::pummel(&[
-        "server",
-        "quota",
-        "set",
-        "ci",
-        "--allow-runners",
-        "--data-dir",
-        &data,
-    ])
-    .expect_code(0);
+    let server = runner_server();
     let python = python.display().to_string();
     let env = [("PUMMEL_PYTHON", python.as_str())];
     let homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];

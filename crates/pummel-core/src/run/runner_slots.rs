@@ -186,11 +186,7 @@ impl RunnerSlots {
             ));
         }
         let mut ours = self.names();
-        let steps: Vec<usize> = theirs
-            .steps
-            .iter()
-            .map(|n| slot_of(&mut ours.steps, n, self.steps.len()))
-            .collect();
+        let steps = slots_of(&mut ours.steps, &theirs.steps, self.steps.len());
         let checks: Vec<usize> = theirs
             .checks
             .iter()
@@ -198,21 +194,9 @@ impl RunnerSlots {
                 check_slot_of(&mut ours.checks, (steps[*step], label), self.checks.len())
             })
             .collect();
-        let counters: Vec<usize> = theirs
-            .counters
-            .iter()
-            .map(|n| slot_of(&mut ours.counters, n, self.counters.len()))
-            .collect();
-        let gauges: Vec<usize> = theirs
-            .gauges
-            .iter()
-            .map(|n| slot_of(&mut ours.gauges, n, self.gauges.len()))
-            .collect();
-        let trends: Vec<usize> = theirs
-            .trends
-            .iter()
-            .map(|n| slot_of(&mut ours.trends, n, self.trends.len()))
-            .collect();
+        let counters = slots_of(&mut ours.counters, &theirs.counters, self.counters.len());
+        let gauges = slots_of(&mut ours.gauges, &theirs.gauges, self.gauges.len());
+        let trends = slots_of(&mut ours.trends, &theirs.trends, self.trends.len());
         drop(ours);
         move_stats(&mut snapshot.stats, &self.steps, &steps);
         move_stats(&mut snapshot.stats, &self.gauges, &gauges);
@@ -231,6 +215,11 @@ impl RunnerSlots {
             .unwrap_or_default();
         self.incidents[i]
     }
+}
+
+/// The slots here of `theirs`, another table's names of one pool, in order.
+fn slots_of(ours: &mut Vec<String>, theirs: &[String], pool: usize) -> Vec<usize> {
+    theirs.iter().map(|n| slot_of(ours, n, pool)).collect()
 }
 
 /// The slot of a check (its step's slot here, and its label), as

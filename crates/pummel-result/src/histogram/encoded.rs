@@ -11,7 +11,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::HistogramDecodeError;
+use super::{HistogramDecodeError, SIGNIFICANT_FIGURES};
 
 /// A checked V2 encoding.
 #[derive(Clone, Debug)]
@@ -52,7 +52,16 @@ impl Encoded {
         if u32_at(8)? != 0 {
             return Err(bad("a normalising index offset (pummel writes none)"));
         }
-        let digits = u8::try_from(u32_at(12)?).map_err(|_| bad("bad significant figures"))?;
+        // The precision fixes the size of the counts array allocated for the
+        // range: pummel records three figures, and five would make a
+        // histogram of a hostile range take tens of MiB.
+        let digits = u32_at(12)?;
+        if digits > u32::from(SIGNIFICANT_FIGURES) {
+            return Err(HistogramDecodeError(format!(
+                "{digits} significant figures: pummel records {SIGNIFICANT_FIGURES}"
+            )));
+        }
+        let digits = digits as u8;
         let low = u64_at(16)?;
         if f64::from_bits(u64_at(32)?) != 1.0 {
             return Err(bad("an integer-to-double ratio (pummel writes none)"));

@@ -87,12 +87,18 @@ run_tool() {
             R_ERRS=$(jq -r '([.errors[]?] | add // 0) + ([.status | to_entries[]? | select(.key | test("^[23]") | not) | .value] | add // 0)' "$out" 2>/dev/null || echo "?")
             ;;
         pummel-m)
-            # The scraper runs beside the client, unpinned and unmeasured, as Prometheus would.
-            local mport scraper
+            # The scraper runs beside the client, unpinned and unmeasured, as Prometheus would. It
+            # counts the scrapes that returned the request counter, so a run whose endpoint never
+            # answered cannot pass for a run with live metrics.
+            local mport scraper scrapes
             mport=$(pick_port)
+            scrapes="$BENCH_TMP/$name.scrapes"
+            : >"$scrapes"
             (
                 while true; do
-                    curl -s -o /dev/null "http://127.0.0.1:$mport/metrics" || true
+                    if curl -sf "http://127.0.0.1:$mport/metrics" 2>/dev/null | grep -q '^pummel_requests_total'; then
+                        echo >>"$scrapes"
+                    fi
                     sleep 1
                 done
             ) &
@@ -101,6 +107,7 @@ run_tool() {
             measure "$name" "${pin[@]}" "$PUMMEL" bench "$URL" -c "$CONNS" --threads 1 -z "$DURATION" --json \
                 --metrics-listen "127.0.0.1:$mport" --metrics-linger 0s
             stop_pid "$scraper"
+            R_NOTE="$(wc -l <"$scrapes") scrapes"
             out="$BENCH_TMP/$name.out"
             R_REQS=$(jq -r '.requests' "$out" 2>/dev/null || echo 0)
             R_RPS=$(jq -r '.rps' "$out" 2>/dev/null || echo nan)

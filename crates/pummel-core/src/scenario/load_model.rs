@@ -115,6 +115,20 @@ pub struct Overrides {
 }
 
 impl LoadModel {
+    /// The load of a file without `load:`, and of a runner journey: a quick
+    /// try of the journey, one iteration per VU (one VU unless `--vus`);
+    /// given a `--duration`, as many iterations as fit in it.
+    pub(crate) fn quick_try(overrides: &Overrides) -> LoadModel {
+        LoadModel::Vus {
+            vus: 1,
+            duration: None,
+            iterations: overrides
+                .duration
+                .is_none()
+                .then_some(u64::from(overrides.vus.unwrap_or(1))),
+        }
+    }
+
     /// Whether iterations arrive at a rate (open) rather than loop (closed).
     pub(crate) fn is_open(&self) -> bool {
         matches!(self, LoadModel::Rate { .. } | LoadModel::RampingRate { .. })

@@ -50,6 +50,11 @@ pub struct Plan {
     /// Data feeders; a template's `Binding::Field { feeder, .. }` indexes this.
     pub(crate) feeders: Vec<Feeder>,
     pub(crate) load: LoadModel,
+    /// Whether the file has a `load:` section. Without one, `load` is the
+    /// quick try ([`LoadModel::quick_try`]), which the command line's flags
+    /// replace rather than adjust: `--duration 1m` then means a minute, not a
+    /// minute or one iteration, whichever ends first.
+    pub(crate) load_given: bool,
     /// How an open model spaces its arrivals.
     pub(crate) arrivals: Arrivals,
     /// Seeds the random parts of the schedule (Poisson arrivals): the same
@@ -338,16 +343,7 @@ impl Plan {
         runner: super::runner::RunnerSpec,
         overrides: &Overrides,
     ) -> Result<Plan, OverrideError> {
-        // Without a duration, one iteration per VU: a quick try of the
-        // journey; with one, as many as fit.
-        let mut load = LoadModel::Vus {
-            vus: 1,
-            duration: None,
-            iterations: overrides
-                .duration
-                .is_none()
-                .then_some(u64::from(overrides.vus.unwrap_or(1))),
-        };
+        let mut load = LoadModel::quick_try(overrides);
         load.apply(overrides)?;
         Ok(Plan {
             file: runner.file.display().to_string(),
@@ -359,6 +355,7 @@ impl Plan {
             variables: Vec::new(),
             feeders: Vec::new(),
             load,
+            load_given: false,
             arrivals: Arrivals::default(),
             seed: 0,
             thresholds: Vec::new(),
@@ -404,6 +401,9 @@ impl Plan {
             // Silently ignored flags would run a different load than the
             // user asked for: say so before anything runs.
             return Err(OverrideError::UnusedTopLevelLoad(flags.join(" and ")));
+        }
+        if !self.load_given {
+            self.load = LoadModel::quick_try(overrides);
         }
         self.load.apply(overrides)
     }

@@ -547,6 +547,60 @@ fn load_models() {
 }
 
 #[test]
+fn flags_replace_the_quick_try_of_a_file_without_load_but_adjust_a_files_load() {
+    let vus = |vus: u32, duration: Option<u64>, iterations: Option<u64>| LoadModel::Vus {
+        vus,
+        duration: duration.map(Duration::from_secs),
+        iterations,
+    };
+    let flags = |vus: Option<u32>, secs: Option<u64>, iterations: Option<u64>| Overrides {
+        vus,
+        duration: secs.map(Duration::from_secs),
+        iterations,
+        rate: None,
+    };
+    let after = |text: &str, flags: Overrides| {
+        let mut plan = load_ok(text);
+        plan.apply_overrides(&flags).unwrap();
+        plan.load
+    };
+    let bare = scenario("      - think: 1s\n");
+    assert_eq!(after(&bare, flags(None, None, None)), vus(1, None, Some(1)));
+    // `pummel run FILE --vus 10 --duration 1m` lasts the minute.
+    assert_eq!(
+        after(&bare, flags(Some(10), Some(60), None)),
+        vus(10, Some(60), None)
+    );
+    assert_eq!(
+        after(&bare, flags(None, Some(5), None)),
+        vus(1, Some(5), None)
+    );
+    // `--vus` alone: each VU tries the journey once.
+    assert_eq!(
+        after(&bare, flags(Some(4), None, None)),
+        vus(4, None, Some(4))
+    );
+    assert_eq!(
+        after(&bare, flags(None, None, Some(7))),
+        vus(1, None, Some(7))
+    );
+
+    // A file's own load keeps what the flags do not replace.
+    let with_load = format!(
+        "{HEAD}load: {{ vus: 3, iterations: 100 }}\n{}",
+        &bare[HEAD.len()..]
+    );
+    assert_eq!(
+        after(&with_load, flags(None, Some(60), None)),
+        vus(3, Some(60), Some(100))
+    );
+    assert_eq!(
+        after(&with_load, flags(Some(5), None, None)),
+        vus(5, None, Some(100))
+    );
+}
+
+#[test]
 fn undefined_names_are_caught_before_any_request() {
     let e = errors(&format!(
         r#"{HEAD}variables:

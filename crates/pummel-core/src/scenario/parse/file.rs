@@ -59,17 +59,12 @@ impl Decoder<'_> {
             None => Vec::new(),
         };
         info.load_span = f.key_span("load");
+        let no_flags = crate::scenario::Overrides::default();
         let load = match f.get("load") {
-            Some(n) => self.decode_load(n).unwrap_or(LoadModel::Vus {
-                vus: 1,
-                duration: None,
-                iterations: Some(1),
-            }),
-            None => LoadModel::Vus {
-                vus: 1,
-                duration: None,
-                iterations: Some(1),
-            },
+            Some(n) => self
+                .decode_load(n)
+                .unwrap_or_else(|| LoadModel::quick_try(&no_flags)),
+            None => LoadModel::quick_try(&no_flags),
         };
         let arrivals = f
             .get("load")
@@ -103,6 +98,7 @@ impl Decoder<'_> {
             variables,
             feeders,
             load,
+            load_given: f.has("load"),
             arrivals,
             seed: 0,
             thresholds,

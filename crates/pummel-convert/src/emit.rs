@@ -81,6 +81,9 @@ fn request_step(out: &mut String, indent: usize, step: &RequestStep) {
             );
         }
     }
+    if step.stop_at_redirect {
+        let _ = writeln!(out, "{inner}follow_redirects: false");
+    }
     match &step.body {
         None => {}
         Some(Body::Json(json)) => {

@@ -40,6 +40,9 @@ pub(crate) struct RequestStep {
     pub(crate) status: Option<String>,
     pub(crate) captures: Vec<(String, Capture)>,
     pub(crate) think_ms: Option<u64>,
+    /// The recorded response is a redirect that nothing followed: the step
+    /// says `follow_redirects: false`, so its check and captures see it too.
+    pub(crate) stop_at_redirect: bool,
 }
 
 #[derive(Debug)]

@@ -162,6 +162,13 @@ fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> Vec<Exchange>
                 followed.join(", then ")
             ));
         }
+        if is_redirect(final_entry) {
+            step.stop_at_redirect = true;
+            step.comments.push(format!(
+                "the recording holds no request that followed this {} redirect, so neither does the replay",
+                final_entry.response.status
+            ));
+        }
         step.status = Some(status_check(final_entry.response.status));
         let label = format!("{} {}", step.method, url.path);
         exchanges.push(Exchange {
@@ -257,15 +264,26 @@ fn host_wanted(url: &Address, options: &Options) -> bool {
 
 /// Whether `next` is the request the browser made to follow `entry`'s redirect.
 fn is_followed(entry: &Entry, url: &Address, next: &Address) -> bool {
-    if !matches!(entry.response.status, 301 | 302 | 303 | 307 | 308) {
+    if !is_redirect(entry) {
         return false;
     }
-    let location = if entry.response.redirect_url.is_empty() {
+    url.join(redirect_location(entry))
+        .is_some_and(|target| target == *next)
+}
+
+/// A response that a client following redirects would not stop at: one of
+/// the redirect statuses, with somewhere to go.
+fn is_redirect(entry: &Entry) -> bool {
+    matches!(entry.response.status, 301 | 302 | 303 | 307 | 308)
+        && !redirect_location(entry).is_empty()
+}
+
+fn redirect_location(entry: &Entry) -> &str {
+    if entry.response.redirect_url.is_empty() {
         entry.response.header("location").unwrap_or("")
     } else {
         entry.response.redirect_url.as_str()
-    };
-    url.join(location).is_some_and(|target| target == *next)
+    }
 }
 
 /// A 304 answered a browser's conditional request, which the replay does not send.

@@ -216,3 +216,77 @@ fn bad_input_names_the_problem() {
     )]))
     .contains("no request left"));
 }
+
+/// `entry` answered with `status` and a `Location` header.
+fn redirected(entry: &str, status: u16, location: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(entry).unwrap();
+    v["response"]["status"] = status.into();
+    v["response"]["headers"] = serde_json::json!([{"name": "Location", "value": location}]);
+    v.to_string()
+}
+
+#[test]
+fn a_followed_redirect_is_one_step_and_an_unfollowed_one_stops_the_replay_there() {
+    let login = redirected(
+        &entry(
+            "POST",
+            "http://127.0.0.1:8080/login",
+            "",
+            "text/html",
+            "",
+            0,
+            10,
+        ),
+        303,
+        "/home",
+    );
+    let home = entry(
+        "GET",
+        "http://127.0.0.1:8080/home",
+        "",
+        "text/html",
+        "<p>hi</p>",
+        20,
+        10,
+    );
+    // The browser went on to another host, which the conversion leaves out.
+    let out = redirected(
+        &entry(
+            "GET",
+            "http://127.0.0.1:8080/out",
+            "",
+            "text/html",
+            "",
+            40,
+            10,
+        ),
+        302,
+        "https://elsewhere.example/",
+    );
+    let away = entry(
+        "GET",
+        "https://elsewhere.example/",
+        "",
+        "text/html",
+        "",
+        60,
+        10,
+    );
+    let options = Options {
+        include_hosts: vec!["127.0.0.1".to_owned()],
+        ..Options::default()
+    };
+    let c = convert(&har(&[login, home, out, away]), &options).unwrap();
+    assert_eq!(c.steps, 2, "{}", c.yaml);
+    let (first, second) = c.yaml.split_once("url: /out").unwrap();
+    // Folded: pummel follows the 303 as the browser did, and checks where it landed.
+    assert!(first.contains("a redirect to /home"), "{}", c.yaml);
+    assert!(
+        first.contains("status: 200") && !first.contains("follow_redirects"),
+        "{}",
+        c.yaml
+    );
+    // Not followed in what was kept: the replay stops at the 302 and its check holds.
+    assert!(second.contains("follow_redirects: false"), "{}", c.yaml);
+    assert!(second.contains("status: 302"), "{}", c.yaml);
+}

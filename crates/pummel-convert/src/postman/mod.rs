@@ -61,6 +61,7 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
         vault: Vault::default(),
         target: None,
         requests: 0,
+        approximated: Vec::new(),
     };
     collect_captures(&collection.item, &converter.reader, &mut converter.captured);
     converter.target = converter.choose_target(&collection.item);
@@ -87,6 +88,17 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
     ));
     doc.header.push("Folders are groups; collection variables are `variables`; values test scripts keep are captures.".to_owned());
     doc.variables = converter.variables_section();
+    if !converter.approximated.is_empty() {
+        let names: Vec<String> = converter
+            .approximated
+            .iter()
+            .map(|n| format!("{{{{{n}}}}}"))
+            .collect();
+        doc.header.push(format!(
+            "Approximated: {} became 8 random letters and digits (pummel has no such generator).",
+            names.join(", ")
+        ));
+    }
     let mut env = std::mem::take(&mut converter.vault).into_env();
     env.append(&mut converter.env);
     if !env.is_empty() {
@@ -154,6 +166,9 @@ struct Converter {
     /// The variable whose value is the base URL, and that value.
     target: Option<(String, String)>,
     requests: usize,
+    /// Dynamic values (`$randomCity`) that pummel has no generator for, each
+    /// replaced by random letters and digits.
+    approximated: Vec<String>,
 }
 
 impl Converter {
@@ -205,10 +220,19 @@ impl Converter {
         syntax::convert(s, &mut resolve)
     }
 
-    fn resolve(&mut self, name: &str) -> String {
+    fn resolve(&mut self, name: &str) -> Text {
         if name.starts_with('$') {
-            return syntax::dynamic(name).0;
+            let (text, exact) = syntax::dynamic(name);
+            if !exact && !self.approximated.iter().any(|a| a == name) {
+                self.approximated.push(name.to_owned());
+            }
+            return text;
         }
+        Text::expr(self.resolve_variable(name))
+    }
+
+    /// The expression for a `{{name}}` that is not a dynamic value.
+    fn resolve_variable(&mut self, name: &str) -> String {
         if let Some((_, value)) = self.target.as_ref().filter(|(t, _)| t == name) {
             return format!("'{}'", value.replace('\'', ""));
         }

@@ -57,25 +57,47 @@ pub(crate) fn variable_name(name: &str) -> String {
     out
 }
 
-/// The pummel expression for a Postman dynamic variable (`$guid`), and whether it is exact.
-pub(crate) fn dynamic(name: &str) -> (String, bool) {
+/// What a Postman dynamic variable (`$guid`) becomes: a template, and whether it is the same
+/// kind of value (an approximation keeps the shape that servers usually validate, such as an
+/// email's `@`, and the conversion says which were approximated).
+pub(crate) fn dynamic(name: &str) -> (Text, bool) {
+    let expr = |e: &str| Text::expr(e);
+    let token = |n: u32, suffix: &str| {
+        let mut t = Text::expr(format!("random_string({n})"));
+        t.push(Piece::Lit(suffix.to_owned()));
+        t
+    };
     match name {
-        "$guid" | "$randomUUID" => ("uuid()".to_owned(), true),
-        "$timestamp" => ("timestamp()".to_owned(), true),
-        "$randomInt" => ("random_int(0, 1000)".to_owned(), true),
-        "$randomAlphaNumeric" => ("random_string(1)".to_owned(), true),
-        "$randomBoolean" => ("random_choice('true', 'false')".to_owned(), true),
-        _ => ("random_string(8)".to_owned(), false),
+        "$guid" | "$randomUUID" => (expr("uuid()"), true),
+        "$timestamp" => (expr("timestamp()"), true),
+        "$randomInt" => (expr("random_int(0, 1000)"), true),
+        "$randomAlphaNumeric" => (expr("random_string(1)"), true),
+        "$randomBoolean" => (expr("random_choice('true', 'false')"), true),
+        "$randomEmail" | "$randomExampleEmail" => (token(10, "@example.com"), true),
+        "$randomUserName" | "$randomPassword" => (token(12, ""), true),
+        "$randomPhoneNumber" => {
+            let mut t = Text::lit("555-");
+            t.push(Piece::Expr("random_int(100, 999)".to_owned()));
+            t.push(Piece::Lit("-".to_owned()));
+            t.push(Piece::Expr("random_int(1000, 9999)".to_owned()));
+            (t, true)
+        }
+        "$randomUrl" => {
+            let mut t = Text::lit("https://");
+            t.append(token(8, ".example.com"));
+            (t, true)
+        }
+        _ => (expr("random_string(8)"), false),
     }
 }
 
-/// Converts Postman text, resolving each reference with `resolve` (name → expression).
-pub(crate) fn convert(s: &str, resolve: &mut dyn FnMut(&str) -> String) -> Text {
+/// Converts Postman text, resolving each reference with `resolve` (name → template).
+pub(crate) fn convert(s: &str, resolve: &mut dyn FnMut(&str) -> Text) -> Text {
     let mut text = Text::default();
     for part in parts(s) {
         match part {
             Part::Lit(l) => text.push(Piece::Lit(l.to_owned())),
-            Part::Var(name) => text.push(Piece::Expr(resolve(name))),
+            Part::Var(name) => text.append(resolve(name)),
         }
     }
     text
@@ -105,13 +127,17 @@ mod tests {
         assert_eq!(variable_name("base url"), "base_url");
         assert_eq!(variable_name("1st"), "_1st");
         assert_eq!(variable_name("vu"), "vu_var");
-        assert_eq!(dynamic("$guid").0, "uuid()");
+        assert_eq!(dynamic("$guid").0.render(), "{{ uuid() }}");
+        assert_eq!(
+            dynamic("$randomEmail").0.render(),
+            "{{ random_string(10) }}@example.com"
+        );
         assert!(!dynamic("$randomFirstName").1);
         let t = convert("Bearer {{token}} {{$timestamp}}", &mut |n| {
             if n.starts_with('$') {
                 dynamic(n).0
             } else {
-                variable_name(n)
+                Text::expr(variable_name(n))
             }
         });
         assert_eq!(t.render(), "Bearer {{ token }} {{ timestamp() }}");

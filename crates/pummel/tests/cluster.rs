@@ -57,12 +57,24 @@ impl Guarded {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> (Guarded, Option<std::process::ChildStderr>) {
+        Guarded::spawn_program(dir, pummel_bin(), args, env, stderr)
+    }
+
+    /// Any program under the guard (a mail sink shared by a file's tests, say): it ends with
+    /// this test process as a pummel server does.
+    pub(crate) fn spawn_program(
+        dir: Option<&Path>,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> (Guarded, Option<std::process::ChildStderr>) {
         let mut command = Command::new("sh");
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
         let mut guard = command
-            .args(["-c", GUARD, "sh", pummel_bin()])
+            .args(["-c", GUARD, "sh", program])
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
@@ -77,8 +89,8 @@ impl Guarded {
             .next()
             .and_then(Result::ok)
             .and_then(|l| l.trim().parse().ok())
-            .expect("the guard prints pummel's pid");
-        // pummel's own stdout, drained so it never blocks.
+            .expect("the guard prints its program's pid");
+        // The program's own stdout, drained so it never blocks.
         std::thread::spawn(move || for _ in lines {});
         let stderr = guard.stderr.take();
         (Guarded { guard, stdin, pid }, stderr)

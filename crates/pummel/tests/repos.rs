@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::accounting::CountingTarget;
-use crate::cluster::{poll, Server, SETTLE};
+use crate::cluster::{poll, Guarded, Server, SETTLE};
 use crate::util::{self, pummel_bin};
 
 /// An admin token for `server` (registering a local path, or a loopback URL, is an admin's).
@@ -492,11 +492,14 @@ pub(crate) fn receiver() -> (u16, Received) {
     (port, got)
 }
 
-/// aiosmtpd writing every message it receives into a maildir, killed on drop.
+/// aiosmtpd writing every message it receives into a maildir, killed on drop, and with this
+/// test process when it is kept in a static (under the same guard as a shared server).
 pub(crate) struct SmtpSink {
-    child: Child,
+    _child: Guarded,
     pub(crate) port: u16,
 }
+
+const PYTHON: &str = "/usr/bin/python3";
 
 impl SmtpSink {
     fn start(maildir: &Path) -> Option<SmtpSink> {
@@ -505,8 +508,7 @@ impl SmtpSink {
 
     /// With aiosmtpd's `extra` flags (`--tlscert F --tlskey F`: STARTTLS offered and required).
     pub(crate) fn start_with(maildir: &Path, extra: &[&str]) -> Option<SmtpSink> {
-        let python = "/usr/bin/python3";
-        let has = Command::new(python)
+        let has = Command::new(PYTHON)
             .args(["-c", "import aiosmtpd"])
             .status()
             .is_ok_and(|s| s.success());
@@ -514,18 +516,16 @@ impl SmtpSink {
             return None;
         }
         let port = util::closed_port();
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(extra)
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let sink = SmtpSink { child, port };
+        let listen = format!("127.0.0.1:{port}");
+        let maildir = maildir.to_str().expect("a UTF-8 maildir");
+        let mut args = vec!["-m", "aiosmtpd", "-n", "-l", &listen];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-c", "aiosmtpd.handlers.Mailbox", maildir]);
+        let (child, _) = Guarded::spawn_program(None, PYTHON, &args, &[], Stdio::null());
+        let sink = SmtpSink {
+            _child: child,
+            port,
+        };
         poll(SETTLE, || TcpStream::connect(("127.0.0.1", port)).is_ok()).then_some(sink)
     }
 }
@@ -534,7 +534,6 @@ impl SmtpSink {
     /// aiosmtpd loaded now but listening on `port` only once `trigger` exists: a relay that is
     /// down until the test says so, then up at once (no interpreter start in between).
     pub(crate) fn start_when(maildir: &Path, port: u16, trigger: &Path) -> Option<SmtpSink> {
-        let python = "/usr/bin/python3";
         let script = "import os, sys, time, runpy\n\
                       import aiosmtpd.handlers, aiosmtpd.main\n\
                       trigger, port, maildir = sys.argv[1:4]\n\
@@ -542,24 +541,19 @@ impl SmtpSink {
                       sys.argv = ['aiosmtpd', '-n', '-l', '127.0.0.1:' + port, '-c', \
                       'aiosmtpd.handlers.Mailbox', maildir]\n\
                       runpy.run_module('aiosmtpd', run_name='__main__')\n";
-        let child = Command::new(python)
-            .args(["-c", script])
-            .arg(trigger)
-            .arg(port.to_string())
-            .arg(maildir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        Some(SmtpSink { child, port })
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let port_text = port.to_string();
+        let args = [
+            "-c",
+            script,
+            trigger.to_str().expect("a UTF-8 path"),
+            &port_text,
+            maildir.to_str().expect("a UTF-8 maildir"),
+        ];
+        let (child, _) = Guarded::spawn_program(None, PYTHON, &args, &[], Stdio::null());
+        Some(SmtpSink {
+            _child: child,
+            port,
+        })
     }
 }
 

@@ -43,6 +43,21 @@ fn steps(out: &mut String, indent: usize, steps: &[Step]) {
                 let _ = writeln!(out, "{pad}  steps:");
                 self::steps(out, indent + 4, inner);
             }
+            Step::Parallel {
+                name,
+                requests,
+                think_ms,
+            } => {
+                let pad = " ".repeat(indent);
+                let _ = writeln!(out, "{pad}- name: {}", scalar(name));
+                let _ = writeln!(out, "{pad}  parallel:");
+                for request in requests {
+                    request_step(out, indent + 4, request);
+                }
+                if let Some(ms) = think_ms {
+                    let _ = writeln!(out, "{pad}- think: {}", duration(*ms));
+                }
+            }
         }
     }
 }

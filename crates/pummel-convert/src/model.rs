@@ -20,7 +20,16 @@ pub(crate) struct Document {
 #[derive(Debug)]
 pub(crate) enum Step {
     Request(Box<RequestStep>),
-    Group { name: String, steps: Vec<Step> },
+    Group {
+        name: String,
+        steps: Vec<Step>,
+    },
+    /// Requests sent at once (`parallel:`), as a browser loads a page's assets; then a pause.
+    Parallel {
+        name: String,
+        requests: Vec<RequestStep>,
+        think_ms: Option<u64>,
+    },
 }
 
 /// One request and what is checked and captured from its response.

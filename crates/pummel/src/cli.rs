@@ -235,7 +235,8 @@ pub(crate) struct ConvertArgs {
     #[arg(long = "from", value_name = "FORMAT", value_parser = ["har", "postman"])]
     pub from: Option<String>,
 
-    /// HAR: keep images, fonts, style sheets and scripts as steps
+    /// HAR: keep images, fonts, style sheets and scripts (a page's assets sent at once, in a
+    /// `parallel:` batch)
     #[arg(long)]
     pub keep_assets: bool,
 

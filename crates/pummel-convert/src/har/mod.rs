@@ -40,7 +40,7 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
     }
     let (kept, skipped) = select(&har.log.entries, options)?;
     let origin = kept.first().map(|k| k.2.origin()).unwrap_or_default();
-    let mut exchanges = exchanges(&kept, &origin, options.think_scale);
+    let (mut exchanges, assets) = exchanges(&kept, &origin, options.think_scale);
     let mut names = Vec::new();
     let correlations = correlate::correlate(&mut exchanges, &mut names);
     let mut vault = Vault::default();
@@ -69,10 +69,7 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
         ));
     }
     let steps = exchanges.len();
-    doc.steps = exchanges
-        .into_iter()
-        .map(|e| Step::Request(Box::new(e.step)))
-        .collect();
+    doc.steps = batch_assets(exchanges, &assets);
     Ok(Conversion {
         yaml: crate::emit::document(&doc),
         steps,
@@ -139,9 +136,56 @@ fn select<'a>(
     Ok((kept, skipped))
 }
 
-/// Steps from the kept entries (followed redirects folded in), with think times.
-fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> Vec<Exchange> {
+/// The scenario's steps: each exchange a request step, except that a page's assets that the
+/// browser fetched one after another (two or more, kept with `--keep-assets`) are sent together
+/// as it did, in one `parallel:` batch, with the pause after the last of them after the batch.
+/// An asset with a capture ends a batch: a batch's requests cannot use each other's captures.
+fn batch_assets(exchanges: Vec<Exchange>, assets: &[bool]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut batch: Vec<RequestStep> = Vec::new();
+    let mut page = None;
+    let flush =
+        |batch: &mut Vec<RequestStep>, steps: &mut Vec<Step>, page: &Option<String>| match batch
+            .len()
+        {
+            0 => {}
+            1 => steps.push(Step::Request(Box::new(batch.remove(0)))),
+            _ => {
+                let think_ms = batch.last_mut().and_then(|r| r.think_ms.take());
+                let mut requests = std::mem::take(batch);
+                for request in &mut requests {
+                    request.think_ms = None;
+                }
+                let name = page
+                    .as_ref()
+                    .map_or_else(|| "assets".to_owned(), |p| format!("assets of {p}"));
+                steps.push(Step::Parallel {
+                    name,
+                    requests,
+                    think_ms,
+                });
+            }
+        };
+    for (exchange, &asset) in exchanges.into_iter().zip(assets) {
+        if asset && exchange.step.captures.is_empty() {
+            batch.push(exchange.step);
+            continue;
+        }
+        flush(&mut batch, &mut steps, &page);
+        if !asset {
+            page = Some(exchange.label);
+        }
+        steps.push(Step::Request(Box::new(exchange.step)));
+    }
+    flush(&mut batch, &mut steps, &page);
+    steps
+}
+
+/// Steps from the kept entries (followed redirects folded in), with think times; and whether
+/// each is a static asset.
+fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> (Vec<Exchange>, Vec<bool>) {
     let mut exchanges = Vec::new();
+    let mut assets = Vec::new();
     let mut spans: Vec<(i64, i64)> = Vec::new();
     let mut i = 0;
     while i < kept.len() {
@@ -171,6 +215,10 @@ fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> Vec<Exchange>
         }
         step.status = Some(status_check(final_entry.response.status));
         let label = format!("{} {}", step.method, url.path);
+        assets.push(assets::is_asset(
+            &final_entry.response.content.mime_type,
+            &url.path,
+        ));
         exchanges.push(Exchange {
             step,
             response: recorded(final_entry),
@@ -202,7 +250,7 @@ fn exchanges(kept: &[Kept<'_>], origin: &str, think_scale: f64) -> Vec<Exchange>
         }
     }
 
-    exchanges
+    (exchanges, assets)
 }
 
 /// The file's header comments: what was converted and left out.

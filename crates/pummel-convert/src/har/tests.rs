@@ -121,6 +121,24 @@ fn assets_other_schemes_and_hosts_are_left_out_as_asked() {
     let c = convert(&recording(), &keep).unwrap();
     assert_eq!(c.steps, 5, "{}", c.yaml);
     assert!(c.yaml.contains("url: /app.css"), "{}", c.yaml);
+    // The page's style sheet and image, fetched back to back, are sent together as the
+    // browser did; the pause before the API call (1.96 s after the image) follows the batch.
+    let batch = c
+        .yaml
+        .split_once("- name: assets of GET /\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no batch in\n{}", c.yaml));
+    let (inside, after) = batch
+        .split_once("- think: 1960ms")
+        .expect("the batch's pause");
+    assert!(inside.starts_with("        parallel:\n"), "{}", c.yaml);
+    assert!(
+        inside.contains("url: /app.css") && inside.contains("logo.png"),
+        "{}",
+        c.yaml
+    );
+    assert!(!inside.contains("think"), "{}", c.yaml);
+    assert!(after.contains("url: /api/me"), "{}", c.yaml);
 
     let only_local = Options {
         include_hosts: vec!["127.0.0.1:8080".to_owned()],

@@ -31,6 +31,8 @@ pub mod stream;
 pub use endpoint::{respond, EndpointError, MetricsEndpoint, Published, RunsEndpoint, Scrape};
 pub use figures::{LiveFigures, StepFigures};
 pub use monitor::{Monitor, MonitorTarget, SeriesSpec};
-pub use remote_write::{RemoteWriteError, RemoteWriteReport, RemoteWriteUrl, RemoteWriter};
+pub use remote_write::{
+    RemoteWriteError, RemoteWriteReport, RemoteWriteUrl, RemoteWriter, FINISH_GRACE,
+};
 pub use runs::PublishedRuns;
 pub use stream::JsonLines;

@@ -7,9 +7,9 @@
 //! figures over a bounded channel without waiting: a slow or dead receiver
 //! costs pushes (counted and reported), never the run's pace.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{header, Request, Uri};
@@ -25,6 +25,11 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds of figures waiting for the pusher before new ones are dropped
 /// (and counted).
 const QUEUE: usize = 30;
+
+/// How long the pushes still queued when the run ends may take, in all. A
+/// receiver that accepts connections but never answers would otherwise hold
+/// the process for every queued second's timeout (30 × 5 s).
+pub const FINISH_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct WriteRequest {
@@ -119,6 +124,11 @@ pub struct RemoteWriteReport {
 pub struct RemoteWriter {
     queue: Option<mpsc::SyncSender<(LiveFigures, i64)>>,
     dropped: u64,
+    /// Set by `finish`: past it, the pusher abandons what is left, the push
+    /// under way included.
+    deadline: Arc<OnceLock<Instant>>,
+    /// Wakes a push under way when the deadline is set.
+    finishing: Arc<tokio::sync::Notify>,
     thread: Option<JoinHandle<RemoteWriteReport>>,
 }
 
@@ -129,16 +139,50 @@ impl RemoteWriter {
             .build()
             .map_err(RemoteWriteError::Thread)?;
         let (queue, inbox) = mpsc::sync_channel::<(LiveFigures, i64)>(QUEUE);
+        let deadline = Arc::new(OnceLock::<Instant>::new());
+        let finish_by = Arc::clone(&deadline);
+        let finishing = Arc::new(tokio::sync::Notify::new());
+        let woken = Arc::clone(&finishing);
         let thread = std::thread::Builder::new()
             .name("pummel-remote-write".to_owned())
             .spawn(move || {
                 let mut report = RemoteWriteReport::default();
                 while let Ok((figures, at_ms)) = inbox.recv() {
+                    let mut timeout = PUSH_TIMEOUT;
+                    if let Some(by) = finish_by.get() {
+                        timeout = timeout.min(by.saturating_duration_since(Instant::now()));
+                        if timeout.is_zero() {
+                            report.failed += 1;
+                            report.last_error = Some(format!(
+                                "abandoned when the run ended: the receiver had not answered within {}s",
+                                FINISH_GRACE.as_secs()
+                            ));
+                            continue;
+                        }
+                    }
                     let body = encode(&figures, at_ms);
                     let pushed = runtime.block_on(async {
-                        tokio::time::timeout(PUSH_TIMEOUT, push(&url, body))
-                            .await
-                            .unwrap_or_else(|_| Err("timed out".to_owned()))
+                        // Ends at the deadline once `finish` has set one. A
+                        // deadline set before this push began is caught by
+                        // the check; one set during it, by the notification
+                        // (which `notify_one` keeps if no one waits yet).
+                        let abandon = async {
+                            if finish_by.get().is_none() {
+                                woken.notified().await;
+                            }
+                            if let Some(by) = finish_by.get() {
+                                tokio::time::sleep_until((*by).into()).await;
+                            }
+                        };
+                        tokio::select! {
+                            pushed = tokio::time::timeout(timeout, push(&url, body)) => {
+                                pushed.unwrap_or_else(|_| Err("timed out".to_owned()))
+                            }
+                            () = abandon => Err(format!(
+                                "abandoned when the run ended: the receiver had not answered within {}s",
+                                FINISH_GRACE.as_secs()
+                            )),
+                        }
                     });
                     match pushed {
                         Ok(()) => report.sent += 1,
@@ -154,6 +198,8 @@ impl RemoteWriter {
         Ok(RemoteWriter {
             queue: Some(queue),
             dropped: 0,
+            deadline,
+            finishing,
             thread: Some(thread),
         })
     }
@@ -167,8 +213,13 @@ impl RemoteWriter {
         }
     }
 
-    /// Pushes what is queued (the final figures last), then stops.
-    pub fn finish(mut self) -> RemoteWriteReport {
+    /// Pushes what is queued (the final figures last), then stops: within
+    /// `grace` in all, what is left after it is abandoned and counted as
+    /// failed.
+    pub fn finish(mut self, grace: Duration) -> RemoteWriteReport {
+        // Only the first deadline counts; `finish` runs once.
+        let _ = self.deadline.set(Instant::now() + grace);
+        self.finishing.notify_one();
         drop(self.queue.take());
         let mut report = self
             .thread
@@ -319,6 +370,34 @@ mod tests {
             sorted.sort();
             assert_eq!(names, sorted);
         }
+    }
+
+    #[test]
+    fn a_receiver_that_never_answers_holds_the_end_no_longer_than_the_grace() {
+        // Accepts connections (the kernel's backlog does) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/v1/write", silent.local_addr().unwrap());
+        let mut writer = RemoteWriter::start(RemoteWriteUrl::parse(&url).unwrap()).unwrap();
+        for _ in 0..10 {
+            writer.push(LiveFigures::default());
+        }
+        let grace = Duration::from_millis(300);
+        let started = Instant::now();
+        let report = writer.finish(grace);
+        // Without the grace: ten pushes of PUSH_TIMEOUT each.
+        assert!(
+            started.elapsed() < PUSH_TIMEOUT,
+            "finish took {:?}",
+            started.elapsed()
+        );
+        assert_eq!((report.sent, report.failed), (0, 10), "{report:?}");
+        assert!(
+            report
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("abandoned when the run ended")),
+            "{report:?}"
+        );
     }
 
     #[test]

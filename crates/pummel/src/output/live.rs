@@ -129,8 +129,33 @@ impl Live {
         if self.publishes() {
             self.publish(LiveFigures::from_result(result));
         }
-        for writer in std::mem::take(&mut self.writers) {
-            let report = writer.finish();
+        Lingering {
+            endpoint: self.endpoint.take(),
+            linger: self.linger,
+            writers: std::mem::take(&mut self.writers),
+        }
+    }
+}
+
+/// What goes on after the result is written: the pushes still queued, and
+/// the endpoint serving the final figures a while longer.
+pub(crate) struct Lingering {
+    endpoint: Option<MetricsEndpoint>,
+    linger: Duration,
+    /// They hold the final figures already; a slow receiver must not keep
+    /// the result from being written, so they finish here.
+    writers: Vec<RemoteWriter>,
+}
+
+impl Lingering {
+    /// Lets the remote writers finish (within their grace), then keeps
+    /// serving for the linger time, counted from now, or until Ctrl-C (a
+    /// run that was interrupted has already been asked to stop: a second
+    /// Ctrl-C ends the process at once).
+    pub(crate) fn wait(self, stop: &StopSignal) {
+        let started = Instant::now();
+        for writer in self.writers {
+            let report = writer.finish(pummel_live::FINISH_GRACE);
             if report.failed > 0 {
                 say(format_args!(
                     "pummel: remote write: {} of {} pushes failed (last: {})",
@@ -140,24 +165,6 @@ impl Live {
                 ));
             }
         }
-        Lingering {
-            endpoint: self.endpoint.take(),
-            linger: self.linger,
-        }
-    }
-}
-
-/// The endpoint after the run, serving the final figures a while longer.
-pub(crate) struct Lingering {
-    endpoint: Option<MetricsEndpoint>,
-    linger: Duration,
-}
-
-impl Lingering {
-    /// Keeps serving for the linger time, or until Ctrl-C (a run that was
-    /// interrupted has already been asked to stop: a second Ctrl-C ends
-    /// the process at once).
-    pub(crate) fn wait(self, stop: &StopSignal) {
         let Some(endpoint) = self.endpoint else {
             return;
         };
@@ -170,7 +177,7 @@ impl Lingering {
             humantime::format_duration(self.linger)
         ));
         let was_stopped = stop.is_stopped();
-        let deadline = Instant::now() + self.linger;
+        let deadline = started + self.linger;
         // Nothing to synchronise with: scrapers come when they come. The
         // wait only has to notice Ctrl-C within a blink.
         while Instant::now() < deadline && (was_stopped || !stop.is_stopped()) {

@@ -99,6 +99,8 @@ pub(crate) fn correlate(
     candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
     candidates.truncate(MAX_CANDIDATES);
     let index = token_index(exchanges);
+    let words = word_index(exchanges);
+    let mut names = Names::new(taken_names);
 
     let mut made = Vec::new();
     for (value, first_use, field, place) in candidates {
@@ -136,7 +138,8 @@ pub(crate) fn correlate(
         };
         let variable =
             existing_capture(&exchanges[producer_index].step, &capture).unwrap_or_else(|| {
-                let name = unique_name(&variable_name(field.as_deref(), &capture), taken_names);
+                let name = names.unique(&variable_name(field.as_deref(), &capture));
+                taken_names.push(name.clone());
                 exchanges[producer_index]
                     .step
                     .captures
@@ -144,8 +147,19 @@ pub(crate) fn correlate(
                 name
             });
         let mut uses = 0;
-        for exchange in exchanges.iter_mut().skip(first_use) {
-            if substitute(&mut exchange.step, &value, &variable) {
+        let holders: Box<dyn Iterator<Item = usize>> = match longest_word(&value) {
+            Some(word) => Box::new(
+                words
+                    .get(word)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .copied()
+                    .filter(|&k| k >= first_use),
+            ),
+            None => Box::new(first_use..exchanges.len()),
+        };
+        for k in holders {
+            if substitute(&mut exchanges[k].step, &value, &variable) {
                 uses += 1;
             }
         }
@@ -208,6 +222,75 @@ fn token_index(exchanges: &[Exchange]) -> HashMap<String, Vec<usize>> {
         }
     }
     index
+}
+
+/// For each word (a maximal run of [`is_word`] characters) in the literal text of the steps'
+/// requests, the steps that hold it, in order.
+///
+/// A value is only ever replaced where it stands between non-word characters
+/// ([`Text::replace`]), so its longest word is a whole word of any literal that holds it: the
+/// steps listed under that word are the only ones substitution needs to visit. Without this,
+/// every candidate visited every later step, and a long recording took minutes. Replacing
+/// values only splits literals at non-word characters, so the index stays a superset as the
+/// steps change.
+fn word_index(exchanges: &[Exchange]) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (k, exchange) in exchanges.iter().enumerate() {
+        literals(&exchange.step, &mut |text| {
+            for word in text.split(|c: char| !is_word(c)).filter(|w| !w.is_empty()) {
+                let at = index.entry(word.to_owned()).or_default();
+                if at.last() != Some(&k) {
+                    at.push(k);
+                }
+            }
+        });
+    }
+    index
+}
+
+/// The longest run of word characters in `value` (the first of equal ones), if it has any.
+fn longest_word(value: &str) -> Option<&str> {
+    value
+        .split(|c: char| !is_word(c))
+        .filter(|w| !w.is_empty())
+        .fold(None, |best: Option<&str>, w| match best {
+            Some(b) if b.len() >= w.len() => Some(b),
+            _ => Some(w),
+        })
+}
+
+/// Every literal text of the request `step` sends, as [`substitute`] sees them.
+fn literals(step: &RequestStep, visit: &mut dyn FnMut(&str)) {
+    let mut text = |t: &Text| {
+        for piece in &t.0 {
+            if let crate::text::Piece::Lit(s) = piece {
+                visit(s);
+            }
+        }
+    };
+    text(&step.url);
+    step.query.iter().for_each(|(_, v)| text(v));
+    step.headers.iter().for_each(|(_, v)| text(v));
+    match &step.body {
+        Some(Body::Form(fields)) => fields.iter().for_each(|(_, v)| text(v)),
+        Some(Body::Raw(t)) => text(t),
+        Some(Body::Json(json)) => json_literals(json, visit),
+        _ => {}
+    }
+}
+
+fn json_literals(json: &Json, visit: &mut dyn FnMut(&str)) {
+    match json {
+        Json::String(t) => t.0.iter().for_each(|piece| {
+            if let crate::text::Piece::Lit(s) = piece {
+                visit(s);
+            }
+        }),
+        Json::Number(num) => visit(num),
+        Json::Array(items) => items.iter().for_each(|i| json_literals(i, visit)),
+        Json::Object(fields) => fields.iter().for_each(|(_, v)| json_literals(v, visit)),
+        Json::Null | Json::Bool(_) => {}
+    }
 }
 
 fn json_leaves(json: &serde_json::Value, add: &mut dyn FnMut(&str)) {
@@ -575,15 +658,36 @@ fn is_collection(name: &str) -> bool {
     name.len() > 2 && name.ends_with('s') && name.chars().all(|c| c.is_ascii_lowercase())
 }
 
-fn unique_name(base: &str, taken: &mut Vec<String>) -> String {
-    let mut name = base.to_owned();
-    let mut n = 2;
-    while taken.contains(&name) {
-        name = format!("{base}_{n}");
-        n += 1;
+/// The variable names in use, and for each base name the next suffix to try, so that naming
+/// the thousandth `item_id` costs one lookup rather than a thousand (a long recording's ids
+/// took minutes to name).
+struct Names {
+    taken: HashSet<String>,
+    next: HashMap<String, usize>,
+}
+
+impl Names {
+    fn new(taken: &[String]) -> Names {
+        Names {
+            taken: taken.iter().cloned().collect(),
+            next: HashMap::new(),
+        }
     }
-    taken.push(name.clone());
-    name
+
+    /// `base` if it is free, else `base_2`, `base_3`, … the first free one; now taken.
+    fn unique(&mut self, base: &str) -> String {
+        if self.taken.insert(base.to_owned()) {
+            return base.to_owned();
+        }
+        let n = self.next.entry(base.to_owned()).or_insert(2);
+        loop {
+            let name = format!("{base}_{n}");
+            *n += 1;
+            if self.taken.insert(name.clone()) {
+                return name;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -158,7 +158,8 @@ fn pairs(out: &mut String, indent: &str, name: &str, pairs: &[(String, Text)]) {
         if let [one] = values.as_slice() {
             let _ = writeln!(out, "{indent}  {}: {}", key(k), text(one));
         } else {
-            let list: Vec<String> = values.iter().map(|v| text(v)).collect();
+            // Quoted: in a flow list a plain `a,b` would be two items.
+            let list: Vec<String> = values.iter().map(|v| quoted(&v.render())).collect();
             let _ = writeln!(out, "{indent}  {}: [{}]", key(k), list.join(", "));
         }
     }

@@ -70,6 +70,9 @@ pub struct Skipped {
     pub hosts: usize,
     /// Not HTTP(S), or never answered.
     pub other: usize,
+    /// The browser's own doing, which a replay must not repeat: CORS preflights (the replay
+    /// is no browser, and sends none) and responses served from the browser's cache.
+    pub browser: usize,
 }
 
 /// A converted file and what the user needs to know about it.

@@ -24,6 +24,13 @@ pub(crate) struct Entry {
     pub(crate) time: f64,
     pub(crate) request: Request,
     pub(crate) response: Response,
+    /// Chrome's mark of a response served from its cache (`memory`, `disk`): no request
+    /// reached the server.
+    #[serde(rename = "_fromCache", default)]
+    pub(crate) from_cache: Option<String>,
+    /// Chrome's kind of request (`document`, `xhr`, `preflight`, …).
+    #[serde(rename = "_resourceType", default)]
+    pub(crate) resource_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

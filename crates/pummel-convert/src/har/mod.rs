@@ -117,6 +117,10 @@ fn select<'a>(
             skipped.other += 1;
             continue;
         }
+        if is_browsers_own(entry) {
+            skipped.browser += 1;
+            continue;
+        }
         if !options.keep_assets && assets::is_asset(&entry.response.content.mime_type, &url.path) {
             skipped.assets += 1;
             continue;
@@ -125,11 +129,12 @@ fn select<'a>(
     }
     if kept.is_empty() {
         return Err(ConvertError::Empty(format!(
-            "no request left to convert ({} entries: {} static assets, {} on other hosts, {} not HTTP or never answered)",
+            "no request left to convert ({} entries: {} static assets, {} on other hosts, {} not HTTP or never answered, {} CORS preflights or cache hits)",
             entries.len(),
             skipped.assets,
             skipped.hosts,
-            skipped.other
+            skipped.other,
+            skipped.browser
         )));
     }
 
@@ -285,6 +290,12 @@ fn describe(
             skipped.other
         ));
     }
+    if skipped.browser > 0 {
+        header.push(format!(
+            "Left out: {} CORS preflights and answers from the browser's cache (a replay sends neither).",
+            skipped.browser
+        ));
+    }
     header.push(
         "Cookies are left to each virtual user's jar; think times are the recorded pauses"
             .to_owned(),
@@ -308,6 +319,16 @@ fn host_wanted(url: &Address, options: &Options) -> bool {
         return false;
     }
     !options.exclude_hosts.iter().any(matches)
+}
+
+/// A CORS preflight (an `OPTIONS` asking `Access-Control-Request-Method`, which browsers send
+/// by themselves before a cross-origin call) or a response from the browser's cache.
+fn is_browsers_own(entry: &Entry) -> bool {
+    let preflight = entry.resource_type.as_deref() == Some("preflight")
+        || (entry.request.method.eq_ignore_ascii_case("OPTIONS")
+            && header(&entry.request.headers, "access-control-request-method").is_some());
+    let cached = entry.from_cache.as_deref().is_some_and(|c| !c.is_empty());
+    preflight || cached
 }
 
 /// Whether `next` is the request the browser made to follow `entry`'s redirect.

@@ -308,3 +308,87 @@ fn a_followed_redirect_is_one_step_and_an_unfollowed_one_stops_the_replay_there(
     assert!(second.contains("follow_redirects: false"), "{}", c.yaml);
     assert!(second.contains("status: 302"), "{}", c.yaml);
 }
+
+#[test]
+fn a_repeated_query_parameter_is_a_list_whose_items_keep_their_commas() {
+    let search = entry(
+        "GET",
+        "http://127.0.0.1:8080/search?tag=a,b&tag=c&x=1",
+        "",
+        "application/json",
+        "{}",
+        0,
+        10,
+    );
+    let c = convert(&har(&[search]), &Options::default()).unwrap();
+    assert!(c.yaml.contains("tag: [\"a,b\", \"c\"]"), "{}", c.yaml);
+}
+
+#[test]
+fn cors_preflights_and_cache_hits_are_the_browsers_own_and_left_out() {
+    let with = |entry: String, extra: serde_json::Value| {
+        let mut v: serde_json::Value = serde_json::from_str(&entry).unwrap();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v.to_string()
+    };
+    let preflight = entry(
+        "OPTIONS",
+        "http://127.0.0.1:8080/api/items",
+        r#"{"name": "Access-Control-Request-Method", "value": "PUT"}, {"name": "Origin", "value": "http://127.0.0.1:3000"}"#,
+        "text/plain",
+        "",
+        0,
+        5,
+    );
+    let put = entry(
+        "PUT",
+        "http://127.0.0.1:8080/api/items",
+        "",
+        "application/json",
+        "{}",
+        10,
+        5,
+    );
+    let cached = with(
+        entry(
+            "GET",
+            "http://127.0.0.1:8080/api/config",
+            "",
+            "application/json",
+            "{}",
+            20,
+            0,
+        ),
+        serde_json::json!({"_fromCache": "disk"}),
+    );
+    // An OPTIONS the application itself sends is kept.
+    let options = entry(
+        "OPTIONS",
+        "http://127.0.0.1:8080/api/items",
+        "",
+        "text/plain",
+        "",
+        30,
+        5,
+    );
+    let c = convert(
+        &har(&[preflight, put, cached, options]),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((c.steps, c.skipped.browser), (2, 2), "{}", c.yaml);
+    assert!(!c.yaml.contains("/api/config"), "{}", c.yaml);
+    assert!(
+        c.yaml.contains("method: PUT") && c.yaml.contains("method: OPTIONS"),
+        "{}",
+        c.yaml
+    );
+    assert!(
+        c.yaml
+            .contains("2 CORS preflights and answers from the browser's cache"),
+        "{}",
+        c.yaml
+    );
+}

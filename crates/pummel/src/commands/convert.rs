@@ -90,6 +90,12 @@ fn say_summary(args: &ConvertArgs, c: &pummel_convert::Conversion) {
             c.skipped.other
         ));
     }
+    if c.skipped.browser > 0 {
+        left_out.push(format!(
+            "{} CORS preflights and cache hits",
+            c.skipped.browser
+        ));
+    }
     let mut message = format!("wrote {to}: {} request steps", c.steps);
     if !left_out.is_empty() {
         message.push_str(&format!(" (left out: {})", left_out.join(", ")));

@@ -555,18 +555,31 @@ pub(crate) fn text_capture(body: &str, value: &str) -> Option<(String, Option<St
     }
     let next = body[at + value.len()..].chars().next();
     let group = match next {
-        Some('"') => "([^\"]+)",
-        Some('\'') => "([^']+)",
-        _ if value.chars().all(|c| c.is_ascii_digit()) => "([0-9]+)",
+        Some('"') => "([^\"]+)".to_owned(),
+        Some('\'') => "([^']+)".to_owned(),
+        _ if value.chars().all(|c| c.is_ascii_digit()) => "([0-9]+)".to_owned(),
         _ if value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)) =>
+            .all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c)) =>
         {
-            "([A-Za-z0-9_.~+/=-]+)"
+            // The character that ended the value in the recording ends it in the replay too:
+            // `c-5512` in `/carts/c-5512/items/8812` is not followed by `/items/8812`.
+            let punctuation: String = TOKEN_PUNCTUATION
+                .chars()
+                .filter(|&c| Some(c) != next)
+                .map(|c| {
+                    if c == '-' {
+                        "\\-".to_owned()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+            format!("([A-Za-z0-9_{punctuation}]+)")
         }
-        _ => "([^\\s\"'<>&]+)",
+        _ => "([^\\s\"'<>&]+)".to_owned(),
     };
-    let pattern = format!("{}{group}", regex::escape(context));
+    let pattern = format!("{}{group}", generalize(context));
     let first = Regex::new(&pattern)
         .ok()?
         .captures(body)
@@ -578,6 +591,37 @@ pub(crate) fn text_capture(body: &str, value: &str) -> Option<(String, Option<St
             .to_owned()
     });
     Some((pattern, note))
+}
+
+/// Characters that tokens (ids, base64 and URL-safe tokens) are made of, besides letters,
+/// digits and `_`.
+const TOKEN_PUNCTUATION: &str = ".~+/=-";
+
+/// The text before a value, as a regex that finds the same place in another session's page:
+/// literal, except that values that look generated (another id, as in
+/// `<a href="/carts/c-5512/items/`) match any token, since the replay's page has its own.
+fn generalize(context: &str) -> String {
+    let mut pattern = String::new();
+    let mut rest = context;
+    while !rest.is_empty() {
+        let token_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || "-.~+=".contains(c)))
+            .unwrap_or(rest.len());
+        if token_len > 0 {
+            let token = &rest[..token_len];
+            if looks_generated(token) {
+                pattern.push_str("[A-Za-z0-9_.~+=-]+");
+            } else {
+                pattern.push_str(&regex::escape(token));
+            }
+            rest = &rest[token_len..];
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            pattern.push_str(&regex::escape(&c.to_string()));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    pattern
 }
 
 /// Sends `{{ variable }}` wherever `step` sent `value`; whether anything changed.
@@ -846,5 +890,18 @@ mod tests {
         let (re, note) = text_capture(page, "2222").unwrap();
         assert_eq!(re, "<a href=\"/items/([^\"]+)");
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn a_text_capture_stops_where_the_value_stopped_and_skips_other_sessions_ids() {
+        let page = r#"<a href="/carts/c-5512/items/8812">lamp</a>"#;
+        let (cart, _) = text_capture(page, "c-5512").unwrap();
+        let (item, _) = text_capture(page, "8812").unwrap();
+        // Another session's page: other cart, other item.
+        let other = r#"<a href="/carts/c-9001/items/4242">lamp</a>"#;
+        let first =
+            |pattern: &str| Regex::new(pattern).unwrap().captures(other).unwrap()[1].to_owned();
+        assert_eq!(first(&cart), "c-9001", "{cart}");
+        assert_eq!(first(&item), "4242", "{item}");
     }
 }

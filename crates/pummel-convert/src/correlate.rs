@@ -691,7 +691,12 @@ fn variable_name(field: Option<&str>, capture: &Capture) -> String {
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "v_");
     }
-    if matches!(name.as_str(), "env" | "vu" | "iteration") {
+    // Names the expression language has already: `{{ true }}` would send `true`, and
+    // `{{ and }}` would not parse.
+    if matches!(
+        name.as_str(),
+        "env" | "vu" | "iteration" | "status" | "and" | "or" | "not" | "true" | "false"
+    ) {
         name.push_str("_value");
     }
     name
@@ -903,5 +908,28 @@ mod tests {
             |pattern: &str| Regex::new(pattern).unwrap().captures(other).unwrap()[1].to_owned();
         assert_eq!(first(&cart), "c-9001", "{cart}");
         assert_eq!(first(&item), "4242", "{item}");
+    }
+
+    #[test]
+    fn variables_never_take_a_name_the_expression_language_has() {
+        for word in [
+            "and",
+            "or",
+            "not",
+            "true",
+            "false",
+            "env",
+            "vu",
+            "iteration",
+        ] {
+            let name = variable_name(Some(word), &Capture::JsonPath(format!("$.{word}")));
+            assert_eq!(name, format!("{word}_value"));
+        }
+        let status = variable_name(None, &Capture::JsonPath("$.status".into()));
+        assert_eq!(status, "status_value");
+        assert_eq!(
+            variable_name(Some("cart"), &Capture::JsonPath("$.cart".into())),
+            "cart"
+        );
     }
 }

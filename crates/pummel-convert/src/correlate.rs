@@ -127,7 +127,9 @@ pub(crate) fn correlate(
                 .filter(|&j| exchanges[j].response.body.is_empty())
                 .map(|j| (j + 1).to_string())
                 .collect();
-            if generated && !lost.is_empty() {
+            // A secret (a typed password) is hidden later, not produced by the server.
+            let secret = field.as_deref().is_some_and(crate::secrets::is_secret_name);
+            if generated && !lost.is_empty() && !secret {
                 exchanges[first_use].step.comments.push(format!(
                     "not correlated: {place} looks made by the server, but no recorded response holds it \
                      (the recording kept no body for step {}); capture it by hand",
@@ -386,10 +388,81 @@ fn sites(step: &RequestStep) -> Vec<Site> {
                 }
             });
         }
+        Some(Body::Raw(text)) => {
+            if let Some(raw) = text.as_literal() {
+                for (name, value) in fields_in_text(&raw) {
+                    out.push(Site {
+                        value,
+                        place: format!("body field {name}"),
+                        field: Some(name),
+                    });
+                }
+            }
+        }
         _ => {}
     }
     out.retain(|s| !s.value.is_empty());
     out
+}
+
+/// The named fields of a body sent as text: the leaves of a JSON document (JSON posted as
+/// `text/plain`, as `fetch` does by default), the parts of a multipart form
+/// (`name="csrf"`), or the fields of a URL-encoded form. Values as they stand in the text.
+pub(crate) fn fields_in_text(raw: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(raw) {
+        json_fields(&json, None, &mut found);
+        return found;
+    }
+    // Multipart: `Content-Disposition: form-data; name="csrf"`, the part's headers, a blank
+    // line, the value to the line's end (a file's content is not a field).
+    for part in raw.split("Content-Disposition:").skip(1) {
+        let Some((head, rest)) = part
+            .split_once("\r\n\r\n")
+            .or_else(|| part.split_once("\n\n"))
+        else {
+            continue;
+        };
+        if head.contains("filename=") {
+            continue;
+        }
+        let name = head
+            .split_once("name=\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(n, _)| n);
+        if let (Some(name), Some(value)) = (name, rest.lines().next()) {
+            if !value.is_empty() {
+                found.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    if found.is_empty() && !raw.contains(['\n', ' ']) {
+        for pair in raw.split('&') {
+            if let Some((name, value)) = pair.split_once('=').filter(|(_, v)| !v.is_empty()) {
+                found.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+fn json_fields(json: &serde_json::Value, key: Option<&str>, found: &mut Vec<(String, String)>) {
+    let field = |value: String, found: &mut Vec<(String, String)>| {
+        if let Some(key) = key {
+            found.push((key.to_owned(), value));
+        }
+    };
+    match json {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                json_fields(v, Some(k), found);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_fields(i, key, found)),
+        serde_json::Value::String(s) if !s.is_empty() => field(s.clone(), found),
+        serde_json::Value::Number(n) => field(n.to_string(), found),
+        _ => {}
+    }
 }
 
 fn push_text(out: &mut Vec<Site>, name: &str, value: &Text, what: &str) {

@@ -80,6 +80,13 @@ impl Vault {
         }
     }
 
+    /// Each recorded secret and its `env.NAME` expression.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = (&str, String)> {
+        self.entries
+            .iter()
+            .map(|(name, value, _)| (value.as_str(), format!("env.{name}")))
+    }
+
     pub(crate) fn into_env(self) -> Vec<EnvVar> {
         self.entries
             .into_iter()

@@ -47,6 +47,11 @@ pub(crate) fn convert(text: &str, options: &Options) -> Result<Conversion, Conve
     for exchange in &mut exchanges {
         hide_secrets(&mut exchange.step, &exchange.label, &mut vault);
     }
+    // A secret found under its name is hidden wherever else it was sent too: a password typed
+    // again in a confirmation field, or inside a body sent as text.
+    for exchange in &mut exchanges {
+        hide_known_secrets(&mut exchange.step, &vault);
+    }
 
     let mut doc = Document {
         target: Some(origin.clone()),
@@ -551,24 +556,106 @@ fn hide_secrets(step: &mut RequestStep, label: &str, vault: &mut Vault) {
             vault.hide(value, name, &format!("query parameter {name} of {label}"));
         }
     }
-    match &mut step.body {
-        Some(Body::Form(fields)) => {
+    if let Some(body) = &mut step.body {
+        hide_body_secrets(body, label, vault);
+    }
+}
+
+/// The secrets of a request body, found by the names they were sent under.
+fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
+    match body {
+        Body::Form(fields) => {
             for (name, value) in fields {
                 if secrets::is_secret_name(name) {
                     vault.hide(value, name, &format!("form field {name} of {label}"));
                 }
             }
         }
-        Some(Body::Json(json)) => {
+        Body::Json(json) => {
             json.visit_leaves(None, &mut |key, leaf| {
-                if let (Some(key), Json::String(value)) = (key, leaf) {
-                    if secrets::is_secret_name(key) {
-                        vault.hide(value, key, &format!("JSON field {key} of {label}"));
+                let Some(key) = key.filter(|k| secrets::is_secret_name(k)) else {
+                    return;
+                };
+                let used_for = format!("JSON field {key} of {label}");
+                match leaf {
+                    Json::String(value) => vault.hide(value, key, &used_for),
+                    // A PIN sent as a number stays one.
+                    Json::Number(n) => {
+                        let expr = vault.expr_for(key, n, &used_for);
+                        *leaf = Json::String(Text::expr(format!("number({expr})")));
                     }
+                    _ => {}
                 }
             });
         }
+        // A body sent as text (JSON posted as text/plain, a multipart form): its secrets are
+        // found by name here and hidden in the text by `hide_known_secrets`.
+        Body::Raw(text) => {
+            // Piece by piece: correlation may have put a capture in the text already.
+            let pieces = text.0.iter().filter_map(|piece| match piece {
+                crate::text::Piece::Lit(s) => Some(s),
+                crate::text::Piece::Expr(_) => None,
+            });
+            let mut found = Vec::new();
+            for raw in pieces {
+                let named = correlate::fields_in_text(raw);
+                for (key, value) in named
+                    .into_iter()
+                    .filter(|(k, _)| secrets::is_secret_name(k))
+                {
+                    let expr = vault.expr_for(
+                        &key,
+                        &value,
+                        &format!("field {key} in the body of {label}"),
+                    );
+                    found.push((value, expr));
+                }
+            }
+            // Found by name in this body, so hidden in it whatever its length (a PIN).
+            for (value, expr) in found {
+                text.replace(&value, &expr);
+            }
+        }
         _ => {}
+    }
+}
+
+/// Hides, in every literal `step` sends, the secrets the vault holds. Short values, and numbers
+/// shorter than eight digits, are left where they were not found by name: a PIN of `4321`
+/// elsewhere is more likely an id than the PIN.
+fn hide_known_secrets(step: &mut RequestStep, vault: &Vault) {
+    for (value, expr) in vault.secrets() {
+        let digits = value.chars().all(|c| c.is_ascii_digit());
+        if value.chars().count() < 4 || (digits && value.len() < 8) {
+            continue;
+        }
+        step.url.replace(value, &expr);
+        for (_, v) in &mut step.query {
+            v.replace(value, &expr);
+        }
+        for (_, v) in &mut step.headers {
+            v.replace(value, &expr);
+        }
+        match &mut step.body {
+            Some(Body::Form(fields)) => {
+                for (_, v) in fields {
+                    v.replace(value, &expr);
+                }
+            }
+            Some(Body::Raw(t)) => {
+                t.replace(value, &expr);
+            }
+            Some(Body::Json(json)) => json.visit_leaves(None, &mut |_, leaf| match leaf {
+                Json::String(t) => {
+                    t.replace(value, &expr);
+                }
+                Json::Number(n) if n == value => {
+                    *leaf = Json::String(Text::expr(format!("number({expr})")));
+                }
+                _ => {}
+            }),
+            None | Some(Body::File(_)) => {}
+        }
     }
 }
 

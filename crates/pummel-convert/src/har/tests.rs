@@ -392,3 +392,94 @@ fn cors_preflights_and_cache_hits_are_the_browsers_own_and_left_out() {
         c.yaml
     );
 }
+
+/// `entry` sending `body` as `mime`.
+fn posting(entry: &str, mime: &str, body: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(entry).unwrap();
+    v["request"]["postData"] = serde_json::json!({"mimeType": mime, "text": body});
+    v.to_string()
+}
+
+#[test]
+fn secrets_are_hidden_wherever_they_were_sent_and_text_bodies_are_correlated_too() {
+    let form_page = entry(
+        "GET",
+        "http://127.0.0.1:8080/signup",
+        "",
+        "text/html",
+        r#"<input type="hidden" name="csrf" value="Zk3q9xWc0aLp7TbRqq">"#,
+        0,
+        10,
+    );
+    let signup = posting(
+        &entry(
+            "POST",
+            "http://127.0.0.1:8080/signup",
+            "",
+            "text/html",
+            "",
+            100,
+            10,
+        ),
+        "application/x-www-form-urlencoded",
+        "csrf=Zk3q9xWc0aLp7TbRqq&user%5Bpassword%5D=hunter2-x&confirm=hunter2-x",
+    );
+    let boundary = "----WebKitFormBoundaryABC";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nZk3q9xWc0aLp7TbRqq\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"passphrase\"\r\n\r\nopen-sesame-9\r\n--{boundary}--\r\n"
+    );
+    let upload = posting(
+        &entry(
+            "POST",
+            "http://127.0.0.1:8080/upload",
+            "",
+            "text/html",
+            "",
+            200,
+            10,
+        ),
+        &format!("multipart/form-data; boundary={boundary}"),
+        &multipart,
+    );
+    let login = posting(
+        &entry(
+            "POST",
+            "http://127.0.0.1:8080/api/login",
+            "",
+            "application/json",
+            "{}",
+            300,
+            10,
+        ),
+        "text/plain;charset=UTF-8",
+        r#"{"username":"bob","password":"s3cret-pw","pin":4321}"#,
+    );
+    let c = convert(
+        &har(&[form_page, signup, upload, login]),
+        &Options::default(),
+    )
+    .unwrap();
+    for secret in ["hunter2-x", "open-sesame-9", "s3cret-pw", "4321"] {
+        assert!(!c.yaml.contains(secret), "{secret} in\n{}", c.yaml);
+    }
+    // Typed twice, one variable.
+    assert!(
+        c.yaml.contains("confirm: \"{{ env.USER_PASSWORD }}\""),
+        "{}",
+        c.yaml
+    );
+    // The CSRF token in the multipart body is the page's, captured.
+    assert!(
+        c.yaml.contains("name=\\\"csrf\\\"\\r\\n\\r\\n{{ csrf }}"),
+        "{}",
+        c.yaml
+    );
+    let names: Vec<&str> = c.env.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["USER_PASSWORD", "PASSPHRASE", "PASSWORD", "PIN"],
+        "{}",
+        c.yaml
+    );
+}

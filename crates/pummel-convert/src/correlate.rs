@@ -86,10 +86,14 @@ pub(crate) fn correlate(
     let mut seen = HashSet::new();
     for (i, exchange) in exchanges.iter().enumerate() {
         for site in sites(&exchange.step) {
-            if site.value.len() > MAX_VALUE_BYTES || !seen.insert(site.value.clone()) {
+            let generated = looks_generated(&site.value);
+            if !generated && site.field.is_none() {
                 continue;
             }
-            if !looks_generated(&site.value) && site.field.is_none() {
+            // A short value is only ever correlated under its own name, so `2` sent as an id
+            // and `2` sent as a quantity are two candidates; a token is one wherever it goes.
+            let key = (site.value.clone(), (!generated).then(|| site.field.clone()));
+            if site.value.len() > MAX_VALUE_BYTES || !seen.insert(key) {
                 continue;
             }
             let place = format!("{} of step {} ({})", site.place, i + 1, exchange.label);
@@ -112,7 +116,10 @@ pub(crate) fn correlate(
                 js.iter().copied().filter(|&j| j < first_use).collect()
             })
         } else {
+            // Nearest first: a short value such as `7` is in many responses, and the one just
+            // before it was sent is the likeliest to have made it.
             (first_use.saturating_sub(MAX_SHORT_VALUE_SCAN)..first_use)
+                .rev()
                 .filter(|&j| exchanges[j].response.json.is_some())
                 .collect()
         };
@@ -160,8 +167,11 @@ pub(crate) fn correlate(
             ),
             None => Box::new(first_use..exchanges.len()),
         };
+        // A short value is replaced only where it is sent under the same name: the `2` of
+        // `product_id` is not the `2` of `quantity`.
+        let only = if generated { None } else { field.as_deref() };
         for k in holders {
-            if substitute(&mut exchanges[k].step, &value, &variable) {
+            if substitute(&mut exchanges[k].step, &value, &variable, only) {
                 uses += 1;
             }
         }
@@ -527,6 +537,24 @@ fn json_path(
         if let Some((path, _)) = found.iter().find(|(_, k)| k.as_deref() == Some(field)) {
             return Some(path.clone());
         }
+        // Sent as the segment after `/apps/`: the response's `id` (or `app_id`) made it.
+        if is_collection(field) {
+            let one = field.trim_end_matches('s');
+            let names_it = |key: &str| {
+                let folded: String = key
+                    .chars()
+                    .filter(|c| *c != '_')
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect();
+                folded == "id" || folded == format!("{one}id")
+            };
+            if let Some((path, _)) = found
+                .iter()
+                .find(|(_, k)| k.as_deref().is_some_and(names_it))
+            {
+                return Some(path.clone());
+            }
+        }
     }
     if generated {
         return found.into_iter().next().map(|(p, _)| p);
@@ -697,35 +725,84 @@ fn generalize(context: &str) -> String {
     pattern
 }
 
-/// Sends `{{ variable }}` wherever `step` sent `value`; whether anything changed.
-fn substitute(step: &mut RequestStep, value: &str, variable: &str) -> bool {
-    let mut n = step.url.replace(value, variable);
-    for (_, v) in &mut step.query {
-        n += v.replace(value, variable);
+/// Sends `{{ variable }}` wherever `step` sent `value` — with `only`, only where it was sent
+/// under that name (a field, parameter, header or JSON key, or the path segment before it);
+/// whether anything changed.
+fn substitute(step: &mut RequestStep, value: &str, variable: &str, only: Option<&str>) -> bool {
+    let named = |name: &str| only.is_none_or(|f| f == name);
+    let mut n = match only {
+        None => step.url.replace(value, variable),
+        Some(field) => replace_path_segment(&mut step.url, field, value, variable),
+    };
+    for (name, v) in &mut step.query {
+        if named(name) {
+            n += v.replace(value, variable);
+        }
     }
-    for (_, v) in &mut step.headers {
-        n += v.replace(value, variable);
+    for (name, v) in &mut step.headers {
+        if named(name) {
+            n += v.replace(value, variable);
+        }
     }
     match &mut step.body {
         Some(Body::Form(fields)) => {
-            for (_, v) in fields {
-                n += v.replace(value, variable);
+            for (name, v) in fields {
+                if named(name) {
+                    n += v.replace(value, variable);
+                }
             }
         }
-        Some(Body::Raw(t)) => n += t.replace(value, variable),
+        Some(Body::Raw(t)) if only.is_none() => n += t.replace(value, variable),
         Some(Body::Json(json)) => {
-            json.visit_leaves(None, &mut |_, leaf| match leaf {
-                Json::String(t) => n += t.replace(value, variable),
-                Json::Number(num) if num == value => {
-                    *leaf = Json::String(Text::expr(format!("number({variable})")));
-                    n += 1;
+            json.visit_leaves(None, &mut |key, leaf| {
+                if !named(key.unwrap_or_default()) {
+                    return;
                 }
-                _ => {}
+                match leaf {
+                    Json::String(t) => n += t.replace(value, variable),
+                    Json::Number(num) if num == value => {
+                        *leaf = Json::String(Text::expr(format!("number({variable})")));
+                        n += 1;
+                    }
+                    _ => {}
+                }
             });
         }
         _ => {}
     }
     n > 0
+}
+
+/// Replaces the path segment `value` that follows the segment `after` (`/apps/7`) in the URL's
+/// literal text; how many were replaced.
+fn replace_path_segment(url: &mut Text, after: &str, value: &str, variable: &str) -> usize {
+    let needle = format!("/{after}/{value}");
+    let mut count = 0;
+    let mut out = Text::default();
+    for piece in std::mem::take(&mut url.0) {
+        let crate::text::Piece::Lit(s) = piece else {
+            out.push(piece);
+            continue;
+        };
+        let mut start = 0;
+        let mut from = 0;
+        while let Some(found) = s[from..].find(&needle) {
+            let at = from + found;
+            let end = at + needle.len();
+            // The whole segment: the path goes on with `/`, a query or nothing.
+            if s[end..].chars().next().is_none_or(|c| "/?#".contains(c)) {
+                let value_at = end - value.len();
+                out.push(crate::text::Piece::Lit(s[start..value_at].to_owned()));
+                out.push(crate::text::Piece::Expr(variable.to_owned()));
+                start = end;
+                count += 1;
+            }
+            from = end;
+        }
+        out.push(crate::text::Piece::Lit(s[start..].to_owned()));
+    }
+    *url = out;
+    count
 }
 
 /// A variable name from the name the value was sent under, else from how it is captured.
@@ -1003,6 +1080,52 @@ mod tests {
         assert_eq!(
             variable_name(Some("cart"), &Capture::JsonPath("$.cart".into())),
             "cart"
+        );
+    }
+
+    #[test]
+    fn a_short_id_is_taken_from_the_id_that_made_it_and_only_where_it_is_sent_as_that_id() {
+        let mut order = get("/api/orders");
+        order.method = "POST".to_owned();
+        order.body = Some(Body::Json(Json::from_value(
+            &serde_json::json!({"product_id": 2, "quantity": 2}),
+        )));
+        let mut exchanges = vec![
+            exchange(get("/api/products"), r#"{"items": [{"product_id": 2}]}"#),
+            exchange(order, r#"{"id": 7, "total": 2}"#),
+            exchange(get("/api/orders/7"), ""),
+        ];
+        let made = correlate(&mut exchanges, &mut Vec::new());
+        let Some(Body::Json(json)) = &exchanges[1].step.body else {
+            panic!("the body")
+        };
+        let Json::Object(fields) = json else {
+            panic!("{json:?}")
+        };
+        let rendered: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| match v {
+                Json::String(t) => format!("{k}={}", t.render()),
+                Json::Number(n) => format!("{k}={n}"),
+                other => format!("{k}={other:?}"),
+            })
+            .collect();
+        // The quantity that happens to equal the product id stays a number.
+        assert_eq!(
+            rendered,
+            ["product_id={{ number(product_id) }}", "quantity=2"],
+            "{made:?}"
+        );
+        // `/orders/7` after a response with `"id": 7`.
+        assert_eq!(exchanges[2].step.url.render(), "/api/orders/{{ order_id }}");
+        assert!(
+            exchanges[1]
+                .step
+                .captures
+                .iter()
+                .any(|(n, c)| n == "order_id" && *c == Capture::JsonPath("$.id".into())),
+            "{:?}",
+            exchanges[1].step.captures
         );
     }
 }

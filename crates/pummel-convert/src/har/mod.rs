@@ -616,7 +616,7 @@ fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
                 text.replace(&value, &expr);
             }
         }
-        _ => {}
+        Body::File(_) => {}
     }
 }
 

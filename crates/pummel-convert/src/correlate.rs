@@ -284,7 +284,9 @@ fn literals(step: &RequestStep, visit: &mut dyn FnMut(&str)) {
     step.query.iter().for_each(|(_, v)| text(v));
     step.headers.iter().for_each(|(_, v)| text(v));
     match &step.body {
-        Some(Body::Form(fields)) => fields.iter().for_each(|(_, v)| text(v)),
+        Some(Body::Form(fields) | Body::Multipart(fields)) => {
+            fields.iter().for_each(|(_, v)| text(v))
+        }
         Some(Body::Raw(t)) => text(t),
         Some(Body::Json(json)) => json_literals(json, visit),
         _ => {}
@@ -376,7 +378,7 @@ fn sites(step: &RequestStep) -> Vec<Site> {
         }
     }
     match &step.body {
-        Some(Body::Form(fields)) => {
+        Some(Body::Form(fields) | Body::Multipart(fields)) => {
             for (name, value) in fields {
                 push_text(&mut out, name, value, "form field");
             }
@@ -745,7 +747,7 @@ fn substitute(step: &mut RequestStep, value: &str, variable: &str, only: Option<
         }
     }
     match &mut step.body {
-        Some(Body::Form(fields)) => {
+        Some(Body::Form(fields) | Body::Multipart(fields)) => {
             for (name, v) in fields {
                 if named(name) {
                     n += v.replace(value, variable);

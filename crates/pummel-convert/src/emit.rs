@@ -108,6 +108,7 @@ fn request_step(out: &mut String, indent: usize, step: &RequestStep) {
         Some(Body::Raw(body)) => {
             let _ = writeln!(out, "{inner}body: {}", text(body));
         }
+        Some(Body::Multipart(fields)) => pairs(out, &inner, "multipart", fields),
         Some(Body::File(path)) => {
             let _ = writeln!(out, "{inner}file: {}", scalar(path));
         }

@@ -120,6 +120,9 @@ pub(crate) enum Body {
     Form(Vec<(String, Text)>),
     Raw(Text),
     File(String),
+    /// `multipart:` text fields; a recording holds no uploaded file's content, so a file field
+    /// is an empty text part the user points at a file (the step's comment says which).
+    Multipart(Vec<(String, Text)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -404,6 +404,21 @@ fn request_step(entry: &Entry, url: &Address, origin: &str) -> RequestStep {
         if text.is_empty() && post.params.iter().all(|p| p.file_name.is_none()) {
             return None;
         }
+        // A multipart form recorded as its fields (browsers leave out the text of a body with
+        // a file in it).
+        if mime.starts_with("multipart/form-data") && post.text.is_none() {
+            return Some(Body::Multipart(
+                post.params
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            Text::lit(p.value.clone().unwrap_or_default()),
+                        )
+                    })
+                    .collect(),
+            ));
+        }
         if mime.contains("json") {
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
                 return Some(Body::Json(Json::from_value(&value)));
@@ -419,6 +434,16 @@ fn request_step(entry: &Entry, url: &Address, origin: &str) -> RequestStep {
         Some(Body::Raw(Text::lit(text)))
     });
 
+    if let Some(post) = &entry.request.post_data {
+        for p in &post.params {
+            if let Some(file) = p.file_name.as_deref().filter(|_| body.is_some()) {
+                step.comments.push(format!(
+                    "the recording holds no content for the file {file:?} uploaded as {}: it is sent empty; write `{}: {{ file: PATH }}` to send one",
+                    p.name, p.name
+                ));
+            }
+        }
+    }
     for h in &entry.request.headers {
         let name = h.name.to_ascii_lowercase();
         if !headers::keep(&name, &h.value) || step.headers.iter().any(|(n, _)| *n == name) {
@@ -431,6 +456,8 @@ fn request_step(entry: &Entry, url: &Address, origin: &str) -> RequestStep {
                     .value
                     .to_ascii_lowercase()
                     .starts_with("application/x-www-form-urlencoded"),
+                // `multipart:` writes its own, with its own boundary.
+                Some(Body::Multipart(_)) => true,
                 None => true,
                 _ => false,
             };
@@ -564,7 +591,7 @@ fn hide_secrets(step: &mut RequestStep, label: &str, vault: &mut Vault) {
 /// The secrets of a request body, found by the names they were sent under.
 fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
     match body {
-        Body::Form(fields) => {
+        Body::Form(fields) | Body::Multipart(fields) => {
             for (name, value) in fields {
                 if secrets::is_secret_name(name) {
                     vault.hide(value, name, &format!("form field {name} of {label}"));
@@ -637,7 +664,7 @@ fn hide_known_secrets(step: &mut RequestStep, vault: &Vault) {
             v.replace(value, &expr);
         }
         match &mut step.body {
-            Some(Body::Form(fields)) => {
+            Some(Body::Form(fields) | Body::Multipart(fields)) => {
                 for (_, v) in fields {
                     v.replace(value, &expr);
                 }

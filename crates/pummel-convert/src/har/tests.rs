@@ -483,3 +483,35 @@ fn secrets_are_hidden_wherever_they_were_sent_and_text_bodies_are_correlated_too
         c.yaml
     );
 }
+
+#[test]
+fn a_multipart_form_recorded_as_its_fields_is_a_multipart_body() {
+    let mut upload: serde_json::Value = serde_json::from_str(&entry(
+        "POST",
+        "http://127.0.0.1:8080/upload",
+        r#"{"name": "Content-Type", "value": "multipart/form-data; boundary=----x"}"#,
+        "text/html",
+        "",
+        0,
+        10,
+    ))
+    .unwrap();
+    upload["request"]["postData"] = serde_json::json!({
+        "mimeType": "multipart/form-data; boundary=----x",
+        "params": [{"name": "title", "value": "hello"}, {"name": "icon", "fileName": "icon.png"}]
+    });
+    let c = convert(&har(&[upload.to_string()]), &Options::default()).unwrap();
+    assert!(
+        c.yaml
+            .contains("multipart:\n            title: hello\n            icon: \"\""),
+        "{}",
+        c.yaml
+    );
+    // `multipart:` writes its own boundary; the recorded one would not match it.
+    assert!(!c.yaml.contains("boundary"), "{}", c.yaml);
+    assert!(
+        c.yaml.contains("write `icon: { file: PATH }`"),
+        "{}",
+        c.yaml
+    );
+}

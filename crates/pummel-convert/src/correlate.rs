@@ -81,25 +81,7 @@ pub(crate) fn correlate(
     exchanges: &mut [Exchange],
     taken_names: &mut Vec<String>,
 ) -> Vec<Correlation> {
-    // Every candidate value with its first use.
-    let mut candidates: Vec<(String, usize, Option<String>, String)> = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, exchange) in exchanges.iter().enumerate() {
-        for site in sites(&exchange.step) {
-            let generated = looks_generated(&site.value);
-            if !generated && site.field.is_none() {
-                continue;
-            }
-            // A short value is only ever correlated under its own name, so `2` sent as an id
-            // and `2` sent as a quantity are two candidates; a token is one wherever it goes.
-            let key = (site.value.clone(), (!generated).then(|| site.field.clone()));
-            if site.value.len() > MAX_VALUE_BYTES || !seen.insert(key) {
-                continue;
-            }
-            let place = format!("{} of step {} ({})", site.place, i + 1, exchange.label);
-            candidates.push((site.value, i, site.field, place));
-        }
-    }
+    let mut candidates = candidates(exchanges);
     candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
     candidates.truncate(MAX_CANDIDATES);
     let index = token_index(exchanges);
@@ -170,8 +152,13 @@ pub(crate) fn correlate(
         // A short value is replaced only where it is sent under the same name: the `2` of
         // `product_id` is not the `2` of `quantity`.
         let only = if generated { None } else { field.as_deref() };
+        let sent = if note.as_deref() == Some(DECODED) {
+            format!("urldecode({variable})")
+        } else {
+            variable.clone()
+        };
         for k in holders {
-            if substitute(&mut exchanges[k].step, &value, &variable, only) {
+            if substitute(&mut exchanges[k].step, &value, &sent, only) {
                 uses += 1;
             }
         }
@@ -197,6 +184,30 @@ pub(crate) fn correlate(
     made
 }
 
+/// Every value worth correlating with its first use: the step that sends it first, the name
+/// it is sent under, and where, for messages.
+fn candidates(exchanges: &[Exchange]) -> Vec<(String, usize, Option<String>, String)> {
+    let mut candidates = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, exchange) in exchanges.iter().enumerate() {
+        for site in sites(&exchange.step) {
+            let generated = looks_generated(&site.value);
+            if !generated && site.field.is_none() {
+                continue;
+            }
+            // A short value is only ever correlated under its own name, so `2` sent as an id
+            // and `2` sent as a quantity are two candidates; a token is one wherever it goes.
+            let key = (site.value.clone(), (!generated).then(|| site.field.clone()));
+            if site.value.len() > MAX_VALUE_BYTES || !seen.insert(key) {
+                continue;
+            }
+            let place = format!("{} of step {} ({})", site.place, i + 1, exchange.label);
+            candidates.push((site.value, i, site.field, place));
+        }
+    }
+    candidates
+}
+
 /// Every generated-looking token of the recorded responses — in bodies split three ways (at
 /// non-word characters, at `/` and punctuation, at quotes and spaces), JSON string and number
 /// values, header and cookie values — with the first responses that hold it. One pass over the
@@ -214,6 +225,12 @@ fn token_index(exchanges: &[Exchange]) -> HashMap<String, Vec<usize>> {
                 at.push(j);
             }
         };
+        // A cookie set URL-encoded may be sent back decoded (Laravel's `XSRF-TOKEN`).
+        for (_, v) in &r.cookies {
+            if let Some(decoded) = url_decoded(v) {
+                add(&decoded);
+            }
+        }
         let texts = std::iter::once(r.body.as_str())
             .chain(r.headers.iter().map(|(_, v)| v.as_str()))
             .chain(r.cookies.iter().map(|(_, v)| v.as_str()));
@@ -487,6 +504,21 @@ fn push_text(out: &mut Vec<Site>, name: &str, value: &Text, what: &str) {
     }
 }
 
+/// The note of a capture whose value is sent URL-decoded: its uses are `urldecode(name)`.
+const DECODED: &str = "the cookie is set URL-encoded and sent decoded, so its uses decode it";
+
+/// `value` with its `%XX` decoded, when that changes it and leaves UTF-8.
+fn url_decoded(value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return None;
+    }
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
+        .filter(|d| d != value)
+}
+
 /// Where `response` produced `value`, if it did, with a note when the capture is a guess.
 fn producer(
     response: &Recorded,
@@ -512,6 +544,13 @@ fn producer(
         }
         if let Some((name, _)) = response.cookies.iter().find(|(_, v)| v == value) {
             return Some((Capture::Cookie(name.clone()), None));
+        }
+        if let Some((name, _)) = response
+            .cookies
+            .iter()
+            .find(|(_, v)| url_decoded(v).as_deref() == Some(value))
+        {
+            return Some((Capture::Cookie(name.clone()), Some(DECODED.to_owned())));
         }
     }
     if let Some(json) = &response.json {
@@ -1128,6 +1167,28 @@ mod tests {
                 .any(|(n, c)| n == "order_id" && *c == Capture::JsonPath("$.id".into())),
             "{:?}",
             exchanges[1].step.captures
+        );
+    }
+
+    #[test]
+    fn a_cookie_set_url_encoded_and_sent_decoded_is_decoded_where_it_is_sent() {
+        let token = "eyJpdiI6Ik1rZz09IiwidmFsdWUiOiJ4In0=";
+        let mut step = get("/login");
+        step.headers = vec![("x-xsrf-token".to_owned(), Text::lit(token))];
+        let mut first = exchange(get("/"), "");
+        first.response.cookies = vec![("XSRF-TOKEN".to_owned(), token.replace('=', "%3D"))];
+        let mut exchanges = vec![first, exchange(step, "")];
+        correlate(&mut exchanges, &mut Vec::new());
+        assert_eq!(
+            exchanges[0].step.captures,
+            [(
+                "xsrf_token".to_owned(),
+                Capture::Cookie("XSRF-TOKEN".to_owned())
+            )]
+        );
+        assert_eq!(
+            exchanges[1].step.headers[0].1.render(),
+            "{{ urldecode(xsrf_token) }}"
         );
     }
 }

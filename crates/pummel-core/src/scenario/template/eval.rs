@@ -92,7 +92,8 @@ pub(super) fn max_len(e: &Expr, var_bound: &dyn Fn(super::VarId) -> u64) -> u64 
                 Some(Expr::Int(n)) => (*n).clamp(0, MAX_RANDOM_STRING) as u64,
                 _ => MAX_RANDOM_STRING as u64,
             },
-            Func::Number => arg(0),
+            // Decoding never lengthens.
+            Func::Number | Func::UrlDecode => arg(0),
             // Each byte becomes at most %XX.
             Func::UrlEncode => arg(0).saturating_mul(3),
             // Four characters for each three bytes, padded.
@@ -165,6 +166,12 @@ pub(super) fn eval_into(e: &Expr, ctx: &dyn Context, out: &mut String) -> Result
             let mut tmp = String::new();
             v.write(&mut tmp);
             percent_encode_into(&tmp, out);
+        }
+        Func::UrlDecode => {
+            let mut tmp = String::new();
+            eval(&args[0], ctx)?.write(&mut tmp);
+            // A `%` without two hex digits stays; what does not decode to UTF-8 becomes U+FFFD.
+            out.push_str(&percent_encoding::percent_decode_str(&tmp).decode_utf8_lossy());
         }
         Func::Base64 => {
             use base64::Engine as _;

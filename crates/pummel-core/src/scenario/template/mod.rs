@@ -335,6 +335,12 @@ mod tests {
         let ms: u64 = render("{{ timestamp_ms() }}").unwrap().parse().unwrap();
         assert!(ts > 1_600_000_000 && ms / 1000 >= ts);
         assert_eq!(render("{{ urlencode(q) }}").unwrap(), "a%20b%26c");
+        assert_eq!(render("{{ urldecode(urlencode(q)) }}").unwrap(), "a b&c");
+        // `+` is not a space here, and a stray `%` stays.
+        assert_eq!(
+            render("{{ urldecode('eyJ%3D%3D+x%zz%') }}").unwrap(),
+            "eyJ==+x%zz%"
+        );
         assert_eq!(render("{{ base64('user:pass') }}").unwrap(), "dXNlcjpwYXNz");
         assert_eq!(render("{{ number(app_id) }}").unwrap(), "42");
         assert_eq!(render("{{ random_int(app_id, app_id) }}").unwrap(), "42");

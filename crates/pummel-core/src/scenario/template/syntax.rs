@@ -58,6 +58,9 @@ pub(crate) enum Func {
     Number,
     /// `urlencode(x)`: `x` percent-encoded for a URL query or path segment.
     UrlEncode,
+    /// `urldecode(x)`: `x` with each `%XX` decoded (a cookie a framework set URL-encoded and
+    /// expects back decoded in a header, as Laravel's `XSRF-TOKEN`); `+` stays `+`.
+    UrlDecode,
     /// `base64(x)`: `x` in standard base64.
     Base64,
     /// `random()`: a number drawn uniformly from `[0, 1)`, for conditions
@@ -66,7 +69,7 @@ pub(crate) enum Func {
 }
 
 impl Func {
-    pub(crate) const ALL: [(&'static str, Func); 10] = [
+    pub(crate) const ALL: [(&'static str, Func); 11] = [
         ("random_int", Func::RandomInt),
         ("random_choice", Func::RandomChoice),
         ("random_string", Func::RandomString),
@@ -75,6 +78,7 @@ impl Func {
         ("timestamp_ms", Func::TimestampMs),
         ("number", Func::Number),
         ("urlencode", Func::UrlEncode),
+        ("urldecode", Func::UrlDecode),
         ("base64", Func::Base64),
         ("random", Func::Random),
     ];
@@ -90,6 +94,7 @@ impl Func {
             Func::TimestampMs => (0, 0, "timestamp_ms()"),
             Func::Number => (1, 1, "number(value)"),
             Func::UrlEncode => (1, 1, "urlencode(value)"),
+            Func::UrlDecode => (1, 1, "urldecode(value)"),
             Func::Base64 => (1, 1, "base64(value)"),
             Func::Random => (0, 0, "random()"),
         }
@@ -244,6 +249,7 @@ impl Expr {
                 | Func::RandomString
                 | Func::Uuid
                 | Func::UrlEncode
+                | Func::UrlDecode
                 | Func::Base64 => StaticType::Unknown,
             },
             Expr::Unary(UnaryOp::Not, _) => StaticType::Bool,

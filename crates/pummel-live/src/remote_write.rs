@@ -133,7 +133,11 @@ pub struct RemoteWriter {
 }
 
 impl RemoteWriter {
-    pub fn start(url: RemoteWriteUrl) -> Result<RemoteWriter, RemoteWriteError> {
+    /// Pushes to `url`, every series labelled `run="{run}"`: a receiver adds no label of its own
+    /// (a scrape adds `instance`), so without one, two runs pushing at once would write the same
+    /// series and the receiver would refuse one of each pair of samples.
+    pub fn start(url: RemoteWriteUrl, run: &str) -> Result<RemoteWriter, RemoteWriteError> {
+        let run = run.to_owned();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -160,7 +164,7 @@ impl RemoteWriter {
                             continue;
                         }
                     }
-                    let body = encode(&figures, at_ms);
+                    let body = encode(&figures, &run, at_ms);
                     let pushed = runtime.block_on(async {
                         // Ends at the deadline once `finish` has set one. A
                         // deadline set before this push began is caught by
@@ -242,8 +246,8 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The snappy-compressed `WriteRequest` of `figures` at `at_ms`.
-fn encode(figures: &LiveFigures, at_ms: i64) -> Vec<u8> {
+/// The snappy-compressed `WriteRequest` of `figures` of `run` at `at_ms`.
+fn encode(figures: &LiveFigures, run: &str, at_ms: i64) -> Vec<u8> {
     let mut timeseries = Vec::new();
     for family in families(figures) {
         for s in family.samples {
@@ -258,6 +262,10 @@ fn encode(figures: &LiveFigures, at_ms: i64) -> Vec<u8> {
             labels.push(Label {
                 name: "__name__".to_owned(),
                 value: s.name,
+            });
+            labels.push(Label {
+                name: crate::runs::RUN_LABEL.to_owned(),
+                value: run.to_owned(),
             });
             // Receivers require labels sorted by name.
             labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -345,7 +353,7 @@ mod tests {
             }],
             ..LiveFigures::default()
         };
-        let compressed = encode(&figures, 1234);
+        let compressed = encode(&figures, "r1", 1234);
         let raw = snap::raw::Decoder::new()
             .decompress_vec(&compressed)
             .unwrap();
@@ -377,7 +385,7 @@ mod tests {
         // Accepts connections (the kernel's backlog does) and never answers.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/api/v1/write", silent.local_addr().unwrap());
-        let mut writer = RemoteWriter::start(RemoteWriteUrl::parse(&url).unwrap()).unwrap();
+        let mut writer = RemoteWriter::start(RemoteWriteUrl::parse(&url).unwrap(), "r1").unwrap();
         for _ in 0..10 {
             writer.push(LiveFigures::default());
         }

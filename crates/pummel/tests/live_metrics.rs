@@ -219,7 +219,7 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
     let started = now_s();
     let listen = format!("127.0.0.1:{metrics_port}");
     let rw = format!("prometheus-rw=http://127.0.0.1:{}/api/v1/write", prom.port);
-    let result = pummel(&[
+    let out = pummel(&[
         "run",
         s(&file),
         "--json",
@@ -232,8 +232,15 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
         "--out-stream",
         s(&stream),
     ])
-    .expect_code(0)
-    .json();
+    .expect_code(0);
+    let result = out.json();
+    // The pushed series carry the run's own label, which the run names on stderr.
+    let run = out
+        .stderr
+        .split_once("run=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(run, _)| run.to_owned())
+        .unwrap_or_else(|| panic!("no run label named: {}", out.context()));
     let requests = u(&result, "/requests");
     assert!(
         requests > 20,
@@ -276,11 +283,17 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
         r#"sum(max_over_time(pummel_request_duration_seconds_count{job="pummel"}[5m]))"#,
         u(&result, "/responses"),
     );
-    // Pushed (no job label): the same series, the last push the result's figures.
+    // Pushed (no job label): the same series, the last push the result's figures, each
+    // labelled with the run.
     eventually_equals(
         &prom,
-        r#"sum(max_over_time(pummel_requests_total{job=""}[5m]))"#,
+        &format!(r#"sum(max_over_time(pummel_requests_total{{job="",run="{run}"}}[5m]))"#),
         requests,
+    );
+    eventually_equals(
+        &prom,
+        r#"count(count by (run) (pummel_requests_total{job=""}))"#,
+        1,
     );
     eventually_equals(
         &prom,

@@ -58,10 +58,17 @@ impl Live {
                 this.stream = Some(stream);
             }
         }
-        for url in output.remote_writes() {
-            let writer =
-                RemoteWriter::start(url.clone()).map_err(|e| Failure::runtime(e.to_string()))?;
-            this.writers.push(writer);
+        let remote_writes: Vec<_> = output.remote_writes().collect();
+        if !remote_writes.is_empty() {
+            let run = local_run_id();
+            say(format_args!(
+                "pummel: remote write labels this run's series run=\"{run}\""
+            ));
+            for url in remote_writes {
+                let writer = RemoteWriter::start(url.clone(), &run)
+                    .map_err(|e| Failure::runtime(e.to_string()))?;
+                this.writers.push(writer);
+            }
         }
         if !targets.is_empty() {
             let monitor = Monitor::start(targets, Instant::now())
@@ -135,6 +142,15 @@ impl Live {
             writers: std::mem::take(&mut self.writers),
         }
     }
+}
+
+/// A name for a run on this machine, as a `run` label: when it started (ms since the epoch,
+/// hex) and this process, so runs pushing to one receiver at once never share series.
+fn local_run_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("local-{ms:x}-{}", std::process::id())
 }
 
 /// What goes on after the result is written: the pushes still queued, and

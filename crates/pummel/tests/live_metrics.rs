@@ -646,4 +646,20 @@ fn live_outputs_and_the_monitor_section_are_checked_before_any_load() {
         said.contains("bad.yaml:8:10") && said.contains("https"),
         "{said}"
     );
+
+    // A --server run's figures are merged on the server: the outputs fed from them here are
+    // refused before anything is sent (the server's address is closed: nothing could be).
+    let server = format!("http://127.0.0.1:{port}");
+    let remote = ["--server", server.as_str(), "--token", "t"];
+    for (flag, value) in [
+        ("--metrics-listen", addr.as_str()),
+        ("--out", "prometheus-rw=http://127.0.0.1:1/write"),
+        ("--out-stream", "seconds.jsonl"),
+        ("--monitor", "http://127.0.0.1:1/metrics"),
+    ] {
+        let mut args = vec!["bench", url.as_str(), "-n", "1", flag, value];
+        args.extend(remote);
+        let flag_said = flag.trim_end_matches('=');
+        pummel(&args).expect_usage_error(&[flag_said, "does not apply to a --server run"]);
+    }
 }

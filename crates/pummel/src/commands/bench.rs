@@ -11,6 +11,7 @@ use crate::output::progress::ProgressLine;
 pub(super) fn run(args: &BenchArgs) -> Result<i32, Failure> {
     let resolved = super::resolve::bench(args)?;
     if args.distributed.server.is_some() {
+        super::remote::refuse_local_live(&args.live, &args.output)?;
         let plan = super::shipped::bench_spec(args)?;
         return super::remote::submit(&args.distributed, plan, resolved.outputs);
     }

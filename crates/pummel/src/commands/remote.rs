@@ -21,8 +21,8 @@ use pummel_server::wire::{
 };
 
 use crate::cli::{
-    AgentsAction, AgentsArgs, JobsAction, JobsArgs, OnLoss, RemoteArgs, ResultArgs, RunIdArgs,
-    RunsArgs, SubmitArgs,
+    AgentsAction, AgentsArgs, JobsAction, JobsArgs, LiveArgs, OnLoss, OutputArgs, RemoteArgs,
+    ResultArgs, RunIdArgs, RunsArgs, SubmitArgs,
 };
 use crate::exit::{self, Failure};
 use crate::output::destinations::{self, Destinations};
@@ -234,6 +234,42 @@ pub(super) fn attach(args: &RunIdArgs) -> Result<i32, Failure> {
         },
         None,
     ))
+}
+
+/// Refuses, before anything is sent, the outputs that a `--server` run cannot honour here: they
+/// are fed from the merged figures of every step, which only the server holds, so taking them
+/// would run without them and say nothing. Each message says what does the job instead.
+pub(super) fn refuse_local_live(live: &LiveArgs, output: &OutputArgs) -> Result<(), Failure> {
+    let refused = |flag: &str, instead: &str| {
+        Err(Failure::usage(format!(
+            "{flag} does not apply to a --server run: {instead}"
+        )))
+    };
+    if live.metrics_listen.is_some() {
+        return refused(
+            "--metrics-listen",
+            "the server publishes every run it coordinates, each under its run label (pummel server --metrics-listen ADDR)",
+        );
+    }
+    if output.remote_writes().next().is_some() {
+        return refused(
+            "--out prometheus-rw=URL",
+            "scrape the server's own endpoint (pummel server --metrics-listen ADDR)",
+        );
+    }
+    if live.out_stream.is_some() {
+        return refused(
+            "--out-stream",
+            "the client prints each second as it follows the run, and the result's timeline holds every second",
+        );
+    }
+    if !live.monitor.is_empty() {
+        return refused(
+            "--monitor",
+            "run the monitor in a local run, or scrape the system under test with the same Prometheus that scrapes the server",
+        );
+    }
+    Ok(())
 }
 
 /// `run FILE --server` / `bench URL --server`: submit, then follow (or

@@ -95,7 +95,14 @@ fn start_dashboard(
 /// `run FILE --server URL`: the scenario checked here (every problem named
 /// before anything is sent), then shipped to the server's agents.
 fn distributed(args: &RunArgs) -> Result<i32, Failure> {
+    super::remote::refuse_local_live(&args.live, &args.output)?;
     let Resolved { outputs, plan } = resolve::run(args)?;
+    if !plan.plan.monitor().is_empty() {
+        crate::output::stderr::say(format_args!(
+            "pummel: {}: `monitor:` is not run in a --server run (the agents send load, not scrapes); the result will hold no monitor series",
+            args.file.display()
+        ));
+    }
     let options = super::validate::load_options(&args.env);
     let plan = super::shipped::scenario_spec(args, &options, &plan.plan)?;
     super::remote::submit(&args.distributed, plan, outputs)

@@ -27,7 +27,8 @@ pub(crate) fn document(doc: &Document) -> String {
     out.push_str("\n# One virtual user, one pass, unless the command line says otherwise:\n");
     out.push_str("#   pummel run FILE --vus 10 --duration 1m\n");
     out.push_str("scenarios:\n");
-    let _ = writeln!(out, "  - name: {}", scalar(&doc.scenario));
+    // A scenario's name cannot hold `/` (results name steps `scenario/step`).
+    let _ = writeln!(out, "  - name: {}", scalar(&doc.scenario.replace('/', "-")));
     out.push_str("    steps:\n");
     steps(&mut out, 6, &doc.steps);
     out

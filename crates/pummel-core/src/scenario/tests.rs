@@ -436,6 +436,15 @@ fn structure_errors() {
     ));
     assert_error(&e, 4, 12, "scenario `a` has no steps");
     assert_error(&e, 5, 11, "there is already a scenario named `a`");
+    let slash = errors(&format!(
+        "{HEAD}scenarios:\n  - name: a/b\n    steps:\n      - think: 1s\n"
+    ));
+    assert_error(
+        &slash,
+        3,
+        11,
+        "a scenario's name cannot contain `/` (`a/b`)",
+    );
     assert_error(
         &e,
         7,

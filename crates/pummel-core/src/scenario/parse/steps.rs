@@ -48,6 +48,14 @@ impl Decoder<'_> {
                     String::new()
                 }
             };
+            // Results name a step `scenario/step`: with a `/` in the scenario's name, scenario
+            // `a/b`'s step `c` and scenario `a`'s step `b/c` would be counted as one.
+            if name.contains('/') {
+                self.err(
+                    f.get("name").map_or(f.span, |n| n.span),
+                    format!("a scenario's name cannot contain `/` (`{name}`): results name steps `scenario/step`"),
+                );
+            }
             if !name.is_empty() && !seen.insert(name.clone()) {
                 self.err(
                     f.get("name").map_or(f.span, |n| n.span),

@@ -140,6 +140,16 @@ impl LiveFigures {
         }
     }
 
+    /// Every step and check of `layout` at zero: what is published before the
+    /// first second closes, so that the series exist from the start and a
+    /// `rate()` over the first seconds counts from zero rather than from
+    /// the first second's total.
+    pub fn zero(layout: &MetricLayout) -> LiveFigures {
+        let per_key: Vec<Stats> = (0..layout.len()).map(|_| Stats::new(false)).collect();
+        let counters = vec![0; layout.counters().len()];
+        LiveFigures::from_totals(layout, &per_key, &counters, &BTreeMap::new(), 0.0)
+    }
+
     /// The figures of a finished run, from its result: the last word, equal
     /// to what the result file says. Steps are named as the engine names
     /// their keys, so each series goes on where the live ones left off.
@@ -247,6 +257,27 @@ mod tests {
         );
         assert_eq!(step.errors, vec![("reset".to_owned(), 1)]);
         assert_eq!(step.status, vec![(200, 5), (404, 1)]);
+    }
+
+    #[test]
+    fn before_the_first_second_every_step_and_check_is_there_at_zero() {
+        let layout = MetricLayout::new(vec!["s/home".into(), "s/(iteration)".into()], false)
+            .without_aggregate(KeyId(1))
+            .with_counters(vec![
+                "s/home:status 200:pass".into(),
+                "s/home:status 200:fail".into(),
+            ]);
+        let zero = LiveFigures::zero(&layout);
+        let names: Vec<&str> = zero.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s/home"]);
+        assert_eq!(
+            (zero.steps[0].requests, zero.steps[0].latency_count),
+            (0, 0)
+        );
+        assert_eq!(
+            zero.checks.as_ref().map(|c| (c.passed, c.failed)),
+            Some((0, 0))
+        );
     }
 
     #[test]

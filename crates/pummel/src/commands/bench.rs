@@ -30,6 +30,7 @@ pub(super) fn execute(
     outputs: &Destinations,
     mut live: Live,
 ) -> Result<i32, Failure> {
+    live.announce(&bench::layout(plan));
     let mut progress = ProgressLine::on_terminal(plan.duration);
     let outcome = bench::run(plan, stop, |p| {
         progress.update(&p);

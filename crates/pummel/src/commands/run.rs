@@ -19,6 +19,7 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, Failure> {
     } = resolve::run(args)?;
     let targets = resolve::monitor_targets(&args.live.monitor, plan.monitor())?;
     let mut live = Live::start(Some(&args.live), &args.output, targets)?;
+    live.announce(&run::layout(&plan));
     let stop = super::stop_on_interrupt();
     let dashboard = start_dashboard(args, &stop)?;
     let mut progress = ProgressLine::on_terminal(plan.duration());

@@ -82,6 +82,14 @@ impl Live {
         self.endpoint.is_some() || !self.writers.is_empty()
     }
 
+    /// Publishes every step of `layout` at zero, before the first second
+    /// closes (see [`LiveFigures::zero`]).
+    pub(crate) fn announce(&mut self, layout: &pummel_result::MetricLayout) {
+        if self.publishes() {
+            self.publish(LiveFigures::zero(layout));
+        }
+    }
+
     /// One closed second.
     pub(crate) fn progress(&mut self, p: &Progress<'_>) {
         if let Some(stream) = &mut self.stream {

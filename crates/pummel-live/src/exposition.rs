@@ -23,9 +23,26 @@ pub enum Format {
 impl Format {
     /// The format a request's `Accept` header asks for.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Text,
+        // The highest weight (`q`) the header gives each format: OpenMetrics by its own media
+        // type, the text format by `text/plain` or a wildcard.
+        let (mut open_metrics, mut text) = (0.0_f64, 0.0_f64);
+        for range in accept.unwrap_or("").split(',') {
+            let mut params = range.split(';').map(str::trim);
+            let media = params.next().unwrap_or("").to_ascii_lowercase();
+            let q = params
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f64>().ok())
+                .unwrap_or(1.0);
+            match media.as_str() {
+                "application/openmetrics-text" => open_metrics = open_metrics.max(q),
+                "text/plain" | "text/*" | "*/*" => text = text.max(q),
+                _ => {}
+            }
+        }
+        if open_metrics > 0.0 && open_metrics >= text {
+            Format::OpenMetrics
+        } else {
+            Format::Text
         }
     }
 
@@ -163,5 +180,17 @@ mod tests {
             Format::OpenMetrics
         );
         assert_eq!(Format::negotiate(None), Format::Text);
+        // What Prometheus 2.x sends.
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")),
+            Format::OpenMetrics
+        );
+        // Refused, or preferred less than the text format.
+        for accept in [
+            "application/openmetrics-text; version=1.0.0; q=0",
+            "text/plain;version=0.0.4,application/openmetrics-text;q=0.5",
+        ] {
+            assert_eq!(Format::negotiate(Some(accept)), Format::Text, "{accept}");
+        }
     }
 }

@@ -85,7 +85,8 @@ pub(crate) struct CompletionsArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Live metrics")]
 pub(crate) struct LiveArgs {
-    /// Serve Prometheus/OpenMetrics metrics at http://ADDR/metrics while the run goes on
+    /// Serve Prometheus/OpenMetrics metrics at http://ADDR/metrics while the run goes on (ADDR:
+    /// 127.0.0.1:9464, localhost:9464, or :9464 for every interface)
     #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub metrics_listen: Option<std::net::SocketAddr>,
 
@@ -448,10 +449,13 @@ fn parse_out(s: &str) -> Result<Out, String> {
 
 /// A listening address: `127.0.0.1:9464`, `[::1]:9464`, or `:9464` for
 /// every interface.
+/// `HOST:PORT` with an IP address; `localhost:PORT` is 127.0.0.1, and `:PORT` every interface
+/// (as exporters write it, `:9100`).
 pub(crate) fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
-    let full = match s.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => s.to_owned(),
+    let full = match (s.strip_prefix(':'), s.strip_prefix("localhost:")) {
+        (Some(port), _) => format!("0.0.0.0:{port}"),
+        (_, Some(port)) => format!("127.0.0.1:{port}"),
+        _ => s.to_owned(),
     };
     full.parse()
         .map_err(|_| format!("invalid address {s:?}: expected HOST:PORT, e.g. 127.0.0.1:9464"))
@@ -618,6 +622,26 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("127.0.0.1:9464").unwrap().to_string(),
+            "127.0.0.1:9464"
+        );
+        assert_eq!(
+            parse_listen("localhost:9464").unwrap().to_string(),
+            "127.0.0.1:9464"
+        );
+        assert_eq!(parse_listen(":9464").unwrap().to_string(), "0.0.0.0:9464");
+        assert_eq!(
+            parse_listen("[::1]:9464").unwrap().to_string(),
+            "[::1]:9464"
+        );
+        assert!(parse_listen("example.com:9464")
+            .unwrap_err()
+            .contains("expected HOST:PORT"));
+    }
 
     #[test]
     fn humane_durations() {

@@ -283,32 +283,36 @@ fn prometheus_scrapes_and_receives_exactly_the_results_counts_and_every_dashboar
         r#"sum(max_over_time(pummel_request_duration_seconds_count{job="pummel"}[5m]))"#,
         u(&result, "/responses"),
     );
-    // Pushed (no job label): the same series, the last push the result's figures, each
-    // labelled with the run.
+    pushed_series_are_the_runs(&prom, &run, requests);
+
+    every_dashboard_panel_has_data(&prom, started, ".*");
+    stream_matches_the_result(&stream, &result);
+}
+
+/// Pushed by remote write (no job label): the same series as scraped, each labelled with the
+/// run, the last push the result's figures, one push a second.
+fn pushed_series_are_the_runs(prom: &Daemon, run: &str, requests: u64) {
     eventually_equals(
-        &prom,
+        prom,
         &format!(r#"sum(max_over_time(pummel_requests_total{{job="",run="{run}"}}[5m]))"#),
         requests,
     );
     eventually_equals(
-        &prom,
+        prom,
         r#"count(count by (run) (pummel_requests_total{job=""}))"#,
         1,
     );
     eventually_equals(
-        &prom,
+        prom,
         r#"count(count_over_time(pummel_requests_total{job="",step="shop/list"}[5m]))"#,
         1,
     );
     let pushed = scalar(
-        &prom,
+        prom,
         r#"count_over_time(pummel_requests_total{job="",step="shop/list"}[5m])"#,
     )
     .expect("pushed samples");
     assert!(pushed >= 3.0, "one push a second: only {pushed} samples");
-
-    every_dashboard_panel_has_data(&prom, started, ".*");
-    stream_matches_the_result(&stream, &result);
 }
 
 /// Every panel of the dashboard, `$job` and `$step` at "All" and `$run` at `run` (".*": all),

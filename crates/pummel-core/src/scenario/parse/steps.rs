@@ -8,8 +8,23 @@ use crate::scenario::model::{Group, Scenario, ScenarioLoad, Step, StepKind};
 use crate::scenario::tags::Tags;
 use crate::scenario::websocket::{WsStep, DEFAULT_SOCKET, WS_KEYS};
 use crate::scenario::yaml::{Kind, Node};
+use crate::scenario::Span;
 
 impl Decoder<'_> {
+    /// A scenario's name is unique and has no `/`: results name a step `scenario/step`, so
+    /// scenario `a/b`'s step `c` and scenario `a`'s step `b/c` would be counted as one.
+    fn check_scenario_name(&mut self, name: &str, at: Span, seen: &mut HashSet<String>) {
+        if name.contains('/') {
+            self.err(
+                at,
+                format!("a scenario's name cannot contain `/` (`{name}`): results name steps `scenario/step`"),
+            );
+        }
+        if !name.is_empty() && !seen.insert(name.to_owned()) {
+            self.err(at, format!("there is already a scenario named `{name}`"));
+        }
+    }
+
     pub(super) fn decode_scenarios(&mut self, node: &Node) -> Vec<Scenario> {
         let Some(items) = self.seq(node, "`scenarios`") else {
             return Vec::new();
@@ -48,20 +63,8 @@ impl Decoder<'_> {
                     String::new()
                 }
             };
-            // Results name a step `scenario/step`: with a `/` in the scenario's name, scenario
-            // `a/b`'s step `c` and scenario `a`'s step `b/c` would be counted as one.
-            if name.contains('/') {
-                self.err(
-                    f.get("name").map_or(f.span, |n| n.span),
-                    format!("a scenario's name cannot contain `/` (`{name}`): results name steps `scenario/step`"),
-                );
-            }
-            if !name.is_empty() && !seen.insert(name.clone()) {
-                self.err(
-                    f.get("name").map_or(f.span, |n| n.span),
-                    format!("there is already a scenario named `{name}`"),
-                );
-            }
+            let at = f.get("name").map_or(f.span, |n| n.span);
+            self.check_scenario_name(&name, at, &mut seen);
             let weight = match f.get("weight") {
                 Some(n) => match n.kind {
                     Kind::Int(w) if w < 1 => {

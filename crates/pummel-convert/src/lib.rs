@@ -138,6 +138,8 @@ pub fn detect(text: &str) -> Result<Format, ConvertError> {
 
 /// Converts a HAR file or a Postman collection into a scenario file.
 pub fn convert(text: &str, options: &Options) -> Result<Conversion, ConvertError> {
+    // Some Windows tools save JSON with a byte-order mark, which JSON itself does not allow.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let format = match options.format {
         Some(f) => f,
         None => detect(text)?,

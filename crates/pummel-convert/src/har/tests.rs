@@ -515,3 +515,18 @@ fn a_multipart_form_recorded_as_its_fields_is_a_multipart_body() {
         c.yaml
     );
 }
+
+#[test]
+fn a_recording_saved_with_a_byte_order_mark_reads() {
+    let page = entry(
+        "GET",
+        "http://127.0.0.1:8080/",
+        "",
+        "text/html",
+        "<p>hi</p>",
+        0,
+        10,
+    );
+    let c = convert(&format!("\u{feff}{}", har(&[page])), &Options::default()).unwrap();
+    assert_eq!(c.steps, 1, "{}", c.yaml);
+}

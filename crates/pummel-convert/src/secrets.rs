@@ -43,6 +43,9 @@ pub struct EnvVar {
     pub name: String,
     /// What it stands for (`form field password of POST /login`).
     pub used_for: String,
+    /// The value starts request URLs (a base URL, as `target: "{{ env.BASE_URL }}"`): a
+    /// stand-in for it must be an `http://` URL.
+    pub is_url: bool,
 }
 
 /// Hands out environment names: one per distinct recorded secret, so a password typed twice is
@@ -90,7 +93,11 @@ impl Vault {
     pub(crate) fn into_env(self) -> Vec<EnvVar> {
         self.entries
             .into_iter()
-            .map(|(name, _, used_for)| EnvVar { name, used_for })
+            .map(|(name, _, used_for)| EnvVar {
+                name,
+                used_for,
+                is_url: false,
+            })
             .collect()
     }
 }

@@ -4,11 +4,12 @@
 //! and captures.
 //!
 //! Module map: `file` (the format), `syntax` (`{{var}}` and `{{$dynamic}}`), `scripts` (what
-//! test scripts say).
+//! test scripts say), `url` (base URL variables, the scheme Postman adds).
 
 mod file;
 mod scripts;
 mod syntax;
+mod url;
 
 use self::file::{Auth as PmAuth, Collection, Item, KeyValue, RequestBody, RequestOrUrl, UrlSpec};
 use self::scripts::{Reader, ScriptFacts};
@@ -59,12 +60,13 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
         captured: Vec::new(),
         env: Vec::new(),
         vault: Vault::default(),
+        bases: Vec::new(),
         target: None,
         requests: 0,
         approximated: Vec::new(),
     };
     collect_captures(&collection.item, &converter.reader, &mut converter.captured);
-    converter.target = converter.choose_target(&collection.item);
+    converter.find_bases(&collection.item);
 
     let steps = converter.items(&collection.item, collection.auth.as_ref());
     if converter.requests == 0 {
@@ -74,10 +76,7 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
     }
     let mut doc = Document {
         name: Some(collection.info.name.clone()),
-        target: converter
-            .target
-            .as_ref()
-            .map(|(_, v)| v.trim_end_matches('/').to_owned()),
+        target: converter.target_text(),
         scenario: collection.info.name.clone(),
         steps,
         ..Document::default()
@@ -163,38 +162,129 @@ struct Converter {
     /// Variables no one defines: read from the environment.
     env: Vec<EnvVar>,
     vault: Vault,
-    /// The variable whose value is the base URL, and that value.
-    target: Option<(String, String)>,
+    /// Variables request URLs start with (`{{baseUrl}}/api`), and where their values come from.
+    bases: Vec<(String, Base)>,
+    /// The base most URLs start with: the file's `target`, which those URLs are relative to.
+    target: Option<String>,
     requests: usize,
     /// Dynamic values (`$randomCity`) that pummel has no generator for, each
     /// replaced by random letters and digits.
     approximated: Vec<String>,
 }
 
+/// Where the value of a base variable (one that request URLs start with) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Base {
+    /// The collection's value, as an absolute URL (with the `http://` Postman adds to
+    /// `localhost:3000`).
+    Url(String),
+    /// An environment's: the collection does not define the variable, or leaves it empty (the
+    /// usual sign that each environment sets it).
+    Env {
+        /// Whether the collection defines it, empty.
+        empty: bool,
+    },
+}
+
 impl Converter {
-    /// The base URL: the collection variable (holding an http(s) URL) that most request URLs
-    /// start with.
-    fn choose_target(&self, items: &[Item]) -> Option<(String, String)> {
+    /// Finds the variables request URLs start with and makes the most used one the target.
+    fn find_bases(&mut self, items: &[Item]) {
         let mut urls = Vec::new();
         raw_urls(items, &mut urls);
-        let mut best: Option<(String, String, usize)> = None;
-        for (name, value, _) in &self.variables {
-            if !(value.starts_with("http://") || value.starts_with("https://")) {
+        let mut counts: Vec<(String, Base, usize)> = Vec::new();
+        for raw in &urls {
+            let Some((name, rest)) = url::leading_variable(raw.trim()) else {
+                continue;
+            };
+            if !url::is_under_base(rest) {
                 continue;
             }
-            let prefix = format!("{{{{{name}}}}}");
-            let count = urls.iter().filter(|u| u.starts_with(&prefix)).count();
-            if count > 0 && best.as_ref().is_none_or(|b| count > b.2) {
-                best = Some((name.clone(), value.clone(), count));
+            if let Some(entry) = counts.iter_mut().find(|(n, ..)| n == name) {
+                entry.2 += 1;
+                continue;
+            }
+            if let Some(base) = self.base_of(name) {
+                counts.push((name.to_owned(), base, 1));
             }
         }
-        best.map(|(n, v, _)| (n, v))
+        // The first of the most used wins a tie: the collection's order is the user's.
+        let mut best: Option<(&str, usize)> = None;
+        for (name, _, count) in &counts {
+            if best.is_none_or(|(_, most)| *count > most) {
+                best = Some((name, *count));
+            }
+        }
+        self.target = best.map(|(name, _)| name.to_owned());
+        self.bases = counts.into_iter().map(|(n, b, _)| (n, b)).collect();
+        if let Some(name) = self.target.clone() {
+            if matches!(self.base(&name), Some(Base::Env { .. })) {
+                // Listed now: relative URLs never name it again.
+                self.base_from_env(&name);
+            }
+        }
+    }
+
+    /// What a variable a URL starts with holds, when it can be a base URL.
+    fn base_of(&self, name: &str) -> Option<Base> {
+        if name.starts_with('$') || self.captured.iter().any(|c| c == name) {
+            return None;
+        }
+        match self.variables.iter().find(|(n, ..)| n == name) {
+            None => Some(Base::Env { empty: false }),
+            Some((_, value, _)) if value.trim().is_empty() => Some(Base::Env { empty: true }),
+            Some((_, value, _)) => url::base_url(value).map(Base::Url),
+        }
+    }
+
+    fn base(&self, name: &str) -> Option<&Base> {
+        self.bases.iter().find(|(n, _)| n == name).map(|(_, b)| b)
+    }
+
+    /// The file's `target`: the base URL, or the environment variable holding it.
+    fn target_text(&self) -> Option<String> {
+        let name = self.target.as_deref()?;
+        match self.base(name)? {
+            Base::Url(url) => Some(url.clone()),
+            Base::Env { .. } => Some(format!("{{{{ env.{} }}}}", secrets::env_name(name))),
+        }
+    }
+
+    /// The `env.NAME` expression for a base variable an environment sets, listed for the user.
+    fn base_from_env(&mut self, name: &str) -> String {
+        let how = match self.base(name) {
+            Some(Base::Env { empty: true }) => "which the collection leaves empty",
+            _ => "which the collection does not define",
+        };
+        let what = if self.target.as_deref() == Some(name) {
+            "the base URL"
+        } else {
+            "the start of request URLs"
+        };
+        let used_for = format!("{what}: the Postman variable {{{{{name}}}}}, {how}");
+        self.env_var(name, used_for, true)
+    }
+
+    /// The `env.NAME` expression for a Postman variable an environment sets; the name is listed
+    /// for the user once. `is_url`: the value starts request URLs.
+    fn env_var(&mut self, name: &str, used_for: String, is_url: bool) -> String {
+        let env_name = secrets::env_name(name);
+        match self.env.iter_mut().find(|e| e.name == env_name) {
+            Some(known) => known.is_url |= is_url,
+            None => self.env.push(EnvVar {
+                name: env_name.clone(),
+                used_for,
+                is_url,
+            }),
+        }
+        format!("env.{env_name}")
     }
 
     fn variables_section(&mut self) -> Vec<(String, Text)> {
         let mut out = Vec::new();
         for (name, value, kind) in self.variables.clone() {
-            if self.target.as_ref().is_some_and(|(t, _)| *t == name) {
+            if self.target.as_deref() == Some(name.as_str())
+                || matches!(self.base(&name), Some(Base::Env { .. }))
+            {
                 continue;
             }
             let secret = secrets::is_secret_name(&name) || kind.as_deref() == Some("secret");
@@ -233,23 +323,33 @@ impl Converter {
 
     /// The expression for a `{{name}}` that is not a dynamic value.
     fn resolve_variable(&mut self, name: &str) -> String {
-        if let Some((_, value)) = self.target.as_ref().filter(|(t, _)| t == name) {
-            return format!("'{}'", value.replace('\'', ""));
+        match self.base(name) {
+            Some(Base::Env { .. }) => return self.base_from_env(name),
+            Some(Base::Url(_)) if self.target.as_deref() == Some(name) => {
+                // Not in `variables:` (it is the target): its value, where it is not the start
+                // of a URL, as the collection gives it.
+                let value = self.value_of(name).unwrap_or_default();
+                return format!("'{}'", value.replace('\'', ""));
+            }
+            _ => {}
         }
         if self.captured.iter().any(|c| c == name) || self.variables.iter().any(|(n, ..)| n == name)
         {
             return syntax::variable_name(name);
         }
-        let env_name = secrets::env_name(name);
-        if !self.env.iter().any(|e| e.name == env_name) {
-            self.env.push(EnvVar {
-                name: env_name.clone(),
-                used_for: format!(
-                    "the Postman variable {{{{{name}}}}}, which the collection does not define"
-                ),
-            });
-        }
-        format!("env.{env_name}")
+        self.env_var(
+            name,
+            format!("the Postman variable {{{{{name}}}}}, which the collection does not define"),
+            false,
+        )
+    }
+
+    /// A collection variable's value.
+    fn value_of(&self, name: &str) -> Option<String> {
+        self.variables
+            .iter()
+            .find(|(n, ..)| n == name)
+            .map(|(_, v, _)| v.clone())
     }
 
     fn items(&mut self, items: &[Item], auth: Option<&PmAuth>) -> Vec<Step> {
@@ -336,23 +436,33 @@ impl Converter {
         raw: &str,
         parts: Option<(&[KeyValue], &[KeyValue])>,
     ) {
+        let raw = raw.trim();
         let raw = raw.split('#').next().unwrap_or("");
         let (mut base, query) = raw.split_once('?').unwrap_or((raw, ""));
         let mut relative = false;
-        if let Some((name, _)) = &self.target {
-            if let Some(rest) = base.strip_prefix(&format!("{{{{{name}}}}}")) {
+        let leading = url::leading_variable(base);
+        if let Some((name, rest)) = leading {
+            if self.target.as_deref() == Some(name) && url::is_under_base(rest) {
                 base = rest;
                 relative = true;
             }
         }
+        // A URL without a scheme, or starting with a collection value without one
+        // (`localhost:3000`): Postman sends it with `http://`.
+        let value_lacks_scheme = leading.is_some_and(|(name, _)| {
+            !relative
+                && !self.captured.iter().any(|c| c == name)
+                && self.value_of(name).is_some_and(|v| url::lacks_scheme(&v))
+        });
         let mut url = String::new();
         if relative {
             if !base.starts_with('/') {
                 url.push('/');
             }
-        } else if !base.starts_with("http://")
-            && !base.starts_with("https://")
-            && !base.starts_with("{{")
+        } else if value_lacks_scheme
+            || !(base.starts_with("http://")
+                || base.starts_with("https://")
+                || base.starts_with("{{"))
         {
             url.push_str("http://");
         }

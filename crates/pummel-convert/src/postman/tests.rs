@@ -85,3 +85,72 @@ fn only_version_2_1_is_read() {
         "{e}"
     );
 }
+
+/// A v2.1 collection of `items` (JSON, without the brackets) and collection `variables`.
+fn collection(items: &str, variables: &str) -> String {
+    format!(
+        r#"{{"info": {{"name": "c", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}},
+            "variable": [{variables}], "item": [{items}]}}"#
+    )
+}
+
+fn yaml_of(text: &str) -> crate::Conversion {
+    match convert(text, &Options::default()) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}\n{text}"),
+    }
+}
+
+#[test]
+fn a_base_url_only_an_environment_defines_is_an_environment_target() {
+    let c = yaml_of(&collection(
+        r#"{"name": "one", "request": {"method": "GET", "url": {"raw": "{{baseUrl}}/api/stats", "host": ["{{baseUrl}}"], "path": ["api", "stats"]}}},
+           {"name": "two", "request": "{{baseUrl}}/api/apps"},
+           {"name": "token", "request": {"method": "POST", "url": "{{authUrl}}/token"}}"#,
+        "",
+    ));
+    let yaml = &c.yaml;
+    assert!(yaml.contains("target: \"{{ env.BASEURL }}\""), "{yaml}");
+    assert!(yaml.contains("url: /api/stats"), "{yaml}");
+    assert!(yaml.contains("url: /api/apps"), "{yaml}");
+    // Another base an environment sets starts its URLs.
+    assert!(yaml.contains("url: \"{{ env.AUTHURL }}/token\""), "{yaml}");
+    let names: Vec<(&str, bool)> = c.env.iter().map(|e| (e.name.as_str(), e.is_url)).collect();
+    assert_eq!(names, [("BASEURL", true), ("AUTHURL", true)], "{yaml}");
+    assert!(c.env[0].used_for.starts_with("the base URL"), "{yaml}");
+}
+
+#[test]
+fn an_empty_base_url_is_read_from_the_environment() {
+    let c = yaml_of(&collection(
+        r#"{"name": "a", "request": "{{baseUrl}}/x"}"#,
+        r#"{"key": "baseUrl", "value": ""}"#,
+    ));
+    let yaml = &c.yaml;
+    assert!(yaml.contains("target: \"{{ env.BASEURL }}\""), "{yaml}");
+    assert!(yaml.contains("url: /x"), "{yaml}");
+    assert!(!yaml.contains("baseUrl: \"\""), "{yaml}");
+}
+
+#[test]
+fn a_base_url_without_a_scheme_is_http_as_in_postman() {
+    let c = yaml_of(&collection(
+        r#"{"name": "b", "request": "{{baseUrl}}/status/200"},
+           {"name": "b2", "request": "{{baseUrl}}/status/201"},
+           {"name": "c", "request": "{{auth}}/token"},
+           {"name": "d", "request": "{{host}}:8080/other"}"#,
+        r#"{"key": "baseUrl", "value": "127.0.0.1:32831"}, {"key": "auth", "value": "auth.example.com"},
+           {"key": "host", "value": "localhost"}"#,
+    ));
+    let yaml = &c.yaml;
+    assert!(yaml.contains("target: \"http://127.0.0.1:32831\""), "{yaml}");
+    assert!(yaml.contains("url: /status/200"), "{yaml}");
+    // Another base variable is not the target: its URLs get the scheme Postman would add.
+    assert!(yaml.contains("url: \"http://{{ auth }}/token\""), "{yaml}");
+    // `{{host}}:8080` is a host and a port, not a base URL, but gets the scheme as well.
+    assert!(
+        yaml.contains("url: \"http://{{ host }}:8080/other\""),
+        "{yaml}"
+    );
+}
+

@@ -28,12 +28,17 @@ pub(super) fn run(args: &ConvertArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::usage(format!("{}: {e}", args.input.display())))?;
 
     // The written file must load: validate it with every environment variable it reads set to a
-    // stand-in (their real values are the user's to give).
+    // stand-in (their real values are the user's to give), a URL for one that starts URLs.
     let env = conversion
         .env
         .iter()
         .fold(LoadOptions::from_process_env(), |o, v| {
-            o.with_env(v.name.clone(), "stand-in")
+            let stand_in = if v.is_url {
+                "http://stand-in.invalid"
+            } else {
+                "stand-in"
+            };
+            o.with_env(v.name.clone(), stand_in)
         });
     let name = args
         .output

@@ -355,7 +355,7 @@ impl Converter {
     fn items(&mut self, items: &[Item], auth: Option<&PmAuth>) -> Vec<Step> {
         let mut steps = Vec::new();
         for item in items {
-            let auth = item.auth.as_ref().or(auth);
+            let auth = own_auth(item.auth.as_ref()).or(auth);
             if let Some(children) = &item.item {
                 let inner = self.items(children, auth);
                 if !inner.is_empty() {
@@ -406,7 +406,7 @@ impl Converter {
             RequestOrUrl::Request(r) => Some(r),
             RequestOrUrl::Url(_) => None,
         };
-        let auth = request.and_then(|r| r.auth.as_ref()).or(auth);
+        let auth = own_auth(request.and_then(|r| r.auth.as_ref())).or(auth);
         if let Some(request) = request {
             self.headers(&mut step, &request.header);
             if let Some(body) = &request.body {
@@ -730,6 +730,12 @@ impl Converter {
                 .push(format!("Postman auth of type {other} is not converted")),
         }
     }
+}
+
+/// An item's own auth: `inherit` (what Postman writes for "inherit auth from parent") is none
+/// of its own, so the parent's applies.
+fn own_auth(auth: Option<&PmAuth>) -> Option<&PmAuth> {
+    auth.filter(|a| a.kind != "inherit")
 }
 
 /// The URL of a request as Postman shows it.

@@ -154,3 +154,24 @@ fn a_base_url_without_a_scheme_is_http_as_in_postman() {
     );
 }
 
+#[test]
+fn inherited_auth_is_the_parents() {
+    let c = yaml_of(&collection(
+        r#"{"name": "folder", "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{token}}"}]},
+            "item": [
+              {"name": "me", "request": {"method": "GET", "url": "http://127.0.0.1:9/me", "auth": {"type": "inherit"}}},
+              {"name": "inner", "auth": {"type": "inherit"}, "item": [
+                {"name": "deep", "request": {"method": "GET", "url": "http://127.0.0.1:9/deep"}}
+              ]}
+            ]}"#,
+        "",
+    ));
+    let yaml = &c.yaml;
+    assert!(!yaml.contains("not converted"), "{yaml}");
+    assert_eq!(
+        yaml.matches("auth: { bearer: \"{{ env.TOKEN }}\" }").count(),
+        2,
+        "{yaml}"
+    );
+}
+

@@ -4,7 +4,7 @@
 //! and captures.
 //!
 //! Module map: `file` (the format), `syntax` (`{{var}}` and `{{$dynamic}}`), `scripts` (what
-//! test scripts say), `url` (base URL variables, the scheme Postman adds).
+//! test scripts say), `url` (base URL variables, the scheme Postman adds, query text).
 
 mod file;
 mod scripts;
@@ -15,7 +15,7 @@ use self::file::{Auth as PmAuth, Collection, Item, KeyValue, RequestBody, Reques
 use self::scripts::{Reader, ScriptFacts};
 use crate::model::{Auth, Body, Document, Json, RequestStep, Step};
 use crate::secrets::{self, EnvVar, Vault};
-use crate::text::Text;
+use crate::text::{Piece, Text};
 use crate::{Conversion, ConvertError, Skipped};
 
 /// The boundary of multipart bodies written from `formdata`.
@@ -488,28 +488,61 @@ impl Converter {
             }
         }
         step.url = text;
-        let listed: Vec<(String, String)> = match parts {
+        // Name and value (`None`: no `=`), as Postman sends them.
+        let listed: Vec<(String, Option<String>)> = match parts {
             Some((q, _)) if !q.is_empty() => q
                 .iter()
                 .filter(|kv| !kv.disabled)
-                .filter_map(|kv| Some((kv.key.clone()?, kv.value_text())))
+                .filter_map(|kv| {
+                    let value = kv.value.as_ref().filter(|v| !v.is_null());
+                    Some((kv.key.clone()?, value.map(|_| kv.value_text())))
+                })
                 .collect(),
             _ => query
                 .split('&')
                 .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (k.to_owned(), v.to_owned())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (p.to_owned(), None),
                 })
                 .collect(),
         };
-        for (name, value) in listed {
-            let mut value = self.template(&value);
+        // Postman's query text is what goes on the wire, escapes made; `query:` escapes what it
+        // is given, so the text is decoded once for it. Where decoding cannot give back what
+        // was sent — a `+` (a space to some servers, a plus to others), a `%` that escapes
+        // nothing — the query stays in the URL as written.
+        let as_sent = listed.iter().any(|(name, value)| {
+            !url::query_text_decodes(name)
+                || value
+                    .as_deref()
+                    .is_some_and(|v| !url::query_text_decodes(v))
+        });
+        for (i, (name, value)) in listed.into_iter().enumerate() {
+            let name = if as_sent {
+                name
+            } else {
+                url::percent_decode(&name).unwrap_or(name)
+            };
+            let mut value_text = self.template(value.as_deref().unwrap_or(""));
+            if !as_sent {
+                value_text = decode_literals(value_text);
+            }
             if secrets::is_secret_name(&name) {
                 self.vault
-                    .hide(&mut value, &name, &format!("query parameter {name}"));
+                    .hide(&mut value_text, &name, &format!("query parameter {name}"));
             }
-            step.query.push((name, value));
+            if as_sent {
+                step.url.append(Text::lit(format!(
+                    "{}{name}",
+                    if i == 0 { '?' } else { '&' }
+                )));
+                if value.is_some() {
+                    step.url.append(Text::lit("="));
+                    step.url.append(value_text);
+                }
+            } else {
+                step.query.push((name, value_text));
+            }
         }
     }
 
@@ -730,6 +763,18 @@ impl Converter {
                 .push(format!("Postman auth of type {other} is not converted")),
         }
     }
+}
+
+/// `text` with its literal pieces percent-decoded (those that decode).
+fn decode_literals(text: Text) -> Text {
+    let mut out = Text::default();
+    for piece in text.0 {
+        out.push(match piece {
+            Piece::Lit(s) => Piece::Lit(url::percent_decode(&s).unwrap_or(s)),
+            expr @ Piece::Expr(_) => expr,
+        });
+    }
+    out
 }
 
 /// An item's own auth: `inherit` (what Postman writes for "inherit auth from parent") is none

@@ -137,16 +137,19 @@ fn a_base_url_without_a_scheme_is_http_as_in_postman() {
     let c = yaml_of(&collection(
         r#"{"name": "b", "request": "{{baseUrl}}/status/200"},
            {"name": "b2", "request": "{{baseUrl}}/status/201"},
-           {"name": "c", "request": "{{auth}}/token"},
+           {"name": "c", "request": "{{login}}/token"},
            {"name": "d", "request": "{{host}}:8080/other"}"#,
-        r#"{"key": "baseUrl", "value": "127.0.0.1:32831"}, {"key": "auth", "value": "auth.example.com"},
+        r#"{"key": "baseUrl", "value": "127.0.0.1:32831"}, {"key": "login", "value": "login.example.com"},
            {"key": "host", "value": "localhost"}"#,
     ));
     let yaml = &c.yaml;
-    assert!(yaml.contains("target: \"http://127.0.0.1:32831\""), "{yaml}");
+    assert!(
+        yaml.contains("target: \"http://127.0.0.1:32831\""),
+        "{yaml}"
+    );
     assert!(yaml.contains("url: /status/200"), "{yaml}");
     // Another base variable is not the target: its URLs get the scheme Postman would add.
-    assert!(yaml.contains("url: \"http://{{ auth }}/token\""), "{yaml}");
+    assert!(yaml.contains("url: \"http://{{ login }}/token\""), "{yaml}");
     // `{{host}}:8080` is a host and a port, not a base URL, but gets the scheme as well.
     assert!(
         yaml.contains("url: \"http://{{ host }}:8080/other\""),
@@ -169,9 +172,32 @@ fn inherited_auth_is_the_parents() {
     let yaml = &c.yaml;
     assert!(!yaml.contains("not converted"), "{yaml}");
     assert_eq!(
-        yaml.matches("auth: { bearer: \"{{ env.TOKEN }}\" }").count(),
+        yaml.matches("auth: { bearer: \"{{ env.TOKEN }}\" }")
+            .count(),
         2,
         "{yaml}"
     );
 }
 
+#[test]
+fn query_values_are_decoded_once() {
+    let c = yaml_of(&collection(
+        r#"{"name": "search", "request": "http://127.0.0.1:9/echo?q=a%20b&t=2024-01-01T00%3A00%3A00Z"},
+           {"name": "parts", "request": {"method": "GET", "url": {"raw": "http://127.0.0.1:9/p?name=caf%C3%A9&page={{page}}",
+              "protocol": "http", "host": ["127", "0", "0", "1"], "port": "9", "path": ["p"],
+              "query": [{"key": "name", "value": "caf%C3%A9"}, {"key": "page", "value": "{{page}}"}]}}},
+           {"name": "plus", "request": "http://127.0.0.1:9/plus?q=a+b&r=1"}"#,
+        r#"{"key": "page", "value": "2"}"#,
+    ));
+    let yaml = &c.yaml;
+    assert!(yaml.contains("q: a b"), "{yaml}");
+    assert!(yaml.contains("t: \"2024-01-01T00:00:00Z\""), "{yaml}");
+    assert!(yaml.contains("name: \"café\""), "{yaml}");
+    assert!(yaml.contains("page: \"{{ page }}\""), "{yaml}");
+    assert!(!yaml.contains("%20") && !yaml.contains("%3A"), "{yaml}");
+    // A `+` means a space to some servers and a plus to others: the query is kept as sent.
+    assert!(
+        yaml.contains("url: \"http://127.0.0.1:9/plus?q=a+b&r=1\""),
+        "{yaml}"
+    );
+}

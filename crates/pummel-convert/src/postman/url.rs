@@ -1,5 +1,8 @@
-//! URLs as Postman writes them: the variable a URL starts with (`{{baseUrl}}/api/apps`), and the
-//! `http://` Postman puts before a URL that has no scheme (`localhost:3000/api`).
+//! URLs as Postman writes them: the variable a URL starts with (`{{baseUrl}}/api/apps`), the
+//! `http://` Postman puts before a URL that has no scheme (`localhost:3000/api`), and query text,
+//! which Postman keeps as it is sent (`q=a%20b`).
+
+use super::syntax::{self, Part};
 
 /// The `{{name}}` a URL starts with, and the rest of the URL after it.
 pub(crate) fn leading_variable(url: &str) -> Option<(&str, &str)> {
@@ -40,6 +43,34 @@ pub(crate) fn lacks_scheme(value: &str) -> bool {
         && !value.contains(char::is_whitespace)
 }
 
+/// `%XX` escapes decoded; `None` when a `%` escapes nothing (the decoder would keep it, and
+/// `query:` would then send `%25`) or the bytes are not UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let stray = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if stray {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
+    Some(decoded.into_owned())
+}
+
+/// Whether query text (a name or a value, `{{var}}` references aside) decodes to exactly what
+/// it sends once `query:` encodes it again: no `+`, no `%` that escapes nothing.
+pub(crate) fn query_text_decodes(text: &str) -> bool {
+    syntax::parts(text).iter().all(|part| match part {
+        Part::Lit(lit) => !lit.contains('+') && percent_decode(lit).is_some(),
+        Part::Var(_) => true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +95,17 @@ mod tests {
         assert_eq!(base_url("{{host}}/api"), None);
         assert_eq!(base_url("ftp://files"), None);
         assert_eq!(base_url(""), None);
+    }
+
+    #[test]
+    fn query_text() {
+        assert_eq!(percent_decode("a%20b%3A").as_deref(), Some("a b:"));
+        assert_eq!(percent_decode("caf%C3%A9").as_deref(), Some("café"));
+        assert_eq!(percent_decode("100%"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%FF"), None);
+        assert!(query_text_decodes("{{q}}%20x"));
+        assert!(!query_text_decodes("a+b"));
+        assert!(!query_text_decodes("50%off"));
     }
 }

@@ -99,6 +99,8 @@ fn request_step(out: &mut String, indent: usize, step: &RequestStep) {
     }
     if step.stop_at_redirect {
         let _ = writeln!(out, "{inner}follow_redirects: false");
+    } else if let Some(max) = step.max_redirects {
+        let _ = writeln!(out, "{inner}follow_redirects: {max}");
     }
     match &step.body {
         None => {}

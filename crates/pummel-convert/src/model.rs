@@ -52,6 +52,9 @@ pub(crate) struct RequestStep {
     /// The recorded response is a redirect that nothing followed: the step
     /// says `follow_redirects: false`, so its check and captures see it too.
     pub(crate) stop_at_redirect: bool,
+    /// Redirects followed at most, when not the default 10 (`follow_redirects: N`);
+    /// `stop_at_redirect` wins.
+    pub(crate) max_redirects: Option<u32>,
 }
 
 #[derive(Debug)]

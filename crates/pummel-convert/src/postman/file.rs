@@ -12,6 +12,8 @@ pub(crate) struct Collection {
     pub(crate) variable: Vec<Variable>,
     #[serde(default)]
     pub(crate) auth: Option<Auth>,
+    #[serde(default, rename = "protocolProfileBehavior")]
+    pub(crate) behavior: Option<Behavior>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +37,19 @@ pub(crate) struct Item {
     pub(crate) event: Vec<Event>,
     #[serde(default)]
     pub(crate) auth: Option<Auth>,
+    /// Settings of a request, or of a folder's requests.
+    #[serde(default, rename = "protocolProfileBehavior")]
+    pub(crate) behavior: Option<Behavior>,
+}
+
+/// The settings of `protocolProfileBehavior` that conversion reads. Kept as JSON values: a
+/// setting of an unexpected type is ignored rather than failing the whole collection.
+#[derive(Debug, Deserialize, Clone)]
+pub(crate) struct Behavior {
+    #[serde(default, rename = "followRedirects")]
+    pub(crate) follow_redirects: Option<serde_json::Value>,
+    #[serde(default, rename = "maxRedirects")]
+    pub(crate) max_redirects: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

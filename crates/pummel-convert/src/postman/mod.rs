@@ -11,7 +11,9 @@ mod scripts;
 mod syntax;
 mod url;
 
-use self::file::{Auth as PmAuth, Collection, Item, KeyValue, RequestBody, RequestOrUrl, UrlSpec};
+use self::file::{
+    Auth as PmAuth, Behavior, Collection, Item, KeyValue, RequestBody, RequestOrUrl, UrlSpec,
+};
 use self::scripts::{Reader, ScriptFacts};
 use crate::model::{Auth, Body, Document, Json, RequestStep, Step};
 use crate::secrets::{self, EnvVar, Vault};
@@ -68,7 +70,8 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
     collect_captures(&collection.item, &converter.reader, &mut converter.captured);
     converter.find_bases(&collection.item);
 
-    let steps = converter.items(&collection.item, collection.auth.as_ref());
+    let redirects = Redirects::default().within(collection.behavior.as_ref());
+    let steps = converter.items(&collection.item, collection.auth.as_ref(), redirects);
     if converter.requests == 0 {
         return Err(ConvertError::Empty(
             "the collection holds no request".to_owned(),
@@ -352,12 +355,13 @@ impl Converter {
             .map(|(_, v, _)| v.clone())
     }
 
-    fn items(&mut self, items: &[Item], auth: Option<&PmAuth>) -> Vec<Step> {
+    fn items(&mut self, items: &[Item], auth: Option<&PmAuth>, redirects: Redirects) -> Vec<Step> {
         let mut steps = Vec::new();
         for item in items {
             let auth = own_auth(item.auth.as_ref()).or(auth);
+            let redirects = redirects.within(item.behavior.as_ref());
             if let Some(children) = &item.item {
-                let inner = self.items(children, auth);
+                let inner = self.items(children, auth, redirects);
                 if !inner.is_empty() {
                     steps.push(Step::Group {
                         name: item.name.clone(),
@@ -365,7 +369,8 @@ impl Converter {
                     });
                 }
             } else if let Some(request) = &item.request {
-                let step = self.request(item, request, auth);
+                let mut step = self.request(item, request, auth);
+                redirects.apply(&mut step);
                 self.requests += 1;
                 steps.push(Step::Request(Box::new(step)));
             }
@@ -761,6 +766,46 @@ impl Converter {
             other => step
                 .comments
                 .push(format!("Postman auth of type {other} is not converted")),
+        }
+    }
+}
+
+/// How many redirects Postman follows for a request: its `protocolProfileBehavior`, or its
+/// folders' and the collection's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Redirects {
+    /// `followRedirects`: Postman's default is to follow.
+    follow: Option<bool>,
+    /// `maxRedirects`: Postman's default is 10, as pummel's.
+    max: Option<u64>,
+}
+
+impl Redirects {
+    /// These settings, with what `behavior` (of an item inside) says instead.
+    fn within(self, behavior: Option<&Behavior>) -> Redirects {
+        let Some(b) = behavior else { return self };
+        Redirects {
+            follow: b
+                .follow_redirects
+                .as_ref()
+                .and_then(serde_json::Value::as_bool)
+                .or(self.follow),
+            max: b
+                .max_redirects
+                .as_ref()
+                .and_then(serde_json::Value::as_u64)
+                .or(self.max),
+        }
+    }
+
+    fn apply(self, step: &mut RequestStep) {
+        match (self.follow, self.max) {
+            (Some(false), _) | (_, Some(0)) => step.stop_at_redirect = true,
+            // pummel follows 10 by default, and 100 at most.
+            (_, Some(max)) if max != 10 => {
+                step.max_redirects = Some(u32::try_from(max.min(100)).unwrap_or(100));
+            }
+            _ => {}
         }
     }
 }

@@ -201,3 +201,20 @@ fn query_values_are_decoded_once() {
         "{yaml}"
     );
 }
+#[test]
+fn redirects_postman_does_not_follow_are_not_followed() {
+    let c = yaml_of(&collection(
+        r#"{"name": "login", "request": "http://127.0.0.1:9/redirect/1",
+            "protocolProfileBehavior": {"followRedirects": false},
+            "event": [{"listen": "test", "script": {"exec": ["pm.response.to.have.status(302);"]}}]},
+           {"name": "few", "request": "http://127.0.0.1:9/redirect/5", "protocolProfileBehavior": {"maxRedirects": 3}},
+           {"name": "folder", "protocolProfileBehavior": {"followRedirects": false}, "item": [
+             {"name": "inside", "request": "http://127.0.0.1:9/redirect/2"}
+           ]}"#,
+        "",
+    ));
+    let yaml = &c.yaml;
+    assert_eq!(yaml.matches("follow_redirects: false").count(), 2, "{yaml}");
+    assert!(yaml.contains("follow_redirects: 3"), "{yaml}");
+    assert!(yaml.contains("status: 302"), "{yaml}");
+}

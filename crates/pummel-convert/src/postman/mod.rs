@@ -625,14 +625,10 @@ impl Converter {
             }
             "urlencoded" => Some(Body::Form(self.fields(&body.urlencoded))),
             "formdata" => self.multipart(step, &body.formdata),
-            "graphql" => body.graphql.as_ref().map(|g| {
-                let mut value = g.clone();
-                if let Some(vars) = value.get("variables").and_then(serde_json::Value::as_str) {
-                    let parsed = serde_json::from_str(vars).unwrap_or(serde_json::Value::Null);
-                    value["variables"] = parsed;
-                }
-                Body::Json(self.json(&value))
-            }),
+            "graphql" => body
+                .graphql
+                .as_ref()
+                .map(|g| self.graphql(step, g, &content_type)),
             "file" => {
                 let src = body
                     .file
@@ -658,6 +654,60 @@ impl Converter {
             step.headers.retain(|(n, _)| n != "content-type");
         }
         step.body = converted;
+    }
+
+    /// A GraphQL body: `query` and `variables`, which Postman keeps as JSON text.
+    fn graphql(
+        &mut self,
+        step: &mut RequestStep,
+        graphql: &serde_json::Value,
+        content_type: &str,
+    ) -> Body {
+        let mut value = graphql.clone();
+        let Some(variables) = value
+            .get("variables")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Body::Json(self.json(&value));
+        };
+        match serde_json::from_str(&variables) {
+            Ok(parsed) => {
+                value["variables"] = parsed;
+                Body::Json(self.json(&value))
+            }
+            // `{"id": {{appId}}}` is not JSON until Postman fills it in: the body is sent as
+            // text, which the template fills in the same way (as for a raw JSON body).
+            Err(_) if variables.contains("{{") => {
+                let mut text = Text::lit("{");
+                if let Some(fields) = value.as_object() {
+                    for (i, (key, field)) in fields.iter().enumerate() {
+                        if i > 0 {
+                            text.append(Text::lit(","));
+                        }
+                        text.append(Text::lit(format!(
+                            "{}:",
+                            serde_json::Value::from(key.as_str())
+                        )));
+                        if key == "variables" {
+                            text.append(self.template(&variables));
+                        } else {
+                            text.append(self.template(&field.to_string()));
+                        }
+                    }
+                }
+                text.append(Text::lit("}"));
+                if content_type.is_empty() {
+                    step.headers
+                        .push(("content-type".to_owned(), Text::lit("application/json")));
+                }
+                Body::Raw(text)
+            }
+            Err(_) => {
+                value["variables"] = serde_json::Value::Null;
+                Body::Json(self.json(&value))
+            }
+        }
     }
 
     fn fields(&mut self, list: &[KeyValue]) -> Vec<(String, Text)> {

@@ -218,3 +218,20 @@ fn redirects_postman_does_not_follow_are_not_followed() {
     assert!(yaml.contains("follow_redirects: 3"), "{yaml}");
     assert!(yaml.contains("status: 302"), "{yaml}");
 }
+#[test]
+fn graphql_variables_with_a_template_are_sent_filled_in() {
+    let c = yaml_of(&collection(
+        r#"{"name": "gql", "request": {"method": "POST", "url": "http://127.0.0.1:9/echo",
+            "body": {"mode": "graphql", "graphql": {"query": "query($id: ID!) { app(id: $id) { name } }", "variables": "{\"id\": {{appId}}}"}}}}"#,
+        r#"{"key": "appId", "value": "5"}"#,
+    ));
+    let yaml = &c.yaml;
+    assert!(!yaml.contains("null"), "{yaml}");
+    assert!(
+        yaml.contains(
+            r#"body: "{\"query\":\"query($id: ID!) { app(id: $id) { name } }\",\"variables\":{\"id\": {{ appId }}}}""#
+        ),
+        "{yaml}"
+    );
+    assert!(yaml.contains("content-type: application/json"), "{yaml}");
+}

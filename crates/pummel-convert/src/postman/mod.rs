@@ -65,6 +65,7 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
         bases: Vec::new(),
         target: None,
         requests: 0,
+        without_url: Vec::new(),
         approximated: Vec::new(),
     };
     collect_captures(&collection.item, &converter.reader, &mut converter.captured);
@@ -73,9 +74,12 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
     let redirects = Redirects::default().within(collection.behavior.as_ref());
     let steps = converter.items(&collection.item, collection.auth.as_ref(), redirects);
     if converter.requests == 0 {
-        return Err(ConvertError::Empty(
-            "the collection holds no request".to_owned(),
-        ));
+        let what = if converter.without_url.is_empty() {
+            "the collection holds no request"
+        } else {
+            "the collection holds no request with a URL"
+        };
+        return Err(ConvertError::Empty(what.to_owned()));
     }
     let mut doc = Document {
         name: Some(collection.info.name.clone()),
@@ -90,6 +94,17 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
     ));
     doc.header.push("Folders are groups; collection variables are `variables`; values test scripts keep are captures.".to_owned());
     doc.variables = converter.variables_section();
+    if !converter.without_url.is_empty() {
+        let names: Vec<String> = converter
+            .without_url
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect();
+        doc.header.push(format!(
+            "Left out, for want of a URL: {}.",
+            names.join(", ")
+        ));
+    }
     if !converter.approximated.is_empty() {
         let names: Vec<String> = converter
             .approximated
@@ -170,6 +185,8 @@ struct Converter {
     /// The base most URLs start with: the file's `target`, which those URLs are relative to.
     target: Option<String>,
     requests: usize,
+    /// Requests left out because they have no URL (Postman saves a request before it has one).
+    without_url: Vec<String>,
     /// Dynamic values (`$randomCity`) that pummel has no generator for, each
     /// replaced by random letters and digits.
     approximated: Vec<String>,
@@ -369,6 +386,10 @@ impl Converter {
                     });
                 }
             } else if let Some(request) = &item.request {
+                if request_url(request).0.trim().is_empty() {
+                    self.without_url.push(item.name.clone());
+                    continue;
+                }
                 let mut step = self.request(item, request, auth);
                 redirects.apply(&mut step);
                 self.requests += 1;
@@ -389,19 +410,12 @@ impl Converter {
             method: "GET".to_owned(),
             ..RequestStep::default()
         };
-        let (url, spec) = match request {
-            RequestOrUrl::Url(u) => (u.clone(), None),
-            RequestOrUrl::Request(r) => {
-                if let Some(m) = &r.method {
-                    m.to_ascii_uppercase().clone_into(&mut step.method);
-                }
-                match &r.url {
-                    Some(UrlSpec::Text(u)) => (u.clone(), None),
-                    Some(UrlSpec::Parts(parts)) => (assemble(parts), Some(parts)),
-                    None => (String::new(), None),
-                }
+        if let RequestOrUrl::Request(r) = request {
+            if let Some(m) = &r.method {
+                m.to_ascii_uppercase().clone_into(&mut step.method);
             }
-        };
+        }
+        let (url, spec) = request_url(request);
         self.url(
             &mut step,
             &url,
@@ -630,17 +644,22 @@ impl Converter {
                 .as_ref()
                 .map(|g| self.graphql(step, g, &content_type)),
             "file" => {
+                // The path is one on the machine the collection was exported from (or relative
+                // to Postman's working directory there): a `file:` naming it would stop the
+                // scenario from loading anywhere else, so the user is told what to copy.
                 let src = body
                     .file
                     .as_ref()
                     .and_then(|f| f.get("src"))
-                    .and_then(serde_json::Value::as_str);
-                src.map(|s| {
-                    step.comments.push(
-                        "the body is a file: the path is relative to this scenario file".to_owned(),
-                    );
-                    Body::File(s.to_owned())
-                })
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|s| !s.trim().is_empty());
+                step.comments.push(match src {
+                    Some(src) => format!(
+                        "not converted: the body is the file {src} of the machine the collection comes from; copy it beside this file and add `file: NAME` to the request"
+                    ),
+                    None => "not converted: the body is a file the collection does not name".to_owned(),
+                });
+                None
             }
             _ => None,
         };
@@ -905,19 +924,25 @@ fn assemble(parts: &file::UrlParts) -> String {
     url
 }
 
+/// A request's URL as Postman shows it (empty when it has none), and its parts when given.
+fn request_url(request: &RequestOrUrl) -> (String, Option<&file::UrlParts>) {
+    match request {
+        RequestOrUrl::Url(u) => (u.clone(), None),
+        RequestOrUrl::Request(r) => match &r.url {
+            Some(UrlSpec::Text(u)) => (u.clone(), None),
+            Some(UrlSpec::Parts(parts)) => (assemble(parts), Some(parts)),
+            None => (String::new(), None),
+        },
+    }
+}
+
 fn raw_urls(items: &[Item], out: &mut Vec<String>) {
     for item in items {
         if let Some(children) = &item.item {
             raw_urls(children, out);
         }
-        match &item.request {
-            Some(RequestOrUrl::Url(u)) => out.push(u.clone()),
-            Some(RequestOrUrl::Request(r)) => match &r.url {
-                Some(UrlSpec::Text(u)) => out.push(u.clone()),
-                Some(UrlSpec::Parts(p)) => out.push(assemble(p)),
-                None => {}
-            },
-            None => {}
+        if let Some(request) = &item.request {
+            out.push(request_url(request).0);
         }
     }
 }

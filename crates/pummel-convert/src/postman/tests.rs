@@ -235,3 +235,29 @@ fn graphql_variables_with_a_template_are_sent_filled_in() {
     );
     assert!(yaml.contains("content-type: application/json"), "{yaml}");
 }
+#[test]
+fn a_file_from_the_exporting_machine_and_a_request_without_url_are_reported() {
+    let c = yaml_of(&collection(
+        r#"{"name": "file", "request": {"method": "POST", "url": "http://127.0.0.1:9/echo",
+            "body": {"mode": "file", "file": {"src": "/abs/path/data.bin"}}}},
+           {"name": "noneurl", "request": {"method": "GET", "header": [], "url": null}},
+           {"name": "blank", "request": {"method": "GET", "url": ""}}"#,
+        "",
+    ));
+    let yaml = &c.yaml;
+    assert_eq!(c.steps, 1, "{yaml}");
+    // A `file:` naming a path of another machine would stop the file from loading.
+    assert!(
+        !yaml.lines().any(|l| l.trim_start().starts_with("file:")),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("# not converted: the body is the file /abs/path/data.bin"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("url: \"http://\""), "{yaml}");
+    assert!(
+        yaml.contains("Left out, for want of a URL: \"noneurl\", \"blank\"."),
+        "{yaml}"
+    );
+}

@@ -639,10 +639,7 @@ impl Converter {
             }
             "urlencoded" => Some(Body::Form(self.fields(&body.urlencoded))),
             "formdata" => self.multipart(step, &body.formdata),
-            "graphql" => body
-                .graphql
-                .as_ref()
-                .map(|g| self.graphql(step, g, &content_type)),
+            "graphql" => body.graphql.as_ref().map(|g| self.graphql(step, g)),
             "file" => {
                 // The path is one on the machine the collection was exported from (or relative
                 // to Postman's working directory there): a `file:` naming it would stop the
@@ -675,58 +672,46 @@ impl Converter {
         step.body = converted;
     }
 
-    /// A GraphQL body: `query` and `variables`, which Postman keeps as JSON text.
-    fn graphql(
-        &mut self,
-        step: &mut RequestStep,
-        graphql: &serde_json::Value,
-        content_type: &str,
-    ) -> Body {
-        let mut value = graphql.clone();
-        let Some(variables) = value
-            .get("variables")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-        else {
-            return Body::Json(self.json(&value));
-        };
-        match serde_json::from_str(&variables) {
-            Ok(parsed) => {
-                value["variables"] = parsed;
-                Body::Json(self.json(&value))
-            }
-            // `{"id": {{appId}}}` is not JSON until Postman fills it in: the body is sent as
-            // text, which the template fills in the same way (as for a raw JSON body).
-            Err(_) if variables.contains("{{") => {
-                let mut text = Text::lit("{");
-                if let Some(fields) = value.as_object() {
-                    for (i, (key, field)) in fields.iter().enumerate() {
-                        if i > 0 {
-                            text.append(Text::lit(","));
-                        }
-                        text.append(Text::lit(format!(
-                            "{}:",
-                            serde_json::Value::from(key.as_str())
-                        )));
-                        if key == "variables" {
-                            text.append(self.template(&variables));
-                        } else {
-                            text.append(self.template(&field.to_string()));
-                        }
-                    }
-                }
-                text.append(Text::lit("}"));
-                if content_type.is_empty() {
-                    step.headers
-                        .push(("content-type".to_owned(), Text::lit("application/json")));
-                }
-                Body::Raw(text)
-            }
-            Err(_) => {
-                value["variables"] = serde_json::Value::Null;
-                Body::Json(self.json(&value))
+    /// A GraphQL body as Postman sends it: `query`, `operationName` and `variables`, which
+    /// Postman keeps as JSON text, fills in and sends as it is (left out when empty).
+    fn graphql(&mut self, step: &mut RequestStep, graphql: &serde_json::Value) -> Body {
+        use serde_json::Value;
+        let mut object = serde_json::Map::new();
+        for key in ["query", "operationName"] {
+            if let Some(text) = graphql.get(key).and_then(Value::as_str) {
+                object.insert(key.to_owned(), Value::from(text));
             }
         }
+        let variables = match graphql.get("variables") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.trim().is_empty() => None,
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(parsed) => Some(parsed),
+                // `{"id": {{appId}}}` is not JSON until Postman fills it in: the body is sent as
+                // text, which the template fills in the same way (as for a raw JSON body).
+                Err(_) => {
+                    let mut body = Text::lit("{");
+                    for (key, value) in &object {
+                        body.append(Text::lit(format!("{}:", Value::from(key.as_str()))));
+                        body.append(self.template(&value.to_string()));
+                        body.append(Text::lit(","));
+                    }
+                    body.append(Text::lit("\"variables\":"));
+                    body.append(self.template(text));
+                    body.append(Text::lit("}"));
+                    if !step.headers.iter().any(|(n, _)| n == "content-type") {
+                        step.headers
+                            .push(("content-type".to_owned(), Text::lit("application/json")));
+                    }
+                    return Body::Raw(body);
+                }
+            },
+            Some(other) => Some(other.clone()),
+        };
+        if let Some(variables) = variables {
+            object.insert("variables".to_owned(), variables);
+        }
+        Body::Json(self.json(&Value::Object(object)))
     }
 
     fn fields(&mut self, list: &[KeyValue]) -> Vec<(String, Text)> {

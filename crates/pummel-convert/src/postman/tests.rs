@@ -234,6 +234,19 @@ fn graphql_variables_with_a_template_are_sent_filled_in() {
         "{yaml}"
     );
     assert!(yaml.contains("content-type: application/json"), "{yaml}");
+    // Empty variables are left out, as Postman leaves them out.
+    let empty = yaml_of(&collection(
+        r#"{"name": "gql", "request": {"method": "POST", "url": "http://127.0.0.1:9/echo",
+            "body": {"mode": "graphql", "graphql": {"query": "{ apps { name } }", "variables": ""}}}}"#,
+        "",
+    ));
+    assert!(
+        empty
+            .yaml
+            .contains(r#"json: {"query": "{ apps { name } }"}"#),
+        "{}",
+        empty.yaml
+    );
 }
 #[test]
 fn a_file_from_the_exporting_machine_and_a_request_without_url_are_reported() {

@@ -607,12 +607,14 @@ impl Converter {
             .and_then(|(_, v)| v.as_literal())
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let has_content_type = step.headers.iter().any(|(n, _)| n == "content-type");
+        // Postman's default language for a raw body is text.
         let language = body
             .options
             .as_ref()
             .and_then(|o| o.pointer("/raw/language"))
             .and_then(serde_json::Value::as_str)
-            .unwrap_or("");
+            .unwrap_or("text");
         let converted = match body.mode.as_deref().unwrap_or("raw") {
             "raw" => {
                 let raw = body.raw.clone().unwrap_or_default();
@@ -624,7 +626,7 @@ impl Converter {
                         Err(_) => {
                             // `{"rating": {{rating}}}` is not JSON until Postman fills it in:
                             // sent as text, the template fills it in the same way.
-                            if content_type.is_empty() {
+                            if !has_content_type {
                                 step.headers.push((
                                     "content-type".to_owned(),
                                     Text::lit("application/json"),
@@ -634,6 +636,14 @@ impl Converter {
                         }
                     }
                 } else {
+                    // Postman sends a raw body with the type of its language unless the request
+                    // sets one.
+                    if !has_content_type {
+                        step.headers.push((
+                            "content-type".to_owned(),
+                            Text::lit(raw_content_type(language)),
+                        ));
+                    }
                     Some(Body::Raw(self.template(&raw)))
                 }
             }
@@ -821,6 +831,18 @@ impl Converter {
                 .comments
                 .push(format!("Postman auth of type {other} is not converted")),
         }
+    }
+}
+
+/// The `Content-Type` Postman gives a raw body of this language (`options.raw.language`);
+/// text for one it does not know.
+fn raw_content_type(language: &str) -> &'static str {
+    match language {
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "html" => "text/html",
+        "javascript" => "application/javascript",
+        _ => "text/plain",
     }
 }
 

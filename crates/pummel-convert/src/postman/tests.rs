@@ -274,3 +274,43 @@ fn a_file_from_the_exporting_machine_and_a_request_without_url_are_reported() {
         "{yaml}"
     );
 }
+#[test]
+fn raw_bodies_are_sent_with_postmans_content_type() {
+    let raw = |name: &str, language: &str, header: &str| {
+        format!(
+            r#"{{"name": "{name}", "request": {{"method": "POST", "url": "http://127.0.0.1:9/echo", "header": [{header}],
+                "body": {{"mode": "raw", "raw": "<a>1</a>", "options": {{"raw": {{"language": "{language}"}}}}}}}}}}"#
+        )
+    };
+    let items = [
+        raw("xml", "xml", ""),
+        raw("text", "text", ""),
+        raw("html", "html", ""),
+        raw("js", "javascript", ""),
+        raw(
+            "own",
+            "xml",
+            r#"{"key": "Content-Type", "value": "text/xml"}"#,
+        ),
+        // No language: Postman's default, text.
+        r#"{"name": "plain", "request": {"method": "POST", "url": "http://127.0.0.1:9/echo",
+            "body": {"mode": "raw", "raw": "hello"}}}"#
+            .to_owned(),
+    ];
+    let c = yaml_of(&collection(&items.join(","), ""));
+    let yaml = &c.yaml;
+    for (content_type, count) in [
+        ("application/xml", 1),
+        ("text/plain", 2),
+        ("text/html", 1),
+        ("application/javascript", 1),
+        ("text/xml", 1),
+    ] {
+        assert_eq!(
+            yaml.matches(&format!("content-type: {content_type}\n"))
+                .count(),
+            count,
+            "{content_type}: {yaml}"
+        );
+    }
+}

@@ -60,6 +60,7 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
             .filter_map(|v| Some((v.key.clone()?, value_text(v.value.as_ref()), v.kind.clone())))
             .collect(),
         captured: Vec::new(),
+        secret_variables: Vec::new(),
         env: Vec::new(),
         vault: Vault::default(),
         bases: Vec::new(),
@@ -177,6 +178,9 @@ struct Converter {
     variables: Vec<(String, String, Option<String>)>,
     /// Variables test scripts set.
     captured: Vec<String>,
+    /// Collection variables used where a secret goes (a bearer token, a password field): their
+    /// values are read from the environment.
+    secret_variables: Vec<String>,
     /// Variables no one defines: read from the environment.
     env: Vec<EnvVar>,
     vault: Vault,
@@ -307,12 +311,23 @@ impl Converter {
             {
                 continue;
             }
-            let secret = secrets::is_secret_name(&name) || kind.as_deref() == Some("secret");
+            let secret = secrets::is_secret_name(&name)
+                || kind.as_deref() == Some("secret")
+                || self.secret_variables.contains(&name);
             if self.captured.contains(&name) && (value.is_empty() || secret) {
                 continue;
             }
-            let text = if secret {
-                let mut t = Text::lit(value.clone());
+            let text = if secret && value.is_empty() {
+                // Left empty for each user to fill in: from the environment too.
+                Text::expr(self.env_var(
+                    &name,
+                    format!(
+                        "the Postman variable {{{{{name}}}}}, a secret the collection leaves empty"
+                    ),
+                    false,
+                ))
+            } else if secret {
+                let mut t = self.template(&value);
                 self.vault
                     .hide(&mut t, &name, &format!("collection variable {name}"));
                 t
@@ -322,6 +337,26 @@ impl Converter {
             out.push((syntax::variable_name(&name), text));
         }
         out
+    }
+
+    /// Hides a value in a secret position (a token, a password, an API key): a literal moves to
+    /// the environment now, and the collection variables it names are marked, so that
+    /// `variables:` reads their values from the environment too.
+    fn hide(&mut self, text: &mut Text, hint: &str, used_for: &str) {
+        self.vault.hide(text, hint, used_for);
+        for piece in &text.0 {
+            let Piece::Expr(expr) = piece else { continue };
+            let named = self
+                .variables
+                .iter()
+                .find(|(n, ..)| syntax::variable_name(n) == *expr)
+                .map(|(n, ..)| n.clone());
+            if let Some(name) = named {
+                if !self.secret_variables.contains(&name) {
+                    self.secret_variables.push(name);
+                }
+            }
+        }
     }
 
     /// Postman text → template.
@@ -547,8 +582,7 @@ impl Converter {
                 value_text = decode_literals(value_text);
             }
             if secrets::is_secret_name(&name) {
-                self.vault
-                    .hide(&mut value_text, &name, &format!("query parameter {name}"));
+                self.hide(&mut value_text, &name, &format!("query parameter {name}"));
             }
             if as_sent {
                 step.url.append(Text::lit(format!(
@@ -586,7 +620,7 @@ impl Converter {
             }
             let mut value = self.template(&value);
             if secrets::is_secret_name(&lower) {
-                self.vault.hide(
+                self.hide(
                     &mut value,
                     &lower,
                     &format!(
@@ -730,8 +764,7 @@ impl Converter {
             let Some(key) = kv.key.clone() else { continue };
             let mut value = self.template(&kv.value_text());
             if secrets::is_secret_name(&key) {
-                self.vault
-                    .hide(&mut value, &key, &format!("form field {key}"));
+                self.hide(&mut value, &key, &format!("form field {key}"));
             }
             out.push((key, value));
         }
@@ -754,8 +787,7 @@ impl Converter {
             )));
             let mut value = self.template(&kv.value_text());
             if secrets::is_secret_name(key) {
-                self.vault
-                    .hide(&mut value, key, &format!("form field {key}"));
+                self.hide(&mut value, key, &format!("form field {key}"));
             }
             body.append(value);
             body.append(Text::lit("\r\n"));
@@ -784,7 +816,7 @@ impl Converter {
                 let raw = text.as_literal().unwrap_or_default();
                 let mut converted = self.template(&raw);
                 if key.is_some_and(secrets::is_secret_name) {
-                    self.vault.hide(
+                    self.hide(
                         &mut converted,
                         key.unwrap_or("secret"),
                         &format!("JSON field {}", key.unwrap_or("")),
@@ -802,7 +834,7 @@ impl Converter {
             "bearer" => {
                 let token = PmAuth::param(&auth.bearer, "token").unwrap_or_default();
                 let mut token = self.template(&token);
-                self.vault.hide(&mut token, "token", "the bearer token");
+                self.hide(&mut token, "token", "the bearer token");
                 step.auth = Some(Auth::Bearer(token));
             }
             "basic" => {
@@ -810,8 +842,7 @@ impl Converter {
                 let password = PmAuth::param(&auth.basic, "password").unwrap_or_default();
                 let username = self.template(&username);
                 let mut password = self.template(&password);
-                self.vault
-                    .hide(&mut password, "password", "the Basic auth password");
+                self.hide(&mut password, "password", "the Basic auth password");
                 step.auth = Some(Auth::Basic { username, password });
             }
             "apikey" => {
@@ -819,8 +850,7 @@ impl Converter {
                     PmAuth::param(&auth.apikey, "key").unwrap_or_else(|| "x-api-key".to_owned());
                 let value = PmAuth::param(&auth.apikey, "value").unwrap_or_default();
                 let mut value = self.template(&value);
-                self.vault
-                    .hide(&mut value, &key, &format!("the API key {key}"));
+                self.hide(&mut value, &key, &format!("the API key {key}"));
                 if PmAuth::param(&auth.apikey, "in").as_deref() == Some("query") {
                     step.query.push((key, value));
                 } else {

@@ -314,3 +314,38 @@ fn raw_bodies_are_sent_with_postmans_content_type() {
         );
     }
 }
+#[test]
+fn variables_used_as_secrets_are_read_from_the_environment() {
+    let c = yaml_of(&collection(
+        r#"{"name": "login", "request": {"method": "POST", "url": "http://127.0.0.1:9/login",
+            "body": {"mode": "raw", "raw": "{\"username\": \"bob\", \"password\": \"{{pw}}\"}", "options": {"raw": {"language": "json"}}}}},
+           {"name": "me", "request": {"method": "GET", "url": "http://127.0.0.1:9/me?api_key={{qkey}}",
+            "header": [{"key": "X-API-Key", "value": "{{myKey}}"}],
+            "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{jwt}}"}]}}},
+           {"name": "basic", "request": {"method": "GET", "url": "http://127.0.0.1:9/b",
+            "auth": {"type": "basic", "basic": [{"key": "username", "value": "bob"}, {"key": "password", "value": "{{basicPw}}"}]}}}"#,
+        r#"{"key": "pw", "value": "Hunter2-Pass"}, {"key": "jwt", "value": "eyJhbGciOiJIUzI1NiJ9.e30.abc123"},
+           {"key": "myKey", "value": "live_4f8a9b7c6d"}, {"key": "qkey", "value": "q-77aa"},
+           {"key": "basicPw", "value": "b-pass-1"}, {"key": "plain", "value": "visible"}"#,
+    ));
+    let yaml = &c.yaml;
+    for secret in [
+        "Hunter2-Pass",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "live_4f8a9b7c6d",
+        "q-77aa",
+        "b-pass-1",
+    ] {
+        assert!(!yaml.contains(secret), "{secret}: {yaml}");
+    }
+    for line in [
+        "pw: \"{{ env.PW }}\"",
+        "jwt: \"{{ env.JWT }}\"",
+        "myKey: \"{{ env.MYKEY }}\"",
+        "qkey: \"{{ env.QKEY }}\"",
+        "basicPw: \"{{ env.BASICPW }}\"",
+        "plain: visible",
+    ] {
+        assert!(yaml.contains(line), "{line}: {yaml}");
+    }
+}

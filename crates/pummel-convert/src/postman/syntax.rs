@@ -36,7 +36,8 @@ pub(crate) fn parts(s: &str) -> Vec<Part<'_>> {
 }
 
 /// A pummel name for a Postman variable: letters, digits, `_` and `-`, starting with a letter or
-/// `_`, and none of the reserved names.
+/// `_`, and none of the reserved names nor the expression keywords (`{{ and }}` does not parse,
+/// and `{{ true }}` is the boolean, not the variable).
 pub(crate) fn variable_name(name: &str) -> String {
     let mut out: String = name
         .chars()
@@ -51,7 +52,10 @@ pub(crate) fn variable_name(name: &str) -> String {
     if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         out.insert(0, '_');
     }
-    if matches!(out.as_str(), "env" | "vu" | "iteration") {
+    if matches!(
+        out.as_str(),
+        "env" | "vu" | "iteration" | "and" | "or" | "not" | "true" | "false"
+    ) {
         out.push_str("_var");
     }
     out
@@ -127,6 +131,10 @@ mod tests {
         assert_eq!(variable_name("base url"), "base_url");
         assert_eq!(variable_name("1st"), "_1st");
         assert_eq!(variable_name("vu"), "vu_var");
+        for keyword in ["and", "or", "not", "true", "false"] {
+            assert_eq!(variable_name(keyword), format!("{keyword}_var"));
+        }
+        assert_eq!(variable_name("android"), "android");
         assert_eq!(dynamic("$guid").0.render(), "{{ uuid() }}");
         assert_eq!(
             dynamic("$randomEmail").0.render(),

@@ -349,3 +349,21 @@ fn variables_used_as_secrets_are_read_from_the_environment() {
         assert!(yaml.contains(line), "{line}: {yaml}");
     }
 }
+#[test]
+fn variables_named_like_expression_keywords_are_renamed() {
+    let c = yaml_of(&collection(
+        r#"{"name": "k", "request": "http://127.0.0.1:9/k?a={{and}}&b={{true}}&c={{not}}"}"#,
+        r#"{"key": "and", "value": "1"}, {"key": "true", "value": "2"}, {"key": "not", "value": "3"}"#,
+    ));
+    let yaml = &c.yaml;
+    for line in [
+        "and_var: \"1\"",
+        "true_var: \"2\"",
+        "not_var: \"3\"",
+        "a: \"{{ and_var }}\"",
+        "b: \"{{ true_var }}\"",
+        "c: \"{{ not_var }}\"",
+    ] {
+        assert!(yaml.contains(line), "{line}: {yaml}");
+    }
+}

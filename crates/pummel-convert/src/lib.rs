@@ -120,14 +120,15 @@ pub enum ConvertError {
 }
 
 /// What `text` holds: a JSON object with `log.entries` is a HAR, one with `info` and `item` a
-/// Postman collection.
+/// Postman collection (one with `requests`, an old v1 collection, which the converter names).
 pub fn detect(text: &str) -> Result<Format, ConvertError> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| ConvertError::Unrecognised(format!("not JSON ({e})")))?;
     if value.get("log").is_some_and(serde_json::Value::is_object) {
         return Ok(Format::Har);
     }
-    if value.get("info").is_some() && value.get("item").is_some() {
+    if (value.get("info").is_some() && value.get("item").is_some()) || postman::is_version_1(&value)
+    {
         return Ok(Format::Postman);
     }
     Err(ConvertError::Unrecognised(

@@ -23,11 +23,35 @@ use crate::{Conversion, ConvertError, Skipped};
 /// The boundary of multipart bodies written from `formdata`.
 const BOUNDARY: &str = "pummel-form-boundary-7MA4YWxkTrZu0gW";
 
-pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
-    let collection: Collection = serde_json::from_str(text).map_err(|e| ConvertError::Invalid {
-        format: "Postman collection",
-        message: e.to_string(),
-    })?;
+/// Whether `value` is a Postman Collection v1 (a top-level `requests` list and no `info`), a
+/// format Postman no longer exports but still imports.
+pub(crate) fn is_version_1(value: &serde_json::Value) -> bool {
+    value.get("info").is_none()
+        && value.get("name").is_some()
+        && value
+            .get("requests")
+            .is_some_and(serde_json::Value::is_array)
+}
+
+/// The collection in `text`, when it is one of the version read.
+fn parse(text: &str) -> Result<Collection, ConvertError> {
+    let collection: Collection = match serde_json::from_str(text) {
+        Ok(collection) => collection,
+        Err(_) if serde_json::from_str(text).is_ok_and(|v| is_version_1(&v)) => {
+            return Err(ConvertError::Version {
+                format: "Postman collection",
+                found: "v1".to_owned(),
+                supported:
+                    "v2.1.0; import the collection into Postman and export it as Collection v2.1",
+            });
+        }
+        Err(e) => {
+            return Err(ConvertError::Invalid {
+                format: "Postman collection",
+                message: e.to_string(),
+            })
+        }
+    };
     if !collection.info.schema.contains("/v2.1") {
         let found = collection
             .info
@@ -46,6 +70,11 @@ pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
             supported: "v2.1.0; export the collection from Postman as Collection v2.1",
         });
     }
+    Ok(collection)
+}
+
+pub(crate) fn convert(text: &str) -> Result<Conversion, ConvertError> {
+    let collection = parse(text)?;
     let Some(reader) = Reader::new() else {
         return Err(ConvertError::Empty(
             "internal error: a script pattern does not compile".to_owned(),

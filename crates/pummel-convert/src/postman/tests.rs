@@ -367,3 +367,14 @@ fn variables_named_like_expression_keywords_are_renamed() {
         assert!(yaml.contains(line), "{line}: {yaml}");
     }
 }
+#[test]
+fn a_version_1_collection_is_named_as_such() {
+    let v1 = r#"{"id": "abc", "name": "v1 coll", "order": ["r1"], "folders": [],
+                 "requests": [{"id": "r1", "url": "http://127.0.0.1:9/x", "method": "GET", "headers": "", "collectionId": "abc"}]}"#;
+    let e = convert(v1, &Options::default()).unwrap_err();
+    assert!(
+        matches!(&e, ConvertError::Version { found, .. } if found == "v1"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Collection v2.1"), "{e}");
+}

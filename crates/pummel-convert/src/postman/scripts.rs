@@ -1,7 +1,9 @@
 //! What a Postman test script says that a scenario can say too: the status it expects
 //! (`pm.response.to.have.status(201)`) and the values it keeps for later requests
-//! (`pm.collectionVariables.set("token", pm.response.json().token)`). Scripts are JavaScript;
-//! only these common forms are read, and the rest is reported as not converted.
+//! (`pm.collectionVariables.set("token", pm.response.json().token)`), in the `pm.*` API and in
+//! the older `postman.*` one (`postman.setEnvironmentVariable("token", JSON.parse(responseBody)
+//! .token)`, `tests["ok"] = responseCode.code === 200`). Scripts are JavaScript; only these
+//! common forms are read, and the rest is reported as not converted.
 
 use regex::Regex;
 
@@ -21,20 +23,28 @@ pub(crate) struct ScriptFacts {
 pub(crate) struct Reader {
     status: Regex,
     code: Regex,
+    legacy_code: Regex,
     set: Regex,
     json_alias: Regex,
+    json_body: Regex,
 }
+
+/// The response body parsed as JSON, in the forms scripts write it.
+const JSON_BODY: &str =
+    r"pm\.response\.json\(\)|JSON\.parse\(\s*(?:responseBody|pm\.response\.text\(\))\s*\)";
 
 impl Reader {
     pub(crate) fn new() -> Option<Reader> {
         Some(Reader {
             status: Regex::new(r"pm\.response\.to\.have\.status\(\s*(\d{3})\s*\)").ok()?,
             code: Regex::new(r"pm\.expect\(\s*pm\.response\.code\s*\)\.to\.(?:eql|equal|be\.equal|eq)\(\s*(\d{3})\s*\)").ok()?,
+            legacy_code: Regex::new(r"^\s*tests\[.*\]\s*=\s*responseCode\.code\s*===?\s*(\d{3})\s*;?\s*$").ok()?,
             set: Regex::new(
-                r#"pm\.(?:environment|collectionVariables|globals|variables)\.set\(\s*["']([^"']+)["']\s*,\s*(.+?)\s*\)\s*;?\s*$"#,
+                r#"(?:pm\.(?:environment|collectionVariables|globals|variables)\.set|postman\.set(?:Environment|Global)Variable)\(\s*["']([^"']+)["']\s*,\s*(.+?)\s*\)\s*;?\s*$"#,
             )
             .ok()?,
-            json_alias: Regex::new(r"(?:var|let|const)\s+(\w+)\s*=\s*pm\.response\.json\(\)\s*;?").ok()?,
+            json_alias: Regex::new(&format!(r"(?:var|let|const)\s+(\w+)\s*=\s*(?:{JSON_BODY})\s*;?")).ok()?,
+            json_body: Regex::new(&format!("^(?:{JSON_BODY})")).ok()?,
         })
     }
 
@@ -56,6 +66,7 @@ impl Reader {
                 .status
                 .captures(line)
                 .or_else(|| self.code.captures(line))
+                .or_else(|| self.legacy_code.captures(line))
             {
                 facts.status.get_or_insert_with(|| c[1].to_owned());
                 continue;
@@ -72,7 +83,7 @@ impl Reader {
                 continue;
             }
             if let Some(c) = self.set.captures(line) {
-                if let Some(capture) = value_capture(&c[2], &aliases) {
+                if let Some(capture) = value_capture(&c[2], &aliases, &self.json_body) {
                     facts.captures.push((c[1].to_owned(), capture));
                     continue;
                 }
@@ -85,15 +96,21 @@ impl Reader {
 
 /// `pm.response.json().a.b[0]` / `alias.a["b"]` → `$.a.b[0]`; `pm.response.headers.get("X")` →
 /// the header.
-fn value_capture(expr: &str, aliases: &[String]) -> Option<Capture> {
+fn value_capture(expr: &str, aliases: &[String], json_body: &Regex) -> Option<Capture> {
     let expr = expr.trim();
-    for prefix in ["pm.response.headers.get(\"", "pm.response.headers.get('"] {
+    for prefix in [
+        "pm.response.headers.get(\"",
+        "pm.response.headers.get('",
+        "postman.getResponseHeader(\"",
+        "postman.getResponseHeader('",
+    ] {
         if let Some(rest) = expr.strip_prefix(prefix) {
             let name = rest.trim_end_matches([')', '"', '\'']);
             return Some(Capture::Header(name.to_owned()));
         }
     }
-    let rest = expr.strip_prefix("pm.response.json()").or_else(|| {
+    let parsed = json_body.find(expr).map(|m| &expr[m.end()..]);
+    let rest = parsed.or_else(|| {
         aliases.iter().find_map(|a| {
             expr.strip_prefix(a.as_str())
                 .filter(|r| r.is_empty() || r.starts_with(['.', '[']))

@@ -378,3 +378,29 @@ fn a_version_1_collection_is_named_as_such() {
     );
     assert!(e.to_string().contains("Collection v2.1"), "{e}");
 }
+#[test]
+fn legacy_test_script_forms_are_read() {
+    let c = yaml_of(&collection(
+        r#"{"name": "login", "request": "http://127.0.0.1:9/login",
+            "event": [{"listen": "test", "script": {"exec": [
+              "var data = JSON.parse(responseBody);",
+              "postman.setEnvironmentVariable(\"token\", data.token);",
+              "postman.setGlobalVariable('sid', JSON.parse(responseBody).session.id);",
+              "postman.setEnvironmentVariable(\"etag\", postman.getResponseHeader(\"ETag\"));",
+              "tests[\"Status code is 201\"] = responseCode.code === 201;"
+            ]}}]},
+           {"name": "me", "request": "http://127.0.0.1:9/me/{{sid}}?t={{token}}&e={{etag}}"}"#,
+        "",
+    ));
+    let yaml = &c.yaml;
+    for line in [
+        "token: { jsonpath: \"$.token\" }",
+        "sid: { jsonpath: \"$.session.id\" }",
+        "etag: { header: ETag }",
+        "status: 201",
+    ] {
+        assert!(yaml.contains(line), "{line}: {yaml}");
+    }
+    assert!(!yaml.contains("not converted"), "{yaml}");
+    assert!(c.env.is_empty(), "{yaml}");
+}

@@ -112,9 +112,6 @@ fn request_step(out: &mut String, indent: usize, step: &RequestStep) {
             let _ = writeln!(out, "{inner}body: {}", text(body));
         }
         Some(Body::Multipart(fields)) => pairs(out, &inner, "multipart", fields),
-        Some(Body::File(path)) => {
-            let _ = writeln!(out, "{inner}file: {}", scalar(path));
-        }
     }
     if let Some(status) = &step.status {
         let _ = writeln!(out, "{pad}  check:");

@@ -122,11 +122,6 @@ pub(crate) enum Body {
     Json(Json),
     Form(Vec<(String, Text)>),
     Raw(Text),
-    /// `file:`, a body read from a file beside the scenario. No input gives one today: a
-    /// Postman file body names a path on the machine that exported it, which would stop the
-    /// scenario from loading anywhere else.
-    #[allow(dead_code)]
-    File(String),
     /// `multipart:` text fields; a recording holds no uploaded file's content, so a file field
     /// is an empty text part the user points at a file (the step's comment says which).
     Multipart(Vec<(String, Text)>),

@@ -643,7 +643,6 @@ fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
                 text.replace(&value, &expr);
             }
         }
-        Body::File(_) => {}
     }
 }
 
@@ -681,7 +680,7 @@ fn hide_known_secrets(step: &mut RequestStep, vault: &Vault) {
                 }
                 _ => {}
             }),
-            None | Some(Body::File(_)) => {}
+            None => {}
         }
     }
 }

@@ -48,18 +48,33 @@ impl SeriesSpec {
         let mut offset = text.len() - text.trim_start().len();
         let (mut sum, mut rate) = (false, false);
         for _ in 0..2 {
-            for (prefix, flag) in [("sum(", &mut sum), ("rate(", &mut rate)] {
-                if let Some(rest) = inner.strip_prefix(prefix) {
-                    let Some(body) = rest.trim_end().strip_suffix(')') else {
-                        return Err(SelectorError {
-                            message: format!("{prefix}…) is not closed"),
-                            offset: offset + inner.len(),
-                        });
-                    };
-                    *flag = true;
-                    offset += prefix.len();
-                    inner = body;
+            for prefix in ["sum(", "rate("] {
+                let Some(rest) = inner.strip_prefix(prefix) else {
+                    continue;
+                };
+                // PromQL rejects rate(sum(…)) too: a sum has no resets of
+                // its own, so its "rate" would take a series that vanished
+                // for a counter reset.
+                if prefix == "sum(" && rate {
+                    return Err(SelectorError {
+                        message: "rate(sum(…)) is not a rate of each series: write sum(rate(…))"
+                            .to_owned(),
+                        offset,
+                    });
                 }
+                let Some(body) = rest.trim_end().strip_suffix(')') else {
+                    return Err(SelectorError {
+                        message: format!("{prefix}…) is not closed"),
+                        offset: offset + inner.len(),
+                    });
+                };
+                if prefix == "sum(" {
+                    sum = true;
+                } else {
+                    rate = true;
+                }
+                offset += prefix.len();
+                inner = body;
             }
         }
         let selector = Selector::parse(inner).map_err(|e| SelectorError {
@@ -219,6 +234,9 @@ mod tests {
         assert!(s.rate && !s.sum);
         let e = SeriesSpec::parse("rate(x{a=b})").unwrap_err();
         assert_eq!(e.offset, 9, "{e:?}");
+        let e = SeriesSpec::parse(" rate(sum(x))").unwrap_err();
+        assert!(e.message.contains("sum(rate(…))"), "{e}");
+        assert_eq!(e.offset, 6, "{e:?}");
         assert_eq!(SeriesSpec::defaults().len(), 5);
     }
 }

@@ -1,42 +1,57 @@
 //! One endpoint's state across the run's scrapes: the series kept from it
 //! and how its scrapes went.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pummel_result::{MonitorEndpoint, MonitorResult, MonitorSeries};
 
 use super::{text, MonitorTarget, MAX_SERIES_PER_SELECTOR};
 
+/// A series' labels, as scraped.
+type Labels = BTreeMap<String, String>;
+
 /// One endpoint's state across scrapes.
 pub(super) struct Watch {
     pub(super) target: MonitorTarget,
     pub(super) endpoint: MonitorEndpoint,
-    /// Per spec: its series by labels (one key, empty, when summed).
-    series: Vec<BTreeMap<BTreeMap<String, String>, Tracked>>,
+    /// Per spec, what is kept of it.
+    kept: Vec<Kept>,
 }
 
-/// One kept series: its points and, for a rate, the last raw value.
+/// What one spec keeps.
 #[derive(Default)]
-struct Tracked {
-    points: Vec<(f64, f64)>,
-    last: Option<(f64, f64)>,
+struct Kept {
+    /// The points of each series kept, by labels (one series, with no
+    /// labels, when summed).
+    points: BTreeMap<Labels, Vec<(f64, f64)>>,
+    /// For a rate: each matched series' last raw value, `(t, value)`. Kept
+    /// per scraped series even when they are summed into one, because a
+    /// counter's resets are its own: the rate of a sum would take one
+    /// series vanishing for a reset of them all.
+    last: BTreeMap<Labels, (f64, f64)>,
 }
 
-impl Tracked {
-    fn observe(&mut self, t: f64, value: f64, rate: bool) {
-        if !rate {
-            self.points.push((t, value));
-            return;
+impl Kept {
+    /// The per-second increase of the counter `labels` since its last
+    /// scrape, as PromQL's `rate` takes it: a counter that went down was
+    /// reset and counted from zero. `None` for its first sample.
+    fn rate(&mut self, labels: &Labels, t: f64, value: f64) -> Option<f64> {
+        let (t0, v0) = self.last.insert(labels.clone(), (t, value))?;
+        let dt = t - t0;
+        if dt <= 0.0 {
+            return None;
         }
-        if let Some((t0, v0)) = self.last {
-            let dt = t - t0;
-            if dt > 0.0 {
-                // A counter that went down was reset: it counted from zero.
-                let delta = if value >= v0 { value - v0 } else { value };
-                self.points.push((t, delta / dt));
-            }
-        }
-        self.last = Some((t, value));
+        let delta = if value >= v0 { value - v0 } else { value };
+        Some(delta / dt)
+    }
+
+    /// Forgets the last value of every series not in this scrape: a series
+    /// that vanished is stale (PromQL marks it so), and should it come back
+    /// its rate starts afresh rather than spanning the gap. It also keeps
+    /// `last` to the series an endpoint has now.
+    fn forget_vanished(&mut self, scraped: &[&text::ScrapedSample]) {
+        let present: BTreeSet<&Labels> = scraped.iter().map(|s| &s.labels).collect();
+        self.last.retain(|labels, _| present.contains(labels));
     }
 }
 
@@ -47,43 +62,66 @@ impl Watch {
                 url: target.url.as_str(),
                 ..MonitorEndpoint::default()
             },
-            series: target.series.iter().map(|_| BTreeMap::new()).collect(),
+            kept: target.series.iter().map(|_| Kept::default()).collect(),
             target,
         }
     }
 
     pub(super) fn record(&mut self, t: f64, body: &str) {
         let (samples, _unparsed) = text::parse(body);
-        for (spec, kept) in self.target.series.iter().zip(&mut self.series) {
-            let matching = samples
+        for (spec, kept) in self.target.series.iter().zip(&mut self.kept) {
+            let matching: Vec<&text::ScrapedSample> = samples
                 .iter()
-                .filter(|s| spec.selector.matches(&s.metric, &s.labels));
+                .filter(|s| spec.selector.matches(&s.metric, &s.labels))
+                .collect();
+            if spec.rate {
+                kept.forget_vanished(&matching);
+            }
             if spec.sum {
-                let mut any = false;
-                let total: f64 = matching.inspect(|_| any = true).map(|s| s.value).sum();
-                if any {
-                    kept.entry(BTreeMap::new())
+                // PromQL's sum(rate(x)): each series' rate, then their sum.
+                // A series without a rate yet (its first sample) adds
+                // nothing, as in PromQL.
+                let mut total = None;
+                for s in &matching {
+                    let value = if spec.rate {
+                        kept.rate(&s.labels, t, s.value)
+                    } else {
+                        Some(s.value)
+                    };
+                    if let Some(v) = value {
+                        *total.get_or_insert(0.0) += v;
+                    }
+                }
+                if let Some(total) = total {
+                    kept.points
+                        .entry(Labels::new())
                         .or_default()
-                        .observe(t, total, spec.rate);
+                        .push((t, total));
                 }
                 continue;
             }
             for s in matching {
-                if !kept.contains_key(&s.labels) && kept.len() >= MAX_SERIES_PER_SELECTOR {
+                if !kept.points.contains_key(&s.labels)
+                    && kept.points.len() >= MAX_SERIES_PER_SELECTOR
+                {
                     self.endpoint.series_dropped += 1;
                     continue;
                 }
-                kept.entry(s.labels.clone())
-                    .or_default()
-                    .observe(t, s.value, spec.rate);
+                let value = if spec.rate {
+                    kept.rate(&s.labels, t, s.value)
+                } else {
+                    Some(s.value)
+                };
+                let points = kept.points.entry(s.labels.clone()).or_default();
+                points.extend(value.map(|v| (t, v)));
             }
         }
     }
 
     pub(super) fn into_result(self, result: &mut MonitorResult) {
         let url = self.endpoint.url.clone();
-        for (spec, kept) in self.target.series.iter().zip(self.series) {
-            for (labels, tracked) in kept {
+        for (spec, kept) in self.target.series.iter().zip(self.kept) {
+            for (labels, points) in kept.points {
                 result.series.push(MonitorSeries {
                     endpoint: url.clone(),
                     selector: spec.selector.text.clone(),
@@ -100,7 +138,7 @@ impl Watch {
                     labels,
                     rate: spec.rate,
                     sum: spec.sum,
-                    points: tracked.points,
+                    points,
                 });
             }
         }
@@ -112,6 +150,47 @@ impl Watch {
 mod tests {
     use super::*;
     use crate::monitor::{EndpointUrl, SeriesSpec};
+
+    fn watch(series: &[&str]) -> Watch {
+        Watch::new(MonitorTarget {
+            url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
+            series: series
+                .iter()
+                .map(|s| SeriesSpec::parse(s).unwrap())
+                .collect(),
+        })
+    }
+
+    fn points(w: Watch) -> Vec<Vec<(f64, f64)>> {
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        r.series.into_iter().map(|s| s.points).collect()
+    }
+
+    #[test]
+    fn a_sum_of_rates_is_the_sum_of_each_series_rate() {
+        // Two counters growing 100/s each; `b` vanishes after the second
+        // scrape. PromQL's sum(rate(…)) then gives 100/s: `a`'s rate alone.
+        // The rate of the sum would see the sum fall by 5 000 100 and take
+        // it for a reset, a rate of 1 000 200/s.
+        let mut w = watch(&["sum(rate(c))", "rate(c)"]);
+        w.record(0.0, "c{k=\"a\"} 1000000\nc{k=\"b\"} 5000000\n");
+        w.record(1.0, "c{k=\"a\"} 1000100\nc{k=\"b\"} 5000100\n");
+        w.record(2.0, "c{k=\"a\"} 1000200\n");
+        // `a` reset on its own: only its increase since the reset counts.
+        w.record(3.0, "c{k=\"a\"} 40\nc{k=\"b\"} 5000300\n");
+        w.record(4.0, "c{k=\"a\"} 140\nc{k=\"b\"} 5000400\n");
+        assert_eq!(
+            points(w),
+            vec![
+                vec![(1.0, 200.0), (2.0, 100.0), (3.0, 40.0), (4.0, 200.0)],
+                // rate(c): per series; `b`'s rate starts afresh on its return
+                // rather than spanning the scrape it was absent from.
+                vec![(1.0, 100.0), (2.0, 100.0), (3.0, 40.0), (4.0, 100.0)],
+                vec![(1.0, 100.0), (4.0, 100.0)],
+            ]
+        );
+    }
 
     #[test]
     fn rates_survive_counter_resets_and_sums_add_up() {

@@ -4,6 +4,7 @@
 //! as a timeline beside the run's. A scrape that fails is counted and its
 //! reason kept; it never stops the run.
 
+mod flag;
 mod scrape;
 mod selector;
 mod text;

@@ -204,17 +204,10 @@ async fn scrape_all(watches: &mut [Watch], start: Instant) {
         .collect();
     let t = start.elapsed().as_secs_f64();
     for (watch, fetch) in watches.iter_mut().zip(fetches) {
-        watch.endpoint.scrapes += 1;
-        let body = fetch
+        let outcome = fetch
             .await
             .unwrap_or_else(|_| Err("the scrape task failed".to_owned()));
-        match body {
-            Ok(body) => watch.record(t, &body),
-            Err(e) => {
-                watch.endpoint.failed += 1;
-                watch.endpoint.last_error = Some(e);
-            }
-        }
+        watch.scraped(t, outcome);
     }
 }
 

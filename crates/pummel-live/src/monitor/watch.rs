@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use pummel_result::{MonitorEndpoint, MonitorResult, MonitorSeries};
 
+use super::scrape::Scraped;
 use super::{text, MonitorTarget, MAX_SERIES_PER_SELECTOR};
 
 /// A series' labels, as scraped.
@@ -67,8 +68,30 @@ impl Watch {
         }
     }
 
-    pub(super) fn record(&mut self, t: f64, body: &str) {
-        let (samples, _unparsed) = text::parse(body);
+    /// One scrape, started `t` seconds into the run: its series kept, or
+    /// its failure counted.
+    pub(super) fn scraped(&mut self, t: f64, outcome: Result<Scraped, String>) {
+        self.endpoint.scrapes += 1;
+        if let Err(e) = outcome.and_then(|scraped| self.record(t, &scraped)) {
+            self.endpoint.failed += 1;
+            self.endpoint.last_error = Some(e);
+        }
+    }
+
+    /// Keeps the series of one response; a response with no sample at all
+    /// is an error.
+    fn record(&mut self, t: f64, scraped: &Scraped) -> Result<(), String> {
+        let (samples, _unparsed) = text::parse(&scraped.body);
+        if samples.is_empty() {
+            // A login page, a proxy's error page or an empty body answers
+            // 200 and holds nothing to keep: a scrape that failed, rather
+            // than a success that keeps no series.
+            return Err(format!(
+                "no Prometheus samples in the response ({}, {} bytes)",
+                scraped.content_type.as_deref().unwrap_or("no Content-Type"),
+                scraped.body.len()
+            ));
+        }
         for (spec, kept) in self.target.series.iter().zip(&mut self.kept) {
             let matching: Vec<&text::ScrapedSample> = samples
                 .iter()
@@ -116,6 +139,7 @@ impl Watch {
                 points.extend(value.map(|v| (t, v)));
             }
         }
+        Ok(())
     }
 
     pub(super) fn into_result(self, result: &mut MonitorResult) {
@@ -161,6 +185,14 @@ mod tests {
         })
     }
 
+    /// A scrape that read `body` as the text format.
+    fn ok(body: &str) -> Result<Scraped, String> {
+        Ok(Scraped {
+            body: body.to_owned(),
+            content_type: Some("text/plain".to_owned()),
+        })
+    }
+
     fn points(w: Watch) -> Vec<Vec<(f64, f64)>> {
         let mut r = MonitorResult::default();
         w.into_result(&mut r);
@@ -174,12 +206,12 @@ mod tests {
         // The rate of the sum would see the sum fall by 5 000 100 and take
         // it for a reset, a rate of 1 000 200/s.
         let mut w = watch(&["sum(rate(c))", "rate(c)"]);
-        w.record(0.0, "c{k=\"a\"} 1000000\nc{k=\"b\"} 5000000\n");
-        w.record(1.0, "c{k=\"a\"} 1000100\nc{k=\"b\"} 5000100\n");
-        w.record(2.0, "c{k=\"a\"} 1000200\n");
+        w.scraped(0.0, ok("c{k=\"a\"} 1000000\nc{k=\"b\"} 5000000\n"));
+        w.scraped(1.0, ok("c{k=\"a\"} 1000100\nc{k=\"b\"} 5000100\n"));
+        w.scraped(2.0, ok("c{k=\"a\"} 1000200\n"));
         // `a` reset on its own: only its increase since the reset counts.
-        w.record(3.0, "c{k=\"a\"} 40\nc{k=\"b\"} 5000300\n");
-        w.record(4.0, "c{k=\"a\"} 140\nc{k=\"b\"} 5000400\n");
+        w.scraped(3.0, ok("c{k=\"a\"} 40\nc{k=\"b\"} 5000300\n"));
+        w.scraped(4.0, ok("c{k=\"a\"} 140\nc{k=\"b\"} 5000400\n"));
         assert_eq!(
             points(w),
             vec![
@@ -193,18 +225,56 @@ mod tests {
     }
 
     #[test]
+    fn a_response_without_samples_is_a_failed_scrape() {
+        let mut w = watch(&["up"]);
+        w.scraped(0.0, ok("up 1\n"));
+        let page = "<!doctype html><html><body><h1>Login</h1></body></html>";
+        w.scraped(
+            1.0,
+            Ok(Scraped {
+                body: page.to_owned(),
+                content_type: Some("text/html".to_owned()),
+            }),
+        );
+        w.scraped(2.0, ok(""));
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        let e = &r.endpoints[0];
+        assert_eq!((e.scrapes, e.failed), (3, 2), "{e:?}");
+        assert_eq!(
+            e.last_error.as_deref(),
+            Some("no Prometheus samples in the response (text/plain, 0 bytes)")
+        );
+        assert_eq!(r.series[0].points, vec![(0.0, 1.0)]);
+        let mut w = watch(&["up"]);
+        w.scraped(
+            0.0,
+            Ok(Scraped {
+                body: page.to_owned(),
+                content_type: Some("text/html".to_owned()),
+            }),
+        );
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        assert_eq!(
+            r.endpoints[0].last_error.as_deref(),
+            Some("no Prometheus samples in the response (text/html, 55 bytes)")
+        );
+    }
+
+    #[test]
     fn rates_survive_counter_resets_and_sums_add_up() {
         let spec = |text: &str| SeriesSpec::parse(text).unwrap();
         let mut w = Watch::new(MonitorTarget {
             url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
             series: vec![spec("sum(rate(c))"), spec("g{k!=\"b\"}")],
         });
-        w.record(
+        w.scraped(
             0.0,
-            "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n",
+            ok("c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n"),
         );
-        w.record(2.0, "c{k=\"a\"} 14\nc{k=\"b\"} 10\ng{k=\"a\"} 3\n");
-        w.record(3.0, "c{k=\"a\"} 1\nc{k=\"b\"} 1\n");
+        w.scraped(2.0, ok("c{k=\"a\"} 14\nc{k=\"b\"} 10\ng{k=\"a\"} 3\n"));
+        w.scraped(3.0, ok("c{k=\"a\"} 1\nc{k=\"b\"} 1\n"));
         let mut r = MonitorResult::default();
         w.into_result(&mut r);
         assert_eq!(r.series.len(), 2);

@@ -38,6 +38,10 @@ pub struct SeriesSpec {
     pub sum: bool,
     /// A display name.
     pub name: Option<String>,
+    /// One of the [defaults](SeriesSpec::defaults), which an endpoint may
+    /// well lack: when it matches nothing, that is not worth a word. A
+    /// series someone named that matches nothing is reported.
+    pub optional: bool,
 }
 
 impl SeriesSpec {
@@ -87,6 +91,7 @@ impl SeriesSpec {
             rate,
             sum,
             name: None,
+            optional: false,
         })
     }
 
@@ -121,6 +126,7 @@ impl SeriesSpec {
         .filter_map(|(text, name)| {
             SeriesSpec::parse(text).ok().map(|s| SeriesSpec {
                 name: Some(name.to_owned()),
+                optional: true,
                 ..s
             })
         })

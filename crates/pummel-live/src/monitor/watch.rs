@@ -30,6 +30,11 @@ struct Kept {
     /// counter's resets are its own: the rate of a sum would take one
     /// series vanishing for a reset of them all.
     last: BTreeMap<Labels, (f64, f64)>,
+    /// Whether any scrape had a series it matches.
+    matched: bool,
+    /// The most series one scrape matched past the limit. Not a sum over
+    /// scrapes: the same series left out each second are the same series.
+    dropped: u64,
 }
 
 impl Kept {
@@ -97,6 +102,7 @@ impl Watch {
                 .iter()
                 .filter(|s| spec.selector.matches(&s.metric, &s.labels))
                 .collect();
+            kept.matched |= !matching.is_empty();
             if spec.rate {
                 kept.forget_vanished(&matching);
             }
@@ -123,11 +129,12 @@ impl Watch {
                 }
                 continue;
             }
+            let mut dropped = 0;
             for s in matching {
                 if !kept.points.contains_key(&s.labels)
                     && kept.points.len() >= MAX_SERIES_PER_SELECTOR
                 {
-                    self.endpoint.series_dropped += 1;
+                    dropped += 1;
                     continue;
                 }
                 let value = if spec.rate {
@@ -138,13 +145,22 @@ impl Watch {
                 let points = kept.points.entry(s.labels.clone()).or_default();
                 points.extend(value.map(|v| (t, v)));
             }
+            kept.dropped = kept.dropped.max(dropped);
         }
         Ok(())
     }
 
-    pub(super) fn into_result(self, result: &mut MonitorResult) {
+    /// What was kept, and what was not: series dropped past the limit, and
+    /// named series that never matched (said only if some scrape succeeded,
+    /// since a series cannot be missing from scrapes that all failed).
+    pub(super) fn into_result(mut self, result: &mut MonitorResult) {
         let url = self.endpoint.url.clone();
+        let any_succeeded = self.endpoint.scrapes > self.endpoint.failed;
         for (spec, kept) in self.target.series.iter().zip(self.kept) {
+            self.endpoint.series_dropped += kept.dropped;
+            if !kept.matched && !spec.optional && any_succeeded {
+                self.endpoint.unmatched.push(spec.expression());
+            }
             for (labels, points) in kept.points {
                 result.series.push(MonitorSeries {
                     endpoint: url.clone(),
@@ -260,6 +276,53 @@ mod tests {
             r.endpoints[0].last_error.as_deref(),
             Some("no Prometheus samples in the response (text/html, 55 bytes)")
         );
+    }
+
+    #[test]
+    fn named_series_that_never_matched_are_reported_but_missing_defaults_are_not() {
+        // Three named series, then the defaults, which this endpoint lacks.
+        let named = ["up", "sum(rate(typo_total))", "nope{a=\"b\"}"];
+        let mut w = Watch::new(MonitorTarget {
+            url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
+            series: named
+                .iter()
+                .map(|s| SeriesSpec::parse(s).unwrap())
+                .chain(SeriesSpec::defaults())
+                .collect(),
+        });
+        w.scraped(0.0, ok("up 1\nnope{a=\"c\"} 2\n"));
+        w.scraped(1.0, Err("timed out after 800 ms".to_owned()));
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        assert_eq!(
+            r.endpoints[0].unmatched,
+            ["sum(rate(typo_total))", "nope{a=\"b\"}"]
+        );
+        // Every scrape failed: nothing can be said of the series.
+        let mut w = watch(&["typo_total"]);
+        w.scraped(0.0, Err("cannot connect".to_owned()));
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        assert!(r.endpoints[0].unmatched.is_empty());
+    }
+
+    #[test]
+    fn series_past_the_limit_are_counted_once_not_once_a_scrape() {
+        let mut w = watch(&["g", "sum(g)"]);
+        let body: String = (0..MAX_SERIES_PER_SELECTOR + 6)
+            .map(|i| format!("g{{id=\"{i}\"}} {i}\n"))
+            .collect();
+        for t in 0..3 {
+            w.scraped(f64::from(t), ok(&body));
+        }
+        let mut r = MonitorResult::default();
+        w.into_result(&mut r);
+        assert_eq!(r.endpoints[0].series_dropped, 6);
+        assert_eq!(r.series.len(), MAX_SERIES_PER_SELECTOR + 1);
+        // The sum is one series, of every series matched.
+        let n = (MAX_SERIES_PER_SELECTOR + 6) as f64;
+        let total = n * (n - 1.0) / 2.0;
+        assert_eq!(r.series[MAX_SERIES_PER_SELECTOR].points[0], (0.0, total));
     }
 
     #[test]

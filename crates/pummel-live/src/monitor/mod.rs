@@ -25,6 +25,10 @@ use watch::Watch;
 /// matches one series per CPU and mode); more are counted, not kept.
 pub const MAX_SERIES_PER_SELECTOR: usize = 64;
 
+/// Each endpoint is scraped at the run's start and on each whole second
+/// after it.
+const INTERVAL: Duration = Duration::from_secs(1);
+
 /// Endpoints one run may watch.
 pub const MAX_ENDPOINTS: usize = 16;
 

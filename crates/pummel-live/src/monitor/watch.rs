@@ -6,7 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use pummel_result::{MonitorEndpoint, MonitorResult, MonitorSeries};
 
 use super::scrape::Scraped;
-use super::{text, MonitorTarget, MAX_SERIES_PER_SELECTOR};
+use super::{text, MonitorTarget, INTERVAL, MAX_SERIES_PER_SELECTOR};
+
+/// The shortest window, in seconds, a rate is taken over: half the scrape
+/// interval. The end-of-run scrape may come a few milliseconds after the
+/// last one; over 20 ms a counter's increase is mostly the rounding of its
+/// value (node_exporter's CPU seconds move in hundredths) and of when each
+/// scrape was read, so the rate is noise (0.6 CPU where the run had 0.03).
+/// Such a scrape keeps its gauges but gives no rate point.
+const MIN_RATE_WINDOW_S: f64 = INTERVAL.as_secs_f64() / 2.0;
 
 /// A series' labels, as scraped.
 type Labels = BTreeMap<String, String>;
@@ -40,13 +48,19 @@ struct Kept {
 impl Kept {
     /// The per-second increase of the counter `labels` since its last
     /// scrape, as PromQL's `rate` takes it: a counter that went down was
-    /// reset and counted from zero. `None` for its first sample.
+    /// reset and counted from zero. `None` for its first sample, and for a
+    /// window shorter than [`MIN_RATE_WINDOW_S`], whose start then stays
+    /// the start of the next window.
     fn rate(&mut self, labels: &Labels, t: f64, value: f64) -> Option<f64> {
-        let (t0, v0) = self.last.insert(labels.clone(), (t, value))?;
+        let Some(&(t0, v0)) = self.last.get(labels) else {
+            self.last.insert(labels.clone(), (t, value));
+            return None;
+        };
         let dt = t - t0;
-        if dt <= 0.0 {
+        if dt < MIN_RATE_WINDOW_S {
             return None;
         }
+        self.last.insert(labels.clone(), (t, value));
         let delta = if value >= v0 { value - v0 } else { value };
         Some(delta / dt)
     }
@@ -323,6 +337,29 @@ mod tests {
         let n = (MAX_SERIES_PER_SELECTOR + 6) as f64;
         let total = n * (n - 1.0) / 2.0;
         assert_eq!(r.series[MAX_SERIES_PER_SELECTOR].points[0], (0.0, total));
+    }
+
+    #[test]
+    fn a_scrape_soon_after_the_last_gives_gauges_but_no_rate() {
+        let mut w = watch(&["rate(c)", "sum(rate(c))", "g"]);
+        w.scraped(0.0, ok("c 0\ng 1\n"));
+        w.scraped(1.0, ok("c 100\ng 2\n"));
+        // The end-of-run scrape, 20 ms on: 3 more is not 150/s.
+        w.scraped(1.02, ok("c 103\ng 3\n"));
+        assert_eq!(
+            points(w),
+            vec![
+                vec![(1.0, 100.0)],
+                vec![(1.0, 100.0)],
+                vec![(0.0, 1.0), (1.0, 2.0), (1.02, 3.0)],
+            ]
+        );
+        // Mid-run, the next rate spans from the last scrape it used.
+        let mut w = watch(&["rate(c)"]);
+        w.scraped(0.0, ok("c 0\n"));
+        w.scraped(0.3, ok("c 40\n"));
+        w.scraped(1.0, ok("c 100\n"));
+        assert_eq!(points(w), vec![vec![(1.0, 100.0)]]);
     }
 
     #[test]

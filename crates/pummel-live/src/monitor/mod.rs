@@ -10,11 +10,11 @@ mod selector;
 mod text;
 mod watch;
 
-use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pummel_result::MonitorResult;
+use pummel_result::{MonitorEndpoint, MonitorResult};
+use tokio::time::MissedTickBehavior;
 
 pub use scrape::EndpointUrl;
 pub use selector::{Matcher, Selector, SelectorError};
@@ -145,11 +145,17 @@ pub struct MonitorTarget {
     pub series: Vec<SeriesSpec>,
 }
 
+/// The run's last scrape, started when the run ends, is given this long at
+/// most (not [`scrape::TIMEOUT`]): the run's end waits for it, and a hung
+/// endpoint should hold that up as little as possible. An endpoint that
+/// answers at all answers one GET of its metrics well within it.
+const FINAL_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// A running monitor; [`finish`](Monitor::finish) stops it and returns
 /// what it saw.
 #[derive(Debug)]
 pub struct Monitor {
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<JoinHandle<MonitorResult>>,
 }
 
@@ -160,42 +166,21 @@ impl Monitor {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("pummel-monitor".to_owned())
-            .spawn(move || {
-                let mut watches: Vec<Watch> = targets.into_iter().map(Watch::new).collect();
-                let mut tick: u32 = 0;
-                loop {
-                    runtime.block_on(scrape_all(&mut watches, start));
-                    tick += 1;
-                    let next = start + Duration::from_secs(u64::from(tick));
-                    match stopped.recv_timeout(next.saturating_duration_since(Instant::now())) {
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
-                        // Asked to stop (or the run is gone): one last
-                        // scrape, so the series reach the run's end.
-                        _ => {
-                            runtime.block_on(scrape_all(&mut watches, start));
-                            break;
-                        }
-                    }
-                }
-                let mut result = MonitorResult::default();
-                for w in watches {
-                    w.into_result(&mut result);
-                }
-                result
-            })?;
+            .spawn(move || runtime.block_on(watch_all(targets, start, stopped)))?;
         Ok(Monitor {
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// Stops after one last scrape; returns every series kept.
+    /// Stops after one last scrape of each endpoint, within
+    /// [`FINAL_TIMEOUT`]; returns every series kept.
     pub fn finish(mut self) -> MonitorResult {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         self.thread
             .take()
@@ -204,26 +189,168 @@ impl Monitor {
     }
 }
 
-async fn scrape_all(watches: &mut [Watch], start: Instant) {
-    let fetches: Vec<_> = watches
-        .iter()
-        .map(|w| {
-            let url = w.target.url.clone();
-            tokio::spawn(async move { scrape::fetch(&url).await })
+/// Whether the run has ended: true once [`Monitor::finish`] is called.
+type Stopped = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once the run has ended, or the [`Monitor`] was dropped.
+async fn ended(stopped: &mut Stopped) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Watches every endpoint, each on a task of its own so that a slow or hung
+/// one delays no other's scrapes, until the run ends.
+async fn watch_all(targets: Vec<MonitorTarget>, start: Instant, stopped: Stopped) -> MonitorResult {
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .map(|target| {
+            let url = target.url.as_str();
+            let task = tokio::spawn(watch_endpoint(Watch::new(target), start, stopped.clone()));
+            (url, task)
         })
         .collect();
-    let t = start.elapsed().as_secs_f64();
-    for (watch, fetch) in watches.iter_mut().zip(fetches) {
-        let outcome = fetch
-            .await
-            .unwrap_or_else(|_| Err("the scrape task failed".to_owned()));
-        watch.scraped(t, outcome);
+    let mut result = MonitorResult::default();
+    for (url, task) in tasks {
+        match task.await {
+            Ok(watch) => watch.into_result(&mut result),
+            // Not expected; the endpoint is still listed, with why it has
+            // nothing.
+            Err(e) => result.endpoints.push(MonitorEndpoint {
+                url,
+                last_error: Some(format!("the monitor's task failed: {e}")),
+                ..MonitorEndpoint::default()
+            }),
+        }
     }
+    result
+}
+
+/// Scrapes one endpoint at `start` and on each whole second after it until
+/// the run ends, then once more, so its series reach the run's end.
+async fn watch_endpoint(mut watch: Watch, start: Instant, mut stopped: Stopped) -> Watch {
+    let url = watch.target.url.clone();
+    let mut ticks = tokio::time::interval_at(start.into(), INTERVAL);
+    // A scrape that ran long skips the seconds it missed rather than
+    // scraping them back to back.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            () = ended(&mut stopped) => break,
+            _ = ticks.tick() => {}
+        }
+        let t = start.elapsed().as_secs_f64();
+        tokio::select! {
+            biased;
+            // A scrape under way when the run ends is abandoned: the final
+            // one replaces it, so the end waits for FINAL_TIMEOUT at most,
+            // not for this one's TIMEOUT and then the final one's.
+            () = ended(&mut stopped) => break,
+            outcome = scrape::fetch(&url, scrape::TIMEOUT) => watch.scraped(t, outcome),
+        }
+    }
+    let t = start.elapsed().as_secs_f64();
+    watch.scraped(t, scrape::fetch(&url, FINAL_TIMEOUT).await);
+    watch
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
     use super::*;
+
+    fn url_of(listener: &TcpListener) -> EndpointUrl {
+        let addr = listener.local_addr().unwrap();
+        EndpointUrl::parse(&format!("http://{addr}/metrics")).unwrap()
+    }
+
+    /// An endpoint that accepts connections and never answers; each
+    /// connection accepted is told on the channel.
+    fn hung_endpoint() -> (EndpointUrl, mpsc::Receiver<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url_of(&listener);
+        let (accepted, told) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut open = Vec::new();
+            for stream in listener.incoming().flatten() {
+                open.push(stream);
+                if accepted.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        (url, told)
+    }
+
+    /// An endpoint that answers every GET with `up 1`.
+    fn live_endpoint() -> EndpointUrl {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url_of(&listener);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = BufReader::new(&stream);
+                let mut line = String::new();
+                while request.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+                      Content-Length: 5\r\nConnection: close\r\n\r\nup 1\n",
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_hung_endpoint_holds_up_neither_the_runs_end_nor_another_endpoints_last_scrape() {
+        let (hung, accepted) = hung_endpoint();
+        let live = live_endpoint();
+        let series = vec![SeriesSpec::parse("up").unwrap()];
+        let start = Instant::now();
+        let monitor = Monitor::start(
+            vec![
+                MonitorTarget {
+                    url: hung,
+                    series: series.clone(),
+                },
+                MonitorTarget { url: live, series },
+            ],
+            start,
+        )
+        .unwrap();
+        // The hung endpoint's first scrape is under way once its connection
+        // is accepted. The run ends now: the end must not wait out that
+        // scrape's timeout, then the final scrape's.
+        accepted
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the monitor scrapes at the run's start");
+        let ended_at = start.elapsed();
+        let result = monitor.finish();
+        let took = start.elapsed() - ended_at;
+        assert!(took < scrape::TIMEOUT, "the run's end waited {took:?}");
+        let [hung, live] = &result.endpoints[..] else {
+            panic!("two endpoints: {result:?}");
+        };
+        assert_eq!((hung.scrapes, hung.failed), (1, 1), "{hung:?}");
+        assert_eq!(hung.last_error.as_deref(), Some("timed out after 500 ms"));
+        assert_eq!(live.failed, 0, "{live:?}");
+        // The live endpoint's last scrape started when the run ended, not
+        // once the hung one's scrape had timed out.
+        let (last, _) = result
+            .series
+            .iter()
+            .find(|s| s.endpoint == live.url)
+            .and_then(|s| s.points.last().copied())
+            .expect("the live endpoint's series");
+        let ended_at = ended_at.as_secs_f64();
+        assert!(
+            (ended_at..ended_at + FINAL_TIMEOUT.as_secs_f64()).contains(&last),
+            "last scrape at {last:.3} s, the run ended at {ended_at:.3} s"
+        );
+    }
 
     #[test]
     fn series_expressions_peel_sum_and_rate() {

@@ -56,11 +56,11 @@ pub(crate) struct Scraped {
     pub(crate) content_type: Option<String>,
 }
 
-/// The body of one scrape, or why there is none.
-pub(crate) async fn fetch(url: &EndpointUrl) -> Result<Scraped, String> {
-    tokio::time::timeout(TIMEOUT, get(url))
+/// The body of one scrape, or why there is none, within `timeout`.
+pub(crate) async fn fetch(url: &EndpointUrl, timeout: Duration) -> Result<Scraped, String> {
+    tokio::time::timeout(timeout, get(url))
         .await
-        .unwrap_or_else(|_| Err(format!("timed out after {} ms", TIMEOUT.as_millis())))
+        .unwrap_or_else(|_| Err(format!("timed out after {} ms", timeout.as_millis())))
 }
 
 async fn get(url: &EndpointUrl) -> Result<Scraped, String> {

@@ -27,9 +27,15 @@ pub struct MonitorEndpoint {
     /// The last failure's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// Series matched beyond the limit per selector, not kept.
+    /// Series matched beyond the limit per selector, not kept: per
+    /// selector, the most any one scrape matched past the limit.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub series_dropped: u64,
+    /// Series named for this endpoint that matched nothing in any of its
+    /// successful scrapes (a typo, or a metric it does not have), as
+    /// written. Empty when none, and when no scrape succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

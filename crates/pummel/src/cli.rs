@@ -100,8 +100,10 @@ pub(crate) struct LiveArgs {
     pub out_stream: Option<PathBuf>,
 
     /// Watch the system under test: scrape this Prometheus endpoint each second and keep its
-    /// series in the result (repeatable; URL or URL=SERIES,SERIES; a scenario's `monitor:` says more)
-    #[arg(long = "monitor", value_name = "URL")]
+    /// series in the result. One argument, the URL then the series separated by spaces:
+    /// 'http://HOST:9100/metrics node_load1 sum(rate(node_cpu_seconds_total{mode!="idle"}))';
+    /// no series keeps CPU, memory and load. Repeatable; a scenario's `monitor:` says more
+    #[arg(long = "monitor", value_name = "URL [SERIES…]")]
     pub monitor: Vec<String>,
 }
 

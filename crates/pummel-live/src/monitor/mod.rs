@@ -4,23 +4,30 @@
 //! as a timeline beside the run's. A scrape that fails is counted and its
 //! reason kept; it never stops the run.
 
+mod flag;
 mod scrape;
 mod selector;
 mod text;
+mod watch;
 
-use std::collections::BTreeMap;
-use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pummel_result::{MonitorEndpoint, MonitorResult, MonitorSeries};
+use pummel_result::{MonitorEndpoint, MonitorResult};
+use tokio::time::MissedTickBehavior;
 
 pub use scrape::EndpointUrl;
 pub use selector::{Matcher, Selector, SelectorError};
 
+use watch::Watch;
+
 /// Series kept per selector (a selector such as `node_cpu_seconds_total`
 /// matches one series per CPU and mode); more are counted, not kept.
 pub const MAX_SERIES_PER_SELECTOR: usize = 64;
+
+/// Each endpoint is scraped at the run's start and on each whole second
+/// after it.
+const INTERVAL: Duration = Duration::from_secs(1);
 
 /// Endpoints one run may watch.
 pub const MAX_ENDPOINTS: usize = 16;
@@ -35,6 +42,10 @@ pub struct SeriesSpec {
     pub sum: bool,
     /// A display name.
     pub name: Option<String>,
+    /// One of the [defaults](SeriesSpec::defaults), which an endpoint may
+    /// well lack: when it matches nothing, that is not worth a word. A
+    /// series someone named that matches nothing is reported.
+    pub optional: bool,
 }
 
 impl SeriesSpec {
@@ -46,18 +57,33 @@ impl SeriesSpec {
         let mut offset = text.len() - text.trim_start().len();
         let (mut sum, mut rate) = (false, false);
         for _ in 0..2 {
-            for (prefix, flag) in [("sum(", &mut sum), ("rate(", &mut rate)] {
-                if let Some(rest) = inner.strip_prefix(prefix) {
-                    let Some(body) = rest.trim_end().strip_suffix(')') else {
-                        return Err(SelectorError {
-                            message: format!("{prefix}…) is not closed"),
-                            offset: offset + inner.len(),
-                        });
-                    };
-                    *flag = true;
-                    offset += prefix.len();
-                    inner = body;
+            for prefix in ["sum(", "rate("] {
+                let Some(rest) = inner.strip_prefix(prefix) else {
+                    continue;
+                };
+                // PromQL rejects rate(sum(…)) too: a sum has no resets of
+                // its own, so its "rate" would take a series that vanished
+                // for a counter reset.
+                if prefix == "sum(" && rate {
+                    return Err(SelectorError {
+                        message: "rate(sum(…)) is not a rate of each series: write sum(rate(…))"
+                            .to_owned(),
+                        offset,
+                    });
                 }
+                let Some(body) = rest.trim_end().strip_suffix(')') else {
+                    return Err(SelectorError {
+                        message: format!("{prefix}…) is not closed"),
+                        offset: offset + inner.len(),
+                    });
+                };
+                if prefix == "sum(" {
+                    sum = true;
+                } else {
+                    rate = true;
+                }
+                offset += prefix.len();
+                inner = body;
             }
         }
         let selector = Selector::parse(inner).map_err(|e| SelectorError {
@@ -69,6 +95,7 @@ impl SeriesSpec {
             rate,
             sum,
             name: None,
+            optional: false,
         })
     }
 
@@ -103,6 +130,7 @@ impl SeriesSpec {
         .filter_map(|(text, name)| {
             SeriesSpec::parse(text).ok().map(|s| SeriesSpec {
                 name: Some(name.to_owned()),
+                optional: true,
                 ..s
             })
         })
@@ -117,11 +145,17 @@ pub struct MonitorTarget {
     pub series: Vec<SeriesSpec>,
 }
 
+/// The run's last scrape, started when the run ends, is given this long at
+/// most (not [`scrape::TIMEOUT`]): the run's end waits for it, and a hung
+/// endpoint should hold that up as little as possible. An endpoint that
+/// answers at all answers one GET of its metrics well within it.
+const FINAL_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// A running monitor; [`finish`](Monitor::finish) stops it and returns
 /// what it saw.
 #[derive(Debug)]
 pub struct Monitor {
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<JoinHandle<MonitorResult>>,
 }
 
@@ -132,42 +166,21 @@ impl Monitor {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("pummel-monitor".to_owned())
-            .spawn(move || {
-                let mut watches: Vec<Watch> = targets.into_iter().map(Watch::new).collect();
-                let mut tick: u32 = 0;
-                loop {
-                    runtime.block_on(scrape_all(&mut watches, start));
-                    tick += 1;
-                    let next = start + Duration::from_secs(u64::from(tick));
-                    match stopped.recv_timeout(next.saturating_duration_since(Instant::now())) {
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
-                        // Asked to stop (or the run is gone): one last
-                        // scrape, so the series reach the run's end.
-                        _ => {
-                            runtime.block_on(scrape_all(&mut watches, start));
-                            break;
-                        }
-                    }
-                }
-                let mut result = MonitorResult::default();
-                for w in watches {
-                    w.into_result(&mut result);
-                }
-                result
-            })?;
+            .spawn(move || runtime.block_on(watch_all(targets, start, stopped)))?;
         Ok(Monitor {
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// Stops after one last scrape; returns every series kept.
+    /// Stops after one last scrape of each endpoint, within
+    /// [`FINAL_TIMEOUT`]; returns every series kept.
     pub fn finish(mut self) -> MonitorResult {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         self.thread
             .take()
@@ -176,134 +189,168 @@ impl Monitor {
     }
 }
 
-/// One endpoint's state across scrapes.
-struct Watch {
-    target: MonitorTarget,
-    endpoint: MonitorEndpoint,
-    /// Per spec: its series by labels (one key, empty, when summed).
-    series: Vec<BTreeMap<BTreeMap<String, String>, Tracked>>,
+/// Whether the run has ended: true once [`Monitor::finish`] is called.
+type Stopped = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once the run has ended, or the [`Monitor`] was dropped.
+async fn ended(stopped: &mut Stopped) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// One kept series: its points and, for a rate, the last raw value.
-#[derive(Default)]
-struct Tracked {
-    points: Vec<(f64, f64)>,
-    last: Option<(f64, f64)>,
-}
-
-impl Tracked {
-    fn observe(&mut self, t: f64, value: f64, rate: bool) {
-        if !rate {
-            self.points.push((t, value));
-            return;
-        }
-        if let Some((t0, v0)) = self.last {
-            let dt = t - t0;
-            if dt > 0.0 {
-                // A counter that went down was reset: it counted from zero.
-                let delta = if value >= v0 { value - v0 } else { value };
-                self.points.push((t, delta / dt));
-            }
-        }
-        self.last = Some((t, value));
-    }
-}
-
-impl Watch {
-    fn new(target: MonitorTarget) -> Watch {
-        Watch {
-            endpoint: MonitorEndpoint {
-                url: target.url.as_str(),
-                ..MonitorEndpoint::default()
-            },
-            series: target.series.iter().map(|_| BTreeMap::new()).collect(),
-            target,
-        }
-    }
-
-    fn record(&mut self, t: f64, body: &str) {
-        let (samples, _unparsed) = text::parse(body);
-        for (spec, kept) in self.target.series.iter().zip(&mut self.series) {
-            let matching = samples
-                .iter()
-                .filter(|s| spec.selector.matches(&s.metric, &s.labels));
-            if spec.sum {
-                let mut any = false;
-                let total: f64 = matching.inspect(|_| any = true).map(|s| s.value).sum();
-                if any {
-                    kept.entry(BTreeMap::new())
-                        .or_default()
-                        .observe(t, total, spec.rate);
-                }
-                continue;
-            }
-            for s in matching {
-                if !kept.contains_key(&s.labels) && kept.len() >= MAX_SERIES_PER_SELECTOR {
-                    self.endpoint.series_dropped += 1;
-                    continue;
-                }
-                kept.entry(s.labels.clone())
-                    .or_default()
-                    .observe(t, s.value, spec.rate);
-            }
-        }
-    }
-
-    fn into_result(self, result: &mut MonitorResult) {
-        let url = self.endpoint.url.clone();
-        for (spec, kept) in self.target.series.iter().zip(self.series) {
-            for (labels, tracked) in kept {
-                result.series.push(MonitorSeries {
-                    endpoint: url.clone(),
-                    selector: spec.selector.text.clone(),
-                    name: spec.name.clone().unwrap_or_else(|| {
-                        if spec.sum || labels.is_empty() {
-                            spec.expression()
-                        } else {
-                            let l: Vec<String> =
-                                labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                            format!("{} {{{}}}", spec.selector.metric, l.join(","))
-                        }
-                    }),
-                    metric: spec.selector.metric.clone(),
-                    labels,
-                    rate: spec.rate,
-                    sum: spec.sum,
-                    points: tracked.points,
-                });
-            }
-        }
-        result.endpoints.push(self.endpoint);
-    }
-}
-
-async fn scrape_all(watches: &mut [Watch], start: Instant) {
-    let fetches: Vec<_> = watches
-        .iter()
-        .map(|w| {
-            let url = w.target.url.clone();
-            tokio::spawn(async move { scrape::fetch(&url).await })
+/// Watches every endpoint, each on a task of its own so that a slow or hung
+/// one delays no other's scrapes, until the run ends.
+async fn watch_all(targets: Vec<MonitorTarget>, start: Instant, stopped: Stopped) -> MonitorResult {
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .map(|target| {
+            let url = target.url.as_str();
+            let task = tokio::spawn(watch_endpoint(Watch::new(target), start, stopped.clone()));
+            (url, task)
         })
         .collect();
-    let t = start.elapsed().as_secs_f64();
-    for (watch, fetch) in watches.iter_mut().zip(fetches) {
-        watch.endpoint.scrapes += 1;
-        let body = fetch
-            .await
-            .unwrap_or_else(|_| Err("the scrape task failed".to_owned()));
-        match body {
-            Ok(body) => watch.record(t, &body),
-            Err(e) => {
-                watch.endpoint.failed += 1;
-                watch.endpoint.last_error = Some(e);
-            }
+    let mut result = MonitorResult::default();
+    for (url, task) in tasks {
+        match task.await {
+            Ok(watch) => watch.into_result(&mut result),
+            // Not expected; the endpoint is still listed, with why it has
+            // nothing.
+            Err(e) => result.endpoints.push(MonitorEndpoint {
+                url,
+                last_error: Some(format!("the monitor's task failed: {e}")),
+                ..MonitorEndpoint::default()
+            }),
         }
     }
+    result
+}
+
+/// Scrapes one endpoint at `start` and on each whole second after it until
+/// the run ends, then once more, so its series reach the run's end.
+async fn watch_endpoint(mut watch: Watch, start: Instant, mut stopped: Stopped) -> Watch {
+    let url = watch.target.url.clone();
+    let mut ticks = tokio::time::interval_at(start.into(), INTERVAL);
+    // A scrape that ran long skips the seconds it missed rather than
+    // scraping them back to back.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            () = ended(&mut stopped) => break,
+            _ = ticks.tick() => {}
+        }
+        let t = start.elapsed().as_secs_f64();
+        tokio::select! {
+            biased;
+            // A scrape under way when the run ends is abandoned: the final
+            // one replaces it, so the end waits for FINAL_TIMEOUT at most,
+            // not for this one's TIMEOUT and then the final one's.
+            () = ended(&mut stopped) => break,
+            outcome = scrape::fetch(&url, scrape::TIMEOUT) => watch.scraped(t, outcome),
+        }
+    }
+    let t = start.elapsed().as_secs_f64();
+    watch.scraped(t, scrape::fetch(&url, FINAL_TIMEOUT).await);
+    watch
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
     use super::*;
+
+    fn url_of(listener: &TcpListener) -> EndpointUrl {
+        let addr = listener.local_addr().unwrap();
+        EndpointUrl::parse(&format!("http://{addr}/metrics")).unwrap()
+    }
+
+    /// An endpoint that accepts connections and never answers; each
+    /// connection accepted is told on the channel.
+    fn hung_endpoint() -> (EndpointUrl, mpsc::Receiver<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url_of(&listener);
+        let (accepted, told) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut open = Vec::new();
+            for stream in listener.incoming().flatten() {
+                open.push(stream);
+                if accepted.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        (url, told)
+    }
+
+    /// An endpoint that answers every GET with `up 1`.
+    fn live_endpoint() -> EndpointUrl {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url_of(&listener);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = BufReader::new(&stream);
+                let mut line = String::new();
+                while request.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+                      Content-Length: 5\r\nConnection: close\r\n\r\nup 1\n",
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_hung_endpoint_holds_up_neither_the_runs_end_nor_another_endpoints_last_scrape() {
+        let (hung, accepted) = hung_endpoint();
+        let live = live_endpoint();
+        let series = vec![SeriesSpec::parse("up").unwrap()];
+        let start = Instant::now();
+        let monitor = Monitor::start(
+            vec![
+                MonitorTarget {
+                    url: hung,
+                    series: series.clone(),
+                },
+                MonitorTarget { url: live, series },
+            ],
+            start,
+        )
+        .unwrap();
+        // The hung endpoint's first scrape is under way once its connection
+        // is accepted. The run ends now: the end must not wait out that
+        // scrape's timeout, then the final scrape's.
+        accepted
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the monitor scrapes at the run's start");
+        let ended_at = start.elapsed();
+        let result = monitor.finish();
+        let took = start.elapsed() - ended_at;
+        assert!(took < scrape::TIMEOUT, "the run's end waited {took:?}");
+        let [hung, live] = &result.endpoints[..] else {
+            panic!("two endpoints: {result:?}");
+        };
+        assert_eq!((hung.scrapes, hung.failed), (1, 1), "{hung:?}");
+        assert_eq!(hung.last_error.as_deref(), Some("timed out after 500 ms"));
+        assert_eq!(live.failed, 0, "{live:?}");
+        // The live endpoint's last scrape started when the run ended, not
+        // once the hung one's scrape had timed out.
+        let (last, _) = result
+            .series
+            .iter()
+            .find(|s| s.endpoint == live.url)
+            .and_then(|s| s.points.last().copied())
+            .expect("the live endpoint's series");
+        let ended_at = ended_at.as_secs_f64();
+        assert!(
+            (ended_at..ended_at + FINAL_TIMEOUT.as_secs_f64()).contains(&last),
+            "last scrape at {last:.3} s, the run ended at {ended_at:.3} s"
+        );
+    }
 
     #[test]
     fn series_expressions_peel_sum_and_rate() {
@@ -318,27 +365,9 @@ mod tests {
         assert!(s.rate && !s.sum);
         let e = SeriesSpec::parse("rate(x{a=b})").unwrap_err();
         assert_eq!(e.offset, 9, "{e:?}");
+        let e = SeriesSpec::parse(" rate(sum(x))").unwrap_err();
+        assert!(e.message.contains("sum(rate(…))"), "{e}");
+        assert_eq!(e.offset, 6, "{e:?}");
         assert_eq!(SeriesSpec::defaults().len(), 5);
-    }
-
-    #[test]
-    fn rates_survive_counter_resets_and_sums_add_up() {
-        let spec = |text: &str| SeriesSpec::parse(text).unwrap();
-        let mut w = Watch::new(MonitorTarget {
-            url: EndpointUrl::parse("http://127.0.0.1:1/metrics").unwrap(),
-            series: vec![spec("sum(rate(c))"), spec("g{k!=\"b\"}")],
-        });
-        w.record(
-            0.0,
-            "c{k=\"a\"} 10\nc{k=\"b\"} 10\ng{k=\"a\"} 1\ng{k=\"b\"} 2\n",
-        );
-        w.record(2.0, "c{k=\"a\"} 14\nc{k=\"b\"} 10\ng{k=\"a\"} 3\n");
-        w.record(3.0, "c{k=\"a\"} 1\nc{k=\"b\"} 1\n");
-        let mut r = MonitorResult::default();
-        w.into_result(&mut r);
-        assert_eq!(r.series.len(), 2);
-        assert_eq!(r.series[0].points, vec![(2.0, 2.0), (3.0, 2.0)]);
-        assert_eq!(r.series[1].points, vec![(0.0, 1.0), (2.0, 3.0)]);
-        assert_eq!(r.series[1].labels["k"], "a");
     }
 }

@@ -48,14 +48,22 @@ impl EndpointUrl {
     }
 }
 
-/// The body of one scrape, or why there is none.
-pub(crate) async fn fetch(url: &EndpointUrl) -> Result<String, String> {
-    tokio::time::timeout(TIMEOUT, get(url))
-        .await
-        .unwrap_or_else(|_| Err(format!("timed out after {} ms", TIMEOUT.as_millis())))
+/// What one scrape read.
+pub(crate) struct Scraped {
+    pub(crate) body: String,
+    /// The response's media type (`text/plain`, `text/html`), to say what
+    /// came instead of metrics when nothing in it is one.
+    pub(crate) content_type: Option<String>,
 }
 
-async fn get(url: &EndpointUrl) -> Result<String, String> {
+/// The body of one scrape, or why there is none, within `timeout`.
+pub(crate) async fn fetch(url: &EndpointUrl, timeout: Duration) -> Result<Scraped, String> {
+    tokio::time::timeout(timeout, get(url))
+        .await
+        .unwrap_or_else(|_| Err(format!("timed out after {} ms", timeout.as_millis())))
+}
+
+async fn get(url: &EndpointUrl) -> Result<Scraped, String> {
     let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
@@ -86,10 +94,18 @@ async fn get(url: &EndpointUrl) -> Result<String, String> {
     if !status.is_success() {
         return Err(format!("answered {status}"));
     }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_owned());
     let body = Limited::new(response.into_body(), MAX_BODY)
         .collect()
         .await
         .map_err(|e| format!("reading the body: {e} (at most {} MiB)", MAX_BODY >> 20))?
         .to_bytes();
-    String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8 text".to_owned())
+    let body =
+        String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8 text".to_owned())?;
+    Ok(Scraped { body, content_type })
 }

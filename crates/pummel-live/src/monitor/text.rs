@@ -32,6 +32,11 @@ pub(crate) fn parse(text: &str) -> (Vec<ScrapedSample>, usize) {
 fn parse_line(line: &str) -> Option<ScrapedSample> {
     let name_end = line.find(|c: char| c == '{' || c.is_whitespace())?;
     let metric = &line[..name_end];
+    // Only a metric name starts a sample: a line of an HTML page or a log
+    // that happens to end in a number (`<td> 5`) is not one.
+    if !is_metric_name(metric) {
+        return None;
+    }
     let mut rest = &line[name_end..];
     let mut labels = BTreeMap::new();
     if let Some(after) = rest.strip_prefix('{') {
@@ -91,6 +96,15 @@ fn parse_line(line: &str) -> Option<ScrapedSample> {
     })
 }
 
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the exposition format's metric names.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +130,11 @@ weird +Inf
         assert_eq!(samples[3].labels["path"], "a\"b\\c");
         assert_eq!(samples[3].value, 1000.0);
         assert!(samples[4].value.is_infinite());
+    }
+
+    #[test]
+    fn a_page_that_is_not_metrics_has_no_samples() {
+        let page = "<!doctype html>\n<html><body>\n<td> 5\n<p>1 2</p>\n9lives 3\n</body></html>\n";
+        assert_eq!(parse(page), (Vec::new(), 6));
     }
 }

@@ -16,7 +16,7 @@ use pummel_core::scenario::runner::{RunnerKind, RunnerSpec};
 use pummel_core::scenario::{self, Overrides, Plan};
 use pummel_core::ws::WsUrl;
 
-use pummel_live::monitor::{EndpointUrl, MonitorTarget, SeriesSpec, MAX_ENDPOINTS};
+use pummel_live::monitor::{MonitorTarget, MAX_ENDPOINTS};
 
 use crate::cli::{BenchArgs, HttpDebugArg, RunArgs};
 use crate::exit::Failure;
@@ -270,28 +270,17 @@ fn read_body(inline: Option<&str>, file: Option<&Path>) -> Result<Bytes, Failure
 }
 
 /// The endpoints to monitor: the scenario's `monitor:` and each
-/// `--monitor 'URL [SERIES …]'` (no series: the defaults).
+/// `--monitor 'URL [SERIES …]'` (no series: the defaults). A value that
+/// does not parse is a usage error, before any load.
 pub(super) fn monitor_targets(
     flags: &[String],
     from_plan: &[MonitorTarget],
 ) -> Result<Vec<MonitorTarget>, Failure> {
     let mut targets = from_plan.to_vec();
     for flag in flags {
-        let mut words = split_series(flag).into_iter();
-        let url = words.next().unwrap_or_default();
-        let url =
-            EndpointUrl::parse(&url).map_err(|e| Failure::usage(format!("--monitor: {e}")))?;
-        let mut series = Vec::new();
-        for word in words {
-            series.push(
-                SeriesSpec::parse(&word)
-                    .map_err(|e| Failure::usage(format!("--monitor: series {word:?}: {e}")))?,
-            );
-        }
-        if series.is_empty() {
-            series = SeriesSpec::defaults();
-        }
-        targets.push(MonitorTarget { url, series });
+        let target = MonitorTarget::parse_flag(flag)
+            .map_err(|e| Failure::usage(format!("--monitor: {e}")))?;
+        targets.push(target);
     }
     if targets.len() > MAX_ENDPOINTS {
         return Err(Failure::usage(format!(
@@ -300,41 +289,4 @@ pub(super) fn monitor_targets(
         )));
     }
     Ok(targets)
-}
-
-/// Splits at white space outside `{…}` and quotes, so a selector's label
-/// matchers may hold spaces.
-fn split_series(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
-    for c in text.chars() {
-        if escaped {
-            escaped = false;
-        } else if quoted {
-            match c {
-                '\\' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                '"' => quoted = true,
-                '{' => depth += 1,
-                '}' => depth = depth.saturating_sub(1),
-                c if c.is_whitespace() && depth == 0 => {
-                    if !word.is_empty() {
-                        words.push(std::mem::take(&mut word));
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        word.push(c);
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
 }

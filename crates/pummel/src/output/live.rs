@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use pummel_core::result::RunResult;
 use pummel_core::{Progress, StopSignal};
+use pummel_live::monitor::MAX_SERIES_PER_SELECTOR;
 use pummel_live::{JsonLines, LiveFigures, MetricsEndpoint, Monitor, MonitorTarget, RemoteWriter};
 
 use crate::cli::{LiveArgs, OutputArgs};
@@ -131,6 +132,21 @@ impl Live {
                         e.scrapes,
                         e.url,
                         e.last_error.as_deref().unwrap_or("unknown")
+                    ));
+                }
+                // A typo in a series name would otherwise show only as a
+                // chart that is not there.
+                if !e.unmatched.is_empty() {
+                    say(format_args!(
+                        "pummel: monitor: no series of {} matched {}",
+                        e.url,
+                        e.unmatched.join(", ")
+                    ));
+                }
+                if e.series_dropped > 0 {
+                    say(format_args!(
+                        "pummel: monitor: {} series of {} were not kept: at most {MAX_SERIES_PER_SELECTOR} per selector",
+                        e.series_dropped, e.url
                     ));
                 }
             }

@@ -1,12 +1,13 @@
 //! The system under test, as the monitor saw it: one chart per series kept
 //! (all the series one selector matched on one chart), on the run's own
 //! seconds, so the cursor that shows a latency spike shows the target's
-//! CPU or memory in the same second. Failed scrapes are said, with why.
+//! CPU or memory in the same second. Failed scrapes are said, with why;
+//! so are named series that matched nothing and series past the limit.
 
 use std::collections::BTreeMap;
 
 use pummel_result::result::RunResult;
-use pummel_result::{MonitorResult, MonitorSeries};
+use pummel_result::{MonitorEndpoint, MonitorResult, MonitorSeries};
 
 use crate::html::chart::{color, Chart, Series, Unit, YAxis};
 use crate::html::page::{note, render, Grid, Page};
@@ -20,18 +21,7 @@ pub(super) fn section(page: &mut Page, r: &RunResult) -> Option<String> {
     let seconds: Vec<f64> = timeline.iter().map(|p| f64::from(p.t)).collect();
     let mut html = String::new();
     for e in &monitor.endpoints {
-        let text = if e.failed == 0 {
-            format!("{}: {} scrapes, none failed.", e.url, e.scrapes)
-        } else {
-            format!(
-                "{}: {} of {} scrapes failed (last: {}).",
-                e.url,
-                e.failed,
-                e.scrapes,
-                e.last_error.as_deref().unwrap_or("unknown")
-            )
-        };
-        html.push_str(&note(&text));
+        html.push_str(&note(&endpoint_note(e)));
     }
     if seconds.is_empty() {
         return Some(html);
@@ -59,6 +49,32 @@ pub(super) fn section(page: &mut Page, r: &RunResult) -> Option<String> {
     }
     html.push_str(&render(&Grid { figures }));
     Some(html)
+}
+
+/// How an endpoint's scrapes went: failures with the last reason, named
+/// series that matched nothing, series past the limit not kept.
+fn endpoint_note(e: &MonitorEndpoint) -> String {
+    let mut text = if e.failed == 0 {
+        format!("{}: {} scrapes, none failed.", e.url, e.scrapes)
+    } else {
+        format!(
+            "{}: {} of {} scrapes failed (last: {}).",
+            e.url,
+            e.failed,
+            e.scrapes,
+            e.last_error.as_deref().unwrap_or("unknown")
+        )
+    };
+    if !e.unmatched.is_empty() {
+        text.push_str(&format!(" No series matched {}.", e.unmatched.join(", ")));
+    }
+    if e.series_dropped > 0 {
+        text.push_str(&format!(
+            " {} series past the limit per selector were not kept.",
+            e.series_dropped
+        ));
+    }
+    text
 }
 
 /// Series by endpoint and selector, in the order they were kept.
@@ -111,6 +127,33 @@ fn per_second(s: &MonitorSeries, seconds: &[f64]) -> Vec<Option<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_says_what_matched_nothing_and_what_was_not_kept() {
+        let e = MonitorEndpoint {
+            url: "http://h:9100/metrics".to_owned(),
+            scrapes: 6,
+            failed: 1,
+            last_error: Some("timed out after 800 ms".to_owned()),
+            series_dropped: 12,
+            unmatched: vec!["node_laod1".to_owned(), "sum(rate(x_total))".to_owned()],
+        };
+        assert_eq!(
+            endpoint_note(&e),
+            "http://h:9100/metrics: 1 of 6 scrapes failed (last: timed out after 800 ms). \
+             No series matched node_laod1, sum(rate(x_total)). \
+             12 series past the limit per selector were not kept."
+        );
+        let quiet = MonitorEndpoint {
+            url: "http://h:9100/metrics".to_owned(),
+            scrapes: 6,
+            ..MonitorEndpoint::default()
+        };
+        assert_eq!(
+            endpoint_note(&quiet),
+            "http://h:9100/metrics: 6 scrapes, none failed."
+        );
+    }
 
     #[test]
     fn points_land_on_the_runs_seconds() {

@@ -86,14 +86,19 @@ fn request_step(out: &mut String, indent: usize, step: &RequestStep) {
     match &step.auth {
         None => {}
         Some(Auth::Bearer(token)) => {
-            let _ = writeln!(out, "{inner}auth: {{ bearer: {} }}", text(token));
+            // Quoted: in a flow mapping a plain `Doe, Jane` would be two entries.
+            let _ = writeln!(
+                out,
+                "{inner}auth: {{ bearer: {} }}",
+                quoted(&token.render())
+            );
         }
         Some(Auth::Basic { username, password }) => {
             let _ = writeln!(
                 out,
                 "{inner}auth: {{ basic: {{ username: {}, password: {} }} }}",
-                text(username),
-                text(password)
+                quoted(&username.render()),
+                quoted(&password.render())
             );
         }
     }

@@ -151,7 +151,21 @@ impl RemoteWriter {
             .name("pummel-remote-write".to_owned())
             .spawn(move || {
                 let mut report = RemoteWriteReport::default();
-                while let Ok((figures, at_ms)) = inbox.recv() {
+                while let Ok(mut queued) = inbox.recv() {
+                    // Once the run has ended, the newest figures are what matters (the last
+                    // equal the result): a receiver that fell behind gets those, not the
+                    // oldest seconds, and would refuse older samples after them anyway.
+                    if finish_by.get().is_some() {
+                        while let Ok(newer) = inbox.try_recv() {
+                            report.failed += 1;
+                            report.last_error = Some(
+                                "the receiver had fallen behind: seconds still queued at the end were skipped for the final figures"
+                                    .to_owned(),
+                            );
+                            queued = newer;
+                        }
+                    }
+                    let (figures, at_ms) = queued;
                     let mut timeout = PUSH_TIMEOUT;
                     if let Some(by) = finish_by.get() {
                         timeout = timeout.min(by.saturating_duration_since(Instant::now()));
@@ -220,11 +234,32 @@ impl RemoteWriter {
     /// Pushes what is queued (the final figures last), then stops: within
     /// `grace` in all, what is left after it is abandoned and counted as
     /// failed.
-    pub fn finish(mut self, grace: Duration) -> RemoteWriteReport {
-        // Only the first deadline counts; `finish` runs once.
-        let _ = self.deadline.set(Instant::now() + grace);
+    pub fn finish(self, grace: Duration) -> RemoteWriteReport {
+        RemoteWriter::finish_all(vec![self], grace)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Finishes every writer within the same `grace`, in all: N receivers that never answer
+    /// hold the end for `grace`, not N times it. Reports in the writers' order.
+    pub fn finish_all(mut writers: Vec<RemoteWriter>, grace: Duration) -> Vec<RemoteWriteReport> {
+        let by = Instant::now() + grace;
+        for writer in &mut writers {
+            writer.end_by(by);
+        }
+        writers.into_iter().map(RemoteWriter::join).collect()
+    }
+
+    /// Tells the pusher to be done by `by`, with nothing more to come.
+    fn end_by(&mut self, by: Instant) {
+        // Only the first deadline counts; a writer finishes once.
+        let _ = self.deadline.set(by);
         self.finishing.notify_one();
         drop(self.queue.take());
+    }
+
+    /// Waits for the pusher; how the pushes went.
+    fn join(mut self) -> RemoteWriteReport {
         let mut report = self
             .thread
             .take()
@@ -363,8 +398,20 @@ mod tests {
             .iter()
             .find(|t| t.labels.iter().any(|l| l.value == "pummel_requests_total"))
             .unwrap();
-        assert_eq!(requests.labels[0].name, "__name__");
-        assert_eq!(requests.labels[1].name, "step");
+        // Sorted by name, the run's own label among them.
+        let labels: Vec<(&str, &str)> = requests
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("__name__", "pummel_requests_total"),
+                ("run", "r1"),
+                ("step", "bench")
+            ]
+        );
         assert_eq!(
             requests.samples,
             vec![Sample {

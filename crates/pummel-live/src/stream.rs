@@ -99,12 +99,20 @@ impl JsonLines {
     /// first write error, if any.
     pub fn finish(mut self, result: &RunResult) -> Result<(), String> {
         let held = self.held.take();
+        let written_live = self.next;
         for point in &result.timeline {
             self.write_second(point);
         }
-        // The result folded this second into the one before, already written: the sliver it
-        // was, at its real width.
-        if let Some(mut sliver) = held.filter(|h| h.t >= self.next) {
+        // The result folded this second into the one before, which was written live (without
+        // it): the sliver it was, at its real width. Had the one before come from the result,
+        // the sliver would be in it already.
+        let folded_into_written = |h: &TimelinePoint| {
+            h.t >= self.next
+                && h.t
+                    .checked_sub(1)
+                    .is_some_and(|before| before < written_live)
+        };
+        if let Some(mut sliver) = held.filter(folded_into_written) {
             sliver.duration_s = (result.duration_s - f64::from(sliver.t)).clamp(0.0, 1.0);
             #[expect(clippy::cast_precision_loss, reason = "requests of one second")]
             let rate = sliver.requests as f64 / sliver.duration_s;
@@ -236,5 +244,21 @@ mod tests {
         assert!((lines[2].1 - 0.05).abs() < 1e-9, "{lines:?}");
         // Every request once: the lines add up to the result.
         assert_eq!(lines.iter().map(|l| l.2).sum::<u64>(), 203);
+    }
+
+    #[test]
+    fn a_sliver_folded_into_a_second_written_from_the_result_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let mut stream = JsonLines::create(&path).unwrap();
+        // Live progress skipped second 1 (two seconds closed at once) and showed second 2.
+        for p in [point(0, 1.0, 100), point(2, 1.0, 3)] {
+            stream.second(&p);
+        }
+        let ended = result(vec![point(0, 1.0, 100), point(1, 1.05, 103)], 2.05);
+        stream.finish(&ended).unwrap();
+        let lines = seconds(&path);
+        assert_eq!(lines.iter().map(|l| l.2).sum::<u64>(), 203, "{lines:?}");
+        assert_eq!(lines.len(), 2, "{lines:?}");
     }
 }

@@ -210,9 +210,11 @@ pub(crate) fn text_capture(body: &str, value: &str) -> Option<(String, Option<St
         {
             // The character that ended the value in the recording ends it in the replay too:
             // `c-5512` in `/carts/c-5512/items/8812` is not followed by `/items/8812`.
+            // Unless the value holds that character itself (`ab12-cd34` before `-thumb`): then
+            // the class keeps it, and the capture may run on, as the note below then says.
             let punctuation: String = TOKEN_PUNCTUATION
                 .chars()
-                .filter(|&c| Some(c) != next)
+                .filter(|&c| Some(c) != next || value.contains(c))
                 .map(|c| {
                     if c == '-' {
                         "\\-".to_owned()

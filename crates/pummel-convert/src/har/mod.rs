@@ -23,6 +23,9 @@ use base64::Engine as _;
 /// request right after the page loaded — not a person's pause.
 const MIN_THINK_MS: f64 = 50.0;
 
+/// The most requests a `parallel:` batch holds.
+const MAX_BATCH: usize = 1_000;
+
 /// An entry kept for conversion: its start (ms since the epoch), itself, its URL.
 type Kept<'a> = (i64, &'a Entry, Address);
 
@@ -178,6 +181,12 @@ fn batch_assets(exchanges: Vec<Exchange>, assets: &[bool]) -> Vec<Step> {
         };
     for (exchange, &asset) in exchanges.into_iter().zip(assets) {
         if asset && exchange.step.captures.is_empty() {
+            // A pause between two assets (the person scrolled, a lazy image) ends the batch,
+            // as does the most a `parallel:` holds.
+            let paused = batch.last().is_some_and(|r| r.think_ms.is_some());
+            if paused || batch.len() >= MAX_BATCH {
+                flush(&mut batch, &mut steps, &page);
+            }
             batch.push(exchange.step);
             continue;
         }
@@ -640,41 +649,54 @@ fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
             }
             // Found by name in this body, so hidden in it whatever its length (a PIN).
             for (value, expr) in found {
-                text.replace(&value, &expr);
+                replace_in_text(text, &value, &expr);
             }
         }
     }
 }
 
-/// Hides, in every literal `step` sends, the secrets the vault holds. Short values, and numbers
-/// shorter than eight digits, are left where they were not found by name: a PIN of `4321`
-/// elsewhere is more likely an id than the PIN.
+/// Replaces `value` in a body sent as text, as it stands there: as it is, and as a JSON string
+/// writes it (a `"` or `\` in a password is escaped in JSON posted as text).
+fn replace_in_text(text: &mut Text, value: &str, expr: &str) {
+    text.replace(value, expr);
+    let escaped = serde_json::to_string(value).unwrap_or_default();
+    let escaped = escaped
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap_or(value);
+    if escaped != value {
+        text.replace(escaped, expr);
+    }
+}
+
+/// Hides, in every literal `step` sends, the secrets the vault holds. Values that could as well
+/// be something else are left where they were not found by name: short ones, numbers shorter
+/// than eight digits (a PIN of `4321` elsewhere is more likely an id) and plain words shorter
+/// than twelve letters (a password `admin` elsewhere is more likely a role).
 fn hide_known_secrets(step: &mut RequestStep, vault: &Vault) {
     for (value, expr) in vault.secrets() {
         let digits = value.chars().all(|c| c.is_ascii_digit());
-        if value.chars().count() < 4 || (digits && value.len() < 8) {
+        let word = value.chars().all(|c| c.is_ascii_alphabetic());
+        if value.chars().count() < 4 || (digits && value.len() < 8) || (word && value.len() < 12) {
             continue;
         }
-        step.url.replace(value, &expr);
-        for (_, v) in &mut step.query {
-            v.replace(value, &expr);
-        }
-        for (_, v) in &mut step.headers {
-            v.replace(value, &expr);
-        }
+        // A whole value only: a password `admin` is not hidden inside `/admin/users` or
+        // `role=admin`, which it would break. A body sent as text is searched within, as its
+        // fields are not told apart.
+        let whole = |v: &mut Text| {
+            if v.as_literal().as_deref() == Some(value) {
+                *v = Text::expr(expr.clone());
+            }
+        };
+        step.query.iter_mut().for_each(|(_, v)| whole(v));
+        step.headers.iter_mut().for_each(|(_, v)| whole(v));
         match &mut step.body {
             Some(Body::Form(fields) | Body::Multipart(fields)) => {
-                for (_, v) in fields {
-                    v.replace(value, &expr);
-                }
+                fields.iter_mut().for_each(|(_, v)| whole(v));
             }
-            Some(Body::Raw(t)) => {
-                t.replace(value, &expr);
-            }
+            Some(Body::Raw(t)) => replace_in_text(t, value, &expr),
             Some(Body::Json(json)) => json.visit_leaves(None, &mut |_, leaf| match leaf {
-                Json::String(t) => {
-                    t.replace(value, &expr);
-                }
+                Json::String(t) => whole(t),
                 Json::Number(n) if n == value => {
                     *leaf = Json::String(Text::expr(format!("number({expr})")));
                 }

@@ -175,7 +175,7 @@ fn headers_secrets_and_think_times() {
         "{yaml}"
     );
     assert!(
-        yaml.contains("auth: { basic: { username: demo, password: \"{{ env.PASSWORD }}\" } }"),
+        yaml.contains("auth: { basic: { username: \"demo\", password: \"{{ env.PASSWORD }}\" } }"),
         "{yaml}"
     );
     assert!(yaml.contains("api_key: \"{{ env.API_KEY }}\""), "{yaml}");
@@ -529,4 +529,105 @@ fn a_recording_saved_with_a_byte_order_mark_reads() {
     );
     let c = convert(&format!("\u{feff}{}", har(&[page])), &Options::default()).unwrap();
     assert_eq!(c.steps, 1, "{}", c.yaml);
+}
+
+#[test]
+fn a_secret_is_hidden_as_a_whole_value_not_inside_other_words() {
+    let login = posting(
+        &entry(
+            "POST",
+            "http://127.0.0.1:8080/login",
+            "",
+            "text/html",
+            "",
+            0,
+            10,
+        ),
+        "application/x-www-form-urlencoded",
+        "user=root&password=admin",
+    );
+    let page = entry(
+        "GET",
+        "http://127.0.0.1:8080/admin/users?role=admin",
+        "",
+        "text/html",
+        "",
+        100,
+        10,
+    );
+    let c = convert(&har(&[login, page]), &Options::default()).unwrap();
+    assert!(c.yaml.contains("url: /admin/users"), "{}", c.yaml);
+    assert!(c.yaml.contains("role: admin"), "{}", c.yaml);
+    assert!(
+        c.yaml.contains("password: \"{{ env.PASSWORD }}\""),
+        "{}",
+        c.yaml
+    );
+}
+
+#[test]
+fn a_pause_between_assets_ends_their_batch() {
+    let page = entry(
+        "GET",
+        "http://127.0.0.1:8080/",
+        "",
+        "text/html",
+        "<p>hi</p>",
+        0,
+        10,
+    );
+    let a = entry(
+        "GET",
+        "http://127.0.0.1:8080/a.png",
+        "",
+        "image/png",
+        "",
+        20,
+        5,
+    );
+    let b = entry(
+        "GET",
+        "http://127.0.0.1:8080/b.png",
+        "",
+        "image/png",
+        "",
+        30,
+        5,
+    );
+    // Thirty seconds later, the person scrolled.
+    let c_ = entry(
+        "GET",
+        "http://127.0.0.1:8080/c.png",
+        "",
+        "image/png",
+        "",
+        30_000,
+        5,
+    );
+    let d = entry(
+        "GET",
+        "http://127.0.0.1:8080/d.png",
+        "",
+        "image/png",
+        "",
+        30_010,
+        5,
+    );
+    let keep = Options {
+        keep_assets: true,
+        ..Options::default()
+    };
+    let c = convert(&har(&[page, a, b, c_, d]), &keep).unwrap();
+    assert_eq!(c.yaml.matches("parallel:").count(), 2, "{}", c.yaml);
+    let (first, second) = c.yaml.split_once("- think: 29965ms").expect("the pause");
+    assert!(
+        first.contains("a.png") && first.contains("b.png"),
+        "{}",
+        c.yaml
+    );
+    assert!(
+        second.contains("c.png") && second.contains("d.png"),
+        "{}",
+        c.yaml
+    );
 }

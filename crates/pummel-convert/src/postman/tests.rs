@@ -41,7 +41,7 @@ fn variables_auth_and_bodies() {
         "{yaml}"
     );
     assert!(
-        yaml.contains("auth: { basic: { username: demo, password: \"{{ env.PASSWORD }}\" } }"),
+        yaml.contains("auth: { basic: { username: \"demo\", password: \"{{ env.PASSWORD }}\" } }"),
         "{yaml}"
     );
     // The collection's API key reaches requests that do not set their own auth.

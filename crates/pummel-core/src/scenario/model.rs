@@ -402,7 +402,8 @@ impl Plan {
             // user asked for: say so before anything runs.
             return Err(OverrideError::UnusedTopLevelLoad(flags.join(" and ")));
         }
-        if !self.load_given {
+        // Without flags the load stays as it is: the file's smoke test, or what `--once` made.
+        if !self.load_given && !flags.is_empty() {
             self.load = LoadModel::quick_try(overrides);
         }
         self.load.apply(overrides)
@@ -464,6 +465,7 @@ impl Plan {
             duration: None,
             iterations: Some(self.scenarios.len().max(1) as u64),
         };
+        self.load_given = true;
     }
 
     /// The number of scenarios in the file.

@@ -556,6 +556,18 @@ fn load_models() {
 }
 
 #[test]
+fn a_list_repeats_a_form_or_multipart_field() {
+    let plan = load_ok(&scenario(
+        "      - request: { method: POST, url: /f, form: { ids: [1, 2], q: x } }\n      - request: { method: POST, url: /m, multipart: { tag: [a, b] } }\n",
+    ));
+    let text = format!("{plan:?}");
+    // Both values of each field reach the request, in order.
+    for needle in ["\"ids\"", "\"tag\""] {
+        assert_eq!(text.matches(needle).count(), 2, "{needle} in {text}");
+    }
+}
+
+#[test]
 fn flags_replace_the_quick_try_of_a_file_without_load_but_adjust_a_files_load() {
     let vus = |vus: u32, duration: Option<u64>, iterations: Option<u64>| LoadModel::Vus {
         vus,
@@ -593,6 +605,15 @@ fn flags_replace_the_quick_try_of_a_file_without_load_but_adjust_a_files_load() 
         after(&bare, flags(None, None, Some(7))),
         vus(1, None, Some(7))
     );
+
+    // `--once` (which takes no load flags) keeps its one pass per scenario.
+    let three = format!(
+        "{HEAD}scenarios:\n  - {{ name: a, steps: [{{ think: 1s }}] }}\n  - {{ name: b, steps: [{{ think: 1s }}] }}\n  - {{ name: c, steps: [{{ think: 1s }}] }}\n"
+    );
+    let mut once = load_ok(&three);
+    once.run_once();
+    once.apply_overrides(&flags(None, None, None)).unwrap();
+    assert_eq!(once.load, vus(1, None, Some(3)));
 
     // A file's own load keeps what the flags do not replace.
     let with_load = format!(

@@ -33,7 +33,9 @@ impl MonitorTarget {
         let url = EndpointUrl::parse(&url)?;
         let mut series = Vec::new();
         for word in words {
-            if word.contains("://") {
+            // A URL, not a label value that holds one (`probe_success{instance="https://shop"}`).
+            let lower = word.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
                 return Err(format!(
                     "{word:?} is not a series: one endpoint per --monitor (repeat the flag)"
                 ));
@@ -108,6 +110,12 @@ mod tests {
             series,
             ["node_load1", r#"sum(rate(c{mode!="idle", cpu="0"}))"#]
         );
+        // A label value may hold a URL.
+        let t = MonitorTarget::parse_flag(
+            r#"http://127.0.0.1:9115/probe probe_success{instance="https://shop"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.series.len(), 1);
         // No series: the defaults. A query string may hold `=`.
         let t = MonitorTarget::parse_flag("http://h:8080/federate?match[]=up").unwrap();
         assert_eq!(t.series, SeriesSpec::defaults());

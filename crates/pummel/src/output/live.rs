@@ -194,8 +194,9 @@ impl Lingering {
     /// Ctrl-C ends the process at once).
     pub(crate) fn wait(self, stop: &StopSignal) {
         let started = Instant::now();
-        for writer in self.writers {
-            let report = writer.finish(pummel_live::FINISH_GRACE);
+        // Read before the writers finish: a Ctrl-C while they do must end the linger.
+        let was_stopped = stop.is_stopped();
+        for report in RemoteWriter::finish_all(self.writers, pummel_live::FINISH_GRACE) {
             if report.failed > 0 {
                 say(format_args!(
                     "pummel: remote write: {} of {} pushes failed (last: {})",
@@ -216,7 +217,6 @@ impl Lingering {
             endpoint.addr(),
             humantime::format_duration(self.linger)
         ));
-        let was_stopped = stop.is_stopped();
         let deadline = started + self.linger;
         // Nothing to synchronise with: scrapers come when they come. The
         // wait only has to notice Ctrl-C within a blink.

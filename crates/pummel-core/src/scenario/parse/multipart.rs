@@ -24,75 +24,83 @@ impl Decoder<'_> {
                 continue;
             };
             let what = format!("multipart field `{name}`");
-            if !matches!(v.kind, Kind::Map(_)) {
-                let text = self.template_or_empty(v, &what);
-                parts.push(Part {
-                    name,
-                    content: PartContent::Text(text),
-                    content_type: None,
-                });
-                continue;
+            // A list repeats the field, as a browser's form with several inputs of one name.
+            let values: Vec<&Node> = match &v.kind {
+                Kind::Seq(items) => items.iter().collect(),
+                _ => vec![v],
+            };
+            for value in values {
+                if let Some(part) = self.multipart_part(&name, value, &what) {
+                    parts.push(part);
+                }
             }
-            let Some(f) = self.fields(v, &what, &["file", "filename", "content_type", "value"])
-            else {
-                continue;
-            };
-            let content_type = f.get("content_type").and_then(|n| {
-                let ct = self.string(n, "`content_type`")?;
-                if HeaderValue::from_str(&ct).is_err() || ct.is_empty() {
-                    self.err(
-                        n.span,
-                        format!("{what}: `{ct}` is not a content type a header can carry"),
-                    );
-                    return None;
-                }
-                Some(ct)
-            });
-            let content = match (f.get("file"), f.get("value")) {
-                (Some(_), Some(_)) => {
-                    self.err(
-                        f.key_span("value"),
-                        format!(
-                            "{what}: `value` conflicts with `file`: a part is one or the other"
-                        ),
-                    );
-                    continue;
-                }
-                (None, Some(value)) => {
-                    if f.has("filename") {
-                        self.err(
-                            f.key_span("filename"),
-                            format!("{what}: `filename` is for a `file` part"),
-                        );
-                    }
-                    PartContent::Text(self.template_or_empty(value, &what))
-                }
-                (Some(file), None) => match self.multipart_file(file, &what) {
-                    Some((default_name, bytes)) => {
-                        let filename = f
-                            .get("filename")
-                            .and_then(|n| self.string(n, "`filename`"))
-                            .unwrap_or(default_name);
-                        PartContent::File { filename, bytes }
-                    }
-                    None => continue,
-                },
-                (None, None) => {
-                    self.missing(
-                        &f,
-                        f.span,
-                        format!("{what} needs `file` (a file to upload) or `value` (text)"),
-                    );
-                    continue;
-                }
-            };
-            parts.push(Part {
-                name,
-                content,
-                content_type,
-            });
         }
         Body::Multipart(parts)
+    }
+
+    /// One part of field `name`, from its value (text, or a mapping with `file` or `value`).
+    fn multipart_part(&mut self, name: &str, v: &Node, what: &str) -> Option<Part> {
+        if !matches!(v.kind, Kind::Map(_)) {
+            let text = self.template_or_empty(v, what);
+            return Some(Part {
+                name: name.to_owned(),
+                content: PartContent::Text(text),
+                content_type: None,
+            });
+        }
+        let f = self.fields(v, what, &["file", "filename", "content_type", "value"])?;
+        let content_type = f.get("content_type").and_then(|n| {
+            let ct = self.string(n, "`content_type`")?;
+            if HeaderValue::from_str(&ct).is_err() || ct.is_empty() {
+                self.err(
+                    n.span,
+                    format!("{what}: `{ct}` is not a content type a header can carry"),
+                );
+                return None;
+            }
+            Some(ct)
+        });
+        let content = match (f.get("file"), f.get("value")) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    f.key_span("value"),
+                    format!("{what}: `value` conflicts with `file`: a part is one or the other"),
+                );
+                return None;
+            }
+            (None, Some(value)) => {
+                if f.has("filename") {
+                    self.err(
+                        f.key_span("filename"),
+                        format!("{what}: `filename` is for a `file` part"),
+                    );
+                }
+                PartContent::Text(self.template_or_empty(value, what))
+            }
+            (Some(file), None) => match self.multipart_file(file, what) {
+                Some((default_name, bytes)) => {
+                    let filename = f
+                        .get("filename")
+                        .and_then(|n| self.string(n, "`filename`"))
+                        .unwrap_or(default_name);
+                    PartContent::File { filename, bytes }
+                }
+                None => return None,
+            },
+            (None, None) => {
+                self.missing(
+                    &f,
+                    f.span,
+                    format!("{what} needs `file` (a file to upload) or `value` (text)"),
+                );
+                return None;
+            }
+        };
+        Some(Part {
+            name: name.to_owned(),
+            content,
+            content_type,
+        })
     }
 
     /// A file to upload: its name (the path's last part) and its bytes.

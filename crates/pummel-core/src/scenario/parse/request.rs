@@ -319,8 +319,16 @@ impl Decoder<'_> {
             let Some(name) = self.scalar(k, "a field name") else {
                 continue;
             };
-            let t = self.template_or_empty(v, &format!("field `{name}`"));
-            out.push((name, t));
+            let what = format!("field `{name}`");
+            // A list repeats the field (`ids: [1, 2]` sends `ids=1&ids=2`).
+            match &v.kind {
+                Kind::Seq(items) => {
+                    for item in items {
+                        out.push((name.clone(), self.template_or_empty(item, &what)));
+                    }
+                }
+                _ => out.push((name, self.template_or_empty(v, &what))),
+            }
         }
         out
     }

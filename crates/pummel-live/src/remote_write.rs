@@ -192,14 +192,24 @@ impl RemoteWriter {
                                 tokio::time::sleep_until((*by).into()).await;
                             }
                         };
-                        tokio::select! {
-                            pushed = tokio::time::timeout(timeout, push(&url, body)) => {
-                                pushed.unwrap_or_else(|_| Err("timed out".to_owned()))
-                            }
-                            () = abandon => Err(format!(
+                        let abandoned = || {
+                            format!(
                                 "abandoned when the run ended: the receiver had not answered within {}s",
                                 FINISH_GRACE.as_secs()
-                            )),
+                            )
+                        };
+                        tokio::select! {
+                            pushed = tokio::time::timeout(timeout, push(&url, body)) => {
+                                // A timeout cut short by the deadline is the deadline's doing.
+                                pushed.unwrap_or_else(|_| {
+                                    Err(if finish_by.get().is_some() {
+                                        abandoned()
+                                    } else {
+                                        "timed out".to_owned()
+                                    })
+                                })
+                            }
+                            () = abandon => Err(abandoned()),
                         }
                     });
                     match pushed {

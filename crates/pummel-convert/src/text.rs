@@ -60,6 +60,14 @@ impl Text {
         }
     }
 
+    /// The literal pieces, in order (what is sent as it is).
+    pub(crate) fn literals(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|piece| match piece {
+            Piece::Lit(s) => Some(s.as_str()),
+            Piece::Expr(_) => None,
+        })
+    }
+
     /// Replaces every occurrence of `value` in the literal pieces by `expr`; returns how many.
     pub(crate) fn replace(&mut self, value: &str, expr: &str) -> usize {
         if value.is_empty() {
@@ -110,6 +118,16 @@ impl Text {
         }
         out
     }
+}
+
+/// Whether `name` is one the expression language has already, which a variable must not take:
+/// `{{ true }}` would send `true`, `{{ and }}` would not parse, `{{ status }}` is the last
+/// response's status.
+pub(crate) fn is_reserved_name(name: &str) -> bool {
+    matches!(
+        name,
+        "env" | "vu" | "iteration" | "status" | "and" | "or" | "not" | "true" | "false"
+    )
 }
 
 /// Characters that continue a value: a match must not have one on either side.

@@ -91,13 +91,7 @@ pub(super) fn longest_word(value: &str) -> Option<&str> {
 
 /// Every literal text of the request `step` sends, as [`substitute`] sees them.
 pub(super) fn literals(step: &RequestStep, visit: &mut dyn FnMut(&str)) {
-    let mut text = |t: &Text| {
-        for piece in &t.0 {
-            if let crate::text::Piece::Lit(s) = piece {
-                visit(s);
-            }
-        }
-    };
+    let mut text = |t: &Text| t.literals().for_each(&mut *visit);
     text(&step.url);
     step.query.iter().for_each(|(_, v)| text(v));
     step.headers.iter().for_each(|(_, v)| text(v));
@@ -113,11 +107,7 @@ pub(super) fn literals(step: &RequestStep, visit: &mut dyn FnMut(&str)) {
 
 pub(super) fn json_literals(json: &Json, visit: &mut dyn FnMut(&str)) {
     match json {
-        Json::String(t) => t.0.iter().for_each(|piece| {
-            if let crate::text::Piece::Lit(s) = piece {
-                visit(s);
-            }
-        }),
+        Json::String(t) => t.literals().for_each(visit),
         Json::Number(num) => visit(num),
         Json::Array(items) => items.iter().for_each(|i| json_literals(i, visit)),
         Json::Object(fields) => fields.iter().for_each(|(_, v)| json_literals(v, visit)),

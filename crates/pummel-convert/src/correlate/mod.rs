@@ -353,12 +353,7 @@ fn variable_name(field: Option<&str>, capture: &Capture) -> String {
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "v_");
     }
-    // Names the expression language has already: `{{ true }}` would send `true`, and
-    // `{{ and }}` would not parse.
-    if matches!(
-        name.as_str(),
-        "env" | "vu" | "iteration" | "status" | "and" | "or" | "not" | "true" | "false"
-    ) {
+    if crate::text::is_reserved_name(&name) {
         name.push_str("_value");
     }
     name

@@ -628,12 +628,8 @@ fn hide_body_secrets(body: &mut Body, label: &str, vault: &mut Vault) {
         // found by name here and hidden in the text by `hide_known_secrets`.
         Body::Raw(text) => {
             // Piece by piece: correlation may have put a capture in the text already.
-            let pieces = text.0.iter().filter_map(|piece| match piece {
-                crate::text::Piece::Lit(s) => Some(s),
-                crate::text::Piece::Expr(_) => None,
-            });
             let mut found = Vec::new();
-            for raw in pieces {
+            for raw in text.literals() {
                 let named = correlate::fields_in_text(raw);
                 for (key, value) in named
                     .into_iter()

@@ -52,10 +52,7 @@ pub(crate) fn variable_name(name: &str) -> String {
     if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         out.insert(0, '_');
     }
-    if matches!(
-        out.as_str(),
-        "env" | "vu" | "iteration" | "and" | "or" | "not" | "true" | "false"
-    ) {
+    if crate::text::is_reserved_name(&out) {
         out.push_str("_var");
     }
     out

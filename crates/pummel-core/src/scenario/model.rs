@@ -343,9 +343,7 @@ impl Plan {
         runner: super::runner::RunnerSpec,
         overrides: &Overrides,
     ) -> Result<Plan, OverrideError> {
-        let mut load = LoadModel::quick_try(overrides);
-        load.apply(overrides)?;
-        Ok(Plan {
+        let mut plan = Plan {
             file: runner.file.display().to_string(),
             name: None,
             target: None,
@@ -354,7 +352,7 @@ impl Plan {
             proxies: Vec::new(),
             variables: Vec::new(),
             feeders: Vec::new(),
-            load,
+            load: LoadModel::quick_try(&Overrides::default()),
             load_given: false,
             arrivals: Arrivals::default(),
             seed: 0,
@@ -366,7 +364,10 @@ impl Plan {
             monitor: Vec::new(),
             runner: Some(runner),
             in_order: false,
-        })
+        };
+        // The flags replace the quick try, as for a file without `load:`.
+        plan.apply_overrides(overrides)?;
+        Ok(plan)
     }
 
     /// The journey in another language, if the plan runs one.
